@@ -1,0 +1,1 @@
+"""Rapport: a Slack relationship copilot for sales teams."""

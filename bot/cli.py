@@ -1,0 +1,155 @@
+"""The `rapport` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from slack_sdk import WebClient
+
+from bot.config import MissingSetting, Settings
+from bot.delivery import ClientForTeam
+from storage import migrate
+from storage.db import SessionFactory, make_engine, make_session_factory
+
+log = logging.getLogger("rapport")
+
+
+def _parse_instant(value: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {value!r}") from exc
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rapport", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve Slack requests (and run the scheduler)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--no-scheduler", action="store_true", help="leave sweeping to a worker")
+    serve.add_argument("--socket", action="store_true", help="Socket Mode instead of HTTP")
+
+    sub.add_parser("worker", help="run the scheduler alone")
+
+    sweep = sub.add_parser("sweep", help="one scheduler pass at an instant, then exit")
+    sweep.add_argument("--now", type=_parse_instant, default=None, help="ISO 8601 instant")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+
+    tryout = sub.add_parser("try", help="run one slash command locally, without Slack")
+    tryout.add_argument("line", help='e.g. "/concede acme give: 5%% discount get: 24-month term"')
+    tryout.add_argument("--user", default="U0LOCAL", help="the Slack user id to act as")
+    return parser
+
+
+def _database(settings: Settings, *, upgrade: bool) -> tuple[SessionFactory, object]:
+    engine = make_engine(settings.database_url)
+    if upgrade:
+        migrate.upgrade(engine)
+    return make_session_factory(engine), engine
+
+
+def _client_for(settings: Settings) -> ClientForTeam:
+    from bot.slack import make_client
+
+    client: WebClient = make_client(settings, token=settings.require("slack_bot_token"))
+    return lambda _team_id: client
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+    from bot.scheduler import make_scheduler
+    from bot.server import make_asgi
+
+    settings.require("slack_bot_token")
+    if args.socket:
+        app_token = settings.require("slack_app_token")
+    else:
+        settings.require("slack_signing_secret")
+    db, engine = _database(settings, upgrade=True)
+    app = build_app(settings, db=db)
+    scheduler = None
+    if not args.no_scheduler:
+        scheduler = make_scheduler(db, _client_for(settings), blocking=False)
+        scheduler.start()
+    try:
+        if args.socket:
+            SocketModeHandler(app, app_token).start()
+        else:
+            uvicorn.run(
+                make_asgi(app, engine),  # type: ignore[arg-type]
+                host=args.host,
+                port=args.port,
+                log_level=settings.log_level.lower(),
+                access_log=False,
+            )
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        _serve(settings, args)
+    elif args.command == "worker":
+        from bot.scheduler import make_scheduler
+
+        db, _ = _database(settings, upgrade=True)
+        make_scheduler(db, _client_for(settings), blocking=True).start()
+    elif args.command == "sweep":
+        from bot.sweep import sweep
+
+        db, _ = _database(settings, upgrade=True)
+        report = sweep(db, _client_for(settings), now=args.now or datetime.now(UTC))
+        print(
+            f"{report.enqueued} new nudges, {report.delivery.sent} sent, "
+            f"{report.delivery.retrying} to retry, {report.delivery.failed} failed"
+        )
+    elif args.command == "db":
+        _database(settings, upgrade=True)
+        print("database is up to date")
+    elif args.command == "try":
+        from bot.tryout import run_try
+
+        db, _ = _database(settings, upgrade=True)
+        try:
+            print(run_try(args.line, settings=settings, db=db, user_id=args.user))
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"rapport: bad configuration:\n{exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        # `try` prints a reply for a person to read: keep the log out of it.
+        level="WARNING" if args.command == "try" else settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _run(settings, args)
+    except MissingSetting as exc:
+        print(f"rapport: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

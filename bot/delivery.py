@@ -1,0 +1,122 @@
+"""Sending outbox rows through the Slack Web API, and settling each row's fate."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from storage import outbox
+from storage.db import SessionFactory
+from storage.models import OutboxMessage
+
+log = logging.getLogger("rapport.delivery")
+
+ClientForTeam = Callable[[str], WebClient]
+
+# Errors that no retry will fix: the row is marked failed with the error.
+PERMANENT_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "channel_not_found",
+        "invalid_auth",
+        "invalid_blocks",
+        "is_archived",
+        "msg_too_long",
+        "no_text",
+        "not_authed",
+        "not_in_channel",
+        "restricted_action",
+        "token_revoked",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+    }
+)
+MAX_ATTEMPTS = 8
+# How long a claim holds a row; a worker killed mid-send frees it after this.
+LEASE = timedelta(minutes=5)
+BATCH = 50
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back off 1, 2, 4 … minutes, capped at an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def _destination(client: WebClient, recipient: str) -> str:
+    if recipient.startswith(("U", "W")):
+        # A bot's DM with a user lives in a D… channel that conversations.open returns.
+        opened = client.conversations_open(users=recipient)
+        return str(opened["channel"]["id"])
+    return recipient
+
+
+def _send(client: WebClient, row: OutboxMessage) -> tuple[str, str]:
+    channel = _destination(client, row.recipient)
+    response = client.chat_postMessage(
+        channel=channel,
+        text=row.payload["text"],
+        blocks=row.payload.get("blocks"),
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+    return str(response["channel"]), str(response["ts"])
+
+
+def deliver_pending(
+    db: SessionFactory, client_for: ClientForTeam, *, now: datetime
+) -> DeliveryReport:
+    report = DeliveryReport()
+    while True:
+        with db.begin() as session:
+            rows = outbox.claim(session, now=now, lease=LEASE, limit=BATCH)
+        if not rows:
+            return report
+        for row in rows:
+            _deliver_one(db, client_for(row.team_id), row, now=now, report=report)
+
+
+def _deliver_one(
+    db: SessionFactory,
+    client: WebClient,
+    row: OutboxMessage,
+    *,
+    now: datetime,
+    report: DeliveryReport,
+) -> None:
+    try:
+        channel_id, ts = _send(client, row)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+        permanent = error in PERMANENT_ERRORS
+    except (URLError, OSError) as exc:
+        error, permanent = f"network: {exc}", False
+    else:
+        with db.begin() as session:
+            outbox.mark_sent(session, row_id=row.id, channel_id=channel_id, ts=ts, now=now)
+        report.sent += 1
+        return
+    with db.begin() as session:
+        if permanent or row.attempts >= MAX_ATTEMPTS:
+            log.warning("outbox row %s failed for good: %s", row.id, error)
+            outbox.mark_failed(session, row_id=row.id, error=error)
+            report.failed += 1
+        else:
+            log.info("outbox row %s will be retried: %s", row.id, error)
+            outbox.release_for_retry(
+                session, row_id=row.id, error=error, not_before=now + retry_delay(row.attempts)
+            )
+            report.retrying += 1

@@ -1,0 +1,20 @@
+"""The errors a user can cause; the app's one error handler turns them into replies."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """Something the user can fix; `problem` is shown to them as is (our own words)."""
+
+    def __init__(self, problem: str, *, usage: str | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.usage = usage
+
+
+class UsageError(UserFacingError):
+    """Command text that does not parse; the reply carries the command's usage line."""
+
+
+class NotFound(UserFacingError):
+    """A named thing (an account, a log entry) that this team does not have."""

@@ -1,0 +1,263 @@
+"""A stand-in for Slack on 127.0.0.1: the Web API, response_url, and signed requests.
+
+`rapport try`, the tests and the benchmarks talk to it through slack_sdk's real
+WebClient. It records every call, answers the methods Rapport uses the way Slack
+does, and can be told to fail the next calls (429 with Retry-After, 5xx, or an
+`ok: false` error) to exercise retries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    method: str  # a Web API method such as "chat.postMessage", or "response_url"
+    args: dict[str, Any]
+    token: str | None
+    at: float
+
+
+@dataclass
+class Failure:
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass
+class LocalSlackState:
+    calls: list[RecordedCall] = field(default_factory=list)
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ts_counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    delay_seconds: float = 0.0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8")
+        if self.headers.get("Content-Type", "").startswith("application/json"):
+            args: dict[str, Any] = json.loads(raw or "{}")
+        else:
+            args = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+            for key in ("blocks", "view", "attachments"):
+                if isinstance(args.get(key), str):
+                    try:
+                        args[key] = json.loads(args[key])
+                    except ValueError:
+                        pass
+        auth = self.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else args.get("token")
+        path = self.path.split("?", 1)[0].strip("/")
+        method = "response_url" if path.startswith("response/") else path.removeprefix("api/")
+        state = self.server.state
+        with state.lock:
+            state.calls.append(RecordedCall(method, args, token, time.time()))
+            queue = state.failures.get(method)
+            failure = queue.pop(0) if queue else None
+        if state.delay_seconds:
+            time.sleep(state.delay_seconds)
+        if failure is not None and failure.status != 200:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            error = failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")
+            self._reply(failure.status, {"ok": False, "error": error}, headers)
+            return
+        if failure is not None and failure.error:
+            self._reply(200, {"ok": False, "error": failure.error})
+            return
+        self._reply(200, self.server.answer(method, args))
+
+    def _reply(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, state: LocalSlackState) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = state
+
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        state = self.state
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://local.slack.test/",
+                "team": "Local",
+                "user": "rapport",
+                "team_id": "T0LOCAL",
+                "user_id": "U0RAPPORT",
+                "bot_id": "B0RAPPORT",
+            }
+        if method == "conversations.open":
+            user = str(args.get("users", "")).split(",")[0]
+            return {"ok": True, "channel": {"id": "D" + user[1:] if user else "D0"}}
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            ts = f"{int(time.time())}.{next(state.ts_counter):06d}"
+            reply: dict[str, Any] = {"ok": True, "channel": args.get("channel"), "ts": ts}
+            if method == "chat.postEphemeral":
+                reply = {"ok": True, "message_ts": ts}
+            return reply
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            view = args.get("view") or {}
+            return {"ok": True, "view": {"id": f"V{next(state.ts_counter):08d}", **view}}
+        if method == "users.info":
+            wanted = str(args.get("user", ""))
+            found = state.users.get(wanted)
+            if found is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": wanted, **found}}
+        if method == "users.lookupByEmail":
+            email = str(args.get("email", "")).lower()
+            for user_id, profile_owner in state.users.items():
+                if str(profile_owner.get("profile", {}).get("email", "")).lower() == email:
+                    return {"ok": True, "user": {"id": user_id, **profile_owner}}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "response_url":
+            return {"ok": True}
+        return {"ok": True}
+
+
+class LocalSlack:
+    """Start with `with LocalSlack() as slack:`; point WebClient(base_url=slack.api_url)."""
+
+    def __init__(self) -> None:
+        self.state = LocalSlackState()
+        self._server = _Server(self.state)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def api_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    def response_url(self, name: str = "cmd") -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/response/{name}"
+
+    def start(self) -> LocalSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LocalSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- recording ---------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[RecordedCall]:
+        with self.state.lock:
+            return [c for c in self.state.calls if method is None or c.method == method]
+
+    def clear(self) -> None:
+        with self.state.lock:
+            self.state.calls.clear()
+
+    # --- scripting ---------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` fail: a 429/5xx status or an error."""
+        with self.state.lock:
+            queue = self.state.failures.setdefault(method, [])
+            queue.extend(Failure(status, error, retry_after) for _ in range(times))
+
+    def add_user(self, user_id: str, *, tz: str = "UTC", **fields: Any) -> None:
+        with self.state.lock:
+            self.state.users[user_id] = {"tz": tz, **fields}
+
+
+# --- requests as Slack signs and sends them ----------------------------------------
+
+
+def signed_headers(
+    signing_secret: str, body: str, *, timestamp: int | None = None
+) -> dict[str, str | Sequence[str]]:
+    """The headers Slack sends with `body`, signed the way Slack signs it."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": signature,
+    }
+
+
+def command_body(
+    command: str,
+    text: str,
+    *,
+    team_id: str = "T0LOCAL",
+    user_id: str = "U0LOCAL",
+    channel_id: str = "C0LOCAL",
+    response_url: str = "http://127.0.0.1:9/response/none",
+    trigger_id: str = "1337.42.local",
+) -> str:
+    """A slash command's form body, with the fields Slack sends."""
+    return urlencode(
+        {
+            "token": "deprecated-verification-token",
+            "team_id": team_id,
+            "team_domain": "local",
+            "channel_id": channel_id,
+            "channel_name": "local",
+            "user_id": user_id,
+            "user_name": "local.user",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0RAPPORT",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
+        }
+    )
+
+
+def interaction_body(payload: dict[str, Any]) -> str:
+    """An interactivity POST body: the JSON payload, form-encoded as `payload=`."""
+    return urlencode({"payload": json.dumps(payload)})

@@ -1,0 +1,81 @@
+"""The give-get concession log: every give is logged, and a give with no get is flagged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.services.accounts import get_account, get_or_create_account
+from storage.models import Account, Concession
+
+
+@dataclass(frozen=True)
+class Balance:
+    """How the gives on an account were paid for."""
+
+    traded: int
+    one_way: int
+
+    @property
+    def total(self) -> int:
+        return self.traded + self.one_way
+
+    @property
+    def is_drifting(self) -> bool:
+        """More gives went out for nothing than were traded: drip concessions."""
+        return self.one_way > self.traded
+
+
+@dataclass(frozen=True)
+class ConcessionLog:
+    account: Account
+    entries: list[Concession]  # newest first
+    balance: Balance
+
+
+def balance_of(entries: list[Concession]) -> Balance:
+    traded = sum(1 for entry in entries if entry.is_traded)
+    return Balance(traded=traded, one_way=len(entries) - traded)
+
+
+def log_concession(
+    session: Session,
+    *,
+    team_id: str,
+    account_name: str,
+    user_id: str,
+    give: str,
+    get: str | None,
+    trigger: str | None,
+    now: datetime,
+) -> Concession:
+    account = get_or_create_account(
+        session, team_id=team_id, name=account_name, user_id=user_id, now=now
+    )
+    concession = Concession(
+        team_id=team_id,
+        account=account,
+        give=give,
+        get=get or None,
+        trigger=trigger or None,
+        logged_by=user_id,
+        logged_at=now,
+    )
+    session.add(concession)
+    session.flush()
+    return concession
+
+
+def concession_log(session: Session, *, team_id: str, account_name: str) -> ConcessionLog:
+    account = get_account(session, team_id=team_id, name=account_name)
+    entries = list(
+        session.scalars(
+            select(Concession)
+            .where(Concession.team_id == team_id, Concession.account_id == account.id)
+            .order_by(Concession.logged_at.desc(), Concession.id.desc())
+        )
+    )
+    return ConcessionLog(account=account, entries=entries, balance=balance_of(entries))

@@ -1,0 +1,86 @@
+"""`rapport try "/concede acme give: …"`: one command through the real app, no Slack."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltRequest
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.localslack import LocalSlack, command_body, signed_headers
+from bot.services.dates import warm_up
+from bot.slack import make_client
+from handlers import register_listeners
+from handlers.context import Deps, inject
+from messages.plaintext import to_text
+from storage.db import SessionFactory
+
+TRY_TEAM = "T0LOCAL"
+TRY_SECRET = "rapport-try-local-secret"
+
+
+def _authorize(**_: Any) -> AuthorizeResult:
+    return AuthorizeResult(
+        enterprise_id=None,
+        team_id=TRY_TEAM,
+        bot_token="xoxb-local",
+        bot_id="B0RAPPORT",
+        bot_user_id="U0RAPPORT",
+    )
+
+
+def split_command(line: str) -> tuple[str, str]:
+    line = line.strip()
+    if not line.startswith("/"):
+        raise ValueError('Start with the command, e.g. rapport try "/concede acme"')
+    command, _, text = line.partition(" ")
+    return command, text.strip()
+
+
+def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) -> str:
+    """Dispatch `line` as a signed slash command; return the reply and any Slack calls."""
+    command, text = split_command(line)
+    executor = ThreadPoolExecutor(max_workers=2)
+    with LocalSlack() as slack:
+        local_settings = settings.model_copy(update={"slack_api_url": slack.api_url})
+        client: WebClient = make_client(local_settings)
+        app = App(
+            client=client,
+            signing_secret=TRY_SECRET,
+            authorize=_authorize,
+            process_before_response=True,
+            listener_executor=executor,
+        )
+        app.use(inject(Deps(settings=local_settings, db=db)))
+        register_listeners(app)
+        warm_up()
+        body = command_body(
+            command,
+            text,
+            team_id=TRY_TEAM,
+            user_id=user_id,
+            response_url=slack.response_url(),
+        )
+        response = app.dispatch(BoltRequest(body=body, headers=signed_headers(TRY_SECRET, body)))
+        executor.shutdown(wait=True)  # let any work after the ack finish
+        return _describe(response.status, response.body, slack)
+
+
+def _describe(status: int, body: str, slack: LocalSlack) -> str:
+    parts: list[str] = []
+    if status != 200:
+        parts.append(f"HTTP {status}: {body}")
+    elif body:
+        parts.append(to_text(json.loads(body)))
+    for call in slack.calls():
+        if call.method == "auth.test":
+            continue
+        document: dict[str, Any] = call.args.get("view") or call.args
+        where = call.args.get("channel") or call.args.get("user_id") or ""
+        parts.append(f"\n--- Slack call: {call.method} {where}".rstrip())
+        parts.append(to_text(document))
+    return "\n".join(parts).strip()

@@ -1,0 +1,12 @@
+"""Slack listeners: parse, call a service, render, respond. No rules live here."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import commands, errors
+
+
+def register_listeners(app: App) -> None:
+    commands.register(app)
+    errors.register(app)

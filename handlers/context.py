@@ -1,0 +1,39 @@
+"""What every listener gets from the wiring: settings, the session factory, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import BoltContext
+
+from bot.config import Settings
+from storage.db import SessionFactory
+
+
+def utcnow() -> datetime:
+    """The wiring's clock; services take `now` as an argument instead."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    db: SessionFactory
+
+
+def deps_of(context: BoltContext) -> Deps:
+    deps: Deps = context["rapport"]
+    return deps
+
+
+def inject(deps: Deps) -> Callable[..., Any]:
+    """A global middleware that hands `deps` to every listener through the context."""
+
+    def middleware(context: BoltContext, next: Callable[[], Any]) -> Any:
+        context["rapport"] = deps
+        return next()
+
+    return middleware

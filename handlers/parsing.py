@@ -1,0 +1,55 @@
+"""Reading command text: `ACCOUNT rest… key: value key: value`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.errors import UsageError
+
+MAX_FIELD_LENGTH = 500
+_QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’"}
+
+
+@dataclass(frozen=True)
+class KeyedText:
+    """Text split at its `key:` markers: what came before them, and each key's value."""
+
+    head: str
+    fields: dict[str, str]
+
+
+def split_keyed(text: str, keys: tuple[str, ...], *, command: str) -> KeyedText:
+    """Split `text` at the first `key:` of each known key (case-insensitive).
+
+    Unknown `word:` pairs stay part of the surrounding value, so "give: 5% off: annual"
+    keeps its colon. A key given twice is an error, not a silent overwrite.
+    """
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, keys)) + r")\s*:", re.I)
+    matches = list(pattern.finditer(text))
+    head = text[: matches[0].start()] if matches else text
+    fields: dict[str, str] = {}
+    for index, match in enumerate(matches):
+        key = match.group(1).lower()
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        if key in fields:
+            raise UsageError(f"`{key}:` appears twice.", usage=command)
+        value = " ".join(text[match.end() : end].split())
+        if len(value) > MAX_FIELD_LENGTH:
+            raise UsageError(f"`{key}:` can be up to {MAX_FIELD_LENGTH} characters.", usage=command)
+        fields[key] = value
+    return KeyedText(head=" ".join(head.split()), fields=fields)
+
+
+def split_account(head: str) -> tuple[str, str]:
+    """The account named first (one word, or a quoted name), and the rest."""
+    head = head.strip()
+    if not head:
+        return "", ""
+    closing = _QUOTES.get(head[0])
+    if closing is not None:
+        end = head.find(closing, 1)
+        if end > 1:
+            return head[1:end].strip(), head[end + 1 :].strip()
+    first, _, rest = head.partition(" ")
+    return first, rest.strip()

@@ -1,0 +1,15 @@
+"""Every user-visible string: Jinja2 templates that render Slack Block Kit.
+
+Templates are YAML with every interpolated value JSON-encoded (`|json`) and all
+user text Slack-escaped first (`|esc`). YAML rather than raw JSON because a
+conditional block or a loop cannot leave a dangling comma; JSON-encoding every value
+means user text can never change the structure. `render()` then checks the result
+with slack_sdk's Block Kit models, so a broken or over-limit message fails in tests,
+not in front of a user.
+"""
+
+from __future__ import annotations
+
+from messages.render import escape, render, render_text
+
+__all__ = ["escape", "render", "render_text"]

@@ -1,0 +1,126 @@
+"""The one renderer: `render(template, **context) -> dict` for messages, modals and Home."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+import yaml
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+# Block Kit limits (https://api.slack.com/reference/block-kit/blocks) that slack_sdk's
+# models do not check themselves.
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_FALLBACK_TEXT = 3000
+
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BROADCASTS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+# Characters YAML will not take raw inside a double-quoted scalar, or reads as a
+# line break (NEL, LS, PS), and lone surrogates: all written as escapes instead.
+_YAML_UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
+)
+
+
+def escape(text: object) -> str:
+    """Slack-escape user text: no `<!channel>`, no `<url|fake label>`, no `@here`."""
+    value = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # A word joiner after "@" keeps the text readable but never a broadcast.
+    return _BROADCASTS.sub(lambda m: "@\u2060" + m.group(1), value)
+
+
+def _json(value: object) -> str:
+    encoded = json.dumps(value, ensure_ascii=False, default=str)
+    return _YAML_UNSAFE.sub(lambda m: _escape_char(m.group(0)), encoded)
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return "\\ufffd"
+    return f"\\u{code:04x}"
+
+
+def clip(text: object, limit: int) -> str:
+    """Shorten to `limit` characters, marking the cut with an ellipsis."""
+    value = str(text)
+    return value if len(value) <= limit else value[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def _day(value: date | datetime) -> str:
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+_SLACK_ID = re.compile(r"[UWBCGD][A-Z0-9]{2,31}")
+
+
+def _mention(user_id: str) -> str:
+    """`<@U…>` for a real Slack id; anything else is shown as escaped text."""
+    return f"<@{user_id}>" if _SLACK_ID.fullmatch(user_id) else escape(user_id)
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("messages", "templates"),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        json=_json, esc=escape, clip=clip, day=_day, plural=_plural, mention=_mention
+    )
+    return env
+
+
+def render_source(template_name: str, **context: Any) -> str:
+    return _environment().get_template(f"{template_name}.yaml.j2").render(**context)
+
+
+def render(template_name: str, /, **context: Any) -> dict[str, Any]:
+    """Render a template to a Slack message (`text` + `blocks`) or a view (`type`)."""
+    document = yaml.load(render_source(template_name, **context), Loader=_YAML_LOADER)
+    if not isinstance(document, dict):
+        raise ValueError(f"template {template_name} did not render a mapping")
+    if "type" in document:
+        _check_view(template_name, document)
+    else:
+        _check_message(template_name, document)
+    return document
+
+
+def _check_blocks(template_name: str, blocks: list[dict[str, Any]], limit: int) -> None:
+    if len(blocks) > limit:
+        raise ValueError(f"{template_name}: {len(blocks)} blocks, Slack allows {limit}")
+    for block in Block.parse_all(blocks):
+        block.to_dict()  # runs slack_sdk's validators; raises SlackObjectFormationError
+
+
+def _check_message(template_name: str, message: dict[str, Any]) -> None:
+    text = message.get("text")
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{template_name}: every message needs a fallback `text`")
+    message["text"] = clip(text, MAX_FALLBACK_TEXT)
+    _check_blocks(template_name, message.setdefault("blocks", []), MAX_MESSAGE_BLOCKS)
+
+
+def _check_view(template_name: str, view: dict[str, Any]) -> None:
+    _check_blocks(template_name, view.get("blocks", []), MAX_VIEW_BLOCKS)
+    View(**view).to_dict()
+
+
+def render_text(template_name: str, /, **context: Any) -> str:
+    """Render a one-line template to plain mrkdwn text (no blocks)."""
+    return _environment().get_template(f"{template_name}.txt.j2").render(**context).strip()

@@ -1,0 +1,130 @@
+"""Outbox queries: enqueue once per key, claim atomically, settle each row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxMessage, OutboxStatus
+
+
+def enqueue(
+    session: Session,
+    *,
+    team_id: str,
+    kind: str,
+    subject: str,
+    slot: str,
+    recipient: str,
+    payload: dict[str, Any],
+    not_before: datetime,
+    now: datetime,
+) -> bool:
+    """Add the message unless one with the same (team, kind, subject, slot) exists.
+
+    Returns whether this call added it. The unique key, not any lock, is what keeps a
+    second sweep or a second worker from adding the same nudge.
+    """
+    values = {
+        "team_id": team_id,
+        "kind": kind,
+        "subject": subject,
+        "slot": slot,
+        "recipient": recipient,
+        "payload": payload,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "not_before": not_before,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["team_id", "kind", "subject", "slot"])
+    )
+    result = session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def claim(
+    session: Session, *, now: datetime, lease: timedelta, limit: int
+) -> Sequence[OutboxMessage]:
+    """Take up to `limit` sendable rows for this worker until `now + lease`.
+
+    Sendable: pending and not held back, or claimed by a worker whose lease ran out
+    (it died mid-send). PostgreSQL skips rows another worker holds; SQLite has one
+    writer at a time, so the UPDATE itself is the lock.
+    """
+    sendable = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                and_(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.not_before <= now,
+                ),
+                and_(
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    OutboxMessage.claimed_until < now,
+                ),
+            )
+        )
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(sendable.scalar_subquery()))
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_until=now + lease,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(claimed, key=lambda row: (row.not_before, row.id))
+
+
+def mark_sent(session: Session, *, row_id: int, channel_id: str, ts: str, now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            claimed_until=None,
+            channel_id=channel_id,
+            message_ts=ts,
+            last_error=None,
+        )
+    )
+
+
+def mark_failed(session: Session, *, row_id: int, error: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status=OutboxStatus.FAILED, claimed_until=None, last_error=error)
+    )
+
+
+def release_for_retry(session: Session, *, row_id: int, error: str, not_before: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            status=OutboxStatus.PENDING,
+            claimed_until=None,
+            last_error=error,
+            not_before=not_before,
+        )
+    )

@@ -1,0 +1,122 @@
+"""Fixtures: a real database, a local fake Slack, and Rapport served over real HTTP.
+
+The database is SQLite in a temp dir, or PostgreSQL when RAPPORT_TEST_DATABASE_URL
+is set (CI runs the suite both ways). On PostgreSQL each run gets its own schema.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.app import build_app
+from bot.config import Settings
+from bot.localslack import LocalSlack
+from bot.server import make_asgi
+from bot.slack import make_client
+from storage import migrate
+from storage.db import SessionFactory, make_engine, make_session_factory
+from storage.models import Base
+from tests.slackkit import SIGNING_SECRET, ServerThread, SlackSender
+
+POSTGRES_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not POSTGRES_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'rapport.db'}"
+        return
+    schema = f"rapport_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[SessionFactory]:
+    """A clean database for each test (tables emptied, schema kept)."""
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield make_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def slack() -> Iterator[LocalSlack]:
+    with LocalSlack() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _clean_slack(slack: LocalSlack) -> None:
+    slack.clear()
+    slack.state.failures.clear()
+    slack.state.users.clear()
+
+
+@pytest.fixture(scope="session")
+def settings(slack: LocalSlack, database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        database_url=database_url,
+        slack_max_retries=2,
+    )
+
+
+@pytest.fixture(scope="session")
+def served(settings: Settings, engine: Engine) -> Iterator[ServerThread]:
+    app = build_app(settings, db=make_session_factory(engine))
+    server = ServerThread(make_asgi(app, engine)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slack_user(
+    served: ServerThread, slack: LocalSlack, db: SessionFactory
+) -> Iterator[SlackSender]:
+    """Slack, as seen by Rapport: signed requests in over HTTP."""
+    sender = SlackSender(served.url, slack.response_url())
+    yield sender
+    sender.close()
+
+
+@pytest.fixture
+def client_for(settings: Settings):  # type: ignore[no-untyped-def]
+    client = make_client(settings, token="xoxb-test-token")
+    return lambda _team_id: client
+
+
+def at(value: str) -> datetime:
+    """An instant from ISO text, UTC unless it says otherwise."""
+    instant = datetime.fromisoformat(value)
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    url = make_url(database_url)
+    return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None

@@ -1,0 +1,138 @@
+"""Test helpers: a running Rapport over real HTTP, and Slack-shaped requests to it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+
+from bot.localslack import command_body, interaction_body, signed_headers
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TEAM = "T0ACME"
+OTHER_TEAM = "T0GLOBEX"
+ALICE = "U0ALICE"
+BOB = "U0BOB"
+
+
+# Kept in a tuple: freezegun swaps module-level references to the clock functions,
+# not ones held inside containers.
+_REAL_CLOCK = (time.monotonic,)
+
+
+class RealTimeEventLoop(asyncio.SelectorEventLoop):
+    """The server's event loop keeps real time while a test freezes Rapport's clock.
+
+    Otherwise a timer set in the instant freezegun starts would land years ahead,
+    and uvicorn would never wake up to shut down.
+    """
+
+    def time(self) -> float:
+        return _REAL_CLOCK[0]()
+
+
+class ServerThread:
+    """uvicorn serving an ASGI app on 127.0.0.1, on a free port, in a thread."""
+
+    def __init__(self, asgi: Any) -> None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        config = uvicorn.Config(asgi, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        loop = RealTimeEventLoop()
+        try:
+            loop.run_until_complete(self.server.serve())
+        finally:
+            loop.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """Every piece of text in the reply, joined: what a person would read."""
+        return "\n".join(_texts(self.body))
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.body.get("response_type") == "ephemeral"
+
+
+def _texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["text"]] if isinstance(node.get("text"), str) else []
+        for key, value in node.items():
+            if key != "text" or not isinstance(value, str):
+                found += _texts(value)
+        return found
+    if isinstance(node, list):
+        return [text for item in node for text in _texts(item)]
+    return []
+
+
+class SlackSender:
+    """Sends requests to Rapport the way Slack does: form-encoded and signed."""
+
+    def __init__(self, base_url: str, response_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+        self.response_url = response_url
+
+    def post_signed(self, body: str, *, timestamp: int | None = None) -> httpx.Response:
+        headers = signed_headers(SIGNING_SECRET, body, timestamp=timestamp)
+        return self.http.post("/slack/events", content=body, headers=headers)
+
+    def command(
+        self, command: str, text: str = "", *, user: str = ALICE, team: str = TEAM
+    ) -> Reply:
+        body = command_body(
+            command, text, team_id=team, user_id=user, response_url=self.response_url
+        )
+        response = self.post_signed(body)
+        return Reply(response.status_code, response.json() if response.content else {})
+
+    def interact(self, payload: dict[str, Any]) -> Reply:
+        response = self.post_signed(interaction_body(payload))
+        return Reply(response.status_code, response.json() if response.content else {})
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def blocks_text(message: dict[str, Any]) -> str:
+    return "\n".join(_texts(message))
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
