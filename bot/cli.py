@@ -114,8 +114,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         db, _ = _database(settings, upgrade=True)
         report = sweep(db, _client_for(settings), now=args.now or datetime.now(UTC))
         print(
-            f"{report.enqueued} new nudges, {report.delivery.sent} sent, "
-            f"{report.delivery.retrying} to retry, {report.delivery.failed} failed"
+            f"nudges new: {report.enqueued}, sent: {report.delivery.sent}, "
+            f"retrying: {report.delivery.retrying}, failed: {report.delivery.failed}"
         )
     elif args.command == "db":
         _database(settings, upgrade=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import commands, errors
+from handlers import commands, errors, events
 
 
 def register_listeners(app: App) -> None:
     commands.register(app)
+    events.register(app)
     errors.register(app)

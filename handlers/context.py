@@ -23,6 +23,11 @@ class Deps:
     settings: Settings
     db: SessionFactory
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Deps:
+        # Bolt deep-copies the request context for lazy listeners; these are shared
+        # process-wide services, not per-request state.
+        return self
+
 
 def deps_of(context: BoltContext) -> Deps:
     deps: Deps = context["rapport"]

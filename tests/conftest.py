@@ -120,3 +120,8 @@ def at(value: str) -> datetime:
 def sqlite_path(database_url: str) -> Path | None:
     url = make_url(database_url)
     return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+
+def pytest_report_header() -> str:
+    backend = "PostgreSQL (RAPPORT_TEST_DATABASE_URL)" if POSTGRES_URL else "SQLite (temp file)"
+    return f"rapport test database: {backend}"

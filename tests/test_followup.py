@@ -45,7 +45,7 @@ def test_followup_reads_plain_dates(
 
 
 def test_followup_quoted_account_with_spaces(slack_user: SlackSender, db: SessionFactory) -> None:
-    slack_user.command("/followup", '"Acme Corp" share the rollout plan due: 2030-01-15')
+    slack_user.command("/followup", '"Acme Corp" share the rollout plan due: 2027-01-15')
     with db() as session:
         commitment = session.scalars(select(Commitment)).one()
         assert commitment.account.name == "Acme Corp"
@@ -62,6 +62,7 @@ def test_followup_quoted_account_with_spaces(slack_user: SlackSender, db: Sessio
         "acme send pricing due: someday maybe",
         "acme send pricing due: 2020-01-01",
         "acme send pricing due: fri due: mon",
+        "acme send pricing due: 9999-12-31",
     ],
 )
 def test_followup_bad_input_gets_usage_and_writes_nothing(

@@ -13,6 +13,9 @@ from bot.services.dates import end_of_day, local_today
 from storage.models import Commitment
 
 MAX_COMMITMENT_TEXT = 500
+# A promise further out than this is a plan, not a follow-up; it also keeps typos
+# such as "9999-12-31" from becoming dates.
+MAX_DAYS_AHEAD = 2 * 366
 
 
 def add_commitment(
@@ -27,8 +30,11 @@ def add_commitment(
     now: datetime,
 ) -> Commitment:
     """Record that `user_id` will do `what` for the account by the end of `due_on`."""
-    if due_on < local_today(now, tz):
-        raise UsageError(f"{due_on:%a} {due_on.day} {due_on:%b} has already passed.")
+    today = local_today(now, tz)
+    if due_on < today:
+        raise UsageError(f"{due_on:%a} {due_on.day} {due_on:%b %Y} has already passed.")
+    if (due_on - today).days > MAX_DAYS_AHEAD:
+        raise UsageError("Pick a due date within the next two years.")
     if len(what) > MAX_COMMITMENT_TEXT:
         raise UsageError(f"Keep the follow-up under {MAX_COMMITMENT_TEXT} characters.")
     account = get_or_create_account(

@@ -16,19 +16,23 @@ _SETTINGS = {
     "DATE_ORDER": "YMD",
 }
 _MAX_LENGTH = 40
+_EXAMPLES = "Try `tomorrow`, `fri`, `in 3 days` or `2026-12-01`."
 
 
 def parse_day(text: str, *, today: date) -> date:
     """The calendar day `text` names, read forward from `today`."""
     words = " ".join(text.split())
     if not words or len(words) > _MAX_LENGTH:
-        raise UsageError(f"I couldn't read “{words[:_MAX_LENGTH]}” as a date.")
+        raise UsageError(f"I couldn't read “{words[:_MAX_LENGTH]}” as a date. {_EXAMPLES}")
     base = datetime.combine(today, time(12, 0))
-    parsed = dateparser.parse(
-        words, languages=["en"], settings={**_SETTINGS, "RELATIVE_BASE": base}
-    )
+    try:
+        parsed = dateparser.parse(
+            words, languages=["en"], settings={**_SETTINGS, "RELATIVE_BASE": base}
+        )
+    except (ValueError, OverflowError):
+        parsed = None
     if parsed is None:
-        raise UsageError(f"I couldn't read “{words}” as a date.")
+        raise UsageError(f"I couldn't read “{words}” as a date. {_EXAMPLES}")
     return parsed.date()
 
 

@@ -1,0 +1,146 @@
+"""The `rapport` command line, run as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.localslack import LocalSlack, command_body, signed_headers
+from tests.slackkit import SIGNING_SECRET
+
+
+def rapport(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    return env
+
+
+def test_serve_without_a_token_stops_and_names_the_variable(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    done = rapport("serve", env=clean_env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "SLACK_BOT_TOKEN" in done.stderr
+    assert "README" in done.stderr
+
+
+def test_serve_socket_mode_needs_an_app_token(clean_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**clean_env, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"}
+    done = rapport("serve", "--socket", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "SLACK_APP_TOKEN" in done.stderr
+
+
+def test_try_runs_a_command_without_slack(clean_env: dict[str, str], tmp_path: Path) -> None:
+    logged = rapport(
+        "try", "/concede acme give: 5% discount get: 24-month term", env=clean_env, cwd=tmp_path
+    )
+    assert logged.returncode == 0, logged.stderr
+    assert "*We give:* 5% discount" in logged.stdout
+    assert (tmp_path / "rapport.db").exists(), "SQLite in the working directory by default"
+
+    shown = rapport("try", "/concede acme", env=clean_env, cwd=tmp_path)
+    assert "1 traded give, 0 one-way gives" in shown.stdout
+
+    wrong = rapport("try", "/followup acme", env=clean_env, cwd=tmp_path)
+    assert "Write it like this" in wrong.stdout
+
+
+def test_db_upgrade_is_repeatable(clean_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**clean_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    assert "up to date" in rapport("db", "upgrade", env=env, cwd=tmp_path).stdout
+    assert "up to date" in rapport("db", "upgrade", env=env, cwd=tmp_path).stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def serve_env(clean_env: dict[str, str], tmp_path: Path, slack: LocalSlack) -> dict[str, str]:
+    return {
+        **clean_env,
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
+    }
+
+
+def start_serving(env: dict[str, str], cwd: Path, port: int) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--host", "127.0.0.1"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"rapport serve did not come up: {process.communicate()[0]}")
+
+
+@pytest.fixture
+def serving(serve_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    port = free_port()
+    process = start_serving(serve_env, tmp_path, port)
+    yield port, serve_env
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def post_command(port: int, text: str) -> dict[str, object]:
+    body = command_body("/concede", text, team_id="T0ACME", user_id="U0ALICE")
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/slack/events",
+        content=body,
+        headers=signed_headers(SIGNING_SECRET, body),
+    )
+    assert response.status_code == 200
+    payload: dict[str, object] = response.json()
+    return payload
+
+
+def test_served_state_survives_a_restart(
+    serving: tuple[int, dict[str, str]], tmp_path: Path
+) -> None:
+    port, env = serving
+    assert "traded concession" in str(
+        post_command(port, "acme give: 5% discount get: a case study")
+    )
+
+    process = start_serving(env, tmp_path, second_port := free_port())
+    try:
+        assert "a case study" in str(post_command(second_port, "acme"))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

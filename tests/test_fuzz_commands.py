@@ -1,0 +1,68 @@
+"""Random text into every command: always a 200 reply, never half-written state."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from storage.db import SessionFactory
+from storage.models import Account, Commitment, Concession
+from tests.slackkit import SlackSender
+
+KEYWORDS = ["give:", "get:", "trigger:", "due:", '"', "“", "acme", " ", "tomorrow", "<!channel>"]
+command_text = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.one_of(st.sampled_from(KEYWORDS), st.text(max_size=12)), max_size=12).map(" ".join),
+)
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def counts(db: SessionFactory) -> tuple[int, int, int]:
+    with db() as session:
+        return tuple(  # type: ignore[return-value]
+            session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Account, Concession, Commitment)
+        )
+
+
+@FUZZ
+@given(text=command_text)
+def test_concede_answers_any_text(slack_user: SlackSender, db: SessionFactory, text: str) -> None:
+    before = counts(db)
+    reply = slack_user.command("/concede", text)
+    after = counts(db)
+
+    assert reply.status == 200
+    assert reply.ephemeral
+    assert reply.text
+    assert "<!channel>" not in str(reply.body)
+    logged = after[1] - before[1]
+    assert logged in (0, 1)
+    if logged == 0:
+        assert after == before, "a refused command writes nothing"
+
+
+@FUZZ
+@given(text=command_text)
+@example(text="acme x due: 9999-12-31")
+@example(text="acme x due: in 999999999 days")
+@example(text="acme x due: -1")
+@example(text="acme \x00 due: \x00")
+def test_followup_answers_any_text(slack_user: SlackSender, db: SessionFactory, text: str) -> None:
+    before = counts(db)
+    reply = slack_user.command("/followup", text)
+    after = counts(db)
+
+    assert reply.status == 200
+    assert reply.ephemeral
+    assert reply.text
+    recorded = after[2] - before[2]
+    assert recorded in (0, 1)
+    if recorded == 0:
+        assert after == before
+        assert "Write it like this" in reply.text or "no account" in reply.text

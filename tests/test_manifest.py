@@ -1,0 +1,47 @@
+"""manifest.yml: valid against Slack's schema, and in step with what the app registers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from handlers.commands import COMMANDS
+from messages.commands import command_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.json"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    return loaded
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason="Slack's manifest schema is not beside the repo")
+def test_manifest_matches_slacks_schema(manifest: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft7Validator(schema).validate(manifest)
+
+
+def test_every_registered_command_is_in_the_manifest(manifest: dict[str, Any]) -> None:
+    declared = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert declared == set(COMMANDS)
+    assert set(command_reference()) == set(COMMANDS), "every command has usage text"
+
+
+def test_manifest_subscribes_to_home_and_interactivity(manifest: dict[str, Any]) -> None:
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_manifest_asks_for_the_scopes_rapport_uses(manifest: dict[str, Any]) -> None:
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    # commands: slash commands; chat:write: DMs and posts; im:write: conversations.open.
+    assert scopes == {"commands", "chat:write", "im:write"}

@@ -1,0 +1,159 @@
+"""The sweep: an unkept follow-up becomes exactly one DM to its owner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from bot.delivery import ClientForTeam
+from bot.localslack import LocalSlack
+from bot.sweep import sweep
+from storage.db import SessionFactory
+from storage.models import Commitment, OutboxMessage, OutboxStatus
+from tests.conftest import at
+from tests.slackkit import ALICE, BOB, SlackSender, blocks_text
+
+CREATED = "2026-11-23T15:00:00+00:00"  # a Monday; "fri" is 2026-11-27
+
+
+def promise(
+    slack_user: SlackSender, text: str = "acme send the pricing sheet due: fri", user: str = ALICE
+) -> None:
+    with freeze_time(CREATED, real_asyncio=True):
+        reply = slack_user.command("/followup", text, user=user)
+    assert "Noted" in reply.text
+
+
+def dms(slack: LocalSlack) -> list[dict]:
+    return [call.args for call in slack.calls("chat.postMessage")]
+
+
+def test_nothing_is_sent_before_the_due_day_is_over(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+) -> None:
+    promise(slack_user)
+    report = sweep(db, client_for, now=at("2026-11-27T23:59:00"))
+    assert report.enqueued == 0
+    assert dms(slack) == []
+
+
+def test_unkept_followup_sends_owner_one_dm(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+) -> None:
+    promise(slack_user)
+    promise(slack_user, "globex book the kickoff due: fri", user=BOB)
+
+    report = sweep(db, client_for, now=at("2026-11-28T00:00:00"))
+
+    assert (report.enqueued, report.delivery.sent) == (2, 2)
+    opened = {call.args["users"] for call in slack.calls("conversations.open")}
+    assert opened == {ALICE, BOB}
+    to_alice = next(m for m in dms(slack) if m["channel"] == "D" + ALICE[1:])
+    assert "send the pricing sheet" in blocks_text(to_alice)
+    assert "acme" in blocks_text(to_alice)
+
+
+def test_second_sweep_sends_nothing_more(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+) -> None:
+    promise(slack_user)
+    sweep(db, client_for, now=at("2026-11-28T09:00:00"))
+    again = sweep(db, client_for, now=at("2026-11-28T09:01:00"))
+    later = sweep(db, client_for, now=at("2026-12-05T09:00:00"))
+
+    assert again.enqueued == later.enqueued == 0
+    assert len(dms(slack)) == 1
+
+
+def test_done_commitment_is_not_nudged(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+) -> None:
+    promise(slack_user)
+    with db.begin() as session:
+        commitment = session.scalars(select(Commitment)).one()
+        commitment.done_at = at("2026-11-26T10:00:00")
+        commitment.next_nudge_at = None
+    sweep(db, client_for, now=at("2026-11-30T09:00:00"))
+    assert dms(slack) == []
+
+
+def test_rate_limited_and_unavailable_slack_is_retried(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+) -> None:
+    promise(slack_user)
+    slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    slack.fail_next("chat.postMessage", status=503)
+
+    report = sweep(db, client_for, now=at("2026-11-28T09:00:00"))
+
+    assert report.delivery.sent == 1
+    assert len(slack.calls("chat.postMessage")) == 3  # 429, 503, then delivered
+    with db() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    assert row.status == OutboxStatus.SENT
+
+
+def test_outage_beyond_retries_waits_for_a_later_sweep(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+) -> None:
+    promise(slack_user)
+    slack.fail_next("chat.postMessage", status=503, times=3)
+
+    first = sweep(db, client_for, now=at("2026-11-28T09:00:00"))
+    assert (first.delivery.sent, first.delivery.retrying) == (0, 1)
+    with db() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    assert row.status == OutboxStatus.PENDING
+    assert row.last_error == "fatal_error"
+
+    second = sweep(db, client_for, now=at("2026-11-28T09:00:00") + timedelta(minutes=5))
+    assert second.delivery.sent == 1
+    assert len(slack.calls("chat.postMessage")) == 4
+
+
+def test_permanent_error_is_recorded_not_retried(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+) -> None:
+    promise(slack_user)
+    slack.fail_next("conversations.open", error="user_not_found")
+
+    report = sweep(db, client_for, now=at("2026-11-28T09:00:00"))
+    sweep(db, client_for, now=at("2026-11-29T09:00:00"))
+
+    assert report.delivery.failed == 1
+    assert len(slack.calls("conversations.open")) == 1
+    with db() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    assert (row.status, row.last_error) == (OutboxStatus.FAILED, "user_not_found")
+
+
+def test_sweep_in_a_second_process_sends_nothing_more(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, database_url: str
+) -> None:
+    promise(slack_user)
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+    }
+
+    def run_sweep() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "sweep", "--now", "2026-11-28T09:00:00Z"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    assert "nudges new: 1, sent: 1" in run_sweep()
+    assert "nudges new: 0, sent: 0" in run_sweep()
+    assert len(dms(slack)) == 1
