@@ -13,6 +13,7 @@ SessionFactory = sessionmaker[Session]
 # Long enough to ride out another writer's transaction, short enough to answer within
 # Slack's 3-second window.
 SQLITE_BUSY_TIMEOUT_MS = 2000
+SQLITE_POOL_TIMEOUT_S = 10
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -33,9 +34,16 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 
 def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "isolation_level": None}
+            url,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+            # SQLite has one writer at a time. One pooled connection makes the threads
+            # of this process queue for it in order, instead of polling SQLite's busy
+            # handler, whose growing sleeps turn a burst into second-long tails.
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=SQLITE_POOL_TIMEOUT_S,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+import messages.render
 from bot.app import build_app
 from bot.config import Settings
 from bot.localslack import LocalSlack
@@ -27,6 +28,9 @@ from storage.models import Base
 from tests.slackkit import SIGNING_SECRET, ServerThread, SlackSender
 
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL")
+
+# Every message rendered in a test goes through slack_sdk's Block Kit models too.
+messages.render.STRICT_VALIDATION = True
 
 
 @pytest.fixture(scope="session")

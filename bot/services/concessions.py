@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services.accounts import get_account, get_or_create_account
@@ -32,13 +32,26 @@ class Balance:
 @dataclass(frozen=True)
 class ConcessionLog:
     account: Account
-    entries: list[Concession]  # newest first
+    entries: list[Concession]  # the newest `limit`, newest first
     balance: Balance
 
+    @property
+    def older(self) -> int:
+        """How many entries the log has beyond those in `entries`."""
+        return self.balance.total - len(self.entries)
 
-def balance_of(entries: list[Concession]) -> Balance:
-    traded = sum(1 for entry in entries if entry.is_traded)
-    return Balance(traded=traded, one_way=len(entries) - traded)
+
+LOG_PAGE = 15
+
+
+def balance_of(session: Session, *, team_id: str, account_id: int) -> Balance:
+    traded = func.count(Concession.get)  # COUNT(col) skips NULLs: the gives with a get
+    total, with_get = session.execute(
+        select(func.count(), traded).where(
+            Concession.team_id == team_id, Concession.account_id == account_id
+        )
+    ).one()
+    return Balance(traded=with_get, one_way=total - with_get)
 
 
 def log_concession(
@@ -69,13 +82,17 @@ def log_concession(
     return concession
 
 
-def concession_log(session: Session, *, team_id: str, account_name: str) -> ConcessionLog:
+def concession_log(
+    session: Session, *, team_id: str, account_name: str, limit: int = LOG_PAGE
+) -> ConcessionLog:
     account = get_account(session, team_id=team_id, name=account_name)
     entries = list(
         session.scalars(
             select(Concession)
             .where(Concession.team_id == team_id, Concession.account_id == account.id)
             .order_by(Concession.logged_at.desc(), Concession.id.desc())
+            .limit(limit)
         )
     )
-    return ConcessionLog(account=account, entries=entries, balance=balance_of(entries))
+    balance = balance_of(session, team_id=team_id, account_id=account.id)
+    return ConcessionLog(account=account, entries=entries, balance=balance)

@@ -47,21 +47,21 @@ def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     request = parse_concede(command.get("text", ""))
     deps = deps_of(context)
     team_id = command["team_id"]
+    if request.give is None:
+        with deps.db.begin() as session:
+            log = concessions.concession_log(session, team_id=team_id, account_name=request.account)
+        ack(**ephemeral(render("concession_log", log=log)))
+        return
     with deps.db.begin() as session:
-        if request.give is None:
-            log = concessions.concession_log(session, team_id=team_id, account_name=request.account)
-            message = render("concession_log", log=log)
-        else:
-            entry = concessions.log_concession(
-                session,
-                team_id=team_id,
-                account_name=request.account,
-                user_id=command["user_id"],
-                give=request.give,
-                get=request.get,
-                trigger=request.trigger,
-                now=utcnow(),
-            )
-            log = concessions.concession_log(session, team_id=team_id, account_name=request.account)
-            message = render("concession_logged", entry=entry, log=log)
-    ack(**ephemeral(message))
+        entry = concessions.log_concession(
+            session,
+            team_id=team_id,
+            account_name=request.account,
+            user_id=command["user_id"],
+            give=request.give,
+            get=request.get,
+            trigger=request.trigger,
+            now=utcnow(),
+        )
+        balance = concessions.balance_of(session, team_id=team_id, account_id=entry.account_id)
+    ack(**ephemeral(render("concession_logged", entry=entry, balance=balance)))

@@ -56,5 +56,4 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
             tz=tz,
             now=now,
         )
-        message = render("followup_recorded", commitment=commitment)
-    ack(**ephemeral(message))
+    ack(**ephemeral(render("followup_recorded", commitment=commitment)))
