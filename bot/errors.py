@@ -6,10 +6,12 @@ from __future__ import annotations
 class UserFacingError(Exception):
     """Something the user can fix; `problem` is shown to them as is (our own words)."""
 
-    def __init__(self, problem: str, *, usage: str | None = None) -> None:
+    def __init__(self, problem: str, *, usage: str | None = None, field: str | None = None) -> None:
         super().__init__(problem)
         self.problem = problem
         self.usage = usage
+        # In a modal: the block_id of the input the problem is about.
+        self.field = field
 
 
 class UsageError(UserFacingError):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import commands, errors, events
+from handlers import actions, commands, errors, events, views
 
 
 def register_listeners(app: App) -> None:
     commands.register(app)
+    actions.register(app)
+    views.register(app)
     events.register(app)
     errors.register(app)

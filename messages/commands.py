@@ -33,3 +33,11 @@ def command_reference() -> dict[str, CommandHelp]:
 
 def command_help(command: str) -> CommandHelp:
     return command_reference()[command]
+
+
+@cache
+def subcommand_reference() -> dict[str, str]:
+    """`/rapport` subcommands: name -> one help line."""
+    text = files("messages").joinpath("library/subcommands.yaml").read_text("utf-8")
+    loaded: dict[str, str] = yaml.safe_load(text)
+    return loaded

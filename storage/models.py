@@ -121,3 +121,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     channel_id: Mapped[str | None] = mapped_column(SlackId)
     message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+# Models of later features live in their own modules; importing them here keeps
+# Base.metadata complete for Alembic and for anyone importing storage.models.
+from storage import negotiation_models as negotiation_models  # noqa: E402
+from storage import scheduling_models as scheduling_models  # noqa: E402

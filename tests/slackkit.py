@@ -136,3 +136,69 @@ def blocks_text(message: dict[str, Any]) -> str:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def block_action(
+    action_id: str,
+    value: str = "",
+    *,
+    user: str = ALICE,
+    team: str = TEAM,
+    response_url: str = "http://127.0.0.1:9/response/none",
+    container: dict[str, Any] | None = None,
+    message: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A block_actions payload as Slack sends it when a button is clicked."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "acme"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0RAPPORT",
+        "token": "deprecated",
+        "trigger_id": "1337.42.trigger",
+        "response_url": response_url,
+        "container": container or {"type": "message", "channel_id": "D0ALICE", "message_ts": "1.1"},
+        "channel": {"id": (container or {}).get("channel_id", "D0ALICE")},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b",
+                "type": "button",
+                "value": value,
+                "action_ts": "1.2",
+            }
+        ],
+    }
+    if message is not None:
+        payload["message"] = message
+    return payload
+
+
+def view_submission(
+    callback_id: str,
+    values: dict[str, dict[str, Any]],
+    *,
+    private_metadata: str = "",
+    user: str = ALICE,
+    team: str = TEAM,
+    view_id: str = "V0MODAL",
+) -> dict[str, Any]:
+    """A view_submission payload. `values` is block_id -> action_id -> value object,
+    e.g. {"give": {"value": {"type": "plain_text_input", "value": "5% off"}}}."""
+    return {
+        "type": "view_submission",
+        "team": {"id": team, "domain": "acme"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0RAPPORT",
+        "token": "deprecated",
+        "trigger_id": "1337.42.trigger",
+        "view": {
+            "id": view_id,
+            "team_id": team,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "hash": "1.abc",
+            "state": {"values": values},
+        },
+    }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.commands import concede, followup
+from handlers.commands import concede, followup, rapport
 
 COMMANDS = {
     "/concede": concede.concede,
     "/followup": followup.followup,
+    "/rapport": rapport.rapport,
 }
 
 

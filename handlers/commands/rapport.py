@@ -1,0 +1,64 @@
+"""/rapport SUBCOMMAND …: one entry point, dispatched through a table.
+
+Each subcommand is a plain function `(ack, command, context, args) -> None` in its
+own module; `args` is the text after the subcommand's name. The table is matched on
+whole words, longest name first, so `digest off` can live beside `digest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_bolt import Ack, BoltContext
+
+from handlers.replies import ephemeral
+from messages import render
+
+Subcommand = Callable[[Ack, dict[str, str], BoltContext, str], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    listener: Subcommand
+
+
+def help_reply(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    ack(**ephemeral(render("rapport_help", unknown=None, subcommands=subcommand_help())))
+
+
+# name -> listener. Later issues add their subcommands here.
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "help": help_reply,
+}
+
+
+def subcommand_help() -> list[tuple[str, str]]:
+    from messages.commands import subcommand_reference
+
+    return [(name, text) for name, text in subcommand_reference().items() if name in SUBCOMMANDS]
+
+
+MAX_NAME_WORDS = 3
+
+
+def route(text: str) -> tuple[Subcommand | None, str, str]:
+    """The listener for `text`, the text after its name, and the name matched."""
+    words = text.split()
+    for size in range(min(len(words), MAX_NAME_WORDS), 0, -1):
+        name = " ".join(words[:size]).lower()
+        if name in SUBCOMMANDS:
+            rest = text.strip().split(None, size)[size:]
+            return SUBCOMMANDS[name], rest[0] if rest else "", name
+    return None, text.strip(), words[0] if words else ""
+
+
+def rapport(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
+    text = command.get("text", "")
+    listener, rest, name = route(text)
+    if listener is None:
+        unknown = name or None
+        ack(**ephemeral(render("rapport_help", unknown=unknown, subcommands=subcommand_help())))
+        return
+    listener(ack, command, context, rest)
