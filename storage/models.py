@@ -18,6 +18,16 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), date: CalendarDate()}
 
 
+class AccountStage(StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+# The five kinds of sales relationship (seed 004), from least to most involved.
+RELATIONSHIP_TYPES = ("transactional", "functional", "affiliative", "strategic", "personal")
+
+
 class Account(Base):
     """A customer relationship, owned by one Slack user."""
 
@@ -32,6 +42,20 @@ class Account(Base):
     owner_id: Mapped[str] = mapped_column(SlackId)
     created_by: Mapped[str] = mapped_column(SlackId)
     created_at: Mapped[datetime]
+    # One of RELATIONSHIP_TYPES; None until someone sets it.
+    relationship_type: Mapped[str | None] = mapped_column(String(20))
+    # What the buyer said they expect from the relationship, in their words.
+    expectations: Mapped[str | None] = mapped_column(Text)
+    # The account's own channel: shared log entries and escalations go there.
+    channel_id: Mapped[str | None] = mapped_column(SlackId)
+    stage: Mapped[str] = mapped_column(
+        String(10), default=AccountStage.OPEN, server_default=AccountStage.OPEN.value
+    )
+    won_at: Mapped[datetime | None]
+    lost_at: Mapped[datetime | None]
+    paused_until: Mapped[date | None]
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    last_touch_at: Mapped[datetime | None]
 
     concessions: Mapped[list[Concession]] = relationship(back_populates="account")
     commitments: Mapped[list[Commitment]] = relationship(back_populates="account")
@@ -41,16 +65,29 @@ class Concession(Base):
     """One give in a negotiation, with what was gotten for it (if anything)."""
 
     __tablename__ = "concessions"
-    __table_args__ = (Index("ix_concessions_account", "team_id", "account_id", "logged_at"),)
+    __table_args__ = (
+        Index("ix_concessions_account", "team_id", "account_id", "logged_at"),
+        Index("ix_concessions_team_logged", "team_id", "logged_at"),
+        # A modal submitted twice (same view) logs once.
+        UniqueConstraint("team_id", "source_key", name="uq_concessions_source"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(SlackId)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # The issue traded on (price, term, SLA…), when the rep names one.
+    item: Mapped[str | None] = mapped_column(String(120))
     give: Mapped[str] = mapped_column(Text)
     get: Mapped[str | None] = mapped_column(Text)
     trigger: Mapped[str | None] = mapped_column(Text)
+    value_to_us: Mapped[str | None] = mapped_column(Text)
+    value_to_them: Mapped[str | None] = mapped_column(Text)
     logged_by: Mapped[str] = mapped_column(SlackId)
     logged_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str | None] = mapped_column(SlackId)
+    source_key: Mapped[str | None] = mapped_column(String(80))
 
     account: Mapped[Account] = relationship(back_populates="concessions")
 
