@@ -83,7 +83,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     app = build_app(settings, db=db)
     scheduler = None
     if not args.no_scheduler:
-        scheduler = make_scheduler(db, _client_for(settings), blocking=False)
+        scheduler = make_scheduler(db, _client_for(settings), settings, blocking=False)
         scheduler.start()
     try:
         # Everything built so far lives as long as the process: keep it out of the
@@ -112,14 +112,15 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         from bot.scheduler import make_scheduler
 
         db, _ = _database(settings, upgrade=True)
-        make_scheduler(db, _client_for(settings), blocking=True).start()
+        make_scheduler(db, _client_for(settings), settings, blocking=True).start()
     elif args.command == "sweep":
         from bot.sweep import sweep
 
         db, _ = _database(settings, upgrade=True)
-        report = sweep(db, _client_for(settings), now=args.now or datetime.now(UTC))
+        report = sweep(db, _client_for(settings), settings, now=args.now or datetime.now(UTC))
         print(
-            f"nudges new: {report.enqueued}, sent: {report.delivery.sent}, "
+            f"nudges new: {report.planned}, messages: {report.messages}, "
+            f"sent: {report.delivery.sent}, "
             f"retrying: {report.delivery.retrying}, failed: {report.delivery.failed}"
         )
     elif args.command == "db":

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         default_factory=lambda: f"sqlite:///{Path.cwd() / 'rapport.db'}",
     )
     default_timezone: str = "UTC"
+    # Public holidays of this country (ISO code, e.g. "US", "GB", "DE") hold nudges
+    # back like weekends do; team-specific days off are added with /rapport holidays.
+    holiday_country: str | None = None
     # How many times the Web API client retries a 429 (after Retry-After) or a 5xx.
     slack_max_retries: int = 3
     log_level: str = "INFO"
@@ -53,6 +56,18 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name") from exc
         return value
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        import holidays
+
+        code = value.strip().upper()
+        if code not in holidays.list_supported_countries():
+            raise ValueError(f"unknown holiday country {value!r}; use an ISO code like US")
+        return code
 
     @property
     def default_tz(self) -> ZoneInfo:

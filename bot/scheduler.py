@@ -14,6 +14,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.config import Settings
 from bot.delivery import ClientForTeam
 from bot.sweep import sweep
 from storage.db import SessionFactory
@@ -23,9 +24,9 @@ log = logging.getLogger("rapport.scheduler")
 SWEEP_INTERVAL_SECONDS = 60
 
 
-def run_sweep(db: SessionFactory, client_for: ClientForTeam) -> None:
+def run_sweep(db: SessionFactory, client_for: ClientForTeam, settings: Settings) -> None:
     try:
-        sweep(db, client_for, now=datetime.now(UTC))
+        sweep(db, client_for, settings, now=datetime.now(UTC))
     except Exception:
         # The next tick tries again; the outbox keeps what was not sent.
         log.exception("sweep failed")
@@ -34,6 +35,7 @@ def run_sweep(db: SessionFactory, client_for: ClientForTeam) -> None:
 def make_scheduler(
     db: SessionFactory,
     client_for: ClientForTeam,
+    settings: Settings,
     *,
     blocking: bool,
     interval_seconds: int = SWEEP_INTERVAL_SECONDS,
@@ -49,6 +51,6 @@ def make_scheduler(
         id="sweep",
         replace_existing=True,
         next_run_time=datetime.now(UTC),
-        kwargs={"db": db, "client_for": client_for},
+        kwargs={"db": db, "client_for": client_for, "settings": settings},
     )
     return scheduler

@@ -56,6 +56,8 @@ class Account(Base):
     paused_until: Mapped[date | None]
     pause_reason: Mapped[str | None] = mapped_column(Text)
     last_touch_at: Mapped[datetime | None]
+    # When the stay-in-touch clock runs out (last touch + the type's maximum gap).
+    touch_nudge_at: Mapped[datetime | None] = mapped_column(index=True)
 
     concessions: Mapped[list[Concession]] = relationship(back_populates="account")
     commitments: Mapped[list[Commitment]] = relationship(back_populates="account")
@@ -96,6 +98,11 @@ class Concession(Base):
         return bool(self.get)
 
 
+class CommitmentDirection(StrEnum):
+    OURS = "ours"
+    THEIRS = "theirs"
+
+
 class Commitment(Base):
     """A follow-up someone promised, due on a calendar day."""
 
@@ -121,6 +128,16 @@ class Commitment(Base):
     done_by: Mapped[str | None] = mapped_column(SlackId)
     next_nudge_at: Mapped[datetime | None]
     nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # "ours": we promised it; "theirs": the buyer promised it and we track it.
+    direction: Mapped[str] = mapped_column(
+        String(6), default=CommitmentDirection.OURS, server_default=CommitmentDirection.OURS.value
+    )
+    # Where it is on the unkept ladder (see bot.services.followups.LadderStep), and
+    # the day the ladder counts from: the due day, or the account's latest activity.
+    ladder_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ladder_anchor: Mapped[date | None]
+    snoozed_until: Mapped[datetime | None]
+    kept_on_time: Mapped[bool | None]
 
     account: Mapped[Account] = relationship(back_populates="commitments")
 

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, OutboxStatus
+from storage.upsert import insert_ignore
 
 
 def enqueue(
@@ -24,11 +24,10 @@ def enqueue(
     payload: dict[str, Any],
     not_before: datetime,
     now: datetime,
-) -> bool:
+) -> int | None:
     """Add the message unless one with the same (team, kind, subject, slot) exists.
 
-    Returns whether this call added it. The unique key, not any lock, is what keeps a
-    second sweep or a second worker from adding the same nudge.
+    Returns the new row's id, or None if that message was already in the outbox.
     """
     values = {
         "team_id": team_id,
@@ -42,15 +41,9 @@ def enqueue(
         "not_before": not_before,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["team_id", "kind", "subject", "slot"])
+    return insert_ignore(
+        session, OutboxMessage, values, unique=("team_id", "kind", "subject", "slot")
     )
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
 
 
 def claim(
@@ -127,4 +120,16 @@ def release_for_retry(session: Session, *, row_id: int, error: str, not_before: 
             last_error=error,
             not_before=not_before,
         )
+    )
+
+
+def set_payload(session: Session, *, row_id: int, payload: dict[str, Any]) -> None:
+    session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id).values(payload=payload)
+    )
+
+
+def get(session: Session, *, team_id: str, row_id: int) -> OutboxMessage | None:
+    return session.scalar(
+        select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.id == row_id)
     )

@@ -1,3 +1,157 @@
-"""Models of the relationship scheduler: user preferences, QBRs, check-ins, touches."""
+"""Models of the relationship scheduler: user preferences, nudges, QBRs, check-ins, touches."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models import Account, Base, SlackId
+
+DEFAULT_WORK_START = time(9, 0)
+DEFAULT_WORK_END = time(18, 0)
+# Python's weekday numbers, Monday = 0.
+DEFAULT_WORK_DAYS = "01234"
+
+
+class UserPrefs(Base):
+    """One person's working hours, time zone and absences, as nudges must respect them."""
+
+    __tablename__ = "user_prefs"
+
+    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    user_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    # From Slack's users.info (an IANA name), refreshed when older than a day.
+    slack_tz: Mapped[str | None] = mapped_column(String(64))
+    slack_tz_fetched_at: Mapped[datetime | None]
+    # Set by the user; wins over Slack's.
+    tz_override: Mapped[str | None] = mapped_column(String(64))
+    work_start: Mapped[time] = mapped_column(Time, default=DEFAULT_WORK_START)
+    work_end: Mapped[time] = mapped_column(Time, default=DEFAULT_WORK_END)
+    work_days: Mapped[str] = mapped_column(String(7), default=DEFAULT_WORK_DAYS)
+    away_from: Mapped[date | None]
+    away_until: Mapped[date | None]
+    manager_id: Mapped[str | None] = mapped_column(SlackId)
+    digest_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TeamHoliday(Base):
+    """A day the whole team is off, added on top of the country's public holidays."""
+
+    __tablename__ = "team_holidays"
+
+    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class NudgeStatus(StrEnum):
+    PENDING = "pending"  # waiting for its time and the recipient's working hours
+    GROUPED = "grouped"  # written into an outbox message
+    CANCELLED = "cancelled"  # no longer true (done, lost, reassigned)
+    SUPERSEDED = "superseded"  # a later nudge about the same thing replaced it
+
+
+class Nudge(Base):
+    """One thing someone should be reminded of. Unique per (kind, subject, slot).
+
+    The sweep writes nudges as their sources fall due; a second pass groups a
+    recipient's due nudges into one outbox message, in their working hours.
+    """
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        UniqueConstraint("team_id", "kind", "subject", "slot", name="uq_nudges_key"),
+        Index("ix_nudges_pending", "status", "deliver_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    kind: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(80))
+    slot: Mapped[str] = mapped_column(String(60))
+    recipient: Mapped[str] = mapped_column(SlackId)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    deliver_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default=NudgeStatus.PENDING)
+    created_at: Mapped[datetime]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+
+
+class QbrCadence(StrEnum):
+    QUARTER = "quarter"
+    MONTH = "month"
+
+
+class Qbr(Base):
+    """The business-review rhythm of one account: when the next one is, how often."""
+
+    __tablename__ = "qbrs"
+    __table_args__ = (
+        UniqueConstraint("team_id", "account_id", name="uq_qbrs_account"),
+        Index("ix_qbrs_next_nudge", "next_nudge_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    next_on: Mapped[date]
+    cadence: Mapped[str] = mapped_column(String(10), default=QbrCadence.QUARTER)
+    lead_days: Mapped[int] = mapped_column(Integer, default=7)
+    last_held_on: Mapped[date | None]
+    held_count: Mapped[int] = mapped_column(Integer, default=0)
+    on_time_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(SlackId)
+    next_nudge_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()
+
+
+class CheckIn(Base):
+    """A post-sale check-in on a won account."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("team_id", "account_id", "due_on", name="uq_checkins_day"),
+        Index("ix_checkins_next_nudge", "next_nudge_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    due_on: Mapped[date]
+    label: Mapped[str] = mapped_column(String(30))
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(SlackId)
+    next_nudge_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()
+
+
+class Touch(Base):
+    """An interaction with the customer: it resets the account's stay-in-touch clock."""
+
+    __tablename__ = "touches"
+    __table_args__ = (Index("ix_touches_account", "team_id", "account_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(SlackId)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+    # A link to the Slack message it was logged from, when it came from the shortcut.
+    permalink: Mapped[str | None] = mapped_column(Text)

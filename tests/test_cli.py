@@ -62,7 +62,7 @@ def test_try_runs_a_command_without_slack(clean_env: dict[str, str], tmp_path: P
     shown = rapport("try", "/concede acme", env=clean_env, cwd=tmp_path)
     assert "1 traded give, 0 one-way gives" in shown.stdout
 
-    wrong = rapport("try", "/followup acme", env=clean_env, cwd=tmp_path)
+    wrong = rapport("try", "/followup acme send pricing", env=clean_env, cwd=tmp_path)
     assert "Write it like this" in wrong.stdout
 
 

@@ -39,9 +39,12 @@ def test_followup_reads_plain_dates(
         commitment = session.scalars(select(Commitment)).one()
     assert commitment.due_on == due
     assert commitment.owner_id == ALICE
-    # Unkept once the due day is over (UTC is the default time zone).
+    # Unkept once the due day is over (UTC is the default time zone); reminded on the
+    # morning of the due day, unless that morning has already begun.
     assert commitment.due_at == at(f"{due.isoformat()}T00:00:00") + timedelta(days=1)
-    assert commitment.next_nudge_at == commitment.due_at
+    morning = at(f"{due.isoformat()}T09:00:00")
+    expected = morning if morning > at(NOW) else commitment.due_at
+    assert commitment.next_nudge_at == expected
 
 
 def test_followup_quoted_account_with_spaces(slack_user: SlackSender, db: SessionFactory) -> None:
@@ -55,8 +58,6 @@ def test_followup_quoted_account_with_spaces(slack_user: SlackSender, db: Sessio
 @pytest.mark.parametrize(
     "text",
     [
-        "",
-        "acme",
         "acme send pricing",
         "acme due: fri",
         "acme send pricing due: someday maybe",
@@ -75,3 +76,38 @@ def test_followup_bad_input_gets_usage_and_writes_nothing(
     assert "/followup ACCOUNT" in reply.text
     with db() as session:
         assert session.scalars(select(Commitment)).all() == []
+
+
+def test_followup_alone_lists_my_open_commitments(slack_user: SlackSender) -> None:
+    with freeze_time(NOW, real_asyncio=True):
+        slack_user.command("/followup", "acme send the pricing sheet due: fri")
+        slack_user.command("/followup", "globex they: send the signed order due: tomorrow")
+        slack_user.command("/followup", "acme call the CFO due: fri", user="U0BOB")
+        reply = slack_user.command("/followup", "")
+
+    assert reply.ephemeral
+    assert "send the pricing sheet" in reply.text
+    assert "send the signed order" in reply.text
+    assert "call the CFO" not in reply.text, "Bob's, not mine"
+
+
+def test_followup_account_lists_everyones_for_it(slack_user: SlackSender) -> None:
+    with freeze_time(NOW, real_asyncio=True):
+        slack_user.command("/followup", "acme send the pricing sheet due: fri")
+        slack_user.command("/followup", "acme call the CFO due: fri", user="U0BOB")
+        slack_user.command("/followup", "globex unrelated due: fri")
+        reply = slack_user.command("/followup", "acme")
+
+    assert "send the pricing sheet" in reply.text and "call the CFO" in reply.text
+    assert "unrelated" not in reply.text
+    assert "<@U0BOB>" in reply.text
+
+
+def test_they_records_the_buyers_promise(slack_user: SlackSender, db: SessionFactory) -> None:
+    with freeze_time(NOW, real_asyncio=True):
+        reply = slack_user.command("/followup", "acme they: send the signed order form due: fri")
+    assert "*acme* will *send the signed order form*" in reply.text
+    with db() as session:
+        commitment = session.scalars(select(Commitment)).one()
+    assert commitment.direction == "theirs"
+    assert commitment.owner_id == ALICE

@@ -32,8 +32,85 @@ def concession(text: str, with_get: bool = True) -> SimpleNamespace:
     )
 
 
-def commitment(text: str) -> SimpleNamespace:
-    return SimpleNamespace(account=account(text[:80]), what=text, due_on=date(2026, 11, 27))
+def commitment(text: str, direction: str = "ours") -> SimpleNamespace:
+    return SimpleNamespace(
+        account=account(text[:80]),
+        what=text,
+        due_on=date(2026, 11, 27),
+        direction=direction,
+        owner_id="U0ALICE",
+    )
+
+
+def nudge_items(text: str) -> list[SimpleNamespace]:
+    kinds = [
+        "followup_due",
+        "followup_unkept",
+        "followup_second",
+        "followup_escalation",
+        "followup_snoozed",
+        "theirs_due",
+        "theirs_unkept",
+    ]
+    items = [
+        SimpleNamespace(
+            nudge=SimpleNamespace(kind=kind, subject=f"commitment:{i}", id=i),
+            account=account(text[:80]),
+            commitment=commitment(text, "theirs" if "theirs" in kind else "ours"),
+            qbr=None,
+            checkin=None,
+            closed="done" if i == 3 else None,
+            days_quiet=0,
+            kept_since=0,
+            balance=Balance(1, 2),
+            open_commitments=[],
+        )
+        for i, kind in enumerate(kinds)
+    ]
+    qbr = SimpleNamespace(next_on=date(2026, 12, 3), last_held_on=None)
+    items.append(
+        SimpleNamespace(
+            nudge=SimpleNamespace(kind="qbr_lead", subject="qbr:1", id=20),
+            account=account(text[:80]),
+            commitment=None,
+            qbr=qbr,
+            checkin=None,
+            closed=None,
+            days_quiet=0,
+            kept_since=2,
+            balance=Balance(3, 1),
+            open_commitments=[commitment(text)] * 5,
+        )
+    )
+    items.append(
+        SimpleNamespace(
+            nudge=SimpleNamespace(kind="checkin", subject="checkin:1", id=21),
+            account=account(text[:80]),
+            commitment=None,
+            qbr=None,
+            checkin=SimpleNamespace(label="one-week"),
+            closed=None,
+            days_quiet=0,
+            kept_since=0,
+            balance=None,
+            open_commitments=[],
+        )
+    )
+    items.append(
+        SimpleNamespace(
+            nudge=SimpleNamespace(kind="touch", subject="account:1", id=22),
+            account=account(text[:80]),
+            commitment=None,
+            qbr=None,
+            checkin=None,
+            closed=None,
+            days_quiet=45,
+            kept_since=0,
+            balance=None,
+            open_commitments=[],
+        )
+    )
+    return items
 
 
 def every_template(text: str) -> dict[str, dict]:
@@ -52,7 +129,22 @@ def every_template(text: str) -> dict[str, dict]:
         ),
         "concession_log": render("concession_log", log=log),
         "followup_recorded": render("followup_recorded", commitment=commitment(text)),
-        "nudge_followup_overdue": render("nudge_followup_overdue", commitment=commitment(text)),
+        "followup_recorded_theirs": render(
+            "followup_recorded", commitment=commitment(text, "theirs")
+        ),
+        "followup_list": render(
+            "followup_list",
+            commitments=[commitment(text)] * 45,
+            account=None,
+            today=date(2026, 11, 28),
+        ),
+        "nudge_dm": render(
+            "nudge_dm", items=nudge_items(text), more=3, ref=7, to_channel=False, now=NOW
+        ),
+        "nudge_dm_channel": render(
+            "nudge_dm", items=nudge_items(text)[:2], more=0, ref=7, to_channel=True, now=NOW
+        ),
+        "snooze_modal": render("snooze_modal", callback_id="snooze_until", metadata=text),
         "home": render("home", summary=summary),
         "user_error": render("user_error", problem=text, help=None),
         "unexpected_error": render("unexpected_error", reference="abc123"),
@@ -78,7 +170,7 @@ def test_escape_defuses_mentions_and_links() -> None:
 @pytest.mark.parametrize("text", [HOSTILE, "x" * 3500, "🤝 emoji ok", ""])
 def test_every_template_renders_valid_block_kit(text: str) -> None:
     for name, message in every_template(text or "x").items():
-        assert message.get("text") or message.get("type") == "home", name
+        assert message.get("text") or message.get("type") in ("home", "modal"), name
         # Slack parses mrkdwn and the fallback text; plain_text is shown as typed.
         for parsed in [message.get("text", ""), *mrkdwn_texts(message)]:
             assert "<!channel>" not in parsed, name

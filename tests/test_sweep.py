@@ -1,4 +1,4 @@
-"""The sweep: an unkept follow-up becomes exactly one DM to its owner."""
+"""The sweep end to end: commitments become DMs, once, in the owner's working hours."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from bot.config import Settings
 from bot.delivery import ClientForTeam
 from bot.localslack import LocalSlack
 from bot.sweep import sweep
@@ -26,104 +27,155 @@ def promise(
 ) -> None:
     with freeze_time(CREATED, real_asyncio=True):
         reply = slack_user.command("/followup", text, user=user)
-    assert "Noted" in reply.text
+    assert "Noted" in reply.text, reply.text
 
 
-def dms(slack: LocalSlack) -> list[dict]:
-    return [call.args for call in slack.calls("chat.postMessage")]
+def dms_to(slack: LocalSlack, user: str) -> list[str]:
+    return [
+        blocks_text(c.args)
+        for c in slack.calls("chat.postMessage")
+        if c.args["channel"] == "D" + user[1:]
+    ]
 
 
-def test_nothing_is_sent_before_the_due_day_is_over(
-    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+def test_nothing_is_sent_before_the_due_day_starts(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
 ) -> None:
     promise(slack_user)
-    report = sweep(db, client_for, now=at("2026-11-27T23:59:00"))
-    assert report.enqueued == 0
-    assert dms(slack) == []
+    report = sweep(db, client_for, settings, now=at("2026-11-27T08:59:00"))
+    assert report.planned == 0
+    assert slack.calls("chat.postMessage") == []
 
 
-def test_unkept_followup_sends_owner_one_dm(
-    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+def test_due_day_reminder_then_unkept_nudge_on_the_next_working_day(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
 ) -> None:
     promise(slack_user)
-    promise(slack_user, "globex book the kickoff due: fri", user=BOB)
 
-    report = sweep(db, client_for, now=at("2026-11-28T00:00:00"))
+    sweep(db, client_for, settings, now=at("2026-11-27T09:00:00"))
+    (due,) = dms_to(slack, ALICE)
+    assert "Due today" in due and "send the pricing sheet" in due and "acme" in due
 
-    assert (report.enqueued, report.delivery.sent) == (2, 2)
-    opened = {call.args["users"] for call in slack.calls("conversations.open")}
-    assert opened == {ALICE, BOB}
-    to_alice = next(m for m in dms(slack) if m["channel"] == "D" + ALICE[1:])
-    assert "send the pricing sheet" in blocks_text(to_alice)
-    assert "acme" in blocks_text(to_alice)
+    # Saturday: the day is over and it is still open, but nobody works weekends.
+    sweep(db, client_for, settings, now=at("2026-11-28T10:00:00"))
+    assert len(dms_to(slack, ALICE)) == 1
+
+    sweep(db, client_for, settings, now=at("2026-11-30T09:00:00"))
+    unkept = dms_to(slack, ALICE)[1]
+    assert "Still open" in unkept and "Fri 27 Nov 2026" in unkept
 
 
 def test_second_sweep_sends_nothing_more(
-    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
 ) -> None:
     promise(slack_user)
-    sweep(db, client_for, now=at("2026-11-28T09:00:00"))
-    again = sweep(db, client_for, now=at("2026-11-28T09:01:00"))
-    later = sweep(db, client_for, now=at("2026-12-05T09:00:00"))
+    sweep(db, client_for, settings, now=at("2026-11-27T09:00:00"))
+    again = sweep(db, client_for, settings, now=at("2026-11-27T09:01:00"))
+    assert (again.planned, again.messages, again.delivery.sent) == (0, 0, 0)
+    assert len(slack.calls("chat.postMessage")) == 1
 
-    assert again.enqueued == later.enqueued == 0
-    assert len(dms(slack)) == 1
+
+def test_everything_due_for_a_person_arrives_as_one_dm(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(slack_user)
+    promise(slack_user, "globex book the kickoff due: fri")
+    promise(slack_user, "initech they: sign the order form due: fri")
+    promise(slack_user, "acme call back due: fri", user=BOB)
+
+    sweep(db, client_for, settings, now=at("2026-11-27T09:00:00"))
+
+    (to_alice,) = dms_to(slack, ALICE)
+    assert "3 things" in to_alice
+    assert "send the pricing sheet" in to_alice and "book the kickoff" in to_alice
+    assert "sign the order form" in to_alice
+    assert len(dms_to(slack, BOB)) == 1
 
 
 def test_done_commitment_is_not_nudged(
-    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
 ) -> None:
     promise(slack_user)
     with db.begin() as session:
         commitment = session.scalars(select(Commitment)).one()
         commitment.done_at = at("2026-11-26T10:00:00")
         commitment.next_nudge_at = None
-    sweep(db, client_for, now=at("2026-11-30T09:00:00"))
-    assert dms(slack) == []
+    sweep(db, client_for, settings, now=at("2026-12-10T09:00:00"))
+    assert slack.calls("chat.postMessage") == []
 
 
 def test_rate_limited_and_unavailable_slack_is_retried(
-    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
 ) -> None:
     promise(slack_user)
     slack.fail_next("chat.postMessage", status=429, retry_after=1)
     slack.fail_next("chat.postMessage", status=503)
 
-    report = sweep(db, client_for, now=at("2026-11-28T09:00:00"))
+    report = sweep(db, client_for, settings, now=at("2026-11-27T09:00:00"))
 
     assert report.delivery.sent == 1
     assert len(slack.calls("chat.postMessage")) == 3  # 429, 503, then delivered
     with db() as session:
-        row = session.scalars(select(OutboxMessage)).one()
-    assert row.status == OutboxStatus.SENT
+        assert session.scalars(select(OutboxMessage.status)).one() == OutboxStatus.SENT
 
 
 def test_outage_beyond_retries_waits_for_a_later_sweep(
-    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
 ) -> None:
     promise(slack_user)
     slack.fail_next("chat.postMessage", status=503, times=3)
 
-    first = sweep(db, client_for, now=at("2026-11-28T09:00:00"))
+    first = sweep(db, client_for, settings, now=at("2026-11-27T09:00:00"))
     assert (first.delivery.sent, first.delivery.retrying) == (0, 1)
     with db() as session:
         row = session.scalars(select(OutboxMessage)).one()
-    assert row.status == OutboxStatus.PENDING
-    assert row.last_error == "fatal_error"
+    assert (row.status, row.last_error) == (OutboxStatus.PENDING, "fatal_error")
 
-    second = sweep(db, client_for, now=at("2026-11-28T09:00:00") + timedelta(minutes=5))
+    second = sweep(db, client_for, settings, now=at("2026-11-27T09:00:00") + timedelta(minutes=5))
     assert second.delivery.sent == 1
     assert len(slack.calls("chat.postMessage")) == 4
 
 
 def test_permanent_error_is_recorded_not_retried(
-    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for: ClientForTeam
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
 ) -> None:
     promise(slack_user)
     slack.fail_next("conversations.open", error="user_not_found")
 
-    report = sweep(db, client_for, now=at("2026-11-28T09:00:00"))
-    sweep(db, client_for, now=at("2026-11-29T09:00:00"))
+    report = sweep(db, client_for, settings, now=at("2026-11-27T09:00:00"))
+    sweep(db, client_for, settings, now=at("2026-11-27T12:00:00"))
 
     assert report.delivery.failed == 1
     assert len(slack.calls("conversations.open")) == 1
@@ -145,7 +197,7 @@ def test_sweep_in_a_second_process_sends_nothing_more(
 
     def run_sweep() -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "sweep", "--now", "2026-11-28T09:00:00Z"],
+            [sys.executable, "-m", "bot.cli", "sweep", "--now", "2026-11-27T09:00:00Z"],
             env=env,
             capture_output=True,
             text=True,
@@ -154,6 +206,6 @@ def test_sweep_in_a_second_process_sends_nothing_more(
         )
         return done.stdout
 
-    assert "nudges new: 1, sent: 1" in run_sweep()
-    assert "nudges new: 0, sent: 0" in run_sweep()
-    assert len(dms(slack)) == 1
+    assert "nudges new: 1, messages: 1, sent: 1" in run_sweep()
+    assert "nudges new: 0, messages: 0, sent: 0" in run_sweep()
+    assert len(slack.calls("chat.postMessage")) == 1

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
 from bot.services.accounts import get_or_create_account
-from bot.services.dates import end_of_day, local_today
-from storage.models import Commitment
+from bot.services.calendar import WorkCalendar
+from bot.services.dates import end_of_day
+from bot.services.followups import start_ladder
+from storage.models import Commitment, CommitmentDirection
 
 MAX_COMMITMENT_TEXT = 500
 # A promise further out than this is a plan, not a follow-up; it also keeps typos
@@ -26,11 +27,16 @@ def add_commitment(
     user_id: str,
     what: str,
     due_on: date,
-    tz: ZoneInfo,
+    calendar: WorkCalendar,
     now: datetime,
+    direction: CommitmentDirection = CommitmentDirection.OURS,
 ) -> Commitment:
-    """Record that `user_id` will do `what` for the account by the end of `due_on`."""
-    today = local_today(now, tz)
+    """Record that `what` will be done for (or, `theirs`, by) the account by `due_on`.
+
+    The caller owns it either way: for the buyer's promises, they are the one who
+    follows up.
+    """
+    today = calendar.today(now)
     if due_on < today:
         raise UsageError(f"{due_on:%a} {due_on.day} {due_on:%b %Y} has already passed.")
     if (due_on - today).days > MAX_DAYS_AHEAD:
@@ -40,19 +46,19 @@ def add_commitment(
     account = get_or_create_account(
         session, team_id=team_id, name=account_name, user_id=user_id, now=now
     )
-    due_at = end_of_day(due_on, tz)
     commitment = Commitment(
         team_id=team_id,
         account=account,
         owner_id=user_id,
         what=what,
         due_on=due_on,
-        due_at=due_at,
+        due_at=end_of_day(due_on, calendar.tz),
         created_by=user_id,
         created_at=now,
-        next_nudge_at=due_at,
         nudges_sent=0,
+        direction=direction,
     )
+    start_ladder(commitment, calendar, now)
     session.add(commitment)
     session.flush()
     return commitment

@@ -1,20 +1,21 @@
-"""/followup: record a commitment to a customer, due on a day."""
+"""/followup: record a commitment (ours or the buyer's), or list the open ones."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from slack_bolt import Ack, BoltContext
 
 from bot.errors import UsageError
-from bot.services import commitments
-from bot.services.accounts import clean_account_name
-from bot.services.dates import local_today, parse_day
+from bot.services import commitments, followups
+from bot.services.accounts import clean_account_name, get_account
+from bot.services.dates import parse_day
+from bot.services.people import calendar_of
 from handlers.context import deps_of, utcnow
 from handlers.parsing import split_account, split_keyed
 from handlers.replies import ephemeral
 from messages import render
+from storage.models import CommitmentDirection
 
 COMMAND = "/followup"
 
@@ -22,38 +23,73 @@ COMMAND = "/followup"
 @dataclass(frozen=True)
 class FollowupInput:
     account: str
-    what: str
-    due: str
+    what: str = ""
+    due: str = ""
+    theirs: bool = False
+
+    @property
+    def is_listing(self) -> bool:
+        return not self.what and not self.due
 
 
-def parse_followup(text: str) -> FollowupInput:
-    parts = split_keyed(text, ("due",), command=COMMAND)
+def parse_followup(text: str) -> FollowupInput | None:
+    """None: list my open follow-ups. Only an account: list that account's."""
+    parts = split_keyed(text, ("due", "they"), command=COMMAND)
     account, what = split_account(parts.head)
+    theirs = "they" in parts.fields
+    if theirs:
+        what = " ".join(filter(None, [what, parts.fields["they"]]))
+    if not account and not parts.fields:
+        return None
     if not account:
         raise UsageError("Start with the account name.", usage=COMMAND)
+    due = parts.fields.get("due", "")
+    if not what and not due:
+        return FollowupInput(account=clean_account_name(account))
     if not what:
-        raise UsageError("Say what you will do, after the account name.", usage=COMMAND)
-    due = parts.fields.get("due")
+        raise UsageError("Say what will be done, after the account name.", usage=COMMAND)
     if not due:
         raise UsageError("Say when with `due:`.", usage=COMMAND)
-    return FollowupInput(account=clean_account_name(account), what=what, due=due)
+    return FollowupInput(account=clean_account_name(account), what=what, due=due, theirs=theirs)
 
 
 def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     request = parse_followup(command.get("text", ""))
     deps = deps_of(context)
-    tz = deps.settings.default_tz
+    team_id, user_id = command["team_id"], command["user_id"]
     now = utcnow()
-    due_on: date = parse_day(request.due, today=local_today(now, tz))
     with deps.db.begin() as session:
-        commitment = commitments.add_commitment(
+        calendar = calendar_of(
             session,
-            team_id=command["team_id"],
-            account_name=request.account,
-            user_id=command["user_id"],
-            what=request.what,
-            due_on=due_on,
-            tz=tz,
-            now=now,
+            team_id=team_id,
+            user_id=user_id,
+            default_tz=deps.settings.default_tz,
+            country=deps.settings.holiday_country,
         )
-    ack(**ephemeral(render("followup_recorded", commitment=commitment)))
+        if request is None:
+            mine = followups.open_commitments(session, team_id=team_id, owner_id=user_id)
+            reply = render(
+                "followup_list", commitments=mine, account=None, today=calendar.today(now)
+            )
+        elif request.is_listing:
+            account = get_account(session, team_id=team_id, name=request.account)
+            theirs = followups.open_commitments(session, team_id=team_id, account_id=account.id)
+            reply = render(
+                "followup_list", commitments=theirs, account=account, today=calendar.today(now)
+            )
+        else:
+            commitment = commitments.add_commitment(
+                session,
+                team_id=team_id,
+                account_name=request.account,
+                user_id=user_id,
+                what=request.what,
+                due_on=parse_day(request.due, today=calendar.today(now)),
+                calendar=calendar,
+                now=now,
+                direction=CommitmentDirection.THEIRS
+                if request.theirs
+                else CommitmentDirection.OURS,
+            )
+            reply = render("followup_recorded", commitment=commitment)
+    ack(**ephemeral(reply))

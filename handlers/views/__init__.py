@@ -7,12 +7,21 @@ from typing import Any
 
 from slack_bolt import App
 
+from handlers.actions import nudges
 from handlers.ids import View
 
 # callback_id -> listener for view_submission.
 VIEWS: dict[View, Callable[..., Any]] = {}
 
 
+# callback_id -> (validating ack, work after the ack that calls Slack).
+LAZY_VIEWS: dict[View, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    View.SNOOZE_UNTIL: (nudges.ack_snooze_until, nudges.submit_snooze_until),
+}
+
+
 def register(app: App) -> None:
     for callback_id, listener in VIEWS.items():
         app.view(callback_id.value)(listener)
+    for callback_id, (ack, work) in LAZY_VIEWS.items():
+        app.view(callback_id.value)(ack=ack, lazy=[work])

@@ -1,0 +1,89 @@
+"""Working time: when a person can be nudged, in their own time zone.
+
+Nudges land inside the recipient's working hours on their working days, never on a
+public or team holiday or while they are away. Instants are built from local dates
+and wall-clock times through zoneinfo, so a change to or from daylight saving time
+never moves a 09:00 nudge to 08:00 or 10:00.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+# Far enough to step over a long leave; a calendar with no working day in a year
+# is a misconfiguration, and nudges then go out at the next plain weekday morning.
+MAX_DAYS_SEARCHED = 400
+
+
+@cache
+def public_holidays(country: str) -> holidays.HolidayBase:
+    return holidays.country_holidays(country)
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    tz: ZoneInfo
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+    days: frozenset[int] = frozenset(range(5))  # Monday = 0
+    country: str | None = None
+    team_days_off: frozenset[date] = frozenset()
+    away_from: date | None = None
+    away_until: date | None = None
+
+    def is_working_day(self, day: date) -> bool:
+        if day.weekday() not in self.days or day in self.team_days_off:
+            return False
+        if self.country and day in public_holidays(self.country):
+            return False
+        if self.away_from and self.away_until and self.away_from <= day <= self.away_until:
+            return False
+        return True
+
+    def opening(self, day: date) -> datetime:
+        return datetime.combine(day, self.start, tzinfo=self.tz)
+
+    def closing(self, day: date) -> datetime:
+        return datetime.combine(day, self.end, tzinfo=self.tz)
+
+    def next_open(self, instant: datetime) -> datetime:
+        """The earliest moment at or after `instant` inside working hours."""
+        local = instant.astimezone(self.tz)
+        day = local.date()
+        if self.is_working_day(day) and self.opening(day) <= local < self.closing(day):
+            return instant
+        if self.is_working_day(day) and local < self.opening(day):
+            return self.opening(day)
+        return self.opening(self.working_day_after(day, 1))
+
+    def working_day_after(self, day: date, count: int) -> date:
+        """The `count`-th working day after `day` (day itself not counted)."""
+        found = 0
+        current = day
+        for _ in range(MAX_DAYS_SEARCHED):
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                found += 1
+                if found == count:
+                    return current
+        fallback = day + timedelta(days=1)
+        while fallback.weekday() >= 5:
+            fallback += timedelta(days=1)
+        return fallback
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(self.tz).date()
+
+
+def parse_work_days(text: str) -> frozenset[int]:
+    return frozenset(int(ch) for ch in text if ch.isdigit() and int(ch) < 7)
+
+
+def days_off(days: Iterable[date]) -> frozenset[date]:
+    return frozenset(days)

@@ -1,0 +1,255 @@
+"""Follow-up commitments after they are made: the nudge ladder, done, snooze, reassign.
+
+The ladder for a commitment we made: a reminder on the due day, a nudge once it is
+unkept, a second nudge two working days later, then the owner's manager (or the
+account's channel) four working days later. Any activity logged on the account moves
+the ladder's starting day to that day: the owner is clearly on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import IntEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from bot.services.calendar import WorkCalendar
+from storage.models import Commitment, CommitmentDirection
+from storage.scheduling_models import Nudge, NudgeStatus
+
+SECOND_NUDGE_AFTER = 2  # working days after the due day (or the latest activity)
+ESCALATE_AFTER = 4
+
+
+class LadderStep(IntEnum):
+    DUE = 0
+    UNKEPT = 1
+    SECOND = 2
+    ESCALATE = 3
+    FINISHED = 4
+
+
+@dataclass(frozen=True)
+class PlannedNudge:
+    """A nudge the sweep should write: who, about what, from when."""
+
+    kind: str
+    subject: str
+    slot: str
+    recipient: str
+    account_id: int | None
+    due_at: datetime
+
+
+def subject_of(commitment: Commitment) -> str:
+    return f"commitment:{commitment.id}"
+
+
+def _last_step(commitment: Commitment) -> LadderStep:
+    # Nobody escalates a buyer's promise to our own manager.
+    if commitment.direction == CommitmentDirection.THEIRS:
+        return LadderStep.UNKEPT
+    return LadderStep.ESCALATE
+
+
+def step_instant(commitment: Commitment, step: int, calendar: WorkCalendar) -> datetime | None:
+    anchor = commitment.ladder_anchor or commitment.due_on
+    if step > _last_step(commitment):
+        return None
+    if step == LadderStep.DUE:
+        return calendar.opening(commitment.due_on)
+    if step == LadderStep.UNKEPT:
+        return commitment.due_at
+    if step == LadderStep.SECOND:
+        return calendar.opening(calendar.working_day_after(anchor, SECOND_NUDGE_AFTER))
+    return calendar.opening(calendar.working_day_after(anchor, ESCALATE_AFTER))
+
+
+def start_ladder(commitment: Commitment, calendar: WorkCalendar, now: datetime) -> None:
+    """Set the first step: the due-day reminder, unless the due day has already begun."""
+    step = LadderStep.DUE
+    first = step_instant(commitment, step, calendar)
+    if first is not None and first <= now:
+        step = LadderStep.UNKEPT
+    commitment.ladder_step = step
+    commitment.next_nudge_at = step_instant(commitment, step, calendar)
+
+
+_KIND = {
+    (CommitmentDirection.OURS, LadderStep.DUE): "followup_due",
+    (CommitmentDirection.OURS, LadderStep.UNKEPT): "followup_unkept",
+    (CommitmentDirection.OURS, LadderStep.SECOND): "followup_second",
+    (CommitmentDirection.OURS, LadderStep.ESCALATE): "followup_escalation",
+    (CommitmentDirection.THEIRS, LadderStep.DUE): "theirs_due",
+    (CommitmentDirection.THEIRS, LadderStep.UNKEPT): "theirs_unkept",
+}
+
+
+def plan(
+    commitment: Commitment,
+    calendar: WorkCalendar,
+    now: datetime,
+    *,
+    escalate_to: str,
+) -> list[PlannedNudge]:
+    """Every nudge due for `commitment` at `now`; moves its ladder on past them."""
+    planned: list[PlannedNudge] = []
+    subject = subject_of(commitment)
+    if commitment.done_at is not None:
+        commitment.next_nudge_at = None
+        return planned
+    if commitment.snoozed_until is not None and commitment.snoozed_until <= now:
+        planned.append(
+            PlannedNudge(
+                "followup_snoozed",
+                subject,
+                f"snooze:{commitment.snoozed_until.isoformat()}",
+                commitment.owner_id,
+                commitment.account_id,
+                commitment.snoozed_until,
+            )
+        )
+        commitment.snoozed_until = None
+    while commitment.ladder_step < LadderStep.FINISHED:
+        instant = step_instant(commitment, commitment.ladder_step, calendar)
+        if instant is None or instant > now:
+            break
+        step = LadderStep(commitment.ladder_step)
+        anchor = (commitment.ladder_anchor or commitment.due_on).isoformat()
+        slot = f"{step.name.lower()}:{anchor if step >= LadderStep.SECOND else commitment.due_on}"
+        recipient = escalate_to if step == LadderStep.ESCALATE else commitment.owner_id
+        direction = CommitmentDirection(commitment.direction)
+        planned.append(
+            PlannedNudge(
+                _KIND[(direction, step)], subject, slot, recipient, commitment.account_id, instant
+            )
+        )
+        commitment.ladder_step = step + 1
+        commitment.nudges_sent += 1
+    commitment.next_nudge_at = _next_wake(commitment, calendar)
+    return planned
+
+
+def _next_wake(commitment: Commitment, calendar: WorkCalendar) -> datetime | None:
+    candidates = [step_instant(commitment, commitment.ladder_step, calendar)]
+    if commitment.snoozed_until is not None:
+        candidates.append(commitment.snoozed_until)
+    present = [c for c in candidates if c is not None]
+    return min(present) if present else None
+
+
+def cancel_pending(session: Session, *, team_id: str, subject: str) -> None:
+    session.execute(
+        update(Nudge)
+        .where(
+            Nudge.team_id == team_id,
+            Nudge.subject == subject,
+            Nudge.status == NudgeStatus.PENDING,
+        )
+        .values(status=NudgeStatus.CANCELLED)
+    )
+
+
+def get_commitment(session: Session, *, team_id: str, commitment_id: int) -> Commitment | None:
+    return session.scalar(
+        select(Commitment)
+        .where(Commitment.team_id == team_id, Commitment.id == commitment_id)
+        .options(joinedload(Commitment.account))
+    )
+
+
+def mark_done(
+    session: Session, commitment: Commitment, *, user_id: str, today: date, now: datetime
+) -> bool:
+    """Close it; returns False when it was already done (a second click changes nothing)."""
+    if commitment.done_at is not None:
+        return False
+    commitment.done_at = now
+    commitment.done_by = user_id
+    commitment.kept_on_time = today <= commitment.due_on
+    commitment.next_nudge_at = None
+    commitment.snoozed_until = None
+    cancel_pending(session, team_id=commitment.team_id, subject=subject_of(commitment))
+    return True
+
+
+def snooze(session: Session, commitment: Commitment, *, until: datetime) -> None:
+    commitment.snoozed_until = until
+    commitment.next_nudge_at = until
+    cancel_pending(session, team_id=commitment.team_id, subject=subject_of(commitment))
+
+
+def reassign(
+    session: Session,
+    commitment: Commitment,
+    *,
+    new_owner: str,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> bool:
+    if commitment.owner_id == new_owner or commitment.done_at is not None:
+        return False
+    commitment.owner_id = new_owner
+    cancel_pending(session, team_id=commitment.team_id, subject=subject_of(commitment))
+    # The new owner starts from the top of the ladder, counted from today.
+    commitment.ladder_anchor = calendar.today(now) if commitment.due_at <= now else None
+    start_ladder(commitment, calendar, now)
+    return True
+
+
+def note_activity(
+    session: Session, *, team_id: str, account_id: int, day: date, now: datetime
+) -> None:
+    """Activity on the account restarts the unkept ladder of its overdue commitments."""
+    overdue: Sequence[Commitment] = session.scalars(
+        select(Commitment).where(
+            Commitment.team_id == team_id,
+            Commitment.account_id == account_id,
+            Commitment.done_at.is_(None),
+            Commitment.due_at <= now,
+            Commitment.direction == CommitmentDirection.OURS,
+        )
+    ).all()
+    for commitment in overdue:
+        commitment.ladder_anchor = day
+        if commitment.ladder_step > LadderStep.SECOND:
+            commitment.ladder_step = LadderStep.SECOND
+        # The next step is recomputed by the sweep from the new anchor.
+        commitment.next_nudge_at = now
+
+
+def open_commitments(
+    session: Session,
+    *,
+    team_id: str,
+    owner_id: str | None = None,
+    account_id: int | None = None,
+    limit: int = 50,
+) -> list[Commitment]:
+    query = (
+        select(Commitment)
+        .where(Commitment.team_id == team_id, Commitment.done_at.is_(None))
+        .options(joinedload(Commitment.account))
+        .order_by(Commitment.due_on, Commitment.id)
+        .limit(limit)
+    )
+    if owner_id is not None:
+        query = query.where(Commitment.owner_id == owner_id)
+    if account_id is not None:
+        query = query.where(Commitment.account_id == account_id)
+    return list(session.scalars(query))
+
+
+def kept_since(session: Session, *, team_id: str, account_id: int, since: date | None) -> int:
+    """Commitments to the account kept on time since `since` (ever, if None)."""
+    query = select(func.count()).where(
+        Commitment.team_id == team_id,
+        Commitment.account_id == account_id,
+        Commitment.kept_on_time.is_(True),
+    )
+    if since is not None:
+        query = query.where(Commitment.due_on >= since)
+    return session.scalar(query) or 0

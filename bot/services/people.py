@@ -1,0 +1,83 @@
+"""People as the scheduler sees them: time zone, working hours, absences, manager."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.services.calendar import WorkCalendar, parse_work_days
+from storage.scheduling_models import TeamHoliday, UserPrefs
+
+# Slack's tz_offset changes silently with DST; the IANA name does not, but a person
+# may move: refresh it daily.
+TZ_FRESHNESS = timedelta(days=1)
+
+
+def zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    if not name:
+        return fallback
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback
+
+
+def prefs_of(session: Session, *, team_id: str, user_id: str) -> UserPrefs | None:
+    return session.get(UserPrefs, (team_id, user_id))
+
+
+def ensure_prefs(session: Session, *, team_id: str, user_id: str) -> UserPrefs:
+    prefs = prefs_of(session, team_id=team_id, user_id=user_id)
+    if prefs is None:
+        prefs = UserPrefs(team_id=team_id, user_id=user_id)
+        session.add(prefs)
+        session.flush()
+    return prefs
+
+
+def team_days_off(session: Session, *, team_id: str) -> frozenset[date]:
+    return frozenset(session.scalars(select(TeamHoliday.day).where(TeamHoliday.team_id == team_id)))
+
+
+def calendar_of(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str | None,
+    default_tz: ZoneInfo,
+    country: str | None,
+) -> WorkCalendar:
+    """The working calendar nudges for `user_id` follow (team defaults for a channel)."""
+    prefs = prefs_of(session, team_id=team_id, user_id=user_id) if user_id else None
+    off = team_days_off(session, team_id=team_id)
+    if prefs is None:
+        return WorkCalendar(tz=default_tz, country=country, team_days_off=off)
+    return WorkCalendar(
+        tz=zone(prefs.tz_override or prefs.slack_tz, default_tz),
+        start=prefs.work_start,
+        end=prefs.work_end,
+        days=parse_work_days(prefs.work_days) or frozenset(range(5)),
+        country=country,
+        team_days_off=off,
+        away_from=prefs.away_from,
+        away_until=prefs.away_until,
+    )
+
+
+def needs_timezone(prefs: UserPrefs | None, now: datetime) -> bool:
+    if prefs is None or prefs.slack_tz_fetched_at is None:
+        return True
+    return now - prefs.slack_tz_fetched_at > TZ_FRESHNESS
+
+
+def remember_timezone(
+    session: Session, *, team_id: str, user_id: str, tz_name: str | None, now: datetime
+) -> UserPrefs:
+    prefs = ensure_prefs(session, team_id=team_id, user_id=user_id)
+    if tz_name:
+        prefs.slack_tz = tz_name
+    prefs.slack_tz_fetched_at = now
+    return prefs
