@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
 
+    sub.add_parser("outbox", help="list outbox messages that failed, are retrying or are stuck")
+
     tryout = sub.add_parser("try", help="run one slash command locally, without Slack")
     tryout.add_argument("line", help='e.g. "/concede acme give: 5%% discount get: 24-month term"')
     tryout.add_argument("--user", default="U0LOCAL", help="the Slack user id to act as")
@@ -123,6 +125,21 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             f"sent: {report.delivery.sent}, "
             f"retrying: {report.delivery.retrying}, failed: {report.delivery.failed}"
         )
+    elif args.command == "outbox":
+        from storage.outbox import troubled
+
+        db, _ = _database(settings, upgrade=True)
+        with db() as session:
+            rows = troubled(session, now=datetime.now(UTC))
+            if not rows:
+                print("outbox: nothing failed, retrying or stuck")
+            for row in rows:
+                print(
+                    f"#{row.id} {row.status:<8} team={row.team_id} to={row.recipient} "
+                    f"kind={row.kind} attempts={row.attempts} "
+                    f"created={row.created_at:%Y-%m-%d %H:%M} "
+                    f"error={row.last_error or '-'}"
+                )
     elif args.command == "db":
         _database(settings, upgrade=True)
         print("database is up to date")

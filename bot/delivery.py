@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ MAX_ATTEMPTS = 8
 # How long a claim holds a row; a worker killed mid-send frees it after this.
 LEASE = timedelta(minutes=5)
 BATCH = 50
+PER_CHANNEL_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -76,16 +78,49 @@ def _send(client: WebClient, row: OutboxMessage) -> tuple[str, str]:
     return str(response["channel"]), str(response["ts"])
 
 
+class ChannelPacer:
+    """At most one message a second to any one channel: Slack drops faster bot posts.
+
+    Per process; DMs each have their own channel, so this only slows posts to shared
+    channels (escalations, digests).
+    """
+
+    def __init__(
+        self,
+        interval: float = PER_CHANNEL_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.sleep = sleep
+        self.last_sent: dict[str, float] = {}
+
+    def wait_for(self, channel: str) -> None:
+        last = self.last_sent.get(channel)
+        if last is not None:
+            remaining = self.interval - (self.clock() - last)
+            if remaining > 0:
+                self.sleep(remaining)
+        self.last_sent[channel] = self.clock()
+
+
 def deliver_pending(
-    db: SessionFactory, client_for: ClientForTeam, *, now: datetime
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    *,
+    now: datetime,
+    pacer: ChannelPacer | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
+    pacer = pacer or ChannelPacer()
     while True:
         with db.begin() as session:
             rows = outbox.claim(session, now=now, lease=LEASE, limit=BATCH)
         if not rows:
             return report
         for row in rows:
+            pacer.wait_for(row.recipient)
             _deliver_one(db, client_for(row.team_id), row, now=now, report=report)
 
 

@@ -277,7 +277,9 @@ def load_item(session: Session, nudge: Nudge, now: datetime) -> Item:
             session, team_id=nudge.team_id, account_id=item.account.id, limit=5
         )
         item.kept_since = followups.kept_since(
-            session, team_id=nudge.team_id, account_id=item.account.id,
+            session,
+            team_id=nudge.team_id,
+            account_id=item.account.id,
             since=item.qbr.last_held_on,
         )
     return item

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, errors, events, views
+from handlers import actions, commands, errors, events, shortcuts, views
 
 
 def register_listeners(app: App) -> None:
     commands.register(app)
     actions.register(app)
     views.register(app)
+    shortcuts.register(app)
     events.register(app)
     errors.register(app)

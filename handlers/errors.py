@@ -11,16 +11,25 @@ from slack_bolt import App, BoltResponse, Respond
 
 from bot.errors import UsageError, UserFacingError
 from messages import render
-from messages.commands import command_reference
+from messages.commands import CommandHelp, command_reference, subcommand_reference
 
 log = logging.getLogger("rapport.errors")
+
+
+def usage_for(command: str) -> CommandHelp | None:
+    """How to write `command`; `/rapport qbr` finds the qbr line of /rapport's help."""
+    if command in command_reference():
+        return command_reference()[command]
+    base, _, sub = command.partition(" ")
+    line = subcommand_reference().get(sub) if base == "/rapport" else None
+    return CommandHelp(command=command, description="", usage=line, examples=()) if line else None
 
 
 def error_message(error: Exception, body: dict[str, Any]) -> dict[str, Any]:
     """The reply for `error`: the problem and how to write the command, or a reference."""
     if isinstance(error, UserFacingError):
         command = error.usage or body.get("command") or ""
-        help_entry = command_reference().get(command) if isinstance(error, UsageError) else None
+        help_entry = usage_for(command) if isinstance(error, UsageError) else None
         return render("user_error", problem=error.problem, help=help_entry)
     reference = uuid.uuid4().hex[:8]
     log.error("unhandled error (ref %s)", reference, exc_info=error)

@@ -124,12 +124,29 @@ def release_for_retry(session: Session, *, row_id: int, error: str, not_before: 
 
 
 def set_payload(session: Session, *, row_id: int, payload: dict[str, Any]) -> None:
-    session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == row_id).values(payload=payload)
-    )
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(payload=payload))
 
 
 def get(session: Session, *, team_id: str, row_id: int) -> OutboxMessage | None:
     return session.scalar(
         select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.id == row_id)
     )
+
+
+def troubled(session: Session, *, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
+    """Rows an operator should look at: failed for good, retrying, or stuck mid-send."""
+    return session.scalars(
+        select(OutboxMessage)
+        .where(
+            or_(
+                OutboxMessage.status == OutboxStatus.FAILED,
+                and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.attempts > 0),
+                and_(
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    OutboxMessage.claimed_until < now,
+                ),
+            )
+        )
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()

@@ -82,9 +82,7 @@ class Nudge(Base):
     subject: Mapped[str] = mapped_column(String(80))
     slot: Mapped[str] = mapped_column(String(60))
     recipient: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     deliver_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12), default=NudgeStatus.PENDING)
     created_at: Mapped[datetime]

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from bot.services.calendar import WorkCalendar
+from bot.services.dates import end_of_day
 from storage.models import Commitment, CommitmentDirection
 from storage.scheduling_models import Nudge, NudgeStatus
 
@@ -101,18 +102,31 @@ def plan(
     if commitment.done_at is not None:
         commitment.next_nudge_at = None
         return planned
-    if commitment.snoozed_until is not None and commitment.snoozed_until <= now:
+    if commitment.snoozed_until is not None:
+        woke = commitment.snoozed_until
+        if woke > now:
+            commitment.next_nudge_at = woke
+            return planned
         planned.append(
             PlannedNudge(
                 "followup_snoozed",
                 subject,
-                f"snooze:{commitment.snoozed_until.isoformat()}",
+                f"snooze:{woke.isoformat()}",
                 commitment.owner_id,
                 commitment.account_id,
-                commitment.snoozed_until,
+                woke,
             )
         )
         commitment.snoozed_until = None
+        # The ladder resumes from the snooze's end: what fell due while snoozed is
+        # covered by this reminder, and later steps count from that day.
+        if commitment.due_at <= woke:
+            commitment.ladder_anchor = calendar.today(woke)
+        while commitment.ladder_step < LadderStep.FINISHED:
+            instant = step_instant(commitment, commitment.ladder_step, calendar)
+            if instant is None or instant > woke:
+                break
+            commitment.ladder_step += 1
     while commitment.ladder_step < LadderStep.FINISHED:
         instant = step_instant(commitment, commitment.ladder_step, calendar)
         if instant is None or instant > now:
@@ -253,3 +267,23 @@ def kept_since(session: Session, *, team_id: str, account_id: int, since: date |
     if since is not None:
         query = query.where(Commitment.due_on >= since)
     return session.scalar(query) or 0
+
+
+def retime_open(
+    session: Session, *, team_id: str, owner_id: str, calendar: WorkCalendar, now: datetime
+) -> int:
+    """Re-time the owner's open commitments to their (newly known) time zone.
+
+    A due day ends at midnight where the owner is; it was first computed with the
+    team's default zone when the owner's own was not known yet.
+    """
+    moved = 0
+    for commitment in open_commitments(session, team_id=team_id, owner_id=owner_id, limit=500):
+        due_at = end_of_day(commitment.due_on, calendar.tz)
+        if due_at == commitment.due_at:
+            continue
+        commitment.due_at = due_at
+        if commitment.ladder_step <= LadderStep.UNKEPT:
+            start_ladder(commitment, calendar, now)
+        moved += 1
+    return moved

@@ -13,6 +13,16 @@ COMMANDS = {
 }
 
 
+# command -> work run right after the ack (Bolt lazy listener), for Slack calls.
+AFTER_ACK = {
+    "/rapport": rapport.rapport_after_ack,
+    "/followup": followup.learn_caller_timezone,
+}
+
+
 def register(app: App) -> None:
     for name, listener in COMMANDS.items():
-        app.command(name)(listener)
+        if name in AFTER_ACK:
+            app.command(name)(ack=listener, lazy=[AFTER_ACK[name]])
+        else:
+            app.command(name)(listener)

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
 
+from handlers.commands import rapport_rhythm, rapport_settings
 from handlers.replies import ephemeral
 from messages import render
 
@@ -31,6 +33,20 @@ def help_reply(ack: Ack, command: dict[str, str], context: BoltContext, args: st
 # name -> listener. Later issues add their subcommands here.
 SUBCOMMANDS: dict[str, Subcommand] = {
     "help": help_reply,
+    "qbr": rapport_rhythm.qbr,
+    "won": rapport_rhythm.won,
+    "lost": rapport_rhythm.lost,
+    "touch": rapport_rhythm.touch,
+    "pause": rapport_rhythm.pause,
+    "resume": rapport_rhythm.resume,
+    "holidays": rapport_rhythm.holidays,
+    "settings": rapport_settings.settings_ack,
+}
+
+# Subcommands whose work calls Slack (opening a modal): it runs right after the ack,
+# as a Bolt lazy listener, with (command, context, client).
+LAZY_SUBCOMMANDS: dict[str, Callable[..., None]] = {
+    "settings": rapport_settings.open_settings,
 }
 
 
@@ -52,6 +68,13 @@ def route(text: str) -> tuple[Subcommand | None, str, str]:
             rest = text.strip().split(None, size)[size:]
             return SUBCOMMANDS[name], rest[0] if rest else "", name
     return None, text.strip(), words[0] if words else ""
+
+
+def rapport_after_ack(command: dict[str, str], context: BoltContext, client: WebClient) -> None:
+    _, _, name = route(command.get("text", ""))
+    work = LAZY_SUBCOMMANDS.get(name)
+    if work is not None:
+        work(command, context, client)
 
 
 def rapport(ack: Ack, command: dict[str, str], context: BoltContext) -> None:

@@ -7,11 +7,16 @@ from typing import Any
 
 from slack_bolt import App
 
+from handlers import shortcuts
 from handlers.actions import nudges
 from handlers.ids import View
+from handlers.views import settings
 
 # callback_id -> listener for view_submission.
-VIEWS: dict[View, Callable[..., Any]] = {}
+VIEWS: dict[View, Callable[..., Any]] = {
+    View.SETTINGS: settings.submit_settings,
+    View.LOG_TOUCH: shortcuts.submit_log_touch,
+}
 
 
 # callback_id -> (validating ack, work after the ack that calls Slack).

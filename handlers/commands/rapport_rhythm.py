@@ -1,0 +1,207 @@
+"""/rapport qbr | won | lost | touch | pause | resume | holidays: the relationship's rhythm."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from slack_bolt import Ack, BoltContext
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.errors import UsageError
+from bot.services import rhythm
+from bot.services.accounts import clean_account_name, get_account, get_or_create_account
+from bot.services.calendar import WorkCalendar
+from bot.services.dates import parse_day
+from bot.services.people import calendar_of
+from handlers.context import Deps, deps_of, utcnow
+from handlers.parsing import split_account, split_keyed
+from handlers.replies import ephemeral
+from messages import render
+from storage.scheduling_models import Qbr, QbrCadence, TeamHoliday
+
+QBR_USAGE = "/rapport qbr"
+CADENCES = {
+    "quarter": QbrCadence.QUARTER,
+    "quarterly": QbrCadence.QUARTER,
+    "month": QbrCadence.MONTH,
+    "monthly": QbrCadence.MONTH,
+}
+
+
+def _calendar(session: Session, deps: Deps, command: dict[str, str]) -> WorkCalendar:
+    return calendar_of(
+        session,
+        team_id=command["team_id"],
+        user_id=command["user_id"],
+        default_tz=deps.settings.default_tz,
+        country=deps.settings.holiday_country,
+    )
+
+
+def _account_name(args: str, usage: str) -> tuple[str, str]:
+    name, rest = split_account(args)
+    if not name:
+        raise UsageError("Name the account.", usage=usage)
+    return clean_account_name(name), rest
+
+
+def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    """`qbr ACCOUNT next: DATE [every: quarter|month]`, `qbr ACCOUNT held`, `qbr ACCOUNT`."""
+    parts = split_keyed(args, ("next", "every"), command=QBR_USAGE)
+    name, rest = _account_name(parts.head, QBR_USAGE)
+    cadence = CADENCES.get((parts.fields.get("every") or "quarter").lower(), "")
+    if not cadence:
+        raise UsageError("`every:` takes `quarter` or `month`.", usage=QBR_USAGE)
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        calendar = _calendar(session, deps, command)
+        if "next" in parts.fields:
+            account = get_or_create_account(
+                session, team_id=command["team_id"], name=name, user_id=command["user_id"], now=now
+            )
+            day = parse_day(parts.fields["next"], today=calendar.today(now))
+            review = rhythm.schedule_qbr(
+                session,
+                account=account,
+                next_on=day,
+                cadence=cadence,
+                user_id=command["user_id"],
+                calendar=calendar,
+                now=now,
+            )
+            message = render("qbr_scheduled", qbr=review, account=account, held=False)
+        else:
+            account = get_account(session, team_id=command["team_id"], name=name)
+            review_or_none = session.scalar(
+                select(Qbr).where(Qbr.team_id == account.team_id, Qbr.account_id == account.id)
+            )
+            if review_or_none is None:
+                raise UsageError(
+                    f"No QBR is scheduled for {account.name} yet. Set one with `next: DATE`.",
+                    usage=QBR_USAGE,
+                )
+            held = rest.lower() == "held"
+            if held:
+                rhythm.mark_qbr_held(
+                    review_or_none,
+                    review_on=review_or_none.next_on,
+                    today=calendar.today(now),
+                    calendar=calendar,
+                    now=now,
+                )
+            elif rest:
+                raise UsageError("Add `next: DATE`, or `held` once it took place.", usage=QBR_USAGE)
+            message = render("qbr_scheduled", qbr=review_or_none, account=account, held=held)
+    ack(**ephemeral(message))
+
+
+def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    name, _ = _account_name(args, "/rapport won")
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        calendar = _calendar(session, deps, command)
+        account = get_or_create_account(
+            session, team_id=command["team_id"], name=name, user_id=command["user_id"], now=now
+        )
+        checkins = rhythm.mark_won(session, account, calendar=calendar, now=now)
+        message = render("account_won", account=account, checkins=checkins)
+    ack(**ephemeral(message))
+
+
+def lost(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    name, _ = _account_name(args, "/rapport lost")
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        account = get_account(session, team_id=command["team_id"], name=name)
+        rhythm.mark_lost(session, account, now=now)
+        message = render("account_lost", account=account)
+    ack(**ephemeral(message))
+
+
+def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    name, note = _account_name(args, "/rapport touch")
+    if len(note) > 1000:
+        raise UsageError("Keep the note under 1,000 characters.", usage="/rapport touch")
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        calendar = _calendar(session, deps, command)
+        account = get_account(session, team_id=command["team_id"], name=name)
+        rhythm.log_touch(
+            session, account, user_id=command["user_id"], note=note, now=now, calendar=calendar
+        )
+        ideal, _ = rhythm.touch_intervals(account)
+        message = render("touch_logged", account=account, note=note, ideal_days=ideal)
+    ack(**ephemeral(message))
+
+
+def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    usage = "/rapport pause"
+    parts = split_keyed(args, ("until", "reason"), command=usage)
+    name, _ = _account_name(parts.head, usage)
+    if not parts.fields.get("until") or not parts.fields.get("reason"):
+        raise UsageError("Say until when with `until:` and why with `reason:`.", usage=usage)
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        calendar = _calendar(session, deps, command)
+        account = get_account(session, team_id=command["team_id"], name=name)
+        until = parse_day(parts.fields["until"], today=calendar.today(now))
+        rhythm.pause(account, until=until, reason=parts.fields["reason"], today=calendar.today(now))
+        message = render("account_paused", account=account)
+    ack(**ephemeral(message))
+
+
+def resume(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    name, _ = _account_name(args, "/rapport resume")
+    deps = deps_of(context)
+    with deps.db.begin() as session:
+        account = get_account(session, team_id=command["team_id"], name=name)
+        account.paused_until = None
+        account.pause_reason = None
+        message = render("account_paused", account=account)
+    ack(**ephemeral(message))
+
+
+def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    """`holidays`, `holidays add DATE [name]`, `holidays remove DATE`."""
+    usage = "/rapport holidays"
+    verb, _, rest = args.strip().partition(" ")
+    deps, now = deps_of(context), utcnow()
+    team_id = command["team_id"]
+    with deps.db.begin() as session:
+        calendar = _calendar(session, deps, command)
+        if verb.lower() in ("add", "remove"):
+            when, _, name = rest.strip().partition(" ")
+            if not when:
+                raise UsageError("Give the date, e.g. `2026-12-24`.", usage=usage)
+            day = _holiday_day(when, calendar.today(now))
+            if verb.lower() == "add":
+                existing = session.get(TeamHoliday, (team_id, day))
+                if existing is None:
+                    session.add(
+                        TeamHoliday(
+                            team_id=team_id, day=day, name=name.strip()[:80] or "Team day off"
+                        )
+                    )
+            else:
+                session.execute(
+                    delete(TeamHoliday).where(
+                        TeamHoliday.team_id == team_id, TeamHoliday.day == day
+                    )
+                )
+        elif verb:
+            raise UsageError("Use `add DATE [name]` or `remove DATE`.", usage=usage)
+        days = session.scalars(
+            select(TeamHoliday)
+            .where(TeamHoliday.team_id == team_id, TeamHoliday.day >= calendar.today(now))
+            .order_by(TeamHoliday.day)
+        ).all()
+        message = render("holidays_list", days=days[:40], country=deps.settings.holiday_country)
+    ack(**ephemeral(message))
+
+
+def _holiday_day(text: str, today: date) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return parse_day(text, today=today)

@@ -1,0 +1,27 @@
+"""/rapport settings: working hours, time zone, time away, manager, digest opt-out."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.services.people import ensure_prefs, zone
+from handlers.context import deps_of
+from handlers.ids import View
+from messages import render
+
+
+def settings_ack(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    # The modal opens right after the ack (it needs a Slack call); nothing to say here.
+    ack()
+
+
+def open_settings(command: dict[str, str], context: BoltContext, client: WebClient) -> None:
+    deps = deps_of(context)
+    with deps.db.begin() as session:
+        prefs = ensure_prefs(session, team_id=command["team_id"], user_id=command["user_id"])
+        tz_name = str(zone(prefs.tz_override or prefs.slack_tz, deps.settings.default_tz))
+        view = render(
+            "settings_modal", callback_id=View.SETTINGS.value, prefs=prefs, tz_name=tz_name
+        )
+    client.views_open(trigger_id=command["trigger_id"], view=view)

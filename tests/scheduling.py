@@ -1,0 +1,81 @@
+"""Helpers for scheduler scenarios: say things at a frozen time, sweep, read the DMs."""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from freezegun import freeze_time
+
+from bot.config import Settings
+from bot.delivery import ClientForTeam
+from bot.localslack import LocalSlack
+from bot.sweep import SweepReport, sweep
+from storage.db import SessionFactory
+from tests.conftest import at
+from tests.slackkit import ALICE, Reply, SlackSender, block_action, blocks_text
+
+
+@dataclass
+class Scenario:
+    slack_user: SlackSender
+    slack: LocalSlack
+    db: SessionFactory
+    client_for: ClientForTeam
+    settings: Settings
+
+    def say(self, when: str, command: str, text: str, user: str = ALICE) -> Reply:
+        with freeze_time(at(when), real_asyncio=True):
+            reply = self.slack_user.command(command, text, user=user)
+            self.settle()
+        return reply
+
+    def settle(self) -> None:
+        """Give work that runs after an ack (lazy listeners) time to finish."""
+        _time.sleep(0.15)
+
+    def sweep(self, when: str, settings: Settings | None = None) -> SweepReport:
+        return sweep(self.db, self.client_for, settings or self.settings, now=at(when))
+
+    def dms(self, user: str = ALICE) -> list[dict[str, Any]]:
+        channel = "D" + user[1:]
+        return [
+            c.args for c in self.slack.calls("chat.postMessage") if c.args["channel"] == channel
+        ]
+
+    def dm_texts(self, user: str = ALICE) -> list[str]:
+        return [blocks_text(m) for m in self.dms(user)]
+
+    def click(
+        self,
+        when: str,
+        message: dict[str, Any],
+        action_id: str,
+        item: int = 0,
+        user: str = ALICE,
+        extra: Callable[[dict[str, Any]], None] | None = None,
+        value: str | None = None,
+    ) -> None:
+        """Click `action_id` on the `item`-th nudge of a posted DM."""
+        actions = [b for b in message["blocks"] if b["type"] == "actions"]
+        block = actions[item]
+        element = next(e for e in block["elements"] if e["action_id"] == action_id)
+        payload = block_action(
+            action_id,
+            value if value is not None else element.get("value", ""),
+            user=user,
+            container={
+                "type": "message",
+                "channel_id": message["channel"],
+                "message_ts": "1.000001",
+            },
+        )
+        payload["actions"][0]["block_id"] = block["block_id"]
+        if extra is not None:
+            extra(payload["actions"][0])
+        with freeze_time(at(when), real_asyncio=True):
+            reply = self.slack_user.interact(payload)
+            assert reply.status == 200
+            self.settle()
