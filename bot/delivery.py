@@ -7,10 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from storage import outbox
 from storage.db import SessionFactory
@@ -19,6 +21,8 @@ from storage.models import OutboxMessage
 log = logging.getLogger("rapport.delivery")
 
 ClientForTeam = Callable[[str], WebClient]
+# Builds the message an outbox row stands for when it is sent; None: nothing to send.
+Composer = Callable[[Session, OutboxMessage, datetime], "dict[str, Any] | None"]
 
 # Errors that no retry will fix: the row is marked failed with the error.
 PERMANENT_ERRORS = frozenset(
@@ -66,16 +70,21 @@ def _destination(client: WebClient, recipient: str) -> str:
     return recipient
 
 
-def _send(client: WebClient, row: OutboxMessage) -> tuple[str, str]:
-    channel = _destination(client, row.recipient)
+def _send(client: WebClient, recipient: str, message: dict[str, Any]) -> tuple[str, str]:
+    channel = _destination(client, recipient)
     response = client.chat_postMessage(
         channel=channel,
-        text=row.payload["text"],
-        blocks=row.payload.get("blocks"),
+        text=message["text"],
+        blocks=message.get("blocks"),
         unfurl_links=False,
         unfurl_media=False,
     )
     return str(response["channel"]), str(response["ts"])
+
+
+def as_stored(session: Session, row: OutboxMessage, now: datetime) -> dict[str, Any] | None:
+    """The default composer: the payload is the message."""
+    return row.payload
 
 
 class ChannelPacer:
@@ -110,6 +119,7 @@ def deliver_pending(
     client_for: ClientForTeam,
     *,
     now: datetime,
+    compose: Composer = as_stored,
     pacer: ChannelPacer | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
@@ -120,20 +130,27 @@ def deliver_pending(
         if not rows:
             return report
         for row in rows:
+            with db() as session:
+                message = compose(session, row, now)
+            if message is None:
+                with db.begin() as session:
+                    outbox.mark_skipped(session, row_id=row.id, now=now)
+                continue
             pacer.wait_for(row.recipient)
-            _deliver_one(db, client_for(row.team_id), row, now=now, report=report)
+            _deliver_one(db, client_for(row.team_id), row, message, now=now, report=report)
 
 
 def _deliver_one(
     db: SessionFactory,
     client: WebClient,
     row: OutboxMessage,
+    message: dict[str, Any],
     *,
     now: datetime,
     report: DeliveryReport,
 ) -> None:
     try:
-        channel_id, ts = _send(client, row)
+        channel_id, ts = _send(client, row.recipient, message)
     except SlackApiError as exc:
         error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
         permanent = error in PERMANENT_ERRORS

@@ -3,17 +3,21 @@
 A sweep plans (writes a `Nudge` row per reminder that fell due, unique per kind,
 subject and slot), then groups: every pending nudge whose time has come is held
 back until its recipient's working hours, dropped if it stopped being true, merged
-with the other nudges for the same thing, and written, together with everything
-else due for that person, into one outbox message.
+with the other nudges about the same thing, and written, together with everything
+else due for that person, into one outbox message. The message is rendered when it
+is sent, so it shows the items as they are then.
+
+Every step works in batches with a handful of statements per batch, so a sweep's
+cost follows what is due, not the size of the tables (bench/sweep.py).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -25,17 +29,23 @@ from bot.config import Settings
 from bot.services import followups, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.concessions import Balance, balance_of
-from bot.services.people import calendar_of, needs_timezone, prefs_of, remember_timezone
+from bot.services.people import (
+    calendar_from,
+    needs_timezone,
+    prefs_of_many,
+    remember_timezone,
+    team_days_off,
+)
 from messages import render
-from storage import outbox
 from storage.db import SessionFactory
-from storage.models import Account, AccountStage, Commitment
-from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr
-from storage.upsert import insert_ignore
+from storage.models import Account, AccountStage, Commitment, OutboxMessage
+from storage.outbox import enqueue_many
+from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, UserPrefs
+from storage.upsert import insert_ignore_many
 
 log = logging.getLogger("rapport.nudging")
 
-BATCH = 500
+BATCH = 2000
 # Items shown in one DM: each takes up to three blocks, Slack allows 50.
 MAX_ITEMS_PER_MESSAGE = 15
 
@@ -48,21 +58,40 @@ def is_user(recipient: str) -> bool:
 
 @dataclass
 class Calendars:
-    """Working calendars looked up once per sweep."""
+    """Working calendars for one batch, with everyone's preferences read in one query."""
 
     session: Session
     settings: Settings
+    prefs: dict[tuple[str, str], UserPrefs | None] = field(default_factory=dict)
+    days_off: dict[str, frozenset[date]] = field(default_factory=dict)
     cache: dict[tuple[str, str | None], WorkCalendar] = field(default_factory=dict)
 
+    def preload(self, pairs: Iterable[tuple[str, str]]) -> None:
+        by_team: dict[str, set[str]] = defaultdict(set)
+        for team_id, user_id in pairs:
+            if is_user(user_id) and (team_id, user_id) not in self.prefs:
+                by_team[team_id].add(user_id)
+        for team_id, users in by_team.items():
+            found = prefs_of_many(self.session, team_id=team_id, user_ids=users)
+            for user_id in users:
+                self.prefs[(team_id, user_id)] = found.get(user_id)
+
+    def prefs_of(self, team_id: str, user_id: str) -> UserPrefs | None:
+        if (team_id, user_id) not in self.prefs:
+            self.preload([(team_id, user_id)])
+        return self.prefs.get((team_id, user_id))
+
     def of(self, team_id: str, user_id: str | None) -> WorkCalendar:
-        key = (team_id, user_id if user_id and is_user(user_id) else None)
+        person = user_id if user_id and is_user(user_id) else None
+        key = (team_id, person)
         if key not in self.cache:
-            self.cache[key] = calendar_of(
-                self.session,
-                team_id=team_id,
-                user_id=key[1],
+            if team_id not in self.days_off:
+                self.days_off[team_id] = team_days_off(self.session, team_id=team_id)
+            self.cache[key] = calendar_from(
+                self.prefs_of(team_id, person) if person else None,
                 default_tz=self.settings.default_tz,
                 country=self.settings.holiday_country,
+                days_off=self.days_off[team_id],
             )
         return self.cache[key]
 
@@ -71,35 +100,27 @@ class Calendars:
 
 
 def _write(
-    session: Session, planned: Sequence[followups.PlannedNudge], team_id: str, now: datetime
+    session: Session,
+    planned: Sequence[tuple[str, followups.PlannedNudge]],
+    now: datetime,
 ) -> int:
-    written = 0
-    for item in planned:
-        new_id = insert_ignore(
-            session,
-            Nudge,
-            {
-                "team_id": team_id,
-                "kind": item.kind,
-                "subject": item.subject,
-                "slot": item.slot,
-                "recipient": item.recipient,
-                "account_id": item.account_id,
-                "deliver_at": item.due_at,
-                "status": NudgeStatus.PENDING,
-                "created_at": now,
-            },
-            unique=("team_id", "kind", "subject", "slot"),
-        )
-        written += new_id is not None
-    return written
-
-
-def _escalation_target(session: Session, commitment: Commitment) -> str:
-    prefs = prefs_of(session, team_id=commitment.team_id, user_id=commitment.owner_id)
-    if prefs is not None and prefs.manager_id:
-        return prefs.manager_id
-    return commitment.account.channel_id or commitment.owner_id
+    rows = [
+        {
+            "team_id": team_id,
+            "kind": item.kind,
+            "subject": item.subject,
+            "slot": item.slot,
+            "recipient": item.recipient,
+            "account_id": item.account_id,
+            "deliver_at": item.due_at,
+            "status": NudgeStatus.PENDING,
+            "created_at": now,
+        }
+        for team_id, item in planned
+    ]
+    return len(
+        insert_ignore_many(session, Nudge, rows, unique=("team_id", "kind", "subject", "slot"))
+    )
 
 
 def plan_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
@@ -108,8 +129,7 @@ def plan_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
     for planner in (_plan_commitments, _plan_qbrs, _plan_checkins, _plan_touches):
         while True:
             with db.begin() as session:
-                calendars = Calendars(session, settings)
-                count, new = planner(session, calendars, now)
+                count, new = planner(session, Calendars(session, settings), now)
                 written += new
             if count < BATCH:
                 break
@@ -125,17 +145,20 @@ def _plan_commitments(session: Session, calendars: Calendars, now: datetime) -> 
         .options(joinedload(Commitment.account))
         .with_for_update(skip_locked=True, of=Commitment)
     ).all()
-    new = 0
+    calendars.preload((c.team_id, c.owner_id) for c in due)
+    planned: list[tuple[str, followups.PlannedNudge]] = []
     for commitment in due:
         if commitment.account.stage == AccountStage.LOST:
             commitment.next_nudge_at = None
             continue
-        calendar = calendars.of(commitment.team_id, commitment.owner_id)
-        planned = followups.plan(
-            commitment, calendar, now, escalate_to=_escalation_target(session, commitment)
+        prefs = calendars.prefs_of(commitment.team_id, commitment.owner_id)
+        escalate_to = (prefs.manager_id if prefs is not None else None) or (
+            commitment.account.channel_id or commitment.owner_id
         )
-        new += _write(session, planned, commitment.team_id, now)
-    return len(due), new
+        calendar = calendars.of(commitment.team_id, commitment.owner_id)
+        for item in followups.plan(commitment, calendar, now, escalate_to=escalate_to):
+            planned.append((commitment.team_id, item))
+    return len(due), _write(session, planned, now)
 
 
 def _plan_qbrs(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
@@ -147,11 +170,13 @@ def _plan_qbrs(session: Session, calendars: Calendars, now: datetime) -> tuple[i
         .options(joinedload(Qbr.account))
         .with_for_update(skip_locked=True, of=Qbr)
     ).all()
-    new = 0
-    for qbr in due:
-        calendar = calendars.of(qbr.team_id, qbr.account.owner_id)
-        new += _write(session, rhythm.plan_qbr(qbr, calendar, now), qbr.team_id, now)
-    return len(due), new
+    calendars.preload((q.team_id, q.account.owner_id) for q in due)
+    planned = [
+        (qbr.team_id, item)
+        for qbr in due
+        for item in rhythm.plan_qbr(qbr, calendars.of(qbr.team_id, qbr.account.owner_id), now)
+    ]
+    return len(due), _write(session, planned, now)
 
 
 def _plan_checkins(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
@@ -163,12 +188,15 @@ def _plan_checkins(session: Session, calendars: Calendars, now: datetime) -> tup
         .options(joinedload(CheckIn.account))
         .with_for_update(skip_locked=True, of=CheckIn)
     ).all()
-    new = 0
-    for checkin in due:
-        calendar = calendars.of(checkin.team_id, checkin.account.owner_id)
-        planned = rhythm.plan_checkin(session, checkin, calendar, now)
-        new += _write(session, planned, checkin.team_id, now)
-    return len(due), new
+    calendars.preload((c.team_id, c.account.owner_id) for c in due)
+    planned = [
+        (checkin.team_id, item)
+        for checkin in due
+        for item in rhythm.plan_checkin(
+            session, checkin, calendars.of(checkin.team_id, checkin.account.owner_id), now
+        )
+    ]
+    return len(due), _write(session, planned, now)
 
 
 def _plan_touches(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
@@ -179,17 +207,21 @@ def _plan_touches(session: Session, calendars: Calendars, now: datetime) -> tupl
         .limit(BATCH)
         .with_for_update(skip_locked=True)
     ).all()
-    new = 0
-    for account in due:
-        new += _write(session, rhythm.plan_touch(account, now), account.team_id, now)
-    return len(due), new
+    planned = [(a.team_id, item) for a in due for item in rhythm.plan_touch(a, now)]
+    return len(due), _write(session, planned, now)
 
 
 # --- time zones -----------------------------------------------------------------
 
+TZ_LOOKUPS_PER_SWEEP = 200
+
 
 def refresh_timezones(db: SessionFactory, client_for: ClientForTeam, *, now: datetime) -> None:
-    """Ask Slack for the time zone of everyone about to be nudged whose entry is stale."""
+    """Ask Slack for the time zone of people about to be nudged whose entry is stale.
+
+    Bounded per sweep (users.info is Tier 4, about 100 a minute); the rest are looked
+    up on later sweeps and meanwhile follow the team's default zone.
+    """
     with db() as session:
         recipients = session.execute(
             select(Nudge.team_id, Nudge.recipient)
@@ -197,23 +229,34 @@ def refresh_timezones(db: SessionFactory, client_for: ClientForTeam, *, now: dat
             .distinct()
             .limit(BATCH)
         ).all()
+        by_team: dict[str, list[str]] = defaultdict(list)
+        for team_id, user_id in recipients:
+            if is_user(user_id):
+                by_team[team_id].append(user_id)
         stale = [
-            (team, user)
-            for team, user in recipients
-            if is_user(user) and needs_timezone(prefs_of(session, team_id=team, user_id=user), now)
-        ]
-    for team, user in stale:
+            (team_id, user_id)
+            for team_id, users in by_team.items()
+            for user_id, prefs in _with_prefs(session, team_id, users)
+            if needs_timezone(prefs, now)
+        ][:TZ_LOOKUPS_PER_SWEEP]
+    for team_id, user_id in stale:
         try:
-            answer = client_for(team).users_info(user=user)
-            tz_name = answer["user"].get("tz")
+            tz_name = client_for(team_id).users_info(user=user_id)["user"].get("tz")
         except SlackApiError as exc:
-            log.info("users.info failed for %s: %s", user, exc.response.get("error"))
+            log.info("users.info failed for %s: %s", user_id, exc.response.get("error"))
             tz_name = None
         with db.begin() as session:
-            remember_timezone(session, team_id=team, user_id=user, tz_name=tz_name, now=now)
+            remember_timezone(session, team_id=team_id, user_id=user_id, tz_name=tz_name, now=now)
 
 
-# --- grouping -------------------------------------------------------------------
+def _with_prefs(
+    session: Session, team_id: str, users: list[str]
+) -> list[tuple[str, UserPrefs | None]]:
+    found = prefs_of_many(session, team_id=team_id, user_ids=users)
+    return [(user_id, found.get(user_id)) for user_id in users]
+
+
+# --- what a nudge is about ------------------------------------------------------
 
 
 @dataclass
@@ -232,57 +275,97 @@ class Item:
     kept_since: int = 0
 
 
-def load_item(session: Session, nudge: Nudge, now: datetime) -> Item:
-    kind, _, raw_id = nudge.subject.partition(":")
-    item = Item(nudge=nudge)
-    subject_id = int(raw_id) if raw_id.isdigit() else -1
-    if kind == "commitment":
-        item.commitment = followups.get_commitment(
-            session, team_id=nudge.team_id, commitment_id=subject_id
-        )
-        item.account = item.commitment.account if item.commitment else None
-        if item.commitment is not None and item.commitment.done_at is not None:
-            item.closed = "done"
-        elif item.commitment is not None and (item.commitment.snoozed_until or now) > now:
-            item.closed = "snoozed"
-    elif kind == "qbr":
-        item.qbr = session.scalar(
-            select(Qbr).where(Qbr.team_id == nudge.team_id, Qbr.id == subject_id)
-        )
-        item.account = item.qbr.account if item.qbr else None
-        if item.qbr is not None and not nudge.slot.endswith(str(item.qbr.next_on)):
-            item.closed = "held"
-    elif kind == "checkin":
-        item.checkin = session.scalar(
-            select(CheckIn).where(CheckIn.team_id == nudge.team_id, CheckIn.id == subject_id)
-        )
-        item.account = item.checkin.account if item.checkin else None
-        if item.checkin is not None and item.checkin.done_at is not None:
-            item.closed = "done"
-    elif kind == "account":
-        item.account = session.scalar(
-            select(Account).where(Account.team_id == nudge.team_id, Account.id == subject_id)
-        )
-        if item.account is not None:
+def _ids(nudges: Sequence[Nudge], kind: str) -> dict[str, list[int]]:
+    by_team: dict[str, list[int]] = defaultdict(list)
+    for nudge in nudges:
+        prefix, _, raw = nudge.subject.partition(":")
+        if prefix == kind and raw.isdigit():
+            by_team[nudge.team_id].append(int(raw))
+    return by_team
+
+
+def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list[Item]:
+    """What each nudge is about, read in one query per kind of subject."""
+    commitments: dict[tuple[str, int], Commitment] = {}
+    for team_id, ids in _ids(nudges, "commitment").items():
+        for c in session.scalars(
+            select(Commitment)
+            .where(Commitment.team_id == team_id, Commitment.id.in_(ids))
+            .options(joinedload(Commitment.account))
+        ):
+            commitments[(team_id, c.id)] = c
+    qbrs: dict[tuple[str, int], Qbr] = {}
+    for team_id, ids in _ids(nudges, "qbr").items():
+        for q in session.scalars(
+            select(Qbr)
+            .where(Qbr.team_id == team_id, Qbr.id.in_(ids))
+            .options(joinedload(Qbr.account))
+        ):
+            qbrs[(team_id, q.id)] = q
+    checkins: dict[tuple[str, int], CheckIn] = {}
+    for team_id, ids in _ids(nudges, "checkin").items():
+        for ci in session.scalars(
+            select(CheckIn)
+            .where(CheckIn.team_id == team_id, CheckIn.id.in_(ids))
+            .options(joinedload(CheckIn.account))
+        ):
+            checkins[(team_id, ci.id)] = ci
+    accounts: dict[tuple[str, int], Account] = {}
+    for team_id, ids in _ids(nudges, "account").items():
+        for a in session.scalars(
+            select(Account).where(Account.team_id == team_id, Account.id.in_(ids))
+        ):
+            accounts[(team_id, a.id)] = a
+    items = []
+    for nudge in nudges:
+        kind, _, raw = nudge.subject.partition(":")
+        key = (nudge.team_id, int(raw) if raw.isdigit() else -1)
+        item = Item(nudge=nudge)
+        if kind == "commitment" and key in commitments:
+            item.commitment = commitments[key]
+            item.account = item.commitment.account
+            if item.commitment.done_at is not None:
+                item.closed = "done"
+            elif (item.commitment.snoozed_until or now) > now:
+                item.closed = "snoozed"
+        elif kind == "qbr" and key in qbrs:
+            item.qbr = qbrs[key]
+            item.account = item.qbr.account
+            if not nudge.slot.endswith(str(item.qbr.next_on)):
+                item.closed = "held"
+            else:
+                _add_agenda(session, item)
+        elif kind == "checkin" and key in checkins:
+            item.checkin = checkins[key]
+            item.account = item.checkin.account
+            if item.checkin.done_at is not None:
+                item.closed = "done"
+        elif kind == "account" and key in accounts:
+            item.account = accounts[key]
             item.days_quiet = rhythm.days_since_touch(item.account, now)
             since = item.account.last_touch_at or item.account.won_at or item.account.created_at
             if not nudge.slot.endswith(since.date().isoformat()):
                 item.closed = "touched"
-    if item.account is not None and item.account.stage == AccountStage.LOST:
-        item.closed = "lost"
-    if item.account is not None and kind in ("qbr", "commitment"):
-        item.balance = balance_of(session, team_id=nudge.team_id, account_id=item.account.id)
-    if item.qbr is not None and item.account is not None:
-        item.open_commitments = followups.open_commitments(
-            session, team_id=nudge.team_id, account_id=item.account.id, limit=5
-        )
-        item.kept_since = followups.kept_since(
-            session,
-            team_id=nudge.team_id,
-            account_id=item.account.id,
-            since=item.qbr.last_held_on,
-        )
-    return item
+        if item.account is not None and item.account.stage == AccountStage.LOST:
+            item.closed = "lost"
+        items.append(item)
+    return items
+
+
+def _add_agenda(session: Session, item: Item) -> None:
+    """A QBR reminder carries a draft agenda built from the account."""
+    assert item.qbr is not None and item.account is not None
+    team_id, account_id = item.account.team_id, item.account.id
+    item.balance = balance_of(session, team_id=team_id, account_id=account_id)
+    item.open_commitments = followups.open_commitments(
+        session, team_id=team_id, account_id=account_id, limit=5
+    )
+    item.kept_since = followups.kept_since(
+        session, team_id=team_id, account_id=account_id, since=item.qbr.last_held_on
+    )
+
+
+# --- grouping -------------------------------------------------------------------
 
 
 def _coalesce(items: list[Item]) -> tuple[list[Item], list[Item]]:
@@ -305,79 +388,72 @@ def group_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
             due = session.scalars(
                 select(Nudge)
                 .where(Nudge.status == NudgeStatus.PENDING, Nudge.deliver_at <= now)
-                .order_by(Nudge.team_id, Nudge.recipient, Nudge.id)
+                .order_by(Nudge.deliver_at, Nudge.id)
                 .limit(BATCH)
                 .with_for_update(skip_locked=True)
             ).all()
-            calendars = Calendars(session, settings)
-            by_recipient: dict[tuple[str, str], list[Nudge]] = defaultdict(list)
-            for nudge in due:
-                by_recipient[(nudge.team_id, nudge.recipient)].append(nudge)
-            for (team_id, recipient), nudges in by_recipient.items():
-                messages += _group_for(session, calendars, team_id, recipient, nudges, now)
+            messages += _group(session, Calendars(session, settings), due, now)
         if len(due) < BATCH:
             return messages
 
 
-def _group_for(
-    session: Session,
-    calendars: Calendars,
-    team_id: str,
-    recipient: str,
-    nudges: list[Nudge],
-    now: datetime,
-) -> int:
-    calendar = calendars.of(team_id, recipient)
-    opens = calendar.next_open(now)
-    if opens > now:
-        for nudge in nudges:
-            nudge.deliver_at = opens
-        return 0
-    ready: list[Item] = []
-    for nudge in nudges:
-        item = load_item(session, nudge, now)
+def _group(session: Session, calendars: Calendars, due: Sequence[Nudge], now: datetime) -> int:
+    items = load_items(session, due, now)
+    calendars.preload((i.nudge.team_id, i.nudge.recipient) for i in items)
+    calendars.preload((i.nudge.team_id, i.account.owner_id) for i in items if i.account is not None)
+    ready: dict[tuple[str, str], list[Item]] = defaultdict(list)
+    for item in items:
+        nudge = item.nudge
         if item.account is None or item.closed is not None:
             nudge.status = NudgeStatus.CANCELLED
             continue
-        owner_calendar = calendars.of(team_id, item.account.owner_id)
+        opens = calendars.of(nudge.team_id, nudge.recipient).next_open(now)
+        if opens > now:
+            nudge.deliver_at = opens  # outside the recipient's hours: wait for them
+            continue
+        owner_calendar = calendars.of(nudge.team_id, item.account.owner_id)
         if rhythm.is_paused(item.account, owner_calendar.today(now)):
             assert item.account.paused_until is not None
             nudge.deliver_at = owner_calendar.opening(item.account.paused_until)
             continue
-        ready.append(item)
-    kept, superseded = _coalesce(ready)
-    for item in superseded:
-        item.nudge.status = NudgeStatus.SUPERSEDED
-    if not kept:
-        return 0
-    first = kept[0].nudge
-    outbox_id = outbox.enqueue(
-        session,
-        team_id=team_id,
-        kind="nudges",
-        subject=recipient,
-        slot=f"{now:%Y%m%dT%H%M}:{first.id}",
-        recipient=recipient,
-        payload={},
-        not_before=now,
-        now=now,
-    )
-    if outbox_id is None:  # another worker wrote this very message
-        return 0
-    for item in kept:
-        item.nudge.status = NudgeStatus.GROUPED
-        item.nudge.outbox_id = outbox_id
-    outbox.set_payload(
-        session, row_id=outbox_id, payload=render_message(kept, outbox_id, recipient, now)
-    )
-    return 1
+        ready[(nudge.team_id, nudge.recipient)].append(item)
+    outbox_rows: list[dict[str, Any]] = []
+    groups: list[list[Item]] = []
+    for (team_id, recipient), batch in ready.items():
+        kept, superseded = _coalesce(batch)
+        for item in superseded:
+            item.nudge.status = NudgeStatus.SUPERSEDED
+        groups.append(kept)
+        outbox_rows.append(
+            {
+                "team_id": team_id,
+                "kind": "nudges",
+                "subject": recipient,
+                # The first nudge is grouped once, so this key is new exactly once.
+                "slot": f"{now:%Y%m%dT%H%M}:{kept[0].nudge.id}",
+                "recipient": recipient,
+                "payload": {"nudge_ids": [item.nudge.id for item in kept]},
+            }
+        )
+    ids = enqueue_many(session, outbox_rows, now=now)
+    for kept, row in zip(groups, outbox_rows, strict=True):
+        outbox_id = ids.get((str(row["team_id"]), str(row["subject"]), str(row["slot"])))
+        if outbox_id is None:
+            continue  # not written: the nudges stay pending for the next sweep
+        for item in kept:
+            item.nudge.status = NudgeStatus.GROUPED
+            item.nudge.outbox_id = outbox_id
+    return len(ids)
+
+
+# --- rendering ------------------------------------------------------------------
 
 
 def render_message(
     items: list[Item], outbox_id: int, recipient: str, now: datetime
 ) -> dict[str, Any]:
     shown = items[:MAX_ITEMS_PER_MESSAGE]
-    message = render(
+    return render(
         "nudge_dm",
         items=shown,
         more=len(items) - len(shown),
@@ -385,20 +461,32 @@ def render_message(
         to_channel=not is_user(recipient),
         now=now,
     )
-    message["nudge_ids"] = [item.nudge.id for item in items]
-    return message
+
+
+def compose(session: Session, row: OutboxMessage, now: datetime) -> dict[str, Any] | None:
+    """The message an outbox row stands for, as it reads at `now`.
+
+    None when nothing in it needs anyone any more (all done or cancelled since it
+    was grouped): then nothing is sent.
+    """
+    if "nudge_ids" not in row.payload:
+        return row.payload
+    nudges = session.scalars(
+        select(Nudge)
+        .where(Nudge.team_id == row.team_id, Nudge.id.in_(row.payload["nudge_ids"]))
+        .order_by(Nudge.id)
+    ).all()
+    items = load_items(session, nudges, now)
+    if row.message_ts is None and all(item.closed for item in items):
+        return None
+    return render_message(items, row.id, row.recipient, now)
 
 
 def rerender(
     session: Session, *, team_id: str, outbox_id: int, now: datetime
 ) -> dict[str, Any] | None:
     """The message as it should read now (after a click), or None if it is not ours."""
-    row = outbox.get(session, team_id=team_id, row_id=outbox_id)
-    if row is None:
-        return None
-    ids = row.payload.get("nudge_ids", [])
-    nudges = session.scalars(
-        select(Nudge).where(Nudge.team_id == team_id, Nudge.id.in_(ids)).order_by(Nudge.id)
-    ).all()
-    items = [load_item(session, nudge, now) for nudge in nudges]
-    return render_message(items, outbox_id, row.recipient, now)
+    row = session.scalar(
+        select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.id == outbox_id)
+    )
+    return compose(session, row, now) if row is not None else None

@@ -27,7 +27,7 @@ def sweep(
     planned = nudging.plan_due(db, settings, now=now)
     nudging.refresh_timezones(db, client_for, now=now)
     messages = nudging.group_due(db, settings, now=now)
-    delivery = deliver_pending(db, client_for, now=now)
+    delivery = deliver_pending(db, client_for, now=now, compose=nudging.compose)
     if planned or messages or delivery.sent or delivery.failed:
         log.info(
             "sweep at %s: %d nudges planned, %d messages, %d sent, %d retrying, %d failed",

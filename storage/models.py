@@ -147,6 +147,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SKIPPED = "skipped"  # everything in it was settled before it could be sent
 
 
 class OutboxMessage(Base):

@@ -7,43 +7,33 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, OutboxStatus
-from storage.upsert import insert_ignore
 
 
-def enqueue(
-    session: Session,
-    *,
-    team_id: str,
-    kind: str,
-    subject: str,
-    slot: str,
-    recipient: str,
-    payload: dict[str, Any],
-    not_before: datetime,
-    now: datetime,
-) -> int | None:
-    """Add the message unless one with the same (team, kind, subject, slot) exists.
-
-    Returns the new row's id, or None if that message was already in the outbox.
-    """
-    values = {
-        "team_id": team_id,
-        "kind": kind,
-        "subject": subject,
-        "slot": slot,
-        "recipient": recipient,
-        "payload": payload,
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "not_before": not_before,
-        "created_at": now,
-    }
-    return insert_ignore(
-        session, OutboxMessage, values, unique=("team_id", "kind", "subject", "slot")
+def enqueue_many(
+    session: Session, rows: Sequence[dict[str, Any]], *, now: datetime
+) -> dict[tuple[str, str, str], int]:
+    """Add many messages in one statement; returns (team, subject, slot) -> new id."""
+    if not rows:
+        return {}
+    values = [
+        {**row, "status": OutboxStatus.PENDING, "attempts": 0, "not_before": now, "created_at": now}
+        for row in rows
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutboxMessage)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["team_id", "kind", "subject", "slot"])
+        .returning(
+            OutboxMessage.id, OutboxMessage.team_id, OutboxMessage.subject, OutboxMessage.slot
+        )
     )
+    return {(t, subj, slot): row_id for row_id, t, subj, slot in session.execute(statement)}
 
 
 def claim(
@@ -123,13 +113,11 @@ def release_for_retry(session: Session, *, row_id: int, error: str, not_before: 
     )
 
 
-def set_payload(session: Session, *, row_id: int, payload: dict[str, Any]) -> None:
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(payload=payload))
-
-
-def get(session: Session, *, team_id: str, row_id: int) -> OutboxMessage | None:
-    return session.scalar(
-        select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.id == row_id)
+def mark_skipped(session: Session, *, row_id: int, now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status=OutboxStatus.SKIPPED, claimed_until=None, sent_at=now)
     )
 
 

@@ -28,3 +28,24 @@ def insert_ignore(
         .returning(model.id)  # type: ignore[attr-defined]
     )
     return session.scalar(statement)
+
+
+def insert_ignore_many(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    *,
+    unique: Sequence[str],
+) -> list[int]:
+    """`insert_ignore` for many rows in one statement; returns the ids actually added."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(model)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(model.id)  # type: ignore[attr-defined]
+    )
+    return list(session.scalars(statement))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.calendar import WorkCalendar, parse_work_days
@@ -31,15 +33,43 @@ def prefs_of(session: Session, *, team_id: str, user_id: str) -> UserPrefs | Non
 
 def ensure_prefs(session: Session, *, team_id: str, user_id: str) -> UserPrefs:
     prefs = prefs_of(session, team_id=team_id, user_id=user_id)
-    if prefs is None:
-        prefs = UserPrefs(team_id=team_id, user_id=user_id)
-        session.add(prefs)
-        session.flush()
+    if prefs is not None:
+        return prefs
+    try:
+        # Two workers may meet the same new person at once; the loser reads the row.
+        with session.begin_nested():
+            prefs = UserPrefs(team_id=team_id, user_id=user_id)
+            session.add(prefs)
+    except IntegrityError:
+        found = prefs_of(session, team_id=team_id, user_id=user_id)
+        assert found is not None
+        return found
     return prefs
 
 
 def team_days_off(session: Session, *, team_id: str) -> frozenset[date]:
     return frozenset(session.scalars(select(TeamHoliday.day).where(TeamHoliday.team_id == team_id)))
+
+
+def calendar_from(
+    prefs: UserPrefs | None,
+    *,
+    default_tz: ZoneInfo,
+    country: str | None,
+    days_off: frozenset[date],
+) -> WorkCalendar:
+    if prefs is None:
+        return WorkCalendar(tz=default_tz, country=country, team_days_off=days_off)
+    return WorkCalendar(
+        tz=zone(prefs.tz_override or prefs.slack_tz, default_tz),
+        start=prefs.work_start,
+        end=prefs.work_end,
+        days=parse_work_days(prefs.work_days) or frozenset(range(5)),
+        country=country,
+        team_days_off=days_off,
+        away_from=prefs.away_from,
+        away_until=prefs.away_until,
+    )
 
 
 def calendar_of(
@@ -52,19 +82,24 @@ def calendar_of(
 ) -> WorkCalendar:
     """The working calendar nudges for `user_id` follow (team defaults for a channel)."""
     prefs = prefs_of(session, team_id=team_id, user_id=user_id) if user_id else None
-    off = team_days_off(session, team_id=team_id)
-    if prefs is None:
-        return WorkCalendar(tz=default_tz, country=country, team_days_off=off)
-    return WorkCalendar(
-        tz=zone(prefs.tz_override or prefs.slack_tz, default_tz),
-        start=prefs.work_start,
-        end=prefs.work_end,
-        days=parse_work_days(prefs.work_days) or frozenset(range(5)),
+    return calendar_from(
+        prefs,
+        default_tz=default_tz,
         country=country,
-        team_days_off=off,
-        away_from=prefs.away_from,
-        away_until=prefs.away_until,
+        days_off=team_days_off(session, team_id=team_id),
     )
+
+
+def prefs_of_many(
+    session: Session, *, team_id: str, user_ids: Iterable[str]
+) -> dict[str, UserPrefs]:
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(UserPrefs).where(UserPrefs.team_id == team_id, UserPrefs.user_id.in_(wanted))
+    )
+    return {prefs.user_id: prefs for prefs in rows}
 
 
 def needs_timezone(prefs: UserPrefs | None, now: datetime) -> bool:

@@ -1,0 +1,141 @@
+"""Exactly once under concurrency and crashes: real worker processes, a real database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.localslack import LocalSlack
+from storage.db import SessionFactory
+from storage.models import Account, Commitment, OutboxMessage, OutboxStatus
+from storage.scheduling_models import Nudge, NudgeStatus
+from tests.conftest import POSTGRES_URL, at
+
+DUE = date(2026, 11, 27)
+SWEEP_AT = "2026-11-27T09:00:00Z"
+
+
+def seed_due_commitments(db: SessionFactory, owners: int, each: int = 1) -> None:
+    """For each of `owners` people: an account with `each` commitments due today."""
+    created = at("2026-11-20T10:00:00")
+    with db.begin() as session:
+        accounts = [
+            Account(
+                team_id="T0ACME",
+                key=f"acct {i}",
+                name=f"Acct {i}",
+                owner_id=f"U{i:07d}",
+                created_by=f"U{i:07d}",
+                created_at=created,
+            )
+            for i in range(owners)
+        ]
+        session.add_all(accounts)
+        session.flush()
+        session.add_all(
+            Commitment(
+                team_id="T0ACME",
+                account_id=account.id,
+                owner_id=account.owner_id,
+                what=f"send item {i}",
+                due_on=DUE,
+                due_at=at("2026-11-28T00:00:00"),
+                created_by=account.owner_id,
+                created_at=created,
+                nudges_sent=0,
+                next_nudge_at=at("2026-11-27T09:00:00"),
+                ladder_step=0,
+                direction="ours",
+            )
+            for account in accounts
+            for i in range(each)
+        )
+
+
+def worker(slack: LocalSlack, database_url: str, when: str = SWEEP_AT) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "sweep", "--now", when],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def delivered(slack: LocalSlack) -> Counter[str]:
+    return Counter(call.args["channel"] for call in slack.calls("chat.postMessage"))
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="concurrent workers need PostgreSQL (CI runs it)")
+def test_two_workers_at_once_send_each_nudge_exactly_once(
+    db: SessionFactory, slack: LocalSlack, database_url: str
+) -> None:
+    owners, each = 300, 10  # 3,000 nudges, grouped into one DM per owner
+    seed_due_commitments(db, owners, each)
+
+    first, second = worker(slack, database_url), worker(slack, database_url)
+    outputs = [first.communicate(timeout=300)[0], second.communicate(timeout=300)[0]]
+    assert first.returncode == second.returncode == 0, outputs
+
+    sent = delivered(slack)
+    assert len(sent) == owners, "no message lost"
+    assert max(sent.values()) == 1, "no message twice"
+    with db() as session:
+        statuses = Counter(session.scalars(select(OutboxMessage.status)))
+        nudges = Counter(session.scalars(select(Nudge.status)))
+        per_message = Counter(session.scalars(select(Nudge.outbox_id)))
+    assert statuses == {OutboxStatus.SENT: owners}
+    assert nudges == {NudgeStatus.GROUPED: owners * each}, "every nudge written once, sent once"
+    assert set(per_message.values()) == {each}, "each DM carries all of its owner's nudges"
+
+
+def test_worker_killed_mid_send_loses_nothing(
+    db: SessionFactory, slack: LocalSlack, database_url: str
+) -> None:
+    owners = 120
+    seed_due_commitments(db, owners)
+    slack.state.delay_seconds = 0.02  # a slow Slack, so the kill lands mid-send
+    try:
+        doomed = worker(slack, database_url)
+        deadline = time.monotonic() + 60
+        while len(slack.calls("chat.postMessage")) < 30:
+            assert time.monotonic() < deadline and doomed.poll() is None, "worker never got going"
+            time.sleep(0.01)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+    finally:
+        slack.state.delay_seconds = 0.0
+    sent_before = len(slack.calls("chat.postMessage"))
+    assert sent_before < owners
+
+    # The next worker, after the dead one's claims expire (5 minutes), finishes the job.
+    survivor = worker(slack, database_url, when="2026-11-27T09:06:00Z")
+    out = survivor.communicate(timeout=120)[0]
+    assert survivor.returncode == 0, out
+
+    sent = delivered(slack)
+    assert len(sent) == owners, "every nudge arrived"
+    duplicates = sum(count - 1 for count in sent.values())
+    assert duplicates <= 1, "only a message Slack accepted in the instant before the kill"
+    with db() as session:
+        pending = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status != OutboxStatus.SENT)
+        )
+    assert pending == 0
