@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     # How many times the Web API client retries a 429 (after Retry-After) or a 5xx.
     slack_max_retries: int = 3
     log_level: str = "INFO"
+    # A team's own coaching library (YAML, same shape as messages/library/playbook.yaml),
+    # merged over the built-in one by key; checked here so a bad file stops startup.
+    playbook_file: Path | None = None
+
+    @field_validator("playbook_file")
+    @classmethod
+    def _valid_playbook(cls, value: Path | None) -> Path | None:
+        from messages.playbook import load_playbook
+
+        load_playbook(value)  # raises PlaybookError (a ValueError) naming file and entry
+        return value
 
     @field_validator("slack_api_url")
     @classmethod

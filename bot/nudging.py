@@ -41,7 +41,7 @@ from storage.db import SessionFactory
 from storage.models import Account, AccountStage, Commitment, OutboxMessage
 from storage.outbox import enqueue_many
 from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, UserPrefs
-from storage.upsert import insert_ignore_many
+from storage.upsert import insert_ignore_many, update_by_id
 
 log = logging.getLogger("rapport.nudging")
 
@@ -136,28 +136,84 @@ def plan_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
     return written
 
 
+@dataclass
+class LadderRow:
+    """A due commitment as the sweep reads it: plain values, no ORM identity map."""
+
+    id: int
+    team_id: str
+    account_id: int
+    owner_id: str
+    due_on: date
+    due_at: datetime
+    direction: str
+    ladder_step: int
+    ladder_anchor: date | None
+    snoozed_until: datetime | None
+    done_at: datetime | None
+    nudges_sent: int
+    next_nudge_at: datetime | None
+    stage: str
+    channel_id: str | None
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ladder_step": self.ladder_step,
+            "ladder_anchor": self.ladder_anchor,
+            "snoozed_until": self.snoozed_until,
+            "nudges_sent": self.nudges_sent,
+            "next_nudge_at": self.next_nudge_at,
+        }
+
+
+_LADDER_COLUMNS = (
+    Commitment.id,
+    Commitment.team_id,
+    Commitment.account_id,
+    Commitment.owner_id,
+    Commitment.due_on,
+    Commitment.due_at,
+    Commitment.direction,
+    Commitment.ladder_step,
+    Commitment.ladder_anchor,
+    Commitment.snoozed_until,
+    Commitment.done_at,
+    Commitment.nudges_sent,
+    Commitment.next_nudge_at,
+    Account.stage,
+    Account.channel_id,
+)
+
+
 def _plan_commitments(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
-    due = session.scalars(
-        select(Commitment)
-        .where(Commitment.next_nudge_at <= now)
-        .order_by(Commitment.next_nudge_at, Commitment.id)
-        .limit(BATCH)
-        .options(joinedload(Commitment.account))
-        .with_for_update(skip_locked=True, of=Commitment)
-    ).all()
+    due = [
+        LadderRow(**row._asdict())
+        for row in session.execute(
+            select(*_LADDER_COLUMNS)
+            .join(Account, Account.id == Commitment.account_id)
+            .where(Commitment.next_nudge_at <= now)
+            .order_by(Commitment.next_nudge_at, Commitment.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True, of=Commitment)
+        )
+    ]
     calendars.preload((c.team_id, c.owner_id) for c in due)
     planned: list[tuple[str, followups.PlannedNudge]] = []
     for commitment in due:
-        if commitment.account.stage == AccountStage.LOST:
+        if commitment.stage == AccountStage.LOST:
             commitment.next_nudge_at = None
             continue
         prefs = calendars.prefs_of(commitment.team_id, commitment.owner_id)
         escalate_to = (prefs.manager_id if prefs is not None else None) or (
-            commitment.account.channel_id or commitment.owner_id
+            commitment.channel_id or commitment.owner_id
         )
         calendar = calendars.of(commitment.team_id, commitment.owner_id)
         for item in followups.plan(commitment, calendar, now, escalate_to=escalate_to):
             planned.append((commitment.team_id, item))
+    if due:
+        # One executemany for the whole batch.
+        update_by_id(session, Commitment, [c.changes() for c in due])
     return len(due), _write(session, planned, now)
 
 
@@ -368,16 +424,28 @@ def _add_agenda(session: Session, item: Item) -> None:
 # --- grouping -------------------------------------------------------------------
 
 
-def _coalesce(items: list[Item]) -> tuple[list[Item], list[Item]]:
-    """One item per subject: the newest nudge about it stands for the older ones."""
-    newest: dict[str, Item] = {}
-    for item in items:
-        current = newest.get(item.nudge.subject)
-        if current is None or item.nudge.id > current.nudge.id:
-            newest[item.nudge.subject] = item
-    kept = sorted(newest.values(), key=lambda i: i.nudge.id)
-    superseded = [i for i in items if newest[i.nudge.subject] is not i]
-    return kept, superseded
+@dataclass
+class Due:
+    """A pending nudge as grouping reads it, and what grouping decides for it."""
+
+    id: int
+    team_id: str
+    kind: str
+    subject: str
+    slot: str
+    recipient: str
+    account_id: int | None
+    status: str = NudgeStatus.PENDING
+    deliver_at: datetime | None = None
+    outbox_id: int | None = None
+
+
+@dataclass
+class AccountState:
+    owner_id: str
+    stage: str
+    paused_until: date | None
+    since: datetime  # the last touch, or the win, or the creation
 
 
 def group_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
@@ -385,44 +453,137 @@ def group_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
     messages = 0
     while True:
         with db.begin() as session:
-            due = session.scalars(
-                select(Nudge)
-                .where(Nudge.status == NudgeStatus.PENDING, Nudge.deliver_at <= now)
-                .order_by(Nudge.deliver_at, Nudge.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            ).all()
-            messages += _group(session, Calendars(session, settings), due, now)
-        if len(due) < BATCH:
+            due = [
+                Due(*row)
+                for row in session.execute(
+                    select(
+                        Nudge.id,
+                        Nudge.team_id,
+                        Nudge.kind,
+                        Nudge.subject,
+                        Nudge.slot,
+                        Nudge.recipient,
+                        Nudge.account_id,
+                    )
+                    .where(Nudge.status == NudgeStatus.PENDING, Nudge.deliver_at <= now)
+                    .order_by(Nudge.team_id, Nudge.recipient, Nudge.id)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ]
+            full = len(due) == BATCH
+            batch = _whole_recipients(due) if full else due
+            messages += _group(session, Calendars(session, settings), batch, now)
+        if not full:
             return messages
 
 
-def _group(session: Session, calendars: Calendars, due: Sequence[Nudge], now: datetime) -> int:
-    items = load_items(session, due, now)
-    calendars.preload((i.nudge.team_id, i.nudge.recipient) for i in items)
-    calendars.preload((i.nudge.team_id, i.account.owner_id) for i in items if i.account is not None)
-    ready: dict[tuple[str, str], list[Item]] = defaultdict(list)
-    for item in items:
-        nudge = item.nudge
-        if item.account is None or item.closed is not None:
+def _whole_recipients(due: list[Due]) -> list[Due]:
+    """A full batch may end part-way through someone's nudges: leave that person for
+    the next batch, so each person still gets one message."""
+    last = (due[-1].team_id, due[-1].recipient)
+    whole = [n for n in due if (n.team_id, n.recipient) != last]
+    return whole or due
+
+
+def _subject_ids(due: list[Due], kind: str) -> list[int]:
+    ids = []
+    for nudge in due:
+        prefix, _, raw = nudge.subject.partition(":")
+        if prefix == kind and raw.isdigit():
+            ids.append(int(raw))
+    return ids
+
+
+def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str]:
+    """Subjects that need nobody any more: done, held, snoozed, or touched since."""
+    closed: set[str] = set()
+    if ids := _subject_ids(due, "commitment"):
+        for cid, done_at, snoozed in session.execute(
+            select(Commitment.id, Commitment.done_at, Commitment.snoozed_until).where(
+                Commitment.id.in_(ids)
+            )
+        ):
+            if done_at is not None or (snoozed is not None and snoozed > now):
+                closed.add(f"commitment:{cid}")
+    if ids := _subject_ids(due, "qbr"):
+        next_on = dict(session.execute(select(Qbr.id, Qbr.next_on).where(Qbr.id.in_(ids))).all())
+        closed |= {
+            n.subject
+            for n in due
+            if n.subject.startswith("qbr:")
+            and not n.slot.endswith(str(next_on.get(int(n.subject[4:]), "")))
+        }
+    if ids := _subject_ids(due, "checkin"):
+        closed |= {
+            f"checkin:{cid}"
+            for cid, done_at in session.execute(
+                select(CheckIn.id, CheckIn.done_at).where(CheckIn.id.in_(ids))
+            )
+            if done_at is not None
+        }
+    return closed
+
+
+def _accounts(session: Session, due: list[Due]) -> dict[int, AccountState]:
+    ids = sorted({n.account_id for n in due if n.account_id is not None})
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            Account.id,
+            Account.owner_id,
+            Account.stage,
+            Account.paused_until,
+            Account.last_touch_at,
+            Account.won_at,
+            Account.created_at,
+        ).where(Account.id.in_(ids))
+    )
+    return {
+        aid: AccountState(owner, stage, paused, touched or won or created)
+        for aid, owner, stage, paused, touched, won, created in rows
+    }
+
+
+def _group(session: Session, calendars: Calendars, due: list[Due], now: datetime) -> int:
+    if not due:
+        return 0
+    closed = _closed_subjects(session, due, now)
+    accounts = _accounts(session, due)
+    calendars.preload((n.team_id, n.recipient) for n in due)
+    calendars.preload(
+        (n.team_id, accounts[n.account_id].owner_id) for n in due if n.account_id in accounts
+    )
+    ready: dict[tuple[str, str], list[Due]] = defaultdict(list)
+    for nudge in due:
+        account = accounts.get(nudge.account_id) if nudge.account_id is not None else None
+        touched_since = (
+            nudge.kind == "touch"
+            and account is not None
+            and not nudge.slot.endswith(account.since.date().isoformat())
+        )
+        if (
+            account is None
+            or account.stage == AccountStage.LOST
+            or nudge.subject in closed
+            or touched_since
+        ):
             nudge.status = NudgeStatus.CANCELLED
             continue
         opens = calendars.of(nudge.team_id, nudge.recipient).next_open(now)
         if opens > now:
             nudge.deliver_at = opens  # outside the recipient's hours: wait for them
             continue
-        owner_calendar = calendars.of(nudge.team_id, item.account.owner_id)
-        if rhythm.is_paused(item.account, owner_calendar.today(now)):
-            assert item.account.paused_until is not None
-            nudge.deliver_at = owner_calendar.opening(item.account.paused_until)
+        owner_calendar = calendars.of(nudge.team_id, account.owner_id)
+        if account.paused_until is not None and owner_calendar.today(now) < account.paused_until:
+            nudge.deliver_at = owner_calendar.opening(account.paused_until)
             continue
-        ready[(nudge.team_id, nudge.recipient)].append(item)
+        ready[(nudge.team_id, nudge.recipient)].append(nudge)
     outbox_rows: list[dict[str, Any]] = []
-    groups: list[list[Item]] = []
+    groups: list[list[Due]] = []
     for (team_id, recipient), batch in ready.items():
-        kept, superseded = _coalesce(batch)
-        for item in superseded:
-            item.nudge.status = NudgeStatus.SUPERSEDED
+        kept = _coalesce(batch)
         groups.append(kept)
         outbox_rows.append(
             {
@@ -430,9 +591,9 @@ def _group(session: Session, calendars: Calendars, due: Sequence[Nudge], now: da
                 "kind": "nudges",
                 "subject": recipient,
                 # The first nudge is grouped once, so this key is new exactly once.
-                "slot": f"{now:%Y%m%dT%H%M}:{kept[0].nudge.id}",
+                "slot": f"{now:%Y%m%dT%H%M}:{kept[0].id}",
                 "recipient": recipient,
-                "payload": {"nudge_ids": [item.nudge.id for item in kept]},
+                "payload": {"nudge_ids": [n.id for n in kept]},
             }
         )
     ids = enqueue_many(session, outbox_rows, now=now)
@@ -440,10 +601,40 @@ def _group(session: Session, calendars: Calendars, due: Sequence[Nudge], now: da
         outbox_id = ids.get((str(row["team_id"]), str(row["subject"]), str(row["slot"])))
         if outbox_id is None:
             continue  # not written: the nudges stay pending for the next sweep
-        for item in kept:
-            item.nudge.status = NudgeStatus.GROUPED
-            item.nudge.outbox_id = outbox_id
+        for nudge in kept:
+            nudge.status = NudgeStatus.GROUPED
+            nudge.outbox_id = outbox_id
+    changed = [
+        {"id": n.id, "status": n.status, "deliver_at": n.deliver_at, "outbox_id": n.outbox_id}
+        for n in due
+        if n.status != NudgeStatus.PENDING or n.deliver_at is not None
+    ]
+    for row in changed:
+        if row["deliver_at"] is None:
+            del row["deliver_at"]
+    _bulk_update_nudges(session, changed)
     return len(ids)
+
+
+def _bulk_update_nudges(session: Session, changes: list[dict[str, Any]]) -> None:
+    # executemany needs one shape per call: split the rows by the columns they set.
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in changes:
+        by_shape[tuple(sorted(change))].append(change)
+    for rows in by_shape.values():
+        update_by_id(session, Nudge, rows)
+
+
+def _coalesce(batch: list[Due]) -> list[Due]:
+    """One nudge per subject: the newest stands for the older ones, which are superseded."""
+    newest: dict[str, Due] = {}
+    for nudge in batch:
+        if nudge.subject not in newest or nudge.id > newest[nudge.subject].id:
+            newest[nudge.subject] = nudge
+    for nudge in batch:
+        if newest[nudge.subject] is not nudge:
+            nudge.status = NudgeStatus.SUPERSEDED
+    return sorted(newest.values(), key=lambda n: n.id)
 
 
 # --- rendering ------------------------------------------------------------------

@@ -14,6 +14,19 @@ class Action(StrEnum):
     NUDGE_REASSIGN = "nudge_reassign"
     NUDGE_QBR_HELD = "nudge_qbr_held"
     NUDGE_TOUCHED = "nudge_touched"
+    # The account view and the governance reply (value: the account id).
+    GOVERNANCE_EDIT = "governance_edit"
+    DEBRIEF_START = "debrief_start"
+    # The concession log (value: see handlers.actions.concede).
+    CONCESSION_NEW = "concession_new"
+    CONCESSION_EDIT = "concession_edit"
+    CONCESSION_WITHDRAW = "concession_withdraw"
+    CONCESSION_OLDER = "concession_older"
+    CONCESSION_NEWER = "concession_newer"
+    # /meso ACCOUNT: start the form from a built-in bundle template.
+    MESO_TEMPLATE = "meso_template"
+    # The reply to a new MESO set: record which offer the buyer chose.
+    MESO_PICK = "meso_pick"
 
 
 class View(StrEnum):
@@ -22,3 +35,67 @@ class View(StrEnum):
     SNOOZE_UNTIL = "snooze_until"
     SETTINGS = "user_settings"
     LOG_TOUCH = "log_touch"
+    GOVERNANCE_PLAN = "governance_plan"
+    DEBRIEF = "debrief"
+    CONCESSION = "concession"
+    MESO = "meso"
+
+
+class GovernanceBlock(StrEnum):
+    """block_id of each input in the governance plan modal (the action_id is "value")."""
+
+    OWNERS = "gov_owners"
+    CADENCE = "gov_cadence"
+    KPIS = "gov_kpis"
+    CREDITS = "gov_credits"
+    ESCALATION_OWNER = "gov_escalation_owner"
+    ESCALATION = "gov_escalation"
+    EXIT_RAMPS = "gov_exit_ramps"
+    REOPENERS = "gov_reopeners"
+
+
+class DebriefBlock(StrEnum):
+    """block_id of each question in the debrief modal (the action_id is "value")."""
+
+    TRUST = "debrief_trust"
+    TRADES = "debrief_trades"
+    METRICS = "debrief_metrics"
+    GOVERNANCE = "debrief_governance"
+    NEXT_MESO = "debrief_next_meso"
+
+
+class ConcessionBlock(StrEnum):
+    """block_id of each input in the concession modal (the action_id is "value")."""
+
+    ACCOUNT = "con_account"
+    ITEM = "con_item"
+    GIVE = "con_give"
+    GET = "con_get"
+    TRIGGER = "con_trigger"
+    VALUE_TO_US = "con_value_us"
+    VALUE_TO_THEM = "con_value_them"
+    SHARE = "con_share"
+
+
+class MesoBlock(StrEnum):
+    """block_id of the set-wide inputs in the MESO modal (the action_id is "value")."""
+
+    ACCOUNT = "meso_account"
+    TOLERANCE = "meso_tolerance"
+    SHARE = "meso_share"
+
+
+class MesoOfferField(StrEnum):
+    """The inputs of each offer in the MESO modal; see offer_block()."""
+
+    LABEL = "label"
+    TERMS = "terms"
+    SCOPE = "scope"
+    CADENCE = "cadence"
+    EXTRAS = "extras"
+    VALUE = "value"
+
+
+def offer_block(index: int, field: MesoOfferField) -> str:
+    """block_id of one offer's input: `meso_<offer index>_<field>`."""
+    return f"meso_{index}_{field.value}"

@@ -181,4 +181,5 @@ class OutboxMessage(Base):
 # Models of later features live in their own modules; importing them here keeps
 # Base.metadata complete for Alembic and for anyone importing storage.models.
 from storage import negotiation_models as negotiation_models  # noqa: E402
+from storage import playbook_models as playbook_models  # noqa: E402
 from storage import scheduling_models as scheduling_models  # noqa: E402

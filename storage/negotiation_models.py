@@ -1,3 +1,95 @@
-"""Models of the negotiation copilot: MESO sets, governance plans, debriefs."""
+"""Models of the negotiation copilot: concession history, MESO sets, team negotiation settings."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models import Account, Base, Concession, SlackId
+
+
+class ConcessionRevision(Base):
+    """A concession as it was before someone edited or withdrew it: nothing is lost."""
+
+    __tablename__ = "concession_revisions"
+    __table_args__ = (Index("ix_concession_revisions_entry", "team_id", "concession_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    concession_id: Mapped[int] = mapped_column(ForeignKey("concessions.id", ondelete="CASCADE"))
+    # "edited" or "withdrawn": what the change was.
+    change: Mapped[str] = mapped_column(String(10))
+    item: Mapped[str | None] = mapped_column(String(120))
+    give: Mapped[str] = mapped_column(Text)
+    get: Mapped[str | None] = mapped_column(Text)
+    trigger: Mapped[str | None] = mapped_column(Text)
+    value_to_us: Mapped[str | None] = mapped_column(Text)
+    value_to_them: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(SlackId)
+    changed_at: Mapped[datetime]
+
+    concession: Mapped[Concession] = relationship()
+
+
+class MesoSet(Base):
+    """Two or three offers put to a buyer at once, and which one they chose."""
+
+    __tablename__ = "meso_sets"
+    __table_args__ = (
+        Index("ix_meso_sets_account", "team_id", "account_id", "created_at"),
+        # A modal submitted twice (same view) builds one set.
+        UniqueConstraint("team_id", "source_key", name="uq_meso_sets_source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    created_by: Mapped[str] = mapped_column(SlackId)
+    created_at: Mapped[datetime]
+    # The equivalence tolerance the set was checked with, in percent.
+    tolerance_pct: Mapped[float] = mapped_column(Float)
+    chosen_label: Mapped[str | None] = mapped_column(String(20))
+    chosen_by: Mapped[str | None] = mapped_column(SlackId)
+    chosen_at: Mapped[datetime | None]
+    source_key: Mapped[str | None] = mapped_column(String(80))
+
+    account: Mapped[Account] = relationship()
+    offers: Mapped[list[MesoOffer]] = relationship(
+        back_populates="meso_set", order_by="MesoOffer.position", cascade="all, delete-orphan"
+    )
+
+
+class MesoOffer(Base):
+    """One offer of a MESO set: its terms, and what it is worth to us."""
+
+    __tablename__ = "meso_offers"
+    __table_args__ = (UniqueConstraint("meso_set_id", "position", name="uq_meso_offers_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    meso_set_id: Mapped[int] = mapped_column(ForeignKey("meso_sets.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(20))
+    # Price or commercial terms.
+    terms: Mapped[str | None] = mapped_column(Text)
+    # SLA tier or scope.
+    scope: Mapped[str | None] = mapped_column(Text)
+    cadence: Mapped[str | None] = mapped_column(Text)
+    extras: Mapped[str | None] = mapped_column(Text)
+    # A money amount or a score: only compared with the other offers of the same set.
+    value_to_us: Mapped[float | None] = mapped_column(Float)
+
+    meso_set: Mapped[MesoSet] = relationship(back_populates="offers")
+
+
+class NegotiationSettings(Base):
+    """A team's negotiation defaults."""
+
+    __tablename__ = "negotiation_settings"
+
+    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    meso_tolerance_pct: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(SlackId)
+    updated_at: Mapped[datetime]

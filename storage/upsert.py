@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,10 +43,25 @@ def insert_ignore_many(
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = cast(Table, model.__table__)
     statement = (
-        insert(model)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=list(unique))
-        .returning(model.id)  # type: ignore[attr-defined]
+        insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c.id)
     )
-    return list(session.scalars(statement))
+    # Core, with a list of parameter sets: SQLAlchemy's "insertmanyvalues" sends a few
+    # multi-row statements compiled once, without the ORM's per-row bookkeeping.
+    return list(session.connection().scalars(statement, list(rows)))
+
+
+def update_by_id(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE many rows by id in one executemany; every row must set the same columns."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    columns = [name for name in rows[0] if name != "id"]
+    statement = (
+        table.update()
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(name) for name in columns})
+    )
+    params = [{"row_id": row["id"], **{name: row[name] for name in columns}} for row in rows]
+    session.connection().execute(statement, params)

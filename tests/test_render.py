@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.services.concessions import Balance, ConcessionLog
+from handlers.ids import Action
 from messages import escape, render
 from messages.render import render_source
 
@@ -18,7 +19,7 @@ HOSTILE = "<!channel> @here & <https://evil.test|invoice> \u2028 \x00 \ud800 *bo
 
 
 def account(name: str = HOSTILE) -> SimpleNamespace:
-    return SimpleNamespace(name=name, owner_id="U0ALICE")
+    return SimpleNamespace(name=name, owner_id="U0ALICE", id=1)
 
 
 def concession(text: str, with_get: bool = True) -> SimpleNamespace:
@@ -29,6 +30,13 @@ def concession(text: str, with_get: bool = True) -> SimpleNamespace:
         trigger=text,
         logged_by="U0ALICE",
         logged_at=NOW,
+        id=7,
+        item=text[:120],
+        value_to_us=text,
+        value_to_them=text,
+        edited_at=NOW,
+        withdrawn_at=NOW if not with_get else None,
+        withdrawn_by="U0BOB",
     )
 
 
@@ -127,7 +135,7 @@ def every_template(text: str) -> dict[str, dict]:
         "concession_logged_one_way": render(
             "concession_logged", entry=entries[1], balance=Balance(0, 1)
         ),
-        "concession_log": render("concession_log", log=log),
+        "concession_log": render("concession_log", log=log, actions=Action),
         "followup_recorded": render("followup_recorded", commitment=commitment(text)),
         "followup_recorded_theirs": render(
             "followup_recorded", commitment=commitment(text, "theirs")

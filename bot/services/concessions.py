@@ -1,23 +1,43 @@
-"""The give-get concession log: every give is logged, and a give with no get is flagged."""
+"""The give-get concession log: every give is logged, and a give with no get is flagged.
+
+Entries are never deleted: an edit keeps the previous values as a revision, and a
+withdrawal marks the entry (it stays visible, outside the balance).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
+from importlib.resources import files
 
+import yaml
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
 
+from bot.errors import NotFound, UsageError
 from bot.services.accounts import get_account, get_or_create_account
 from storage.models import Account, Concession
+from storage.negotiation_models import ConcessionRevision
+
+MAX_ITEM = 120
+MAX_TEXT = 500
+# Two blocks an entry (the entry, its buttons) keeps a page well inside the 50 blocks
+# Slack allows a message, with room for the header, balance, tradeables and pager.
+LOG_PAGE = 10
 
 
 @dataclass(frozen=True)
 class Balance:
-    """How the gives on an account were paid for."""
+    """How the gives on an account were paid for (withdrawn gives are not counted)."""
 
     traded: int
     one_way: int
+    withdrawn: int = 0
 
     @property
     def total(self) -> int:
@@ -30,28 +50,175 @@ class Balance:
 
 
 @dataclass(frozen=True)
+class Side:
+    name: str
+    ask: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tradeable:
+    id: str
+    sides: tuple[Side, Side]
+
+
+@dataclass(frozen=True)
+class TradeableFit:
+    """A give matched one side of a tradeable pair: ask for the other side."""
+
+    tradeable: str
+    gave: Side
+    ask_for: Side
+    give: str  # the give it was matched on
+
+
+@dataclass(frozen=True)
 class ConcessionLog:
     account: Account
-    entries: list[Concession]  # the newest `limit`, newest first
+    entries: list[Concession]  # one page, newest first
     balance: Balance
+    page: int = 1
+    pages: int = 1
+    fits: tuple[TradeableFit, ...] = ()
 
     @property
     def older(self) -> int:
-        """How many entries the log has beyond those in `entries`."""
-        return self.balance.total - len(self.entries)
+        """How many entries come after this page."""
+        shown_before = (self.page - 1) * LOG_PAGE + len(self.entries)
+        return max(self.balance.total + self.balance.withdrawn - shown_before, 0)
+
+    @property
+    def has_older(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_newer(self) -> bool:
+        return self.page > 1
 
 
-LOG_PAGE = 15
+@dataclass(frozen=True)
+class ConcessionFields:
+    """What a rep writes about one give (from the command or the modal)."""
+
+    give: str
+    get: str | None = None
+    item: str | None = None
+    trigger: str | None = None
+    value_to_us: str | None = None
+    value_to_them: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.give.strip():
+            raise UsageError("Say what we give.")
+        if self.item is not None and len(self.item) > MAX_ITEM:
+            raise UsageError(f"The item can be up to {MAX_ITEM} characters.")
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, str) and len(value) > MAX_TEXT:
+                raise UsageError(f"Each part can be up to {MAX_TEXT} characters.")
+
+
+_CHANGEABLE = tuple(field.name for field in fields(ConcessionFields))
+
+
+@dataclass(frozen=True)
+class Logged:
+    entry: Concession
+    balance: Balance
+    fits: tuple[TradeableFit, ...]
+    created: bool  # False: the same form was submitted before, nothing new was written
+
+
+# --- the tradeables library -----------------------------------------------------------
+
+
+@cache
+def tradeables() -> tuple[Tradeable, ...]:
+    text = files("messages").joinpath("library/tradeables.yaml").read_text("utf-8")
+    loaded = yaml.safe_load(text)
+    result = []
+    for raw in loaded:
+        first, second = (
+            Side(name=s["name"], ask=s["ask"], words=tuple(str(w) for w in s["words"]))
+            for s in raw["sides"]
+        )
+        result.append(Tradeable(id=raw["id"], sides=(first, second)))
+    return tuple(result)
+
+
+@cache
+def _word_pattern(word: str) -> re.Pattern[str]:
+    if not any(char.isalnum() for char in word):
+        return re.compile(re.escape(word))
+    # Hyphens join words: "mid-term" is not about the contract term.
+    return re.compile(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", re.IGNORECASE)
+
+
+def _hits(text: str, side: Side) -> int:
+    """How well `text` matches a side: longer (more specific) words weigh more."""
+    return sum(len(word) for word in side.words if _word_pattern(word).search(text))
+
+
+def fits_for_give(give: str) -> list[TradeableFit]:
+    """The pairs whose one side the give matches, best match first."""
+    scored: list[tuple[int, int, TradeableFit]] = []
+    for order, tradeable in enumerate(tradeables()):
+        first, second = tradeable.sides
+        hits_first, hits_second = _hits(give, first), _hits(give, second)
+        if hits_first == hits_second == 0:
+            continue
+        gave, ask_for = (first, second) if hits_first >= hits_second else (second, first)
+        fit = TradeableFit(tradeable=tradeable.id, gave=gave, ask_for=ask_for, give=give)
+        scored.append((-max(hits_first, hits_second), order, fit))
+    return [fit for _, _, fit in sorted(scored, key=lambda t: (t[0], t[1]))]
+
+
+def fits_for_gives(gives: Iterable[str], *, limit: int = 3) -> tuple[TradeableFit, ...]:
+    """The best fit of each give, one per tradeable pair, up to `limit`."""
+    seen: set[str] = set()
+    result: list[TradeableFit] = []
+    for give in gives:
+        for fit in fits_for_give(give)[:1]:
+            if fit.tradeable not in seen:
+                seen.add(fit.tradeable)
+                result.append(fit)
+        if len(result) >= limit:
+            break
+    return tuple(result)
+
+
+# --- the log ----------------------------------------------------------------------------
 
 
 def balance_of(session: Session, *, team_id: str, account_id: int) -> Balance:
-    traded = func.count(Concession.get)  # COUNT(col) skips NULLs: the gives with a get
-    total, with_get = session.execute(
-        select(func.count(), traded).where(
-            Concession.team_id == team_id, Concession.account_id == account_id
-        )
+    live = Concession.withdrawn_at.is_(None)
+    total, traded, withdrawn = session.execute(
+        select(
+            func.count(),
+            # COUNT(col) skips NULLs: the live gives with a get.
+            func.count(Concession.get).filter(live),
+            func.count(Concession.withdrawn_at),
+        ).where(Concession.team_id == team_id, Concession.account_id == account_id)
     ).one()
-    return Balance(traded=with_get, one_way=total - with_get)
+    live_total = total - withdrawn
+    return Balance(traded=traded, one_way=live_total - traded, withdrawn=withdrawn)
+
+
+def _clean(value: str | None) -> str | None:
+    cleaned = " ".join(value.split()) if value else ""
+    return cleaned or None
+
+
+def _normalised(values: ConcessionFields) -> dict[str, str | None]:
+    return {name: _clean(getattr(values, name)) for name in _CHANGEABLE}
+
+
+def find_by_source(session: Session, *, team_id: str, source_key: str) -> Concession | None:
+    return session.scalar(
+        select(Concession)
+        .where(Concession.team_id == team_id, Concession.source_key == source_key)
+        .options(joinedload(Concession.account))
+    )
 
 
 def log_concession(
@@ -60,39 +227,180 @@ def log_concession(
     team_id: str,
     account_name: str,
     user_id: str,
-    give: str,
-    get: str | None,
-    trigger: str | None,
+    values: ConcessionFields,
     now: datetime,
-) -> Concession:
+    source_key: str | None = None,
+) -> Logged:
+    """Log a give; with a `source_key` (a modal's view), a repeat returns the first entry."""
+    if source_key is not None:
+        existing = find_by_source(session, team_id=team_id, source_key=source_key)
+        if existing is not None:
+            return _logged(session, existing, created=False)
     account = get_or_create_account(
         session, team_id=team_id, name=account_name, user_id=user_id, now=now
     )
+    # By id, not `account=`: the backref would put the entry in account.concessions
+    # before it is in the session, and a lost race would leave it there.
     concession = Concession(
         team_id=team_id,
-        account=account,
-        give=give,
-        get=get or None,
-        trigger=trigger or None,
+        account_id=account.id,
         logged_by=user_id,
         logged_at=now,
+        source_key=source_key,
+        **_normalised(values),
     )
-    session.add(concession)
+    try:
+        # A savepoint: losing a race with the same submission costs only this insert.
+        with session.begin_nested():
+            session.add(concession)
+    except IntegrityError:
+        session.expunge(concession)
+        existing = (
+            find_by_source(session, team_id=team_id, source_key=source_key) if source_key else None
+        )
+        if existing is None:
+            raise
+        return _logged(session, existing, created=False)
+    session.refresh(concession, ["account"])
+    return _logged(session, concession, created=True)
+
+
+def _logged(session: Session, entry: Concession, *, created: bool) -> Logged:
+    balance = balance_of(session, team_id=entry.team_id, account_id=entry.account_id)
+    fits = tuple(fits_for_give(entry.give)[:2]) if not entry.get else ()
+    return Logged(entry=entry, balance=balance, fits=fits, created=created)
+
+
+def get_concession(session: Session, *, team_id: str, concession_id: int) -> Concession:
+    """The team's entry; another team's id is simply not found."""
+    entry = session.scalar(
+        select(Concession)
+        .where(Concession.team_id == team_id, Concession.id == concession_id)
+        .options(joinedload(Concession.account))
+    )
+    if entry is None:
+        raise NotFound("That log entry is not there any more. Run `/concede ACCOUNT` again.")
+    return entry
+
+
+def _revise(
+    session: Session, entry: Concession, *, change: str, user_id: str, now: datetime
+) -> None:
+    session.add(
+        ConcessionRevision(
+            team_id=entry.team_id,
+            concession_id=entry.id,
+            change=change,
+            changed_by=user_id,
+            changed_at=now,
+            **{name: getattr(entry, name) for name in _CHANGEABLE},
+        )
+    )
+
+
+def edit_concession(
+    session: Session,
+    *,
+    team_id: str,
+    concession_id: int,
+    user_id: str,
+    values: ConcessionFields,
+    now: datetime,
+) -> Logged:
+    """Change an entry, keeping what it said before; an unchanged submission writes nothing."""
+    entry = get_concession(session, team_id=team_id, concession_id=concession_id)
+    new = _normalised(values)
+    if all(getattr(entry, name) == value for name, value in new.items()):
+        return _logged(session, entry, created=False)
+    _revise(session, entry, change="edited", user_id=user_id, now=now)
+    for name, value in new.items():
+        setattr(entry, name, value)
+    entry.edited_at = now
     session.flush()
-    return concession
+    return _logged(session, entry, created=True)
+
+
+def withdraw_concession(
+    session: Session, *, team_id: str, concession_id: int, user_id: str, now: datetime
+) -> Concession:
+    """Mark an entry withdrawn (a second click changes nothing)."""
+    entry = get_concession(session, team_id=team_id, concession_id=concession_id)
+    if entry.withdrawn_at is None:
+        _revise(session, entry, change="withdrawn", user_id=user_id, now=now)
+        entry.withdrawn_at = now
+        entry.withdrawn_by = user_id
+        session.flush()
+    return entry
+
+
+def revisions_of(session: Session, *, team_id: str, concession_id: int) -> list[ConcessionRevision]:
+    return list(
+        session.scalars(
+            select(ConcessionRevision)
+            .where(
+                ConcessionRevision.team_id == team_id,
+                ConcessionRevision.concession_id == concession_id,
+            )
+            .order_by(ConcessionRevision.changed_at, ConcessionRevision.id)
+        )
+    )
 
 
 def concession_log(
-    session: Session, *, team_id: str, account_name: str, limit: int = LOG_PAGE
+    session: Session, *, team_id: str, account_name: str, page: int = 1
 ) -> ConcessionLog:
     account = get_account(session, team_id=team_id, name=account_name)
+    return log_of_account(session, account=account, page=page)
+
+
+def account_of(session: Session, *, team_id: str, account_id: int) -> Account:
+    """The team's account with that id; another team's id is not found."""
+    account = session.scalar(
+        select(Account).where(Account.team_id == team_id, Account.id == account_id)
+    )
+    if account is None:
+        raise NotFound("That account is not there any more.")
+    return account
+
+
+def concession_log_by_id(
+    session: Session, *, team_id: str, account_id: int, page: int = 1
+) -> ConcessionLog:
+    account = account_of(session, team_id=team_id, account_id=account_id)
+    return log_of_account(session, account=account, page=page)
+
+
+def log_of_account(session: Session, *, account: Account, page: int = 1) -> ConcessionLog:
+    """One page of the log, newest first; a page past the end shows the last page."""
+    balance = balance_of(session, team_id=account.team_id, account_id=account.id)
+    pages = max(math.ceil((balance.total + balance.withdrawn) / LOG_PAGE), 1)
+    page = min(max(page, 1), pages)
     entries = list(
         session.scalars(
             select(Concession)
-            .where(Concession.team_id == team_id, Concession.account_id == account.id)
+            .where(Concession.team_id == account.team_id, Concession.account_id == account.id)
             .order_by(Concession.logged_at.desc(), Concession.id.desc())
-            .limit(limit)
+            .offset((page - 1) * LOG_PAGE)
+            .limit(LOG_PAGE)
         )
     )
-    balance = balance_of(session, team_id=team_id, account_id=account.id)
-    return ConcessionLog(account=account, entries=entries, balance=balance)
+    live_gives = session.execute(
+        select(Concession.give, Concession.get)
+        .where(
+            Concession.team_id == account.team_id,
+            Concession.account_id == account.id,
+            Concession.withdrawn_at.is_(None),
+        )
+        .order_by(Concession.logged_at.desc(), Concession.id.desc())
+        .limit(100)
+    ).all()
+    # The one-way gives are the ones to trade back first.
+    gives = [give for give, get in live_gives if not get] + [g for g, get in live_gives if get]
+    return ConcessionLog(
+        account=account,
+        entries=entries,
+        balance=balance,
+        page=page,
+        pages=pages,
+        fits=fits_for_gives(gives),
+    )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import IntEnum
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -23,6 +24,23 @@ from storage.scheduling_models import Nudge, NudgeStatus
 
 SECOND_NUDGE_AFTER = 2  # working days after the due day (or the latest activity)
 ESCALATE_AFTER = 4
+
+
+class OnLadder(Protocol):
+    """What the ladder reads and moves: a Commitment, or a plain row in the sweep."""
+
+    id: int
+    account_id: int
+    owner_id: str
+    due_on: date
+    due_at: datetime
+    direction: str
+    ladder_step: int
+    ladder_anchor: date | None
+    snoozed_until: datetime | None
+    done_at: datetime | None
+    nudges_sent: int
+    next_nudge_at: datetime | None
 
 
 class LadderStep(IntEnum):
@@ -45,18 +63,18 @@ class PlannedNudge:
     due_at: datetime
 
 
-def subject_of(commitment: Commitment) -> str:
+def subject_of(commitment: OnLadder) -> str:
     return f"commitment:{commitment.id}"
 
 
-def _last_step(commitment: Commitment) -> LadderStep:
+def _last_step(commitment: OnLadder) -> LadderStep:
     # Nobody escalates a buyer's promise to our own manager.
     if commitment.direction == CommitmentDirection.THEIRS:
         return LadderStep.UNKEPT
     return LadderStep.ESCALATE
 
 
-def step_instant(commitment: Commitment, step: int, calendar: WorkCalendar) -> datetime | None:
+def step_instant(commitment: OnLadder, step: int, calendar: WorkCalendar) -> datetime | None:
     anchor = commitment.ladder_anchor or commitment.due_on
     if step > _last_step(commitment):
         return None
@@ -69,7 +87,7 @@ def step_instant(commitment: Commitment, step: int, calendar: WorkCalendar) -> d
     return calendar.opening(calendar.working_day_after(anchor, ESCALATE_AFTER))
 
 
-def start_ladder(commitment: Commitment, calendar: WorkCalendar, now: datetime) -> None:
+def start_ladder(commitment: OnLadder, calendar: WorkCalendar, now: datetime) -> None:
     """Set the first step: the due-day reminder, unless the due day has already begun."""
     step = LadderStep.DUE
     first = step_instant(commitment, step, calendar)
@@ -90,7 +108,7 @@ _KIND = {
 
 
 def plan(
-    commitment: Commitment,
+    commitment: OnLadder,
     calendar: WorkCalendar,
     now: datetime,
     *,
@@ -147,7 +165,7 @@ def plan(
     return planned
 
 
-def _next_wake(commitment: Commitment, calendar: WorkCalendar) -> datetime | None:
+def _next_wake(commitment: OnLadder, calendar: WorkCalendar) -> datetime | None:
     candidates = [step_instant(commitment, commitment.ladder_step, calendar)]
     if commitment.snoozed_until is not None:
         candidates.append(commitment.snoozed_until)

@@ -7,11 +7,19 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from handlers.actions import nudges
+from handlers.actions import account, concede, meso, nudges
 from handlers.ids import Action
 
 # action_id -> listener. Listeners ack() first, then act and update the message.
-ACTIONS: dict[Action, Callable[..., Any]] = {}
+ACTIONS: dict[Action, Callable[..., Any]] = {
+    Action.CONCESSION_NEW: concede.log_new,
+    Action.CONCESSION_EDIT: concede.edit,
+    Action.CONCESSION_WITHDRAW: concede.withdraw,
+    Action.CONCESSION_OLDER: concede.turn_page,
+    Action.CONCESSION_NEWER: concede.turn_page,
+    Action.MESO_TEMPLATE: meso.start_from_template,
+    Action.MESO_PICK: meso.pick,
+}
 
 
 # action_id -> work that calls Slack: acked at once, run after the ack (Bolt's lazy
@@ -22,6 +30,8 @@ LAZY_ACTIONS: dict[Action, Callable[..., Any]] = {
     Action.NUDGE_REASSIGN: nudges.reassign,
     Action.NUDGE_QBR_HELD: nudges.qbr_held,
     Action.NUDGE_TOUCHED: nudges.touched,
+    Action.GOVERNANCE_EDIT: account.edit_governance,
+    Action.DEBRIEF_START: account.start_debrief,
 }
 
 

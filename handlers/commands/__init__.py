@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.commands import concede, followup, rapport
+from handlers.commands import concede, followup, meso, rapport
 
 COMMANDS = {
     "/concede": concede.concede,
     "/followup": followup.followup,
+    "/meso": meso.meso,
     "/rapport": rapport.rapport,
 }
 

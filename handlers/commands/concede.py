@@ -1,67 +1,140 @@
-"""/concede: log a give (and its get) on an account, or show the account's log."""
+"""/concede: log a give (and its get) on an account, show the log, or open the form."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
 
 from bot.errors import UsageError
 from bot.services import concessions
 from bot.services.accounts import clean_account_name
-from handlers.context import deps_of, utcnow
+from handlers.context import Deps, deps_of, utcnow
+from handlers.ids import Action
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
+from handlers.sharing import post, share_channel
+from handlers.views.concede import open_concession_form
 from messages import render
 
 COMMAND = "/concede"
+KEYS = ("item", "give", "get", "trigger", "value")
+# A trailing standalone "share" asks for the entry to be posted to the channel too.
+_SHARE = re.compile(r"(?:^|\s)share\s*$", re.IGNORECASE)
+# `value: us 2% margin, them 12k saved` (either order; "to us"/"to them" also read).
+_VALUE_PART = re.compile(r"(?:^|[,;])\s*(?:to\s+)?(us|them)\b\s*[:=-]?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class ConcedeInput:
-    account: str
-    give: str | None = None
-    get: str | None = None
-    trigger: str | None = None
+    account: str | None  # None: open the form
+    values: concessions.ConcessionFields | None = None  # None: show the log
+    share: bool = False
+
+
+def parse_value(text: str) -> tuple[str | None, str | None]:
+    """`us …, them …` -> (value to us, value to them)."""
+    matches = list(_VALUE_PART.finditer(text))
+    if not matches or text[: matches[0].start()].strip():
+        raise UsageError("Write the value as `value: us …, them …`.", usage=COMMAND)
+    found: dict[str, str] = {}
+    for index, match in enumerate(matches):
+        side = match.group(1).lower()
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        if side in found:
+            raise UsageError(f"`value:` names {side} twice.", usage=COMMAND)
+        found[side] = " ".join(text[match.end() : end].split()).strip(",; ")
+    return found.get("us") or None, found.get("them") or None
 
 
 def parse_concede(text: str) -> ConcedeInput:
-    parts = split_keyed(text, ("give", "get", "trigger"), command=COMMAND)
+    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
+    text = text.replace("\x00", "")
+    if not text.strip():
+        return ConcedeInput(account=None)
+    share_flag = _SHARE.search(text)
+    if share_flag is not None:
+        text = text[: share_flag.start()]
+    parts = split_keyed(text, KEYS, command=COMMAND)
     if not parts.head:
         raise UsageError("Start with the account name.", usage=COMMAND)
     account = clean_account_name(parts.head)
     if not parts.fields:
+        if share_flag is not None:
+            raise UsageError("`share` posts a new entry: add `give: …`.", usage=COMMAND)
         return ConcedeInput(account=account)
     give = parts.fields.get("give")
     if not give:
         raise UsageError("Say what we give with `give:`.", usage=COMMAND)
-    return ConcedeInput(
-        account=account,
-        give=give,
-        get=parts.fields.get("get") or None,
-        trigger=parts.fields.get("trigger") or None,
+    value_us, value_them = (
+        parse_value(parts.fields["value"]) if "value" in parts.fields else (None, None)
     )
+    try:
+        values = concessions.ConcessionFields(
+            give=give,
+            get=parts.fields.get("get") or None,
+            item=parts.fields.get("item") or None,
+            trigger=parts.fields.get("trigger") or None,
+            value_to_us=value_us,
+            value_to_them=value_them,
+        )
+    except UsageError as error:
+        raise UsageError(error.problem, usage=COMMAND) from None
+    return ConcedeInput(account=account, values=values, share=share_flag is not None)
 
 
-def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
+def concede(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
     request = parse_concede(command.get("text", ""))
-    deps = deps_of(context)
-    team_id = command["team_id"]
-    if request.give is None:
-        with deps.db.begin() as session:
-            log = concessions.concession_log(session, team_id=team_id, account_name=request.account)
-        ack(**ephemeral(render("concession_log", log=log)))
+    if request.account is None:
+        # The trigger_id expires 3 s after the keystroke: open the form before anything else.
+        open_concession_form(
+            client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
+        )
+        ack(**ephemeral(render("concession_form_opened")))
         return
+    if request.values is None:
+        reply = _show_log(request.account, command, deps_of(context))
+    else:
+        reply = _log(request, request.account, request.values, command, deps_of(context), client)
+    ack(**ephemeral(reply))
+
+
+def _show_log(account: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
     with deps.db.begin() as session:
-        entry = concessions.log_concession(
+        log = concessions.concession_log(session, team_id=command["team_id"], account_name=account)
+        return render("concession_log", log=log, actions=Action)
+
+
+def _log(
+    request: ConcedeInput,
+    account: str,
+    values: concessions.ConcessionFields,
+    command: dict[str, str],
+    deps: Deps,
+    client: WebClient,
+) -> dict[str, Any]:
+    with deps.db.begin() as session:
+        logged = concessions.log_concession(
             session,
-            team_id=team_id,
-            account_name=request.account,
+            team_id=command["team_id"],
+            account_name=account,
             user_id=command["user_id"],
-            give=request.give,
-            get=request.get,
-            trigger=request.trigger,
+            values=values,
             now=utcnow(),
         )
-        balance = concessions.balance_of(session, team_id=team_id, account_id=entry.account_id)
-    ack(**ephemeral(render("concession_logged", entry=entry, balance=balance)))
+    shared = None
+    if request.share:
+        # After the transaction: a slow Slack call must not hold the database.
+        channel = share_channel(logged.entry.account.channel_id, command.get("channel_id"))
+        message = render("concession_shared", entry=logged.entry, balance=logged.balance)
+        shared = post(client, channel, message)
+    return render(
+        "concession_logged",
+        entry=logged.entry,
+        balance=logged.balance,
+        fits=logged.fits,
+        shared=shared,
+    )

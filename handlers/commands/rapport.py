@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from handlers.commands import rapport_rhythm, rapport_settings
+from handlers.commands import rapport_account, rapport_playbook, rapport_rhythm, rapport_settings
 from handlers.replies import ephemeral
 from messages import render
 
@@ -33,6 +33,13 @@ def help_reply(ack: Ack, command: dict[str, str], context: BoltContext, args: st
 # name -> listener. Later issues add their subcommands here.
 SUBCOMMANDS: dict[str, Subcommand] = {
     "help": help_reply,
+    "prompt": rapport_playbook.prompt,
+    "pitfalls": rapport_playbook.pitfalls,
+    "checklist": rapport_playbook.checklist,
+    "templates": rapport_playbook.templates,
+    "account": rapport_account.account,
+    "governance": rapport_account.governance_plan,
+    "debrief": rapport_account.debrief,
     "qbr": rapport_rhythm.qbr,
     "won": rapport_rhythm.won,
     "lost": rapport_rhythm.lost,

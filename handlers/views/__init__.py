@@ -10,12 +10,16 @@ from slack_bolt import App
 from handlers import shortcuts
 from handlers.actions import nudges
 from handlers.ids import View
-from handlers.views import settings
+from handlers.views import concede, debrief, governance, meso, settings
 
 # callback_id -> listener for view_submission.
 VIEWS: dict[View, Callable[..., Any]] = {
+    View.GOVERNANCE_PLAN: governance.save_plan,
+    View.DEBRIEF: debrief.save_debrief,
     View.SETTINGS: settings.submit_settings,
     View.LOG_TOUCH: shortcuts.submit_log_touch,
+    View.CONCESSION: concede.submit_concession,
+    View.MESO: meso.submit_meso,
 }
 
 

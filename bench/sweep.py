@@ -1,0 +1,159 @@
+"""How long a sweep takes to find what is due and write it to the outbox.
+
+Seeds N commitments, of which D are due now (the rest are due later or done), then
+times one sweep's planning (due commitments -> nudges) and grouping (nudges -> one
+outbox message per person), without Slack. Run it at two table sizes with the same
+due count to see that the cost follows what is due, not the table:
+
+    python bench/sweep.py --rows 100000 --due 10000
+    python bench/sweep.py --rows 1000000 --due 10000
+    python bench/sweep.py --rows 1000000 --due 10000 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot import nudging  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from storage import migrate  # noqa: E402
+from storage.db import make_engine, make_session_factory  # noqa: E402
+from storage.models import Account, Commitment, OutboxMessage  # noqa: E402
+from storage.scheduling_models import Nudge  # noqa: E402
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+TEAM = "T0BENCH"
+OWNERS = 1000
+CHUNK = 20000
+
+
+def seed(engine, rows: int, due: int) -> None:  # type: ignore[no-untyped-def]
+    created = NOW - timedelta(days=30)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Account),
+            [
+                {
+                    "team_id": TEAM,
+                    "key": f"acct {i}",
+                    "name": f"Acct {i}",
+                    "owner_id": f"U{i % OWNERS:07d}",
+                    "created_by": "U0000000",
+                    "created_at": created,
+                    "stage": "open",
+                }
+                for i in range(OWNERS * 5)
+            ],
+        )
+    account_ids = list(range(1, OWNERS * 5 + 1))
+    rng = random.Random(7)
+    due_positions = set(rng.sample(range(rows), due))
+    done_at = NOW - timedelta(days=3)
+    for start in range(0, rows, CHUNK):
+        batch = []
+        for i in range(start, min(start + CHUNK, rows)):
+            account_id = account_ids[i % len(account_ids)]
+            owner = f"U{(account_id - 1) % OWNERS:07d}"
+            if i in due_positions:
+                due_on, next_nudge, done = date(2026, 11, 27), NOW - timedelta(minutes=1), None
+            elif i % 2:
+                due_on, next_nudge, done = date(2027, 1, 15), NOW + timedelta(days=49), None
+            else:
+                due_on, next_nudge, done = date(2026, 11, 1), None, done_at
+            batch.append(
+                {
+                    "team_id": TEAM,
+                    "account_id": account_id,
+                    "owner_id": owner,
+                    "what": f"follow-up {i}",
+                    "due_on": due_on,
+                    "due_at": datetime.combine(
+                        due_on + timedelta(days=1), datetime.min.time(), UTC
+                    ),
+                    "created_by": owner,
+                    "created_at": created,
+                    "done_at": done,
+                    "next_nudge_at": next_nudge,
+                    "nudges_sent": 0,
+                    "direction": "ours",
+                    "ladder_step": 0,
+                    "kept_on_time": True if done else None,
+                }
+            )
+        with engine.begin() as conn:
+            conn.execute(insert(Commitment), batch)
+
+
+def fresh_database(url: str | None, tmp: str) -> tuple[str, str | None]:
+    if not url:
+        return f"sqlite:///{tmp}/sweep-bench.db", None
+    schema = f"rapport_bench_{uuid.uuid4().hex[:8]}"
+    with create_engine(url).begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return scoped.render_as_string(hide_password=False), schema
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url, schema = fresh_database(args.database_url, tmp)
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            started = time.perf_counter()
+            seed(engine, args.rows, args.due)
+            seeded = time.perf_counter() - started
+            db = make_session_factory(engine)
+            settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+
+            started = time.perf_counter()
+            planned = nudging.plan_due(db, settings, now=NOW)
+            planning = time.perf_counter() - started
+            started = time.perf_counter()
+            messages = nudging.group_due(db, settings, now=NOW)
+            grouping = time.perf_counter() - started
+
+            with db() as session:
+                total = session.scalar(select(func.count()).select_from(Commitment))
+                nudges = session.scalar(select(func.count()).select_from(Nudge))
+                outbox = session.scalar(select(func.count()).select_from(OutboxMessage))
+        finally:
+            engine.dispose()
+            if schema:
+                with create_engine(args.database_url).begin() as conn:  # type: ignore[arg-type]
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+    backend = make_url(url).get_backend_name()
+    print(f"{backend}: {total:,} commitments, {args.due:,} due (seeded in {seeded:.1f} s)")
+    lines = [
+        ("plan  (find due, write nudges)", planning, f"{planned:,} nudges"),
+        ("group (nudges -> one message/person)", grouping, f"{messages:,} messages"),
+        ("find and enqueue, total", planning + grouping, ""),
+    ]
+    for label, seconds, what in lines:
+        print(f"  {label:<38} {seconds * 1000:8.1f} ms  {what}")
+    assert nudges == planned and outbox == messages
+
+
+if __name__ == "__main__":
+    main()

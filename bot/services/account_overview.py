@@ -1,0 +1,213 @@
+"""One account at a glance: who owns it, what kind of relationship, what is open on it."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.errors import NotFound, UsageError
+from bot.services.accounts import clean_account_name, find_account, get_or_create_account
+from bot.services.concessions import balance_of
+from bot.services.governance import latest_debrief, plan_of
+from storage.models import RELATIONSHIP_TYPES, Account, Commitment
+from storage.negotiation_models import MesoSet
+from storage.playbook_models import Debrief, GovernancePlan
+
+OPEN_COMMITMENTS_SHOWN = 5
+MAX_EXPECTATIONS = 500
+# Words reps use for the five types, beyond the type names themselves.
+_TYPE_ALIASES = {
+    "personal assistance": "personal",
+    "personal-assistance": "personal",
+    "assistance": "personal",
+    "advisor": "affiliative",
+    "adviser": "affiliative",
+    "trusted advisor": "affiliative",
+    "partner": "strategic",
+    "partnership": "strategic",
+    "transaction": "transactional",
+    "one-off": "transactional",
+    "habit": "functional",
+}
+
+
+class GiveBalance(Protocol):
+    """What the view reads from bot.services.concessions.balance_of's answer."""
+
+    @property
+    def traded(self) -> int: ...
+    @property
+    def one_way(self) -> int: ...
+    @property
+    def is_drifting(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class MesoOption:
+    label: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MesoSummary:
+    """The latest MESO set offered on an account, as the account view shows it."""
+
+    offered_at: datetime
+    offered_by: str
+    options: tuple[MesoOption, ...]
+    chosen: str | None = None
+
+
+def last_meso_set(session: Session, *, team_id: str, account_id: int) -> MesoSummary | None:
+    """The account's latest MESO set (storage.negotiation_models), read-only.
+
+    Read straight from the MESO tables rather than through bot.services.meso, whose
+    API was still being built alongside this view.
+    """
+    meso = session.scalar(
+        select(MesoSet)
+        .where(MesoSet.team_id == team_id, MesoSet.account_id == account_id)
+        .order_by(MesoSet.created_at.desc(), MesoSet.id.desc())
+        .options(selectinload(MesoSet.offers))
+        .limit(1)
+    )
+    if meso is None:
+        return None
+    return MesoSummary(
+        offered_at=meso.created_at,
+        offered_by=meso.created_by,
+        options=tuple(
+            MesoOption(
+                label=offer.label,
+                terms=tuple(
+                    part for part in (offer.terms, offer.scope, offer.cadence, offer.extras) if part
+                ),
+            )
+            for offer in meso.offers
+        ),
+        chosen=meso.chosen_label,
+    )
+
+
+@dataclass(frozen=True)
+class OpenCommitment:
+    what: str
+    due_on: date
+    owner_id: str
+
+
+@dataclass(frozen=True)
+class AccountOverview:
+    account: Account
+    balance: GiveBalance
+    plan: GovernancePlan | None
+    latest_debrief: Debrief | None
+    meso: MesoSummary | None
+    open_commitments: tuple[OpenCommitment, ...]
+    open_count: int
+    # Which fields this request changed: "type", "owner", "expects".
+    changed: tuple[str, ...] = ()
+
+    @property
+    def more_commitments(self) -> int:
+        return self.open_count - len(self.open_commitments)
+
+
+@dataclass(frozen=True)
+class AccountChanges:
+    relationship_type: str | None = None
+    owner_id: str | None = None
+    expectations: str | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, value in (
+                ("type", self.relationship_type),
+                ("owner", self.owner_id),
+                ("expects", self.expectations),
+            )
+            if value is not None
+        )
+
+
+def relationship_type_from(text: str) -> str:
+    """One of RELATIONSHIP_TYPES for what a rep typed: the name, a common word, a typo."""
+    wanted = " ".join(text.casefold().split())
+    if wanted in RELATIONSHIP_TYPES:
+        return wanted
+    if wanted in _TYPE_ALIASES:
+        return _TYPE_ALIASES[wanted]
+    candidates = [*RELATIONSHIP_TYPES, *_TYPE_ALIASES]
+    close = difflib.get_close_matches(wanted, candidates, n=1, cutoff=0.75)
+    if close:
+        return _TYPE_ALIASES.get(close[0], close[0])
+    raise UsageError(
+        "`type:` is one of " + ", ".join(f"`{name}`" for name in RELATIONSHIP_TYPES) + "."
+    )
+
+
+def overview(
+    session: Session, *, team_id: str, account: Account, changed: tuple[str, ...] = ()
+) -> AccountOverview:
+    open_filter = (
+        Commitment.team_id == team_id,
+        Commitment.account_id == account.id,
+        Commitment.done_at.is_(None),
+    )
+    rows = session.execute(
+        select(Commitment.what, Commitment.due_on, Commitment.owner_id)
+        .where(*open_filter)
+        .order_by(Commitment.due_on, Commitment.id)
+        .limit(OPEN_COMMITMENTS_SHOWN)
+    ).all()
+    open_count = session.scalar(select(func.count()).where(*open_filter)) or 0
+    return AccountOverview(
+        account=account,
+        balance=balance_of(session, team_id=team_id, account_id=account.id),
+        plan=plan_of(session, team_id=team_id, account_id=account.id),
+        latest_debrief=latest_debrief(session, team_id=team_id, account_id=account.id),
+        meso=last_meso_set(session, team_id=team_id, account_id=account.id),
+        open_commitments=tuple(OpenCommitment(r.what, r.due_on, r.owner_id) for r in rows),
+        open_count=open_count,
+        changed=changed,
+    )
+
+
+def account_overview(session: Session, *, team_id: str, name: str) -> AccountOverview:
+    account = find_account(session, team_id=team_id, name=name)
+    if account is None:
+        raise NotFound(
+            f"There is no account called “{clean_account_name(name)}” yet. Start one with "
+            f"`/rapport account {clean_account_name(name)} type: …` or `/concede`."
+        )
+    return overview(session, team_id=team_id, account=account)
+
+
+def update_account(
+    session: Session,
+    *,
+    team_id: str,
+    name: str,
+    user_id: str,
+    changes: AccountChanges,
+    now: datetime,
+) -> AccountOverview:
+    """Apply `changes` to the team's account, creating it (owned by `user_id`) if new."""
+    account = get_or_create_account(session, team_id=team_id, name=name, user_id=user_id, now=now)
+    if changes.relationship_type is not None:
+        if changes.relationship_type not in RELATIONSHIP_TYPES:
+            raise UsageError(f"Unknown relationship type `{changes.relationship_type}`.")
+        account.relationship_type = changes.relationship_type
+    if changes.owner_id is not None:
+        account.owner_id = changes.owner_id
+    if changes.expectations is not None:
+        account.expectations = changes.expectations[:MAX_EXPECTATIONS]
+    session.flush()
+    return overview(session, team_id=team_id, account=account, changed=changes.names)

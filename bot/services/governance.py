@@ -1,0 +1,180 @@
+"""An account's governance plan (one page per account) and its post-negotiation debriefs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.errors import NotFound
+from storage.models import Account
+from storage.playbook_models import Debrief, GovernancePlan, ReviewCadence
+
+MAX_OWNERS = 10
+
+
+@dataclass(frozen=True)
+class PlanFields:
+    """What the plan says, already checked by whoever collected it."""
+
+    cadence: ReviewCadence
+    owner_ids: tuple[str, ...]
+    kpis: str
+    credits: str | None = None
+    escalation_owner_id: str | None = None
+    escalation: str | None = None
+    exit_ramps: str | None = None
+    reopeners: str | None = None
+
+
+@dataclass(frozen=True)
+class DebriefAnswers:
+    trust: str | None = None
+    trades: str | None = None
+    metrics: str | None = None
+    governance: str | None = None
+    next_meso: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not any((self.trust, self.trades, self.metrics, self.governance, self.next_meso))
+
+
+@dataclass(frozen=True)
+class GovernanceView:
+    account: Account
+    plan: GovernancePlan | None
+
+
+def account_by_id(session: Session, *, team_id: str, account_id: int) -> Account:
+    """The team's account with that id; another team's id is as good as unknown."""
+    account = session.scalar(
+        select(Account).where(Account.team_id == team_id, Account.id == account_id)
+    )
+    if account is None:
+        raise NotFound("That account is no longer there. Run the command again.")
+    return account
+
+
+def plan_of(session: Session, *, team_id: str, account_id: int) -> GovernancePlan | None:
+    return session.scalar(
+        select(GovernancePlan).where(
+            GovernancePlan.team_id == team_id, GovernancePlan.account_id == account_id
+        )
+    )
+
+
+def governance_view(session: Session, *, team_id: str, account: Account) -> GovernanceView:
+    return GovernanceView(
+        account=account, plan=plan_of(session, team_id=team_id, account_id=account.id)
+    )
+
+
+def save_plan(
+    session: Session,
+    *,
+    team_id: str,
+    account_id: int,
+    user_id: str,
+    fields: PlanFields,
+    now: datetime,
+) -> GovernanceView:
+    """Write the account's plan, replacing the previous version of it."""
+    account = account_by_id(session, team_id=team_id, account_id=account_id)
+    plan = plan_of(session, team_id=team_id, account_id=account.id)
+    if plan is None:
+        plan = GovernancePlan(team_id=team_id, account=account, created_by=user_id, created_at=now)
+        try:
+            # Two people saving the first plan at once: the loser updates the winner's row.
+            with session.begin_nested():
+                _fill(plan, fields, user_id, now)
+                session.add(plan)
+        except IntegrityError:
+            plan = plan_of(session, team_id=team_id, account_id=account.id)
+            assert plan is not None
+            _fill(plan, fields, user_id, now)
+    else:
+        _fill(plan, fields, user_id, now)
+    session.flush()
+    return GovernanceView(account=account, plan=plan)
+
+
+def _fill(plan: GovernancePlan, fields: PlanFields, user_id: str, now: datetime) -> None:
+    plan.cadence = fields.cadence.value
+    plan.owner_ids = list(dict.fromkeys(fields.owner_ids))[:MAX_OWNERS]
+    plan.kpis = fields.kpis
+    plan.credits = fields.credits
+    plan.escalation_owner_id = fields.escalation_owner_id
+    plan.escalation = fields.escalation
+    plan.exit_ramps = fields.exit_ramps
+    plan.reopeners = fields.reopeners
+    plan.updated_by = user_id
+    plan.updated_at = now
+
+
+@dataclass(frozen=True)
+class SavedDebrief:
+    account: Account
+    debrief: Debrief
+    count: int  # debriefs on the account, this one included
+
+
+def record_debrief(
+    session: Session,
+    *,
+    team_id: str,
+    account_id: int,
+    user_id: str,
+    answers: DebriefAnswers,
+    view_id: str,
+    now: datetime,
+) -> SavedDebrief:
+    """Store one debrief; the same modal submitted twice stores it once."""
+    account = account_by_id(session, team_id=team_id, account_id=account_id)
+    debrief = Debrief(
+        team_id=team_id,
+        account=account,
+        trust=answers.trust,
+        trades=answers.trades,
+        metrics=answers.metrics,
+        governance=answers.governance,
+        next_meso=answers.next_meso,
+        by_user=user_id,
+        at=now,
+        view_id=view_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(debrief)
+    except IntegrityError:
+        existing = session.scalar(
+            select(Debrief).where(Debrief.team_id == team_id, Debrief.view_id == view_id)
+        )
+        assert existing is not None
+        debrief = existing
+    return SavedDebrief(
+        account=account,
+        debrief=debrief,
+        count=debrief_count(session, team_id=team_id, account_id=account.id),
+    )
+
+
+def debrief_count(session: Session, *, team_id: str, account_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(Debrief.team_id == team_id, Debrief.account_id == account_id)
+        )
+        or 0
+    )
+
+
+def latest_debrief(session: Session, *, team_id: str, account_id: int) -> Debrief | None:
+    return session.scalar(
+        select(Debrief)
+        .where(Debrief.team_id == team_id, Debrief.account_id == account_id)
+        .order_by(Debrief.at.desc(), Debrief.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,514 @@
+"""MESO sets: two or three offers worth about the same to us, put to the buyer at once.
+
+The rules: the offers of a set must be equivalent (their values to us within a
+tolerance, and really different from each other); each set remembers which offer the
+buyer chose, and the choices across sets show what the buyer values.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from functools import cache
+from importlib.resources import files
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from bot.errors import NotFound, UsageError
+from bot.services.accounts import find_account, get_account, get_or_create_account
+from storage.models import Account
+from storage.negotiation_models import MesoOffer, MesoSet, NegotiationSettings
+
+DEFAULT_TOLERANCE_PCT = 5.0
+MAX_TOLERANCE_PCT = 50.0
+MAX_OFFERS = 3
+MAX_LABEL = 20
+MAX_OFFER_TEXT = 500
+MAX_VALUE = 1e12
+# How many decided sets the revealed priorities look back over.
+PRIORITY_HISTORY = 20
+
+_PHRASE_SPLIT = re.compile(r"[,;+\n]|\s+(?:and|with|plus)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class OfferSpec:
+    """One offer as written: a label and its terms, each part optional but not all."""
+
+    label: str
+    terms: str | None = None  # price or commercial terms
+    scope: str | None = None  # SLA tier or scope
+    cadence: str | None = None  # review cadence
+    extras: str | None = None
+    value_to_us: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.label or len(self.label) > MAX_LABEL:
+            raise UsageError(f"Offer labels are 1 to {MAX_LABEL} characters.")
+        if not any(self.parts):
+            raise UsageError(f"Offer {self.label} says nothing: give it terms.")
+        if any(len(part) > MAX_OFFER_TEXT for part in self.parts):
+            raise UsageError(f"Each part of an offer can be up to {MAX_OFFER_TEXT} characters.")
+        if self.value_to_us is not None and not 0 <= self.value_to_us <= MAX_VALUE:
+            raise UsageError("An offer's value is a number from 0 up.")
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(p for p in (self.terms, self.scope, self.cadence, self.extras) if p)
+
+
+def phrases(parts: Sequence[str | None]) -> dict[str, str]:
+    """The separate terms in an offer's text: folded key -> the words as written."""
+    found: dict[str, str] = {}
+    for part in parts:
+        for piece in _PHRASE_SPLIT.split(part or ""):
+            words = " ".join(piece.split()).strip(" .")
+            if words:
+                found.setdefault(words.casefold(), words)
+    return found
+
+
+def offer_phrases(offer: OfferSpec | MesoOffer) -> dict[str, str]:
+    return phrases((offer.terms, offer.scope, offer.cadence, offer.extras))
+
+
+# --- equivalence -------------------------------------------------------------------------
+
+
+class IssueKind(StrEnum):
+    SINGLE = "single"  # only one offer: no choice at all
+    IDENTICAL = "identical"  # two offers that differ in nothing
+    VALUE_GAP = "value_gap"  # worth more than the tolerance apart to us
+    UNVALUED = "unvalued"  # some offers carry a value and these do not
+
+
+@dataclass(frozen=True)
+class Issue:
+    kind: IssueKind
+    labels: tuple[str, ...]  # the offers out of line
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    tolerance_pct: float
+    issues: tuple[Issue, ...]
+    # How far apart the highest and lowest values are, as a percent of the lowest;
+    # None when fewer than two offers carry a value.
+    spread_pct: float | None
+    valued: bool  # every offer carries a value to us
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+def spread_of(values: Sequence[float]) -> float:
+    low, high = min(values), max(values)
+    if high == low:
+        return 0.0
+    base = low if low > 0 else high
+    return (high - low) / base * 100
+
+
+def check_equivalence(
+    offers: Sequence[OfferSpec | MesoOffer], *, tolerance_pct: float = DEFAULT_TOLERANCE_PCT
+) -> Equivalence:
+    """Are these offers a fair MESO: several, really different, and worth the same to us?"""
+    issues: list[Issue] = []
+    if len(offers) < 2:
+        issues.append(Issue(IssueKind.SINGLE, tuple(o.label for o in offers)))
+    seen: dict[frozenset[str], str] = {}
+    for offer in offers:
+        key = frozenset(offer_phrases(offer))
+        if key in seen:
+            issues.append(Issue(IssueKind.IDENTICAL, (seen[key], offer.label)))
+        else:
+            seen[key] = offer.label
+    valued = [o for o in offers if o.value_to_us is not None]
+    unvalued = tuple(o.label for o in offers if o.value_to_us is None)
+    if valued and unvalued:
+        issues.append(Issue(IssueKind.UNVALUED, unvalued))
+    spread: float | None = None
+    if len(valued) >= 2:
+        values = [float(o.value_to_us) for o in valued if o.value_to_us is not None]
+        spread = spread_of(values)
+        if spread > tolerance_pct:
+            # Out of line: the offers furthest from the middle value (both, for two).
+            middle = statistics.median(values)
+            distance = [abs(v - middle) for v in values]
+            furthest = max(distance)
+            labels = tuple(o.label for o, d in zip(valued, distance, strict=True) if d == furthest)
+            issues.append(Issue(IssueKind.VALUE_GAP, labels))
+    return Equivalence(
+        tolerance_pct=tolerance_pct,
+        issues=tuple(issues),
+        spread_pct=spread,
+        valued=bool(offers) and not unvalued,
+    )
+
+
+# --- the team's tolerance -----------------------------------------------------------------
+
+
+def check_tolerance(tolerance_pct: float) -> float:
+    if not 0 <= tolerance_pct <= MAX_TOLERANCE_PCT:
+        raise UsageError(f"The tolerance is a percentage from 0 to {MAX_TOLERANCE_PCT:g}.")
+    return tolerance_pct
+
+
+def team_tolerance(session: Session, *, team_id: str) -> float:
+    settings = session.get(NegotiationSettings, team_id)
+    return settings.meso_tolerance_pct if settings is not None else DEFAULT_TOLERANCE_PCT
+
+
+def set_team_tolerance(
+    session: Session, *, team_id: str, tolerance_pct: float, user_id: str, now: datetime
+) -> float:
+    check_tolerance(tolerance_pct)
+    settings = session.get(NegotiationSettings, team_id)
+    if settings is None:
+        settings = NegotiationSettings(team_id=team_id)
+        session.add(settings)
+    settings.meso_tolerance_pct = tolerance_pct
+    settings.updated_by = user_id
+    settings.updated_at = now
+    session.flush()
+    return tolerance_pct
+
+
+# --- sets and choices ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    meso: MesoSet
+    equivalence: Equivalence
+    previous: MesoSet | None  # the latest earlier set the buyer chose from
+    created: bool  # False: the same form was submitted before
+
+
+def _sets(session: Session, *, team_id: str, account_id: int) -> list[MesoSet]:
+    return list(
+        session.scalars(
+            select(MesoSet)
+            .where(MesoSet.team_id == team_id, MesoSet.account_id == account_id)
+            .order_by(MesoSet.created_at.desc(), MesoSet.id.desc())
+            .options(selectinload(MesoSet.offers), joinedload(MesoSet.account))
+            .limit(PRIORITY_HISTORY)
+        )
+    )
+
+
+def last_decided(
+    session: Session, *, team_id: str, account_id: int, before_id: int | None = None
+) -> MesoSet | None:
+    query = (
+        select(MesoSet)
+        .where(
+            MesoSet.team_id == team_id,
+            MesoSet.account_id == account_id,
+            MesoSet.chosen_label.is_not(None),
+        )
+        .order_by(MesoSet.created_at.desc(), MesoSet.id.desc())
+        .options(selectinload(MesoSet.offers), joinedload(MesoSet.account))
+        .limit(1)
+    )
+    if before_id is not None:
+        query = query.where(MesoSet.id != before_id)
+    return session.scalar(query)
+
+
+def _check_labels(offers: Sequence[OfferSpec]) -> None:
+    if len(offers) > MAX_OFFERS:
+        raise UsageError(f"A MESO is two or three offers, not {len(offers)}.")
+    labels = [o.label.casefold() for o in offers]
+    if len(set(labels)) != len(labels):
+        raise UsageError("Give each offer its own label (A, B, C).")
+
+
+def build_meso(
+    session: Session,
+    *,
+    team_id: str,
+    account_name: str,
+    user_id: str,
+    offers: Sequence[OfferSpec],
+    now: datetime,
+    tolerance_pct: float | None = None,
+    source_key: str | None = None,
+) -> Built:
+    """Store a set of offers for the account and check they are equivalent."""
+    _check_labels(offers)
+    if not offers:
+        raise UsageError("Write at least one offer, e.g. `A: list price, standard SLA`.")
+    tolerance = (
+        check_tolerance(tolerance_pct)
+        if tolerance_pct is not None
+        else team_tolerance(session, team_id=team_id)
+    )
+    if source_key is not None:
+        existing = _by_source(session, team_id=team_id, source_key=source_key)
+        if existing is not None:
+            return _built(session, existing, created=False)
+    account = get_or_create_account(
+        session, team_id=team_id, name=account_name, user_id=user_id, now=now
+    )
+    meso = MesoSet(
+        team_id=team_id,
+        account=account,
+        created_by=user_id,
+        created_at=now,
+        tolerance_pct=tolerance,
+        source_key=source_key,
+        offers=[
+            MesoOffer(
+                team_id=team_id,
+                position=position,
+                label=offer.label,
+                terms=offer.terms,
+                scope=offer.scope,
+                cadence=offer.cadence,
+                extras=offer.extras,
+                value_to_us=offer.value_to_us,
+            )
+            for position, offer in enumerate(offers)
+        ],
+    )
+    try:
+        with session.begin_nested():
+            session.add(meso)
+    except IntegrityError:
+        session.expunge(meso)
+        existing = (
+            _by_source(session, team_id=team_id, source_key=source_key) if source_key else None
+        )
+        if existing is None:
+            raise
+        return _built(session, existing, created=False)
+    return _built(session, meso, created=True)
+
+
+def _by_source(session: Session, *, team_id: str, source_key: str) -> MesoSet | None:
+    return session.scalar(
+        select(MesoSet)
+        .where(MesoSet.team_id == team_id, MesoSet.source_key == source_key)
+        .options(selectinload(MesoSet.offers), joinedload(MesoSet.account))
+    )
+
+
+def _built(session: Session, meso: MesoSet, *, created: bool) -> Built:
+    previous = last_decided(
+        session, team_id=meso.team_id, account_id=meso.account_id, before_id=meso.id
+    )
+    return Built(
+        meso=meso,
+        equivalence=check_equivalence(meso.offers, tolerance_pct=meso.tolerance_pct),
+        previous=previous,
+        created=created,
+    )
+
+
+def chosen_offer(meso: MesoSet) -> MesoOffer | None:
+    if meso.chosen_label is None:
+        return None
+    return next((o for o in meso.offers if o.label == meso.chosen_label), None)
+
+
+def record_choice(
+    session: Session,
+    *,
+    team_id: str,
+    account_name: str,
+    label: str,
+    user_id: str,
+    now: datetime,
+) -> MesoSet:
+    """The buyer chose `label` from the account's latest set."""
+    account = get_account(session, team_id=team_id, name=account_name)
+    latest = next(iter(_sets(session, team_id=team_id, account_id=account.id)), None)
+    if latest is None:
+        raise NotFound(f"There is no MESO set on “{account.name}” yet.")
+    wanted = " ".join(label.split()).casefold()
+    offer = next((o for o in latest.offers if o.label.casefold() == wanted), None)
+    if offer is None:
+        labels = ", ".join(o.label for o in latest.offers)
+        raise UsageError(f"The latest set on {account.name} has offers {labels}.")
+    return _choose(session, latest, offer, user_id=user_id, now=now)
+
+
+def record_choice_by_position(
+    session: Session, *, team_id: str, meso_id: int, position: int, user_id: str, now: datetime
+) -> MesoSet:
+    """The buyer chose the offer at `position` of that set (a button on the set's reply)."""
+    meso = session.scalar(
+        select(MesoSet)
+        .where(MesoSet.team_id == team_id, MesoSet.id == meso_id)
+        .options(selectinload(MesoSet.offers), joinedload(MesoSet.account))
+    )
+    offer = next((o for o in meso.offers if o.position == position), None) if meso else None
+    if meso is None or offer is None:
+        raise NotFound("That MESO set is not there any more. Run `/meso ACCOUNT` again.")
+    return _choose(session, meso, offer, user_id=user_id, now=now)
+
+
+def _choose(
+    session: Session, meso: MesoSet, offer: MesoOffer, *, user_id: str, now: datetime
+) -> MesoSet:
+    meso.chosen_label = offer.label
+    meso.chosen_by = user_id
+    meso.chosen_at = now
+    session.flush()
+    return meso
+
+
+# --- what the buyer's choices reveal ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreferredTerm:
+    term: str  # as the rep wrote it the last time it was chosen
+    times: int  # how many decided sets the buyer chose it in
+
+
+@dataclass(frozen=True)
+class RevealedPriorities:
+    decided: int  # sets with a recorded choice
+    terms: tuple[PreferredTerm, ...] = ()
+    # How often the chosen offer was the one worth most / least to us.
+    chose_highest_value: int = 0
+    chose_lowest_value: int = 0
+
+    @property
+    def any(self) -> bool:
+        return self.decided > 0
+
+
+def revealed_priorities(session: Session, team_id: str, account_id: int) -> RevealedPriorities:
+    """What the buyer's choices across MESO sets say they value.
+
+    A term counts when the chosen offer had it and not every other offer did: picking
+    the one offer with monthly reviews says something; picking among offers that all
+    have them does not.
+    """
+    counts: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    highest = lowest = decided = 0
+    for meso in _sets(session, team_id=team_id, account_id=account_id):
+        chosen = chosen_offer(meso)
+        if chosen is None:
+            continue
+        decided += 1
+        others = [o for o in meso.offers if o is not chosen]
+        shared = set.intersection(*(set(offer_phrases(o)) for o in others)) if others else set()
+        for key, words in offer_phrases(chosen).items():
+            if key in shared:
+                continue
+            counts[key] = counts.get(key, 0) + 1
+            shown.setdefault(key, words)  # newest first: the latest wording wins
+        values = [o.value_to_us for o in meso.offers]
+        if len(meso.offers) > 1 and chosen.value_to_us is not None and None not in values:
+            known = [v for v in values if v is not None]
+            if max(known) != min(known):
+                highest += chosen.value_to_us == max(known)
+                lowest += chosen.value_to_us == min(known)
+    ranked = sorted(counts, key=lambda key: -counts[key])  # stable: ties stay newest first
+    return RevealedPriorities(
+        decided=decided,
+        terms=tuple(PreferredTerm(term=shown[k], times=counts[k]) for k in ranked[:6]),
+        chose_highest_value=highest,
+        chose_lowest_value=lowest,
+    )
+
+
+@dataclass(frozen=True)
+class Overview:
+    account_name: str
+    account: Account | None
+    latest: MesoSet | None
+    previous: MesoSet | None
+    priorities: RevealedPriorities
+    tolerance_pct: float
+    templates: tuple[BundleTemplate, ...] = field(default=())
+
+
+def meso_overview(session: Session, *, team_id: str, account_name: str) -> Overview:
+    """What to start the next set from: the history, the buyer's priorities, templates."""
+    account = find_account(session, team_id=team_id, name=account_name)
+    tolerance = team_tolerance(session, team_id=team_id)
+    if account is None:
+        return Overview(
+            account_name=account_name,
+            account=None,
+            latest=None,
+            previous=None,
+            priorities=RevealedPriorities(decided=0),
+            tolerance_pct=tolerance,
+            templates=bundle_templates(),
+        )
+    sets = _sets(session, team_id=team_id, account_id=account.id)
+    return Overview(
+        account_name=account.name,
+        account=account,
+        latest=sets[0] if sets else None,
+        previous=last_decided(session, team_id=team_id, account_id=account.id),
+        priorities=revealed_priorities(session, team_id, account.id),
+        tolerance_pct=tolerance,
+        templates=bundle_templates(),
+    )
+
+
+# --- built-in bundles ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BundleTemplate:
+    id: str
+    name: str
+    offer: OfferSpec
+
+
+@cache
+def bundle_templates() -> tuple[BundleTemplate, ...]:
+    text = files("messages").joinpath("library/meso_templates.yaml").read_text("utf-8")
+    return tuple(
+        BundleTemplate(
+            id=raw["id"],
+            name=raw["name"],
+            offer=OfferSpec(
+                label=raw["label"],
+                terms=raw.get("terms"),
+                scope=raw.get("scope"),
+                cadence=raw.get("cadence"),
+                extras=raw.get("extras"),
+                value_to_us=raw.get("value"),
+            ),
+        )
+        for raw in yaml.safe_load(text)
+    )
+
+
+def template_set(first: str) -> tuple[OfferSpec, ...]:
+    """All the templates as A, B, C, with `first` in the first place."""
+    templates = bundle_templates()
+    chosen = next((t for t in templates if t.id == first), None)
+    if chosen is None:
+        raise NotFound("That template is not there any more. Run `/meso ACCOUNT` again.")
+    ordered = [chosen, *(t for t in templates if t.id != first)]
+    return tuple(
+        OfferSpec(
+            label="ABC"[index],
+            terms=t.offer.terms,
+            scope=t.offer.scope,
+            cadence=t.offer.cadence,
+            extras=t.offer.extras,
+            value_to_us=t.offer.value_to_us,
+        )
+        for index, t in enumerate(ordered[:MAX_OFFERS])
+    )

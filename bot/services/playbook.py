@@ -1,0 +1,174 @@
+"""Finding the right coaching line for loose words, and paging the long lists."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from bot.errors import UsageError
+from messages.playbook import ChecklistItem, FillIn, Pitfall, Playbook, Prompt
+
+T = TypeVar("T")
+
+# Close enough to forgive a typo ("renwal", "stakeholdrs"), far enough apart that
+# unrelated words ("prize" for "price" is fine, "pipe" is not) fall through to the list.
+FUZZY_CUTOFF = 0.75
+MAX_QUERY = 200
+_WORD = re.compile(r"[\w']+")
+
+
+@dataclass(frozen=True)
+class PromptMatch:
+    """The best prompt for a query (None when nothing is close), and other near ones."""
+
+    query: str
+    prompt: Prompt | None
+    related: tuple[Prompt, ...] = ()
+
+
+def _normal(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold().replace("-", " ")))
+
+
+def _phrases(prompt: Prompt) -> tuple[str, ...]:
+    return tuple(
+        dict.fromkeys(_normal(p) for p in (prompt.key, prompt.title, *prompt.aliases) if _normal(p))
+    )
+
+
+def find_prompt(playbook: Playbook, query: str) -> PromptMatch:
+    """Exact key, title or alias first; then a declared phrase inside the query; then
+    the closest spelling of a phrase or of one of the query's words."""
+    wanted = _normal(query[:MAX_QUERY])
+    if not wanted:
+        return PromptMatch(query="", prompt=None)
+    scored: dict[str, tuple[float, Prompt]] = {}
+
+    def consider(prompt: Prompt, score: float) -> None:
+        if score > scored.get(prompt.key, (0.0, prompt))[0]:
+            scored[prompt.key] = (score, prompt)
+
+    padded = f" {wanted} "
+    words = wanted.split()
+    for prompt in playbook.prompts:
+        for phrase in _phrases(prompt):
+            if phrase == wanted:
+                consider(prompt, 3.0)
+            elif f" {phrase} " in padded:
+                # Longer declared phrases are more specific: "price negotiation" beats "price".
+                consider(prompt, 2.0 + min(len(phrase), 40) / 100)
+            else:
+                ratio = difflib.SequenceMatcher(None, wanted, phrase).ratio()
+                if len(phrase.split()) == 1:
+                    ratio = max(
+                        [ratio]
+                        + [
+                            difflib.SequenceMatcher(None, word, phrase).ratio()
+                            for word in words
+                            if len(word) >= 4
+                        ]
+                    )
+                if ratio >= FUZZY_CUTOFF:
+                    consider(prompt, ratio)
+    if not scored:
+        return PromptMatch(query=query.strip()[:MAX_QUERY], prompt=None)
+    ranked = sorted(scored.values(), key=lambda pair: -pair[0])
+    best_score, best = ranked[0]
+    related = tuple(p for score, p in ranked[1:4] if score >= 2.0 or best_score < 2.0)
+    return PromptMatch(query=query.strip()[:MAX_QUERY], prompt=best, related=related)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a long list, and where it sits in the whole."""
+
+    items: tuple[T, ...]
+    number: int
+    pages: int
+    total: int
+    # The words the list was narrowed to, if any.
+    search: str | None = None
+
+    @property
+    def next_number(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
+
+
+_PAGE_ARG = re.compile(r"(?:page\s*)?(\d{1,6})", re.I)
+
+
+def page_request(args: str) -> tuple[int, str | None]:
+    """`""` -> page 1; `2` or `page 2` -> page 2; other words -> a search, page 1."""
+    text = " ".join(args.split())
+    if not text:
+        return 1, None
+    match = _PAGE_ARG.fullmatch(text)
+    if match:
+        return int(match.group(1)), None
+    return 1, text[:MAX_QUERY]
+
+
+def paginate(
+    items: Sequence[T],
+    *,
+    number: int,
+    size: int,
+    search: str | None = None,
+) -> Page[T]:
+    pages = max(1, -(-len(items) // size))
+    if number < 1 or number > pages:
+        raise UsageError(
+            f"There {'is' if pages == 1 else 'are'} {pages} page{'' if pages == 1 else 's'}; "
+            f"ask for a number from 1 to {pages}."
+        )
+    start = (number - 1) * size
+    return Page(
+        items=tuple(items[start : start + size]),
+        number=number,
+        pages=pages,
+        total=len(items),
+        search=search,
+    )
+
+
+def _search(items: Sequence[T], words: str, texts: Sequence[str]) -> list[T]:
+    """The items whose text (`texts[i]` for `items[i]`) contains every word searched for."""
+    wanted = _normal(words).split()
+    return [
+        item
+        for item, text in zip(items, texts, strict=True)
+        if all(word in _normal(text) for word in wanted)
+    ]
+
+
+PITFALLS_PAGE = 8
+TEMPLATES_PAGE = 8
+CHECKLIST_PAGE = 24
+
+
+def pitfalls_page(playbook: Playbook, args: str) -> Page[Pitfall]:
+    number, search = page_request(args)
+    items: Sequence[Pitfall] = playbook.pitfalls
+    if search:
+        items = _search(items, search, [f"{p.key} {p.title} {p.why} {p.fix}" for p in items])
+    return paginate(items, number=number, size=PITFALLS_PAGE, search=search)
+
+
+def templates_page(playbook: Playbook, args: str) -> Page[FillIn]:
+    number, search = page_request(args)
+    items: Sequence[FillIn] = playbook.templates
+    if search:
+        items = _search(items, search, [f"{t.key} {t.title} {t.text}" for t in items])
+    return paginate(items, number=number, size=TEMPLATES_PAGE, search=search)
+
+
+def checklist_page(playbook: Playbook, args: str) -> Page[ChecklistItem]:
+    number, search = page_request(args)
+    # "Do" first, then "avoid", whatever order a team file added them in.
+    items: Sequence[ChecklistItem] = sorted(playbook.checklist, key=lambda i: i.kind != "do")
+    if search:
+        items = _search(items, search, [f"{i.kind} {i.text}" for i in items])
+    return paginate(items, number=number, size=CHECKLIST_PAGE, search=search)

@@ -1,0 +1,204 @@
+"""/meso: build two or three equivalent offers for an account, and learn from the choice."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.errors import UsageError
+from bot.services import meso as meso_service
+from bot.services.accounts import clean_account_name
+from handlers.context import Deps, deps_of, utcnow
+from handlers.ids import Action
+from handlers.parsing import split_account, split_keyed
+from handlers.replies import ephemeral
+from handlers.sharing import post, share_channel
+from handlers.views.meso import meso_reply, open_meso_form, parse_number, parse_tolerance
+from messages import render
+
+COMMAND = "/meso"
+_SHARE = re.compile(r"(?:^|\s)share\s*$", re.IGNORECASE)
+_TOLERANCE = re.compile(r"(?<![\w-])tolerance\s*:\s*(\S*)", re.IGNORECASE)
+_PICKED = re.compile(r"(?<![\w-])picked\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
+# An offer's label: a short word and a colon, at the start of its part.
+_LABEL = re.compile(r"([^\s:|\"“”'‘’]{1,20})\s*:")
+_RESERVED = {"value", "tolerance", "picked"}
+
+
+@dataclass(frozen=True)
+class MesoInput:
+    account: str | None = None  # None (with nothing else): open the form
+    offers: tuple[meso_service.OfferSpec, ...] = ()
+    picked: str | None = None
+    tolerance_pct: float | None = None
+    share: bool = False
+
+
+def _offer(label: str, text: str) -> meso_service.OfferSpec:
+    parts = split_keyed(text, ("value",), command=COMMAND)
+    value = parts.fields.get("value")
+    try:
+        return meso_service.OfferSpec(
+            label=label,
+            terms=parts.head or None,
+            value_to_us=parse_number(value) if value else None,
+        )
+    except UsageError as error:
+        raise UsageError(error.problem, usage=COMMAND) from None
+
+
+def _labelled(segment: str) -> tuple[str, str] | None:
+    match = _LABEL.match(segment.strip())
+    if match is None or match.group(1).casefold() in _RESERVED:
+        return None
+    return match.group(1), segment.strip()[match.end() :]
+
+
+def parse_meso(text: str) -> MesoInput:
+    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
+    text = text.replace("\x00", "").strip()
+    if not text:
+        return MesoInput()
+    share_flag = _SHARE.search(text)
+    if share_flag is not None:
+        text = text[: share_flag.start()]
+    tolerance: float | None = None
+    tolerances = list(_TOLERANCE.finditer(text))
+    if len(tolerances) > 1:
+        raise UsageError("`tolerance:` appears twice.", usage=COMMAND)
+    if tolerances:
+        tolerance = parse_tolerance(tolerances[0].group(1))
+        text = text[: tolerances[0].start()] + " " + text[tolerances[0].end() :]
+    picked_match = _PICKED.search(text)
+    if picked_match is not None:
+        picked = " ".join(picked_match.group(1).split())
+        head = text[: picked_match.start()].strip()
+        if not head:
+            raise UsageError("Start with the account name.", usage=COMMAND)
+        if not picked or len(picked) > meso_service.MAX_LABEL or "|" in picked:
+            raise UsageError("Say which offer they picked, e.g. `picked: B`.", usage=COMMAND)
+        return MesoInput(account=clean_account_name(head), picked=picked)
+    segments = text.split("|")
+    first = segments[0]
+    label_match = next(
+        (m for m in _LABEL.finditer(first) if m.group(1).casefold() not in _RESERVED), None
+    )
+    offers_text: list[tuple[str | None, str]] = []
+    if label_match is not None:
+        head = first[: label_match.start()]
+        offers_text.append((label_match.group(1), first[label_match.end() :]))
+    elif len(segments) > 1:
+        head, rest = split_account(first)
+        offers_text.append((None, rest))
+    else:
+        head = first
+    head = " ".join(head.split())
+    if not head:
+        if tolerance is not None and not offers_text and len(segments) == 1:
+            return MesoInput(tolerance_pct=tolerance)
+        raise UsageError("Start with the account name.", usage=COMMAND)
+    account = clean_account_name(head)
+    for segment in segments[1:]:
+        labelled = _labelled(segment)
+        offers_text.append(labelled if labelled else (None, segment))
+    if not offers_text:
+        if share_flag is not None or tolerance is not None:
+            raise UsageError("Add the offers, e.g. `A: … | B: …`.", usage=COMMAND)
+        return MesoInput(account=account)
+    if len(offers_text) > meso_service.MAX_OFFERS:
+        raise UsageError("A MESO is two or three offers.", usage=COMMAND)
+    offers = []
+    for index, (label, body) in enumerate(offers_text):
+        offers.append(_offer(label or "ABC"[index], " ".join(body.split())))
+    labels = [o.label.casefold() for o in offers]
+    if len(set(labels)) != len(labels):
+        raise UsageError("Give each offer its own label (A, B, C).", usage=COMMAND)
+    return MesoInput(
+        account=account, offers=tuple(offers), tolerance_pct=tolerance, share=share_flag is not None
+    )
+
+
+def meso(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
+    request = parse_meso(command.get("text", ""))
+    if request.account is None and request.tolerance_pct is None:
+        # The trigger_id expires 3 s after the keystroke: open the form before anything else.
+        open_meso_form(
+            client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
+        )
+        ack(**ephemeral(render("meso_form_opened")))
+        return
+    if request.account is None:
+        reply = _set_tolerance(request, command, deps_of(context))
+    elif request.picked is not None:
+        reply = _record_pick(request.account, request.picked, command, deps_of(context))
+    elif not request.offers:
+        reply = _overview(request.account, command, deps_of(context))
+    else:
+        reply = _build(request, request.account, command, deps_of(context), client)
+    ack(**ephemeral(reply))
+
+
+def _set_tolerance(request: MesoInput, command: dict[str, str], deps: Deps) -> dict[str, Any]:
+    assert request.tolerance_pct is not None
+    with deps.db.begin() as session:
+        tolerance = meso_service.set_team_tolerance(
+            session,
+            team_id=command["team_id"],
+            tolerance_pct=request.tolerance_pct,
+            user_id=command["user_id"],
+            now=utcnow(),
+        )
+    return render("meso_tolerance", tolerance=tolerance)
+
+
+def _record_pick(account: str, label: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
+    team_id = command["team_id"]
+    with deps.db.begin() as session:
+        chosen = meso_service.record_choice(
+            session,
+            team_id=team_id,
+            account_name=account,
+            label=label,
+            user_id=command["user_id"],
+            now=utcnow(),
+        )
+        return render(
+            "meso_picked",
+            meso=chosen,
+            offer=meso_service.chosen_offer(chosen),
+            account=chosen.account,
+            priorities=meso_service.revealed_priorities(session, team_id, chosen.account_id),
+        )
+
+
+def _overview(account: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
+    with deps.db.begin() as session:
+        overview = meso_service.meso_overview(
+            session, team_id=command["team_id"], account_name=account
+        )
+        return render("meso_overview", overview=overview, actions=Action)
+
+
+def _build(
+    request: MesoInput, account: str, command: dict[str, str], deps: Deps, client: WebClient
+) -> dict[str, Any]:
+    with deps.db.begin() as session:
+        built = meso_service.build_meso(
+            session,
+            team_id=command["team_id"],
+            account_name=account,
+            user_id=command["user_id"],
+            offers=request.offers,
+            tolerance_pct=request.tolerance_pct,
+            now=utcnow(),
+        )
+    shared = None
+    if request.share:
+        # After the transaction: a slow Slack call must not hold the database.
+        channel = share_channel(built.meso.account.channel_id, command.get("channel_id"))
+        shared = post(client, channel, render("meso_shared", built=built))
+    return meso_reply(built, shared)

@@ -1,0 +1,111 @@
+"""/rapport account|governance|debrief ACCOUNT: one account, its plan and its debriefs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from slack_bolt import Ack, BoltContext
+
+from bot.errors import UsageError
+from bot.services import account_overview as accounts
+from bot.services import governance
+from bot.services.accounts import clean_account_name, get_account
+from handlers.commands.rapport_playbook import playbook_of
+from handlers.context import deps_of, utcnow
+from handlers.ids import Action
+from handlers.parsing import split_keyed
+from handlers.replies import ephemeral
+from handlers.views.account_target import without_nul
+from messages import render
+
+# The problems below spell out how to write the command; no generic usage line after them.
+USAGE = "/rapport account"
+ACCOUNT_KEYS = ("type", "owner", "expects")
+# With should_escape on, Slack sends a picked user as <@U123|name> (or <@U123>).
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,31})(?:\|[^<>]*)?>")
+
+
+@dataclass(frozen=True)
+class AccountInput:
+    account: str
+    changes: accounts.AccountChanges
+
+
+def parse_owner(text: str) -> str:
+    match = _MENTION.fullmatch(text.strip())
+    if match:
+        return match.group(1)
+    raise UsageError(
+        "For `owner:`, type `@` and pick the person from Slack's list, so I get the person "
+        "and not just a name that looks like one.",
+        usage=USAGE,
+    )
+
+
+def parse_account(text: str) -> AccountInput:
+    parts = split_keyed(without_nul(text), ACCOUNT_KEYS, command=USAGE)
+    if not parts.head:
+        raise UsageError(
+            "Name the account first: `/rapport account ACCOUNT [type: …] [owner: @…] "
+            "[expects: …]`.",
+            usage=USAGE,
+        )
+    for key, value in parts.fields.items():
+        if not value:
+            raise UsageError(f"Say what goes after `{key}:`.", usage=USAGE)
+    kind = parts.fields.get("type")
+    owner = parts.fields.get("owner")
+    return AccountInput(
+        account=clean_account_name(parts.head),
+        changes=accounts.AccountChanges(
+            relationship_type=accounts.relationship_type_from(kind) if kind else None,
+            owner_id=parse_owner(owner) if owner else None,
+            expectations=parts.fields.get("expects"),
+        ),
+    )
+
+
+def parse_account_name(text: str, subcommand: str) -> str:
+    text = without_nul(text)
+    if not text.strip():
+        raise UsageError(
+            f"Name the account: `/rapport {subcommand} ACCOUNT`.", usage=f"/rapport {subcommand}"
+        )
+    return clean_account_name(text)
+
+
+def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    request = parse_account(args)
+    deps = deps_of(context)
+    team_id = command["team_id"]
+    with deps.db.begin() as session:
+        if request.changes.names:
+            view = accounts.update_account(
+                session,
+                team_id=team_id,
+                name=request.account,
+                user_id=command["user_id"],
+                changes=request.changes,
+                now=utcnow(),
+            )
+        else:
+            view = accounts.account_overview(session, team_id=team_id, name=request.account)
+    message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
+    ack(**ephemeral(message))
+
+
+def governance_plan(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    name = parse_account_name(args, "governance")
+    team_id = command["team_id"]
+    with deps_of(context).db.begin() as session:
+        found = get_account(session, team_id=team_id, name=name)
+        view = governance.governance_view(session, team_id=team_id, account=found)
+    ack(**ephemeral(render("governance_plan", view=view, edit_action=Action.GOVERNANCE_EDIT)))
+
+
+def debrief(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    name = parse_account_name(args, "debrief")
+    with deps_of(context).db.begin() as session:
+        found = get_account(session, team_id=command["team_id"], name=name)
+    ack(**ephemeral(render("debrief_start", account=found, start_action=Action.DEBRIEF_START)))

@@ -1,0 +1,141 @@
+"""bot.services.concessions without Slack: tradeables, the balance, history, repeats."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import NotFound
+from bot.services import concessions
+from bot.services.concessions import ConcessionFields, fits_for_give
+from storage.db import SessionFactory
+from tests.conftest import at
+
+NOW = at("2026-11-22T10:00:00")
+TEAM = "T0ACME"
+
+
+@pytest.mark.parametrize(
+    ("give", "gave", "ask_for"),
+    [
+        ("5% discount", "price band", "volume commitment"),
+        ("50 extra seats", "volume commitment", "price band"),
+        ("premium SLA upgrade", "SLA tier", "contract length"),
+        ("a multi-year price lock", "contract length", "SLA tier"),
+        ("a free pilot for the EMEA team", "pilot scope", "exclusivity window"),
+        ("their logo on our site and a joint webinar", "co-marketing assets", "reference rights"),
+        ("a named engineer on escalation", "escalation speed", "credit size"),
+        ("bigger service credits", "credit size", "escalation speed"),
+        ("a 30-day notice period", "renewal notice period", "flexibility"),
+        ("the right to downgrade mid-term", "flexibility", "renewal notice period"),
+    ],
+)
+def test_a_give_is_matched_to_one_side_of_a_tradeable(give: str, gave: str, ask_for: str) -> None:
+    best = fits_for_give(give)[0]
+    assert (best.gave.name, best.ask_for.name) == (gave, ask_for)
+
+
+def test_a_give_that_fits_nothing_has_no_tradeable() -> None:
+    assert fits_for_give("a nice lunch") == []
+
+
+def test_every_tradeable_side_has_words_and_an_ask() -> None:
+    library = concessions.tradeables()
+    assert len(library) == 6
+    for tradeable in library:
+        for side in tradeable.sides:
+            assert side.words and side.ask and side.name
+
+
+def log(db: SessionFactory, give: str, get: str | None = None, **kw: object) -> int:
+    with db.begin() as session:
+        logged = concessions.log_concession(
+            session,
+            team_id=TEAM,
+            account_name="acme",
+            user_id="U0ALICE",
+            values=ConcessionFields(give=give, get=get),
+            now=NOW,
+            **kw,  # type: ignore[arg-type]
+        )
+        return logged.entry.id
+
+
+def test_withdrawn_gives_leave_the_balance_but_not_the_log(db: SessionFactory) -> None:
+    log(db, "a", "b")
+    one_way = log(db, "c")
+    with db.begin() as session:
+        concessions.withdraw_concession(
+            session, team_id=TEAM, concession_id=one_way, user_id="U0BOB", now=NOW
+        )
+        # A second click changes nothing and keeps one history row.
+        concessions.withdraw_concession(
+            session,
+            team_id=TEAM,
+            concession_id=one_way,
+            user_id="U0BOB",
+            now=NOW + timedelta(minutes=1),
+        )
+    with db() as session:
+        page = concessions.concession_log(session, team_id=TEAM, account_name="acme")
+        history = concessions.revisions_of(session, team_id=TEAM, concession_id=one_way)
+    assert page.balance == concessions.Balance(traded=1, one_way=0, withdrawn=1)
+    assert len(page.entries) == 2
+    assert [r.change for r in history] == ["withdrawn"]
+
+
+def test_an_edit_keeps_the_old_values_and_an_unchanged_one_writes_nothing(
+    db: SessionFactory,
+) -> None:
+    entry_id = log(db, "5% off")
+    for give in ("4% off", "4% off"):
+        with db.begin() as session:
+            concessions.edit_concession(
+                session,
+                team_id=TEAM,
+                concession_id=entry_id,
+                user_id="U0BOB",
+                values=ConcessionFields(give=give, get="24 months"),
+                now=NOW,
+            )
+    with db() as session:
+        history = concessions.revisions_of(session, team_id=TEAM, concession_id=entry_id)
+    assert [(r.give, r.get, r.changed_by) for r in history] == [("5% off", None, "U0BOB")]
+
+
+def test_another_teams_entry_is_not_found(db: SessionFactory) -> None:
+    entry_id = log(db, "x")
+    with db.begin() as session, pytest.raises(NotFound):
+        concessions.withdraw_concession(
+            session, team_id="T0OTHER", concession_id=entry_id, user_id="U0X", now=NOW
+        )
+
+
+def test_the_same_form_logs_once(db: SessionFactory) -> None:
+    first = log(db, "x", source_key="view:V1")
+    again = log(db, "x", source_key="view:V1")
+    assert first == again
+    with db() as session:
+        page = concessions.concession_log(session, team_id=TEAM, account_name="acme")
+    assert page.balance.total == 1
+
+
+def test_pages_hold_the_newest_first(db: SessionFactory) -> None:
+    for number in range(concessions.LOG_PAGE + 3):
+        with db.begin() as session:
+            concessions.log_concession(
+                session,
+                team_id=TEAM,
+                account_name="acme",
+                user_id="U0ALICE",
+                values=ConcessionFields(give=f"give {number}"),
+                now=NOW + timedelta(minutes=number),
+            )
+    with db() as session:
+        first = concessions.concession_log(session, team_id=TEAM, account_name="acme")
+        second = concessions.concession_log(session, team_id=TEAM, account_name="acme", page=2)
+    assert first.entries[0].give == f"give {concessions.LOG_PAGE + 2}"
+    assert (first.pages, first.has_older, first.has_newer) == (2, True, False)
+    assert [e.give for e in second.entries] == ["give 2", "give 1", "give 0"]
+    assert second.older == 0 and first.older == 3
