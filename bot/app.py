@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.services.dates import warm_up
 from bot.slack import make_client
 from handlers import register_listeners
-from handlers.context import Deps, inject
+from handlers.context import Deps, inject, normalize_command_text
 from storage.db import SessionFactory
 
 
@@ -40,6 +40,7 @@ def build_app(
         process_before_response=True,
     )
     app.use(inject(Deps(settings=settings, db=db)))
+    app.use(normalize_command_text)
     register_listeners(app)
     warm_up()
     return app

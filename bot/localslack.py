@@ -186,6 +186,15 @@ class LocalSlack:
         with self.state.lock:
             return [c for c in self.state.calls if method is None or c.method == method]
 
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[RecordedCall]:
+        """The calls of `method` once there are `count` (work after an ack is async)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.calls(method)
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.01)
+
     def clear(self) -> None:
         with self.state.lock:
             self.state.calls.clear()

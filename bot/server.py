@@ -16,20 +16,31 @@ from storage.db import database_answers
 EVENTS_PATH = "/slack/events"
 
 
+def is_slash_command(body: bytes) -> bool:
+    """Slash commands are form bodies with a `command` field; interactivity posts a
+    single `payload` field and the Events API posts JSON."""
+    return not body.startswith((b"payload=", b"{")) and b"command=" in body
+
+
 def make_asgi(app: App, engine: Engine) -> Starlette:
     """Commands, interactivity and events all arrive at POST /slack/events.
 
-    Bolt runs on the event loop's own thread. Every ack path in Rapport is a short
-    local transaction and a render (a couple of milliseconds, see bench/README.md);
-    anything that waits on Slack runs in Bolt's lazy-listener threads or the
-    scheduler. Measured on 2 cores at concurrency 16, handing each request to a
-    thread pool instead cost 2-3x in p50, from GIL hand-offs and, on SQLite, writers
-    queueing for the one connection anyway.
+    Slash commands run on the event loop's own thread: their listeners are a short
+    local transaction and a render (a couple of milliseconds, see bench/README.md),
+    and the Slack calls they need run after the ack (handlers/after_ack.py).
+    Measured on 2 cores at concurrency 16, handing commands to a thread pool cost
+    2-3x in p50, from GIL hand-offs and, on SQLite, writers queueing for the one
+    connection anyway. Button clicks, modal submissions and events go to the thread
+    pool: their listeners redraw messages and open modals through Slack, and must
+    not hold the loop while they wait for it.
     """
 
     async def slack_events(request: Request) -> Response:
         body = await request.body()
-        return to_starlette_response(app.dispatch(to_bolt_request(request, body)))
+        bolt_request = to_bolt_request(request, body)
+        if is_slash_command(body):
+            return to_starlette_response(app.dispatch(bolt_request))
+        return to_starlette_response(await run_in_threadpool(app.dispatch, bolt_request))
 
     async def healthz(_: Request) -> Response:
         ok = await run_in_threadpool(database_answers, engine)

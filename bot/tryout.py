@@ -15,7 +15,7 @@ from bot.localslack import LocalSlack, command_body, signed_headers
 from bot.services.dates import warm_up
 from bot.slack import make_client
 from handlers import register_listeners
-from handlers.context import Deps, inject
+from handlers.context import Deps, inject, normalize_command_text
 from messages.plaintext import to_text
 from storage.db import SessionFactory
 
@@ -56,6 +56,7 @@ def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) 
             listener_executor=executor,
         )
         app.use(inject(Deps(settings=local_settings, db=db)))
+        app.use(normalize_command_text)
         register_listeners(app)
         warm_up()
         body = command_body(

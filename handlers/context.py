@@ -42,3 +42,18 @@ def inject(deps: Deps) -> Callable[..., Any]:
         return next()
 
     return middleware
+
+
+def unescape_slack(text: str) -> str:
+    """Slack sends `&`, `<` and `>` typed in a command as entities: read them back.
+
+    NUL is dropped too: Slack never sends it, PostgreSQL text cannot hold it.
+    """
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("\x00", "")
+
+
+def normalize_command_text(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+    """A global middleware: every slash command listener sees the text as typed."""
+    if "command" in body and isinstance(body.get("text"), str):
+        body["text"] = unescape_slack(body["text"])
+    return next()

@@ -9,6 +9,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.errors import UserFacingError
+
 log = logging.getLogger("rapport.sharing")
 
 
@@ -38,3 +40,19 @@ def post(client: WebClient, channel: str | None, message: dict[str, Any]) -> Sha
         log.exception("could not post to %s", channel)
         return Shared(channel=channel, ok=False, error="Slack did not answer")
     return Shared(channel=channel, ok=True)
+
+
+def planned_post(channel: str | None) -> Shared:
+    """What the reply says of a post that goes out right after it (see after_ack)."""
+    if not channel:
+        return Shared(channel="", ok=False, error="no channel to post to")
+    return Shared(channel=channel, ok=True)
+
+
+def report_post(shared: Shared) -> None:
+    """A post that failed after the reply went out: tell the user in a second reply."""
+    if not shared.ok:
+        raise UserFacingError(
+            f"I logged it, but could not post it to the channel ({shared.error}). "
+            "Invite me to that channel, or share it by hand."
+        )

@@ -117,3 +117,11 @@ def test_one_team_never_sees_another_teams_log(slack_user: SlackSender, db: Sess
         teams = set(session.scalars(select(Account.team_id)))
     assert len(teams) == 2
     assert "their own give" not in slack_user.command("/concede", "acme").text
+
+
+def test_slack_escaped_text_is_read_as_typed(slack_user: SlackSender, db: SessionFactory) -> None:
+    # Slack sends "R&D <2 weeks>" as "R&amp;D &lt;2 weeks&gt;"; NUL never, but a forger might.
+    slack_user.command("/concede", "acme give: R&amp;D hours\x00 get: pilot &lt;2 weeks&gt;")
+    with db() as session:
+        entry = session.scalars(select(Concession)).one()
+    assert (entry.give, entry.get) == ("R&D hours", "pilot <2 weeks>")

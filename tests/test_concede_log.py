@@ -104,8 +104,8 @@ def test_concede_alone_opens_the_form(slack_user: SlackSender, slack: LocalSlack
     reply = slack_user.command("/concede", "   ")
 
     assert reply.status == 200 and reply.ephemeral
-    assert "Opened the concession form" in reply.text
-    (call,) = slack.calls("views.open")
+    assert "Opening the concession form" in reply.text
+    (call,) = slack.wait_for("views.open")
     assert call.args["trigger_id"] == "1337.42.local"
     view = call.args["view"]
     assert view["callback_id"] == View.CONCESSION
@@ -120,8 +120,11 @@ def test_form_that_slack_will_not_open_gets_an_answer(
     slack.fail_next("views.open", error="trigger_expired")
     reply = slack_user.command("/concede", "")
     assert reply.status == 200 and reply.ephemeral
-    assert "trigger_expired" in reply.text
-    assert "/concede ACCOUNT give:" in reply.text
+    # The form opens right after the ack; its failure comes as a second, private reply.
+    (answer,) = slack.wait_for("response_url")
+    assert answer.args["response_type"] == "ephemeral"
+    assert "trigger_expired" in blocks_text(answer.args)
+    assert "/concede ACCOUNT give:" in blocks_text(answer.args)
 
 
 def test_form_submission_logs_once_even_when_sent_twice(
@@ -178,7 +181,7 @@ def test_form_share_posts_to_the_channel_it_came_from(
     (post,) = slack.calls("chat.postMessage")
     assert post.args["channel"] == "C0DEALS"
     assert "extra seats" in blocks_text(post.args)
-    assert "Posted to <#C0DEALS>" in blocks_text(reply.body["view"])
+    assert "Posting it to <#C0DEALS>" in blocks_text(reply.body["view"])
 
 
 def test_share_flag_posts_to_the_accounts_channel_first(
@@ -189,11 +192,11 @@ def test_share_flag_posts_to_the_accounts_channel_first(
         session.scalars(select(Account)).one().channel_id = "C0ACME"
     reply = slack_user.command("/concede", "acme give: free training get: a quote share")
 
-    (post,) = slack.calls("chat.postMessage")
+    (post,) = slack.wait_for("chat.postMessage")
     assert post.args["channel"] == "C0ACME"
     assert "free training" in blocks_text(post.args)
     assert reply.ephemeral
-    assert "Posted to <#C0ACME>" in reply.text
+    assert "Posting it to <#C0ACME>" in reply.text
     with db() as session:
         gets = set(session.scalars(select(Concession.get)))
     assert gets == {"b", "a quote"}, "the flag is not part of the get"
@@ -205,7 +208,8 @@ def test_share_that_fails_still_logs_and_says_so(
     slack.fail_next("chat.postMessage", error="not_in_channel")
     reply = slack_user.command("/concede", "acme give: a get: b share")
     assert reply.status == 200 and reply.ephemeral
-    assert "not_in_channel" in reply.text
+    (answer,) = slack.wait_for("response_url")
+    assert "not_in_channel" in blocks_text(answer.args)
     assert count(db, Concession) == 1
 
 

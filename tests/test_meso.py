@@ -131,8 +131,8 @@ def test_meso_bad_input_gets_usage_and_writes_nothing(
 
 def test_meso_alone_opens_the_form(slack_user: SlackSender, slack: LocalSlack) -> None:
     reply = slack_user.command("/meso", "")
-    assert reply.ephemeral and "Opened the MESO form" in reply.text
-    (call,) = slack.calls("views.open")
+    assert reply.ephemeral and "Opening the MESO form" in reply.text
+    (call,) = slack.wait_for("views.open")
     view = call.args["view"]
     assert view["callback_id"] == View.MESO
     block_ids = {block.get("block_id") for block in view["blocks"]}
@@ -248,12 +248,12 @@ def test_share_posts_the_offers_without_our_values(
     slack_user: SlackSender, slack: LocalSlack
 ) -> None:
     reply = slack_user.command("/meso", THREE + " share")
-    (post,) = slack.calls("chat.postMessage")
+    (post,) = slack.wait_for("chat.postMessage")
     assert post.args["channel"] == "C0LOCAL"
     posted = blocks_text(post.args)
     assert "premium SLA" in posted and "suits your quarter" in posted
     assert "121,000" not in posted and "Value to us" not in posted
-    assert "Posted to <#C0LOCAL>" in reply.text
+    assert "Posting it to <#C0LOCAL>" in reply.text
 
 
 def test_form_share_box_posts_to_where_the_form_was_opened(

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
-from slack_sdk import WebClient
 
 from bot.errors import UsageError
 from bot.services import concessions
 from bot.services.accounts import clean_account_name
+from handlers.after_ack import later
 from handlers.context import Deps, deps_of, utcnow
 from handlers.ids import Action
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
-from handlers.sharing import post, share_channel
+from handlers.sharing import planned_post, post, report_post, share_channel
 from handlers.views.concede import open_concession_form
 from messages import render
 
@@ -86,19 +86,22 @@ def parse_concede(text: str) -> ConcedeInput:
     return ConcedeInput(account=account, values=values, share=share_flag is not None)
 
 
-def concede(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
+def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     request = parse_concede(command.get("text", ""))
     if request.account is None:
-        # The trigger_id expires 3 s after the keystroke: open the form before anything else.
-        open_concession_form(
-            client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
+        # Right after the ack: the trigger_id is good for 3 s, the ack takes milliseconds.
+        later(
+            context,
+            lambda client: open_concession_form(
+                client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
+            ),
         )
         ack(**ephemeral(render("concession_form_opened")))
         return
     if request.values is None:
         reply = _show_log(request.account, command, deps_of(context))
     else:
-        reply = _log(request, request.account, request.values, command, deps_of(context), client)
+        reply = _log(request, request.account, request.values, command, deps_of(context), context)
     ack(**ephemeral(reply))
 
 
@@ -114,7 +117,7 @@ def _log(
     values: concessions.ConcessionFields,
     command: dict[str, str],
     deps: Deps,
-    client: WebClient,
+    context: BoltContext,
 ) -> dict[str, Any]:
     with deps.db.begin() as session:
         logged = concessions.log_concession(
@@ -127,10 +130,11 @@ def _log(
         )
     shared = None
     if request.share:
-        # After the transaction: a slow Slack call must not hold the database.
         channel = share_channel(logged.entry.account.channel_id, command.get("channel_id"))
         message = render("concession_shared", entry=logged.entry, balance=logged.balance)
-        shared = post(client, channel, message)
+        shared = planned_post(channel)
+        if channel:
+            later(context, lambda client: report_post(post(client, channel, message)))
     return render(
         "concession_logged",
         entry=logged.entry,

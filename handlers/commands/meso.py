@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
-from slack_sdk import WebClient
 
 from bot.errors import UsageError
 from bot.services import meso as meso_service
 from bot.services.accounts import clean_account_name
+from handlers.after_ack import later
 from handlers.context import Deps, deps_of, utcnow
 from handlers.ids import Action
 from handlers.parsing import split_account, split_keyed
 from handlers.replies import ephemeral
-from handlers.sharing import post, share_channel
+from handlers.sharing import planned_post, post, report_post, share_channel
 from handlers.views.meso import meso_reply, open_meso_form, parse_number, parse_tolerance
 from messages import render
 
@@ -122,12 +122,15 @@ def parse_meso(text: str) -> MesoInput:
     )
 
 
-def meso(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
+def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     request = parse_meso(command.get("text", ""))
     if request.account is None and request.tolerance_pct is None:
-        # The trigger_id expires 3 s after the keystroke: open the form before anything else.
-        open_meso_form(
-            client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
+        # Right after the ack: the trigger_id is good for 3 s, the ack takes milliseconds.
+        later(
+            context,
+            lambda client: open_meso_form(
+                client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
+            ),
         )
         ack(**ephemeral(render("meso_form_opened")))
         return
@@ -138,7 +141,7 @@ def meso(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCli
     elif not request.offers:
         reply = _overview(request.account, command, deps_of(context))
     else:
-        reply = _build(request, request.account, command, deps_of(context), client)
+        reply = _build(request, request.account, command, deps_of(context), context)
     ack(**ephemeral(reply))
 
 
@@ -184,7 +187,7 @@ def _overview(account: str, command: dict[str, str], deps: Deps) -> dict[str, An
 
 
 def _build(
-    request: MesoInput, account: str, command: dict[str, str], deps: Deps, client: WebClient
+    request: MesoInput, account: str, command: dict[str, str], deps: Deps, context: BoltContext
 ) -> dict[str, Any]:
     with deps.db.begin() as session:
         built = meso_service.build_meso(
@@ -198,7 +201,9 @@ def _build(
         )
     shared = None
     if request.share:
-        # After the transaction: a slow Slack call must not hold the database.
         channel = share_channel(built.meso.account.channel_id, command.get("channel_id"))
-        shared = post(client, channel, render("meso_shared", built=built))
+        message = render("meso_shared", built=built)
+        shared = planned_post(channel)
+        if channel:
+            later(context, lambda client: report_post(post(client, channel, message)))
     return meso_reply(built, shared)
