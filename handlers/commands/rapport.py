@@ -8,7 +8,6 @@ whole words, longest name first, so `digest off` can live beside `digest`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
@@ -18,12 +17,6 @@ from handlers.replies import ephemeral
 from messages import render
 
 Subcommand = Callable[[Ack, dict[str, str], BoltContext, str], None]
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    listener: Subcommand
 
 
 def help_reply(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
