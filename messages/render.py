@@ -71,6 +71,14 @@ def _mention(user_id: str) -> str:
     return f"<@{user_id}>" if _SLACK_ID.fullmatch(user_id) else escape(user_id)
 
 
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,31}")
+
+
+def _channel(channel_id: str) -> str:
+    """`<#C…>` for a real channel id; anything else is shown as escaped text."""
+    return f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape(channel_id)
+
+
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
@@ -87,7 +95,13 @@ def _environment() -> Environment:
         auto_reload=False,  # templates ship with the package; no stat() per render
     )
     env.filters.update(
-        json=_json, esc=escape, clip=clip, day=_day, plural=_plural, mention=_mention
+        json=_json,
+        esc=escape,
+        clip=clip,
+        day=_day,
+        plural=_plural,
+        mention=_mention,
+        channel=_channel,
     )
     return env
 

@@ -225,3 +225,10 @@ def test_account_view_shows_the_latest_meso_set(
 def test_usage_error_from_type_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         relationship_type_from("zzz")
+
+
+def test_account_channel_is_set_from_a_picked_channel(slack_user: SlackSender) -> None:
+    reply = slack_user.command("/rapport", "account acme channel: <#C0ACMEDEAL|acme-deal>")
+    assert "<#C0ACMEDEAL>" in reply.text
+    wrong = slack_user.command("/rapport", "account acme channel: acme-deal")
+    assert "pick the channel from Slack's list" in wrong.text

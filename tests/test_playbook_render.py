@@ -135,6 +135,8 @@ def test_account_and_governance_templates_at_their_largest(text: str) -> None:
         relationship_type="personal",
         expectations=fill(500),
         stage="open",
+        paused_until=date(2026, 12, 7),
+        channel_id="C0ACMEDEAL",
     )
     overview = AccountOverview(
         account=account,  # type: ignore[arg-type]

@@ -338,3 +338,16 @@ def test_settings_modal_opens_and_saves(s: Scenario) -> None:
     assert s.dms() == []
     s.sweep("2026-11-29T23:00:00Z")  # 08:00 Monday in Tokyo
     assert len(s.dms()) == 1
+
+
+def test_without_a_manager_the_account_channel_hears_of_it(s: Scenario) -> None:
+    s.say(MONDAY, "/rapport", "account acme channel: <#C0ACMEDEAL|acme-deal>")
+    s.say(MONDAY, "/followup", "acme send the pricing sheet due: fri")
+    for day in ("2026-11-27", "2026-11-30", "2026-12-01", "2026-12-03"):
+        s.sweep(f"{day}T09:00:00Z")
+    (posted,) = [
+        c.args for c in s.slack.calls("chat.postMessage") if c.args["channel"] == "C0ACMEDEAL"
+    ]
+    text = blocks_text(posted)
+    assert "A follow-up needs attention" in text and f"<@{ALICE}>" in text
+    assert not [b for b in posted["blocks"] if b["type"] == "actions"], "no buttons in a channel"

@@ -123,6 +123,8 @@ class AccountChanges:
     relationship_type: str | None = None
     owner_id: str | None = None
     expectations: str | None = None
+    # Where shared entries and escalations of unkept follow-ups go.
+    channel_id: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -132,6 +134,7 @@ class AccountChanges:
                 ("type", self.relationship_type),
                 ("owner", self.owner_id),
                 ("expects", self.expectations),
+                ("channel", self.channel_id),
             )
             if value is not None
         )
@@ -209,5 +212,7 @@ def update_account(
         account.owner_id = changes.owner_id
     if changes.expectations is not None:
         account.expectations = changes.expectations[:MAX_EXPECTATIONS]
+    if changes.channel_id is not None:
+        account.channel_id = changes.channel_id
     session.flush()
     return overview(session, team_id=team_id, account=account, changed=changes.names)

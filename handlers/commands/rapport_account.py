@@ -21,9 +21,11 @@ from messages import render
 
 # The problems below spell out how to write the command; no generic usage line after them.
 USAGE = "/rapport account"
-ACCOUNT_KEYS = ("type", "owner", "expects")
+ACCOUNT_KEYS = ("type", "owner", "expects", "channel")
 # With should_escape on, Slack sends a picked user as <@U123|name> (or <@U123>).
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,31})(?:\|[^<>]*)?>")
+# … and a picked channel as <#C123|name>.
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]{2,31})(?:\|[^<>]*)?>")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,15 @@ def parse_owner(text: str) -> str:
         "For `owner:`, type `@` and pick the person from Slack's list, so I get the person "
         "and not just a name that looks like one.",
         usage=USAGE,
+    )
+
+
+def parse_channel(text: str) -> str:
+    match = _CHANNEL.fullmatch(text.strip())
+    if match:
+        return match.group(1)
+    raise UsageError(
+        "For `channel:`, type `#` and pick the channel from Slack's list.", usage=USAGE
     )
 
 
@@ -62,6 +73,9 @@ def parse_account(text: str) -> AccountInput:
             relationship_type=accounts.relationship_type_from(kind) if kind else None,
             owner_id=parse_owner(owner) if owner else None,
             expectations=parts.fields.get("expects"),
+            channel_id=parse_channel(parts.fields["channel"])
+            if "channel" in parts.fields
+            else None,
         ),
     )
 
