@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.services import followups, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.concessions import Balance, balance_of
+from bot.services.governance import plan_of
 from bot.services.people import (
     calendar_from,
     needs_timezone,
@@ -329,6 +330,7 @@ class Item:
     closed: str | None = None  # why it needs no action any more, once it doesn't
     days_quiet: int = 0
     kept_since: int = 0
+    kpis: str | None = None  # from the account's governance plan, for a QBR agenda
 
 
 def _ids(nudges: Sequence[Nudge], kind: str) -> dict[str, list[int]]:
@@ -419,6 +421,8 @@ def _add_agenda(session: Session, item: Item) -> None:
     item.kept_since = followups.kept_since(
         session, team_id=team_id, account_id=account_id, since=item.qbr.last_held_on
     )
+    plan = plan_of(session, team_id=team_id, account_id=account_id)
+    item.kpis = plan.kpis if plan is not None else None
 
 
 # --- grouping -------------------------------------------------------------------

@@ -232,3 +232,28 @@ def test_account_channel_is_set_from_a_picked_channel(slack_user: SlackSender) -
     assert "<#C0ACMEDEAL>" in reply.text
     wrong = slack_user.command("/rapport", "account acme channel: acme-deal")
     assert "pick the channel from Slack's list" in wrong.text
+
+
+def test_account_view_shows_promises_kept_on_time(
+    slack_user: SlackSender, db: SessionFactory
+) -> None:
+    slack_user.command("/rapport", "account acme type: strategic")
+    with db.begin() as session:
+        account = session.scalars(select(Account)).one()
+        for kept in (True, False, True):
+            session.add(
+                Commitment(
+                    team_id=account.team_id,
+                    account_id=account.id,
+                    owner_id=ALICE,
+                    what="x",
+                    due_on=date(2026, 11, 20),
+                    due_at=datetime(2026, 11, 21, tzinfo=UTC),
+                    created_by=ALICE,
+                    created_at=datetime(2026, 11, 1, tzinfo=UTC),
+                    nudges_sent=0,
+                    done_at=datetime(2026, 11, 20, tzinfo=UTC),
+                    kept_on_time=kept,
+                )
+            )
+    assert "2 of 3" in slack_user.command("/rapport", "account acme").text

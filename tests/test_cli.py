@@ -144,3 +144,50 @@ def test_served_state_survives_a_restart(
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_outbox_lists_failed_and_stuck_messages(clean_env: dict[str, str], tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from storage.db import make_engine, make_session_factory
+    from storage.models import OutboxMessage
+
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    env = {**clean_env, "DATABASE_URL": url}
+    assert "nothing failed" in rapport("outbox", env=env, cwd=tmp_path).stdout
+    engine = make_engine(url)
+    when = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    with make_session_factory(engine).begin() as session:
+        session.add(
+            OutboxMessage(
+                team_id="T0ACME",
+                kind="nudges",
+                subject="U0ALICE",
+                slot="s1",
+                recipient="U0ALICE",
+                payload={},
+                status="failed",
+                attempts=1,
+                not_before=when,
+                created_at=when,
+                last_error="user_not_found",
+            )
+        )
+        session.add(
+            OutboxMessage(
+                team_id="T0ACME",
+                kind="nudges",
+                subject="U0BOB",
+                slot="s2",
+                recipient="U0BOB",
+                payload={},
+                status="sent",
+                attempts=1,
+                not_before=when,
+                created_at=when,
+            )
+        )
+    engine.dispose()
+    listed = rapport("outbox", env=env, cwd=tmp_path).stdout
+    assert "failed" in listed and "user_not_found" in listed and "U0ALICE" in listed
+    assert "U0BOB" not in listed

@@ -63,3 +63,16 @@ def test_home_of_another_team_shows_nothing_of_ours(
     (published,) = wait_for(slack, "views.publish", 1)
     assert "send the pricing sheet" not in blocks_text(published["view"])
     assert "Nothing open" in blocks_text(published["view"])
+
+
+def test_home_shows_accounts_going_quiet(slack_user: SlackSender, slack: LocalSlack) -> None:
+    with freeze_time("2026-09-01T10:00:00Z", real_asyncio=True):
+        slack_user.command("/rapport", "account acme type: strategic")
+        slack_user.command("/rapport", "account globex type: transactional")
+    with freeze_time("2026-09-20T10:00:00Z", real_asyncio=True):
+        open_home(slack_user, ALICE)
+        (published,) = wait_for(slack, "views.publish", 1)
+    text = blocks_text(published["view"])
+    assert "Going quiet" in text
+    assert "*acme*: 19 days since the last touch (aim for every 7)" in text
+    assert "globex" not in text.split("Going quiet")[1].split("recent concessions")[0]

@@ -88,6 +88,7 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
             kept_since=2,
             balance=Balance(3, 1),
             open_commitments=[commitment(text)] * 5,
+            kpis=text,
         )
     )
     items.append(
@@ -129,6 +130,7 @@ def every_template(text: str) -> dict[str, dict]:
         open_commitments=[commitment(text)] * 10,
         recent_concessions=entries[:5],
         more_commitments=True,
+        cooling=[SimpleNamespace(account=account(text[:80]), days_quiet=400, ideal_days=7)] * 10,
     )
     return {
         "concession_logged": render("concession_logged", entry=entries[0], balance=Balance(1, 0)),

@@ -9,7 +9,8 @@ from bot.config import Settings
 from bot.delivery import ClientForTeam
 from bot.localslack import LocalSlack
 from storage.db import SessionFactory
-from storage.models import Commitment
+from storage.models import Account, Commitment
+from storage.playbook_models import GovernancePlan
 from storage.scheduling_models import CheckIn, Qbr, UserPrefs
 from tests.conftest import at
 from tests.scheduling import Scenario
@@ -239,6 +240,7 @@ def test_qbr_reminders_with_agenda_and_roll_forward(s: Scenario) -> None:
     s.sweep("2026-12-03T09:00:00Z")  # a week ahead
     (lead,) = s.dm_texts()
     assert "QBR with acme" in lead and "share usage report" in lead and "Draft agenda" in lead
+    assert "none written down yet" in lead, "no governance plan, so no KPIs yet"
     s.sweep("2026-12-09T09:00:00Z")
     assert "is tomorrow" in s.dm_texts()[1]
 
@@ -351,3 +353,25 @@ def test_without_a_manager_the_account_channel_hears_of_it(s: Scenario) -> None:
     text = blocks_text(posted)
     assert "A follow-up needs attention" in text and f"<@{ALICE}>" in text
     assert not [b for b in posted["blocks"] if b["type"] == "actions"], "no buttons in a channel"
+
+
+def test_qbr_agenda_carries_the_governance_kpis(s: Scenario) -> None:
+    s.say(MONDAY, "/rapport", "qbr acme next: 2026-12-10")
+    with s.db.begin() as session:
+        account = session.scalars(select(Account)).one()
+        session.add(
+            GovernancePlan(
+                team_id="T0ACME",
+                account_id=account.id,
+                cadence="quarterly",
+                owner_ids=[ALICE],
+                kpis="uptime 99.9%, tickets closed in 4 hours",
+                created_by=ALICE,
+                created_at=at(MONDAY),
+                updated_by=ALICE,
+                updated_at=at(MONDAY),
+            )
+        )
+    s.sweep("2026-12-03T09:00:00Z")
+    (lead,) = s.dm_texts()
+    assert "uptime 99.9%, tickets closed in 4 hours" in lead

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from bot.errors import NotFound, UsageError
 from bot.services.accounts import clean_account_name, find_account, get_or_create_account
 from bot.services.concessions import balance_of
+from bot.services.followups import reliability
 from bot.services.governance import latest_debrief, plan_of
 from storage.models import RELATIONSHIP_TYPES, Account, Commitment
 from storage.negotiation_models import MesoSet
@@ -112,6 +113,9 @@ class AccountOverview:
     open_count: int
     # Which fields this request changed: "type", "owner", "expects".
     changed: tuple[str, ...] = ()
+    # Reliability: follow-ups to this account closed, and how many of them on time.
+    kept_on_time: int = 0
+    closed_count: int = 0
 
     @property
     def more_commitments(self) -> int:
@@ -171,6 +175,7 @@ def overview(
         .limit(OPEN_COMMITMENTS_SHOWN)
     ).all()
     open_count = session.scalar(select(func.count()).where(*open_filter)) or 0
+    kept, closed = reliability(session, team_id=team_id, account_id=account.id)
     return AccountOverview(
         account=account,
         balance=balance_of(session, team_id=team_id, account_id=account.id),
@@ -180,6 +185,8 @@ def overview(
         open_commitments=tuple(OpenCommitment(r.what, r.due_on, r.owner_id) for r in rows),
         open_count=open_count,
         changed=changed,
+        kept_on_time=kept,
+        closed_count=closed,
     )
 
 

@@ -305,3 +305,18 @@ def retime_open(
             start_ladder(commitment, calendar, now)
         moved += 1
     return moved
+
+
+def reliability(session: Session, *, team_id: str, account_id: int) -> tuple[int, int]:
+    """(kept on time, closed): how reliably the account's follow-ups were kept."""
+    kept, closed = session.execute(
+        select(
+            func.count().filter(Commitment.kept_on_time.is_(True)),
+            func.count(),
+        ).where(
+            Commitment.team_id == team_id,
+            Commitment.account_id == account_id,
+            Commitment.done_at.is_not(None),
+        )
+    ).one()
+    return int(kept), int(closed)

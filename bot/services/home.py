@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from storage.models import Account, Commitment, Concession
+from bot.services.rhythm import days_since_touch, touch_intervals
+from storage.models import Account, AccountStage, Commitment, Concession
 
 HOME_LIST_LIMIT = 10
+# How many owned accounts the Home tab looks through for ones going quiet.
+MAX_OWNED_ACCOUNTS = 500
+
+
+@dataclass(frozen=True)
+class Cooling:
+    """An account past the ideal gap between touches for its relationship type."""
+
+    account: Account
+    days_quiet: int
+    ideal_days: int
 
 
 @dataclass(frozen=True)
@@ -18,17 +31,32 @@ class HomeSummary:
     open_commitments: list[Commitment]
     recent_concessions: list[Concession]
     more_commitments: bool
+    cooling: list[Cooling]
 
 
-def home_summary(session: Session, *, team_id: str, user_id: str) -> HomeSummary:
-    accounts = list(
+def cooling_accounts(accounts: list[Account], now: datetime) -> list[Cooling]:
+    """Accounts quiet for longer than their type's ideal gap, quietest first."""
+    cooling = []
+    for account in accounts:
+        if account.stage == AccountStage.LOST:
+            continue
+        ideal, _ = touch_intervals(account)
+        quiet = days_since_touch(account, now)
+        if quiet > ideal:
+            cooling.append(Cooling(account=account, days_quiet=quiet, ideal_days=ideal))
+    return sorted(cooling, key=lambda c: -c.days_quiet)
+
+
+def home_summary(session: Session, *, team_id: str, user_id: str, now: datetime) -> HomeSummary:
+    owned = list(
         session.scalars(
             select(Account)
             .where(Account.team_id == team_id, Account.owner_id == user_id)
             .order_by(Account.name)
-            .limit(HOME_LIST_LIMIT)
+            .limit(MAX_OWNED_ACCOUNTS)
         )
     )
+    accounts = owned[:HOME_LIST_LIMIT]
     commitments = list(
         session.scalars(
             select(Commitment)
@@ -56,4 +84,5 @@ def home_summary(session: Session, *, team_id: str, user_id: str) -> HomeSummary
         open_commitments=commitments[:HOME_LIST_LIMIT],
         recent_concessions=concessions,
         more_commitments=len(commitments) > HOME_LIST_LIMIT,
+        cooling=cooling_accounts(owned, now)[:HOME_LIST_LIMIT],
     )

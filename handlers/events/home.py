@@ -8,7 +8,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.services.home import home_summary
-from handlers.context import deps_of
+from handlers.context import deps_of, utcnow
 from messages import render
 
 
@@ -21,6 +21,8 @@ def publish_home(event: dict[str, Any], context: BoltContext, client: WebClient)
         return
     user_id = event["user"]
     with deps_of(context).db() as session:
-        summary = home_summary(session, team_id=str(context.team_id), user_id=user_id)
+        summary = home_summary(
+            session, team_id=str(context.team_id), user_id=user_id, now=utcnow()
+        )
         view = render("home", summary=summary)
     client.views_publish(user_id=user_id, view=view)
