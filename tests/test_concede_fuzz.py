@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import func, select
+from hypothesis import example, given
 
 from storage.db import SessionFactory
 from storage.models import Account, Concession
+from tests.fuzzing import FUZZ, command_text, row_counts
 from tests.slackkit import SlackSender
 from tests.test_meso_render import mrkdwn_texts
 
@@ -28,23 +27,11 @@ KEYWORDS = [
     " ",
     "<!channel>",
 ]
-concede_text = st.one_of(
-    st.text(max_size=300),
-    st.lists(st.one_of(st.sampled_from(KEYWORDS), st.text(max_size=12)), max_size=16).map(" ".join),
-)
-FUZZ = settings(
-    max_examples=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+concede_text = command_text(KEYWORDS, max_words=16)
 
 
-def counts(db: SessionFactory) -> tuple[int, int]:
-    with db() as session:
-        return tuple(  # type: ignore[return-value]
-            session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Account, Concession)
-        )
+def counts(db: SessionFactory) -> tuple[int, ...]:
+    return row_counts(db, Account, Concession)
 
 
 @FUZZ

@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import func, select
+from hypothesis import example, given
 
 from storage.db import SessionFactory
 from storage.models import Account, Commitment, Concession
+from tests.fuzzing import FUZZ, command_text, row_counts
 from tests.slackkit import SlackSender
 
 KEYWORDS = ["give:", "get:", "trigger:", "due:", '"', "“", "acme", " ", "tomorrow", "<!channel>"]
-command_text = st.one_of(
-    st.text(max_size=300),
-    st.lists(st.one_of(st.sampled_from(KEYWORDS), st.text(max_size=12)), max_size=12).map(" ".join),
-)
-FUZZ = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+any_command_text = command_text(KEYWORDS)
 
 
-def counts(db: SessionFactory) -> tuple[int, int, int]:
-    with db() as session:
-        return tuple(  # type: ignore[return-value]
-            session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Account, Concession, Commitment)
-        )
+def counts(db: SessionFactory) -> tuple[int, ...]:
+    return row_counts(db, Account, Concession, Commitment)
 
 
 @FUZZ
-@given(text=command_text)
+@given(text=any_command_text)
 def test_concede_answers_any_text(slack_user: SlackSender, db: SessionFactory, text: str) -> None:
     before = counts(db)
     reply = slack_user.command("/concede", text)
@@ -48,7 +35,7 @@ def test_concede_answers_any_text(slack_user: SlackSender, db: SessionFactory, t
 
 
 @FUZZ
-@given(text=command_text)
+@given(text=any_command_text)
 @example(text="acme x due: 9999-12-31")
 @example(text="acme x due: in 999999999 days")
 @example(text="acme x due: -1")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from handlers.ids import DebriefBlock, GovernanceBlock, View
 from storage.db import SessionFactory
 from storage.models import Account
 from storage.playbook_models import Debrief, GovernancePlan
+from tests.fuzzing import FUZZ, command_text, row_counts
 from tests.slackkit import SlackSender, view_submission
 
 SUBCOMMANDS = ["prompt", "pitfalls", "checklist", "templates", "account", "governance", "debrief"]
@@ -34,28 +35,11 @@ WORDS = [
     "<!channel>",
     "\x00",
 ]
-rapport_text = st.tuples(
-    st.sampled_from(SUBCOMMANDS),
-    st.one_of(
-        st.text(max_size=200),
-        st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=12)), max_size=10).map(
-            " ".join
-        ),
-    ),
-)
-FUZZ = settings(
-    max_examples=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+rapport_text = st.tuples(st.sampled_from(SUBCOMMANDS), command_text(WORDS, max_words=10))
 
 
-def counts(db: SessionFactory) -> tuple[int, int, int]:
-    with db() as session:
-        return tuple(  # type: ignore[return-value]
-            session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Account, GovernancePlan, Debrief)
-        )
+def counts(db: SessionFactory) -> tuple[int, ...]:
+    return row_counts(db, Account, GovernancePlan, Debrief)
 
 
 def assert_answered(reply: Any) -> None:

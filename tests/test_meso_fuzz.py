@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import func, select
+from hypothesis import example, given
 
 from storage.db import SessionFactory
 from storage.models import Account
 from storage.negotiation_models import MesoOffer, MesoSet
+from tests.fuzzing import FUZZ, command_text, row_counts
 from tests.slackkit import SlackSender
 from tests.test_meso_render import mrkdwn_texts
 
@@ -31,23 +30,11 @@ KEYWORDS = [
     " ",
     "<!channel>",
 ]
-meso_text = st.one_of(
-    st.text(max_size=300),
-    st.lists(st.one_of(st.sampled_from(KEYWORDS), st.text(max_size=12)), max_size=16).map(" ".join),
-)
-FUZZ = settings(
-    max_examples=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+meso_text = command_text(KEYWORDS, max_words=16)
 
 
-def counts(db: SessionFactory) -> tuple[int, int, int]:
-    with db() as session:
-        return tuple(  # type: ignore[return-value]
-            session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Account, MesoSet, MesoOffer)
-        )
+def counts(db: SessionFactory) -> tuple[int, ...]:
+    return row_counts(db, Account, MesoSet, MesoOffer)
 
 
 @FUZZ
