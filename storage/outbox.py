@@ -7,33 +7,34 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, OutboxStatus
+from storage.upsert import insert_ignore_returning
 
 
 def enqueue_many(
     session: Session, rows: Sequence[dict[str, Any]], *, now: datetime
 ) -> dict[tuple[str, str, str], int]:
     """Add many messages in one statement; returns (team, subject, slot) -> new id."""
-    if not rows:
-        return {}
     values = [
-        {**row, "status": OutboxStatus.PENDING, "attempts": 0, "not_before": now, "created_at": now}
+        {
+            **row,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+        }
         for row in rows
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(OutboxMessage)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["team_id", "kind", "subject", "slot"])
-        .returning(
-            OutboxMessage.id, OutboxMessage.team_id, OutboxMessage.subject, OutboxMessage.slot
-        )
+    added = insert_ignore_returning(
+        session,
+        OutboxMessage,
+        values,
+        unique=("team_id", "kind", "subject", "slot"),
+        returning=("id", "team_id", "subject", "slot"),
     )
-    return {(t, subj, slot): row_id for row_id, t, subj, slot in session.execute(statement)}
+    return {(team, subject, slot): row_id for row_id, team, subject, slot in added}
 
 
 def claim(

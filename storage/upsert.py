@@ -8,11 +8,12 @@ elsewhere they use SQLAlchemy's executemany.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Column, Date, Integer, Table, bindparam, text
+from sqlalchemy import JSON, Boolean, Column, Date, Integer, Table, bindparam, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,8 @@ def _table(model: type[Base]) -> Table:
 
 def _pg_array_type(column: Column[Any]) -> str:
     kind = column.type
+    if isinstance(kind, JSON):
+        return "json[]"
     if isinstance(kind, UTCDateTime):
         return "timestamp[]"
     if isinstance(kind, CalendarDate | Date):
@@ -39,6 +42,8 @@ def _pg_array_type(column: Column[Any]) -> str:
 
 def _pg_value(value: Any) -> Any:
     # Raw SQL skips the column types' own conversion: store instants as naive UTC.
+    if isinstance(value, dict | list):
+        return json.dumps(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, date):
@@ -62,6 +67,18 @@ def insert_ignore_many(
     unique: Sequence[str],
 ) -> list[int]:
     """Insert the rows whose `unique` columns are new; returns the ids actually added."""
+    return [row[0] for row in insert_ignore_returning(session, model, rows, unique=unique)]
+
+
+def insert_ignore_returning(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    *,
+    unique: Sequence[str],
+    returning: Sequence[str] = ("id",),
+) -> list[tuple[Any, ...]]:
+    """Insert the rows whose `unique` columns are new; returns `returning` of those."""
     if not rows:
         return []
     table = _table(model)
@@ -70,16 +87,16 @@ def insert_ignore_many(
         source, params = _pg_unnest(table, names, rows)
         pg_insert = text(
             f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM {source} "
-            f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING id"
+            f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
         )
-        return list(session.connection().scalars(pg_insert, params))
+        return [tuple(row) for row in session.connection().execute(pg_insert, params)]
     statement = (
         sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=list(unique))
-        .returning(table.c.id)
+        .returning(*(table.c[name] for name in returning))
     )
     # A list of parameter sets: "insertmanyvalues" sends a few multi-row statements.
-    return list(session.connection().scalars(statement, list(rows)))
+    return [tuple(row) for row in session.connection().execute(statement, list(rows))]
 
 
 def update_by_id(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:

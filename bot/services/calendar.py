@@ -9,7 +9,7 @@ never moves a 09:00 nudge to 08:00 or 10:00.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -36,8 +36,18 @@ class WorkCalendar:
     team_days_off: frozenset[date] = frozenset()
     away_from: date | None = None
     away_until: date | None = None
+    # Answers already worked out: a sweep asks the same few days for thousands of items.
+    _memo: dict[tuple[object, ...], object] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def is_working_day(self, day: date) -> bool:
+        key = ("working", day)
+        if key not in self._memo:
+            self._memo[key] = self._is_working_day(day)
+        return bool(self._memo[key])
+
+    def _is_working_day(self, day: date) -> bool:
         if day.weekday() not in self.days or day in self.team_days_off:
             return False
         if self.country and day in public_holidays(self.country):
@@ -47,7 +57,12 @@ class WorkCalendar:
         return True
 
     def opening(self, day: date) -> datetime:
-        return datetime.combine(day, self.start, tzinfo=self.tz)
+        key = ("opening", day)
+        if key not in self._memo:
+            self._memo[key] = datetime.combine(day, self.start, tzinfo=self.tz)
+        opening = self._memo[key]
+        assert isinstance(opening, datetime)
+        return opening
 
     def closing(self, day: date) -> datetime:
         return datetime.combine(day, self.end, tzinfo=self.tz)
@@ -64,6 +79,14 @@ class WorkCalendar:
 
     def working_day_after(self, day: date, count: int) -> date:
         """The `count`-th working day after `day` (day itself not counted)."""
+        key = ("after", day, count)
+        if key not in self._memo:
+            self._memo[key] = self._working_day_after(day, count)
+        after = self._memo[key]
+        assert isinstance(after, date)
+        return after
+
+    def _working_day_after(self, day: date, count: int) -> date:
         found = 0
         current = day
         for _ in range(MAX_DAYS_SEARCHED):
