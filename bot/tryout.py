@@ -15,6 +15,7 @@ from bot.localslack import LocalSlack, command_body, signed_headers
 from bot.services.dates import warm_up
 from bot.slack import make_client
 from handlers import register_listeners
+from handlers.after_ack import drain
 from handlers.context import Deps, inject, normalize_command_text
 from messages.plaintext import to_text
 from storage.db import SessionFactory
@@ -68,6 +69,7 @@ def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) 
         )
         response = app.dispatch(BoltRequest(body=body, headers=signed_headers(TRY_SECRET, body)))
         executor.shutdown(wait=True)  # let any work after the ack finish
+        drain()
         return _describe(response.status, response.body, slack)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.after_ack import run_later
 from handlers.commands import concede, followup, meso, rapport
 
 COMMANDS = {
@@ -17,8 +16,6 @@ COMMANDS = {
 
 # command -> work run right after the ack (Bolt lazy listener), for Slack calls.
 AFTER_ACK = {
-    "/concede": run_later,
-    "/meso": run_later,
     "/rapport": rapport.rapport_after_ack,
     "/followup": followup.learn_caller_timezone,
 }

@@ -92,6 +92,7 @@ def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
         # Right after the ack: the trigger_id is good for 3 s, the ack takes milliseconds.
         later(
             context,
+            command,
             lambda client: open_concession_form(
                 client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
             ),
@@ -134,7 +135,7 @@ def _log(
         message = render("concession_shared", entry=logged.entry, balance=logged.balance)
         shared = planned_post(channel)
         if channel:
-            later(context, lambda client: report_post(post(client, channel, message)))
+            later(context, command, lambda client: report_post(post(client, channel, message)))
     return render(
         "concession_logged",
         entry=logged.entry,

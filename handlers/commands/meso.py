@@ -128,6 +128,7 @@ def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
         # Right after the ack: the trigger_id is good for 3 s, the ack takes milliseconds.
         later(
             context,
+            command,
             lambda client: open_meso_form(
                 client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
             ),
@@ -205,5 +206,5 @@ def _build(
         message = render("meso_shared", built=built)
         shared = planned_post(channel)
         if channel:
-            later(context, lambda client: report_post(post(client, channel, message)))
+            later(context, command, lambda client: report_post(post(client, channel, message)))
     return meso_reply(built, shared)

@@ -21,8 +21,6 @@ def publish_home(event: dict[str, Any], context: BoltContext, client: WebClient)
         return
     user_id = event["user"]
     with deps_of(context).db() as session:
-        summary = home_summary(
-            session, team_id=str(context.team_id), user_id=user_id, now=utcnow()
-        )
+        summary = home_summary(session, team_id=str(context.team_id), user_id=user_id, now=utcnow())
         view = render("home", summary=summary)
     client.views_publish(user_id=user_id, view=view)
