@@ -14,16 +14,7 @@ COMMANDS = {
 }
 
 
-# command -> work run right after the ack (Bolt lazy listener), for Slack calls.
-AFTER_ACK = {
-    "/rapport": rapport.rapport_after_ack,
-    "/followup": followup.learn_caller_timezone,
-}
-
-
 def register(app: App) -> None:
+    # Listeners that need Slack calls hand them to handlers.after_ack.later().
     for name, listener in COMMANDS.items():
-        if name in AFTER_ACK:
-            app.command(name)(ack=listener, lazy=[AFTER_ACK[name]])
-        else:
-            app.command(name)(listener)
+        app.command(name)(listener)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slack_bolt import Ack, BoltContext
-from slack_sdk import WebClient
 
 from bot.errors import UsageError
 from bot.services import commitments, followups
@@ -13,6 +12,7 @@ from bot.services.accounts import clean_account_name, get_account
 from bot.services.dates import parse_day
 from bot.services.people import calendar_of
 from bot.timezones import learn_timezone
+from handlers.after_ack import later
 from handlers.context import deps_of, utcnow
 from handlers.parsing import split_account, split_keyed
 from handlers.replies import ephemeral
@@ -94,17 +94,12 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
                 else CommitmentDirection.OURS,
             )
             reply = render("followup_recorded", commitment=commitment)
-    ack(**ephemeral(reply))
-
-
-def learn_caller_timezone(command: dict[str, str], context: BoltContext, client: WebClient) -> None:
-    """After the ack: know the caller's time zone, so their due days end at their midnight."""
-    deps = deps_of(context)
-    learn_timezone(
-        deps.db,
-        client,
-        deps.settings,
-        team_id=command["team_id"],
-        user_id=command["user_id"],
-        now=utcnow(),
+    # Know the caller's time zone (users.info), so their due days end at their midnight.
+    later(
+        context,
+        command,
+        lambda client: learn_timezone(
+            deps.db, client, deps.settings, team_id=team_id, user_id=user_id, now=now
+        ),
     )
+    ack(**ephemeral(reply))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from slack_bolt import Ack, BoltContext
-from slack_sdk import WebClient
 
 from handlers.commands import rapport_account, rapport_playbook, rapport_rhythm, rapport_settings
 from handlers.replies import ephemeral
@@ -40,13 +39,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "pause": rapport_rhythm.pause,
     "resume": rapport_rhythm.resume,
     "holidays": rapport_rhythm.holidays,
-    "settings": rapport_settings.settings_ack,
-}
-
-# Subcommands whose work calls Slack (opening a modal): it runs right after the ack,
-# as a Bolt lazy listener, with (command, context, client).
-LAZY_SUBCOMMANDS: dict[str, Callable[..., None]] = {
-    "settings": rapport_settings.open_settings,
+    "settings": rapport_settings.settings,
 }
 
 
@@ -68,13 +61,6 @@ def route(text: str) -> tuple[Subcommand | None, str, str]:
             rest = text.strip().split(None, size)[size:]
             return SUBCOMMANDS[name], rest[0] if rest else "", name
     return None, text.strip(), words[0] if words else ""
-
-
-def rapport_after_ack(command: dict[str, str], context: BoltContext, client: WebClient) -> None:
-    _, _, name = route(command.get("text", ""))
-    work = LAZY_SUBCOMMANDS.get(name)
-    if work is not None:
-        work(command, context, client)
 
 
 def rapport(ack: Ack, command: dict[str, str], context: BoltContext) -> None:

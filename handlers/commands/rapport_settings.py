@@ -6,13 +6,15 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.services.people import ensure_prefs, zone
+from handlers.after_ack import later
 from handlers.context import deps_of
 from handlers.ids import View
 from messages import render
 
 
-def settings_ack(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    # The modal opens right after the ack (it needs a Slack call); nothing to say here.
+def settings(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    # The modal opens beside the ack (it needs a Slack call); nothing to say here.
+    later(context, command, lambda client: open_settings(command, context, client))
     ack()
 
 
