@@ -11,7 +11,7 @@ from bot.localslack import LocalSlack
 from storage.db import SessionFactory
 from storage.models import Account, Commitment
 from storage.playbook_models import GovernancePlan
-from storage.scheduling_models import CheckIn, Qbr, UserPrefs
+from storage.scheduling_models import CheckIn, Qbr, Touch, UserPrefs
 from tests.conftest import at
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, SlackSender, blocks_text, view_submission
@@ -303,6 +303,9 @@ def test_stay_in_touch_nudge_after_the_longest_gap(s: Scenario) -> None:
     assert "has not heard from you in 60 days" in quiet
     s.click("2027-01-22T16:00:00Z", s.dms()[0], "nudge_touched")
     assert "Touch logged" in blocks_text(s.slack.calls("chat.update")[0].args)
+    s.click("2027-01-22T16:05:00Z", s.dms()[0], "nudge_touched")
+    with s.db() as session:
+        assert len(session.scalars(select(Touch)).all()) == 1, "a second click logs nothing"
 
 
 def test_settings_modal_opens_and_saves(s: Scenario) -> None:

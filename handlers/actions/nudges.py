@@ -7,6 +7,7 @@ a second Done on a done commitment changes nothing and redraws the same message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -23,8 +24,8 @@ from bot.services.people import calendar_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.ids import View
 from messages import render
-from storage.models import Account
-from storage.scheduling_models import CheckIn, Qbr
+from storage.models import Account, Commitment
+from storage.scheduling_models import CheckIn, Nudge, Qbr
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,24 @@ def _redraw(client: WebClient, body: dict[str, Any], message: dict[str, Any] | N
     )
 
 
-def _apply(body: dict[str, Any], context: BoltContext, client: WebClient, change: Any) -> None:
-    """Run `change(session, ref, calendar, now)` for the clicked item, then redraw."""
+@dataclass(frozen=True)
+class Click:
+    """One click on a nudge, inside the transaction that applies it."""
+
+    session: Session
+    ref: NudgeRef
+    action: dict[str, Any]
+    calendar: WorkCalendar
+    now: datetime
+    team_id: str
+    user_id: str
+    deps: Deps
+
+
+def _apply(
+    body: dict[str, Any], context: BoltContext, client: WebClient, change: Callable[[Click], None]
+) -> None:
+    """Apply `change` to the clicked item, then redraw the message in place."""
     action = body["actions"][0]
     ref = parse_ref(action.get("block_id", ""))
     if ref is None:
@@ -76,39 +93,46 @@ def _apply(body: dict[str, Any], context: BoltContext, client: WebClient, change
     now = utcnow()
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, team_id, user_id)
-        change(session, ref, action, calendar, now, team_id, user_id)
+        change(Click(session, ref, action, calendar, now, team_id, user_id, deps))
         message = nudging.rerender(session, team_id=team_id, outbox_id=ref.outbox_id, now=now)
     _redraw(client, body, message)
 
 
-def done(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    def change(
-        session: Session,
-        ref: NudgeRef,
-        action: dict[str, Any],
-        calendar: WorkCalendar,
-        now: datetime,
-        team_id: str,
-        user_id: str,
-    ) -> None:
-        if ref.kind == "commitment":
-            commitment = followups.get_commitment(
-                session, team_id=team_id, commitment_id=ref.subject_id
-            )
-            if commitment is not None:
-                followups.mark_done(
-                    session, commitment, user_id=user_id, today=calendar.today(now), now=now
-                )
-        elif ref.kind == "checkin":
-            checkin = session.scalar(
-                select(CheckIn).where(CheckIn.team_id == team_id, CheckIn.id == ref.subject_id)
-            )
-            if checkin is not None:
-                rhythm.mark_checkin_done(
-                    session, checkin, user_id=user_id, calendar=calendar, now=now
-                )
+def _commitment(click: Click) -> Commitment | None:
+    return followups.get_commitment(
+        click.session, team_id=click.team_id, commitment_id=click.ref.subject_id
+    )
 
-    _apply(body, context, client, change)
+
+def _done(click: Click) -> None:
+    if click.ref.kind == "commitment":
+        commitment = _commitment(click)
+        if commitment is not None:
+            followups.mark_done(
+                click.session,
+                commitment,
+                user_id=click.user_id,
+                today=click.calendar.today(click.now),
+                now=click.now,
+            )
+    elif click.ref.kind == "checkin":
+        checkin = click.session.scalar(
+            select(CheckIn).where(
+                CheckIn.team_id == click.team_id, CheckIn.id == click.ref.subject_id
+            )
+        )
+        if checkin is not None:
+            rhythm.mark_checkin_done(
+                click.session,
+                checkin,
+                user_id=click.user_id,
+                calendar=click.calendar,
+                now=click.now,
+            )
+
+
+def done(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    _apply(body, context, client, _done)
 
 
 def snooze_until(choice: str, calendar: WorkCalendar, now: datetime) -> datetime | None:
@@ -126,10 +150,17 @@ def snooze_until(choice: str, calendar: WorkCalendar, now: datetime) -> datetime
     return None
 
 
+def _snooze(click: Click) -> None:
+    choice = (click.action.get("selected_option") or {}).get("value", "")
+    until = snooze_until(choice, click.calendar, click.now)
+    commitment = _commitment(click)
+    if until is not None and commitment is not None and commitment.done_at is None:
+        followups.snooze(click.session, commitment, until=until)
+
+
 def snooze(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     action = body["actions"][0]
-    choice = (action.get("selected_option") or {}).get("value", "")
-    if choice == "pick":
+    if (action.get("selected_option") or {}).get("value") == "pick":
         container = body.get("container") or {}
         where = f"{container.get('channel_id', '')}|{container.get('message_ts', '')}"
         client.views_open(
@@ -141,94 +172,66 @@ def snooze(body: dict[str, Any], context: BoltContext, client: WebClient) -> Non
             ),
         )
         return
+    _apply(body, context, client, _snooze)
 
-    def change(
-        session: Session,
-        ref: NudgeRef,
-        action: dict[str, Any],
-        calendar: WorkCalendar,
-        now: datetime,
-        team_id: str,
-        user_id: str,
-    ) -> None:
-        until = snooze_until(choice, calendar, now)
-        commitment = followups.get_commitment(
-            session, team_id=team_id, commitment_id=ref.subject_id
+
+def _reassign(click: Click) -> None:
+    new_owner = click.action.get("selected_user")
+    commitment = _commitment(click)
+    if new_owner and commitment is not None:
+        owner_calendar = _calendar(click.session, click.deps, click.team_id, new_owner)
+        followups.reassign(
+            click.session, commitment, new_owner=new_owner, calendar=owner_calendar, now=click.now
         )
-        if until is not None and commitment is not None and commitment.done_at is None:
-            followups.snooze(session, commitment, until=until)
-
-    _apply(body, context, client, change)
 
 
 def reassign(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    def change(
-        session: Session,
-        ref: NudgeRef,
-        action: dict[str, Any],
-        calendar: WorkCalendar,
-        now: datetime,
-        team_id: str,
-        user_id: str,
-    ) -> None:
-        new_owner = action.get("selected_user")
-        commitment = followups.get_commitment(
-            session, team_id=team_id, commitment_id=ref.subject_id
-        )
-        if new_owner and commitment is not None:
-            owner_calendar = _calendar(session, deps_of(context), team_id, new_owner)
-            followups.reassign(
-                session, commitment, new_owner=new_owner, calendar=owner_calendar, now=now
-            )
+    _apply(body, context, client, _reassign)
 
-    _apply(body, context, client, change)
+
+def _qbr_held(click: Click) -> None:
+    qbr = click.session.scalar(
+        select(Qbr).where(Qbr.team_id == click.team_id, Qbr.id == click.ref.subject_id)
+    )
+    try:
+        review_on = date.fromisoformat(click.action.get("value", ""))
+    except ValueError:
+        return
+    if qbr is not None:
+        rhythm.mark_qbr_held(
+            qbr,
+            review_on=review_on,
+            today=click.calendar.today(click.now),
+            calendar=click.calendar,
+            now=click.now,
+        )
 
 
 def qbr_held(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    def change(
-        session: Session,
-        ref: NudgeRef,
-        action: dict[str, Any],
-        calendar: WorkCalendar,
-        now: datetime,
-        team_id: str,
-        user_id: str,
-    ) -> None:
-        qbr = session.scalar(select(Qbr).where(Qbr.team_id == team_id, Qbr.id == ref.subject_id))
-        try:
-            review_on = date.fromisoformat(action.get("value", ""))
-        except ValueError:
-            return
-        if qbr is not None:
-            rhythm.mark_qbr_held(
-                qbr, review_on=review_on, today=calendar.today(now), calendar=calendar, now=now
-            )
+    _apply(body, context, client, _qbr_held)
 
-    _apply(body, context, client, change)
+
+def _touched(click: Click) -> None:
+    account = click.session.scalar(
+        select(Account).where(Account.team_id == click.team_id, Account.id == click.ref.subject_id)
+    )
+    nudge = click.session.get(Nudge, click.ref.nudge_id)
+    if account is None or nudge is None or nudge.team_id != click.team_id:
+        return
+    # A second click finds a touch already logged since this nudge: log no other.
+    if account.last_touch_at is None or account.last_touch_at < nudge.created_at:
+        rhythm.log_touch(
+            click.session,
+            account,
+            user_id=click.user_id,
+            note=None,
+            now=click.now,
+            calendar=click.calendar,
+        )
 
 
 def touched(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    def change(
-        session: Session,
-        ref: NudgeRef,
-        action: dict[str, Any],
-        calendar: WorkCalendar,
-        now: datetime,
-        team_id: str,
-        user_id: str,
-    ) -> None:
-        account = session.scalar(
-            select(Account).where(Account.team_id == team_id, Account.id == ref.subject_id)
-        )
-        # A second click finds the nudge already closed: log only one touch for it.
-        if account is not None and (
-            account.last_touch_at is None or account.last_touch_at < now - timedelta(minutes=5)
-        ):
-            rhythm.log_touch(
-                session, account, user_id=user_id, note=None, now=now, calendar=calendar
-            )
-
-    _apply(body, context, client, change)
+    _apply(body, context, client, _touched)
 
 
 def ack_snooze_until(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
