@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import NotFound, UsageError
 from bot.services.accounts import get_account, get_or_create_account
@@ -249,19 +250,23 @@ def log_concession(
         source_key=source_key,
         **_normalised(values),
     )
-    try:
-        # A savepoint: losing a race with the same submission costs only this insert.
-        with session.begin_nested():
-            session.add(concession)
-    except IntegrityError:
-        session.expunge(concession)
-        existing = (
-            find_by_source(session, team_id=team_id, source_key=source_key) if source_key else None
-        )
-        if existing is None:
-            raise
-        return _logged(session, existing, created=False)
-    session.refresh(concession, ["account"])
+    if source_key is None:
+        # From a command: nothing to race against, so no savepoint round trips.
+        session.add(concession)
+        session.flush()
+    else:
+        try:
+            # A savepoint: losing a race with the same submission costs only this insert.
+            with session.begin_nested():
+                session.add(concession)
+        except IntegrityError:
+            session.expunge(concession)
+            existing = find_by_source(session, team_id=team_id, source_key=source_key)
+            if existing is None:
+                raise
+            return _logged(session, existing, created=False)
+    # The account is already loaded: attach it without a query and without the backref.
+    set_committed_value(concession, "account", account)
     return _logged(session, concession, created=True)
 
 
