@@ -337,7 +337,8 @@ class Item:
     kpis: str | None = None  # from the account's governance plan, for a QBR agenda
 
 
-def _ids(nudges: Sequence[Nudge], kind: str) -> dict[str, list[int]]:
+def _ids(nudges: Sequence[Nudge | Due], kind: str) -> dict[str, list[int]]:
+    """The ids of the `kind` subjects ("commitment:12" -> 12) the nudges name, by team."""
     by_team: dict[str, list[int]] = defaultdict(list)
     for nudge in nudges:
         prefix, _, raw = nudge.subject.partition(":")
@@ -346,38 +347,30 @@ def _ids(nudges: Sequence[Nudge], kind: str) -> dict[str, list[int]]:
     return by_team
 
 
+def _load(
+    session: Session,
+    nudges: Sequence[Nudge],
+    kind: str,
+    model: Any,
+    with_account: Any,
+) -> dict[tuple[str, int], Any]:
+    """The subjects of `kind` the nudges name, keyed by (team, id), one query per team."""
+    found: dict[tuple[str, int], Any] = {}
+    for team_id, ids in _ids(nudges, kind).items():
+        query = select(model).where(model.team_id == team_id, model.id.in_(ids))
+        if with_account is not None:
+            query = query.options(joinedload(with_account))
+        for row in session.scalars(query):
+            found[(team_id, row.id)] = row
+    return found
+
+
 def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list[Item]:
     """What each nudge is about, read in one query per kind of subject."""
-    commitments: dict[tuple[str, int], Commitment] = {}
-    for team_id, ids in _ids(nudges, "commitment").items():
-        for c in session.scalars(
-            select(Commitment)
-            .where(Commitment.team_id == team_id, Commitment.id.in_(ids))
-            .options(joinedload(Commitment.account))
-        ):
-            commitments[(team_id, c.id)] = c
-    qbrs: dict[tuple[str, int], Qbr] = {}
-    for team_id, ids in _ids(nudges, "qbr").items():
-        for q in session.scalars(
-            select(Qbr)
-            .where(Qbr.team_id == team_id, Qbr.id.in_(ids))
-            .options(joinedload(Qbr.account))
-        ):
-            qbrs[(team_id, q.id)] = q
-    checkins: dict[tuple[str, int], CheckIn] = {}
-    for team_id, ids in _ids(nudges, "checkin").items():
-        for ci in session.scalars(
-            select(CheckIn)
-            .where(CheckIn.team_id == team_id, CheckIn.id.in_(ids))
-            .options(joinedload(CheckIn.account))
-        ):
-            checkins[(team_id, ci.id)] = ci
-    accounts: dict[tuple[str, int], Account] = {}
-    for team_id, ids in _ids(nudges, "account").items():
-        for a in session.scalars(
-            select(Account).where(Account.team_id == team_id, Account.id.in_(ids))
-        ):
-            accounts[(team_id, a.id)] = a
+    commitments = _load(session, nudges, "commitment", Commitment, Commitment.account)
+    qbrs = _load(session, nudges, "qbr", Qbr, Qbr.account)
+    checkins = _load(session, nudges, "checkin", CheckIn, CheckIn.account)
+    accounts = _load(session, nudges, "account", Account, None)
     items = []
     for nudge in nudges:
         kind, _, raw = nudge.subject.partition(":")
@@ -495,12 +488,7 @@ def _whole_recipients(due: list[Due]) -> list[Due]:
 
 
 def _subject_ids(due: list[Due], kind: str) -> list[int]:
-    ids = []
-    for nudge in due:
-        prefix, _, raw = nudge.subject.partition(":")
-        if prefix == kind and raw.isdigit():
-            ids.append(int(raw))
-    return ids
+    return [subject_id for ids in _ids(due, kind).values() for subject_id in ids]
 
 
 def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str]:
