@@ -183,3 +183,4 @@ class OutboxMessage(Base):
 from storage import negotiation_models as negotiation_models  # noqa: E402
 from storage import playbook_models as playbook_models  # noqa: E402
 from storage import scheduling_models as scheduling_models  # noqa: E402
+from storage import team_models as team_models  # noqa: E402

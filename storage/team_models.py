@@ -1,0 +1,107 @@
+"""Models of team visibility: buyer ratings, weekly health snapshots, digest subscriptions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models import Account, Base, SlackId
+
+
+class RatingKind(StrEnum):
+    CSAT = "csat"  # "how satisfied are you", 0-10
+    NPS = "nps"  # "how likely are you to recommend us", 0-10
+
+
+class Rating(Base):
+    """The buyer's answer to a CSAT or NPS question, as the owner recorded it."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_account", "team_id", "account_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(4))
+    score: Mapped[int] = mapped_column(Integer)
+    # The day the owner last spoke with the buyer, when they said.
+    contact_on: Mapped[date | None]
+    # The check-in whose nudge asked for it, if one did.
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="SET NULL"))
+    recorded_by: Mapped[str] = mapped_column(SlackId)
+    recorded_at: Mapped[datetime]
+
+    account: Mapped[Account] = relationship()
+
+
+class HealthSnapshot(Base):
+    """An account's health score as it stood in one week: the base of "health movers"."""
+
+    __tablename__ = "health_snapshots"
+    __table_args__ = (Index("ix_health_snapshots_week", "team_id", "week"),)
+
+    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The Monday of the ISO week the score was taken in.
+    week: Mapped[date] = mapped_column(primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime]
+
+
+class DigestScope(StrEnum):
+    TEAM = "team"  # every account of the team
+    GROUP = "group"  # accounts owned by members of one Slack user group
+    USERS = "users"  # accounts owned by the listed people
+
+
+class QuietWeek(StrEnum):
+    SKIP = "skip"  # nothing to report: post nothing
+    LINE = "line"  # nothing to report: post one line saying so
+
+
+class DigestSubscription(Base):
+    """A channel that gets the weekly relationship digest, and when."""
+
+    __tablename__ = "digest_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", name="uq_digest_channel"),
+        # The sweep's way in, as for nudges: cost grows with the digests due.
+        Index("ix_digest_next_run", "next_run_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    channel_id: Mapped[str] = mapped_column(SlackId)
+    # Python weekday (Monday = 0), local time, and the IANA zone they are read in.
+    weekday: Mapped[int] = mapped_column(Integer, default=0)
+    send_at: Mapped[time] = mapped_column(Time, default=time(9, 0))
+    tz: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(6), default=DigestScope.TEAM)
+    # Space-separated Slack ids: one user group (S…) or user ids (U…), per scope.
+    scope_ids: Mapped[str | None] = mapped_column(Text)
+    quiet: Mapped[str] = mapped_column(String(4), default=QuietWeek.SKIP)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(SlackId)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # None when inactive; otherwise the next slot, in UTC.
+    next_run_at: Mapped[datetime | None]
+    last_sent_at: Mapped[datetime | None]
+    # The headline numbers of the last digest sent, so the next can say what changed.
+    last_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
