@@ -1,0 +1,357 @@
+"""Relationship health: one 0-100 score per account, made of parts anyone can read.
+
+The score is the sum of six parts. Each part earns points up to its weight, and each
+says in plain words why it earned what it did, so a score is never a black box.
+
+Weights (out of 100), and why:
+
+- **kept, 25**: follow-ups we promised, kept by their due day. Trust is built by
+  delivering small commitments consistently, and it falls apart fastest when
+  promises don't match what happens (seeds 000, 001, 004). It is the part a rep
+  controls most directly, so it weighs most.
+- **touch, 20**: days since the last touch against the cadence of the account's
+  relationship type (bot.services.rhythm.TOUCH_INTERVALS). Cooling engagement is
+  the post-sale pitfall the negotiation article warns about, and regular contact is
+  what the relationship-management article asks for (seeds 001, 004).
+- **ratings, 20**: the buyer's own CSAT/NPS answers. Satisfaction and willingness to
+  recommend are the KPIs the relationship-management article names (seed 004); the
+  buyer's voice deserves as much as our own activity, but it is sparse and
+  self-reported, so it does not outweigh what we did.
+- **balance, 15**: gives traded for something rather than handed over one-way.
+  Concessions without reciprocity erode trust and margin and teach the buyer to wait
+  for the next one (seed 001). It matters during negotiation more than after, so it
+  weighs less than the running signals above.
+- **qbr, 10** and **checkins, 10**: reviews held on schedule and post-sale
+  check-ins done; neglecting the relationship after the sale breaks trust
+  continuity (seeds 000, 004). They are the scheduled form of "touch", so each
+  weighs less on its own.
+
+A part with no data yet (no QBR scheduled, no ratings recorded, nothing promised)
+earns nothing and is worth nothing: its weight is spread over the parts that have
+data, in proportion to their weights, so a new account is not punished for being
+new. The last touch always has data (it counts from the win or the creation).
+
+Windows: promises and check-ins count when due in the last 180 / 365 days, so an
+old slip fades; a rating counts half as much for every quarter of age.
+
+`account_health` reads everything in six grouped queries per 2,000 accounts, and
+does a few arithmetic steps per account: the weekly digest scores every account.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.services.rhythm import TOUCH_INTERVALS
+from storage.models import Account, Commitment, CommitmentDirection, Concession
+from storage.scheduling_models import CheckIn, Qbr
+from storage.team_models import Rating
+
+# key -> (label, base weight). The order is the order parts are shown in.
+PARTS: dict[str, tuple[str, float]] = {
+    "kept": ("Commitments kept on time", 25.0),
+    "touch": ("Staying in touch", 20.0),
+    "ratings": ("The buyer's ratings", 20.0),
+    "balance": ("Give/get balance", 15.0),
+    "qbr": ("QBRs on schedule", 10.0),
+    "checkins": ("Check-ins done", 10.0),
+}
+
+CHUNK = 2000
+KEPT_WINDOW = timedelta(days=180)
+CHECKIN_WINDOW = timedelta(days=365)
+RATING_WINDOW = timedelta(days=730)
+RATING_HALF_LIFE_DAYS = 91.0
+# A check-in or QBR done within a week of its day still counts as on time (the same
+# grace rhythm.mark_qbr_held gives a QBR).
+GRACE = timedelta(days=7)
+
+HEALTHY = 70
+WATCH = 45
+
+
+@dataclass(frozen=True)
+class HealthPart:
+    key: str  # "kept", "balance", "touch", "qbr", "checkins", "ratings"
+    label: str  # human label
+    points: float  # points earned (0..weight)
+    weight: float  # points this part is worth after redistribution (0 if no data)
+    detail: str  # plain-text why, e.g. "4 of 5 follow-ups kept on time"
+    known: bool  # False when there is no data for it yet
+
+
+@dataclass(frozen=True)
+class Health:
+    account_id: int
+    score: int  # 0..100
+    parts: tuple[HealthPart, ...]
+
+    @property
+    def band(self) -> str:
+        return health_band(self.score)
+
+    @property
+    def redistributed(self) -> bool:
+        """Some part had no data, so the others are worth more than their base weight."""
+        return any(not part.known for part in self.parts)
+
+
+def health_band(score: int) -> str:
+    """70+ healthy, 45-69 watch, below 45 at risk.
+
+    70 is about what an account earns with every promise kept and contact a little
+    overdue; below 45 at least two parts are failing outright.
+    """
+    if score >= HEALTHY:
+        return "healthy"
+    if score >= WATCH:
+        return "watch"
+    return "at risk"
+
+
+# --- what each part earns, as a fraction of its weight ----------------------------
+
+
+@dataclass(frozen=True)
+class Raw:
+    """One part before weighting: the fraction earned (None: no data) and why."""
+
+    fraction: float | None
+    detail: str
+
+
+def _day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def _plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def kept_part(kept: int, closed_late: int, overdue: int) -> Raw:
+    total = kept + closed_late + overdue
+    if total == 0:
+        return Raw(None, "no data yet: nothing we promised fell due in the last 6 months")
+    detail = f"{kept} of {_plural(total, 'follow-up')} due in the last 6 months kept on time"
+    if overdue:
+        detail += f"; {overdue} still open past the due day"
+    return Raw(kept / total, detail)
+
+
+def balance_part(traded: int, one_way: int) -> Raw:
+    total = traded + one_way
+    if total == 0:
+        return Raw(None, "no data yet: no concessions logged")
+    detail = f"{traded} of {_plural(total, 'give')} traded for something in return"
+    if one_way:
+        detail += f"; {one_way} one-way"
+    return Raw(traded / total, detail)
+
+
+def touch_part(days: int, relationship_type: str | None) -> Raw:
+    """Full marks up to the type's ideal gap; half at its maximum; none at twice that."""
+    ideal, maximum = TOUCH_INTERVALS.get(relationship_type, TOUCH_INTERVALS[None])
+    if days <= ideal:
+        fraction = 1.0
+    elif days <= maximum:
+        fraction = 1.0 - 0.5 * (days - ideal) / (maximum - ideal)
+    else:
+        fraction = max(0.0, 0.5 - 0.5 * (days - maximum) / maximum)
+    kind = f"a {relationship_type}" if relationship_type else "this"
+    detail = (
+        f"{_plural(days, 'day')} since the last touch; {kind} relationship wants one "
+        f"every {ideal} days ({maximum} at most)"
+    )
+    return Raw(fraction, detail)
+
+
+def qbr_part(qbr: tuple[date, int, int] | None, today: date) -> Raw:
+    """(next_on, held, on time). A review more than a week overdue counts as missed."""
+    if qbr is None:
+        return Raw(None, "no data yet: no QBR scheduled")
+    next_on, held, on_time = qbr
+    overdue = next_on + GRACE < today
+    counted = held + (1 if overdue else 0)
+    if counted == 0:
+        return Raw(None, f"no data yet: the first QBR is on {_day(next_on)}")
+    detail = f"{on_time} of {_plural(held, 'QBR')} held on schedule"
+    if overdue:
+        detail += f"; the one due {_day(next_on)} has not been held"
+    return Raw(min(on_time, counted) / counted, detail)
+
+
+def checkins_part(rows: Sequence[tuple[date, datetime | None]], today: date) -> Raw:
+    """(due day, done at) of check-ins due in the window. Late counts half; missed, none."""
+    on_time = late = missed = 0
+    for due_on, done_at in rows:
+        if done_at is not None:
+            if done_at.date() <= due_on + GRACE:
+                on_time += 1
+            else:
+                late += 1
+        elif due_on + GRACE < today:
+            missed += 1
+    counted = on_time + late + missed
+    if counted == 0:
+        return Raw(None, "no data yet: no check-in due in the last year")
+    detail = f"{on_time + late} of {_plural(counted, 'check-in')} done"
+    if late:
+        detail += f" ({late} late)"
+    if missed:
+        detail += f"; {missed} missed"
+    return Raw((on_time + 0.5 * late) / counted, detail)
+
+
+def ratings_part(rows: Sequence[tuple[str, int, datetime]], now: datetime) -> Raw:
+    """(kind, score 0-10, recorded at): a weighted mean, halving weight every quarter."""
+    total_weight = weighted = 0.0
+    latest: tuple[datetime, str, int] | None = None
+    for kind, score, recorded_at in rows:
+        age = max((now - recorded_at).total_seconds() / 86400, 0.0)
+        weight = 0.5 ** (age / RATING_HALF_LIFE_DAYS)
+        total_weight += weight
+        weighted += weight * min(max(score, 0), 10)
+        if latest is None or recorded_at > latest[0]:
+            latest = (recorded_at, kind, score)
+    if latest is None or total_weight == 0:
+        return Raw(None, "no data yet: no CSAT or NPS answer recorded")
+    mean = weighted / total_weight
+    detail = f"latest {latest[1].upper()} {latest[2]}/10"
+    if len(rows) > 1:
+        detail += f"; {mean:.1f}/10 over {len(rows)} ratings, recent ones counting more"
+    return Raw(mean / 10, detail)
+
+
+def combine(account_id: int, raws: dict[str, Raw]) -> Health:
+    """Weight the parts, spreading the weight of parts without data over the others."""
+    known_weight = sum(PARTS[key][1] for key, raw in raws.items() if raw.fraction is not None)
+    scale = 100.0 / known_weight if known_weight else 0.0
+    parts = []
+    for key, (label, base) in PARTS.items():
+        raw = raws[key]
+        if raw.fraction is None:
+            parts.append(HealthPart(key, label, 0.0, 0.0, raw.detail, False))
+            continue
+        weight = base * scale
+        fraction = min(max(raw.fraction, 0.0), 1.0)
+        parts.append(HealthPart(key, label, fraction * weight, weight, raw.detail, True))
+    score = min(max(round(sum(part.points for part in parts)), 0), 100)
+    return Health(account_id=account_id, score=score, parts=tuple(parts))
+
+
+# --- reading the data, a chunk of accounts at a time -------------------------------
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), CHUNK):
+        yield unique[start : start + CHUNK]
+
+
+def account_health(
+    session: Session, *, team_id: str, account_ids: Sequence[int], now: datetime
+) -> dict[int, Health]:
+    """The health of each of the team's accounts named; other teams' ids are left out."""
+    result: dict[int, Health] = {}
+    today = now.date()
+    for ids in _chunks(account_ids):
+        result.update(_chunk_health(session, team_id, ids, now, today))
+    return result
+
+
+def _chunk_health(
+    session: Session, team_id: str, ids: list[int], now: datetime, today: date
+) -> dict[int, Health]:
+    accounts = session.execute(
+        select(
+            Account.id,
+            Account.relationship_type,
+            Account.last_touch_at,
+            Account.won_at,
+            Account.created_at,
+        ).where(Account.team_id == team_id, Account.id.in_(ids))
+    ).all()
+    if not accounts:
+        return {}
+
+    kept_since = today - KEPT_WINDOW
+    done = Commitment.done_at.is_not(None)
+    promises = {
+        row[0]: row[1:]
+        for row in session.execute(
+            select(
+                Commitment.account_id,
+                func.count().filter(done, Commitment.kept_on_time.is_(True)),
+                func.count().filter(done),
+                func.count().filter(Commitment.done_at.is_(None), Commitment.due_at < now),
+            )
+            .where(
+                Commitment.team_id == team_id,
+                Commitment.account_id.in_(ids),
+                Commitment.direction == CommitmentDirection.OURS,
+                Commitment.due_on >= kept_since,
+            )
+            .group_by(Commitment.account_id)
+        )
+    }
+    live = Concession.withdrawn_at.is_(None)
+    gives = {
+        row[0]: row[1:]
+        for row in session.execute(
+            select(
+                Concession.account_id,
+                func.count(Concession.get).filter(live),
+                func.count().filter(live),
+            )
+            .where(Concession.team_id == team_id, Concession.account_id.in_(ids))
+            .group_by(Concession.account_id)
+        )
+    }
+    qbrs = {
+        row[0]: (row[1], row[2], row[3])
+        for row in session.execute(
+            select(Qbr.account_id, Qbr.next_on, Qbr.held_count, Qbr.on_time_count).where(
+                Qbr.team_id == team_id, Qbr.account_id.in_(ids)
+            )
+        )
+    }
+    checkins: dict[int, list[tuple[date, datetime | None]]] = defaultdict(list)
+    for account_id, due_on, done_at in session.execute(
+        select(CheckIn.account_id, CheckIn.due_on, CheckIn.done_at).where(
+            CheckIn.team_id == team_id,
+            CheckIn.account_id.in_(ids),
+            CheckIn.due_on >= today - CHECKIN_WINDOW,
+        )
+    ):
+        checkins[account_id].append((due_on, done_at))
+    ratings: dict[int, list[tuple[str, int, datetime]]] = defaultdict(list)
+    for account_id, kind, score, recorded_at in session.execute(
+        select(Rating.account_id, Rating.kind, Rating.score, Rating.recorded_at).where(
+            Rating.team_id == team_id,
+            Rating.account_id.in_(ids),
+            Rating.recorded_at >= now - RATING_WINDOW,
+        )
+    ):
+        ratings[account_id].append((kind, score, recorded_at))
+
+    result = {}
+    for account_id, relationship_type, last_touch_at, won_at, created_at in accounts:
+        kept, closed, overdue = promises.get(account_id, (0, 0, 0))
+        traded, total = gives.get(account_id, (0, 0))
+        since = last_touch_at or won_at or created_at
+        raws = {
+            "kept": kept_part(kept, closed - kept, overdue),
+            "touch": touch_part(max((now - since).days, 0), relationship_type),
+            "ratings": ratings_part(ratings.get(account_id, ()), now),
+            "balance": balance_part(traded, total - traded),
+            "qbr": qbr_part(qbrs.get(account_id), today),
+            "checkins": checkins_part(checkins.get(account_id, ()), today),
+        }
+        result[account_id] = combine(account_id, raws)
+    return result
