@@ -51,6 +51,40 @@ def _parser() -> argparse.ArgumentParser:
     tryout = sub.add_parser("try", help="run one slash command locally, without Slack")
     tryout.add_argument("line", help='e.g. "/concede acme give: 5%% discount get: 24-month term"')
     tryout.add_argument("--user", default="U0LOCAL", help="the Slack user id to act as")
+
+    exporting = sub.add_parser(
+        "export",
+        help="write accounts and their history to CSV files or one JSON file",
+        description=(
+            "Write accounts, concessions (and their edits), MESO sets with their offers, "
+            "commitments, QBRs, check-ins, touches and ratings. CSV: OUT is a directory "
+            "with one file per table (accounts.csv, concessions.csv, …), each with a header "
+            "row. JSON: OUT is one file (- for stdout) holding an object with a list per "
+            "table. Rows about an account carry its team_id and account_name; instants "
+            "are ISO 8601 UTC."
+        ),
+    )
+    exporting.add_argument("--format", choices=["csv", "json"], required=True)
+    exporting.add_argument("--team", help="only this Slack team (T…); all teams by default")
+    exporting.add_argument("out", help="a directory for CSV, a file or - for JSON")
+
+    importing = sub.add_parser(
+        "import",
+        help="load accounts and their owners from a CRM's CSV export",
+        description=(
+            "Load accounts from a CSV file with columns name and owner (a Slack user id "
+            "such as U123ABC, or an email looked up in Slack), and optionally "
+            "relationship_type, channel (C…) and expectations. CRM header names such as "
+            "'Account Name', 'Account Owner' and 'Owner Email' work; ',' or ';' between "
+            "fields. Accounts that exist already are updated. Every row is checked first: "
+            "one bad row and nothing is imported, unless --skip-bad. The team is the bot "
+            "token's workspace (Slack's auth.test) unless --team says otherwise."
+        ),
+    )
+    importing.add_argument("file", help="the CSV file")
+    importing.add_argument("--team", help="the Slack team (T…); default: the bot token's")
+    importing.add_argument("--skip-bad", action="store_true", help="import the good rows")
+    importing.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     return parser
 
 
@@ -143,6 +177,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     elif args.command == "db":
         _database(settings, upgrade=True)
         print("database is up to date")
+    elif args.command == "export":
+        from bot.transfer import run_export
+
+        return run_export(settings, args)
+    elif args.command == "import":
+        from bot.transfer import run_import
+
+        return run_import(settings, args)
     elif args.command == "try":
         from bot.tryout import run_try
 

@@ -29,6 +29,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin_immediate(conn: Any) -> None:
     # Take the write lock at BEGIN: a deferred transaction that later upgrades to a
     # writer fails at once with SQLITE_BUSY instead of waiting for busy_timeout.
+    if conn.get_execution_options().get("sqlite_read_only"):
+        # A long read (rapport export) reads a WAL snapshot and must not hold the
+        # write lock the bot's writers queue for.
+        conn.exec_driver_sql("BEGIN")
+        return
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -1,0 +1,337 @@
+"""Export: an account's history, table by table, as CSV files or one JSON document.
+
+Rows are streamed from the database in chunks and written as they come, so a large
+team never sits in memory at once. Rows that belong to an account carry its team and
+name as well as its id, so each table reads on its own, without joins.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from sqlalchemy import Engine, Select, select
+from sqlalchemy.orm import Session
+
+from storage.models import Account, Commitment, Concession
+from storage.negotiation_models import ConcessionRevision, MesoOffer, MesoSet
+from storage.scheduling_models import CheckIn, Qbr, Touch
+from storage.team_models import Rating
+
+if TYPE_CHECKING:
+    # A SELECT of any number of labelled columns.
+    Query = Select[*tuple[Any, ...]]
+
+# Rows fetched per round trip; small enough to keep memory flat, big enough to be quick.
+CHUNK_ROWS = 1000
+
+Value = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    # The rows to write, as labelled columns; `None` means every team.
+    query: Callable[[str | None], Query]
+
+    def columns(self) -> list[str]:
+        return list(self.query(None).selected_columns.keys())
+
+
+def _for_team(stmt: Query, team_column: Any, team_id: str | None) -> Query:
+    return stmt if team_id is None else stmt.where(team_column == team_id)
+
+
+def _accounts(team_id: str | None) -> Query:
+    stmt = select(
+        Account.id,
+        Account.team_id,
+        Account.name,
+        Account.owner_id,
+        Account.relationship_type,
+        Account.channel_id,
+        Account.expectations,
+        Account.stage,
+        Account.created_by,
+        Account.created_at,
+        Account.won_at,
+        Account.lost_at,
+        Account.paused_until,
+        Account.pause_reason,
+        Account.last_touch_at,
+    )
+    return _for_team(stmt, Account.team_id, team_id).order_by(Account.id)
+
+
+def _of_account(model: Any, team_id: str | None, *columns: Any) -> Query:
+    """`columns` of `model`, after its id, team and the account it belongs to."""
+    stmt = select(
+        model.id,
+        model.team_id,
+        model.account_id,
+        Account.name.label("account_name"),
+        *columns,
+    ).join(Account, Account.id == model.account_id)
+    return _for_team(stmt, model.team_id, team_id).order_by(model.id)
+
+
+def _concessions(team_id: str | None) -> Query:
+    c = Concession
+    return _of_account(
+        c,
+        team_id,
+        c.item,
+        c.give,
+        c.get,
+        c.trigger,
+        c.value_to_us,
+        c.value_to_them,
+        c.logged_by,
+        c.logged_at,
+        c.edited_at,
+        c.withdrawn_at,
+        c.withdrawn_by,
+    )
+
+
+def _concession_revisions(team_id: str | None) -> Query:
+    r = ConcessionRevision
+    stmt = (
+        select(
+            r.id,
+            r.team_id,
+            Concession.account_id,
+            Account.name.label("account_name"),
+            r.concession_id,
+            r.change,
+            r.item,
+            r.give,
+            r.get,
+            r.trigger,
+            r.value_to_us,
+            r.value_to_them,
+            r.changed_by,
+            r.changed_at,
+        )
+        .join(Concession, Concession.id == r.concession_id)
+        .join(Account, Account.id == Concession.account_id)
+    )
+    return _for_team(stmt, r.team_id, team_id).order_by(r.id)
+
+
+def _meso_sets(team_id: str | None) -> Query:
+    m = MesoSet
+    return _of_account(
+        m,
+        team_id,
+        m.created_by,
+        m.created_at,
+        m.tolerance_pct,
+        m.chosen_label,
+        m.chosen_by,
+        m.chosen_at,
+    )
+
+
+_OFFER_COLUMNS = (
+    MesoOffer.position,
+    MesoOffer.label,
+    MesoOffer.terms,
+    MesoOffer.scope,
+    MesoOffer.cadence,
+    MesoOffer.extras,
+    MesoOffer.value_to_us,
+)
+
+
+def _meso_offers(team_id: str | None) -> Query:
+    o = MesoOffer
+    stmt = (
+        select(
+            o.id,
+            o.team_id,
+            MesoSet.account_id,
+            Account.name.label("account_name"),
+            o.meso_set_id,
+            *_OFFER_COLUMNS,
+        )
+        .join(MesoSet, MesoSet.id == o.meso_set_id)
+        .join(Account, Account.id == MesoSet.account_id)
+    )
+    return _for_team(stmt, o.team_id, team_id).order_by(o.meso_set_id, o.position)
+
+
+def _commitments(team_id: str | None) -> Query:
+    c = Commitment
+    return _of_account(
+        c,
+        team_id,
+        c.owner_id,
+        c.direction,
+        c.what,
+        c.due_on,
+        c.due_at,
+        c.created_by,
+        c.created_at,
+        c.done_at,
+        c.done_by,
+        c.kept_on_time,
+    )
+
+
+def _qbrs(team_id: str | None) -> Query:
+    q = Qbr
+    return _of_account(
+        q,
+        team_id,
+        q.next_on,
+        q.cadence,
+        q.lead_days,
+        q.last_held_on,
+        q.held_count,
+        q.on_time_count,
+        q.created_by,
+    )
+
+
+def _checkins(team_id: str | None) -> Query:
+    c = CheckIn
+    return _of_account(c, team_id, c.due_on, c.label, c.done_at, c.done_by)
+
+
+def _touches(team_id: str | None) -> Query:
+    t = Touch
+    return _of_account(t, team_id, t.user_id, t.at, t.note, t.permalink)
+
+
+def _ratings(team_id: str | None) -> Query:
+    r = Rating
+    return _of_account(
+        r, team_id, r.kind, r.score, r.contact_on, r.checkin_id, r.recorded_by, r.recorded_at
+    )
+
+
+ACCOUNTS = Table("accounts", _accounts)
+MESO_SETS = Table("meso_sets", _meso_sets)
+MESO_OFFERS = Table("meso_offers", _meso_offers)
+# In the order they are written: accounts first, then what hangs off them.
+TABLES = (
+    ACCOUNTS,
+    Table("concessions", _concessions),
+    Table("concession_revisions", _concession_revisions),
+    MESO_SETS,
+    MESO_OFFERS,
+    Table("commitments", _commitments),
+    Table("qbrs", _qbrs),
+    Table("checkins", _checkins),
+    Table("touches", _touches),
+    Table("ratings", _ratings),
+)
+
+
+def plain(value: Any) -> Value:
+    """A value as JSON and CSV carry it: instants in ISO 8601 UTC, days as YYYY-MM-DD."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def rows_of(session: Session, table: Table, *, team_id: str | None) -> Iterator[dict[str, Value]]:
+    stmt = table.query(team_id).execution_options(yield_per=CHUNK_ROWS)
+    for row in session.execute(stmt).mappings():
+        yield {key: plain(value) for key, value in row.items()}
+
+
+def meso_sets_with_offers(session: Session, *, team_id: str | None) -> Iterator[dict[str, Value]]:
+    """Each MESO set with its offers inside, in one ordered pass over a join."""
+    offer_labels = [column.label(f"offer_{column.key}") for column in _OFFER_COLUMNS]
+    stmt = (
+        _meso_sets(team_id)
+        .add_columns(*offer_labels)
+        .outerjoin(MesoOffer, MesoOffer.meso_set_id == MesoSet.id)
+        .order_by(MesoOffer.position)
+        .execution_options(yield_per=CHUNK_ROWS)
+    )
+    set_keys = MESO_SETS.columns()
+    rows = session.execute(stmt).mappings()
+    for _, group in itertools.groupby(rows, key=lambda row: row["id"]):
+        first, *rest = list(group)
+        meso: dict[str, Any] = {key: plain(first[key]) for key in set_keys}
+        meso["offers"] = [
+            {label.key.removeprefix("offer_"): plain(row[label.key]) for label in offer_labels}
+            for row in (first, *rest)
+            if row["offer_position"] is not None
+        ]
+        yield meso
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Session]:
+    """A read-only session that sees every table as of one instant.
+
+    On PostgreSQL, REPEATABLE READ gives all the export's queries one snapshot. On
+    SQLite a deferred transaction does the same in WAL mode, without taking the one
+    write lock the bot's other writers wait on (see storage.db).
+    """
+    if engine.dialect.name == "postgresql":
+        bound = engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+    else:
+        bound = engine.execution_options(sqlite_read_only=True)
+    with Session(bound) as session, session.begin():
+        yield session
+
+
+def write_csv(session: Session, directory: Path, *, team_id: str | None) -> dict[str, int]:
+    """One CSV file per table in `directory`, each with a header row; rows per table."""
+    directory.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        with (directory / f"{table.name}.csv").open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=table.columns())
+            writer.writeheader()
+            counts[table.name] = 0
+            for row in rows_of(session, table, team_id=team_id):
+                writer.writerow({key: _csv_cell(value) for key, value in row.items()})
+                counts[table.name] += 1
+    return counts
+
+
+def _csv_cell(value: Value) -> Value:
+    # Spelled the way JSON spells them, so both formats agree.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def write_json(session: Session, out: TextIO, *, team_id: str | None) -> dict[str, int]:
+    """One JSON object with a list per table (MESO sets hold their offers); rows per table."""
+    counts: dict[str, int] = {}
+    out.write("{")
+    for index, table in enumerate(t for t in TABLES if t is not MESO_OFFERS):
+        rows = (
+            meso_sets_with_offers(session, team_id=team_id)
+            if table is MESO_SETS
+            else rows_of(session, table, team_id=team_id)
+        )
+        out.write(("," if index else "") + f"\n{json.dumps(table.name)}: [")
+        counts[table.name] = 0
+        for row in rows:
+            out.write(("," if counts[table.name] else "") + "\n  ")
+            out.write(json.dumps(row, ensure_ascii=False))
+            counts[table.name] += 1
+        out.write("\n]" if counts[table.name] else "]")
+    out.write("\n}\n")
+    return counts

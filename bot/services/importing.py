@@ -1,0 +1,378 @@
+"""Import: accounts and their owners from a CRM's CSV export.
+
+Every row is checked before anything is written, and problems are reported by the
+line of the file they are on. The file is read forgivingly (header names as CRMs
+spell them, a UTF-8 BOM, `;` or `,` between fields); what it says is not guessed at.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import UsageError
+from bot.services.account_overview import MAX_EXPECTATIONS, relationship_type_from
+from bot.services.accounts import MAX_ACCOUNT_NAME, account_key, clean_account_name
+from storage.models import RELATIONSHIP_TYPES, Account
+
+# Header names as CRMs export them, folded by _header_key. Owner columns are listed
+# best first: a CRM often has both "Account Owner" (a person's name) and "Owner Email".
+NAME_HEADERS = (
+    "name",
+    "account name",
+    "account",
+    "company",
+    "company name",
+    "customer",
+    "customer name",
+    "organization",
+    "organisation",
+    "organization name",
+)
+OWNER_HEADERS = (
+    "owner id",
+    "owner slack id",
+    "owner user id",
+    "slack user id",
+    "slack id",
+    "owner email",
+    "owner e mail",
+    "owner email address",
+    "account owner email",
+    "owner",
+    "account owner",
+)
+TYPE_HEADERS = ("relationship type", "relationship")
+CHANNEL_HEADERS = ("channel", "channel id", "slack channel", "slack channel id", "account channel")
+EXPECTATION_HEADERS = ("expectations", "expects", "expectation", "buyer expectations")
+
+_USER_ID = re.compile(r"<?@?([UW][A-Z0-9]{2,31})(?:\|[^<>]*)?>?")
+_CHANNEL_ID = re.compile(r"<?#?([CG][A-Z0-9]{2,31})(?:\|[^<>]*)?>?")
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
+# Enough of the file for csv.Sniffer to see the header and a few rows.
+_SNIFF_CHARS = 16_384
+
+
+class OwnerDirectory(Protocol):
+    """Who an email belongs to in the workspace (Slack's users.lookupByEmail)."""
+
+    def user_for_email(self, email: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One good row: the account as it should be after the import."""
+
+    line: int
+    name: str
+    owner_id: str
+    # None: the file says nothing, so an existing account keeps what it has.
+    relationship_type: str | None = None
+    channel_id: str | None = None
+    expectations: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    rows: tuple[AccountRow, ...]
+    bad: tuple[BadRow, ...]
+    # Columns that mean nothing to Rapport (a CRM export has many).
+    ignored_columns: tuple[str, ...] = ()
+    # A problem with the file as a whole (no name column, no rows): nothing can be imported.
+    fatal: bool = False
+
+    def importable(self, *, skip_bad: bool) -> bool:
+        """Whether anything gets written: one bad row stops it all, unless skipped."""
+        if self.fatal or not self.rows:
+            return False
+        return skip_bad or not self.bad
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: tuple[BadRow, ...] = ()
+    # False when bad rows stopped the import; nothing was written then.
+    imported: bool = True
+    dry_run: bool = False
+    created_names: tuple[str, ...] = ()
+
+
+def _header_key(header: str) -> str:
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", header.casefold()).split())
+
+
+def _delimiter(text: str) -> str:
+    sample = text[:_SNIFF_CHARS]
+    header = sample.split("\n", 1)[0]
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        found = ""
+    if found and found in header:
+        return found
+    # The sniffer gives up on one-column files and can be fooled by commas inside
+    # quoted text; a header line rarely holds a delimiter that is not one.
+    counts = {d: header.count(d) for d in ",;\t"}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+@dataclass(frozen=True)
+class _Columns:
+    name: int
+    owners: tuple[int, ...]
+    relationship_type: int | None
+    channel: int | None
+    expectations: int | None
+    ignored: tuple[str, ...]
+
+
+def _columns(header: Sequence[str]) -> _Columns | str:
+    """Which column holds what, or what is missing."""
+    keys = [_header_key(h) for h in header]
+
+    def first(names: Sequence[str]) -> int | None:
+        for name in names:
+            if name in keys:
+                return keys.index(name)
+        return None
+
+    owners = tuple(keys.index(name) for name in OWNER_HEADERS if name in keys)
+    name = first(NAME_HEADERS)
+    if name is None:
+        return "no account name column (call it name or Account Name)"
+    if not owners:
+        return "no owner column (call it owner, Account Owner or Owner Email)"
+    columns = _Columns(
+        name=name,
+        owners=owners,
+        relationship_type=first(TYPE_HEADERS),
+        channel=first(CHANNEL_HEADERS),
+        expectations=first(EXPECTATION_HEADERS),
+        ignored=(),
+    )
+    used = {name, *owners, columns.relationship_type, columns.channel, columns.expectations}
+    ignored = tuple(h.strip() for i, h in enumerate(header) if i not in used and h.strip())
+    return replace(columns, ignored=ignored)
+
+
+def _records(text: str) -> Iterable[tuple[int, list[str]]]:
+    """Each record with the line it starts on (a quoted field may span lines)."""
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
+    start = 1
+    for record in reader:
+        yield start, record
+        start = reader.line_num + 1
+
+
+def _cell(record: Sequence[str], index: int | None) -> str:
+    if index is None or index >= len(record):
+        return ""
+    return record[index].strip()
+
+
+def _owner(
+    record: Sequence[str], columns: _Columns, directory: OwnerDirectory
+) -> tuple[str | None, str | None]:
+    """The owner's user id, or what is wrong with the owner cells."""
+    given = [value for value in (_cell(record, i) for i in columns.owners) if value]
+    if not given:
+        return None, "owner is missing"
+    for value in given:
+        user = _USER_ID.fullmatch(value)
+        if user:
+            return user.group(1), None
+        # "Bob <bob@x.com>" and "mailto:bob@x.com" are how some exports write one.
+        email = _EMAIL.search(value.replace("mailto:", " "))
+        if email:
+            address = email.group(0)
+            found = directory.user_for_email(address)
+            if found is None:
+                return None, f"owner {address} is not a user in this Slack workspace"
+            return found, None
+    return None, (
+        f"owner “{given[0]}” is neither a Slack user id (like U123ABC) nor an email address"
+    )
+
+
+def _row(
+    line: int, record: Sequence[str], columns: _Columns, directory: OwnerDirectory
+) -> AccountRow | BadRow:
+    problems: list[str] = []
+    name = ""
+    try:
+        name = clean_account_name(_cell(record, columns.name))
+    except UsageError:
+        problems.append(
+            f"account name is longer than {MAX_ACCOUNT_NAME} characters"
+            if _cell(record, columns.name).strip("\"'“”‘’")
+            else "account name is missing"
+        )
+    owner_id, owner_problem = _owner(record, columns, directory)
+    if owner_problem:
+        problems.append(owner_problem)
+    kind: str | None = None
+    if typed := _cell(record, columns.relationship_type):
+        try:
+            kind = relationship_type_from(typed)
+        except UsageError:
+            problems.append(
+                f"relationship type “{typed}” is not one of {', '.join(RELATIONSHIP_TYPES)}"
+            )
+    channel: str | None = None
+    if given := _cell(record, columns.channel):
+        match = _CHANNEL_ID.fullmatch(given)
+        if match:
+            channel = match.group(1)
+        else:
+            problems.append(
+                f"channel “{given}” is not a Slack channel id (like C123ABC; "
+                "Slack shows it at the bottom of the channel's details)"
+            )
+    expectations = _cell(record, columns.expectations) or None
+    if expectations and len(expectations) > MAX_EXPECTATIONS:
+        problems.append(f"expectations are longer than {MAX_EXPECTATIONS} characters")
+    if problems or owner_id is None:
+        return BadRow(line, "; ".join(problems))
+    return AccountRow(line, name, owner_id, kind, channel, expectations)
+
+
+def check_accounts_csv(text: str, *, directory: OwnerDirectory) -> CheckedFile:
+    """Every row of the file checked; owners given by email are looked up in `directory`."""
+    text = text.removeprefix("\ufeff")
+    records = iter(_records(text))
+    header: list[str] = []
+    for _, record in records:
+        if any(cell.strip() for cell in record):
+            header = record
+            break
+    columns = _columns(header) if header else "the file is empty"
+    if isinstance(columns, str):
+        return CheckedFile(rows=(), bad=(BadRow(1, columns),), fatal=True)
+
+    rows: list[AccountRow] = []
+    bad: list[BadRow] = []
+    first_line: dict[str, int] = {}
+    for line, record in records:
+        if not any(cell.strip() for cell in record):
+            continue
+        checked = _row(line, record, columns, directory)
+        if isinstance(checked, BadRow):
+            bad.append(checked)
+            continue
+        earlier = first_line.setdefault(account_key(checked.name), line)
+        if earlier != line:
+            bad.append(BadRow(line, f"account “{checked.name}” is already on line {earlier}"))
+            continue
+        rows.append(checked)
+    if not rows and not bad:
+        nothing = BadRow(1, "there are no accounts after the header")
+        return CheckedFile(rows=(), bad=(nothing,), fatal=True)
+    return CheckedFile(rows=tuple(rows), bad=tuple(bad), ignored_columns=columns.ignored)
+
+
+def _existing(session: Session, *, team_id: str, keys: Sequence[str]) -> dict[str, Account]:
+    found: dict[str, Account] = {}
+    # In chunks: some databases cap the number of bound parameters in one statement.
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for account in session.scalars(
+            select(Account).where(Account.team_id == team_id, Account.key.in_(chunk))
+        ):
+            found[account.key] = account
+    return found
+
+
+def _changes(account: Account, row: AccountRow) -> dict[str, str]:
+    wanted = {
+        "owner_id": row.owner_id,
+        "relationship_type": row.relationship_type,
+        "channel_id": row.channel_id,
+        "expectations": row.expectations,
+    }
+    return {
+        name: value
+        for name, value in wanted.items()
+        if value is not None and getattr(account, name) != value
+    }
+
+
+def import_accounts(
+    session: Session,
+    *,
+    team_id: str,
+    checked: CheckedFile,
+    now: datetime,
+    skip_bad: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Create or update the team's accounts from `checked`, in the caller's transaction.
+
+    With bad rows, nothing is written unless `skip_bad`; with `dry_run`, nothing at
+    all, but the counts say what would have happened.
+    """
+    if not checked.importable(skip_bad=skip_bad):
+        return ImportReport(skipped=checked.bad, imported=False, dry_run=dry_run)
+    existing = _existing(
+        session, team_id=team_id, keys=[account_key(row.name) for row in checked.rows]
+    )
+    created: list[str] = []
+    updated = unchanged = 0
+    for row in checked.rows:
+        account = existing.get(account_key(row.name))
+        if account is None:
+            created.append(row.name)
+            if not dry_run:
+                session.add(
+                    Account(
+                        team_id=team_id,
+                        key=account_key(row.name),
+                        name=row.name,
+                        owner_id=row.owner_id,
+                        created_by=row.owner_id,
+                        created_at=now,
+                        relationship_type=row.relationship_type,
+                        channel_id=row.channel_id,
+                        expectations=row.expectations,
+                    )
+                )
+            continue
+        changes = _changes(account, row)
+        if not changes:
+            unchanged += 1
+            continue
+        updated += 1
+        if not dry_run:
+            for name, value in changes.items():
+                setattr(account, name, value)
+    if not dry_run:
+        session.flush()
+    return ImportReport(
+        created=len(created),
+        updated=updated,
+        unchanged=unchanged,
+        skipped=checked.bad,
+        imported=True,
+        dry_run=dry_run,
+        created_names=tuple(created),
+    )
