@@ -101,6 +101,12 @@ class Health:
         """Some part had no data, so the others are worth more than their base weight."""
         return any(not part.known for part in self.parts)
 
+    @property
+    def weakest(self) -> HealthPart | None:
+        """The part that lost the most points, if any lost a whole point."""
+        lost = max(self.parts, key=lambda part: part.weight - part.points)
+        return lost if lost.weight - lost.points >= 1 else None
+
 
 def health_band(score: int) -> str:
     """70+ healthy, 45-69 watch, below 45 at risk.

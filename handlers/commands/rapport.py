@@ -11,7 +11,14 @@ from collections.abc import Callable
 
 from slack_bolt import Ack, BoltContext
 
-from handlers.commands import rapport_account, rapport_playbook, rapport_rhythm, rapport_settings
+from handlers.commands import (
+    rapport_account,
+    rapport_digest,
+    rapport_health,
+    rapport_playbook,
+    rapport_rhythm,
+    rapport_settings,
+)
 from handlers.replies import ephemeral
 from messages import render
 
@@ -40,6 +47,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "resume": rapport_rhythm.resume,
     "holidays": rapport_rhythm.holidays,
     "settings": rapport_settings.settings,
+    "digest": rapport_digest.digest,
+    "overdue": rapport_digest.overdue,
+    "health": rapport_health.health,
 }
 
 

@@ -1,0 +1,127 @@
+"""The buyer's CSAT or NPS answer, recorded by the owner from a check-in nudge.
+
+A rating feeds the account's health (bot.services.health) and the weekly digest.
+The day of the last contact it comes with counts as a touch when it is newer than
+the last touch logged, so answering a check-in also restarts the stay-in-touch clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import NotFound, UsageError
+from bot.services import rhythm
+from bot.services.calendar import WorkCalendar
+from storage.models import Account
+from storage.scheduling_models import CheckIn
+from storage.team_models import Rating, RatingKind
+
+# A last contact further back than this is a typo more often than a fact.
+MAX_CONTACT_AGE = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    rating: Rating
+    created: bool  # False: this check-in already had its rating; nothing new was written
+    touched: bool  # the last contact was logged as a touch
+
+
+def check_rating(kind: str, score: object, contact_on: date, today: date) -> RatingKind:
+    """The kind, once kind, score and day are known to be possible; else a UsageError."""
+    try:
+        checked = RatingKind(kind)
+    except ValueError:
+        raise UsageError("Pick CSAT or NPS.") from None
+    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
+        raise UsageError("The score is a whole number from 0 to 10.")
+    if contact_on > today:
+        raise UsageError("The last contact can't be in the future.")
+    if contact_on < today - MAX_CONTACT_AGE:
+        raise UsageError("Pick a last contact within the past year.")
+    return checked
+
+
+def rating_for_checkin(session: Session, *, team_id: str, checkin_id: int) -> Rating | None:
+    return session.scalar(
+        select(Rating)
+        .where(Rating.team_id == team_id, Rating.checkin_id == checkin_id)
+        .order_by(Rating.id)
+        .limit(1)
+    )
+
+
+def record_rating(
+    session: Session,
+    *,
+    team_id: str,
+    account_id: int,
+    kind: str,
+    score: int,
+    contact_on: date,
+    checkin_id: int | None,
+    user_id: str,
+    now: datetime,
+    calendar: WorkCalendar | None = None,
+) -> Recorded:
+    """Write the rating once per check-in, and log the contact day as a touch if newer."""
+    calendar = calendar or WorkCalendar(tz=ZoneInfo("UTC"))
+    today = calendar.today(now)
+    checked = check_rating(kind, score, contact_on, today)
+    account = session.scalar(
+        select(Account).where(Account.team_id == team_id, Account.id == account_id)
+    )
+    if account is None:
+        raise NotFound("That account is not there any more.")
+    if checkin_id is not None:
+        # Locked, so two clicks at once on PostgreSQL queue up here and the second
+        # finds the first one's rating (SQLite serialises writers anyway).
+        checkin = session.scalar(
+            select(CheckIn)
+            .where(
+                CheckIn.team_id == team_id,
+                CheckIn.id == checkin_id,
+                CheckIn.account_id == account_id,
+            )
+            .with_for_update()
+        )
+        if checkin is None:
+            raise NotFound("That check-in is not there any more.")
+        existing = rating_for_checkin(session, team_id=team_id, checkin_id=checkin_id)
+        if existing is not None:
+            return Recorded(existing, created=False, touched=False)
+    rating = Rating(
+        team_id=team_id,
+        account_id=account_id,
+        kind=checked.value,
+        score=score,
+        contact_on=contact_on,
+        checkin_id=checkin_id,
+        recorded_by=user_id,
+        recorded_at=now,
+    )
+    rating.account = account
+    session.add(rating)
+    # Today's contact is "now"; an earlier one, midday of that day where the owner is.
+    contact_at = (
+        now
+        if contact_on >= today
+        else min(now, datetime.combine(contact_on, time(12, 0), tzinfo=calendar.tz))
+    )
+    touched = account.last_touch_at is None or contact_at > account.last_touch_at
+    if touched:
+        rhythm.log_touch(
+            session,
+            account,
+            user_id=user_id,
+            note=f"{checked.value.upper()} {score}/10 recorded",
+            now=contact_at,
+            calendar=calendar,
+        )
+    session.flush()
+    return Recorded(rating, created=True, touched=touched)

@@ -1,0 +1,45 @@
+"""/rapport health [ACCOUNT]: explain an account's health score, or rank mine by it."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+from sqlalchemy import select
+
+from bot.services.accounts import clean_account_name, get_account
+from bot.services.health import account_health
+from handlers.context import deps_of, utcnow
+from handlers.replies import ephemeral
+from messages import render
+from storage.models import Account, AccountStage
+
+# Lines in the list: one section of mrkdwn holds them all, well inside 3,000 characters.
+MAX_LISTED = 20
+
+
+def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    deps, now = deps_of(context), utcnow()
+    team_id = command["team_id"]
+    with deps.db.begin() as session:
+        if args.strip():
+            account = get_account(session, team_id=team_id, name=clean_account_name(args))
+            scored = account_health(session, team_id=team_id, account_ids=[account.id], now=now)
+            message = render("health_account", account=account, health=scored[account.id])
+        else:
+            mine = session.execute(
+                select(Account.id, Account.name).where(
+                    Account.team_id == team_id,
+                    Account.owner_id == command["user_id"],
+                    Account.stage != AccountStage.LOST,
+                )
+            ).all()
+            scored = account_health(
+                session, team_id=team_id, account_ids=[i for i, _ in mine], now=now
+            )
+            ranked = sorted(
+                ((name, scored[i]) for i, name in mine if i in scored),
+                key=lambda pair: (pair[1].score, pair[0].casefold()),
+            )
+            message = render(
+                "health_list", rows=ranked[:MAX_LISTED], more=max(len(ranked) - MAX_LISTED, 0)
+            )
+    ack(**ephemeral(message))
