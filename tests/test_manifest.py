@@ -44,5 +44,6 @@ def test_manifest_subscribes_to_home_and_interactivity(manifest: dict[str, Any])
 def test_manifest_asks_for_the_scopes_rapport_uses(manifest: dict[str, Any]) -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     # commands: slash commands; chat:write: DMs and posts; im:write: conversations.open;
-    # users:read: users.info, for each person's time zone.
-    assert scopes == {"commands", "chat:write", "im:write", "users:read"}
+    # users:read: users.info, for each person's time zone; users:read.email:
+    # users.lookupByEmail, for owners given by email in `rapport import`.
+    assert scopes == {"commands", "chat:write", "im:write", "users:read", "users:read.email"}
