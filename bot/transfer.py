@@ -98,9 +98,13 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
         elif target == "-":
             counts = export.write_json(session, sys.stdout, team_id=args.team)
         else:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            with Path(target).open("w", encoding="utf-8") as out:
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Written aside and moved into place: a failed export leaves no half a file.
+            partial = path.with_name(path.name + ".part")
+            with partial.open("w", encoding="utf-8") as out:
                 counts = export.write_json(session, out, team_id=args.team)
+            partial.replace(path)
     engine.dispose()
     summary = ", ".join(f"{count} {name}" for name, count in counts.items())
     where = "stdout" if target == "-" else target

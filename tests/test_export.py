@@ -230,6 +230,10 @@ def test_cli_exports_json_to_stdout_and_csv_to_a_directory(
     assert len(read_csv(tmp_path / "csv" / "accounts.csv")) == 2
     assert "to " + str(tmp_path / "csv") in capsys.readouterr().out
 
+    assert main(["export", "--format", "json", str(tmp_path / "json" / "all.json")]) == 0
+    assert len(json.loads((tmp_path / "json" / "all.json").read_text())["accounts"]) == 2
+    assert [p.name for p in (tmp_path / "json").iterdir()] == ["all.json"]
+
     assert main(["export", "--format", "csv", "-"]) == 2
     assert "directory" in capsys.readouterr().err
 
@@ -240,3 +244,34 @@ def test_export_help_says_what_it_writes(capsys: pytest.CaptureFixture[str]) -> 
     text = " ".join(capsys.readouterr().out.split())
     for words in ("accounts", "MESO sets", "commitments", "QBRs", "check-ins", "one file per"):
         assert words in text
+
+
+def test_the_export_reads_a_snapshot_without_holding_up_writers(
+    db: SessionFactory, engine: Engine, database_url: str
+) -> None:
+    from sqlalchemy import func, select
+
+    from storage.db import make_engine, make_session_factory
+
+    seed_account(db, team=TEAM, name="Acme", owner=ALICE)
+    # The bot's own process: a second engine, as `rapport serve` would have.
+    bot = make_engine(database_url)
+    try:
+        with export.snapshot(engine) as session:
+            counted = select(func.count()).select_from(Account)
+            assert session.scalar(counted) == 1
+            with make_session_factory(bot).begin() as writer:
+                writer.add(
+                    Account(
+                        team_id=TEAM,
+                        key="globex",
+                        name="Globex",
+                        owner_id=BOB,
+                        created_by=BOB,
+                        created_at=WHEN,
+                    )
+                )
+            assert session.scalar(counted) == 1, "one instant for every table"
+    finally:
+        bot.dispose()
+    assert len(exported_json(engine, TEAM)["accounts"]) == 2
