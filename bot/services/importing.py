@@ -114,7 +114,6 @@ class ImportReport:
     # False when bad rows stopped the import; nothing was written then.
     imported: bool = True
     dry_run: bool = False
-    created_names: tuple[str, ...] = ()
 
 
 def _header_key(header: str) -> str:
@@ -336,12 +335,11 @@ def import_accounts(
     existing = _existing(
         session, team_id=team_id, keys=[account_key(row.name) for row in checked.rows]
     )
-    created: list[str] = []
-    updated = unchanged = 0
+    created = updated = unchanged = 0
     for row in checked.rows:
         account = existing.get(account_key(row.name))
         if account is None:
-            created.append(row.name)
+            created += 1
             if not dry_run:
                 session.add(
                     Account(
@@ -368,11 +366,10 @@ def import_accounts(
     if not dry_run:
         session.flush()
     return ImportReport(
-        created=len(created),
+        created=created,
         updated=updated,
         unchanged=unchanged,
         skipped=checked.bad,
         imported=True,
         dry_run=dry_run,
-        created_names=tuple(created),
     )
