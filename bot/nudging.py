@@ -42,6 +42,7 @@ from storage.db import SessionFactory
 from storage.models import Account, AccountStage, Commitment, OutboxMessage
 from storage.outbox import enqueue_many
 from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, UserPrefs
+from storage.team_models import Rating
 from storage.upsert import insert_ignore_many, update_by_id
 
 log = logging.getLogger("rapport.nudging")
@@ -335,6 +336,7 @@ class Item:
     days_quiet: int = 0
     kept_since: int = 0
     kpis: str | None = None  # from the account's governance plan, for a QBR agenda
+    rating: Rating | None = None  # the buyer's answer recorded from a check-in nudge
 
 
 def _ids(nudges: Sequence[Nudge | Due], kind: str) -> dict[str, list[int]]:
@@ -404,7 +406,24 @@ def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list
         if item.account is not None and item.account.stage == AccountStage.LOST:
             item.closed = "lost"
         items.append(item)
+    _add_ratings(session, items)
     return items
+
+
+def _add_ratings(session: Session, items: list[Item]) -> None:
+    """The rating recorded for each check-in shown, one query per team."""
+    by_team: dict[str, dict[int, Item]] = defaultdict(dict)
+    for item in items:
+        if item.checkin is not None:
+            by_team[item.checkin.team_id][item.checkin.id] = item
+    for team_id, wanted in by_team.items():
+        for rating in session.scalars(
+            select(Rating)
+            .where(Rating.team_id == team_id, Rating.checkin_id.in_(list(wanted)))
+            .order_by(Rating.id.desc())
+        ):
+            assert rating.checkin_id is not None
+            wanted[rating.checkin_id].rating = rating
 
 
 def _add_agenda(session: Session, item: Item) -> None:

@@ -14,6 +14,8 @@ class Action(StrEnum):
     NUDGE_REASSIGN = "nudge_reassign"
     NUDGE_QBR_HELD = "nudge_qbr_held"
     NUDGE_TOUCHED = "nudge_touched"
+    # Check-in nudges: open the modal that records the buyer's CSAT/NPS answer.
+    NUDGE_RATE = "nudge_rate"
     # The account view and the governance reply (value: the account id).
     GOVERNANCE_EDIT = "governance_edit"
     DEBRIEF_START = "debrief_start"
@@ -27,6 +29,10 @@ class Action(StrEnum):
     MESO_TEMPLATE = "meso_template"
     # The reply to a new MESO set: record which offer the buyer chose.
     MESO_PICK = "meso_pick"
+    # App Home (Done value: the commitment id; Snooze option values: `<id>:<choice>`).
+    HOME_DONE = "home_done"
+    HOME_SNOOZE = "home_snooze"
+    HOME_EDIT_SETTINGS = "home_edit_settings"
 
 
 class View(StrEnum):
@@ -39,6 +45,8 @@ class View(StrEnum):
     DEBRIEF = "debrief"
     CONCESSION = "concession"
     MESO = "meso"
+    BUYER_RATING = "buyer_rating"
+    HOME_SNOOZE_UNTIL = "home_snooze_until"
 
 
 class GovernanceBlock(StrEnum):
@@ -99,3 +107,16 @@ class MesoOfferField(StrEnum):
 def offer_block(index: int, field: MesoOfferField) -> str:
     """block_id of one offer's input: `meso_<offer index>_<field>`."""
     return f"meso_{index}_{field.value}"
+
+
+class RatingBlock(StrEnum):
+    """block_id of each part of the buyer's-rating modal (input action_ids are "value")."""
+
+    KIND = "rating_kind"
+    SCORE = "rating_score"
+    CONTACT = "rating_contact"
+
+
+# action_id of the score buttons in the rating modal: `rating_score_<0-10>` (ids must
+# differ within a block, so the score is part of the id).
+RATING_SCORE_PREFIX = "rating_score_"

@@ -156,12 +156,13 @@ def test_balance_leaves_withdrawn_gives_out(db: SessionFactory) -> None:
         ("strategic", 400, 0.0),
         ("transactional", 60, 1.0),
         (None, 45, 0.75),
+        (None, 0, 1.0),
     ],
 )
 def test_touch_follows_the_relationship_type(kind: str | None, days: int, fraction: float) -> None:
     raw = health.touch_part(days, kind)
     assert raw.fraction == pytest.approx(fraction)
-    assert f"{days} days since the last touch" in raw.detail
+    assert (f"{days} days since the last touch" if days else "last touch today") in raw.detail
 
 
 def test_qbr_overdue_counts_as_missed_and_first_one_is_no_data() -> None:

@@ -170,10 +170,8 @@ def touch_part(days: int, relationship_type: str | None) -> Raw:
     else:
         fraction = max(0.0, 0.5 - 0.5 * (days - maximum) / maximum)
     kind = f"a {relationship_type}" if relationship_type else "this"
-    detail = (
-        f"{_plural(days, 'day')} since the last touch; {kind} relationship wants one "
-        f"every {ideal} days ({maximum} at most)"
-    )
+    ago = "last touch today" if days == 0 else f"{_plural(days, 'day')} since the last touch"
+    detail = f"{ago}; {kind} relationship wants one every {ideal} days ({maximum} at most)"
     return Raw(fraction, detail)
 
 
