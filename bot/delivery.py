@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage import outbox
 from storage.db import SessionFactory
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("rapport.delivery")
 
@@ -43,7 +43,13 @@ PERMANENT_ERRORS = frozenset(
         "cannot_dm_bot",
     }
 )
+# Upload errors that mean "not allowed here": the chart falls back to text.
+UPLOAD_REFUSED = frozenset(
+    {"missing_scope", "not_allowed_token_type", "restricted_action", "no_permission"}
+)
 MAX_ATTEMPTS = 8
+# A thread reply waits this long between looks at whether its parent has gone out.
+THREAD_WAIT = timedelta(minutes=1)
 # How long a claim holds a row; a worker killed mid-send frees it after this.
 LEASE = timedelta(minutes=5)
 BATCH = 50
@@ -70,16 +76,50 @@ def _destination(client: WebClient, recipient: str) -> str:
     return recipient
 
 
-def _send(client: WebClient, recipient: str, message: dict[str, Any]) -> tuple[str, str]:
+def _send(
+    client: WebClient, recipient: str, message: dict[str, Any], thread_ts: str | None = None
+) -> tuple[str, str]:
     channel = _destination(client, recipient)
+    if "upload" in message:
+        uploaded = _upload(client, channel, message["upload"], thread_ts)
+        if uploaded is not None:
+            return uploaded
     response = client.chat_postMessage(
         channel=channel,
         text=message["text"],
         blocks=message.get("blocks"),
+        thread_ts=thread_ts,
         unfurl_links=False,
         unfurl_media=False,
     )
     return str(response["channel"]), str(response["ts"])
+
+
+def _upload(
+    client: WebClient, channel: str, upload: dict[str, Any], thread_ts: str | None
+) -> tuple[str, str] | None:
+    """Upload a chart (files.getUploadURLExternal flow); None: post the text instead.
+
+    A workspace may forbid file uploads by apps, or the app may lack files:write;
+    the numbers then go out as words rather than not at all.
+    """
+    from bot import charts
+
+    try:
+        response = client.files_upload_v2(
+            channel=channel,
+            thread_ts=thread_ts,
+            content=charts.render_png(upload["data"]),
+            filename=charts.CHART_FILENAME,
+            title=upload["title"],
+            alt_txt=charts.alt_text(upload["data"]),
+        )
+    except SlackApiError as exc:
+        if exc.response.get("error") in UPLOAD_REFUSED:
+            log.info("chart upload refused (%s): sending it as text", exc.response.get("error"))
+            return None
+        raise
+    return channel, str(response["file"]["id"])
 
 
 def as_stored(session: Session, row: OutboxMessage, now: datetime) -> dict[str, Any] | None:
@@ -136,8 +176,41 @@ def deliver_pending(
                 with db.begin() as session:
                     outbox.mark_skipped(session, row_id=row.id, now=now)
                 continue
+            thread_ts = None
+            if "thread_of" in message:
+                thread_ts = _parent_ts(db, row, message["thread_of"], now=now)
+                if thread_ts is None:
+                    continue
             pacer.wait_for(row.recipient)
-            _deliver_one(db, client_for(row.team_id), row, message, now=now, report=report)
+            _deliver_one(
+                db,
+                client_for(row.team_id),
+                row,
+                message,
+                now=now,
+                report=report,
+                thread_ts=thread_ts,
+            )
+
+
+def _parent_ts(
+    db: SessionFactory, row: OutboxMessage, parent_id: int, *, now: datetime
+) -> str | None:
+    """The ts to reply under; None when the reply must wait (or never go: then skipped)."""
+    with db.begin() as session:
+        parent = session.get(OutboxMessage, parent_id)
+        if parent is not None and parent.status == OutboxStatus.SENT and parent.message_ts:
+            return parent.message_ts
+        if parent is None or parent.status in (OutboxStatus.FAILED, OutboxStatus.SKIPPED):
+            outbox.mark_skipped(session, row_id=row.id, now=now)
+        else:
+            outbox.release_for_retry(
+                session,
+                row_id=row.id,
+                error="waiting for the message it replies to",
+                not_before=max(now + THREAD_WAIT, parent.not_before),
+            )
+        return None
 
 
 def _deliver_one(
@@ -148,9 +221,10 @@ def _deliver_one(
     *,
     now: datetime,
     report: DeliveryReport,
+    thread_ts: str | None = None,
 ) -> None:
     try:
-        channel_id, ts = _send(client, row.recipient, message)
+        channel_id, ts = _send(client, row.recipient, message, thread_ts)
     except SlackApiError as exc:
         error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
         permanent = error in PERMANENT_ERRORS

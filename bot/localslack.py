@@ -42,6 +42,10 @@ class LocalSlackState:
     calls: list[RecordedCall] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # User group id -> member ids, for usergroups.users.list.
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    # File id -> the bytes uploaded to its upload URL.
+    uploads: dict[str, bytes] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ts_counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     delay_seconds: float = 0.0
@@ -56,7 +60,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8")
+        body = self.rfile.read(length)
+        if self.path.startswith("/upload/"):
+            # files.getUploadURLExternal hands out this URL; the file's bytes come here.
+            self._receive_upload(self.path.removeprefix("/upload/"), body)
+            return
+        raw = body.decode("utf-8")
         if self.headers.get("Content-Type", "").startswith("application/json"):
             args: dict[str, Any] = json.loads(raw or "{}")
         else:
@@ -86,6 +95,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"ok": False, "error": failure.error})
             return
         self._reply(200, self.server.answer(method, args))
+
+    def _receive_upload(self, file_id: str, data: bytes) -> None:
+        state = self.server.state
+        with state.lock:
+            state.uploads[file_id] = data
+            state.calls.append(RecordedCall("file_upload", {"file_id": file_id}, None, time.time()))
+        reply = b"OK - " + str(len(data)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
 
     def _reply(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -144,6 +165,25 @@ class _Server(ThreadingHTTPServer):
                 if str(profile_owner.get("profile", {}).get("email", "")).lower() == email:
                     return {"ok": True, "user": {"id": user_id, **profile_owner}}
             return {"ok": False, "error": "users_not_found"}
+        if method == "usergroups.users.list":
+            members = state.usergroups.get(str(args.get("usergroup", "")))
+            if members is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(members)}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(state.ts_counter):08d}"
+            host, port = self.server_address[:2]
+            return {
+                "ok": True,
+                "file_id": file_id,
+                "upload_url": f"http://{host!s}:{port}/upload/{file_id}",
+            }
+        if method == "files.completeUploadExternal":
+            files = json.loads(str(args.get("files") or "[]"))
+            missing = [f["id"] for f in files if f.get("id") not in state.uploads]
+            if missing:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         if method == "response_url":
             return {"ok": True}
         return {"ok": True}
@@ -215,7 +255,20 @@ class LocalSlack:
             queue = self.state.failures.setdefault(method, [])
             queue.extend(Failure(status, error, retry_after) for _ in range(times))
 
-    def add_user(self, user_id: str, *, tz: str = "UTC", **fields: Any) -> None:
+    def add_usergroup(self, group_id: str, members: Sequence[str]) -> None:
+        with self.state.lock:
+            self.state.usergroups[group_id] = list(members)
+
+    def uploaded(self, file_id: str) -> bytes | None:
+        with self.state.lock:
+            return self.state.uploads.get(file_id)
+
+    def add_user(
+        self, user_id: str, *, tz: str = "UTC", email: str | None = None, **fields: Any
+    ) -> None:
+        if email is not None:
+            # Where Slack keeps it, and where users.lookupByEmail finds it.
+            fields["profile"] = {**fields.get("profile", {}), "email": email}
         with self.state.lock:
             self.state.users[user_id] = {"tz": tz, **fields}
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import nudging
+from bot import digests, nudging
 from bot.config import Settings
 from bot.delivery import ClientForTeam, DeliveryReport, deliver_pending
 from storage.db import SessionFactory
@@ -19,6 +19,7 @@ class SweepReport:
     planned: int  # new nudges written
     messages: int  # outbox messages they were grouped into
     delivery: DeliveryReport
+    digests: int = 0  # channels whose weekly digest came round
 
 
 def sweep(
@@ -27,15 +28,18 @@ def sweep(
     planned = nudging.plan_due(db, settings, now=now)
     nudging.refresh_timezones(db, client_for, now=now)
     messages = nudging.group_due(db, settings, now=now)
+    channels = digests.plan_digests(db, client_for, now=now)
     delivery = deliver_pending(db, client_for, now=now, compose=nudging.compose)
-    if planned or messages or delivery.sent or delivery.failed:
+    if planned or messages or channels or delivery.sent or delivery.failed:
         log.info(
-            "sweep at %s: %d nudges planned, %d messages, %d sent, %d retrying, %d failed",
+            "sweep at %s: %d nudges planned, %d messages, %d digests, %d sent, %d retrying, "
+            "%d failed",
             now.isoformat(),
             planned,
             messages,
+            channels,
             delivery.sent,
             delivery.retrying,
             delivery.failed,
         )
-    return SweepReport(planned=planned, messages=messages, delivery=delivery)
+    return SweepReport(planned=planned, messages=messages, delivery=delivery, digests=channels)

@@ -45,5 +45,16 @@ def test_manifest_asks_for_the_scopes_rapport_uses(manifest: dict[str, Any]) -> 
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     # commands: slash commands; chat:write: DMs and posts; im:write: conversations.open;
     # users:read: users.info, for each person's time zone; users:read.email:
-    # users.lookupByEmail, for owners given by email in `rapport import`.
-    assert scopes == {"commands", "chat:write", "im:write", "users:read", "users:read.email"}
+    # users.lookupByEmail, for owners given by email in `rapport import`;
+    # chat:write.public: digests to public channels without an invite; files:write:
+    # the digest chart; usergroups:read: digests that cover a user group's accounts.
+    assert scopes == {
+        "commands",
+        "chat:write",
+        "im:write",
+        "users:read",
+        "users:read.email",
+        "chat:write.public",
+        "files:write",
+        "usergroups:read",
+    }

@@ -1,0 +1,212 @@
+"""Weekly digests in the sweep: build each due channel's digest and queue it in the outbox.
+
+A digest is three outbox rows with one key each (kind, subscription, ISO week): the
+short top message, the details as a reply in its thread, and the chart as a file in
+the same thread. The replies wait for the top message's ts (see bot.delivery), so a
+crash between them loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot import charts
+from bot.delivery import ClientForTeam
+from bot.services import digest as rules
+from bot.services.digest import Digest, TeamPicture
+from messages import render
+from storage import outbox
+from storage.db import SessionFactory
+from storage.team_models import DigestScope, DigestSubscription, QuietWeek
+
+log = logging.getLogger("rapport.digests")
+
+KIND_TOP = "digest"
+KIND_DETAILS = "digest_details"
+KIND_CHART = "digest_chart"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Whose accounts a channel's digest covers, or why that could not be found out."""
+
+    owners: frozenset[str] | None  # None: the whole team
+    label: str
+    error: str | None = None
+
+
+def scope_label(scope: str, ids: list[str]) -> str:
+    """Words for what a channel covers; never a mention, or every digest would ping."""
+    if scope == DigestScope.GROUP and ids:
+        # scope_ids holds the group's id, then its handle as Slack sent it (if it did).
+        handle = ids[1] if len(ids) > 1 else "a user group"
+        return f"owned by members of {handle}"
+    if scope == DigestScope.USERS:
+        return f"owned by {len(ids)} {'person' if len(ids) == 1 else 'people'}"
+    return "across the team"
+
+
+def coverage(
+    client_for: ClientForTeam, team_id: str, scope: str, scope_ids: str | None
+) -> Coverage:
+    """Resolve a subscription's scope; user groups are asked of Slack (usergroups:read)."""
+    ids = (scope_ids or "").split()
+    label = scope_label(scope, ids)
+    if scope == DigestScope.TEAM:
+        return Coverage(None, label)
+    if scope == DigestScope.USERS:
+        return Coverage(frozenset(ids), label)
+    try:
+        response = client_for(team_id).usergroups_users_list(usergroup=ids[0])
+    except SlackApiError as exc:
+        return Coverage(frozenset(), label, str(exc.response.get("error") or "error"))
+    return Coverage(frozenset(response.get("users") or ()), label)
+
+
+def owners_of(picture: TeamPicture, cover: Coverage) -> set[str]:
+    return rules.covered_owners(
+        picture,
+        DigestScope.TEAM if cover.owners is None else DigestScope.USERS,
+        cover.owners,
+    )
+
+
+def plan_digests(db: SessionFactory, client_for: ClientForTeam, *, now: datetime) -> int:
+    """Queue every digest whose slot has come; returns how many channels were served."""
+    with db() as session:
+        due = [
+            (sub.id, sub.team_id, sub.scope, sub.scope_ids)
+            for sub in rules.due_subscriptions(session, now=now)
+        ]
+    if not due:
+        return 0
+    # Slack is asked before the write transaction opens, never while it holds locks.
+    covers = {
+        sub_id: coverage(client_for, team_id, scope, scope_ids)
+        for sub_id, team_id, scope, scope_ids in due
+    }
+    served = 0
+    with db.begin() as session:
+        pictures: dict[tuple[str, str], TeamPicture] = {}
+        tops: list[dict[str, Any]] = []
+        replies: dict[int, list[dict[str, Any]]] = {}
+        for sub in rules.due_subscriptions(session, now=now):
+            cover = covers.get(sub.id)
+            if cover is None:  # subscribed between the two reads: next sweep
+                continue
+            key = (sub.team_id, sub.tz)
+            if key not in pictures:
+                pictures[key] = rules.load_team(
+                    session, team_id=sub.team_id, tz=ZoneInfo(sub.tz), now=now
+                )
+            planned = _messages(pictures[key], sub, cover, now)
+            if planned is not None:
+                top, follow_ups, counts = planned
+                tops.append(_row(sub, KIND_TOP, now, top))
+                replies[sub.id] = [_row(sub, kind, now, body) for kind, body in follow_ups]
+            else:
+                counts = None
+            rules.advance(sub, now=now, counts=counts)
+            served += 1
+        added = outbox.enqueue_many(session, tops, now=now)
+        children = []
+        for top in tops:
+            top_id = added.get((top["team_id"], top["subject"], top["slot"]))
+            if top_id is None:  # another worker queued this week's digest first
+                continue
+            for reply in replies[int(top["subject"])]:
+                reply["payload"]["thread_of"] = top_id
+                children.append(reply)
+        outbox.enqueue_many(session, children, now=now)
+        for picture in pictures.values():
+            rules.save_health_snapshots(session, picture)
+    return served
+
+
+def _row(
+    sub: DigestSubscription, kind: str, now: datetime, payload: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "team_id": sub.team_id,
+        "kind": kind,
+        "subject": str(sub.id),
+        "slot": rules.week_key(now, ZoneInfo(sub.tz)),
+        "recipient": sub.channel_id,
+        "payload": payload,
+    }
+
+
+def _messages(
+    picture: TeamPicture, sub: DigestSubscription, cover: Coverage, now: datetime
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], dict[str, int]] | None:
+    """The top message, its thread replies, and the counts to remember; None: stay quiet."""
+    week_of = rules.monday_of(picture.today)
+    if cover.error is not None:
+        problem = render("digest_problem", error=cover.error, label=cover.label)
+        return problem, [], dict(sub.last_counts or {})
+    digest = build_for(picture, sub, cover)
+    if digest.empty:
+        if sub.quiet != QuietWeek.LINE:
+            return None
+        quiet = render("digest_quiet", digest=digest, week_of=week_of, scope_label=cover.label)
+        return quiet, [], digest.counts
+    top = render("digest_top", digest=digest, week_of=week_of, scope_label=cover.label)
+    follow_ups = [(KIND_DETAILS, render("digest_details", digest=digest))]
+    data = charts.chart_data(digest.chart)
+    if charts.has_data(data):
+        fallback = render("digest_chart_text", summary=charts.alt_text(data))
+        fallback["upload"] = {"data": data, "title": "Kept promises and give/get, 12 weeks"}
+        follow_ups.append((KIND_CHART, fallback))
+    return top, follow_ups, digest.counts
+
+
+def build_for(picture: TeamPicture, sub: DigestSubscription, cover: Coverage) -> Digest:
+    return rules.build_digest(
+        picture,
+        owners=owners_of(picture, cover),
+        last_counts=sub.last_counts,
+        since=sub.last_sent_at,
+    )
+
+
+def preview(
+    session: Session,
+    *,
+    team_id: str,
+    channel_id: str,
+    sub: DigestSubscription | None,
+    cover: Coverage,
+    tz: ZoneInfo,
+    now: datetime,
+) -> dict[str, Any]:
+    """The digest as `channel_id` would get it now, for one person's eyes."""
+    picture = rules.load_team(session, team_id=team_id, tz=tz, now=now)
+    digest = rules.build_digest(
+        picture,
+        owners=owners_of(picture, cover),
+        last_counts=sub.last_counts if sub else None,
+        since=sub.last_sent_at if sub else None,
+        # An ephemeral message holds 50 blocks: fewer lines a section than the thread.
+        lines_per_section=6,
+    )
+    return render(
+        "digest_preview",
+        digest=digest,
+        week_of=rules.monday_of(picture.today),
+        scope_label=cover.label,
+        channel_id=channel_id,
+        schedule=schedule_words(sub) if sub and sub.active else None,
+        quiet=sub.quiet if sub else QuietWeek.SKIP,
+    )
+
+
+def schedule_words(sub: DigestSubscription) -> str:
+    day = next(name for name, number in rules.WEEKDAYS.items() if number == sub.weekday)
+    return f"every {day.capitalize()} at {sub.send_at:%H:%M} ({sub.tz})"

@@ -1,0 +1,656 @@
+"""The weekly relationship digest: who covers what, when it goes out, what it says.
+
+A digest is built from one `TeamPicture` per team and sweep: every query runs once
+for the whole team, grouped by account owner, and each channel's digest is the
+union of its owners' lines. So 1,000 channels cost one set of queries, not 1,000.
+
+What goes in, and why (seeds 001, 003 and 005): the promises we have not kept
+(trust erodes with every one), the promises we kept (reliability is what buyers
+remember), the reviews and check-ins coming up (the relationship needs a rhythm,
+not just a close), gives without gets this week (drip concessions teach the buyer
+to keep asking), accounts going quiet for longer than their kind of relationship
+allows, accounts paused for a known reason, and the health scores that moved.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import UsageError
+from bot.services.health import Health, account_health
+from bot.services.rhythm import TOUCH_INTERVALS
+from storage.models import Account, AccountStage, Commitment, CommitmentDirection, Concession
+from storage.scheduling_models import CheckIn, Qbr, UserPrefs
+from storage.team_models import (
+    DigestScope,
+    DigestSubscription,
+    HealthSnapshot,
+    QuietWeek,
+)
+from storage.upsert import insert_ignore_returning
+
+WEEKDAYS = {
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+}
+DEFAULT_WEEKDAY = 0
+DEFAULT_TIME = time(9, 0)
+QBR_WINDOW = timedelta(days=14)
+CHECKIN_WINDOW = timedelta(days=7)
+WEEK = timedelta(days=7)
+WEEKS_CHARTED = 12
+# A move smaller than this is noise from one kept or missed follow-up.
+MOVER_POINTS = 5
+# Long enough to be useful in a thread, short enough to read before a standup.
+LINES_PER_SECTION = 10
+IN_CHUNK = 2000
+
+
+# --- when --------------------------------------------------------------------------
+
+
+def parse_weekday(text: str) -> int:
+    key = text.strip().lower()[:3]
+    if key not in WEEKDAYS:
+        raise UsageError(
+            f"`day:` takes a weekday such as `mon` or `friday`, not `{text}`.",
+            usage="/rapport digest",
+        )
+    return WEEKDAYS[key]
+
+
+def parse_clock(text: str) -> time:
+    cleaned = text.strip().lower().replace(".", ":")
+    for pattern in ("%H:%M", "%H", "%I%p", "%I:%M%p", "%I %p", "%I:%M %p"):
+        try:
+            return datetime.strptime(cleaned, pattern).time()
+        except ValueError:
+            continue
+    raise UsageError(
+        f"`time:` takes a time of day such as `09:00` or `2pm`, not `{text}`.",
+        usage="/rapport digest",
+    )
+
+
+def next_slot(*, weekday: int, at: time, tz: ZoneInfo, after: datetime) -> datetime:
+    """The first `weekday` at `at` local time strictly after `after` (UTC, aware).
+
+    Built from the local date and wall-clock time, so a daylight-saving change
+    never moves a 09:00 digest to 08:00.
+    """
+    local_day = after.astimezone(tz).date()
+    for offset in range(8 + 7):
+        day = local_day + timedelta(days=offset)
+        if day.weekday() != weekday:
+            continue
+        slot = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+        if slot > after:
+            return slot
+    raise AssertionError("a weekday recurs within a fortnight")
+
+
+def week_key(instant: datetime, tz: ZoneInfo) -> str:
+    year, week, _ = instant.astimezone(tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+# --- who ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestRequest:
+    """What `/rapport digest #channel …` asked for, parsed."""
+
+    channel_id: str
+    weekday: int = DEFAULT_WEEKDAY
+    send_at: time = DEFAULT_TIME
+    scope: DigestScope = DigestScope.TEAM
+    scope_ids: tuple[str, ...] = ()
+    quiet: QuietWeek = QuietWeek.SKIP
+
+
+def subscription_for(
+    session: Session, *, team_id: str, channel_id: str
+) -> DigestSubscription | None:
+    return session.scalar(
+        select(DigestSubscription).where(
+            DigestSubscription.team_id == team_id, DigestSubscription.channel_id == channel_id
+        )
+    )
+
+
+def subscribe(
+    session: Session,
+    *,
+    team_id: str,
+    request: DigestRequest,
+    tz: ZoneInfo,
+    user_id: str,
+    now: datetime,
+) -> DigestSubscription:
+    """Start (or change) a channel's weekly digest; the next slot is computed here."""
+    sub = subscription_for(session, team_id=team_id, channel_id=request.channel_id)
+    if sub is None:
+        sub = DigestSubscription(
+            team_id=team_id, channel_id=request.channel_id, created_by=user_id, created_at=now
+        )
+        session.add(sub)
+    sub.weekday = request.weekday
+    sub.send_at = request.send_at
+    sub.tz = tz.key
+    sub.scope = request.scope
+    sub.scope_ids = " ".join(request.scope_ids) or None
+    sub.quiet = request.quiet
+    sub.active = True
+    sub.updated_at = now
+    sub.next_run_at = next_slot(weekday=request.weekday, at=request.send_at, tz=tz, after=now)
+    session.flush()
+    return sub
+
+
+def unsubscribe(
+    session: Session, *, team_id: str, channel_id: str, now: datetime
+) -> DigestSubscription | None:
+    sub = subscription_for(session, team_id=team_id, channel_id=channel_id)
+    if sub is None or not sub.active:
+        return None
+    sub.active = False
+    sub.next_run_at = None
+    sub.updated_at = now
+    return sub
+
+
+def due_subscriptions(
+    session: Session, *, now: datetime, limit: int = 500
+) -> Sequence[DigestSubscription]:
+    return session.scalars(
+        select(DigestSubscription)
+        .where(DigestSubscription.next_run_at <= now, DigestSubscription.active.is_(True))
+        .order_by(DigestSubscription.next_run_at, DigestSubscription.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
+def advance(sub: DigestSubscription, *, now: datetime, counts: dict[str, int] | None) -> None:
+    """Move to the next slot after `now`: a worker down for weeks owes one digest, not many."""
+    sub.next_run_at = next_slot(weekday=sub.weekday, at=sub.send_at, tz=ZoneInfo(sub.tz), after=now)
+    if counts is not None:
+        sub.last_sent_at = now
+        sub.last_counts = counts
+
+
+# --- what --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    name: str
+    owner_id: str
+    channel_id: str | None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One thing worth a manager's attention, about one account, owned by one person."""
+
+    account: AccountRow
+    text: str  # plain text; the template escapes it
+    sort_key: tuple[object, ...]
+    # When it became true (fell due, went quiet, was given): newer than the last
+    # digest means it is news.
+    became: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    key: str
+    title: str
+    # Where to see everything when the section is cut short.
+    more_hint: str | None = None
+
+
+SECTIONS = (
+    SectionSpec("overdue", "Follow-ups overdue", "/rapport overdue"),
+    SectionSpec("kept", "Kept this week"),
+    SectionSpec("qbrs", "QBRs in the next two weeks"),
+    SectionSpec("checkins", "Check-ins due"),
+    SectionSpec("drip", "Given with nothing back this week", "/concede ACCOUNT"),
+    SectionSpec("cooling", "Going quiet", "/rapport health"),
+    SectionSpec("paused", "Paused"),
+    SectionSpec("movers_down", "Health falling", "/rapport health"),
+    SectionSpec("movers_up", "Health rising", "/rapport health"),
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    spec: SectionSpec
+    # Each shown line, and whether it is new since the last digest.
+    items: list[tuple[Line, bool]]
+    total: int
+
+    @property
+    def lines(self) -> list[Line]:
+        return [line for line, _ in self.items]
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.lines)
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    week: date  # Monday
+    due: int
+    kept: int
+    traded: int
+    one_way: int
+
+    @property
+    def kept_rate(self) -> float | None:
+        return self.kept / self.due if self.due else None
+
+
+@dataclass
+class Digest:
+    sections: list[Section]
+    counts: dict[str, int]
+    changes: list[str]
+    chart: list[WeekPoint]
+    accounts: int
+    opted_out: int
+
+    @property
+    def empty(self) -> bool:
+        return not any(section.total for section in self.sections)
+
+
+@dataclass
+class TeamPicture:
+    """Everything a digest can say about one team at one instant, grouped by owner."""
+
+    team_id: str
+    now: datetime
+    today: date
+    accounts: dict[int, AccountRow]
+    lines: dict[str, dict[str, list[Line]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    # owner -> Monday -> [due, kept, traded, one_way]
+    weekly: dict[str, dict[date, list[int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
+    )
+    owners: set[str] = field(default_factory=set)
+    lost: set[int] = field(default_factory=set)
+    paused: set[int] = field(default_factory=set)
+    opted_out: set[str] = field(default_factory=set)
+    health: dict[int, Health] = field(default_factory=dict)
+
+    def add(self, section: str, line: Line) -> None:
+        self.lines[line.account.owner_id][section].append(line)
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start : start + IN_CHUNK]
+
+
+def _day(value: date) -> str:
+    return f"{value:%a} {value.day} {value:%b}"
+
+
+def load_team(
+    session: Session,
+    *,
+    team_id: str,
+    tz: ZoneInfo,
+    now: datetime,
+    with_health: bool = True,
+) -> TeamPicture:
+    """One pass over the team's data, for every channel of the team that is due."""
+    today = now.astimezone(tz).date()
+    picture = TeamPicture(team_id=team_id, now=now, today=today, accounts={})
+    picture.opted_out = set(
+        session.scalars(
+            select(UserPrefs.user_id).where(
+                UserPrefs.team_id == team_id, UserPrefs.digest_opt_out.is_(True)
+            )
+        )
+    )
+    live: list[int] = []
+    for row in session.execute(
+        select(
+            Account.id,
+            Account.name,
+            Account.owner_id,
+            Account.channel_id,
+            Account.stage,
+            Account.relationship_type,
+            Account.paused_until,
+            Account.pause_reason,
+            Account.last_touch_at,
+            Account.won_at,
+            Account.created_at,
+        ).where(Account.team_id == team_id)
+    ):
+        account = AccountRow(row.id, row.name, row.owner_id, row.channel_id)
+        picture.accounts[row.id] = account
+        picture.owners.add(row.owner_id)
+        if row.stage == AccountStage.LOST:
+            picture.lost.add(row.id)
+            continue
+        live.append(row.id)
+        paused = row.paused_until is not None and row.paused_until > today
+        if paused:
+            picture.paused.add(row.id)
+            picture.add(
+                "paused",
+                Line(
+                    account,
+                    f"until {_day(row.paused_until)}: {row.pause_reason or 'no reason given'}",
+                    (row.paused_until, row.name),
+                ),
+            )
+            continue
+        ideal, _ = TOUCH_INTERVALS.get(row.relationship_type, TOUCH_INTERVALS[None])
+        since_touch = row.last_touch_at or row.won_at or row.created_at
+        quiet_days = max((now - since_touch).days, 0)
+        if quiet_days > ideal:
+            kind = row.relationship_type or "untyped"
+            picture.add(
+                "cooling",
+                Line(
+                    account,
+                    f"{quiet_days} days without a touch ({kind}: about every {ideal} days)",
+                    (-quiet_days, row.name),
+                    became=since_touch + timedelta(days=ideal),
+                ),
+            )
+    _load_commitments(session, picture)
+    _load_reviews(session, picture)
+    _load_concessions(session, picture)
+    if with_health:
+        _load_health(session, picture, live)
+    return picture
+
+
+def _load_commitments(session: Session, picture: TeamPicture) -> None:
+    now, team_id = picture.now, picture.team_id
+    week_ago = now - WEEK
+    for row in session.execute(
+        select(
+            Commitment.account_id,
+            Commitment.what,
+            Commitment.due_on,
+            Commitment.due_at,
+            Commitment.direction,
+        ).where(
+            Commitment.team_id == team_id,
+            Commitment.done_at.is_(None),
+            Commitment.due_at < now,
+        )
+    ):
+        account = picture.accounts.get(row.account_id)
+        if account is None:
+            continue
+        late = (picture.today - row.due_on).days
+        who = "they promised: " if row.direction == CommitmentDirection.THEIRS else ""
+        picture.add(
+            "overdue",
+            Line(
+                account,
+                f"{who}{row.what} (due {_day(row.due_on)}, {late} day{'s' * (late != 1)} late)",
+                (row.due_on, account.name),
+                became=row.due_at,
+            ),
+        )
+    for done in session.execute(
+        select(Commitment.account_id, Commitment.what, Commitment.done_at).where(
+            Commitment.team_id == team_id,
+            Commitment.done_at >= week_ago,
+            Commitment.kept_on_time.is_(True),
+        )
+    ):
+        account = picture.accounts.get(done.account_id)
+        if account is not None:
+            picture.add("kept", Line(account, done.what, (done.done_at, account.name)))
+    # The chart: by week due, how many were due and how many kept on time.
+    first_week = monday_of(picture.today) - timedelta(weeks=WEEKS_CHARTED - 1)
+    for charted in session.execute(
+        select(Commitment.account_id, Commitment.due_on, Commitment.kept_on_time).where(
+            Commitment.team_id == team_id,
+            Commitment.due_on >= first_week,
+            Commitment.due_on <= picture.today,
+            Commitment.direction == CommitmentDirection.OURS,
+        )
+    ):
+        account = picture.accounts.get(charted.account_id)
+        if account is None:
+            continue
+        point = picture.weekly[account.owner_id][monday_of(charted.due_on)]
+        point[0] += 1
+        point[1] += 1 if charted.kept_on_time else 0
+
+
+def _load_reviews(session: Session, picture: TeamPicture) -> None:
+    today, team_id = picture.today, picture.team_id
+    for row in session.execute(
+        select(Qbr.account_id, Qbr.next_on).where(
+            Qbr.team_id == team_id,
+            Qbr.next_on >= today,
+            Qbr.next_on <= today + QBR_WINDOW,
+        )
+    ):
+        account = picture.accounts.get(row.account_id)
+        if account is not None and _is_live(picture, account):
+            picture.add(
+                "qbrs", Line(account, f"QBR on {_day(row.next_on)}", (row.next_on, account.name))
+            )
+    for checkin in session.execute(
+        select(CheckIn.account_id, CheckIn.due_on, CheckIn.label).where(
+            CheckIn.team_id == team_id,
+            CheckIn.done_at.is_(None),
+            CheckIn.due_on <= today + CHECKIN_WINDOW,
+        )
+    ):
+        account = picture.accounts.get(checkin.account_id)
+        if account is None or not _is_live(picture, account):
+            continue
+        late = (today - checkin.due_on).days
+        when = f"{late} days late" if late > 0 else f"due {_day(checkin.due_on)}"
+        picture.add(
+            "checkins",
+            Line(account, f"{checkin.label} check-in, {when}", (checkin.due_on, account.name)),
+        )
+
+
+def _is_live(picture: TeamPicture, account: AccountRow) -> bool:
+    # Lost accounts stay in `accounts` (their history charts) but never make a to-do;
+    # paused ones wait, silent, until their date.
+    return account.id not in picture.lost and account.id not in picture.paused
+
+
+def _load_concessions(session: Session, picture: TeamPicture) -> None:
+    now, team_id = picture.now, picture.team_id
+    first_week = monday_of(picture.today) - timedelta(weeks=WEEKS_CHARTED - 1)
+    start = datetime.combine(first_week, time(0), tzinfo=UTC)
+    for row in session.execute(
+        select(
+            Concession.account_id,
+            Concession.give,
+            Concession.get,
+            Concession.logged_at,
+        ).where(
+            Concession.team_id == team_id,
+            Concession.logged_at >= start,
+            Concession.withdrawn_at.is_(None),
+        )
+    ):
+        account = picture.accounts.get(row.account_id)
+        if account is None:
+            continue
+        point = picture.weekly[account.owner_id][monday_of(row.logged_at.date())]
+        if row.get:
+            point[2] += 1
+        else:
+            point[3] += 1
+            if row.logged_at >= now - WEEK:
+                picture.add(
+                    "drip",
+                    Line(account, f"gave {row.give}", (row.logged_at, account.name), row.logged_at),
+                )
+
+
+def _load_health(session: Session, picture: TeamPicture, live: list[int]) -> None:
+    if not live:
+        return
+    picture.health = account_health(
+        session, team_id=picture.team_id, account_ids=live, now=picture.now
+    )
+    this_week = monday_of(picture.today)
+    before: dict[int, int] = {}
+    for ids in _chunks(live):
+        # The latest snapshot from an earlier week: last week's, or older after a gap.
+        for account_id, score in session.execute(
+            select(HealthSnapshot.account_id, HealthSnapshot.score)
+            .where(
+                HealthSnapshot.team_id == picture.team_id,
+                HealthSnapshot.account_id.in_(ids),
+                HealthSnapshot.week < this_week,
+                HealthSnapshot.week >= this_week - timedelta(weeks=4),
+            )
+            .order_by(HealthSnapshot.week)
+        ):
+            before[account_id] = score
+    for account_id, health in picture.health.items():
+        previous = before.get(account_id)
+        if previous is None or abs(health.score - previous) < MOVER_POINTS:
+            continue
+        account = picture.accounts[account_id]
+        delta = health.score - previous
+        sign = "+" if delta > 0 else "−"
+        picture.add(
+            "movers_up" if delta > 0 else "movers_down",
+            Line(
+                account,
+                f"health {previous} → {health.score} ({sign}{abs(delta)})",
+                (-abs(delta), account.name),
+            ),
+        )
+
+
+def save_health_snapshots(session: Session, picture: TeamPicture) -> None:
+    """This week's scores, once per account and week: next week's movers compare to them."""
+    week = monday_of(picture.today)
+    insert_ignore_returning(
+        session,
+        HealthSnapshot,
+        [
+            {
+                "team_id": picture.team_id,
+                "account_id": account_id,
+                "week": week,
+                "score": health.score,
+                "taken_at": picture.now,
+            }
+            for account_id, health in picture.health.items()
+        ],
+        unique=("team_id", "account_id", "week"),
+        returning=("account_id",),
+    )
+
+
+def covered_owners(picture: TeamPicture, sub_scope: str, members: Iterable[str] | None) -> set[str]:
+    """The owners whose accounts a channel covers, less those who opted out."""
+    owners = picture.owners if sub_scope == DigestScope.TEAM else set(members or ())
+    return owners - picture.opted_out
+
+
+def build_digest(
+    picture: TeamPicture,
+    *,
+    owners: set[str],
+    last_counts: dict[str, int] | None,
+    since: datetime | None,
+    lines_per_section: int = LINES_PER_SECTION,
+) -> Digest:
+    """One channel's digest: news first in each section, then the rest, cut short."""
+    sections = []
+    counts: dict[str, int] = {}
+    for spec in SECTIONS:
+        items = [
+            (line, since is not None and line.became is not None and line.became > since)
+            for owner in owners
+            for line in picture.lines.get(owner, {}).get(spec.key, ())
+        ]
+        counts[spec.key] = len(items)
+        if not items:
+            continue
+        items.sort(key=lambda item: (not item[1], item[0].sort_key))
+        sections.append(Section(spec, items[:lines_per_section], len(items)))
+    chart = _chart(picture, owners)
+    return Digest(
+        sections=sections,
+        counts=counts,
+        changes=_changes(counts, last_counts),
+        chart=chart,
+        accounts=sum(1 for a in picture.accounts.values() if a.owner_id in owners),
+        opted_out=len(picture.opted_out & picture.owners),
+    )
+
+
+def _chart(picture: TeamPicture, owners: set[str]) -> list[WeekPoint]:
+    this_week = monday_of(picture.today)
+    weeks = [this_week - timedelta(weeks=n) for n in range(WEEKS_CHARTED - 1, -1, -1)]
+    totals = {week: [0, 0, 0, 0] for week in weeks}
+    for owner in owners:
+        for week, values in picture.weekly.get(owner, {}).items():
+            if week in totals:
+                total = totals[week]
+                for i in range(4):
+                    total[i] += values[i]
+    return [WeekPoint(week, *totals[week]) for week in weeks]
+
+
+_CHANGE_WORDS = {
+    "overdue": ("overdue follow-up", "overdue follow-ups"),
+    "drip": ("give without a get", "gives without a get"),
+    "cooling": ("account going quiet", "accounts going quiet"),
+    "checkins": ("check-in due", "check-ins due"),
+}
+
+
+def _changes(counts: dict[str, int], last: dict[str, int] | None) -> list[str]:
+    """What moved since the last digest, in words, biggest news first."""
+    if not last:
+        return []
+    changes = []
+    for key, (one, many) in _CHANGE_WORDS.items():
+        before, after = last.get(key, 0), counts.get(key, 0)
+        if before == after:
+            continue
+        noun = one if after == 1 else many
+        direction = "up" if after > before else "down"
+        changes.append((abs(after - before), f"{after} {noun}, {direction} from {before}"))
+    kept = counts.get("kept", 0)
+    if kept:
+        changes.append((kept, f"{kept} follow-up{'s' * (kept != 1)} kept on time this week"))
+    return [text for _, text in sorted(changes, key=lambda c: -c[0])]

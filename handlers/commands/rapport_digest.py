@@ -1,0 +1,224 @@
+"""/rapport digest | overdue: the weekly channel digest, and the list it points to."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot import digests
+from bot.errors import UsageError
+from bot.services import digest as rules
+from bot.services.people import calendar_of
+from handlers.after_ack import later
+from handlers.context import Deps, deps_of, utcnow
+from handlers.parsing import split_keyed
+from handlers.replies import ephemeral
+from messages import render
+from storage.team_models import DigestScope, QuietWeek
+
+DIGEST_USAGE = "/rapport digest"
+OVERDUE_USAGE = "/rapport overdue"
+# Slack rewrites #channel, @person and @group into these when the command escapes.
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]{2,31})(?:\|[^>]*)?>")
+_USER = re.compile(r"<@([UW][A-Z0-9]{2,31})(?:\|[^>]*)?>")
+_GROUP = re.compile(r"<!subteam\^(S[A-Z0-9]{2,31})(?:\|(@?[\w.\-]{1,80}))?>")
+QUIET = {"skip": QuietWeek.SKIP, "nothing": QuietWeek.SKIP, "line": QuietWeek.LINE}
+
+
+@dataclass(frozen=True)
+class Target:
+    action: str  # "subscribe", "off", "preview" or "show"
+    channel_id: str
+
+
+def _channel(word: str, here: str) -> str:
+    if not word or word.lower() == "here":
+        return here
+    found = _CHANNEL.fullmatch(word)
+    if found is None:
+        raise UsageError(
+            f"I could not tell which channel `{word}` is. Pick it from Slack's "
+            "suggestions as you type `#`, or say `here`.",
+            usage=DIGEST_USAGE,
+        )
+    return found.group(1)
+
+
+def parse_target(head: str, here: str) -> Target:
+    words = head.split()
+    if not words:
+        return Target("show", here)
+    first = words[0].lower()
+    if first in ("off", "stop", "preview"):
+        if len(words) > 2:
+            raise UsageError("Name at most one channel.", usage=DIGEST_USAGE)
+        action = "preview" if first == "preview" else "off"
+        return Target(action, _channel(words[1] if len(words) > 1 else "", here))
+    if len(words) > 1:
+        raise UsageError("Name one channel, then the options.", usage=DIGEST_USAGE)
+    return Target("subscribe", _channel(words[0], here))
+
+
+def parse_owners(text: str | None) -> tuple[DigestScope, tuple[str, ...]]:
+    if not text:
+        return DigestScope.TEAM, ()
+    group = _GROUP.search(text)
+    if group is not None:
+        return DigestScope.GROUP, tuple(part for part in group.groups() if part)
+    users = tuple(dict.fromkeys(_USER.findall(text)))
+    if users:
+        return DigestScope.USERS, users
+    if text.strip().lower() in ("all", "team", "everyone"):
+        return DigestScope.TEAM, ()
+    raise UsageError(
+        "`owners:` takes people (`@ana @raj`) or one user group (`@sales-east`), "
+        "picked from Slack's suggestions, or `all`.",
+        usage=DIGEST_USAGE,
+    )
+
+
+def parse_request(args: str, here: str) -> tuple[Target, rules.DigestRequest]:
+    parts = split_keyed(args, ("day", "time", "owners", "quiet"), command=DIGEST_USAGE)
+    target = parse_target(parts.head, here)
+    if target.action != "subscribe" and parts.fields:
+        raise UsageError(
+            "Options go with a channel: `/rapport digest #channel day: mon time: 09:00`.",
+            usage=DIGEST_USAGE,
+        )
+    quiet_word = (parts.fields.get("quiet") or "skip").strip().lower()
+    if quiet_word not in QUIET:
+        raise UsageError("`quiet:` takes `line` or `skip`.", usage=DIGEST_USAGE)
+    scope, ids = parse_owners(parts.fields.get("owners"))
+    request = rules.DigestRequest(
+        channel_id=target.channel_id,
+        weekday=rules.parse_weekday(parts.fields["day"])
+        if "day" in parts.fields
+        else rules.DEFAULT_WEEKDAY,
+        send_at=rules.parse_clock(parts.fields["time"])
+        if "time" in parts.fields
+        else rules.DEFAULT_TIME,
+        scope=scope,
+        scope_ids=ids,
+        quiet=QUIET[quiet_word],
+    )
+    return target, request
+
+
+def digest(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    """`digest #channel|here [day:] [time:] [owners:] [quiet:]`, `digest off`, `digest preview`."""
+    target, request = parse_request(args, command.get("channel_id", ""))
+    deps, now = deps_of(context), utcnow()
+    team_id = command["team_id"]
+    if target.action == "preview":
+        ack()
+        later(
+            context, command, lambda client: _preview(client, context, deps, command, target, now)
+        )
+        return
+    with deps.db.begin() as session:
+        if target.action == "show":
+            sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
+            if sub is None or not sub.active:
+                raise UsageError(
+                    "This channel gets no weekly digest. Start one here:", usage=DIGEST_USAGE
+                )
+        elif target.action == "off":
+            sub = rules.unsubscribe(session, team_id=team_id, channel_id=target.channel_id, now=now)
+            if sub is None:
+                raise UsageError("That channel gets no weekly digest to stop.", usage=DIGEST_USAGE)
+        else:
+            tz = _calendar_tz(session, deps, command)
+            sub = rules.subscribe(
+                session,
+                team_id=team_id,
+                request=request,
+                tz=tz,
+                user_id=command["user_id"],
+                now=now,
+            )
+        ack(**ephemeral(_confirmation(sub)))
+
+
+def _calendar_tz(session: Any, deps: Deps, command: dict[str, str]) -> Any:
+    # The team's slot is read in the subscriber's time zone: the person setting it
+    # up picks "Monday 09:00" meaning their own Monday morning.
+    return calendar_of(
+        session,
+        team_id=command["team_id"],
+        user_id=command["user_id"],
+        default_tz=deps.settings.default_tz,
+        country=deps.settings.holiday_country,
+    ).tz
+
+
+def _confirmation(sub: Any) -> dict[str, Any]:
+    ids = (sub.scope_ids or "").split()
+    next_local = (
+        f"{sub.next_run_at.astimezone(rules.ZoneInfo(sub.tz)):%a %d %b %H:%M}"
+        if sub.next_run_at
+        else ""
+    )
+    return render(
+        "digest_subscribed",
+        sub=sub,
+        schedule=digests.schedule_words(sub),
+        scope_label=digests.scope_label(sub.scope, ids),
+        next_local=next_local,
+    )
+
+
+def _preview(
+    client: WebClient,
+    context: BoltContext,
+    deps: Deps,
+    command: dict[str, str],
+    target: Target,
+    now: datetime,
+) -> None:
+    team_id = command["team_id"]
+    with deps.db() as session:
+        sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
+        scope, scope_ids = (sub.scope, sub.scope_ids) if sub else (DigestScope.TEAM, None)
+        tz = rules.ZoneInfo(sub.tz) if sub else _calendar_tz(session, deps, command)
+    cover = digests.coverage(lambda _team: client, team_id, scope, scope_ids)
+    with deps.db() as session:
+        sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
+        message = digests.preview(
+            session,
+            team_id=team_id,
+            channel_id=target.channel_id,
+            sub=sub,
+            cover=cover,
+            tz=tz,
+            now=now,
+        )
+    assert context.respond is not None
+    context.respond(**ephemeral(message))
+
+
+def overdue(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    """`overdue [@person…]`: every overdue follow-up of the team, or of those people."""
+    owners = set(_USER.findall(args))
+    if args.strip() and not owners:
+        raise UsageError(
+            "Name people with `@`, or nothing for the whole team.", usage=OVERDUE_USAGE
+        )
+    deps, now = deps_of(context), utcnow()
+    with deps.db() as session:
+        tz = _calendar_tz(session, deps, command)
+        picture = rules.load_team(
+            session, team_id=command["team_id"], tz=tz, now=now, with_health=False
+        )
+    lines = [
+        line
+        for owner, sections in picture.lines.items()
+        if not owners or owner in owners
+        for line in sections.get("overdue", ())
+    ]
+    lines.sort(key=lambda line: line.sort_key)
+    ack(**ephemeral(render("overdue_list", lines=lines, limit=40, owners=sorted(owners))))

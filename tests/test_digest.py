@@ -1,0 +1,420 @@
+"""The weekly digest: subscribed by command, built by the sweep, posted once, in a thread."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.delivery import ClientForTeam
+from bot.localslack import LocalSlack
+from bot.services import digest as rules
+from bot.services.accounts import get_or_create_account
+from bot.services.calendar import WorkCalendar
+from bot.services.commitments import add_commitment
+from bot.sweep import sweep
+from storage.db import SessionFactory
+from storage.models import Concession, OutboxMessage
+from storage.scheduling_models import UserPrefs
+from storage.team_models import DigestSubscription, HealthSnapshot
+from tests.conftest import at
+from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, SlackSender, blocks_text
+
+SALES = "C0SALES"
+MONDAY = "2026-11-30T09:00:00+00:00"  # Monday of ISO week 49
+CALENDAR = WorkCalendar(tz=ZoneInfo("UTC"))
+
+
+def promise(
+    db: SessionFactory,
+    account: str,
+    what: str,
+    *,
+    due: date,
+    owner: str = ALICE,
+    team: str = TEAM,
+    made: str = "2026-11-02T10:00:00+00:00",
+) -> None:
+    with db.begin() as session:
+        add_commitment(
+            session,
+            team_id=team,
+            account_name=account,
+            user_id=owner,
+            what=what,
+            due_on=due,
+            calendar=CALENDAR,
+            now=at(made),
+        )
+
+
+def subscribe(slack_user: SlackSender, text: str, *, when: str = "2026-11-27T12:00:00") -> str:
+    with freeze_time(at(when), real_asyncio=True):
+        reply = slack_user.command("/rapport", f"digest {text}")
+    assert reply.status == 200
+    return reply.text
+
+
+def posts_to(slack: LocalSlack, channel: str) -> list[dict[str, object]]:
+    return [c.args for c in slack.calls("chat.postMessage") if c.args["channel"] == channel]
+
+
+# --- the rules, without Slack ----------------------------------------------------
+
+
+def test_the_slot_keeps_its_local_hour_across_a_daylight_saving_change() -> None:
+    new_york = ZoneInfo("America/New_York")
+    # Clocks go back on Sunday 1 Nov 2026: Monday 09:00 is 13:00 UTC before, 14:00 after.
+    before = rules.next_slot(weekday=0, at=time(9), tz=new_york, after=at("2026-10-20T00:00"))
+    after = rules.next_slot(weekday=0, at=time(9), tz=new_york, after=at("2026-10-27T00:00"))
+    assert before == at("2026-10-26T13:00")
+    assert after == at("2026-11-02T14:00")
+
+
+def test_the_slot_is_strictly_after_now() -> None:
+    utc = ZoneInfo("UTC")
+    assert rules.next_slot(weekday=0, at=time(9), tz=utc, after=at(MONDAY)) == at(
+        "2026-12-07T09:00"
+    )
+    assert rules.next_slot(
+        weekday=0, at=time(9), tz=utc, after=at(MONDAY) - timedelta(seconds=1)
+    ) == at(MONDAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("09:00", time(9)), ("2pm", time(14)), ("7.30", time(7, 30))]
+)
+def test_times_of_day_are_read_the_ways_people_write_them(text: str, expected: time) -> None:
+    assert rules.parse_clock(text) == expected
+
+
+# --- subscribing -------------------------------------------------------------------
+
+
+def test_subscribing_a_channel_confirms_the_slot_and_stores_it(
+    slack_user: SlackSender, db: SessionFactory
+) -> None:
+    text = subscribe(slack_user, f"<#{SALES}|sales> day: fri time: 16:30")
+    assert "every Fri at 16:30" in text
+    with db() as session:
+        sub = session.scalars(select(DigestSubscription)).one()
+    assert (sub.team_id, sub.channel_id, sub.weekday, sub.send_at) == (TEAM, SALES, 4, time(16, 30))
+    assert sub.next_run_at == at("2026-11-27T16:30")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("#sales", "could not tell which channel"),
+        ("here day: someday", "`day:` takes a weekday"),
+        ("here time: lunch", "`time:` takes a time of day"),
+        ("here owners: bob", "`owners:` takes people"),
+        ("here quiet: loud", "`quiet:` takes"),
+        ("off", "no weekly digest to stop"),
+    ],
+)
+def test_bad_digest_commands_say_how_to_write_them_and_write_nothing(
+    slack_user: SlackSender, db: SessionFactory, text: str, says: str
+) -> None:
+    reply_text = subscribe(slack_user, text)
+    assert says in reply_text
+    assert "/rapport digest" in reply_text
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(DigestSubscription)) == 0
+
+
+def test_digest_off_stops_it(slack_user: SlackSender, db: SessionFactory) -> None:
+    subscribe(slack_user, "here")
+    assert "will not get the weekly digest" in subscribe(slack_user, "off")
+    with db() as session:
+        sub = session.scalars(select(DigestSubscription)).one()
+    assert not sub.active and sub.next_run_at is None
+
+
+# --- the digest itself -------------------------------------------------------------
+
+
+def test_the_digest_goes_out_at_its_slot_once_with_details_and_chart_in_its_thread(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    promise(db, "Globex", "share the SLA draft", due=date(2026, 11, 26), owner=BOB)
+    subscribe(slack_user, f"<#{SALES}|sales> day: mon time: 09:00")
+
+    assert sweep(db, client_for, settings, now=at("2026-11-30T08:59")).digests == 0
+    assert posts_to(slack, SALES) == []
+
+    report = sweep(db, client_for, settings, now=at(MONDAY))
+    assert report.digests == 1
+    top, details = posts_to(slack, SALES)
+    assert "thread_ts" not in top or top["thread_ts"] is None
+    assert "Follow-ups overdue" in blocks_text(top)
+    reply = slack.calls("chat.postMessage")[-1]
+    assert details["thread_ts"] == reply.args["thread_ts"]
+    text = blocks_text(details)
+    assert "send the pricing sheet" in text and "<@U0ALICE>" in text
+    assert "share the SLA draft" in text and "<@U0BOB>" in text
+    # The chart went into the same thread through the external upload flow.
+    (completed,) = slack.calls("files.completeUploadExternal")
+    assert completed.args["channel_id"] == SALES
+    assert completed.args["thread_ts"] == details["thread_ts"]
+    (upload,) = slack.calls("file_upload")
+    png = slack.uploaded(upload.args["file_id"])
+    assert png is not None and png.startswith(b"\x89PNG")
+
+    # Later sweeps that week add nothing; the next week's slot brings one more.
+    sweep(db, client_for, settings, now=at("2026-11-30T09:01"))
+    sweep(db, client_for, settings, now=at("2026-12-02T12:00"))
+    assert len(posts_to(slack, SALES)) == 2
+    sweep(db, client_for, settings, now=at("2026-12-07T09:00"))
+    assert len(posts_to(slack, SALES)) == 4
+
+
+def test_the_next_digest_leads_with_what_changed(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(slack_user, "here")
+    sweep(db, client_for, settings, now=at(MONDAY))
+    promise(db, "Acme", "book the onsite", due=date(2026, 12, 2), made="2026-12-01T10:00:00")
+    promise(db, "Initech", "send references", due=date(2026, 12, 3), made="2026-12-01T10:00:00")
+    slack.clear()
+    sweep(db, client_for, settings, now=at("2026-12-07T09:00"))
+    top = posts_to(slack, "C0LOCAL")[0]
+    assert "3 overdue follow-ups, up from 1" in blocks_text(top)
+    details = blocks_text(posts_to(slack, "C0LOCAL")[1])
+    # What fell due since the last digest is marked new and listed first.
+    assert details.index("book the onsite") < details.index("send the pricing sheet")
+    assert ":new:" in details
+
+
+def test_a_quiet_week_posts_nothing_or_one_line_if_asked(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    subscribe(slack_user, f"<#{SALES}|sales>")
+    subscribe(slack_user, "here quiet: line")
+    sweep(db, client_for, settings, now=at(MONDAY))
+    assert posts_to(slack, SALES) == []
+    (line,) = posts_to(slack, "C0LOCAL")
+    assert "Nothing needs attention this week" in blocks_text(line)
+    with db() as session:
+        # Both slots moved on: a quiet week is a week served.
+        subs = session.scalars(select(DigestSubscription)).all()
+        assert {s.next_run_at for s in subs} == {at("2026-12-07T09:00")}
+
+
+def test_a_refused_chart_upload_becomes_words_in_the_thread(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(slack_user, "here")
+    slack.fail_next("files.getUploadURLExternal", error="missing_scope")
+    sweep(db, client_for, settings, now=at(MONDAY))
+    top, details, chart = posts_to(slack, "C0LOCAL")
+    assert chart["thread_ts"] == details["thread_ts"]
+    assert "0 of 1 follow-ups kept on time" in blocks_text(chart)
+    with db() as session:
+        statuses = session.scalars(
+            select(OutboxMessage.status).where(OutboxMessage.kind.like("digest%"))
+        )
+        assert set(statuses) == {"sent"}
+
+
+def test_replies_wait_for_the_top_message_and_go_under_it(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(slack_user, "here")
+    # The owner's own nudge goes first, then the digest: both fail once.
+    slack.fail_next("chat.postMessage", error="internal_error", times=2)
+    sweep(db, client_for, settings, now=at(MONDAY))
+    attempts = posts_to(slack, "C0LOCAL")
+    assert attempts and all("thread_ts" not in p for p in attempts)
+    with db() as session:
+        waiting = dict(
+            session.execute(
+                select(OutboxMessage.kind, OutboxMessage.status).where(
+                    OutboxMessage.kind.like("digest%")
+                )
+            ).all()
+        )
+    assert waiting == {"digest": "pending", "digest_details": "pending", "digest_chart": "pending"}
+    slack.clear()
+    sweep(db, client_for, settings, now=at("2026-11-30T09:10"))
+    top, details = posts_to(slack, "C0LOCAL")
+    assert details["thread_ts"] is not None and top.get("thread_ts") is None
+
+
+def test_a_big_team_is_summarised_and_pointed_to_the_full_list(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    for n in range(60):
+        promise(db, f"Account {n:02d}", f"follow-up number {n}", due=date(2026, 11, 20))
+    subscribe(slack_user, "here")
+    sweep(db, client_for, settings, now=at(MONDAY))
+    details = posts_to(slack, "C0LOCAL")[1]
+    text = blocks_text(details)
+    assert "50 more: `/rapport overdue`" in text
+    assert len(details["blocks"]) <= 50  # type: ignore[arg-type]
+    with freeze_time(at(MONDAY), real_asyncio=True):
+        listed = slack_user.command("/rapport", "overdue")
+    assert "Overdue follow-ups (60)" in listed.text
+    assert "20 more" in listed.text
+
+
+def test_a_channel_covers_only_its_owners_and_skips_those_who_opted_out(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(db, "Acme", "alice's promise", due=date(2026, 11, 20))
+    promise(db, "Globex", "bob's promise", due=date(2026, 11, 20), owner=BOB)
+    promise(db, "Initech", "carol's promise", due=date(2026, 11, 20), owner="U0CAROL")
+    slack.add_usergroup("S0EAST", [BOB, "U0CAROL"])
+    subscribe(slack_user, f"<#{SALES}|sales> owners: <@{ALICE}|alice> <@{BOB}|bob>")
+    subscribe(slack_user, "here owners: <!subteam^S0EAST|@sales-east>")
+    with db.begin() as session:
+        session.add(UserPrefs(team_id=TEAM, user_id="U0CAROL", digest_opt_out=True))
+    sweep(db, client_for, settings, now=at(MONDAY))
+    sales = blocks_text(posts_to(slack, SALES)[1])
+    assert "alice's promise" in sales and "bob's promise" in sales
+    assert "carol's promise" not in sales
+    east = posts_to(slack, "C0LOCAL")
+    assert "members of @sales-east" in blocks_text(east[0])
+    assert "bob's promise" in blocks_text(east[1])
+    assert "carol's promise" not in blocks_text(east[1])
+    assert "alice's promise" not in blocks_text(east[1])
+
+
+def test_one_team_never_sees_another_teams_accounts(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(db, "Acme", "ours", due=date(2026, 11, 20))
+    promise(db, "Umbrella", "theirs", due=date(2026, 11, 20), team=OTHER_TEAM)
+    subscribe(slack_user, "here")
+    sweep(db, client_for, settings, now=at(MONDAY))
+    text = "\n".join(blocks_text(p) for p in posts_to(slack, "C0LOCAL"))
+    assert "ours" in text and "Umbrella" not in text
+
+
+def test_what_users_typed_cannot_ping_the_channel_or_forge_links(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(
+        db, "Acme <!channel>", "call <https://evil.example|the bank> @here", due=date(2026, 11, 20)
+    )
+    subscribe(slack_user, "here")
+    sweep(db, client_for, settings, now=at(MONDAY))
+    raw = str(posts_to(slack, "C0LOCAL"))
+    assert "<!channel>" not in raw and "<https://evil" not in raw and "@here" not in raw
+
+
+def test_gives_without_gets_and_health_movers_show_up(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    with db.begin() as session:
+        account = get_or_create_account(
+            session, team_id=TEAM, name="Acme", user_id=ALICE, now=at("2026-10-01T10:00")
+        )
+        session.add(
+            Concession(
+                team_id=TEAM,
+                account_id=account.id,
+                give="free onboarding",
+                logged_by=ALICE,
+                logged_at=at("2026-11-27T10:00"),
+            )
+        )
+        # Last week the account looked far healthier than it can now.
+        session.add(
+            HealthSnapshot(
+                team_id=TEAM,
+                account_id=account.id,
+                week=date(2026, 11, 23),
+                score=100,
+                taken_at=at("2026-11-23T09:00"),
+            )
+        )
+    subscribe(slack_user, "here")
+    sweep(db, client_for, settings, now=at(MONDAY))
+    details = blocks_text(posts_to(slack, "C0LOCAL")[1])
+    assert "Given with nothing back this week" in details and "free onboarding" in details
+    assert "Health falling" in details and "health 100 →" in details
+    with db() as session:
+        weeks = session.scalars(select(HealthSnapshot.week)).all()
+    assert sorted(weeks) == [date(2026, 11, 23), date(2026, 11, 30)]
+
+
+def test_preview_shows_the_digest_only_to_the_asker(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+) -> None:
+    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    with freeze_time(at(MONDAY), real_asyncio=True):
+        reply = slack_user.command("/rapport", "digest preview")
+    assert reply.status == 200
+    (answer,) = slack.wait_for("response_url")
+    assert answer.args["response_type"] == "ephemeral"
+    assert "send the pricing sheet" in blocks_text(answer.args)
+    assert "no weekly digest yet" in blocks_text(answer.args)
+    assert posts_to(slack, "C0LOCAL") == []
+
+
+def test_a_worker_down_for_weeks_sends_one_digest_not_a_backlog(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(slack_user, "here")
+    sweep(db, client_for, settings, now=at("2026-12-23T15:00"))
+    tops = [p for p in posts_to(slack, "C0LOCAL") if not p.get("thread_ts")]
+    assert len(tops) == 1
+    with db() as session:
+        sub = session.scalars(select(DigestSubscription)).one()
+    assert sub.next_run_at == at("2026-12-28T09:00")
