@@ -1,9 +1,11 @@
 """Bulk writes the sweep needs, for SQLite and PostgreSQL alike.
 
 `INSERT … ON CONFLICT DO NOTHING` is what keeps two sweeps from writing the same
-thing twice: a unique key, not a lock. On PostgreSQL the many-row forms send whole
-columns as arrays through `unnest`, one short statement and one round trip per batch;
-elsewhere they use SQLAlchemy's executemany.
+thing twice: a unique key, not a lock. Every many-row form is one short statement with
+one parameter per column (PostgreSQL: whole columns as arrays through `unnest`) or one
+parameter in all (SQLite: the rows as one JSON array through `json_each`), so a batch
+of thousands of rows costs one round trip and no per-row work in SQLAlchemy, whose
+executemany spent more time building parameters than SQLite spent writing.
 """
 
 from __future__ import annotations
@@ -13,8 +15,22 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, Column, Date, Integer, Table, bindparam, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ColumnElement,
+    Date,
+    Dialect,
+    Integer,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from storage.models import Base
@@ -59,6 +75,29 @@ def _pg_unnest(
     return f"unnest({arrays}) AS v({', '.join(names)})", params
 
 
+def _sqlite_rows(
+    table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]], dialect: Dialect
+) -> tuple[str, dict[str, Any]]:
+    """The rows as one JSON array of arrays, and a subquery that reads it back as `v`.
+
+    Each value goes through its column type's own bind conversion first, so what is
+    stored is exactly what an ORM or Core insert would have stored.
+    """
+    convert = [
+        (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+    ]
+    encoded = json.dumps(
+        [
+            [row[name] if to_db is None else to_db(row[name]) for name, to_db in convert]
+            for row in rows
+        ]
+    )
+    columns = ", ".join(
+        f"json_extract(value, '$[{index}]') AS {name}" for index, name in enumerate(names)
+    )
+    return f"(SELECT {columns} FROM json_each(:rows)) AS v", {"rows": encoded}
+
+
 def insert_ignore_many(
     session: Session,
     model: type[Base],
@@ -90,33 +129,41 @@ def insert_ignore_returning(
             f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
         )
         return [tuple(row) for row in session.connection().execute(pg_insert, params)]
-    statement = (
-        sqlite.insert(table)
-        .on_conflict_do_nothing(index_elements=list(unique))
-        .returning(*(table.c[name] for name in returning))
+    names = list(rows[0])
+    source, params = _sqlite_rows(table, names, rows, session.get_bind().dialect)
+    # `WHERE true` tells SQLite's parser that ON CONFLICT is not a join's ON.
+    sqlite_insert = text(
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM {source} WHERE true "
+        f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
     )
-    # A list of parameter sets: "insertmanyvalues" sends a few multi-row statements.
-    return [tuple(row) for row in session.connection().execute(statement, list(rows))]
+    return [tuple(row) for row in session.connection().execute(sqlite_insert, params)]
 
 
 def update_by_id(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE many rows by id; every row must set the same columns."""
+    """UPDATE many rows by id; every row must set the same columns, each id once."""
     if not rows:
         return
     table = _table(model)
     columns = [name for name in rows[0] if name != "id"]
-    if session.get_bind().dialect.name == "postgresql":
+    assignments = ", ".join(f"{name} = v.{name}" for name in columns)
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         source, params = _pg_unnest(table, ["id", *columns], rows)
-        assignments = ", ".join(f"{name} = v.{name}" for name in columns)
-        pg_update = text(
-            f"UPDATE {table.name} AS t SET {assignments} FROM {source} WHERE t.id = v.id"
-        )
-        session.connection().execute(pg_update, params)
-        return
-    statement = (
-        table.update()
-        .where(table.c.id == bindparam("row_id"))
-        .values({name: bindparam(name) for name in columns})
+    else:
+        source, params = _sqlite_rows(table, ["id", *columns], rows, dialect)
+    statement = text(
+        f"UPDATE {table.name} SET {assignments} FROM {source} WHERE {table.name}.id = v.id"
     )
-    params_list = [{"row_id": row["id"], **{name: row[name] for name in columns}} for row in rows]
-    session.connection().execute(statement, params_list)
+    session.connection().execute(statement, params)
+
+
+def among(session: Session, column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
+    """`column IN ids` for thousands of ids, as one parameter instead of one per id.
+
+    SQLAlchemy renders an IN list as a fresh statement with a bound name per value on
+    every call, which cost more than running the query.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    listed = func.json_each(bindparam(None, json.dumps(list(ids)))).table_valued("value")
+    return column.in_(select(listed.c.value))
