@@ -78,56 +78,94 @@ def owners_of(picture: TeamPicture, cover: Coverage) -> set[str]:
     )
 
 
+# Digests built, then queued in one short write transaction, per round.
+ROUND = 100
+
+
+@dataclass
+class _Planned:
+    sub: DigestSubscription
+    messages: tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]] | None
+    counts: dict[str, int] | None
+
+
 def plan_digests(db: SessionFactory, client_for: ClientForTeam, *, now: datetime) -> int:
-    """Queue every digest whose slot has come; returns how many channels were served."""
-    with db() as session:
-        due = [
-            (sub.id, sub.team_id, sub.scope, sub.scope_ids)
-            for sub in rules.due_subscriptions(session, now=now)
-        ]
-    if not due:
-        return 0
-    # Slack is asked before the write transaction opens, never while it holds locks.
-    covers = {
-        sub_id: coverage(client_for, team_id, scope, scope_ids)
-        for sub_id, team_id, scope, scope_ids in due
-    }
+    """Queue every digest whose slot has come; returns how many channels were served.
+
+    The heavy part (reading a team, scoring its accounts, rendering) runs outside any
+    write transaction: on SQLite a write transaction holds the one write lock, and
+    the bot's own writes (a /concede) would wait behind it. Each round then claims
+    its subscriptions and queues their messages in one short transaction. A team's
+    picture is read once per sweep, however many of its channels are due.
+    """
+    pictures: dict[tuple[str, str], TeamPicture] = {}
+    seen: set[int] = set()
     served = 0
+    while True:
+        with db() as session:
+            due = [
+                sub
+                for sub in rules.due_subscriptions(session, now=now, limit=ROUND + len(seen))
+                if sub.id not in seen
+            ][:ROUND]
+        if not due:
+            break
+        seen.update(sub.id for sub in due)
+        # Slack is asked before any transaction opens, never while one holds locks.
+        covers = {
+            sub.id: coverage(client_for, sub.team_id, sub.scope, sub.scope_ids) for sub in due
+        }
+        planned = []
+        with db() as session:
+            for sub in due:
+                key = (sub.team_id, sub.tz)
+                if key not in pictures:
+                    pictures[key] = rules.load_team(
+                        session, team_id=sub.team_id, tz=ZoneInfo(sub.tz), now=now
+                    )
+                planned.append(_plan_one(pictures[key], sub, covers[sub.id]))
+        served += _queue(db, planned, now=now)
+    for picture in pictures.values():
+        for chunk in rules.snapshot_rows(picture):
+            with db.begin() as session:
+                rules.save_health_snapshots(session, chunk)
+    return served
+
+
+def _plan_one(picture: TeamPicture, sub: DigestSubscription, cover: Coverage) -> _Planned:
+    built = _messages(picture, sub, cover)
+    if built is None:
+        return _Planned(sub, None, None)
+    top, follow_ups, counts = built
+    return _Planned(sub, (top, follow_ups), counts)
+
+
+def _queue(db: SessionFactory, planned: list[_Planned], *, now: datetime) -> int:
+    by_id = {item.sub.id: item for item in planned}
     with db.begin() as session:
-        pictures: dict[tuple[str, str], TeamPicture] = {}
+        # Only the subscriptions still due and not held by another worker: one that
+        # another worker served meanwhile has moved on to next week's slot.
+        claimed = rules.claim_subscriptions(session, ids=list(by_id), now=now)
         tops: list[dict[str, Any]] = []
         replies: dict[int, list[dict[str, Any]]] = {}
-        for sub in rules.due_subscriptions(session, now=now):
-            cover = covers.get(sub.id)
-            if cover is None:  # subscribed between the two reads: next sweep
-                continue
-            key = (sub.team_id, sub.tz)
-            if key not in pictures:
-                pictures[key] = rules.load_team(
-                    session, team_id=sub.team_id, tz=ZoneInfo(sub.tz), now=now
-                )
-            planned = _messages(pictures[key], sub, cover, now)
-            if planned is not None:
-                top, follow_ups, counts = planned
+        for sub in claimed:
+            item = by_id[sub.id]
+            if item.messages is not None:
+                top, follow_ups = item.messages
                 tops.append(_row(sub, KIND_TOP, now, top))
                 replies[sub.id] = [_row(sub, kind, now, body) for kind, body in follow_ups]
-            else:
-                counts = None
-            rules.advance(sub, now=now, counts=counts)
-            served += 1
+            rules.advance(sub, now=now, counts=item.counts)
         added = outbox.enqueue_many(session, tops, now=now)
         children = []
         for top in tops:
             top_id = added.get((top["team_id"], top["subject"], top["slot"]))
-            if top_id is None:  # another worker queued this week's digest first
+            if top_id is None:  # this week's digest was already queued
                 continue
             for reply in replies[int(top["subject"])]:
                 reply["payload"]["thread_of"] = top_id
                 children.append(reply)
         outbox.enqueue_many(session, children, now=now)
-        for picture in pictures.values():
-            rules.save_health_snapshots(session, picture)
-    return served
+    return len(claimed)
 
 
 def _row(
@@ -144,7 +182,7 @@ def _row(
 
 
 def _messages(
-    picture: TeamPicture, sub: DigestSubscription, cover: Coverage, now: datetime
+    picture: TeamPicture, sub: DigestSubscription, cover: Coverage
 ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], dict[str, int]] | None:
     """The top message, its thread replies, and the counts to remember; None: stay quiet."""
     week_of = rules.monday_of(picture.today)

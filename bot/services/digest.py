@@ -184,6 +184,23 @@ def due_subscriptions(
         .where(DigestSubscription.next_run_at <= now, DigestSubscription.active.is_(True))
         .order_by(DigestSubscription.next_run_at, DigestSubscription.id)
         .limit(limit)
+    ).all()
+
+
+def claim_subscriptions(
+    session: Session, *, ids: Sequence[int], now: datetime
+) -> Sequence[DigestSubscription]:
+    """Lock the named subscriptions that are still due (PostgreSQL skips held rows)."""
+    if not ids:
+        return []
+    return session.scalars(
+        select(DigestSubscription)
+        .where(
+            DigestSubscription.id.in_(ids),
+            DigestSubscription.next_run_at <= now,
+            DigestSubscription.active.is_(True),
+        )
+        .order_by(DigestSubscription.id)
         .with_for_update(skip_locked=True)
     ).all()
 
@@ -557,22 +574,32 @@ def _load_health(session: Session, picture: TeamPicture, live: list[int]) -> Non
         )
 
 
-def save_health_snapshots(session: Session, picture: TeamPicture) -> None:
-    """This week's scores, once per account and week: next week's movers compare to them."""
+SNAPSHOT_ROWS_PER_WRITE = 5000
+
+
+def snapshot_rows(picture: TeamPicture) -> Iterable[list[dict[str, object]]]:
+    """This week's scores as rows, in slices small enough for a short write."""
     week = monday_of(picture.today)
+    rows: list[dict[str, object]] = [
+        {
+            "team_id": picture.team_id,
+            "account_id": account_id,
+            "week": week,
+            "score": health.score,
+            "taken_at": picture.now,
+        }
+        for account_id, health in picture.health.items()
+    ]
+    for start in range(0, len(rows), SNAPSHOT_ROWS_PER_WRITE):
+        yield rows[start : start + SNAPSHOT_ROWS_PER_WRITE]
+
+
+def save_health_snapshots(session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Once per account and week: next week's movers compare with these."""
     insert_ignore_returning(
         session,
         HealthSnapshot,
-        [
-            {
-                "team_id": picture.team_id,
-                "account_id": account_id,
-                "week": week,
-                "score": health.score,
-                "taken_at": picture.now,
-            }
-            for account_id, health in picture.health.items()
-        ],
+        rows,
         unique=("team_id", "account_id", "week"),
         returning=("account_id",),
     )
