@@ -22,7 +22,7 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
