@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.delivery import ClientForTeam
+from bot.digests import plan_digests
 from bot.localslack import LocalSlack
 from bot.services import digest as rules
 from bot.services.accounts import get_or_create_account
@@ -418,3 +420,35 @@ def test_a_worker_down_for_weeks_sends_one_digest_not_a_backlog(
     with db() as session:
         sub = session.scalars(select(DigestSubscription)).one()
     assert sub.next_run_at == at("2026-12-28T09:00")
+
+
+def test_the_slot_is_read_in_the_subscribers_time_zone(
+    slack_user: SlackSender, db: SessionFactory
+) -> None:
+    with db.begin() as session:
+        session.add(UserPrefs(team_id=TEAM, user_id=ALICE, tz_override="Asia/Tokyo"))
+    subscribe(slack_user, "here day: mon time: 09:00")
+    with db() as session:
+        sub = session.scalars(select(DigestSubscription)).one()
+    # Monday 09:00 in Tokyo is Monday 00:00 UTC.
+    assert (sub.tz, sub.next_run_at) == ("Asia/Tokyo", at("2026-11-30T00:00"))
+
+
+def test_two_workers_sweeping_at_once_queue_each_digest_once(
+    slack_user: SlackSender,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+) -> None:
+    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    for n in range(12):
+        subscribe(slack_user, f"<#C0ROOM{n:02d}|room> quiet: line")
+    with ThreadPoolExecutor(2) as pool:
+        served = list(pool.map(lambda _: plan_digests(db, client_for, now=at(MONDAY)), range(2)))
+    assert sum(served) == 12
+    with db() as session:
+        tops = session.scalars(
+            select(OutboxMessage.recipient).where(OutboxMessage.kind == "digest")
+        ).all()
+        replies = session.scalar(select(func.count()).where(OutboxMessage.kind == "digest_details"))
+    assert sorted(tops) == [f"C0ROOM{n:02d}" for n in range(12)]
+    assert replies == 12
