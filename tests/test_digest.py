@@ -22,7 +22,7 @@ from bot.sweep import sweep
 from storage.db import SessionFactory
 from storage.models import Concession, OutboxMessage
 from storage.scheduling_models import UserPrefs
-from storage.team_models import DigestSubscription, HealthSnapshot
+from storage.team_models import DigestSubscription, HealthSnapshot, Rating
 from tests.conftest import at
 from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, SlackSender, blocks_text
 
@@ -369,6 +369,16 @@ def test_gives_without_gets_and_health_movers_show_up(
                 logged_at=at("2026-11-27T10:00"),
             )
         )
+        session.add(
+            Rating(
+                team_id=TEAM,
+                account_id=account.id,
+                kind="csat",
+                score=4,
+                recorded_by=ALICE,
+                recorded_at=at("2026-11-26T10:00"),
+            )
+        )
         # Last week the account looked far healthier than it can now.
         session.add(
             HealthSnapshot(
@@ -384,6 +394,7 @@ def test_gives_without_gets_and_health_movers_show_up(
     details = blocks_text(posts_to(slack, "C0LOCAL")[1])
     assert "Given with nothing back this week" in details and "free onboarding" in details
     assert "Health falling" in details and "health 100 →" in details
+    assert "What buyers told us this week" in details and "CSAT 4/10" in details
     with db() as session:
         weeks = session.scalars(select(HealthSnapshot.week)).all()
     assert sorted(weeks) == [date(2026, 11, 23), date(2026, 11, 30)]

@@ -33,6 +33,7 @@ from storage.team_models import (
     DigestSubscription,
     HealthSnapshot,
     QuietWeek,
+    Rating,
 )
 from storage.upsert import insert_ignore_returning
 
@@ -252,6 +253,7 @@ SECTIONS = (
     SectionSpec("drip", "Given with nothing back this week", "/concede ACCOUNT"),
     SectionSpec("cooling", "Going quiet", "/rapport health"),
     SectionSpec("paused", "Paused"),
+    SectionSpec("ratings", "What buyers told us this week"),
     SectionSpec("movers_down", "Health falling", "/rapport health"),
     SectionSpec("movers_up", "Health rising", "/rapport health"),
 )
@@ -404,6 +406,7 @@ def load_team(
     _load_commitments(session, picture)
     _load_reviews(session, picture)
     _load_concessions(session, picture)
+    _load_ratings(session, picture)
     if with_health:
         _load_health(session, picture, live)
     return picture
@@ -534,6 +537,27 @@ def _load_concessions(session: Session, picture: TeamPicture) -> None:
                     "drip",
                     Line(account, f"gave {row.give}", (row.logged_at, account.name), row.logged_at),
                 )
+
+
+def _load_ratings(session: Session, picture: TeamPicture) -> None:
+    for rating in session.execute(
+        select(Rating.account_id, Rating.kind, Rating.score, Rating.recorded_at).where(
+            Rating.team_id == picture.team_id, Rating.recorded_at >= picture.now - WEEK
+        )
+    ):
+        account = picture.accounts.get(rating.account_id)
+        if account is None:
+            continue
+        # The unhappiest answers first: they are the ones a manager can still act on.
+        picture.add(
+            "ratings",
+            Line(
+                account,
+                f"{rating.kind.upper()} {rating.score}/10",
+                (rating.score, account.name),
+                rating.recorded_at,
+            ),
+        )
 
 
 def _load_health(session: Session, picture: TeamPicture, live: list[int]) -> None:
