@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -43,7 +43,7 @@ from storage.models import Account, AccountStage, Commitment, OutboxMessage
 from storage.outbox import enqueue_many
 from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, UserPrefs
 from storage.team_models import Rating
-from storage.upsert import insert_ignore_many, update_by_id
+from storage.upsert import among, insert_ignore_many, update_by_id
 
 log = logging.getLogger("rapport.nudging")
 
@@ -142,9 +142,12 @@ def plan_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
     return written
 
 
-@dataclass
+@dataclass(slots=True)
 class LadderRow:
-    """A due commitment as the sweep reads it: plain values, no ORM identity map."""
+    """A due commitment as the sweep reads it: plain values, no ORM identity map.
+
+    Fields in the order of `_LADDER_COLUMNS`, so a row fills it by position.
+    """
 
     id: int
     team_id: str
@@ -193,9 +196,10 @@ _LADDER_COLUMNS = (
 
 
 def _plan_commitments(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
+    # Through the Core connection: plain rows, without the ORM's per-row loading.
     due = [
-        LadderRow(**row._asdict())
-        for row in session.execute(
+        LadderRow(*cast("tuple[Any, ...]", row))
+        for row in session.connection().execute(
             select(*_LADDER_COLUMNS)
             .join(Account, Account.id == Commitment.account_id)
             .where(Commitment.next_nudge_at <= now)
@@ -218,7 +222,6 @@ def _plan_commitments(session: Session, calendars: Calendars, now: datetime) -> 
         for item in followups.plan(commitment, calendar, now, escalate_to=escalate_to):
             planned.append((commitment.team_id, item))
     if due:
-        # One executemany for the whole batch.
         update_by_id(session, Commitment, [c.changes() for c in due])
     return len(due), _write(session, planned, now)
 
@@ -475,7 +478,7 @@ def group_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
         with db.begin() as session:
             due = [
                 Due(*row)
-                for row in session.execute(
+                for row in session.connection().execute(
                     select(
                         Nudge.id,
                         Nudge.team_id,
@@ -514,15 +517,19 @@ def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str
     """Subjects that need nobody any more: done, held, snoozed, or touched since."""
     closed: set[str] = set()
     if ids := _subject_ids(due, "commitment"):
-        for cid, done_at, snoozed in session.execute(
+        for cid, done_at, snoozed in session.connection().execute(
             select(Commitment.id, Commitment.done_at, Commitment.snoozed_until).where(
-                Commitment.id.in_(ids)
+                among(session, Commitment.id, ids)
             )
         ):
             if done_at is not None or (snoozed is not None and snoozed > now):
                 closed.add(f"commitment:{cid}")
     if ids := _subject_ids(due, "qbr"):
-        next_on = dict(session.execute(select(Qbr.id, Qbr.next_on).where(Qbr.id.in_(ids))).all())
+        next_on = dict(
+            session.connection()
+            .execute(select(Qbr.id, Qbr.next_on).where(among(session, Qbr.id, ids)))
+            .all()
+        )
         closed |= {
             n.subject
             for n in due
@@ -532,8 +539,8 @@ def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str
     if ids := _subject_ids(due, "checkin"):
         closed |= {
             f"checkin:{cid}"
-            for cid, done_at in session.execute(
-                select(CheckIn.id, CheckIn.done_at).where(CheckIn.id.in_(ids))
+            for cid, done_at in session.connection().execute(
+                select(CheckIn.id, CheckIn.done_at).where(among(session, CheckIn.id, ids))
             )
             if done_at is not None
         }
@@ -544,7 +551,7 @@ def _accounts(session: Session, due: list[Due]) -> dict[int, AccountState]:
     ids = sorted({n.account_id for n in due if n.account_id is not None})
     if not ids:
         return {}
-    rows = session.execute(
+    rows = session.connection().execute(
         select(
             Account.id,
             Account.owner_id,
@@ -553,7 +560,7 @@ def _accounts(session: Session, due: list[Due]) -> dict[int, AccountState]:
             Account.last_touch_at,
             Account.won_at,
             Account.created_at,
-        ).where(Account.id.in_(ids))
+        ).where(among(session, Account.id, ids))
     )
     return {
         aid: AccountState(owner, stage, paused, touched or won or created)

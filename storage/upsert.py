@@ -1,26 +1,24 @@
 """Bulk writes the sweep needs, for SQLite and PostgreSQL alike.
 
 `INSERT … ON CONFLICT DO NOTHING` is what keeps two sweeps from writing the same
-thing twice: a unique key, not a lock. Every many-row form is one short statement with
-one parameter per column (PostgreSQL: whole columns as arrays through `unnest`) or one
-parameter in all (SQLite: the rows as one JSON array through `json_each`), so a batch
-of thousands of rows costs one round trip and no per-row work in SQLAlchemy, whose
-executemany spent more time building parameters than SQLite spent writing.
+thing twice: a unique key, not a lock. The many-row forms send a whole batch as one
+parameter, a JSON array of rows that the database reads back itself (SQLite through
+`json_each`, PostgreSQL through `json_populate_recordset`, typed by the table's own
+row type): one short statement and one round trip per batch. SQLAlchemy's executemany
+and the driver's per-value array encoding cost more than the writes themselves.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
     ColumnElement,
     Date,
+    DateTime,
     Dialect,
     Integer,
     Table,
@@ -31,70 +29,80 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from storage.models import Base
 from storage.types import CalendarDate, UTCDateTime
+
+Convert = Callable[[Any], Any]
 
 
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _pg_array_type(column: Column[Any]) -> str:
-    kind = column.type
-    if isinstance(kind, JSON):
-        return "json[]"
-    if isinstance(kind, UTCDateTime):
-        return "timestamp[]"
-    if isinstance(kind, CalendarDate | Date):
-        return "date[]"
-    if isinstance(kind, Boolean):
-        return "boolean[]"
-    if isinstance(kind, Integer):
-        return "bigint[]"
-    return "text[]"
-
-
 def _pg_value(value: Any) -> Any:
     # Raw SQL skips the column types' own conversion: store instants as naive UTC.
-    if isinstance(value, dict | list):
-        return json.dumps(value)
     if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+        return (value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value).isoformat()
     if isinstance(value, date):
-        return date(value.year, value.month, value.day)
+        return value.isoformat()
     return value
 
 
-def _pg_unnest(
-    table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]]
-) -> tuple[str, dict[str, Any]]:
-    arrays = ", ".join(f"CAST(:{name} AS {_pg_array_type(table.c[name])})" for name in names)
-    params = {name: [_pg_value(row[name]) for row in rows] for name in names}
-    return f"unnest({arrays}) AS v({', '.join(names)})", params
+def _remembering(convert: Convert) -> Convert:
+    """`convert`, answering each distinct value once.
+
+    A batch of thousands of rows holds a few dozen distinct instants (the sweep's
+    `now`, the working-day openings), and converting each one again was a fifth of a
+    SQLite batch. Only for dates and instants: hashable, and equal values convert
+    alike (two aware datetimes are equal when they are the same instant).
+    """
+    answers: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if value not in answers:
+            answers[value] = convert(value)
+        return answers[value]
+
+    return remembered
 
 
-def _sqlite_rows(
+def _converters(table: Table, names: Sequence[str], dialect: Dialect) -> list[Convert | None]:
+    """How each column's values become JSON the database reads back as that column."""
+    converters: list[Convert | None] = []
+    for name in names:
+        column = table.c[name]
+        convert: Convert | None
+        if dialect.name == "postgresql":
+            # The row type parses text as the column's type; JSON columns nest as they are.
+            convert = _pg_value
+        else:
+            # The type's own bind conversion: stored exactly as an ORM insert stores it.
+            convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None and isinstance(
+            column.type, UTCDateTime | CalendarDate | Date | DateTime
+        ):
+            convert = _remembering(convert)
+        converters.append(convert)
+    return converters
+
+
+def _rows_source(
     table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]], dialect: Dialect
 ) -> tuple[str, dict[str, Any]]:
-    """The rows as one JSON array of arrays, and a subquery that reads it back as `v`.
-
-    Each value goes through its column type's own bind conversion first, so what is
-    stored is exactly what an ORM or Core insert would have stored.
-    """
-    convert = [
-        (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
-    ]
+    """A FROM item `v` with the `names` columns of `rows`, and its one parameter."""
+    converters = list(zip(names, _converters(table, names, dialect), strict=True))
     encoded = json.dumps(
         [
-            [row[name] if to_db is None else to_db(row[name]) for name, to_db in convert]
+            {name: row[name] if to_db is None else to_db(row[name]) for name, to_db in converters}
             for row in rows
         ]
     )
-    columns = ", ".join(
-        f"json_extract(value, '$[{index}]') AS {name}" for index, name in enumerate(names)
-    )
+    if dialect.name == "postgresql":
+        source = f"json_populate_recordset(NULL::{table.name}, CAST(:rows AS json)) AS v"
+        return source, {"rows": encoded}
+    columns = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in names)
     return f"(SELECT {columns} FROM json_each(:rows)) AS v", {"rows": encoded}
 
 
@@ -121,22 +129,15 @@ def insert_ignore_returning(
     if not rows:
         return []
     table = _table(model)
-    if session.get_bind().dialect.name == "postgresql":
-        names = list(rows[0])
-        source, params = _pg_unnest(table, names, rows)
-        pg_insert = text(
-            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM {source} "
-            f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
-        )
-        return [tuple(row) for row in session.connection().execute(pg_insert, params)]
     names = list(rows[0])
-    source, params = _sqlite_rows(table, names, rows, session.get_bind().dialect)
+    source, params = _rows_source(table, names, rows, session.get_bind().dialect)
+    columns = ", ".join(names)
     # `WHERE true` tells SQLite's parser that ON CONFLICT is not a join's ON.
-    sqlite_insert = text(
-        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM {source} WHERE true "
+    statement = text(
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {source} WHERE true "
         f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
     )
-    return [tuple(row) for row in session.connection().execute(sqlite_insert, params)]
+    return [tuple(row) for row in session.connection().execute(statement, params)]
 
 
 def update_by_id(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
@@ -145,19 +146,17 @@ def update_by_id(session: Session, model: type[Base], rows: Sequence[dict[str, A
         return
     table = _table(model)
     columns = [name for name in rows[0] if name != "id"]
+    source, params = _rows_source(table, ["id", *columns], rows, session.get_bind().dialect)
     assignments = ", ".join(f"{name} = v.{name}" for name in columns)
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        source, params = _pg_unnest(table, ["id", *columns], rows)
-    else:
-        source, params = _sqlite_rows(table, ["id", *columns], rows, dialect)
     statement = text(
         f"UPDATE {table.name} SET {assignments} FROM {source} WHERE {table.name}.id = v.id"
     )
     session.connection().execute(statement, params)
 
 
-def among(session: Session, column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
+def among(
+    session: Session, column: QueryableAttribute[int], ids: Sequence[int]
+) -> ColumnElement[bool]:
     """`column IN ids` for thousands of ids, as one parameter instead of one per id.
 
     SQLAlchemy renders an IN list as a fresh statement with a bound name per value on
