@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,10 +28,15 @@ def clean_account_name(name: str) -> str:
     return cleaned
 
 
+# Built once, with bind parameters: building a statement and its cache key on every
+# call cost more than running it on SQLite (bench/README.md, ack latency).
+_BY_KEY = select(Account).where(
+    Account.team_id == bindparam("team_id"), Account.key == bindparam("key")
+)
+
+
 def find_account(session: Session, *, team_id: str, name: str) -> Account | None:
-    return session.scalar(
-        select(Account).where(Account.team_id == team_id, Account.key == account_key(name))
-    )
+    return session.scalar(_BY_KEY, {"team_id": team_id, "key": account_key(name)})
 
 
 def get_account(session: Session, *, team_id: str, name: str) -> Account:
