@@ -20,3 +20,7 @@ class UsageError(UserFacingError):
 
 class NotFound(UserFacingError):
     """A named thing (an account, a log entry) that this team does not have."""
+
+
+class NotAllowed(UserFacingError):
+    """Something only some people may do (a workspace admin, say); nothing was written."""

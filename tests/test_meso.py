@@ -12,7 +12,15 @@ from handlers.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 from storage.db import SessionFactory
 from storage.models import Account
 from storage.negotiation_models import MesoOffer, MesoSet, NegotiationSettings
-from tests.slackkit import OTHER_TEAM, SlackSender, block_action, blocks_text, view_submission
+from tests.slackkit import (
+    ALICE,
+    BOB,
+    OTHER_TEAM,
+    SlackSender,
+    block_action,
+    blocks_text,
+    view_submission,
+)
 
 THREE = (
     "acme A: mid price, standard SLA, quarterly reviews value: 120000"
@@ -81,17 +89,55 @@ def test_meso_names_the_offer_out_of_line(slack_user: SlackSender) -> None:
 
 
 def test_meso_tolerance_can_be_widened_per_command_or_per_team(
-    slack_user: SlackSender, db: SessionFactory
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory
 ) -> None:
+    slack.add_user(ALICE, is_admin=True)
     text = "acme A: list price value: 100 | B: premium SLA value: 108"
     assert "out of line" in slack_user.command("/meso", text).text
     assert "Equivalent" in slack_user.command("/meso", text + " tolerance: 10%").text
 
     reply = slack_user.command("/meso", "tolerance: 9%")
-    assert "within 9%" in reply.text
+    assert reply.ephemeral and "checking that with Slack" in reply.text
+    (answer,) = slack.wait_for("response_url")
+    assert "within 9%" in blocks_text(answer.args)
+    assert answer.args["response_type"] == "ephemeral"
     assert count(db, NegotiationSettings) == 1
     assert "Equivalent" in slack_user.command("/meso", text).text
     assert "out of line" in slack_user.command("/meso", text, team=OTHER_TEAM).text
+
+
+def test_only_a_workspace_admin_or_owner_changes_the_team_tolerance(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory
+) -> None:
+    slack.add_user(ALICE)  # a member: neither admin nor owner
+    slack_user.command("/meso", "tolerance: 20%")
+
+    (refused,) = slack.wait_for("response_url")
+    said = blocks_text(refused.args)
+    assert refused.args["response_type"] == "ephemeral"
+    assert "Only a Slack workspace admin or owner" in said and "stays at 5%" in said
+    assert [c.args["user"] for c in slack.calls("users.info")] == [ALICE]
+    assert count(db, NegotiationSettings) == 0
+    # Everyone can still see it.
+    assert "within 5% of each other" in slack_user.command("/meso", "acme").text
+
+    slack.clear()
+    slack.add_user(BOB, is_owner=True)
+    slack_user.command("/meso", "tolerance: 20%", user=BOB)
+    (changed,) = slack.wait_for("response_url")
+    assert "within 20%" in blocks_text(changed.args)
+    assert "within 20% of each other" in slack_user.command("/meso", "acme").text
+
+
+def test_the_team_tolerance_is_unchanged_when_slack_cannot_say_who_is_admin(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory
+) -> None:
+    # Nobody added: users.info answers user_not_found.
+    slack_user.command("/meso", "tolerance: 20%")
+
+    (refused,) = slack.wait_for("response_url")
+    assert "would not say whether you are a workspace admin" in blocks_text(refused.args)
+    assert count(db, NegotiationSettings) == 0
 
 
 def test_meso_flags_a_single_offer_and_offers_that_do_not_differ(

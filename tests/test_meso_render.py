@@ -110,6 +110,7 @@ def every_template(text: str) -> dict[str, dict[str, Any]]:
             priorities=priorities,
         ),
         "meso_tolerance": render("meso_tolerance", tolerance=12.5),
+        "meso_tolerance_checking": render("meso_tolerance_checking", tolerance=12.5),
         "meso_form_opened": render("meso_form_opened"),
         "meso_done": render(
             "meso_done", message=render("meso_grid", built=again, shared=None, actions=None)

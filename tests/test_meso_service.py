@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.errors import NotFound, UsageError
+from bot.errors import NotAllowed, NotFound, UsageError
 from bot.services import meso
 from bot.services.meso import IssueKind, OfferSpec, check_equivalence
 from storage.db import SessionFactory
@@ -177,7 +177,14 @@ def test_choice_without_a_set_is_not_found(db: SessionFactory) -> None:
 def test_team_tolerance_is_the_default_and_a_command_overrides_it(db: SessionFactory) -> None:
     with db.begin() as session:
         assert meso.team_tolerance(session, team_id=TEAM) == meso.DEFAULT_TOLERANCE_PCT
-        meso.set_team_tolerance(session, team_id=TEAM, tolerance_pct=12, user_id="U0ALICE", now=NOW)
+        meso.set_team_tolerance(
+            session,
+            team_id=TEAM,
+            tolerance_pct=12,
+            user_id="U0ALICE",
+            is_workspace_admin=True,
+            now=NOW,
+        )
     offers = [offer("A", "a", 100), offer("B", "b", 110)]
     with db.begin() as session:
         built = meso.build_meso(
@@ -194,6 +201,20 @@ def test_team_tolerance_is_the_default_and_a_command_overrides_it(db: SessionFac
             tolerance_pct=5,
         )
         assert not strict.equivalence.ok
+
+
+def test_only_an_admin_may_change_the_team_tolerance(db: SessionFactory) -> None:
+    with db.begin() as session:
+        with pytest.raises(NotAllowed, match="stays at 5%"):
+            meso.set_team_tolerance(
+                session,
+                team_id=TEAM,
+                tolerance_pct=12,
+                user_id="U0BOB",
+                is_workspace_admin=False,
+                now=NOW,
+            )
+        assert meso.team_tolerance(session, team_id=TEAM) == meso.DEFAULT_TOLERANCE_PCT
 
 
 def test_the_same_form_builds_one_set(db: SessionFactory) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from bot.errors import NotFound, UsageError
+from bot.errors import NotAllowed, NotFound, UsageError
 from bot.services.accounts import find_account, get_account, get_or_create_account
 from storage.models import Account
 from storage.negotiation_models import MesoOffer, MesoSet, NegotiationSettings
@@ -169,9 +169,23 @@ def team_tolerance(session: Session, *, team_id: str) -> float:
 
 
 def set_team_tolerance(
-    session: Session, *, team_id: str, tolerance_pct: float, user_id: str, now: datetime
+    session: Session,
+    *,
+    team_id: str,
+    tolerance_pct: float,
+    user_id: str,
+    is_workspace_admin: bool,
+    now: datetime,
 ) -> float:
+    """Change the team's tolerance: a rule for everyone's offers, so admins and owners only."""
     check_tolerance(tolerance_pct)
+    if not is_workspace_admin:
+        current = team_tolerance(session, team_id=team_id)
+        raise NotAllowed(
+            "Only a Slack workspace admin or owner can change this team's MESO tolerance. "
+            f"It stays at {current:g}%; ask an admin to run `/meso tolerance: "
+            f"{tolerance_pct:g}%` if it should change."
+        )
     settings = session.get(NegotiationSettings, team_id)
     if settings is None:
         settings = NegotiationSettings(team_id=team_id)

@@ -6,9 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
 
 from bot.errors import UsageError
+from bot.roles import is_workspace_admin
 from bot.services import meso as meso_service
 from bot.services.accounts import clean_account_name
 from handlers.after_ack import later
@@ -136,8 +138,14 @@ def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
         ack(**ephemeral(render("meso_form_opened")))
         return
     if request.account is None:
-        reply = _set_tolerance(request, command, deps_of(context))
-    elif request.picked is not None:
+        # A team-wide rule: who may change it is a users.info call, made after the ack.
+        deps, respond = deps_of(context), context.respond
+        later(
+            context, command, lambda client: _set_tolerance(client, request, command, deps, respond)
+        )
+        ack(**ephemeral(render("meso_tolerance_checking", tolerance=request.tolerance_pct)))
+        return
+    if request.picked is not None:
         reply = _record_pick(request.account, request.picked, command, deps_of(context))
     elif not request.offers:
         reply = _overview(request.account, command, deps_of(context))
@@ -146,17 +154,27 @@ def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     ack(**ephemeral(reply))
 
 
-def _set_tolerance(request: MesoInput, command: dict[str, str], deps: Deps) -> dict[str, Any]:
-    assert request.tolerance_pct is not None
+def _set_tolerance(
+    client: WebClient,
+    request: MesoInput,
+    command: dict[str, str],
+    deps: Deps,
+    respond: Respond | None,
+) -> None:
+    """Runs after the ack; a refusal reaches the user through after_ack's error path."""
+    assert request.tolerance_pct is not None and respond is not None
+    admin = is_workspace_admin(client, command["user_id"])
     with deps.db.begin() as session:
         tolerance = meso_service.set_team_tolerance(
             session,
             team_id=command["team_id"],
             tolerance_pct=request.tolerance_pct,
             user_id=command["user_id"],
+            is_workspace_admin=admin,
             now=utcnow(),
         )
-    return render("meso_tolerance", tolerance=tolerance)
+    message = render("meso_tolerance", tolerance=tolerance)
+    respond(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
 
 
 def _record_pick(account: str, label: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
