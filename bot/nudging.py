@@ -18,11 +18,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, TypeVarTuple, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.config import Settings
@@ -31,6 +31,7 @@ from bot.services.calendar import WorkCalendar
 from bot.services.concessions import Balance, balance_of
 from bot.services.governance import plan_of
 from bot.services.people import (
+    HolidayCountries,
     calendar_from,
     needs_timezone,
     prefs_of_many,
@@ -46,6 +47,7 @@ from storage.team_models import Rating
 from storage.upsert import among, insert_ignore_many, update_by_id
 
 log = logging.getLogger("rapport.nudging")
+_Ts = TypeVarTuple("_Ts")
 
 # Rows per transaction. Larger batches cost fewer round trips (2,000 -> 5,000 took a
 # 10,000-due sweep from about 1.7 s to 1.1 s on SQLite), but on SQLite a batch holds
@@ -62,6 +64,12 @@ def is_user(recipient: str) -> bool:
     return recipient.startswith(("U", "W"))
 
 
+def _rows(session: Session, statement: Select[*_Ts]) -> Sequence[Row[*_Ts]]:
+    """Plain rows through the Core connection, fetched in one call: the ORM's per-row
+    loading and the driver's row-by-row fetch cost more than the sweep's queries."""
+    return session.connection().execute(statement).all()
+
+
 @dataclass
 class Calendars:
     """Working calendars for one batch, with everyone's preferences read in one query."""
@@ -71,6 +79,12 @@ class Calendars:
     prefs: dict[tuple[str, str], UserPrefs | None] = field(default_factory=dict)
     days_off: dict[str, frozenset[date]] = field(default_factory=dict)
     cache: dict[tuple[str, str | None], WorkCalendar] = field(default_factory=dict)
+    # Shared by the sweep's batches, so the teams' holiday countries are read once.
+    countries: HolidayCountries | None = None
+
+    def __post_init__(self) -> None:
+        if self.countries is None:
+            self.countries = HolidayCountries(self.settings.holiday_country)
 
     def preload(self, pairs: Iterable[tuple[str, str]]) -> None:
         by_team: dict[str, set[str]] = defaultdict(set)
@@ -96,7 +110,7 @@ class Calendars:
             self.cache[key] = calendar_from(
                 self.prefs_of(team_id, person) if person else None,
                 default_tz=self.settings.default_tz,
-                country=self.settings.holiday_country,
+                country=self.countries.of(self.session, team_id) if self.countries else None,
                 days_off=self.days_off[team_id],
             )
         return self.cache[key]
@@ -132,10 +146,13 @@ def _write(
 def plan_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
     """Write a nudge for every reminder due at `now`; returns how many were new."""
     written = 0
+    countries = HolidayCountries(settings.holiday_country)
     for planner in (_plan_commitments, _plan_qbrs, _plan_checkins, _plan_touches):
         while True:
             with db.begin() as session:
-                count, new = planner(session, Calendars(session, settings), now)
+                count, new = planner(
+                    session, Calendars(session, settings, countries=countries), now
+                )
                 written += new
             if count < BATCH:
                 break
@@ -161,9 +178,11 @@ class LadderRow:
     snoozed_until: datetime | None
     done_at: datetime | None
     nudges_sent: int
-    next_nudge_at: datetime | None
     stage: str
     channel_id: str | None
+    # Not read: the ladder sets it on every row, so parsing 5,000 stored instants
+    # per batch would be thrown away.
+    next_nudge_at: datetime | None = None
 
     def changes(self) -> dict[str, Any]:
         return {
@@ -189,23 +208,22 @@ _LADDER_COLUMNS = (
     Commitment.snoozed_until,
     Commitment.done_at,
     Commitment.nudges_sent,
-    Commitment.next_nudge_at,
     Account.stage,
     Account.channel_id,
 )
 
 
 def _plan_commitments(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
-    # Through the Core connection: plain rows, without the ORM's per-row loading.
     due = [
         LadderRow(*cast("tuple[Any, ...]", row))
-        for row in session.connection().execute(
+        for row in _rows(
+            session,
             select(*_LADDER_COLUMNS)
             .join(Account, Account.id == Commitment.account_id)
             .where(Commitment.next_nudge_at <= now)
             .order_by(Commitment.next_nudge_at, Commitment.id)
             .limit(BATCH)
-            .with_for_update(skip_locked=True, of=Commitment)
+            .with_for_update(skip_locked=True, of=Commitment),
         )
     ]
     calendars.preload((c.team_id, c.owner_id) for c in due)
@@ -474,11 +492,13 @@ class AccountState:
 def group_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
     """Turn due nudges into outbox messages, one per recipient; returns how many."""
     messages = 0
+    countries = HolidayCountries(settings.holiday_country)
     while True:
         with db.begin() as session:
             due = [
                 Due(*row)
-                for row in session.connection().execute(
+                for row in _rows(
+                    session,
                     select(
                         Nudge.id,
                         Nudge.team_id,
@@ -491,12 +511,14 @@ def group_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
                     .where(Nudge.status == NudgeStatus.PENDING, Nudge.deliver_at <= now)
                     .order_by(Nudge.team_id, Nudge.recipient, Nudge.id)
                     .limit(BATCH)
-                    .with_for_update(skip_locked=True)
+                    .with_for_update(skip_locked=True),
                 )
             ]
             full = len(due) == BATCH
             batch = _whole_recipients(due) if full else due
-            messages += _group(session, Calendars(session, settings), batch, now)
+            messages += _group(
+                session, Calendars(session, settings, countries=countries), batch, now
+            )
         if not full:
             return messages
 
@@ -517,18 +539,17 @@ def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str
     """Subjects that need nobody any more: done, held, snoozed, or touched since."""
     closed: set[str] = set()
     if ids := _subject_ids(due, "commitment"):
-        for cid, done_at, snoozed in session.connection().execute(
+        for cid, done_at, snoozed in _rows(
+            session,
             select(Commitment.id, Commitment.done_at, Commitment.snoozed_until).where(
                 among(session, Commitment.id, ids)
-            )
+            ),
         ):
             if done_at is not None or (snoozed is not None and snoozed > now):
                 closed.add(f"commitment:{cid}")
     if ids := _subject_ids(due, "qbr"):
         next_on = dict(
-            session.connection()
-            .execute(select(Qbr.id, Qbr.next_on).where(among(session, Qbr.id, ids)))
-            .all()
+            _rows(session, select(Qbr.id, Qbr.next_on).where(among(session, Qbr.id, ids)))
         )
         closed |= {
             n.subject
@@ -539,8 +560,8 @@ def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str
     if ids := _subject_ids(due, "checkin"):
         closed |= {
             f"checkin:{cid}"
-            for cid, done_at in session.connection().execute(
-                select(CheckIn.id, CheckIn.done_at).where(among(session, CheckIn.id, ids))
+            for cid, done_at in _rows(
+                session, select(CheckIn.id, CheckIn.done_at).where(among(session, CheckIn.id, ids))
             )
             if done_at is not None
         }
@@ -551,7 +572,8 @@ def _accounts(session: Session, due: list[Due]) -> dict[int, AccountState]:
     ids = sorted({n.account_id for n in due if n.account_id is not None})
     if not ids:
         return {}
-    rows = session.connection().execute(
+    rows = _rows(
+        session,
         select(
             Account.id,
             Account.owner_id,
@@ -560,7 +582,7 @@ def _accounts(session: Session, due: list[Due]) -> dict[int, AccountState]:
             Account.last_touch_at,
             Account.won_at,
             Account.created_at,
-        ).where(among(session, Account.id, ids))
+        ).where(among(session, Account.id, ids)),
     )
     return {
         aid: AccountState(owner, stage, paused, touched or won or created)

@@ -73,18 +73,16 @@ def _converters(table: Table, names: Sequence[str], dialect: Dialect) -> list[Co
     converters: list[Convert | None] = []
     for name in names:
         column = table.c[name]
+        temporal = isinstance(column.type, UTCDateTime | CalendarDate | Date | DateTime)
         convert: Convert | None
         if dialect.name == "postgresql":
-            # The row type parses text as the column's type; JSON columns nest as they are.
-            convert = _pg_value
+            # The row type parses text as the column's type; everything but dates and
+            # instants is JSON already (JSON columns nest as they are).
+            convert = _pg_value if temporal else None
         else:
             # The type's own bind conversion: stored exactly as an ORM insert stores it.
             convert = column.type.dialect_impl(dialect).bind_processor(dialect)
-        if convert is not None and isinstance(
-            column.type, UTCDateTime | CalendarDate | Date | DateTime
-        ):
-            convert = _remembering(convert)
-        converters.append(convert)
+        converters.append(_remembering(convert) if convert and temporal else convert)
     return converters
 
 
