@@ -12,6 +12,7 @@ from bot.services import rhythm
 from bot.services.accounts import get_account
 from bot.services.people import calendar_of
 from handlers.context import deps_of, utcnow
+from handlers.events.home import refresh_home
 from handlers.ids import View
 from messages import render
 
@@ -71,6 +72,7 @@ def submit_log_touch(
             permalink=view.get("private_metadata") or None,
         )
     ack()
+    refresh_home(context, team_id=team_id, user_id=user_id)
 
 
 def register(app: App) -> None:

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.localslack import LocalSlack
 from bot.server import make_asgi
 from bot.slack import make_client
+from handlers.events.home import VIEWERS as home_viewers
 from storage import migrate
 from storage.db import SessionFactory, make_engine, make_session_factory
 from storage.models import Base
@@ -77,6 +78,12 @@ def _clean_slack(slack: LocalSlack) -> None:
     slack.clear()
     slack.state.failures.clear()
     slack.state.users.clear()
+
+
+@pytest.fixture(autouse=True)
+def _forget_home_viewers() -> None:
+    # Who opened App Home is process memory; one test's viewers are not the next's.
+    home_viewers.clear()
 
 
 @pytest.fixture(scope="session")

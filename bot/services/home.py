@@ -1,18 +1,42 @@
-"""What a user's App Home shows: their accounts, open commitments and recent gives."""
+"""What a user's App Home shows: their accounts and health, what they owe, what is coming.
+
+Every list is capped so the Home view stays inside Slack's 100 blocks however much a
+person owns; each capped list says how many more there are.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from bot.services.concessions import Balance
+from bot.services.health import account_health, health_band
+from bot.services.people import prefs_of, zone
 from bot.services.rhythm import days_since_touch, touch_intervals
 from storage.models import Account, AccountStage, Commitment, Concession
+from storage.scheduling_models import (
+    DEFAULT_WORK_DAYS,
+    DEFAULT_WORK_END,
+    DEFAULT_WORK_START,
+    CheckIn,
+    Qbr,
+)
 
-HOME_LIST_LIMIT = 10
-# How many owned accounts the Home tab looks through for ones going quiet.
+# Caps per section. With two blocks an open follow-up (the line, its buttons) the
+# whole view stays near 70 blocks at most, well inside the 100 Slack allows.
+HOME_ACCOUNTS = 15
+HOME_COMMITMENTS = 10
+HOME_UPCOMING = 10
+HOME_CONCESSIONS = 5
+HOME_COOLING = 10
+# How far ahead "coming up" looks, and how far back the give/get balance counts.
+UPCOMING_DAYS = 30
+BALANCE_DAYS = 30
+# How many owned accounts the Home tab scores and looks through for ones going quiet.
 MAX_OWNED_ACCOUNTS = 500
 
 
@@ -26,12 +50,54 @@ class Cooling:
 
 
 @dataclass(frozen=True)
+class AccountLine:
+    """One owned account with its health; `score` is None while it cannot be scored."""
+
+    account: Account
+    score: int | None = None
+    band: str | None = None
+    # The part of the score pulling it down most, so the number is never a black box.
+    weakest_label: str | None = None
+    weakest_detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """A QBR or post-sale check-in on one of the user's accounts, by day."""
+
+    day: date
+    account: Account
+    kind: str  # "qbr" or "checkin"
+    label: str = ""  # the check-in's name ("one-month"); empty for a QBR
+
+
+@dataclass(frozen=True)
+class MySettings:
+    work_start: time
+    work_end: time
+    work_days: str  # Python weekdays, Monday = 0
+    tz_name: str
+    tz_source: str  # "override", "slack" or "default"
+    digest_opt_out: bool
+    away_from: date | None
+    away_until: date | None
+
+
+@dataclass(frozen=True)
 class HomeSummary:
-    accounts: list[Account]
+    today: date  # in the viewer's time zone
+    tz: ZoneInfo
+    accounts: list[AccountLine]
+    more_accounts: int
     open_commitments: list[Commitment]
+    more_commitments: int
+    upcoming: list[Upcoming]
+    more_upcoming: int
     recent_concessions: list[Concession]
-    more_commitments: bool
+    balance: Balance  # of the user's gives over the last BALANCE_DAYS
     cooling: list[Cooling]
+    more_cooling: int
+    settings: MySettings
 
 
 def cooling_accounts(accounts: list[Account], now: datetime) -> list[Cooling]:
@@ -47,7 +113,157 @@ def cooling_accounts(accounts: list[Account], now: datetime) -> list[Cooling]:
     return sorted(cooling, key=lambda c: -c.days_quiet)
 
 
-def home_summary(session: Session, *, team_id: str, user_id: str, now: datetime) -> HomeSummary:
+def my_settings(
+    session: Session, *, team_id: str, user_id: str, default_tz: ZoneInfo
+) -> MySettings:
+    prefs = prefs_of(session, team_id=team_id, user_id=user_id)
+    if prefs is None:
+        return MySettings(
+            work_start=DEFAULT_WORK_START,
+            work_end=DEFAULT_WORK_END,
+            work_days=DEFAULT_WORK_DAYS,
+            tz_name=str(default_tz),
+            tz_source="default",
+            digest_opt_out=False,
+            away_from=None,
+            away_until=None,
+        )
+    tz = zone(prefs.tz_override or prefs.slack_tz, default_tz)
+    # A name that no longer resolves falls back to the default, and says so.
+    if prefs.tz_override and str(tz) == prefs.tz_override:
+        source = "override"
+    elif prefs.slack_tz and str(tz) == prefs.slack_tz:
+        source = "slack"
+    else:
+        source = "default"
+    return MySettings(
+        work_start=prefs.work_start,
+        work_end=prefs.work_end,
+        work_days=prefs.work_days,
+        tz_name=str(tz),
+        tz_source=source,
+        digest_opt_out=bool(prefs.digest_opt_out),
+        away_from=prefs.away_from,
+        away_until=prefs.away_until,
+    )
+
+
+def account_lines(
+    session: Session, *, team_id: str, accounts: list[Account], now: datetime
+) -> list[AccountLine]:
+    """The accounts with their health, lowest first: the ones that need the owner most."""
+    scores = account_health(session, team_id=team_id, account_ids=[a.id for a in accounts], now=now)
+    lines = []
+    for account in accounts:
+        health = scores.get(account.id)
+        if health is None:
+            lines.append(AccountLine(account=account))
+            continue
+        weakest = health.weakest
+        lines.append(
+            AccountLine(
+                account=account,
+                score=health.score,
+                band=health_band(health.score),
+                weakest_label=weakest.label if weakest else None,
+                weakest_detail=weakest.detail if weakest else None,
+            )
+        )
+    # Unscored accounts last: there is nothing yet to act on.
+    return sorted(lines, key=lambda line: (line.score is None, line.score or 0, line.account.name))
+
+
+def upcoming(
+    session: Session, *, team_id: str, user_id: str, today: date, limit: int
+) -> tuple[list[Upcoming], int]:
+    """QBRs and open check-ins of the user's live accounts up to UPCOMING_DAYS ahead.
+
+    Check-ins still open from earlier days are included (they are still owed); so is a
+    QBR whose day passed without being marked held.
+    """
+    horizon = today + timedelta(days=UPCOMING_DAYS)
+    live_owned = (
+        Account.team_id == team_id,
+        Account.owner_id == user_id,
+        Account.stage != AccountStage.LOST,
+    )
+    qbrs = session.execute(
+        select(Qbr.next_on, Account)
+        .join(Account, Account.id == Qbr.account_id)
+        .where(Qbr.team_id == team_id, Qbr.next_on <= horizon, *live_owned)
+        .order_by(Qbr.next_on, Qbr.id)
+        .limit(limit + 1)
+    ).all()
+    checkins = session.execute(
+        select(CheckIn.due_on, CheckIn.label, Account)
+        .join(Account, Account.id == CheckIn.account_id)
+        .where(
+            CheckIn.team_id == team_id,
+            CheckIn.done_at.is_(None),
+            CheckIn.due_on <= horizon,
+            *live_owned,
+        )
+        .order_by(CheckIn.due_on, CheckIn.id)
+        .limit(limit + 1)
+    ).all()
+    found = [Upcoming(day, account, "qbr") for day, account in qbrs] + [
+        Upcoming(day, account, "checkin", label) for day, label, account in checkins
+    ]
+    found.sort(key=lambda u: (u.day, u.account.name, u.kind))
+    total = _count_upcoming(session, team_id=team_id, user_id=user_id, horizon=horizon)
+    return found[:limit], max(total - limit, 0)
+
+
+def _count_upcoming(session: Session, *, team_id: str, user_id: str, horizon: date) -> int:
+    owned = select(Account.id).where(
+        Account.team_id == team_id,
+        Account.owner_id == user_id,
+        Account.stage != AccountStage.LOST,
+    )
+    qbrs = session.scalar(
+        select(func.count()).where(
+            Qbr.team_id == team_id, Qbr.next_on <= horizon, Qbr.account_id.in_(owned)
+        )
+    )
+    checkins = session.scalar(
+        select(func.count()).where(
+            CheckIn.team_id == team_id,
+            CheckIn.done_at.is_(None),
+            CheckIn.due_on <= horizon,
+            CheckIn.account_id.in_(owned),
+        )
+    )
+    return (qbrs or 0) + (checkins or 0)
+
+
+def recent_balance(session: Session, *, team_id: str, user_id: str, since: datetime) -> Balance:
+    """How the user's own gives since `since` were paid for (withdrawn ones apart)."""
+    live = Concession.withdrawn_at.is_(None)
+    total, traded, withdrawn = session.execute(
+        select(
+            func.count(),
+            func.count(Concession.get).filter(live),
+            func.count(Concession.withdrawn_at),
+        ).where(
+            Concession.team_id == team_id,
+            Concession.logged_by == user_id,
+            Concession.logged_at >= since,
+        )
+    ).one()
+    return Balance(traded=traded, one_way=total - withdrawn - traded, withdrawn=withdrawn)
+
+
+def home_summary(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    now: datetime,
+    default_tz: ZoneInfo,
+) -> HomeSummary:
+    settings = my_settings(session, team_id=team_id, user_id=user_id, default_tz=default_tz)
+    tz = ZoneInfo(settings.tz_name)
+    today = now.astimezone(tz).date()
     owned = list(
         session.scalars(
             select(Account)
@@ -56,33 +272,54 @@ def home_summary(session: Session, *, team_id: str, user_id: str, now: datetime)
             .limit(MAX_OWNED_ACCOUNTS)
         )
     )
-    accounts = owned[:HOME_LIST_LIMIT]
+    live = [a for a in owned if a.stage != AccountStage.LOST]
+    lines = account_lines(session, team_id=team_id, accounts=live, now=now)
+    open_mine = (
+        Commitment.team_id == team_id,
+        Commitment.owner_id == user_id,
+        Commitment.done_at.is_(None),
+    )
     commitments = list(
         session.scalars(
             select(Commitment)
-            .where(
-                Commitment.team_id == team_id,
-                Commitment.owner_id == user_id,
-                Commitment.done_at.is_(None),
-            )
+            .where(*open_mine)
             .order_by(Commitment.due_on, Commitment.id)
             .options(joinedload(Commitment.account))
-            .limit(HOME_LIST_LIMIT + 1)
+            .limit(HOME_COMMITMENTS)
         )
+    )
+    open_count = session.scalar(select(func.count()).where(*open_mine)) or 0
+    coming, more_coming = upcoming(
+        session, team_id=team_id, user_id=user_id, today=today, limit=HOME_UPCOMING
     )
     concessions = list(
         session.scalars(
             select(Concession)
-            .where(Concession.team_id == team_id, Concession.logged_by == user_id)
+            .where(
+                Concession.team_id == team_id,
+                Concession.logged_by == user_id,
+                Concession.withdrawn_at.is_(None),
+            )
             .order_by(Concession.logged_at.desc(), Concession.id.desc())
             .options(joinedload(Concession.account))
-            .limit(5)
+            .limit(HOME_CONCESSIONS)
         )
     )
+    cooling = cooling_accounts(owned, now)
     return HomeSummary(
-        accounts=accounts,
-        open_commitments=commitments[:HOME_LIST_LIMIT],
+        today=today,
+        tz=tz,
+        accounts=lines[:HOME_ACCOUNTS],
+        more_accounts=max(len(lines) - HOME_ACCOUNTS, 0),
+        open_commitments=commitments,
+        more_commitments=max(open_count - HOME_COMMITMENTS, 0),
+        upcoming=coming,
+        more_upcoming=more_coming,
         recent_concessions=concessions,
-        more_commitments=len(commitments) > HOME_LIST_LIMIT,
-        cooling=cooling_accounts(owned, now)[:HOME_LIST_LIMIT],
+        balance=recent_balance(
+            session, team_id=team_id, user_id=user_id, since=now - timedelta(days=BALANCE_DAYS)
+        ),
+        cooling=cooling[:HOME_COOLING],
+        more_cooling=max(len(cooling) - HOME_COOLING, 0),
+        settings=settings,
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
 
-from handlers.actions import account, concede, meso, nudges
-from handlers.ids import Action
+from handlers.actions import account, concede, home, meso, nudges, ratings
+from handlers.ids import RATING_SCORE_PREFIX, Action
 
 # action_id -> listener. Listeners ack() first, then act and update the message.
 ACTIONS: dict[Action, Callable[..., Any]] = {
@@ -30,8 +31,12 @@ LAZY_ACTIONS: dict[Action, Callable[..., Any]] = {
     Action.NUDGE_REASSIGN: nudges.reassign,
     Action.NUDGE_QBR_HELD: nudges.qbr_held,
     Action.NUDGE_TOUCHED: nudges.touched,
+    Action.NUDGE_RATE: ratings.open_rating,
     Action.GOVERNANCE_EDIT: account.edit_governance,
     Action.DEBRIEF_START: account.start_debrief,
+    Action.HOME_DONE: home.done,
+    Action.HOME_SNOOZE: home.snooze,
+    Action.HOME_EDIT_SETTINGS: home.edit_settings,
 }
 
 
@@ -44,3 +49,7 @@ def register(app: App) -> None:
         app.action(action_id.value)(listener)
     for action_id, work in LAZY_ACTIONS.items():
         app.action(action_id.value)(ack=ack_only, lazy=[work])
+    # The 0-10 buttons in the rating modal: one action_id per score.
+    app.action(re.compile(rf"^{RATING_SCORE_PREFIX}\d+$"))(
+        ack=ack_only, lazy=[ratings.choose_score]
+    )

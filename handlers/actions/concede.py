@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot.errors import UserFacingError
 from bot.services import concessions
 from handlers.context import deps_of, utcnow
+from handlers.events.home import refresh_home
 from handlers.ids import Action
 from handlers.views.account_target import team_of
 from handlers.views.concede import open_concession_form
@@ -75,6 +76,7 @@ def withdraw(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Resp
         )
         log = concessions.log_of_account(session, account=entry.account, page=page)
     _redraw(respond, log)
+    refresh_home(context, team_id=team_of(body), user_id=body["user"]["id"])
 
 
 def edit(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -22,6 +22,7 @@ from bot.services import followups, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.people import calendar_of
 from handlers.context import Deps, deps_of, utcnow
+from handlers.events.home import refresh_home
 from handlers.ids import View
 from messages import render
 from storage.models import Account, Commitment
@@ -96,6 +97,7 @@ def _apply(
         change(Click(session, ref, action, calendar, now, team_id, user_id, deps))
         message = nudging.rerender(session, team_id=team_id, outbox_id=ref.outbox_id, now=now)
     _redraw(client, body, message)
+    refresh_home(context, team_id=team_id, user_id=user_id)
 
 
 def _commitment(click: Click) -> Commitment | None:
@@ -274,3 +276,4 @@ def submit_snooze_until(
             followups.snooze(session, commitment, until=max(until, now))
         message = nudging.rerender(session, team_id=team_id, outbox_id=ref.outbox_id, now=now)
     _redraw(client, {"container": {"channel_id": channel_id, "message_ts": message_ts}}, message)
+    refresh_home(context, team_id=team_id, user_id=user_id)

@@ -13,6 +13,7 @@ from bot.services import concessions
 from bot.services.accounts import clean_account_name
 from handlers.after_ack import later
 from handlers.context import Deps, deps_of, utcnow
+from handlers.events.home import refresh_home
 from handlers.ids import Action
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
@@ -129,6 +130,7 @@ def _log(
             values=values,
             now=utcnow(),
         )
+    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
     shared = None
     if request.share:
         channel = share_channel(logged.entry.account.channel_id, command.get("channel_id"))

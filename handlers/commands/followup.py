@@ -14,6 +14,7 @@ from bot.services.people import calendar_of
 from bot.timezones import learn_timezone
 from handlers.after_ack import later
 from handlers.context import deps_of, utcnow
+from handlers.events.home import refresh_home
 from handlers.parsing import split_account, split_keyed
 from handlers.replies import ephemeral
 from messages import render
@@ -102,4 +103,6 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
             deps.db, client, deps.settings, team_id=team_id, user_id=user_id, now=now
         ),
     )
+    if request is not None and not request.is_listing:
+        refresh_home(context, team_id=team_id, user_id=user_id)
     ack(**ephemeral(reply))

@@ -13,6 +13,7 @@ from bot.services import governance
 from bot.services.accounts import clean_account_name, get_account
 from handlers.commands.rapport_playbook import playbook_of
 from handlers.context import deps_of, utcnow
+from handlers.events.home import refresh_home
 from handlers.ids import Action
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
@@ -105,6 +106,10 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
             )
         else:
             view = accounts.account_overview(session, team_id=team_id, name=request.account)
+    if request.changes.names:
+        # A new owner's Home gains the account, the actor's may lose it.
+        for user_id in {command["user_id"], request.changes.owner_id or command["user_id"]}:
+            refresh_home(context, team_id=team_id, user_id=user_id)
     message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
     ack(**ephemeral(message))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from slack_bolt import Ack, BoltContext
@@ -13,8 +14,14 @@ from bot.services import rhythm
 from bot.services.accounts import clean_account_name, get_account, get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import parse_day
-from bot.services.people import calendar_of
+from bot.services.people import (
+    calendar_of,
+    holiday_country_code,
+    set_team_holiday_country,
+    team_holiday_country,
+)
 from handlers.context import Deps, deps_of, utcnow
+from handlers.events.home import refresh_home
 from handlers.parsing import split_account, split_keyed
 from handlers.replies import ephemeral
 from messages import render
@@ -93,6 +100,7 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
             elif rest:
                 raise UsageError("Add `next: DATE`, or `held` once it took place.", usage=QBR_USAGE)
             message = render("qbr_scheduled", qbr=review_or_none, account=account, held=held)
+    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
     ack(**ephemeral(message))
 
 
@@ -106,6 +114,7 @@ def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
         )
         checkins = rhythm.mark_won(session, account, calendar=calendar, now=now)
         message = render("account_won", account=account, checkins=checkins)
+    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
     ack(**ephemeral(message))
 
 
@@ -116,6 +125,7 @@ def lost(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> 
         account = get_account(session, team_id=command["team_id"], name=name)
         rhythm.mark_lost(session, account, now=now)
         message = render("account_lost", account=account)
+    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
     ack(**ephemeral(message))
 
 
@@ -132,6 +142,7 @@ def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
         )
         ideal, _ = rhythm.touch_intervals(account)
         message = render("touch_logged", account=account, note=note, ideal_days=ideal)
+    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
     ack(**ephemeral(message))
 
 
@@ -162,15 +173,31 @@ def resume(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
     ack(**ephemeral(message))
 
 
+_COUNTRY = re.compile(r"country\b\s*:?\s*(.*)", re.IGNORECASE | re.DOTALL)
+
+
 def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    """`holidays`, `holidays add DATE [name]`, `holidays remove DATE`."""
+    """`holidays`, `holidays add DATE [name]`, `holidays remove DATE`, `holidays country: XX`."""
     usage = "/rapport holidays"
     verb, _, rest = args.strip().partition(" ")
+    country = _COUNTRY.fullmatch(args.strip())
     deps, now = deps_of(context), utcnow()
     team_id = command["team_id"]
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
-        if verb.lower() in ("add", "remove"):
+        if country is not None:
+            if not country.group(1).strip():
+                raise UsageError(
+                    "Give the country, e.g. `country: DE`, or `country: none`.", usage=usage
+                )
+            set_team_holiday_country(
+                session,
+                team_id=team_id,
+                country=holiday_country_code(country.group(1)),
+                user_id=command["user_id"],
+                now=now,
+            )
+        elif verb.lower() in ("add", "remove"):
             when, _, name = rest.strip().partition(" ")
             if not when:
                 raise UsageError("Give the date, e.g. `2026-12-24`.", usage=usage)
@@ -196,7 +223,12 @@ def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str)
             .where(TeamHoliday.team_id == team_id, TeamHoliday.day >= calendar.today(now))
             .order_by(TeamHoliday.day)
         ).all()
-        message = render("holidays_list", days=days[:40], country=deps.settings.holiday_country)
+        message = render(
+            "holidays_list",
+            days=days[:40],
+            team_country=team_holiday_country(session, team_id=team_id),
+            default_country=deps.settings.holiday_country,
+        )
     ack(**ephemeral(message))
 
 

@@ -1,26 +1,102 @@
-"""App Home: each user's own dashboard, published when they open the tab."""
+"""App Home: each user's own dashboard, published when they open the tab and after
+each thing they do that changes it."""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.services.home import home_summary
-from handlers.context import deps_of, utcnow
+from handlers.after_ack import later
+from handlers.context import Deps, deps_of, utcnow
+from handlers.ids import Action
 from messages import render
+
+log = logging.getLogger("rapport.home")
+
+
+class HomeViewers:
+    """Who opened their Home tab since this process started (bounded, oldest forgotten).
+
+    Slack lets an app publish a Home for anyone, but most people who type a command
+    never look at the tab, and each publish is a dashboard query plus a Tier 4 call
+    sharing the small after-ack pool with modal opens whose trigger_id expires in 3 s.
+    So an action refreshes Home only for people known to use it. A restart, or another
+    replica, forgets them: nothing is lost, as opening the tab always publishes it fresh.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def add(self, team_id: str, user_id: str) -> None:
+        with self._lock:
+            self._seen[(team_id, user_id)] = None
+            self._seen.move_to_end((team_id, user_id))
+            while len(self._seen) > self._limit:
+                self._seen.popitem(last=False)
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        with self._lock:
+            return key in self._seen
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+VIEWERS = HomeViewers()
 
 
 def ack_event(ack: Ack) -> None:
     ack()
 
 
+def publish(client: WebClient, deps: Deps, *, team_id: str, user_id: str) -> None:
+    with deps.db() as session:
+        summary = home_summary(
+            session,
+            team_id=team_id,
+            user_id=user_id,
+            now=utcnow(),
+            default_tz=deps.settings.default_tz,
+        )
+        view = render("home", summary=summary, actions=Action)
+    client.views_publish(user_id=user_id, view=view)
+
+
+def republish(client: WebClient, deps: Deps, *, team_id: str, user_id: str) -> None:
+    """Publish, logging any failure: a stale Home must never undo what the user just did."""
+    try:
+        publish(client, deps, team_id=team_id, user_id=user_id)
+    except Exception:
+        log.exception("could not refresh App Home of %s in %s", user_id, team_id)
+
+
 def publish_home(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     if event.get("tab", "home") != "home":
         return
-    user_id = event["user"]
-    with deps_of(context).db() as session:
-        summary = home_summary(session, team_id=str(context.team_id), user_id=user_id, now=utcnow())
-        view = render("home", summary=summary)
-    client.views_publish(user_id=user_id, view=view)
+    team_id, user_id = str(context.team_id), event["user"]
+    VIEWERS.add(team_id, user_id)
+    publish(client, deps_of(context), team_id=team_id, user_id=user_id)
+
+
+def refresh_home(context: BoltContext, *, team_id: str, user_id: str) -> None:
+    """After the user changed what their Home shows: republish it off the request path.
+
+    Call it once the change is committed; the work runs on the after-ack pool.
+    """
+    if (team_id, user_id) not in VIEWERS:
+        return
+    deps = deps_of(context)
+    later(
+        context,
+        {},
+        lambda client: republish(client, deps, team_id=team_id, user_id=user_id),
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import App
 
 from handlers import shortcuts
-from handlers.actions import nudges
+from handlers.actions import home, nudges, ratings
 from handlers.ids import View
 from handlers.views import concede, debrief, governance, meso, settings
 
@@ -26,6 +26,8 @@ VIEWS: dict[View, Callable[..., Any]] = {
 # callback_id -> (validating ack, work after the ack that calls Slack).
 LAZY_VIEWS: dict[View, tuple[Callable[..., Any], Callable[..., Any]]] = {
     View.SNOOZE_UNTIL: (nudges.ack_snooze_until, nudges.submit_snooze_until),
+    View.BUYER_RATING: (ratings.ack_rating, ratings.submit_rating),
+    View.HOME_SNOOZE_UNTIL: (nudges.ack_snooze_until, home.submit_snooze_until),
 }
 
 

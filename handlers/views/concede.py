@@ -14,6 +14,7 @@ from bot.errors import NotFound, UsageError, UserFacingError
 from bot.services import concessions
 from bot.services.accounts import MAX_ACCOUNT_NAME, clean_account_name
 from handlers.context import deps_of, utcnow
+from handlers.events.home import refresh_home
 from handlers.ids import ConcessionBlock, View
 from handlers.sharing import post, share_channel
 from handlers.views.account_target import team_of
@@ -165,6 +166,7 @@ def submit_concession(
                 # Slack may deliver one submission twice: the view id makes it one entry.
                 source_key=f"view:{view['id']}"[:80],
             )
+    refresh_home(context, team_id=team_id, user_id=user_id)
     shared = None
     if share and logged.created:
         channel = share_channel(logged.entry.account.channel_id, form.channel_id)

@@ -9,6 +9,7 @@ from slack_bolt import Ack, BoltContext
 
 from bot.services.settings import SettingsInput, save_settings
 from handlers.context import deps_of
+from handlers.events.home import refresh_home
 
 
 def _value(values: dict[str, Any], block: str) -> dict[str, Any]:
@@ -45,8 +46,8 @@ def submit_settings(
     ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext
 ) -> None:
     given = read_settings(view["state"]["values"])
+    team_id, user_id = str(context.team_id), body["user"]["id"]
     with deps_of(context).db.begin() as session:
-        save_settings(
-            session, team_id=str(context.team_id), user_id=body["user"]["id"], given=given
-        )
+        save_settings(session, team_id=team_id, user_id=user_id, given=given)
     ack()
+    refresh_home(context, team_id=team_id, user_id=user_id)
