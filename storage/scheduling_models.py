@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -54,6 +55,35 @@ class TeamHoliday(Base):
     team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
+
+
+class TeamCalendar(Base):
+    """A team's calendar settings: whose public holidays hold its reminders."""
+
+    __tablename__ = "team_calendars"
+
+    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    # An ISO code the `holidays` package knows (DE, US…); None: the deployment's
+    # HOLIDAY_COUNTRY applies.
+    holiday_country: Mapped[str | None] = mapped_column(String(8))
+    updated_by: Mapped[str] = mapped_column(SlackId)
+    updated_at: Mapped[datetime]
+
+
+class ChannelPacing(Base):
+    """When a shared channel may next take a bot post, agreed between all workers.
+
+    Slack drops a bot's posts to one channel faster than about one a second; a
+    sender reserves the next free slot here in one short upsert and sleeps until it.
+    """
+
+    __tablename__ = "channel_pacing"
+
+    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    # Seconds since the epoch (wall clock, shared by the workers): plain arithmetic in
+    # the upsert on SQLite and PostgreSQL alike.
+    next_free_at: Mapped[float] = mapped_column(Float)
 
 
 class NudgeStatus(StrEnum):

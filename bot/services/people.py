@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.errors import UsageError
 from bot.services.calendar import WorkCalendar, parse_work_days
-from storage.scheduling_models import TeamHoliday, UserPrefs
+from storage.scheduling_models import TeamCalendar, TeamHoliday, UserPrefs
 
 # Slack's tz_offset changes silently with DST; the IANA name does not, but a person
 # may move: refresh it daily.
@@ -51,6 +53,66 @@ def team_days_off(session: Session, *, team_id: str) -> frozenset[date]:
     return frozenset(session.scalars(select(TeamHoliday.day).where(TeamHoliday.team_id == team_id)))
 
 
+# Words that clear a team's own holiday country, so the deployment's applies again.
+NO_COUNTRY = frozenset({"none", "off", "default", "-"})
+
+
+def holiday_country_code(text: str) -> str | None:
+    """An ISO code the `holidays` package knows, upper-cased; None for `none`."""
+    code = text.strip().removesuffix(".").strip()
+    if code.casefold() in NO_COUNTRY:
+        return None
+    if not code or code.upper() not in holidays.list_supported_countries():
+        raise UsageError(
+            f"`{code[:20]}` is not a country whose public holidays we know: use an ISO code "
+            "such as `DE`, `US` or `GB`, or `none` to follow the deployment's default.",
+            usage="/rapport holidays",
+        )
+    return code.upper()
+
+
+def team_holiday_country(session: Session, *, team_id: str) -> str | None:
+    """The country this team chose for public holidays; None if it chose none."""
+    chosen = session.get(TeamCalendar, team_id)
+    return chosen.holiday_country if chosen is not None else None
+
+
+def set_team_holiday_country(
+    session: Session, *, team_id: str, country: str | None, user_id: str, now: datetime
+) -> str | None:
+    chosen = session.get(TeamCalendar, team_id)
+    if chosen is None:
+        chosen = TeamCalendar(team_id=team_id)
+        session.add(chosen)
+    chosen.holiday_country = country
+    chosen.updated_by = user_id
+    chosen.updated_at = now
+    session.flush()
+    return country
+
+
+class HolidayCountries:
+    """Every team's holiday country, read in one query when first asked, then kept.
+
+    A sweep builds calendars for thousands of people across teams; one of these per
+    sweep reads the (small) table once instead of once per person or team.
+    """
+
+    def __init__(self, fallback: str | None) -> None:
+        self.fallback = fallback  # the deployment's HOLIDAY_COUNTRY
+        self._chosen: dict[str, str] | None = None
+
+    def of(self, session: Session, team_id: str) -> str | None:
+        if self._chosen is None:
+            rows = session.execute(
+                select(TeamCalendar.team_id, TeamCalendar.holiday_country).where(
+                    TeamCalendar.holiday_country.is_not(None)
+                )
+            )
+            self._chosen = {team: country for team, country in rows if country}
+        return self._chosen.get(team_id) or self.fallback
+
+
 def calendar_from(
     prefs: UserPrefs | None,
     *,
@@ -80,12 +142,16 @@ def calendar_of(
     default_tz: ZoneInfo,
     country: str | None,
 ) -> WorkCalendar:
-    """The working calendar nudges for `user_id` follow (team defaults for a channel)."""
+    """The working calendar nudges for `user_id` follow (team defaults for a channel).
+
+    `country` is the deployment's HOLIDAY_COUNTRY: it applies unless the team chose
+    its own with `/rapport holidays country: XX`.
+    """
     prefs = prefs_of(session, team_id=team_id, user_id=user_id) if user_id else None
     return calendar_from(
         prefs,
         default_tz=default_tz,
-        country=country,
+        country=team_holiday_country(session, team_id=team_id) or country,
         days_off=team_days_off(session, team_id=team_id),
     )
 

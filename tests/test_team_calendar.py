@@ -1,0 +1,125 @@
+"""A team's own holiday country: set with /rapport holidays, used by its nudges."""
+
+from __future__ import annotations
+
+import pytest
+from freezegun import freeze_time
+
+from bot.config import Settings
+from bot.delivery import ClientForTeam
+from bot.errors import UsageError
+from bot.localslack import LocalSlack
+from bot.services import people
+from storage.db import SessionFactory
+from tests.conftest import at
+from tests.scheduling import Scenario
+from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, Reply, SlackSender
+
+MONDAY = "2027-03-22T10:00:00Z"
+GOOD_FRIDAY = "2027-03-26"  # a public holiday in Germany, a working day in the US
+THANKSGIVING = "2026-11-26"  # the other way round
+
+
+@pytest.fixture
+def s(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> Scenario:
+    return Scenario(slack_user, slack, db, client_for, settings)
+
+
+def say(s: Scenario, when: str, command: str, text: str, *, user: str, team: str) -> Reply:
+    with freeze_time(at(when), real_asyncio=True):
+        reply = s.slack_user.command(command, text, user=user, team=team)
+        s.settle()
+    return reply
+
+
+def test_a_team_with_country_de_skips_a_german_holiday_and_a_team_without_does_not(
+    s: Scenario,
+) -> None:
+    chosen = say(s, MONDAY, "/rapport", "holidays country: de", user=ALICE, team=TEAM)
+    assert "DE public holidays" in chosen.text and "chosen for this team" in chosen.text
+    say(s, MONDAY, "/followup", f"acme send the deck due: {GOOD_FRIDAY}", user=ALICE, team=TEAM)
+    say(s, MONDAY, "/followup", f"acme send the deck due: {GOOD_FRIDAY}", user=BOB, team=OTHER_TEAM)
+
+    s.sweep(f"{GOOD_FRIDAY}T09:00:00Z")
+    assert s.dms(ALICE) == []
+    assert len(s.dms(BOB)) == 1
+
+    s.sweep("2027-03-29T09:00:00Z")  # Easter Monday: a German holiday too
+    assert s.dms(ALICE) == []
+    s.sweep("2027-03-30T09:00:00Z")
+    assert "send the deck" in s.dm_texts(ALICE)[0]
+
+
+def test_the_team_country_wins_over_the_deployment_and_none_falls_back_to_it(
+    s: Scenario,
+) -> None:
+    us = s.settings.model_copy(update={"holiday_country": "US"})
+    say(s, "2026-11-23T15:00:00Z", "/rapport", "holidays country: DE", user=ALICE, team=TEAM)
+    say(
+        s,
+        "2026-11-23T15:00:00Z",
+        "/followup",
+        f"acme send the deck due: {THANKSGIVING}",
+        user=ALICE,
+        team=TEAM,
+    )
+    s.sweep(f"{THANKSGIVING}T09:00:00Z", us)
+    assert len(s.dms(ALICE)) == 1, "Thanksgiving is a working day in Germany"
+
+    cleared = say(
+        s, "2026-11-23T15:00:00Z", "/rapport", "holidays country: none", user=ALICE, team=TEAM
+    )
+    assert "chosen for this team" not in cleared.text
+    say(
+        s,
+        "2026-11-23T15:00:00Z",
+        "/followup",
+        f"globex send the contract due: {THANKSGIVING}",
+        user=ALICE,
+        team=TEAM,
+    )
+    s.sweep(f"{THANKSGIVING}T10:00:00Z", us)
+    assert not any("send the contract" in text for text in s.dm_texts(ALICE))
+
+
+def test_an_unknown_country_is_refused_and_nothing_changes(s: Scenario) -> None:
+    say(s, MONDAY, "/rapport", "holidays country: DE", user=ALICE, team=TEAM)
+    for text in ("holidays country: XX", "holidays country:", "holidays country: Germany"):
+        reply = say(s, MONDAY, "/rapport", text, user=ALICE, team=TEAM)
+        assert reply.status == 200 and reply.ephemeral
+        assert "/rapport holidays" in reply.text, text
+    listed = say(s, MONDAY, "/rapport", "holidays", user=ALICE, team=TEAM)
+    assert "DE public holidays" in listed.text
+    other = say(s, MONDAY, "/rapport", "holidays", user=BOB, team=OTHER_TEAM)
+    assert "public holidays" not in other.text.split("\n")[0]
+
+
+def test_country_codes_are_checked_against_the_holidays_package() -> None:
+    assert people.holiday_country_code(" de ") == "DE"
+    assert people.holiday_country_code("None") is None
+    with pytest.raises(UsageError, match="not a country"):
+        people.holiday_country_code("ZZ")
+
+
+def test_one_sweep_reads_the_team_countries_once(db: SessionFactory) -> None:
+    with db.begin() as session:
+        people.set_team_holiday_country(
+            session, team_id=TEAM, country="DE", user_id=ALICE, now=at(MONDAY)
+        )
+    countries = people.HolidayCountries("US")
+    with db() as session:
+        assert countries.of(session, TEAM) == "DE"
+    with db.begin() as session:
+        people.set_team_holiday_country(
+            session, team_id=OTHER_TEAM, country="GB", user_id=BOB, now=at(MONDAY)
+        )
+    with db() as session:
+        # Read once, at the first question: the rest of the sweep asks no more.
+        assert countries.of(session, OTHER_TEAM) == "US"
+        assert people.HolidayCountries("US").of(session, OTHER_TEAM) == "GB"
