@@ -188,6 +188,17 @@ def test_home_of_a_new_user_says_how_to_start(s: Scenario) -> None:
     assert "(the team default)" in text
 
 
+def test_home_dates_follow_the_viewers_slack_time_zone(s: Scenario) -> None:
+    # Alice never ran a command: opening Home asks Slack where she is.
+    s.slack.state.users[ALICE] = {"tz": "Pacific/Kiritimati"}
+
+    view = home_at(s.slack_user, s.slack, "2026-11-25T12:00:00Z")
+
+    text = blocks_text(view)
+    assert "*Time zone:* Pacific/Kiritimati (from your Slack profile)" in text
+    assert "today is Thu 26 Nov 2026" in text  # 12:00 UTC is 02:00 the next day there
+
+
 def test_home_of_another_team_shows_nothing_of_ours(s: Scenario) -> None:
     command(s.slack_user, MONDAY, "/followup", "acme send the pricing sheet due: fri")
     command(s.slack_user, MONDAY, "/rapport", "qbr acme next: 2026-12-10")

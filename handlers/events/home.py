@@ -12,6 +12,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.services.home import home_summary
+from bot.timezones import learn_timezone
 from handlers.after_ack import later
 from handlers.context import Deps, deps_of, utcnow
 from handlers.ids import Action
@@ -58,17 +59,23 @@ def ack_event(ack: Ack) -> None:
     ack()
 
 
+# Publishes for one person never overlap: two refreshes racing could otherwise land
+# the older picture last. Striped rather than one lock per person, so memory stays flat.
+_PUBLISH_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
 def publish(client: WebClient, deps: Deps, *, team_id: str, user_id: str) -> None:
-    with deps.db() as session:
-        summary = home_summary(
-            session,
-            team_id=team_id,
-            user_id=user_id,
-            now=utcnow(),
-            default_tz=deps.settings.default_tz,
-        )
-        view = render("home", summary=summary, actions=Action)
-    client.views_publish(user_id=user_id, view=view)
+    with _PUBLISH_LOCKS[hash((team_id, user_id)) % len(_PUBLISH_LOCKS)]:
+        with deps.db() as session:
+            summary = home_summary(
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                now=utcnow(),
+                default_tz=deps.settings.default_tz,
+            )
+            view = render("home", summary=summary, actions=Action)
+        client.views_publish(user_id=user_id, view=view)
 
 
 def republish(client: WebClient, deps: Deps, *, team_id: str, user_id: str) -> None:
@@ -83,8 +90,12 @@ def publish_home(event: dict[str, Any], context: BoltContext, client: WebClient)
     if event.get("tab", "home") != "home":
         return
     team_id, user_id = str(context.team_id), event["user"]
+    deps = deps_of(context)
     VIEWERS.add(team_id, user_id)
-    publish(client, deps_of(context), team_id=team_id, user_id=user_id)
+    # Dates on Home are the viewer's: know their zone even if they never ran a command
+    # (users.info at most once a day a person).
+    learn_timezone(deps.db, client, deps.settings, team_id=team_id, user_id=user_id, now=utcnow())
+    publish(client, deps, team_id=team_id, user_id=user_id)
 
 
 def refresh_home(context: BoltContext, *, team_id: str, user_id: str) -> None:
