@@ -211,7 +211,7 @@ def test_owner_emails_are_looked_up_in_slack_and_the_team_comes_from_auth_test(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    slack.add_user(BOB, profile={"email": "Bob@Example.com"})
+    slack.add_user(BOB, email="Bob@Example.com")
     file = write(
         tmp_path, "Account Name,Owner Email\nAcme,bob@example.com\nGlobex,bob@example.com\n"
     )
@@ -232,7 +232,7 @@ def test_an_unknown_email_is_reported_and_nothing_is_imported(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    slack.add_user(BOB, profile={"email": "bob@example.com"})
+    slack.add_user(BOB, email="bob@example.com")
     file = write(tmp_path, "name,owner\nAcme,bob@example.com\nGlobex,carol@example.com\n")
 
     assert main(["import", file, "--team", TEAM]) == 1
@@ -251,7 +251,7 @@ def test_an_unknown_email_is_reported_and_nothing_is_imported(
 def test_a_rate_limited_lookup_is_retried(
     db: SessionFactory, cli_env: None, slack: LocalSlack, tmp_path: Path
 ) -> None:
-    slack.add_user(BOB, profile={"email": "bob@example.com"})
+    slack.add_user(BOB, email="bob@example.com")
     slack.fail_next("users.lookupByEmail", status=429, retry_after=1)
     file = write(tmp_path, "name,owner\nAcme,bob@example.com\n")
 
@@ -349,7 +349,7 @@ def test_emails_are_not_looked_up_in_one_team_for_another(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    slack.add_user(BOB, profile={"email": "bob@example.com"})
+    slack.add_user(BOB, email="bob@example.com")
     file = write(tmp_path, "name,owner\nAcme,bob@example.com\n")
 
     assert main(["import", file, "--team", TEAM]) == 2
