@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.services.concessions import Balance, ConcessionLog
+from bot.services.health import PARTS, Raw, combine
+from handlers.actions.ratings import RatingForm, rating_modal
 from handlers.ids import Action
 from messages import escape, render
 from messages.render import render_source
@@ -119,6 +121,23 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
             open_commitments=[],
         )
     )
+    items.append(
+        SimpleNamespace(
+            nudge=SimpleNamespace(kind="checkin", subject="checkin:2", id=23),
+            account=account(text[:80]),
+            commitment=None,
+            qbr=None,
+            checkin=SimpleNamespace(label="90-day"),
+            closed="done",
+            days_quiet=0,
+            kept_since=0,
+            balance=None,
+            open_commitments=[],
+            rating=SimpleNamespace(kind="nps", score=9, contact_on=date(2026, 11, 27)),
+        )
+    )
+    for item in items:
+        item.__dict__.setdefault("rating", None)
     return items
 
 
@@ -132,6 +151,7 @@ def every_template(text: str) -> dict[str, dict]:
         more_commitments=True,
         cooling=[SimpleNamespace(account=account(text[:80]), days_quiet=400, ideal_days=7)] * 10,
     )
+    sick = combine(1, {key: Raw(None if key == "qbr" else 0.4, text) for key in PARTS})
     return {
         "concession_logged": render("concession_logged", entry=entries[0], balance=Balance(1, 0)),
         "concession_logged_one_way": render(
@@ -155,6 +175,14 @@ def every_template(text: str) -> dict[str, dict]:
             "nudge_dm", items=nudge_items(text)[:2], more=0, ref=7, to_channel=True, now=NOW
         ),
         "snooze_modal": render("snooze_modal", callback_id="snooze_until", metadata=text),
+        "health_account": render("health_account", account=account(text[:80]), health=sick),
+        "health_list": render("health_list", rows=[(text[:80], sick)] * 20, more=5),
+        "rating_modal": rating_modal(
+            RatingForm("act:1:checkin:1:1", "D1", "1.1", text[:80], text[:30], score=4),
+            kind="nps",
+            contact_on=date(2026, 11, 27),
+            warning="Click the score they gave.",
+        ),
         "home": render("home", summary=summary),
         "user_error": render("user_error", problem=text, help=None),
         "unexpected_error": render("unexpected_error", reference="abc123"),
