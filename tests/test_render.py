@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot.services.concessions import Balance, ConcessionLog
 from bot.services.health import PARTS, Raw, combine
+from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
 from handlers.actions.ratings import RatingForm, rating_modal
 from handlers.ids import Action
 from messages import escape, render
@@ -144,12 +146,38 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
 def every_template(text: str) -> dict[str, dict]:
     entries = [concession(text, with_get=i % 2 == 0) for i in range(15)]
     log = ConcessionLog(account=account(text[:80]), entries=entries, balance=Balance(8, 30))  # type: ignore[arg-type]
-    summary = SimpleNamespace(
-        accounts=[account(text[:80])] * 10,
-        open_commitments=[commitment(text)] * 10,
+    owned = SimpleNamespace(**vars(account(text[:80])), stage="won")
+    summary = HomeSummary(
+        today=date(2026, 11, 23),
+        tz=ZoneInfo("Asia/Tokyo"),
+        accounts=[AccountLine(owned, 12, "at risk", text, text)] * 14 + [AccountLine(owned)],
+        more_accounts=3,
+        open_commitments=[
+            SimpleNamespace(
+                **vars(commitment(text, "theirs" if n % 2 else "ours")), id=n, snoozed_until=NOW
+            )
+            for n in range(10)
+        ],
+        more_commitments=4,
+        upcoming=[
+            Upcoming(date(2026, 11, 20 + n), owned, "checkin" if n % 2 else "qbr", text[:30])
+            for n in range(10)
+        ],
+        more_upcoming=2,
         recent_concessions=entries[:5],
-        more_commitments=True,
-        cooling=[SimpleNamespace(account=account(text[:80]), days_quiet=400, ideal_days=7)] * 10,
+        balance=Balance(1, 4),
+        cooling=[Cooling(owned, 400, 7)] * 10,
+        more_cooling=6,
+        settings=MySettings(
+            time(9),
+            time(17),
+            "0246",
+            text[:64],
+            "slack",
+            True,
+            date(2026, 11, 20),
+            date(2026, 12, 1),
+        ),
     )
     sick = combine(1, {key: Raw(None if key == "qbr" else 0.4, text) for key in PARTS})
     return {
@@ -183,7 +211,7 @@ def every_template(text: str) -> dict[str, dict]:
             contact_on=date(2026, 11, 27),
             warning="Click the score they gave.",
         ),
-        "home": render("home", summary=summary),
+        "home": render("home", summary=summary, actions=Action),
         "user_error": render("user_error", problem=text, help=None),
         "unexpected_error": render("unexpected_error", reference="abc123"),
     }
