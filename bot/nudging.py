@@ -22,7 +22,7 @@ from typing import Any, TypeVarTuple, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.config import Settings
@@ -88,7 +88,7 @@ class Calendars:
 
     def preload(self, pairs: Iterable[tuple[str, str]]) -> None:
         by_team: dict[str, set[str]] = defaultdict(set)
-        for team_id, user_id in pairs:
+        for team_id, user_id in set(pairs):
             if is_user(user_id) and (team_id, user_id) not in self.prefs:
                 by_team[team_id].add(user_id)
         for team_id, users in by_team.items():
@@ -538,15 +538,18 @@ def _subject_ids(due: list[Due], kind: str) -> list[int]:
 def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str]:
     """Subjects that need nobody any more: done, held, snoozed, or touched since."""
     closed: set[str] = set()
+    # Only the closed ones come back: nearly every subject of a due nudge is still open.
     if ids := _subject_ids(due, "commitment"):
-        for cid, done_at, snoozed in _rows(
-            session,
-            select(Commitment.id, Commitment.done_at, Commitment.snoozed_until).where(
-                among(session, Commitment.id, ids)
-            ),
-        ):
-            if done_at is not None or (snoozed is not None and snoozed > now):
-                closed.add(f"commitment:{cid}")
+        closed |= {
+            f"commitment:{cid}"
+            for (cid,) in _rows(
+                session,
+                select(Commitment.id).where(
+                    among(session, Commitment.id, ids),
+                    or_(Commitment.done_at.is_not(None), Commitment.snoozed_until > now),
+                ),
+            )
+        }
     if ids := _subject_ids(due, "qbr"):
         next_on = dict(
             _rows(session, select(Qbr.id, Qbr.next_on).where(among(session, Qbr.id, ids)))
@@ -560,10 +563,12 @@ def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str
     if ids := _subject_ids(due, "checkin"):
         closed |= {
             f"checkin:{cid}"
-            for cid, done_at in _rows(
-                session, select(CheckIn.id, CheckIn.done_at).where(among(session, CheckIn.id, ids))
+            for (cid,) in _rows(
+                session,
+                select(CheckIn.id).where(
+                    among(session, CheckIn.id, ids), CheckIn.done_at.is_not(None)
+                ),
             )
-            if done_at is not None
         }
     return closed
 
@@ -579,14 +584,11 @@ def _accounts(session: Session, due: list[Due]) -> dict[int, AccountState]:
             Account.owner_id,
             Account.stage,
             Account.paused_until,
-            Account.last_touch_at,
-            Account.won_at,
-            Account.created_at,
+            func.coalesce(Account.last_touch_at, Account.won_at, Account.created_at),
         ).where(among(session, Account.id, ids)),
     )
     return {
-        aid: AccountState(owner, stage, paused, touched or won or created)
-        for aid, owner, stage, paused, touched, won, created in rows
+        aid: AccountState(owner, stage, paused, since) for aid, owner, stage, paused, since in rows
     }
 
 
@@ -596,9 +598,14 @@ def _group(session: Session, calendars: Calendars, due: list[Due], now: datetime
     closed = _closed_subjects(session, due, now)
     accounts = _accounts(session, due)
     calendars.preload((n.team_id, n.recipient) for n in due)
+    # An owner's calendar matters only while their account is paused.
     calendars.preload(
-        (n.team_id, accounts[n.account_id].owner_id) for n in due if n.account_id in accounts
+        (n.team_id, accounts[n.account_id].owner_id)
+        for n in due
+        if n.account_id in accounts and accounts[n.account_id].paused_until is not None
     )
+    # `now` is the same for all: one answer per recipient, not per nudge.
+    opening_for: dict[tuple[str, str], datetime] = {}
     ready: dict[tuple[str, str], list[Due]] = defaultdict(list)
     for nudge in due:
         account = accounts.get(nudge.account_id) if nudge.account_id is not None else None
@@ -615,15 +622,19 @@ def _group(session: Session, calendars: Calendars, due: list[Due], now: datetime
         ):
             nudge.status = NudgeStatus.CANCELLED
             continue
-        opens = calendars.of(nudge.team_id, nudge.recipient).next_open(now)
+        to = (nudge.team_id, nudge.recipient)
+        if to not in opening_for:
+            opening_for[to] = calendars.of(*to).next_open(now)
+        opens = opening_for[to]
         if opens > now:
             nudge.deliver_at = opens  # outside the recipient's hours: wait for them
             continue
-        owner_calendar = calendars.of(nudge.team_id, account.owner_id)
-        if account.paused_until is not None and owner_calendar.today(now) < account.paused_until:
-            nudge.deliver_at = owner_calendar.opening(account.paused_until)
-            continue
-        ready[(nudge.team_id, nudge.recipient)].append(nudge)
+        if account.paused_until is not None:
+            owner_calendar = calendars.of(nudge.team_id, account.owner_id)
+            if owner_calendar.today(now) < account.paused_until:
+                nudge.deliver_at = owner_calendar.opening(account.paused_until)
+                continue
+        ready[to].append(nudge)
     outbox_rows: list[dict[str, Any]] = []
     groups: list[list[Due]] = []
     for (team_id, recipient), batch in ready.items():
