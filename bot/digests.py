@@ -21,6 +21,7 @@ from bot import charts
 from bot.delivery import ClientForTeam
 from bot.services import digest as rules
 from bot.services.digest import Digest, TeamPicture
+from handlers.ids import Action
 from messages import render
 from storage import outbox
 from storage.db import SessionFactory
@@ -31,6 +32,8 @@ log = logging.getLogger("rapport.digests")
 KIND_TOP = "digest"
 KIND_DETAILS = "digest_details"
 KIND_CHART = "digest_chart"
+# Each section's menu that opens one of its accounts (handlers/actions/digest.py).
+OPEN_ACCOUNT = Action.DIGEST_OPEN_ACCOUNT.value
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ def _messages(
         quiet = render("digest_quiet", digest=digest, week_of=week_of, scope_label=cover.label)
         return quiet, [], digest.counts
     top = render("digest_top", digest=digest, week_of=week_of, scope_label=cover.label)
-    follow_ups = [(KIND_DETAILS, render("digest_details", digest=digest))]
+    follow_ups = [(KIND_DETAILS, render("digest_details", digest=digest, open_action=OPEN_ACCOUNT))]
     data = charts.chart_data(digest.chart)
     if charts.has_data(data):
         fallback = render("digest_chart_text", summary=charts.alt_text(data))
@@ -236,6 +239,7 @@ def preview(
     )
     return render(
         "digest_preview",
+        open_action=OPEN_ACCOUNT,
         digest=digest,
         week_of=rules.monday_of(picture.today),
         scope_label=cover.label,

@@ -33,6 +33,8 @@ class Action(StrEnum):
     HOME_DONE = "home_done"
     HOME_SNOOZE = "home_snooze"
     HOME_EDIT_SETTINGS = "home_edit_settings"
+    # A digest section's "Open an account…" menu (value: the account id).
+    DIGEST_OPEN_ACCOUNT = "digest_open_account"
 
 
 class View(StrEnum):

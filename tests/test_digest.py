@@ -24,7 +24,7 @@ from storage.models import Concession, OutboxMessage
 from storage.scheduling_models import UserPrefs
 from storage.team_models import DigestSubscription, HealthSnapshot, Rating
 from tests.conftest import at
-from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, SlackSender, blocks_text
+from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, SlackSender, block_action, blocks_text
 
 SALES = "C0SALES"
 MONDAY = "2026-11-30T09:00:00+00:00"  # Monday of ISO week 49
@@ -345,8 +345,26 @@ def test_what_users_typed_cannot_ping_the_channel_or_forge_links(
     )
     subscribe(slack_user, "here")
     sweep(db, client_for, settings, now=at(MONDAY))
-    raw = str(posts_to(slack, "C0LOCAL"))
+    # Slack reads mentions and links in mrkdwn and in a message's own text; plain_text
+    # (menu options, headers) shows whatever it holds as it is.
+    posted = [
+        text
+        for message in posts_to(slack, "C0LOCAL")
+        for text in [str(message["text"]), *_mrkdwn(message["blocks"])]
+    ]
+    raw = "\n".join(posted)
+    assert "Acme" in raw
     assert "<!channel>" not in raw and "<https://evil" not in raw and "@here" not in raw
+
+
+def _mrkdwn(value: object) -> list[str]:
+    if isinstance(value, dict):
+        if value.get("type") == "mrkdwn":
+            return [str(value["text"])]
+        return [text for item in value.values() for text in _mrkdwn(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _mrkdwn(item)]
+    return []
 
 
 def test_gives_without_gets_and_health_movers_show_up(
@@ -463,3 +481,57 @@ def test_two_workers_sweeping_at_once_queue_each_digest_once(
         replies = session.scalar(select(func.count()).where(OutboxMessage.kind == "digest_details"))
     assert sorted(tops) == [f"C0ROOM{n:02d}" for n in range(12)]
     assert replies == 12
+
+
+def _menu_choice(
+    details: dict[str, object], team: str = TEAM, response_url: str = "http://127.0.0.1:9/r"
+) -> dict[str, object]:
+    """Choosing the first account in a digest section's "Open an account…" menu."""
+    blocks = details["blocks"]
+    assert isinstance(blocks, list)
+    menu = next(b for b in blocks if b["type"] == "actions")
+    element = menu["elements"][0]
+    option = element["options"][0]
+    payload = block_action(
+        element["action_id"], team=team, response_url=response_url, container={"type": "message"}
+    )
+    action = payload["actions"][0]
+    del action["value"]
+    action.update(type="static_select", block_id=menu["block_id"], selected_option=option)
+    return payload
+
+
+def test_each_section_opens_its_accounts_in_a_modal(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(slack_user, "here")
+    sweep(db, client_for, settings, now=at(MONDAY))
+    details = posts_to(slack, "C0LOCAL")[1]
+    assert slack_user.interact(_menu_choice(details)).status == 200
+    (opened,) = slack.wait_for("views.open")
+    view = opened.args["view"]
+    assert view["type"] == "modal"
+    assert "Acme" in blocks_text(view) and "<@U0ALICE>" in blocks_text(view)
+
+
+def test_another_team_cannot_open_an_account_through_the_menu(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(slack_user, "here")
+    sweep(db, client_for, settings, now=at(MONDAY))
+    details = posts_to(slack, "C0LOCAL")[1]
+    choice = _menu_choice(details, team=OTHER_TEAM, response_url=slack.response_url())
+    assert slack_user.interact(choice).status == 200
+    (answer,) = slack.wait_for("response_url")
+    assert "no longer there" in blocks_text(answer.args)
+    assert slack.calls("views.open") == []

@@ -37,6 +37,7 @@ LAZY_ACTIONS: dict[Action, Callable[..., Any]] = {
     Action.HOME_DONE: home.done,
     Action.HOME_SNOOZE: home.snooze,
     Action.HOME_EDIT_SETTINGS: home.edit_settings,
+    Action.DIGEST_OPEN_ACCOUNT: account.open_account,
 }
 
 

@@ -15,12 +15,15 @@ from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.services import governance
+from bot.services import account_overview, governance
+from handlers.commands.rapport_playbook import playbook_of
 from handlers.context import deps_of
 from handlers.errors import error_message
+from handlers.ids import Action
 from handlers.views.account_target import AccountTarget, team_of
 from handlers.views.debrief import debrief_modal
 from handlers.views.governance import plan_modal
+from messages import render
 from storage.models import Account
 
 log = logging.getLogger("rapport.actions")
@@ -35,7 +38,9 @@ def _open(
 ) -> None:
     try:
         action = (body.get("actions") or [{}])[0]
-        target = AccountTarget.from_button(str(action.get("value", "")))
+        # A button carries its value; a menu, the option chosen.
+        value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
+        target = AccountTarget.from_button(str(value))
         with deps_of(context).db.begin() as session:
             account = governance.account_by_id(
                 session, team_id=team_of(body), account_id=target.account_id
@@ -70,3 +75,23 @@ def start_debrief(
     body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
 ) -> None:
     _open(body, context, client, respond, lambda _session, account: debrief_modal(account))
+
+
+def open_account(
+    body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
+    """A digest's "Open an account…" menu: the account at a glance, in a modal."""
+
+    def account_modal(session: Session, account: Account) -> dict[str, Any]:
+        view = account_overview.overview(session, team_id=account.team_id, account=account)
+        message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
+        # The view's buttons act on a message; in a modal it is for reading.
+        blocks = [block for block in message["blocks"] if block["type"] != "actions"]
+        return {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Account"},
+            "close": {"type": "plain_text", "text": "Close"},
+            "blocks": blocks[:100],
+        }
+
+    _open(body, context, client, respond, account_modal)
