@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+from contextvars import ContextVar
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import yaml
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
@@ -44,6 +47,57 @@ def escape(text: object) -> str:
 def _json(value: object) -> str:
     encoded = json.dumps(value, ensure_ascii=False, default=str)
     return _YAML_UNSAFE.sub(lambda m: _escape_char(m.group(0)), encoded)
+
+
+# Parsing the YAML a template renders cost more than rendering it, and on a hot
+# template the YAML differs from call to call only in the `|json` strings. So
+# `render()` has the filter put a numbered slot in place of each string, parses the
+# rendered text once per distinct shape (cached), and puts the strings back into a
+# fresh copy. A slot is a private-use character, a per-process nonce and a number:
+# no template contains one and no user can guess one. Anything that would not
+# round-trip (a slot inside a longer string, `|json` of a `|json`) falls back to
+# parsing the full text. With STRICT_VALIDATION every render is also compared with
+# the full parse; tests/test_render_cache.py compares them under hostile text.
+_SLOT = f"\ue000{secrets.token_hex(4)}:"
+_SLOTS: ContextVar[list[str] | None] = ContextVar("rapport_render_slots", default=None)
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_FULL_PARSE_ONLY: set[str] = set()  # templates whose shape did not round-trip
+
+
+@pass_context  # never folded at compile time, where a slot would outlive its render
+def _json_filter(_context: Context, value: object) -> str:
+    slots = _SLOTS.get()
+    if slots is None or type(value) is not str or _SLOT in value:
+        return _json(value)
+    # What YAML reads back from `_json(value)`: the same text, lone surrogates replaced.
+    slots.append(_SURROGATES.sub("\ufffd", value))
+    return f'"{_SLOT}{len(slots) - 1}"'
+
+
+class _Unfillable(Exception):
+    pass
+
+
+def _fill(node: Any, slots: list[str]) -> Any:
+    """A fresh copy of a cached parse with this render's strings in their slots."""
+    kind = type(node)
+    if kind is str:
+        if _SLOT not in node:
+            return node
+        number = node[len(_SLOT) :]
+        if not (node.startswith(_SLOT) and number.isascii() and number.isdigit()):
+            raise _Unfillable(node)
+        return slots[int(number)]
+    if kind is dict:
+        return {_fill(key, slots): _fill(value, slots) for key, value in node.items()}
+    if kind is list:
+        return [_fill(item, slots) for item in node]
+    return node  # numbers, booleans, None, dates: immutable
+
+
+@lru_cache(maxsize=512)
+def _parse_shape(source: str) -> Any:
+    return yaml.load(source, Loader=_YAML_LOADER)
 
 
 def _escape_char(char: str) -> str:
@@ -95,7 +149,7 @@ def _environment() -> Environment:
         auto_reload=False,  # templates ship with the package; no stat() per render
     )
     env.filters.update(
-        json=_json,
+        json=_json_filter,
         esc=escape,
         clip=clip,
         day=_day,
@@ -110,9 +164,31 @@ def render_source(template_name: str, **context: Any) -> str:
     return _environment().get_template(f"{template_name}.yaml.j2").render(**context)
 
 
+def _parse_rendered(template_name: str, context: dict[str, Any]) -> Any:
+    if template_name not in _FULL_PARSE_ONLY:
+        template = _environment().get_template(f"{template_name}.yaml.j2")
+        slots: list[str] = []
+        token = _SLOTS.set(slots)
+        try:
+            shape = template.render(**context)
+        finally:
+            _SLOTS.reset(token)
+        try:
+            document = _fill(_parse_shape(shape), slots)
+        except (_Unfillable, IndexError, yaml.YAMLError):
+            _FULL_PARSE_ONLY.add(template_name)
+        else:
+            if STRICT_VALIDATION:
+                full = yaml.load(render_source(template_name, **context), Loader=_YAML_LOADER)
+                if document != full:
+                    raise AssertionError(f"{template_name}: cached parse differs from full parse")
+            return document
+    return yaml.load(render_source(template_name, **context), Loader=_YAML_LOADER)
+
+
 def render(template_name: str, /, **context: Any) -> dict[str, Any]:
     """Render a template to a Slack message (`text` + `blocks`) or a view (`type`)."""
-    document = yaml.load(render_source(template_name, **context), Loader=_YAML_LOADER)
+    document = _parse_rendered(template_name, context)
     if not isinstance(document, dict):
         raise ValueError(f"template {template_name} did not render a mapping")
     if "type" in document:
