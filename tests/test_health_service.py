@@ -290,3 +290,11 @@ def test_score_is_bounded_and_the_rounded_sum_of_its_parts(
         assert p.known == (fractions[p.key] is not None)
     if any(value is not None for value in fractions.values()):
         assert sum(p.weight for p in h.parts) == pytest.approx(100)
+
+
+def test_only_the_accounts_asked_for_are_scored(db: SessionFactory) -> None:
+    with db.begin() as session:
+        first, middle, last = (account(session, name).id for name in ("a", "b", "c"))
+    with db() as session:
+        found = account_health(session, team_id=TEAM, account_ids=[first, last, last], now=NOW)
+    assert set(found) == {first, last} and middle not in found
