@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from storage import outbox
+from storage import outbox, pacing
 from storage.db import SessionFactory
 from storage.models import OutboxMessage, OutboxStatus
 
@@ -54,6 +54,9 @@ THREAD_WAIT = timedelta(minutes=1)
 LEASE = timedelta(minutes=5)
 BATCH = 50
 PER_CHANNEL_INTERVAL_S = 1.0
+# Senders queue at most one slot each; a channel's next slot further ahead than this
+# comes from a clock that stepped back (see storage/pacing.py).
+MAX_PACING_LEAD_S = 60.0
 
 
 @dataclass
@@ -130,28 +133,52 @@ def as_stored(session: Session, row: OutboxMessage, now: datetime) -> dict[str, 
 class ChannelPacer:
     """At most one message a second to any one channel: Slack drops faster bot posts.
 
-    Per process; DMs each have their own channel, so this only slows posts to shared
-    channels (escalations, digests).
+    With a database, posts to shared channels (escalations, digests) are paced across
+    every worker: each post reserves the channel's next free slot in one short upsert
+    (storage/pacing.py) and sleeps until it. DMs need no such write: each person has
+    their own DM channel and gets one grouped message per sweep, so the per-process
+    pacing below is all they ever needed.
     """
 
     def __init__(
         self,
+        db: SessionFactory | None = None,
         interval: float = PER_CHANNEL_INTERVAL_S,
-        clock: Callable[[], float] = time.monotonic,
+        # Wall-clock time: the slots are compared between processes.
+        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self.db = db
         self.interval = interval
         self.clock = clock
         self.sleep = sleep
         self.last_sent: dict[str, float] = {}
 
-    def wait_for(self, channel: str) -> None:
-        last = self.last_sent.get(channel)
-        if last is not None:
-            remaining = self.interval - (self.clock() - last)
-            if remaining > 0:
-                self.sleep(remaining)
-        self.last_sent[channel] = self.clock()
+    def wait_for(self, channel: str, team_id: str = "") -> float:
+        """Sleep until `channel` may take a post; returns that instant."""
+        if self.db is not None and not _is_direct(channel):
+            with self.db.begin() as session:
+                slot = pacing.reserve_slot(
+                    session,
+                    team_id=team_id,
+                    channel_id=channel,
+                    now=self.clock(),
+                    interval=self.interval,
+                    max_lead=MAX_PACING_LEAD_S,
+                )
+        else:
+            last = self.last_sent.get(channel)
+            slot = self.clock() if last is None else last + self.interval
+        remaining = slot - self.clock()
+        if remaining > 0:
+            self.sleep(remaining)
+        self.last_sent[channel] = max(slot, self.clock())
+        return slot
+
+
+def _is_direct(recipient: str) -> bool:
+    # A user (U…/W…, opened as a DM when sent) or a DM channel (D…).
+    return recipient.startswith(("U", "W", "D"))
 
 
 def deliver_pending(
@@ -163,7 +190,7 @@ def deliver_pending(
     pacer: ChannelPacer | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
-    pacer = pacer or ChannelPacer()
+    pacer = pacer or ChannelPacer(db)
     while True:
         with db.begin() as session:
             rows = outbox.claim(session, now=now, lease=LEASE, limit=BATCH)
@@ -181,7 +208,7 @@ def deliver_pending(
                 thread_ts = _parent_ts(db, row, message["thread_of"], now=now)
                 if thread_ts is None:
                     continue
-            pacer.wait_for(row.recipient)
+            pacer.wait_for(row.recipient, team_id=row.team_id)
             _deliver_one(
                 db,
                 client_for(row.team_id),
