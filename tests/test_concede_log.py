@@ -264,6 +264,90 @@ def test_edit_keeps_what_the_entry_said_before(
     assert revision.changed_by == ALICE
 
 
+def edit_from(
+    slack_user: SlackSender, slack: LocalSlack, container: dict[str, Any], response_url: str
+) -> str:
+    """Click Edit on the log's only entry; the opened modal's private_metadata."""
+    log = slack_user.command("/concede", "acme")
+    (edit,) = buttons(log.body)[Action.CONCESSION_EDIT]
+    slack_user.interact(
+        block_action(
+            Action.CONCESSION_EDIT, edit["value"], container=container, response_url=response_url
+        )
+    )
+    (opened,) = slack.calls("views.open")
+    return str(opened.args["view"]["private_metadata"])
+
+
+def test_editing_from_the_ephemeral_log_redraws_it_through_its_response_url(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory
+) -> None:
+    slack_user.command("/concede", "acme give: 5% discount")
+    ephemeral_log = {
+        "type": "message",
+        "channel_id": "C0SALES",
+        "message_ts": "1700000000.000100",
+        "is_ephemeral": True,
+    }
+    metadata = edit_from(slack_user, slack, ephemeral_log, slack.response_url("log"))
+
+    reply = slack_user.interact(
+        view_submission(
+            View.CONCESSION,
+            form_values(GIVE="4% discount", GET="24-month term"),
+            private_metadata=metadata,
+        )
+    )
+
+    assert reply.body["response_action"] == "update"
+    (redrawn,) = responses(slack)
+    assert redrawn["replace_original"] is True
+    assert redrawn["response_type"] == "ephemeral"
+    text = blocks_text(redrawn)
+    assert "4% discount" in text and "24-month term" in text
+    assert "5% discount" not in text
+    assert "1 traded give, 0 one-way gives" in text
+    assert buttons(redrawn)[Action.CONCESSION_EDIT], "the redrawn log can be edited again"
+    assert slack.calls("chat.update") == []
+
+
+def test_editing_from_a_log_in_a_channel_updates_that_message(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory
+) -> None:
+    slack_user.command("/concede", "acme give: 5% discount")
+    in_channel = {"type": "message", "channel_id": "C0SALES", "message_ts": "1700000000.000200"}
+    metadata = edit_from(slack_user, slack, in_channel, slack.response_url("log"))
+
+    slack_user.interact(
+        view_submission(
+            View.CONCESSION, form_values(GIVE="free onboarding"), private_metadata=metadata
+        )
+    )
+
+    (update,) = slack.calls("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("C0SALES", "1700000000.000200")
+    text = blocks_text(update.args)
+    assert "free onboarding" in text and "5% discount" not in text
+    assert "0 traded gives, 1 one-way give" in text
+    assert responses(slack) == []
+
+
+def test_an_edit_is_saved_when_the_log_can_no_longer_be_redrawn(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory
+) -> None:
+    slack_user.command("/concede", "acme give: 5% discount")
+    in_channel = {"type": "message", "channel_id": "C0SALES", "message_ts": "1700000000.000300"}
+    metadata = edit_from(slack_user, slack, in_channel, slack.response_url("log"))
+    slack.fail_next("chat.update", error="message_not_found")
+
+    reply = slack_user.interact(
+        view_submission(View.CONCESSION, form_values(GIVE="4% discount"), private_metadata=metadata)
+    )
+
+    assert reply.body["response_action"] == "update"
+    assert only_entry(db).give == "4% discount"
+
+
 def test_withdraw_marks_it_and_redraws_the_log_in_place(
     slack_user: SlackSender, slack: LocalSlack, db: SessionFactory
 ) -> None:

@@ -17,7 +17,7 @@ from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import Action
 from handlers.views.account_target import team_of
-from handlers.views.concede import open_concession_form
+from handlers.views.concede import Origin, open_concession_form
 from messages import render
 
 _STALE = "This button is out of date. Run `/concede ACCOUNT` again."
@@ -81,13 +81,18 @@ def withdraw(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Resp
 
 def edit(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    concession_id, _page = _pair(_value(body))
+    concession_id, page = _pair(_value(body))
     with deps_of(context).db.begin() as session:
         entry = concessions.get_concession(
             session, team_id=team_of(body), concession_id=concession_id
         )
     open_concession_form(
-        client, trigger_id=body["trigger_id"], channel_id=_channel(body), entry=entry
+        client,
+        trigger_id=body["trigger_id"],
+        channel_id=_channel(body),
+        entry=entry,
+        # Saving redraws this log message with the edited entry and balance.
+        origin=Origin.of_click(body, page),
     )
 
 

@@ -3,26 +3,79 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
 from bot.errors import NotFound, UsageError, UserFacingError
 from bot.services import concessions
 from bot.services.accounts import MAX_ACCOUNT_NAME, clean_account_name
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.ids import ConcessionBlock, View
+from handlers.ids import Action, ConcessionBlock, View
 from handlers.sharing import post, share_channel
 from handlers.views.account_target import team_of
 from messages import render
 from storage.models import Concession
 
+log = logging.getLogger("rapport.concede")
+
 _ID = "value"  # the action_id of the element inside every input block
 _STALE = "This form is out of date. Run `/concede` again."
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The log message an edit was opened from, to redraw it once the edit is saved."""
+
+    page: int = 1
+    # A message in a channel: redrawn with chat.update, which never expires.
+    channel_id: str | None = None
+    message_ts: str | None = None
+    # An ephemeral message (the log is one): only its response_url can replace it.
+    response_url: str | None = None
+
+    @classmethod
+    def of_click(cls, body: dict[str, Any], page: int) -> Origin | None:
+        container = body.get("container") or {}
+        if container.get("type") != "message":
+            return None
+        if container.get("is_ephemeral"):
+            url = body.get("response_url")
+            return cls(page=page, response_url=url) if isinstance(url, str) and url else None
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+        if isinstance(channel, str) and channel and isinstance(ts, str) and ts:
+            return cls(page=page, channel_id=channel, message_ts=ts)
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "page": self.page,
+            "channel_id": self.channel_id,
+            "message_ts": self.message_ts,
+            "response_url": self.response_url,
+        }
+
+    @classmethod
+    def from_json(cls, raw: object) -> Origin | None:
+        # Only ever our own JSON; anything else means no redraw, never a lost edit.
+        if not isinstance(raw, dict):
+            return None
+        page = raw.get("page")
+        texts = {k: raw.get(k) for k in ("channel_id", "message_ts", "response_url")}
+        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+            return None
+        if not all(v is None or (isinstance(v, str) and v) for v in texts.values()):
+            return None
+        origin = cls(page=page, **texts)
+        if origin.response_url is None and not (origin.channel_id and origin.message_ts):
+            return None
+        return origin
 
 
 @dataclass(frozen=True)
@@ -31,9 +84,16 @@ class ConcessionForm:
 
     concession_id: int | None = None  # editing this entry; None: a new one
     channel_id: str | None = None  # where it was opened, for `share`
+    origin: Origin | None = None  # the message to redraw after an edit
 
     def to_metadata(self) -> str:
-        return json.dumps({"concession_id": self.concession_id, "channel_id": self.channel_id})
+        metadata: dict[str, Any] = {
+            "concession_id": self.concession_id,
+            "channel_id": self.channel_id,
+        }
+        if self.origin is not None:
+            metadata["origin"] = self.origin.to_json()
+        return json.dumps(metadata)
 
     @classmethod
     def from_metadata(cls, metadata: str) -> ConcessionForm:
@@ -51,6 +111,7 @@ class ConcessionForm:
         return cls(
             concession_id=concession_id,
             channel_id=channel_id if isinstance(channel_id, str) and channel_id else None,
+            origin=Origin.from_json(raw.get("origin")),
         )
 
 
@@ -77,8 +138,11 @@ def open_concession_form(
     channel_id: str | None,
     account_name: str = "",
     entry: Concession | None = None,
+    origin: Origin | None = None,
 ) -> None:
-    form = ConcessionForm(concession_id=entry.id if entry else None, channel_id=channel_id)
+    form = ConcessionForm(
+        concession_id=entry.id if entry else None, channel_id=channel_id, origin=origin
+    )
     try:
         client.views_open(
             trigger_id=trigger_id,
@@ -90,6 +154,35 @@ def open_concession_form(
             "Write it as one line instead.",
             usage="/concede",
         ) from None
+
+
+def redraw(client: WebClient, origin: Origin, message: dict[str, Any]) -> None:
+    """Show the edited entry in the message the edit began from.
+
+    Best effort: the edit is saved and the modal says so; a message that can no longer
+    be replaced (deleted, or its response_url past 30 minutes) just keeps its old text.
+    """
+    try:
+        if origin.response_url is not None:
+            response = WebhookClient(origin.response_url).send(
+                text=message["text"],
+                blocks=message["blocks"],
+                response_type="ephemeral",
+                replace_original=True,
+            )
+            if response.status_code != 200:
+                log.info("could not redraw the log: response_url %s", response.status_code)
+        elif origin.channel_id and origin.message_ts:
+            client.chat_update(
+                channel=origin.channel_id,
+                ts=origin.message_ts,
+                text=message["text"],
+                blocks=message["blocks"],
+            )
+    except SlackApiError as error:
+        log.info("could not redraw the log: %s", error.response.get("error"))
+    except (SlackClientError, OSError) as error:
+        log.info("could not redraw the log: %s", error)
 
 
 def _element(values: dict[str, Any], block: ConcessionBlock) -> dict[str, Any]:
@@ -142,6 +235,7 @@ def submit_concession(
         (view.get("state") or {}).get("values") or {}, editing=editing
     )
     team_id, user_id = team_of(body), body["user"]["id"]
+    redrawn: dict[str, Any] | None = None
     with deps_of(context).db.begin() as session:
         if form.concession_id is not None:
             try:
@@ -155,6 +249,11 @@ def submit_concession(
                 )
             except NotFound as error:
                 raise UsageError(error.problem, field=ConcessionBlock.GIVE) from None
+            if form.origin is not None:
+                history = concessions.log_of_account(
+                    session, account=logged.entry.account, page=form.origin.page
+                )
+                redrawn = render("concession_log", log=history, actions=Action)
         else:
             logged = concessions.log_concession(
                 session,
@@ -166,6 +265,8 @@ def submit_concession(
                 # Slack may deliver one submission twice: the view id makes it one entry.
                 source_key=f"view:{view['id']}"[:80],
             )
+    if redrawn is not None and form.origin is not None:
+        redraw(client, form.origin, redrawn)
     refresh_home(context, team_id=team_id, user_id=user_id)
     shared = None
     if share and logged.created:
