@@ -47,6 +47,9 @@ def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) 
     command, text = split_command(line)
     executor = ThreadPoolExecutor(max_workers=2)
     with LocalSlack() as slack:
+        # Whoever runs `try` holds the local database anyway: they act as the sandbox
+        # workspace's owner, so admin-only settings (the MESO tolerance) can be tried.
+        slack.add_user(user_id, tz=settings.default_timezone, is_owner=True)
         local_settings = settings.model_copy(update={"slack_api_url": slack.api_url})
         client: WebClient = make_client(local_settings)
         app = App(

@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.config import Settings
 from bot.localslack import LocalSlack
+from bot.tryout import run_try
 from handlers.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 from storage.db import SessionFactory
 from storage.models import Account
@@ -138,6 +140,15 @@ def test_the_team_tolerance_is_unchanged_when_slack_cannot_say_who_is_admin(
     (refused,) = slack.wait_for("response_url")
     assert "would not say whether you are a workspace admin" in blocks_text(refused.args)
     assert count(db, NegotiationSettings) == 0
+
+
+def test_rapport_try_acts_as_the_sandbox_workspace_owner(
+    settings: Settings, db: SessionFactory
+) -> None:
+    shown = run_try("/meso tolerance: 8%", settings=settings, db=db, user_id="U0LOCAL")
+    assert "within 8%" in shown
+    with db() as session:
+        assert session.scalars(select(NegotiationSettings)).one().meso_tolerance_pct == 8
 
 
 def test_meso_flags_a_single_offer_and_offers_that_do_not_differ(
