@@ -138,9 +138,7 @@ def _write(
         }
         for team_id, item in planned
     ]
-    return len(
-        insert_ignore_many(session, Nudge, rows, unique=("team_id", "kind", "subject", "slot"))
-    )
+    return insert_ignore_many(session, Nudge, rows, unique=("team_id", "kind", "subject", "slot"))
 
 
 def plan_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:

@@ -1,11 +1,18 @@
 """Bulk writes the sweep needs, for SQLite and PostgreSQL alike.
 
 `INSERT … ON CONFLICT DO NOTHING` is what keeps two sweeps from writing the same
-thing twice: a unique key, not a lock. The many-row forms send a whole batch as one
-parameter, a JSON array of rows that the database reads back itself (SQLite through
-`json_each`, PostgreSQL through `json_populate_recordset`, typed by the table's own
-row type): one short statement and one round trip per batch. SQLAlchemy's executemany
-and the driver's per-value array encoding cost more than the writes themselves.
+thing twice: a unique key, not a lock. SQLAlchemy's executemany spent more time
+building parameters than the database spent writing, so these forms go around it:
+
+- PostgreSQL: the batch as one parameter, a JSON array of rows read back by
+  `json_populate_recordset` with the table's own row type; one statement, one round
+  trip (psycopg's per-value encoding of column arrays cost a quarter of a second).
+- SQLite: the driver's own executemany over plain tuples, which is in-process and
+  took half the CPU of reading a JSON array back; when the new rows' columns must
+  come back (RETURNING), the JSON array through `json_each` instead.
+
+Values go through the column types' own conversion, so what is stored is exactly
+what an ORM insert would store.
 """
 
 from __future__ import annotations
@@ -86,22 +93,28 @@ def _converters(table: Table, names: Sequence[str], dialect: Dialect) -> list[Co
     return converters
 
 
-def _rows_source(
+def _values(
+    table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]], dialect: Dialect
+) -> list[tuple[Any, ...]]:
+    """Each row's `names` values, in that order, as the database takes them."""
+    converters = list(zip(names, _converters(table, names, dialect), strict=True))
+    return [
+        tuple(row[name] if to_db is None else to_db(row[name]) for name, to_db in converters)
+        for row in rows
+    ]
+
+
+def _json_source(
     table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]], dialect: Dialect
 ) -> tuple[str, dict[str, Any]]:
     """A FROM item `v` with the `names` columns of `rows`, and its one parameter."""
-    converters = list(zip(names, _converters(table, names, dialect), strict=True))
-    encoded = json.dumps(
-        [
-            {name: row[name] if to_db is None else to_db(row[name]) for name, to_db in converters}
-            for row in rows
-        ]
-    )
+    values = _values(table, names, rows, dialect)
     if dialect.name == "postgresql":
+        encoded = json.dumps([dict(zip(names, row, strict=True)) for row in values])
         source = f"json_populate_recordset(NULL::{table.name}, CAST(:rows AS json)) AS v"
         return source, {"rows": encoded}
-    columns = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in names)
-    return f"(SELECT {columns} FROM json_each(:rows)) AS v", {"rows": encoded}
+    columns = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
+    return f"(SELECT {columns} FROM json_each(:rows)) AS v", {"rows": json.dumps(values)}
 
 
 def insert_ignore_many(
@@ -110,9 +123,31 @@ def insert_ignore_many(
     rows: Sequence[dict[str, Any]],
     *,
     unique: Sequence[str],
-) -> list[int]:
-    """Insert the rows whose `unique` columns are new; returns the ids actually added."""
-    return [row[0] for row in insert_ignore_returning(session, model, rows, unique=unique)]
+) -> int:
+    """Insert the rows whose `unique` columns are new; returns how many were."""
+    if not rows:
+        return 0
+    table = _table(model)
+    names = list(rows[0])
+    dialect = session.get_bind().dialect
+    conflict = f"ON CONFLICT ({', '.join(unique)}) DO NOTHING"
+    if dialect.name == "postgresql":
+        source, params = _json_source(table, names, rows, dialect)
+        columns = ", ".join(names)
+        statement = text(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {source} {conflict}"
+        )
+        return session.connection().execute(statement, params).rowcount
+    placeholders = ", ".join("?" for _ in names)
+    # Counts only the rows written: a skipped conflict changes nothing.
+    return (
+        session.connection()
+        .exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders}) {conflict}",
+            _values(table, names, rows, dialect),
+        )
+        .rowcount
+    )
 
 
 def insert_ignore_returning(
@@ -128,7 +163,7 @@ def insert_ignore_returning(
         return []
     table = _table(model)
     names = list(rows[0])
-    source, params = _rows_source(table, names, rows, session.get_bind().dialect)
+    source, params = _json_source(table, names, rows, session.get_bind().dialect)
     columns = ", ".join(names)
     # `WHERE true` tells SQLite's parser that ON CONFLICT is not a join's ON.
     statement = text(
@@ -144,12 +179,20 @@ def update_by_id(session: Session, model: type[Base], rows: Sequence[dict[str, A
         return
     table = _table(model)
     columns = [name for name in rows[0] if name != "id"]
-    source, params = _rows_source(table, ["id", *columns], rows, session.get_bind().dialect)
-    assignments = ", ".join(f"{name} = v.{name}" for name in columns)
-    statement = text(
-        f"UPDATE {table.name} SET {assignments} FROM {source} WHERE {table.name}.id = v.id"
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        source, params = _json_source(table, ["id", *columns], rows, dialect)
+        assignments = ", ".join(f"{name} = v.{name}" for name in columns)
+        statement = text(
+            f"UPDATE {table.name} SET {assignments} FROM {source} WHERE {table.name}.id = v.id"
+        )
+        session.connection().execute(statement, params)
+        return
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    session.connection().exec_driver_sql(
+        f"UPDATE {table.name} SET {assignments} WHERE id = ?",
+        _values(table, [*columns, "id"], rows, dialect),
     )
-    session.connection().execute(statement, params)
 
 
 def among(
