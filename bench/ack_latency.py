@@ -120,6 +120,16 @@ class Target:
             self.errors += 1
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process so far (Linux /proc), threads included."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of stat(5); [0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -175,16 +185,21 @@ def main() -> None:
             wait_healthy(rapport_port, rapport)
             wait_healthy(bare_port, bare)
             targets = [Target("rapport", rapport_port), Target("bare bolt", bare_port)]
+            pids = {"rapport": rapport.pid, "bare bolt": bare.pid}
             with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
                 for target in targets:  # warm up connections and caches, then forget
                     list(pool.map(target.fire, range(args.warmup)))
                     target.latencies.clear()
+                # Server CPU per request depends far less on what else runs on the
+                # machine than latency does: the number to decide changes by.
+                cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 done = 0
                 while done < args.requests:
                     size = min(args.round, args.requests - done)
                     for target in targets:
                         list(pool.map(target.fire, range(done, done + size)))
                     done += size
+                cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
         finally:
             rapport.terminate()
             bare.terminate()
@@ -195,12 +210,21 @@ def main() -> None:
         f"{args.requests} signed /concede requests per target, concurrency "
         f"{args.concurrency}, alternating rounds of {args.round}; {os.cpu_count()} cores"
     )
-    print(f"{'target':<10} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'errors':>7}")
+    print(
+        f"{'target':<10} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'errors':>7} "
+        f"{'server CPU ms/req':>18}"
+    )
     for target in targets:
         lat = target.latencies
+        before, after = cpu_before[target.name], cpu_after[target.name]
+        cpu = (
+            "n/a"
+            if before is None or after is None
+            else f"{(after - before) * 1000 / args.requests:.2f}"
+        )
         print(
             f"{target.name:<10} {percentile(lat, 0.5):8.1f} {percentile(lat, 0.99):8.1f} "
-            f"{statistics.fmean(lat):8.1f} {target.errors:7d}"
+            f"{statistics.fmean(lat):8.1f} {target.errors:7d} {cpu:>18}"
         )
     ours, bare = (target.latencies for target in targets)
     p50_ratio = percentile(ours, 0.5) / percentile(bare, 0.5)
