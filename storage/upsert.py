@@ -76,7 +76,8 @@ def _remembering(convert: Convert) -> Convert:
 
 
 def _converters(table: Table, names: Sequence[str], dialect: Dialect) -> list[Convert | None]:
-    """How each column's values become JSON the database reads back as that column."""
+    """How each column's values are handed over: SQLite takes what the column type's
+    bind conversion makes of them, PostgreSQL's row type parses JSON text."""
     converters: list[Convert | None] = []
     for name in names:
         column = table.c[name]
