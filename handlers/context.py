@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import BoltContext
+from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.services import people
+from bot.services.calendar import WorkCalendar
 from storage.db import SessionFactory
 
 
@@ -22,6 +25,16 @@ def utcnow() -> datetime:
 class Deps:
     settings: Settings
     db: SessionFactory
+
+    def calendar_of(self, session: Session, *, team_id: str, user_id: str) -> WorkCalendar:
+        """A person's working calendar, this deployment's defaults behind their own."""
+        return people.calendar_of(
+            session,
+            team_id=team_id,
+            user_id=user_id,
+            default_tz=self.settings.default_tz,
+            country=self.settings.holiday_country,
+        )
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Deps:
         # Bolt deep-copies the request context for lazy listeners; these are shared

@@ -10,7 +10,6 @@ from slack_sdk import WebClient
 from bot.errors import UsageError
 from bot.services import rhythm
 from bot.services.accounts import get_account
-from bot.services.people import calendar_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import View
@@ -55,13 +54,7 @@ def submit_log_touch(
             account = get_account(session, team_id=team_id, name=name or "?")
         except UsageError as exc:
             raise UsageError(exc.problem, field="account") from None
-        calendar = calendar_of(
-            session,
-            team_id=team_id,
-            user_id=user_id,
-            default_tz=deps.settings.default_tz,
-            country=deps.settings.holiday_country,
-        )
+        calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
         rhythm.log_touch(
             session,
             account,

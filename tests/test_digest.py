@@ -18,15 +18,28 @@ from bot.services import digest as rules
 from bot.services.accounts import get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.commitments import add_commitment
-from bot.sweep import sweep
 from storage.db import SessionFactory
 from storage.models import Concession, OutboxMessage
 from storage.scheduling_models import UserPrefs
 from storage.team_models import DigestSubscription, HealthSnapshot, Rating
 from tests.conftest import at
+from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, SlackSender, block_action, blocks_text
 
 SALES = "C0SALES"
+
+
+@pytest.fixture
+def scene(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> Scenario:
+    return Scenario(slack_user, slack, db, client_for, settings)
+
+
 MONDAY = "2026-11-30T09:00:00+00:00"  # Monday of ISO week 49
 CALENDAR = WorkCalendar(tz=ZoneInfo("UTC"))
 
@@ -141,122 +154,96 @@ def test_digest_off_stops_it(slack_user: SlackSender, db: SessionFactory) -> Non
 
 
 def test_the_digest_goes_out_at_its_slot_once_with_details_and_chart_in_its_thread(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
+    scene: Scenario,
 ) -> None:
-    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
-    promise(db, "Globex", "share the SLA draft", due=date(2026, 11, 26), owner=BOB)
-    subscribe(slack_user, f"<#{SALES}|sales> day: mon time: 09:00")
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    promise(scene.db, "Globex", "share the SLA draft", due=date(2026, 11, 26), owner=BOB)
+    subscribe(scene.slack_user, f"<#{SALES}|sales> day: mon time: 09:00")
 
-    assert sweep(db, client_for, settings, now=at("2026-11-30T08:59")).digests == 0
-    assert posts_to(slack, SALES) == []
+    assert scene.sweep("2026-11-30T08:59").digests == 0
+    assert posts_to(scene.slack, SALES) == []
 
-    report = sweep(db, client_for, settings, now=at(MONDAY))
+    report = scene.sweep(MONDAY)
     assert report.digests == 1
-    top, details = posts_to(slack, SALES)
+    top, details = posts_to(scene.slack, SALES)
     assert "thread_ts" not in top or top["thread_ts"] is None
     assert "Follow-ups overdue" in blocks_text(top)
-    reply = slack.calls("chat.postMessage")[-1]
+    reply = scene.slack.calls("chat.postMessage")[-1]
     assert details["thread_ts"] == reply.args["thread_ts"]
     text = blocks_text(details)
     assert "send the pricing sheet" in text and "<@U0ALICE>" in text
     assert "share the SLA draft" in text and "<@U0BOB>" in text
     # The chart went into the same thread through the external upload flow.
-    (completed,) = slack.calls("files.completeUploadExternal")
+    (completed,) = scene.slack.calls("files.completeUploadExternal")
     assert completed.args["channel_id"] == SALES
     assert completed.args["thread_ts"] == details["thread_ts"]
-    (upload,) = slack.calls("file_upload")
-    png = slack.uploaded(upload.args["file_id"])
+    (upload,) = scene.slack.calls("file_upload")
+    png = scene.slack.uploaded(upload.args["file_id"])
     assert png is not None and png.startswith(b"\x89PNG")
 
     # Later sweeps that week add nothing; the next week's slot brings one more.
-    sweep(db, client_for, settings, now=at("2026-11-30T09:01"))
-    sweep(db, client_for, settings, now=at("2026-12-02T12:00"))
-    assert len(posts_to(slack, SALES)) == 2
-    sweep(db, client_for, settings, now=at("2026-12-07T09:00"))
-    assert len(posts_to(slack, SALES)) == 4
+    scene.sweep("2026-11-30T09:01")
+    scene.sweep("2026-12-02T12:00")
+    assert len(posts_to(scene.slack, SALES)) == 2
+    scene.sweep("2026-12-07T09:00")
+    assert len(posts_to(scene.slack, SALES)) == 4
 
 
-def test_the_next_digest_leads_with_what_changed(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
-    subscribe(slack_user, "here")
-    sweep(db, client_for, settings, now=at(MONDAY))
-    promise(db, "Acme", "book the onsite", due=date(2026, 12, 2), made="2026-12-01T10:00:00")
-    promise(db, "Initech", "send references", due=date(2026, 12, 3), made="2026-12-01T10:00:00")
-    slack.clear()
-    sweep(db, client_for, settings, now=at("2026-12-07T09:00"))
-    top = posts_to(slack, "C0LOCAL")[0]
+def test_the_next_digest_leads_with_what_changed(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(scene.slack_user, "here")
+    scene.sweep(MONDAY)
+    promise(scene.db, "Acme", "book the onsite", due=date(2026, 12, 2), made="2026-12-01T10:00:00")
+    promise(
+        scene.db, "Initech", "send references", due=date(2026, 12, 3), made="2026-12-01T10:00:00"
+    )
+    scene.slack.clear()
+    scene.sweep("2026-12-07T09:00")
+    top = posts_to(scene.slack, "C0LOCAL")[0]
     assert "3 overdue follow-ups, up from 1" in blocks_text(top)
-    details = blocks_text(posts_to(slack, "C0LOCAL")[1])
+    details = blocks_text(posts_to(scene.slack, "C0LOCAL")[1])
     # What fell due since the last digest is marked new and listed first.
     assert details.index("book the onsite") < details.index("send the pricing sheet")
     assert ":new:" in details
 
 
-def test_a_quiet_week_posts_nothing_or_one_line_if_asked(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    subscribe(slack_user, f"<#{SALES}|sales>")
-    subscribe(slack_user, "here quiet: line")
-    sweep(db, client_for, settings, now=at(MONDAY))
-    assert posts_to(slack, SALES) == []
-    (line,) = posts_to(slack, "C0LOCAL")
+def test_a_quiet_week_posts_nothing_or_one_line_if_asked(scene: Scenario) -> None:
+    subscribe(scene.slack_user, f"<#{SALES}|sales>")
+    subscribe(scene.slack_user, "here quiet: line")
+    scene.sweep(MONDAY)
+    assert posts_to(scene.slack, SALES) == []
+    (line,) = posts_to(scene.slack, "C0LOCAL")
     assert "Nothing needs attention this week" in blocks_text(line)
-    with db() as session:
+    with scene.db() as session:
         # Both slots moved on: a quiet week is a week served.
         subs = session.scalars(select(DigestSubscription)).all()
         assert {s.next_run_at for s in subs} == {at("2026-12-07T09:00")}
 
 
-def test_a_refused_chart_upload_becomes_words_in_the_thread(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
-    subscribe(slack_user, "here")
-    slack.fail_next("files.getUploadURLExternal", error="missing_scope")
-    sweep(db, client_for, settings, now=at(MONDAY))
-    top, details, chart = posts_to(slack, "C0LOCAL")
+def test_a_refused_chart_upload_becomes_words_in_the_thread(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(scene.slack_user, "here")
+    scene.slack.fail_next("files.getUploadURLExternal", error="missing_scope")
+    scene.sweep(MONDAY)
+    top, details, chart = posts_to(scene.slack, "C0LOCAL")
     assert chart["thread_ts"] == details["thread_ts"]
     assert "0 of 1 follow-ups kept on time" in blocks_text(chart)
-    with db() as session:
+    with scene.db() as session:
         statuses = session.scalars(
             select(OutboxMessage.status).where(OutboxMessage.kind.like("digest%"))
         )
         assert set(statuses) == {"sent"}
 
 
-def test_replies_wait_for_the_top_message_and_go_under_it(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
-    subscribe(slack_user, "here")
+def test_replies_wait_for_the_top_message_and_go_under_it(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(scene.slack_user, "here")
     # The owner's own nudge goes first, then the digest: both fail once.
-    slack.fail_next("chat.postMessage", error="internal_error", times=2)
-    sweep(db, client_for, settings, now=at(MONDAY))
-    attempts = posts_to(slack, "C0LOCAL")
+    scene.slack.fail_next("chat.postMessage", error="internal_error", times=2)
+    scene.sweep(MONDAY)
+    attempts = posts_to(scene.slack, "C0LOCAL")
     assert attempts and all("thread_ts" not in p for p in attempts)
-    with db() as session:
+    with scene.db() as session:
         waiting = dict(
             session.execute(
                 select(OutboxMessage.kind, OutboxMessage.status).where(
@@ -265,91 +252,70 @@ def test_replies_wait_for_the_top_message_and_go_under_it(
             ).all()
         )
     assert waiting == {"digest": "pending", "digest_details": "pending", "digest_chart": "pending"}
-    slack.clear()
-    sweep(db, client_for, settings, now=at("2026-11-30T09:10"))
-    top, details = posts_to(slack, "C0LOCAL")
+    scene.slack.clear()
+    scene.sweep("2026-11-30T09:10")
+    top, details = posts_to(scene.slack, "C0LOCAL")
     assert details["thread_ts"] is not None and top.get("thread_ts") is None
 
 
-def test_a_big_team_is_summarised_and_pointed_to_the_full_list(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
+def test_a_big_team_is_summarised_and_pointed_to_the_full_list(scene: Scenario) -> None:
     for n in range(60):
-        promise(db, f"Account {n:02d}", f"follow-up number {n}", due=date(2026, 11, 20))
-    subscribe(slack_user, "here")
-    sweep(db, client_for, settings, now=at(MONDAY))
-    details = posts_to(slack, "C0LOCAL")[1]
+        promise(scene.db, f"Account {n:02d}", f"follow-up number {n}", due=date(2026, 11, 20))
+    subscribe(scene.slack_user, "here")
+    scene.sweep(MONDAY)
+    details = posts_to(scene.slack, "C0LOCAL")[1]
     text = blocks_text(details)
     assert "50 more: `/rapport overdue`" in text
     assert len(details["blocks"]) <= 50  # type: ignore[arg-type]
     with freeze_time(at(MONDAY), real_asyncio=True):
-        listed = slack_user.command("/rapport", "overdue")
+        listed = scene.slack_user.command("/rapport", "overdue")
     assert "Overdue follow-ups (60)" in listed.text
     assert "20 more" in listed.text
 
 
-def test_a_channel_covers_only_its_owners_and_skips_those_who_opted_out(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    promise(db, "Acme", "alice's promise", due=date(2026, 11, 20))
-    promise(db, "Globex", "bob's promise", due=date(2026, 11, 20), owner=BOB)
-    promise(db, "Initech", "carol's promise", due=date(2026, 11, 20), owner="U0CAROL")
-    slack.add_usergroup("S0EAST", [BOB, "U0CAROL"])
-    subscribe(slack_user, f"<#{SALES}|sales> owners: <@{ALICE}|alice> <@{BOB}|bob>")
-    subscribe(slack_user, "here owners: <!subteam^S0EAST|@sales-east>")
-    with db.begin() as session:
+def test_a_channel_covers_only_its_owners_and_skips_those_who_opted_out(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "alice's promise", due=date(2026, 11, 20))
+    promise(scene.db, "Globex", "bob's promise", due=date(2026, 11, 20), owner=BOB)
+    promise(scene.db, "Initech", "carol's promise", due=date(2026, 11, 20), owner="U0CAROL")
+    scene.slack.add_usergroup("S0EAST", [BOB, "U0CAROL"])
+    subscribe(scene.slack_user, f"<#{SALES}|sales> owners: <@{ALICE}|alice> <@{BOB}|bob>")
+    subscribe(scene.slack_user, "here owners: <!subteam^S0EAST|@sales-east>")
+    with scene.db.begin() as session:
         session.add(UserPrefs(team_id=TEAM, user_id="U0CAROL", digest_opt_out=True))
-    sweep(db, client_for, settings, now=at(MONDAY))
-    sales = blocks_text(posts_to(slack, SALES)[1])
+    scene.sweep(MONDAY)
+    sales = blocks_text(posts_to(scene.slack, SALES)[1])
     assert "alice's promise" in sales and "bob's promise" in sales
     assert "carol's promise" not in sales
-    east = posts_to(slack, "C0LOCAL")
+    east = posts_to(scene.slack, "C0LOCAL")
     assert "members of @sales-east" in blocks_text(east[0])
     assert "bob's promise" in blocks_text(east[1])
     assert "carol's promise" not in blocks_text(east[1])
     assert "alice's promise" not in blocks_text(east[1])
 
 
-def test_one_team_never_sees_another_teams_accounts(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    promise(db, "Acme", "ours", due=date(2026, 11, 20))
-    promise(db, "Umbrella", "theirs", due=date(2026, 11, 20), team=OTHER_TEAM)
-    subscribe(slack_user, "here")
-    sweep(db, client_for, settings, now=at(MONDAY))
-    text = "\n".join(blocks_text(p) for p in posts_to(slack, "C0LOCAL"))
+def test_one_team_never_sees_another_teams_accounts(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "ours", due=date(2026, 11, 20))
+    promise(scene.db, "Umbrella", "theirs", due=date(2026, 11, 20), team=OTHER_TEAM)
+    subscribe(scene.slack_user, "here")
+    scene.sweep(MONDAY)
+    text = "\n".join(blocks_text(p) for p in posts_to(scene.slack, "C0LOCAL"))
     assert "ours" in text and "Umbrella" not in text
 
 
-def test_what_users_typed_cannot_ping_the_channel_or_forge_links(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
+def test_what_users_typed_cannot_ping_the_channel_or_forge_links(scene: Scenario) -> None:
     promise(
-        db, "Acme <!channel>", "call <https://evil.example|the bank> @here", due=date(2026, 11, 20)
+        scene.db,
+        "Acme <!channel>",
+        "call <https://evil.example|the bank> @here",
+        due=date(2026, 11, 20),
     )
-    subscribe(slack_user, "here")
-    sweep(db, client_for, settings, now=at(MONDAY))
+    subscribe(scene.slack_user, "here")
+    scene.sweep(MONDAY)
     # Slack reads mentions and links in mrkdwn and in a message's own text; plain_text
     # (menu options, headers) shows whatever it holds as it is.
     posted = [
         text
-        for message in posts_to(slack, "C0LOCAL")
+        for message in posts_to(scene.slack, "C0LOCAL")
         for text in [str(message["text"]), *_mrkdwn(message["blocks"])]
     ]
     raw = "\n".join(posted)
@@ -367,14 +333,8 @@ def _mrkdwn(value: object) -> list[str]:
     return []
 
 
-def test_gives_without_gets_and_health_movers_show_up(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    with db.begin() as session:
+def test_gives_without_gets_and_health_movers_show_up(scene: Scenario) -> None:
+    with scene.db.begin() as session:
         account = get_or_create_account(
             session, team_id=TEAM, name="Acme", user_id=ALICE, now=at("2026-10-01T10:00")
         )
@@ -407,46 +367,36 @@ def test_gives_without_gets_and_health_movers_show_up(
                 taken_at=at("2026-11-23T09:00"),
             )
         )
-    subscribe(slack_user, "here")
-    sweep(db, client_for, settings, now=at(MONDAY))
-    details = blocks_text(posts_to(slack, "C0LOCAL")[1])
+    subscribe(scene.slack_user, "here")
+    scene.sweep(MONDAY)
+    details = blocks_text(posts_to(scene.slack, "C0LOCAL")[1])
     assert "Given with nothing back this week" in details and "free onboarding" in details
     assert "Health falling" in details and "health 100 →" in details
     assert "What buyers told us this week" in details and "CSAT 4/10" in details
-    with db() as session:
+    with scene.db() as session:
         weeks = session.scalars(select(HealthSnapshot.week)).all()
     assert sorted(weeks) == [date(2026, 11, 23), date(2026, 11, 30)]
 
 
-def test_preview_shows_the_digest_only_to_the_asker(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-) -> None:
-    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+def test_preview_shows_the_digest_only_to_the_asker(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
     with freeze_time(at(MONDAY), real_asyncio=True):
-        reply = slack_user.command("/rapport", "digest preview")
+        reply = scene.slack_user.command("/rapport", "digest preview")
     assert reply.status == 200
-    (answer,) = slack.wait_for("response_url")
+    (answer,) = scene.slack.wait_for("response_url")
     assert answer.args["response_type"] == "ephemeral"
     assert "send the pricing sheet" in blocks_text(answer.args)
     assert "no weekly digest yet" in blocks_text(answer.args)
-    assert posts_to(slack, "C0LOCAL") == []
+    assert posts_to(scene.slack, "C0LOCAL") == []
 
 
-def test_a_worker_down_for_weeks_sends_one_digest_not_a_backlog(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
-    subscribe(slack_user, "here")
-    sweep(db, client_for, settings, now=at("2026-12-23T15:00"))
-    tops = [p for p in posts_to(slack, "C0LOCAL") if not p.get("thread_ts")]
+def test_a_worker_down_for_weeks_sends_one_digest_not_a_backlog(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(scene.slack_user, "here")
+    scene.sweep("2026-12-23T15:00")
+    tops = [p for p in posts_to(scene.slack, "C0LOCAL") if not p.get("thread_ts")]
     assert len(tops) == 1
-    with db() as session:
+    with scene.db() as session:
         sub = session.scalars(select(DigestSubscription)).one()
     assert sub.next_run_at == at("2026-12-28T09:00")
 
@@ -463,18 +413,16 @@ def test_the_slot_is_read_in_the_subscribers_time_zone(
     assert (sub.tz, sub.next_run_at) == ("Asia/Tokyo", at("2026-11-30T00:00"))
 
 
-def test_two_workers_sweeping_at_once_queue_each_digest_once(
-    slack_user: SlackSender,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-) -> None:
-    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+def test_two_workers_sweeping_at_once_queue_each_digest_once(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
     for n in range(12):
-        subscribe(slack_user, f"<#C0ROOM{n:02d}|room> quiet: line")
+        subscribe(scene.slack_user, f"<#C0ROOM{n:02d}|room> quiet: line")
     with ThreadPoolExecutor(2) as pool:
-        served = list(pool.map(lambda _: plan_digests(db, client_for, now=at(MONDAY)), range(2)))
+        served = list(
+            pool.map(lambda _: plan_digests(scene.db, scene.client_for, now=at(MONDAY)), range(2))
+        )
     assert sum(served) == 12
-    with db() as session:
+    with scene.db() as session:
         tops = session.scalars(
             select(OutboxMessage.recipient).where(OutboxMessage.kind == "digest")
         ).all()
@@ -501,37 +449,25 @@ def _menu_choice(
     return payload
 
 
-def test_each_section_opens_its_accounts_in_a_modal(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
-    subscribe(slack_user, "here")
-    sweep(db, client_for, settings, now=at(MONDAY))
-    details = posts_to(slack, "C0LOCAL")[1]
-    assert slack_user.interact(_menu_choice(details)).status == 200
-    (opened,) = slack.wait_for("views.open")
+def test_each_section_opens_its_accounts_in_a_modal(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(scene.slack_user, "here")
+    scene.sweep(MONDAY)
+    details = posts_to(scene.slack, "C0LOCAL")[1]
+    assert scene.slack_user.interact(_menu_choice(details)).status == 200
+    (opened,) = scene.slack.wait_for("views.open")
     view = opened.args["view"]
     assert view["type"] == "modal"
     assert "Acme" in blocks_text(view) and "<@U0ALICE>" in blocks_text(view)
 
 
-def test_another_team_cannot_open_an_account_through_the_menu(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> None:
-    promise(db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
-    subscribe(slack_user, "here")
-    sweep(db, client_for, settings, now=at(MONDAY))
-    details = posts_to(slack, "C0LOCAL")[1]
-    choice = _menu_choice(details, team=OTHER_TEAM, response_url=slack.response_url())
-    assert slack_user.interact(choice).status == 200
-    (answer,) = slack.wait_for("response_url")
+def test_another_team_cannot_open_an_account_through_the_menu(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(scene.slack_user, "here")
+    scene.sweep(MONDAY)
+    details = posts_to(scene.slack, "C0LOCAL")[1]
+    choice = _menu_choice(details, team=OTHER_TEAM, response_url=scene.slack.response_url())
+    assert scene.slack_user.interact(choice).status == 200
+    (answer,) = scene.slack.wait_for("response_url")
     assert "no longer there" in blocks_text(answer.args)
-    assert slack.calls("views.open") == []
+    assert scene.slack.calls("views.open") == []

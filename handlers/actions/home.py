@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from bot.services import followups
 from bot.services.calendar import WorkCalendar
-from bot.services.people import calendar_of
 from handlers.actions.nudges import snooze_until
 from handlers.commands.rapport_settings import open_settings_modal
 from handlers.context import Deps, deps_of, utcnow
@@ -38,13 +37,7 @@ def _mine(session: Session, *, team_id: str, user_id: str, raw_id: str) -> Commi
 
 
 def _calendar(session: Session, deps: Deps, team_id: str, user_id: str) -> WorkCalendar:
-    return calendar_of(
-        session,
-        team_id=team_id,
-        user_id=user_id,
-        default_tz=deps.settings.default_tz,
-        country=deps.settings.holiday_country,
-    )
+    return deps.calendar_of(session, team_id=team_id, user_id=user_id)
 
 
 def _snooze(deps: Deps, *, team_id: str, user_id: str, raw_id: str, choice: str) -> None:

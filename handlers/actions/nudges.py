@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from bot import nudging
 from bot.services import followups, rhythm
 from bot.services.calendar import WorkCalendar
-from bot.services.people import calendar_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import View
@@ -46,13 +45,7 @@ def parse_ref(block_id: str) -> NudgeRef | None:
 
 
 def _calendar(session: Session, deps: Deps, team_id: str, user_id: str) -> WorkCalendar:
-    return calendar_of(
-        session,
-        team_id=team_id,
-        user_id=user_id,
-        default_tz=deps.settings.default_tz,
-        country=deps.settings.holiday_country,
-    )
+    return deps.calendar_of(session, team_id=team_id, user_id=user_id)
 
 
 def _redraw(client: WebClient, body: dict[str, Any], message: dict[str, Any] | None) -> None:

@@ -24,7 +24,6 @@ from bot import nudging
 from bot.errors import UsageError, UserFacingError
 from bot.services import ratings
 from bot.services.calendar import WorkCalendar
-from bot.services.people import calendar_of
 from handlers.actions.nudges import parse_ref
 from handlers.context import deps_of, utcnow
 from handlers.ids import RATING_SCORE_PREFIX, RatingBlock, View
@@ -83,14 +82,7 @@ def rating_modal(
 
 
 def _calendar(session: Session, context: BoltContext, team_id: str, user_id: str) -> WorkCalendar:
-    settings = deps_of(context).settings
-    return calendar_of(
-        session,
-        team_id=team_id,
-        user_id=user_id,
-        default_tz=settings.default_tz,
-        country=settings.holiday_country,
-    )
+    return deps_of(context).calendar_of(session, team_id=team_id, user_id=user_id)
 
 
 def _checkin(session: Session, team_id: str, checkin_id: int) -> CheckIn | None:

@@ -10,7 +10,6 @@ from bot.errors import UsageError
 from bot.services import commitments, followups
 from bot.services.accounts import clean_account_name, get_account
 from bot.services.dates import parse_day
-from bot.services.people import calendar_of
 from bot.timezones import learn_timezone
 from handlers.after_ack import later
 from handlers.context import deps_of, utcnow
@@ -62,13 +61,7 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     team_id, user_id = command["team_id"], command["user_id"]
     now = utcnow()
     with deps.db.begin() as session:
-        calendar = calendar_of(
-            session,
-            team_id=team_id,
-            user_id=user_id,
-            default_tz=deps.settings.default_tz,
-            country=deps.settings.holiday_country,
-        )
+        calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
         if request is None:
             mine = followups.open_commitments(session, team_id=team_id, owner_id=user_id)
             reply = render(

@@ -6,20 +6,21 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import digests
 from bot.errors import UsageError
 from bot.services import digest as rules
-from bot.services.people import calendar_of
 from handlers.after_ack import later
 from handlers.context import Deps, deps_of, utcnow
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
 from messages import render
-from storage.team_models import DigestScope, QuietWeek
+from storage.team_models import DigestScope, DigestSubscription, QuietWeek
 
 DIGEST_USAGE = "/rapport digest"
 OVERDUE_USAGE = "/rapport overdue"
@@ -144,24 +145,16 @@ def digest(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
         ack(**ephemeral(_confirmation(sub)))
 
 
-def _calendar_tz(session: Any, deps: Deps, command: dict[str, str]) -> Any:
+def _calendar_tz(session: Session, deps: Deps, command: dict[str, str]) -> ZoneInfo:
     # The team's slot is read in the subscriber's time zone: the person setting it
     # up picks "Monday 09:00" meaning their own Monday morning.
-    return calendar_of(
-        session,
-        team_id=command["team_id"],
-        user_id=command["user_id"],
-        default_tz=deps.settings.default_tz,
-        country=deps.settings.holiday_country,
-    ).tz
+    return deps.calendar_of(session, team_id=command["team_id"], user_id=command["user_id"]).tz
 
 
-def _confirmation(sub: Any) -> dict[str, Any]:
+def _confirmation(sub: DigestSubscription) -> dict[str, Any]:
     ids = (sub.scope_ids or "").split()
     next_local = (
-        f"{sub.next_run_at.astimezone(rules.ZoneInfo(sub.tz)):%a %d %b %H:%M}"
-        if sub.next_run_at
-        else ""
+        f"{sub.next_run_at.astimezone(ZoneInfo(sub.tz)):%a %d %b %H:%M}" if sub.next_run_at else ""
     )
     return render(
         "digest_subscribed",
@@ -184,7 +177,7 @@ def _preview(
     with deps.db() as session:
         sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
         scope, scope_ids = (sub.scope, sub.scope_ids) if sub else (DigestScope.TEAM, None)
-        tz = rules.ZoneInfo(sub.tz) if sub else _calendar_tz(session, deps, command)
+        tz = ZoneInfo(sub.tz) if sub else _calendar_tz(session, deps, command)
     cover = digests.coverage(lambda _team: client, team_id, scope, scope_ids)
     with deps.db() as session:
         sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)

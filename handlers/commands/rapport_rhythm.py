@@ -15,7 +15,6 @@ from bot.services.accounts import clean_account_name, get_account, get_or_create
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import parse_day
 from bot.services.people import (
-    calendar_of,
     holiday_country_code,
     set_team_holiday_country,
     team_holiday_country,
@@ -37,13 +36,7 @@ CADENCES = {
 
 
 def _calendar(session: Session, deps: Deps, command: dict[str, str]) -> WorkCalendar:
-    return calendar_of(
-        session,
-        team_id=command["team_id"],
-        user_id=command["user_id"],
-        default_tz=deps.settings.default_tz,
-        country=deps.settings.holiday_country,
-    )
+    return deps.calendar_of(session, team_id=command["team_id"], user_id=command["user_id"])
 
 
 def _account_name(args: str, usage: str) -> tuple[str, str]:
