@@ -23,11 +23,13 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Date,
     DateTime,
     Dialect,
     Integer,
+    String,
     Table,
     any_,
     bindparam,
@@ -118,6 +120,69 @@ def _json_source(
     return f"(SELECT {columns} FROM json_each(:rows)) AS v", {"rows": json.dumps(values)}
 
 
+# What a column's values are cast to in an array literal (`_pg_arrays`): the base type
+# without a length, so that a value too long for a VARCHAR(n) column fails on
+# assignment as an ORM insert would (an explicit cast to VARCHAR(n) cuts it short).
+_PG_ARRAY_TYPES: tuple[tuple[type[Any], str], ...] = (
+    (UTCDateTime, "timestamp"),
+    (CalendarDate, "date"),
+    (DateTime, "timestamp"),
+    (Date, "date"),
+    (Boolean, "boolean"),
+    (Integer, "bigint"),
+    (String, "text"),
+)
+
+
+def _pg_array_type(table: Table, name: str) -> str | None:
+    column_type = table.c[name].type
+    for kind, sql in _PG_ARRAY_TYPES:
+        if isinstance(column_type, kind):
+            return sql
+    return None
+
+
+def _array_literal(values: Sequence[Any]) -> str:
+    """An array's text form: each value quoted (only `"` and `\\` are special inside
+    the quotes), or NULL unquoted."""
+    return (
+        "{"
+        + ",".join(
+            "NULL"
+            if value is None
+            else str(value)
+            if type(value) is int
+            else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for value in values
+        )
+        + "}"
+    )
+
+
+def _pg_arrays(
+    table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]], dialect: Dialect
+) -> tuple[str, dict[str, Any]] | None:
+    """A FROM item `v` with the `names` columns of `rows`: one array per column, each
+    one text parameter, unnested side by side. Both sides did less work than with the
+    JSON array (which PostgreSQL parsed into whole rows: 20-30 ms a 5,000-row batch,
+    against 7 for the arrays). None when a column's type is not one of the above."""
+    types = [_pg_array_type(table, name) for name in names]
+    if None in types:
+        return None
+    converters = _converters(table, names, dialect)
+    params: dict[str, Any] = {}
+    casts: list[str] = []
+    for i, (name, sql_type, to_db) in enumerate(zip(names, types, converters, strict=True)):
+        column = [row[name] for row in rows]
+        if to_db is not None:
+            column = [to_db(value) for value in column]
+        elif sql_type == "boolean":
+            column = [None if value is None else "t" if value else "f" for value in column]
+        params[f"c{i}"] = _array_literal(column)
+        casts.append(f"CAST(:c{i} AS {sql_type}[])")
+    return f"unnest({', '.join(casts)}) AS v({', '.join(names)})", params
+
+
 def insert_ignore_many(
     session: Session,
     model: type[Base],
@@ -133,7 +198,9 @@ def insert_ignore_many(
     dialect = session.get_bind().dialect
     conflict = f"ON CONFLICT ({', '.join(unique)}) DO NOTHING"
     if dialect.name == "postgresql":
-        source, params = _json_source(table, names, rows, dialect)
+        source, params = _pg_arrays(table, names, rows, dialect) or _json_source(
+            table, names, rows, dialect
+        )
         columns = ", ".join(names)
         statement = text(
             f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {source} {conflict}"
@@ -182,7 +249,10 @@ def update_by_id(session: Session, model: type[Base], rows: Sequence[dict[str, A
     columns = [name for name in rows[0] if name != "id"]
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        source, params = _json_source(table, ["id", *columns], rows, dialect)
+        names = ["id", *columns]
+        source, params = _pg_arrays(table, names, rows, dialect) or _json_source(
+            table, names, rows, dialect
+        )
         assignments = ", ".join(f"{name} = v.{name}" for name in columns)
         statement = text(
             f"UPDATE {table.name} SET {assignments} FROM {source} WHERE {table.name}.id = v.id"
