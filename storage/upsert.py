@@ -4,9 +4,11 @@
 thing twice: a unique key, not a lock. SQLAlchemy's executemany spent more time
 building parameters than the database spent writing, so these forms go around it:
 
-- PostgreSQL: the batch as one parameter, a JSON array of rows read back by
-  `json_populate_recordset` with the table's own row type; one statement, one round
-  trip (psycopg's per-value encoding of column arrays cost a quarter of a second).
+- PostgreSQL: one statement, one round trip. Each column's values as one text
+  parameter in array syntax, cast and unnested side by side (`_pg_arrays`); we write
+  the text ourselves, as psycopg's per-value encoding of Python lists cost a quarter
+  of a second a sweep. Tables with other column types (JSON), and RETURNING inserts,
+  send a JSON array of rows read back by `json_populate_recordset` instead.
 - SQLite: the driver's own executemany over plain tuples, which is in-process and
   took half the CPU of reading a JSON array back; when the new rows' columns must
   come back (RETURNING), the JSON array through `json_each` instead.
