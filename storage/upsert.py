@@ -144,21 +144,32 @@ def _pg_array_type(table: Table, name: str) -> str | None:
     return None
 
 
+# PostgreSQL text never holds a NUL, so it can stand between the values of a column
+# while they are escaped together.
+_NUL = "\x00"
+
+
+def _quoted(text: str) -> str:
+    # Inside an array element's double quotes only `"` and `\` are special.
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _array_literal(values: Sequence[Any]) -> str:
-    """An array's text form: each value quoted (only `"` and `\\` are special inside
-    the quotes), or NULL unquoted."""
-    return (
-        "{"
-        + ",".join(
-            "NULL"
-            if value is None
-            else str(value)
-            if type(value) is int
-            else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-            for value in values
-        )
-        + "}"
-    )
+    """A column's values in PostgreSQL's array syntax: each quoted, or NULL unquoted.
+
+    Escaped in one pass over the joined values rather than value by value, which was
+    the larger part of the client's CPU for a 5,000-row batch.
+    """
+    if all(value is None or type(value) is int for value in values):
+        return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
+    if any(value is None for value in values):
+        return "{" + ",".join("NULL" if v is None else _quoted(str(v)) for v in values) + "}"
+    joined = _NUL.join(map(str, values))
+    if joined.count(_NUL) != len(values) - 1:  # a value holds a NUL: PostgreSQL refuses it
+        return "{" + ",".join(_quoted(str(value)) for value in values) + "}"
+    if "\\" in joined or '"' in joined:
+        joined = joined.replace("\\", "\\\\").replace('"', '\\"')
+    return '{"' + joined.replace(_NUL, '","') + '"}'
 
 
 def _pg_arrays(
