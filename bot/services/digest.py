@@ -14,7 +14,8 @@ allows, accounts paused for a known reason, and the health scores that moved.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import heapq
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -318,6 +319,8 @@ class TeamPicture:
         default_factory=lambda: defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
     )
     owners: set[str] = field(default_factory=set)
+    # How many accounts each owner has: a channel's count without a pass over them all.
+    accounts_owned: Counter[str] = field(default_factory=Counter)
     lost: set[int] = field(default_factory=set)
     paused: set[int] = field(default_factory=set)
     opted_out: set[str] = field(default_factory=set)
@@ -373,6 +376,7 @@ def load_team(
         account = AccountRow(row.id, row.name, row.owner_id, row.channel_id)
         picture.accounts[row.id] = account
         picture.owners.add(row.owner_id)
+        picture.accounts_owned[row.owner_id] += 1
         if row.stage == AccountStage.LOST:
             picture.lost.add(row.id)
             continue
@@ -409,6 +413,9 @@ def load_team(
     _load_ratings(session, picture)
     if with_health:
         _load_health(session, picture, live)
+    for sections in picture.lines.values():
+        for lines in sections.values():
+            lines.sort(key=_order)
     return picture
 
 
@@ -647,25 +654,54 @@ def build_digest(
     sections = []
     counts: dict[str, int] = {}
     for spec in SECTIONS:
-        items = [
-            (line, since is not None and line.became is not None and line.became > since)
-            for owner in owners
-            for line in picture.lines.get(owner, {}).get(spec.key, ())
-        ]
-        counts[spec.key] = len(items)
-        if not items:
-            continue
-        items.sort(key=lambda item: (not item[1], item[0].sort_key))
-        sections.append(Section(spec, items[:lines_per_section], len(items)))
+        lists = [lines for owner in owners if (lines := picture.lines.get(owner, {}).get(spec.key))]
+        total = sum(len(lines) for lines in lists)
+        counts[spec.key] = total
+        if total:
+            shown = _first_lines(lists, since, lines_per_section)
+            sections.append(Section(spec, shown, total))
     chart = _chart(picture, owners)
     return Digest(
         sections=sections,
         counts=counts,
         changes=_changes(counts, last_counts),
         chart=chart,
-        accounts=sum(1 for a in picture.accounts.values() if a.owner_id in owners),
+        accounts=sum(picture.accounts_owned.get(owner, 0) for owner in owners),
         opted_out=len(picture.opted_out & picture.owners),
     )
+
+
+def _first_lines(
+    lists: list[list[Line]], since: datetime | None, limit: int
+) -> list[tuple[Line, bool]]:
+    """The first `limit` lines of a section: news first, then by each section's order.
+
+    Each owner's lines are sorted once per sweep (see `load_team`), so a channel that
+    covers the whole team merges them lazily instead of sorting every line again.
+    """
+    fresh: list[Line] = []
+    if since is not None:
+        fresh = [
+            line
+            for lines in lists
+            for line in lines
+            if line.became is not None and line.became > since
+        ]
+        fresh.sort(key=_order)
+    shown = [(line, True) for line in fresh[:limit]]
+    if len(shown) < limit:
+        news = {id(line) for line in fresh}
+        for line in heapq.merge(*lists, key=_order):
+            if id(line) in news:
+                continue
+            shown.append((line, False))
+            if len(shown) == limit:
+                break
+    return shown
+
+
+def _order(line: Line) -> tuple[object, ...]:
+    return line.sort_key
 
 
 def _chart(picture: TeamPicture, owners: set[str]) -> list[WeekPoint]:
