@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import CalendarDate, UTCDateTime
@@ -111,7 +111,15 @@ class Commitment(Base):
         Index("ix_commitments_account", "team_id", "account_id"),
         Index("ix_commitments_owner", "team_id", "owner_id", "done_at"),
         # The sweep's only way in: cost grows with what is due, not with the table.
-        Index("ix_commitments_next_nudge", "next_nudge_at"),
+        # Partial, so done commitments stay out of it; with the id, a batch comes out
+        # of it in the sweep's order without a sort (migration 0006).
+        Index(
+            "ix_commitments_next_nudge",
+            "next_nudge_at",
+            "id",
+            postgresql_where=text("next_nudge_at IS NOT NULL"),
+            sqlite_where=text("next_nudge_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
