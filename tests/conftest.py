@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -29,6 +30,11 @@ from storage.models import Base
 from tests.slackkit import SIGNING_SECRET, ServerThread, SlackSender
 
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL")
+
+# Hypothesis' per-example deadline is a timed assertion: on a loaded two-core CI box
+# it fails tests for being slow, not wrong. Speed is measured in bench/ instead.
+hypothesis.settings.register_profile("rapport", deadline=None)
+hypothesis.settings.load_profile("rapport")
 
 # Every message rendered in a test goes through slack_sdk's Block Kit models too.
 # The module, not `messages.render`: the package re-exports the function under that
