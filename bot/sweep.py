@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot import digests, nudging
 from bot.config import Settings
-from bot.delivery import ClientForTeam, DeliveryReport, deliver_pending
+from bot.delivery import ChannelPacer, ClientForTeam, DeliveryReport, deliver_pending
 from storage.db import SessionFactory
 
 log = logging.getLogger("rapport.sweep")
@@ -23,13 +23,18 @@ class SweepReport:
 
 
 def sweep(
-    db: SessionFactory, client_for: ClientForTeam, settings: Settings, *, now: datetime
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+    *,
+    now: datetime,
+    pacer: ChannelPacer | None = None,
 ) -> SweepReport:
     planned = nudging.plan_due(db, settings, now=now)
     nudging.refresh_timezones(db, client_for, now=now)
     messages = nudging.group_due(db, settings, now=now)
     channels = digests.plan_digests(db, client_for, now=now)
-    delivery = deliver_pending(db, client_for, now=now, compose=nudging.compose)
+    delivery = deliver_pending(db, client_for, now=now, compose=nudging.compose, pacer=pacer)
     if planned or messages or channels or delivery.sent or delivery.failed:
         log.info(
             "sweep at %s: %d nudges planned, %d messages, %d digests, %d sent, %d retrying, "

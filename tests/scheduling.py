@@ -10,7 +10,7 @@ from typing import Any
 from freezegun import freeze_time
 
 from bot.config import Settings
-from bot.delivery import ClientForTeam
+from bot.delivery import ChannelPacer, ClientForTeam
 from bot.localslack import LocalSlack
 from bot.sweep import SweepReport, sweep
 from storage.db import SessionFactory
@@ -25,6 +25,9 @@ class Scenario:
     db: SessionFactory
     client_for: ClientForTeam
     settings: Settings
+    # None: the real one-post-a-second pacing; tests that post several messages to
+    # one channel (digests) pass a pacer that does not wait.
+    pacer: ChannelPacer | None = None
 
     def say(self, when: str, command: str, text: str, user: str = ALICE) -> Reply:
         with freeze_time(at(when), real_asyncio=True):
@@ -37,7 +40,9 @@ class Scenario:
         _time.sleep(0.15)
 
     def sweep(self, when: str, settings: Settings | None = None) -> SweepReport:
-        return sweep(self.db, self.client_for, settings or self.settings, now=at(when))
+        return sweep(
+            self.db, self.client_for, settings or self.settings, now=at(when), pacer=self.pacer
+        )
 
     def dms(self, user: str = ALICE) -> list[dict[str, Any]]:
         channel = "D" + user[1:]

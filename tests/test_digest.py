@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.delivery import ClientForTeam
+from bot.delivery import ChannelPacer, ClientForTeam
 from bot.digests import plan_digests
 from bot.localslack import LocalSlack
 from bot.services import digest as rules
@@ -37,7 +37,9 @@ def scene(
     client_for: ClientForTeam,
     settings: Settings,
 ) -> Scenario:
-    return Scenario(slack_user, slack, db, client_for, settings)
+    # Pacing has its own tests (tests/test_pacing.py); here it would only add a
+    # second's sleep between a digest's three posts.
+    return Scenario(slack_user, slack, db, client_for, settings, ChannelPacer(db, interval=0))
 
 
 MONDAY = "2026-11-30T09:00:00+00:00"  # Monday of ISO week 49
