@@ -57,7 +57,6 @@ WEEKS_CHARTED = 12
 MOVER_POINTS = 5
 # Long enough to be useful in a thread, short enough to read before a standup.
 LINES_PER_SECTION = 10
-IN_CHUNK = 2000
 
 
 # --- when --------------------------------------------------------------------------
@@ -330,11 +329,6 @@ class TeamPicture:
         self.lines[line.account.owner_id][section].append(line)
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), IN_CHUNK):
-        yield ids[start : start + IN_CHUNK]
-
-
 def _day(value: date) -> str:
     return f"{value:%a} {value.day} {value:%b}"
 
@@ -575,19 +569,18 @@ def _load_health(session: Session, picture: TeamPicture, live: list[int]) -> Non
     )
     this_week = monday_of(picture.today)
     before: dict[int, int] = {}
-    for ids in _chunks(live):
-        # The latest snapshot from an earlier week: last week's, or older after a gap.
-        for account_id, score in session.execute(
-            select(HealthSnapshot.account_id, HealthSnapshot.score)
-            .where(
-                HealthSnapshot.team_id == picture.team_id,
-                HealthSnapshot.account_id.in_(ids),
-                HealthSnapshot.week < this_week,
-                HealthSnapshot.week >= this_week - timedelta(weeks=4),
-            )
-            .order_by(HealthSnapshot.week)
-        ):
-            before[account_id] = score
+    # The latest snapshot from an earlier week: last week's, or older after a gap. The
+    # whole team's at once (index on team and week); the scores below pick their own.
+    for account_id, score in session.execute(
+        select(HealthSnapshot.account_id, HealthSnapshot.score)
+        .where(
+            HealthSnapshot.team_id == picture.team_id,
+            HealthSnapshot.week < this_week,
+            HealthSnapshot.week >= this_week - timedelta(weeks=4),
+        )
+        .order_by(HealthSnapshot.week)
+    ):
+        before[account_id] = score
     for account_id, health in picture.health.items():
         previous = before.get(account_id)
         if previous is None or abs(health.score - previous) < MOVER_POINTS:

@@ -53,6 +53,7 @@ from bot.services.rhythm import TOUCH_INTERVALS
 from storage.models import Account, Commitment, CommitmentDirection, Concession
 from storage.scheduling_models import CheckIn, Qbr
 from storage.team_models import Rating
+from storage.upsert import among
 
 # key -> (label, base weight). The order is the order parts are shown in.
 PARTS: dict[str, tuple[str, float]] = {
@@ -287,13 +288,14 @@ def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
         yield unique[start : start + CHUNK]
 
 
-def _among(column: Any, ids: list[int]) -> ColumnElement[bool]:
+def _among(session: Session, column: Any, ids: list[int]) -> ColumnElement[bool]:
     """`column IN ids`, or a range when the ids are dense: binding 2,000 parameters per
-    statement cost more than the rows it read (the team's accounts are mostly dense)."""
+    statement cost more than the rows it read (the team's accounts are mostly dense).
+    Sparse ids go as one array parameter (storage.upsert.among), not one per id."""
     low, high = ids[0], ids[-1]
     if high - low < 2 * len(ids):
         return cast("ColumnElement[bool]", column.between(low, high))
-    return cast("ColumnElement[bool]", column.in_(ids))
+    return among(session, column, ids)
 
 
 def account_health(
@@ -320,7 +322,7 @@ def _chunk_health(
             Account.last_touch_at,
             Account.won_at,
             Account.created_at,
-        ).where(Account.team_id == team_id, _among(Account.id, ids))
+        ).where(Account.team_id == team_id, _among(session, Account.id, ids))
     ).all()
     if not accounts:
         return {}
@@ -338,7 +340,7 @@ def _chunk_health(
             )
             .where(
                 Commitment.team_id == team_id,
-                _among(Commitment.account_id, ids),
+                _among(session, Commitment.account_id, ids),
                 Commitment.direction == CommitmentDirection.OURS,
                 Commitment.due_on >= kept_since,
             )
@@ -354,7 +356,7 @@ def _chunk_health(
                 func.count(Concession.get).filter(live),
                 func.count().filter(live),
             )
-            .where(Concession.team_id == team_id, _among(Concession.account_id, ids))
+            .where(Concession.team_id == team_id, _among(session, Concession.account_id, ids))
             .group_by(Concession.account_id)
         )
     }
@@ -362,7 +364,7 @@ def _chunk_health(
         row[0]: (row[1], row[2], row[3])
         for row in conn.execute(
             select(Qbr.account_id, Qbr.next_on, Qbr.held_count, Qbr.on_time_count).where(
-                Qbr.team_id == team_id, _among(Qbr.account_id, ids)
+                Qbr.team_id == team_id, _among(session, Qbr.account_id, ids)
             )
         )
     }
@@ -370,7 +372,7 @@ def _chunk_health(
     for account_id, due_on, done_at in conn.execute(
         select(CheckIn.account_id, CheckIn.due_on, CheckIn.done_at).where(
             CheckIn.team_id == team_id,
-            _among(CheckIn.account_id, ids),
+            _among(session, CheckIn.account_id, ids),
             CheckIn.due_on >= today - CHECKIN_WINDOW,
         )
     ):
@@ -379,7 +381,7 @@ def _chunk_health(
     for account_id, kind, score, recorded_at in conn.execute(
         select(Rating.account_id, Rating.kind, Rating.score, Rating.recorded_at).where(
             Rating.team_id == team_id,
-            _among(Rating.account_id, ids),
+            _among(session, Rating.account_id, ids),
             Rating.recorded_at >= now - RATING_WINDOW,
         )
     ):
