@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +53,7 @@ from bot.config import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.models import Account, Commitment, OutboxMessage  # noqa: E402
-from storage.scheduling_models import Nudge  # noqa: E402
+from storage.scheduling_models import Nudge, UserPrefs  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 # Only the due commitments are seeded with this due day: a reset finds them by it.
@@ -162,11 +163,33 @@ def check_fixture(engine: Engine, rows: int, due: int) -> None:
         sys.exit(f"--reuse: seeded with rows, due = {seeded}, not {(rows, due)}")
 
 
-def reset(engine: Engine) -> None:
-    """Undo a sweep: no nudges, no outbox, the due commitments back at step 0."""
+def reset(engine: Engine, *, stale_tz: bool = False) -> None:
+    """Undo a sweep: no nudges, no outbox, the due commitments back at step 0.
+
+    The owners' time zones were looked up an hour ago (the steady state: the sweep
+    refreshes them daily), unless `stale_tz`: then nobody's is known and every nudge
+    waits in `pending` for a lookup before it is grouped.
+    """
     with engine.begin() as conn:
         conn.execute(delete(Nudge))
         conn.execute(delete(OutboxMessage))
+        conn.execute(delete(UserPrefs).where(UserPrefs.team_id == TEAM))
+        if not stale_tz:
+            conn.execute(
+                insert(UserPrefs),
+                [
+                    {
+                        "team_id": TEAM,
+                        "user_id": f"U{i:07d}",
+                        "slack_tz_fetched_at": NOW - timedelta(hours=1),
+                        "work_start": time_of_day(9, 0),
+                        "work_end": time_of_day(18, 0),
+                        "work_days": "01234",
+                        "digest_opt_out": False,
+                    }
+                    for i in range(OWNERS)
+                ],
+            )
         conn.execute(
             update(Commitment)
             .where(Commitment.due_on == DUE_ON)
@@ -223,10 +246,12 @@ def sweep_once(engine: Engine, url: str, server: ServerCpu) -> tuple[float, ...]
     settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
     cpu, server_cpu = time.process_time(), server.seconds()
     started = time.perf_counter()
-    planned = nudging.plan_due(db, settings, now=NOW)
+    # As `bot.sweep` does: what can go now is written into its message while planning.
+    held = nudging.Grouping()
+    planned = nudging.plan_due(db, settings, now=NOW, grouping=held)
     planning = time.perf_counter() - started
     started = time.perf_counter()
-    messages = nudging.group_due(db, settings, now=NOW)
+    messages = nudging.group_due(db, settings, now=NOW, grouping=held)
     grouping = time.perf_counter() - started
     cpu, server_cpu = time.process_time() - cpu, server.seconds() - server_cpu
     with db() as session:
@@ -253,6 +278,12 @@ def main() -> None:
         action="store_true",
         help="leave the start-up heap to the garbage collector (rapport serve freezes it)",
     )
+    parser.add_argument(
+        "--stale-tz",
+        action="store_true",
+        help="nobody's time zone known yet: every nudge waits for a lookup (the first "
+        "sweep of a new team); by default they were looked up an hour ago",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -268,7 +299,6 @@ def main() -> None:
             seeded = 0.0
             if seeded_before:
                 check_fixture(engine, args.rows, args.due)
-                reset(engine)
             else:
                 started = time.perf_counter()
                 seed(engine, args.rows, args.due)
@@ -277,9 +307,8 @@ def main() -> None:
                     record_fixture(engine, args.rows, args.due)
                     settle(engine)
             runs = []
-            for run in range(args.repeat):
-                if run:
-                    reset(engine)
+            for _ in range(args.repeat):
+                reset(engine, stale_tz=args.stale_tz)
                 if not args.no_freeze:
                     # As `rapport serve` does after start-up (bot/cli.py): otherwise each
                     # full collection during the sweep walks every module and mapper.

@@ -7,22 +7,30 @@ with the other nudges about the same thing, and written, together with everythin
 else due for that person, into one outbox message. The message is rendered when it
 is sent, so it shows the items as they are then.
 
+Within a sweep (`Grouping`), a nudge that grouping would send right away (due, its
+subject open, its account not paused, its recipient's time zone fresh and working
+hours open) is written once, straight into its recipient's message for this sweep;
+only the others are written pending and grouped later, into that same message. The
+message is held back from every sender (HOLD) until grouping ends and lets it go, so
+batches that split a person's nudges still give them one message.
+
 Every step works in batches with a handful of statements per batch, so a sweep's
 cost follows what is due, not the size of the tables (bench/sweep.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVarTuple, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Row, Select, func, or_, select, type_coerce
+from sqlalchemy import Row, Select, delete, func, or_, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 from sqlalchemy.types import NullType
 
@@ -41,11 +49,11 @@ from bot.services.people import (
 )
 from messages import render
 from storage.db import SessionFactory
-from storage.models import Account, AccountStage, Commitment, OutboxMessage
+from storage.models import Account, AccountStage, Commitment, OutboxMessage, OutboxStatus
 from storage.outbox import enqueue_many
 from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, UserPrefs
 from storage.team_models import Rating
-from storage.upsert import among, insert_ignore_many, update_by_id
+from storage.upsert import among, insert_ignore_many, insert_ignore_returning, update_by_id
 
 log = logging.getLogger("rapport.nudging")
 _Ts = TypeVarTuple("_Ts")
@@ -119,39 +127,201 @@ class Calendars:
 
 # --- planning -----------------------------------------------------------------
 
+# How long a message written while planning stays unsendable if its sweep dies before
+# grouping ends and lets it go: then any worker sends it after this, nothing lost.
+HOLD = timedelta(minutes=5)
+_KEY = ("team_id", "kind", "subject", "slot")
+
+
+@dataclass
+class Held:
+    """A recipient's message written by this sweep while planning, not sendable yet."""
+
+    outbox_id: int
+    nudges: dict[str, int] = field(default_factory=dict)  # subject -> its newest nudge
+
+
+@dataclass
+class Grouping:
+    """One sweep's messages written while planning (each nudge written once, grouped),
+    held back from every sender until the sweep's grouping has added the rest."""
+
+    held: dict[tuple[str, str], Held] = field(default_factory=dict)
+
+
+def _nudge_row(
+    team_id: str, item: followups.PlannedNudge, now: datetime, status: str, outbox_id: int | None
+) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "kind": item.kind,
+        "subject": item.subject,
+        "slot": item.slot,
+        "recipient": item.recipient,
+        "account_id": item.account_id,
+        "deliver_at": item.due_at,
+        "status": status,
+        "created_at": now,
+        "outbox_id": outbox_id,
+    }
+
 
 def _write(
     session: Session,
     planned: Sequence[tuple[str, followups.PlannedNudge]],
     now: datetime,
+    *,
+    ready: Sequence[bool] = (),
+    grouping: Grouping | None = None,
 ) -> int:
-    rows = [
+    """Write the planned nudges: those `ready` (to go to their recipient right now)
+    straight into the recipient's message of this sweep, the others pending."""
+    pending: list[dict[str, Any]] = []
+    direct: dict[tuple[str, str], list[followups.PlannedNudge]] = defaultdict(list)
+    for i, (team_id, item) in enumerate(planned):
+        if grouping is not None and i < len(ready) and ready[i]:
+            direct[(team_id, item.recipient)].append(item)
+        else:
+            pending.append(_nudge_row(team_id, item, now, NudgeStatus.PENDING, None))
+    written = 0
+    if direct:
+        assert grouping is not None
+        written += _write_grouped(session, grouping, direct, pending, now)
+    return written + insert_ignore_many(session, Nudge, pending, unique=_KEY)
+
+
+def _still_held(session: Session, grouping: Grouping, wanted: Iterable[tuple[str, str]]) -> None:
+    """Forget this sweep's held messages that a sender took meanwhile (a sweep longer
+    than HOLD), and lock the others, so nothing joins a message already sent."""
+    ids = {grouping.held[to].outbox_id: to for to in wanted if to in grouping.held}
+    if not ids:
+        return
+    untouched = {
+        row_id
+        for (row_id,) in _rows(
+            session,
+            select(OutboxMessage.id)
+            .where(
+                among(session, OutboxMessage.id, sorted(ids)),
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.attempts == 0,
+            )
+            .with_for_update(),
+        )
+    }
+    for row_id, to in ids.items():
+        if row_id not in untouched:
+            del grouping.held[to]
+
+
+def _held_slot(now: datetime, team_id: str, item: followups.PlannedNudge) -> str:
+    # New exactly once: it follows from its first nudge's unique key, written once.
+    key = "\x1f".join((team_id, item.kind, item.subject, item.slot)).encode()
+    return f"{now:%Y%m%dT%H%M}:h{hashlib.blake2b(key, digest_size=10).hexdigest()}"
+
+
+def _write_grouped(
+    session: Session,
+    grouping: Grouping,
+    direct: dict[tuple[str, str], list[followups.PlannedNudge]],
+    pending: list[dict[str, Any]],
+    now: datetime,
+) -> int:
+    """Outbox rows first (held), then each nudge once, already grouped into one."""
+    _still_held(session, grouping, direct)
+    new_rows = [
         {
             "team_id": team_id,
-            "kind": item.kind,
-            "subject": item.subject,
-            "slot": item.slot,
-            "recipient": item.recipient,
-            "account_id": item.account_id,
-            "deliver_at": item.due_at,
-            "status": NudgeStatus.PENDING,
-            "created_at": now,
+            "kind": "nudges",
+            "subject": recipient,
+            "slot": _held_slot(now, team_id, items[0]),
+            "recipient": recipient,
+            # Filled in when grouping ends; until then the nudges name their message.
+            "payload": {"nudge_ids": None},
         }
-        for team_id, item in planned
+        for (team_id, recipient), items in direct.items()
+        if (team_id, recipient) not in grouping.held
     ]
-    return insert_ignore_many(session, Nudge, rows, unique=("team_id", "kind", "subject", "slot"))
+    ids = enqueue_many(session, new_rows, now=now, not_before=now + HOLD)
+    for row in new_rows:
+        outbox_id = ids.get((str(row["team_id"]), str(row["subject"]), str(row["slot"])))
+        if outbox_id is not None:
+            grouping.held[(str(row["team_id"]), str(row["recipient"]))] = Held(outbox_id)
+    grouped: list[dict[str, Any]] = []
+    replaced: list[int] = []
+    for (team_id, recipient), items in direct.items():
+        held = grouping.held.get((team_id, recipient))
+        if held is None:  # its message's key was taken: leave them to grouping
+            pending.extend(_nudge_row(team_id, i, now, NudgeStatus.PENDING, None) for i in items)
+            continue
+        # One nudge per subject, the newest (written last, so the highest id).
+        newest = {item.subject: item for item in items}
+        for item in items:
+            if newest[item.subject] is item:
+                grouped.append(_nudge_row(team_id, item, now, NudgeStatus.GROUPED, held.outbox_id))
+            else:
+                grouped.append(_nudge_row(team_id, item, now, NudgeStatus.SUPERSEDED, None))
+    added = insert_ignore_returning(
+        session, Nudge, grouped, unique=_KEY, returning=("id", "outbox_id", "subject")
+    )
+    by_outbox = {held.outbox_id: held for held in grouping.held.values()}
+    for nudge_id, outbox_id, subject in added:
+        if outbox_id is None:  # superseded by a newer one in the same message
+            continue
+        held = by_outbox[outbox_id]
+        if subject in held.nudges:  # an earlier batch's nudge about it: this one is newer
+            replaced.append(held.nudges[subject])
+        held.nudges[subject] = nudge_id
+    _bulk_update_nudges(
+        session,
+        [{"id": i, "status": NudgeStatus.SUPERSEDED, "outbox_id": None} for i in replaced],
+    )
+    return len(added)
 
 
-def plan_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
-    """Write a nudge for every reminder due at `now`; returns how many were new."""
+def _release(session: Session, grouping: Grouping, now: datetime) -> int:
+    """Let this sweep's held messages go, each naming its nudges; returns how many."""
+    _still_held(session, grouping, list(grouping.held))
+    empty = [h.outbox_id for h in grouping.held.values() if not h.nudges]
+    if empty:  # every nudge it was for had been written before: nothing to send
+        session.execute(delete(OutboxMessage).where(among(session, OutboxMessage.id, empty)))
+    update_by_id(
+        session,
+        OutboxMessage,
+        [
+            {
+                "id": h.outbox_id,
+                "payload": {"nudge_ids": sorted(h.nudges.values())},
+                "not_before": now,
+            }
+            for h in grouping.held.values()
+            if h.nudges
+        ],
+    )
+    released = len(grouping.held) - len(empty)
+    grouping.held.clear()
+    return released
+
+
+def plan_due(
+    db: SessionFactory, settings: Settings, *, now: datetime, grouping: Grouping | None = None
+) -> int:
+    """Write a nudge for every reminder due at `now`; returns how many were new.
+
+    With `grouping`, a nudge that can go to its recipient right now is written once,
+    into the recipient's message for this sweep, held until `group_due(grouping=...)`
+    has added the rest and lets it go.
+    """
     written = 0
     countries = HolidayCountries(settings.holiday_country)
     for planner in (_plan_commitments, _plan_qbrs, _plan_checkins, _plan_touches):
         while True:
             with db.begin() as session:
-                count, new = planner(
-                    session, Calendars(session, settings, countries=countries), now
-                )
+                calendars = Calendars(session, settings, countries=countries)
+                if planner is _plan_commitments:
+                    count, new = _plan_commitments(session, calendars, now, grouping)
+                else:
+                    count, new = planner(session, calendars, now)
                 written += new
             if count < BATCH:
                 break
@@ -179,6 +349,7 @@ class LadderRow:
     nudges_sent: int
     stage: str
     channel_id: str | None
+    paused_until: date | None
     # Not read: the ladder sets it on every row, so parsing 5,000 stored instants
     # per batch would be thrown away.
     next_nudge_at: datetime | None = None
@@ -209,12 +380,15 @@ _LADDER_SOURCES: tuple[InstrumentedAttribute[Any], ...] = (
     Commitment.nudges_sent,
     Account.stage,
     Account.channel_id,
+    Account.paused_until,
 )
 # Dates and instants come back as the driver hands them over and are converted once
 # per distinct value (`_reader`): a batch holds a few dozen due days and due instants,
 # and converting 25,000 values one by one was a fifth of reading it (SQLite 58 -> 47 ms
 # a batch, PostgreSQL 32 -> 17-22).
-_READ_ONCE = frozenset({"due_on", "due_at", "ladder_anchor", "snoozed_until", "done_at"})
+_READ_ONCE = frozenset(
+    {"due_on", "due_at", "ladder_anchor", "snoozed_until", "done_at", "paused_until"}
+)
 _LADDER_COLUMNS = tuple(
     type_coerce(column, NullType()) if column.key in _READ_ONCE else column
     for column in _LADDER_SOURCES
@@ -237,7 +411,9 @@ def _reader(session: Session, column: InstrumentedAttribute[Any]) -> Callable[[A
     return read
 
 
-def _plan_commitments(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
+def _plan_commitments(
+    session: Session, calendars: Calendars, now: datetime, grouping: Grouping | None = None
+) -> tuple[int, int]:
     rows = _rows(
         session,
         select(*_LADDER_COLUMNS)
@@ -257,6 +433,7 @@ def _plan_commitments(session: Session, calendars: Calendars, now: datetime) -> 
     due = [LadderRow(*cast("tuple[Any, ...]", values)) for values in zip(*columns, strict=True)]
     calendars.preload((c.team_id, c.owner_id) for c in due)
     planned: list[tuple[str, followups.PlannedNudge]] = []
+    sources: list[LadderRow] = []
     for commitment in due:
         if commitment.stage == AccountStage.LOST:
             commitment.next_nudge_at = None
@@ -268,9 +445,43 @@ def _plan_commitments(session: Session, calendars: Calendars, now: datetime) -> 
         calendar = calendars.of(commitment.team_id, commitment.owner_id)
         for item in followups.plan(commitment, calendar, now, escalate_to=escalate_to):
             planned.append((commitment.team_id, item))
+            sources.append(commitment)
     if due:
         update_by_id(session, Commitment, [c.changes() for c in due])
-    return len(due), _write(session, planned, now)
+    ready = _ready_now(calendars, planned, sources, now) if grouping is not None else []
+    return len(due), _write(session, planned, now, ready=ready, grouping=grouping)
+
+
+def _ready_now(
+    calendars: Calendars,
+    planned: Sequence[tuple[str, followups.PlannedNudge]],
+    sources: Sequence[LadderRow],
+    now: datetime,
+) -> list[bool]:
+    """Which planned nudges grouping would send right now, by grouping's own rules
+    (`_group`): due, about a commitment still open, its account not paused, the
+    recipient's time zone known and fresh and their working hours open. The rest are
+    written pending and grouping decides for them, as for any pending nudge."""
+    calendars.preload((team_id, item.recipient) for team_id, item in planned)
+    opening_for: dict[tuple[str, str], bool] = {}
+    ready: list[bool] = []
+    for (team_id, item), commitment in zip(planned, sources, strict=True):
+        if (
+            item.due_at > now
+            or commitment.done_at is not None
+            or (commitment.snoozed_until or now) > now
+            or commitment.paused_until is not None
+        ):
+            ready.append(False)
+            continue
+        to = (team_id, item.recipient)
+        if to not in opening_for:
+            opening_for[to] = (
+                not (is_user(item.recipient) and needs_timezone(calendars.prefs_of(*to), now))
+                and calendars.of(*to).next_open(now) <= now
+            )
+        ready.append(opening_for[to])
+    return ready
 
 
 def _plan_qbrs(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
@@ -518,10 +729,17 @@ class AccountState:
     since: datetime  # the last touch, or the win, or the creation
 
 
-def group_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
-    """Turn due nudges into outbox messages, one per recipient; returns how many."""
+def group_due(
+    db: SessionFactory, settings: Settings, *, now: datetime, grouping: Grouping | None = None
+) -> int:
+    """Turn due nudges into outbox messages, one per recipient; returns how many.
+
+    With `grouping` (from `plan_due`), a recipient's nudges join the message this
+    sweep already wrote for them, and at the end those messages are let go.
+    """
     messages = 0
     countries = HolidayCountries(settings.holiday_country)
+    held = grouping if grouping is not None else Grouping()
     while True:
         with db.begin() as session:
             due = [
@@ -546,10 +764,10 @@ def group_due(db: SessionFactory, settings: Settings, *, now: datetime) -> int:
             full = len(due) == BATCH
             batch = _whole_recipients(due) if full else due
             messages += _group(
-                session, Calendars(session, settings, countries=countries), batch, now
+                session, Calendars(session, settings, countries=countries), batch, now, held
             )
-        if not full:
-            return messages
+            if not full:
+                return messages + _release(session, held, now)
 
 
 def _whole_recipients(due: list[Due]) -> list[Due]:
@@ -621,7 +839,9 @@ def _accounts(session: Session, due: list[Due]) -> dict[int, AccountState]:
     }
 
 
-def _group(session: Session, calendars: Calendars, due: list[Due], now: datetime) -> int:
+def _group(
+    session: Session, calendars: Calendars, due: list[Due], now: datetime, grouping: Grouping
+) -> int:
     if not due:
         return 0
     closed = _closed_subjects(session, due, now)
@@ -666,8 +886,23 @@ def _group(session: Session, calendars: Calendars, due: list[Due], now: datetime
         ready[to].append(nudge)
     outbox_rows: list[dict[str, Any]] = []
     groups: list[list[Due]] = []
+    _still_held(session, grouping, ready)
+    replaced: list[int] = []
     for (team_id, recipient), batch in ready.items():
         kept = _coalesce(batch)
+        held = grouping.held.get((team_id, recipient))
+        if held is not None:  # join the message planning wrote for them this sweep
+            for nudge in kept:
+                older = held.nudges.get(nudge.subject)
+                if older is not None and older > nudge.id:
+                    nudge.status = NudgeStatus.SUPERSEDED
+                    continue
+                if older is not None:
+                    replaced.append(older)
+                held.nudges[nudge.subject] = nudge.id
+                nudge.status = NudgeStatus.GROUPED
+                nudge.outbox_id = held.outbox_id
+            continue
         groups.append(kept)
         outbox_rows.append(
             {
@@ -696,6 +931,7 @@ def _group(session: Session, calendars: Calendars, due: list[Due], now: datetime
     for row in changed:
         if row["deliver_at"] is None:
             del row["deliver_at"]
+    changed += [{"id": i, "status": NudgeStatus.SUPERSEDED, "outbox_id": None} for i in replaced]
     _bulk_update_nudges(session, changed)
     return len(ids)
 
@@ -746,10 +982,12 @@ def compose(session: Session, row: OutboxMessage, now: datetime) -> dict[str, An
     """
     if "nudge_ids" not in row.payload:
         return row.payload
+    ids = row.payload["nudge_ids"]
+    # None: its sweep died before letting it go (HOLD); its nudges name it instead.
+    # Rare, so the scan of nudges by outbox_id (not indexed) is acceptable.
+    named = Nudge.outbox_id == row.id if ids is None else Nudge.id.in_(ids)
     nudges = session.scalars(
-        select(Nudge)
-        .where(Nudge.team_id == row.team_id, Nudge.id.in_(row.payload["nudge_ids"]))
-        .order_by(Nudge.id)
+        select(Nudge).where(Nudge.team_id == row.team_id, named).order_by(Nudge.id)
     ).all()
     items = load_items(session, nudges, now)
     if row.message_ts is None and all(item.closed for item in items):

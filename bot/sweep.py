@@ -30,9 +30,10 @@ def sweep(
     now: datetime,
     pacer: ChannelPacer | None = None,
 ) -> SweepReport:
-    planned = nudging.plan_due(db, settings, now=now)
+    grouping = nudging.Grouping()
+    planned = nudging.plan_due(db, settings, now=now, grouping=grouping)
     nudging.refresh_timezones(db, client_for, now=now)
-    messages = nudging.group_due(db, settings, now=now)
+    messages = nudging.group_due(db, settings, now=now, grouping=grouping)
     channels = digests.plan_digests(db, client_for, now=now)
     delivery = deliver_pending(db, client_for, now=now, compose=nudging.compose, pacer=pacer)
     if planned or messages or channels or delivery.sent or delivery.failed:

@@ -14,15 +14,22 @@ from storage.upsert import insert_ignore_returning
 
 
 def enqueue_many(
-    session: Session, rows: Sequence[dict[str, Any]], *, now: datetime
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    *,
+    now: datetime,
+    not_before: datetime | None = None,
 ) -> dict[tuple[str, str, str], int]:
-    """Add many messages in one statement; returns (team, subject, slot) -> new id."""
+    """Add many messages in one statement; returns (team, subject, slot) -> new id.
+
+    `not_before` later than `now` holds them back from every sender until then.
+    """
     values = [
         {
             **row,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
-            "not_before": now,
+            "not_before": not_before or now,
             "created_at": now,
         }
         for row in rows

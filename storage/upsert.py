@@ -246,14 +246,17 @@ def insert_ignore_returning(
         return []
     table = _table(model)
     names = list(rows[0])
-    source, params = _json_source(table, names, rows, session.get_bind().dialect)
+    dialect = session.get_bind().dialect
+    pg = _pg_arrays(table, names, rows, dialect) if dialect.name == "postgresql" else None
+    source, params = pg or _json_source(table, names, rows, dialect)
     columns = ", ".join(names)
     # `WHERE true` tells SQLite's parser that ON CONFLICT is not a join's ON.
     statement = text(
         f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {source} WHERE true "
         f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
     )
-    return [tuple(row) for row in session.connection().execute(statement, params)]
+    # Fetched in one call: psycopg's row-by-row fetch cost about 5 ms per 1,000 rows.
+    return [tuple(row) for row in session.connection().execute(statement, params).all()]
 
 
 def update_by_id(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:

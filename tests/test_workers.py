@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.localslack import LocalSlack
 from storage.db import SessionFactory
 from storage.models import Account, Commitment, OutboxMessage, OutboxStatus
-from storage.scheduling_models import Nudge, NudgeStatus
+from storage.scheduling_models import Nudge, NudgeStatus, UserPrefs
 from tests.conftest import POSTGRES_URL, at
 
 DUE = date(2026, 11, 27)
@@ -60,6 +60,20 @@ def seed_due_commitments(db: SessionFactory, owners: int, each: int = 1) -> None
         )
 
 
+def known_time_zones(db: SessionFactory, owners: int) -> None:
+    """The owners' time zones were looked up an hour before the sweep: their nudges
+    are written straight into their messages while planning (each written once)."""
+    with db.begin() as session:
+        session.add_all(
+            UserPrefs(
+                team_id="T0ACME",
+                user_id=f"U{i:07d}",
+                slack_tz_fetched_at=at("2026-11-27T08:00:00"),
+            )
+            for i in range(owners)
+        )
+
+
 def worker(slack: LocalSlack, database_url: str, when: str = SWEEP_AT) -> subprocess.Popen[str]:
     env = {
         **os.environ,
@@ -82,11 +96,14 @@ def delivered(slack: LocalSlack) -> Counter[str]:
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="concurrent workers need PostgreSQL (CI runs it)")
+@pytest.mark.parametrize("zones_known", [False, True], ids=["tz-lookup", "tz-known"])
 def test_two_workers_at_once_send_each_nudge_exactly_once(
-    db: SessionFactory, slack: LocalSlack, database_url: str
+    db: SessionFactory, slack: LocalSlack, database_url: str, zones_known: bool
 ) -> None:
     owners, each = 300, 10  # 3,000 nudges, grouped into one DM per owner
     seed_due_commitments(db, owners, each)
+    if zones_known:
+        known_time_zones(db, owners)
 
     first, second = worker(slack, database_url), worker(slack, database_url)
     outputs = [first.communicate(timeout=300)[0], second.communicate(timeout=300)[0]]
@@ -102,13 +119,20 @@ def test_two_workers_at_once_send_each_nudge_exactly_once(
     assert statuses == {OutboxStatus.SENT: owners}
     assert nudges == {NudgeStatus.GROUPED: owners * each}, "every nudge written once, sent once"
     assert set(per_message.values()) == {each}, "each DM carries all of its owner's nudges"
+    if zones_known:  # written while planning: the key follows from its first nudge's
+        with db() as session:
+            slots = list(session.scalars(select(OutboxMessage.slot)))
+        assert all(":h" in slot for slot in slots), slots[:3]
 
 
+@pytest.mark.parametrize("zones_known", [False, True], ids=["tz-lookup", "tz-known"])
 def test_worker_killed_mid_send_loses_nothing(
-    db: SessionFactory, slack: LocalSlack, database_url: str
+    db: SessionFactory, slack: LocalSlack, database_url: str, zones_known: bool
 ) -> None:
     owners = 120
     seed_due_commitments(db, owners)
+    if zones_known:
+        known_time_zones(db, owners)
     slack.state.delay_seconds = 0.02  # a slow Slack, so the kill lands mid-send
     try:
         doomed = worker(slack, database_url)
