@@ -31,6 +31,9 @@ from tests.slackkit import SIGNING_SECRET, ServerThread, SlackSender
 
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL")
 
+# Fixtures shared by scheduler scenarios (`s`) live beside their helpers.
+pytest_plugins = ["tests.scheduling"]
+
 # Hypothesis' per-example deadline is a timed assertion: on a loaded two-core CI box
 # it fails tests for being slow, not wrong. Speed is measured in bench/ instead.
 hypothesis.settings.register_profile("rapport", deadline=None)

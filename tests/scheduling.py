@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from freezegun import freeze_time
 
 from bot.config import Settings
@@ -84,3 +85,15 @@ class Scenario:
             reply = self.slack_user.interact(payload)
             assert reply.status == 200
             self.settle()
+
+
+@pytest.fixture
+def s(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> Scenario:
+    """The whole world a scheduler scenario needs (a plugin of tests/conftest.py)."""
+    return Scenario(slack_user, slack, db, client_for, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,8 +11,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.delivery import ChannelPacer, ClientForTeam
+from bot.delivery import ChannelPacer
 from bot.digests import plan_digests
 from bot.localslack import LocalSlack
 from bot.services import digest as rules
@@ -30,16 +30,10 @@ SALES = "C0SALES"
 
 
 @pytest.fixture
-def scene(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> Scenario:
+def scene(s: Scenario) -> Scenario:
     # Pacing has its own tests (tests/test_pacing.py); here it would only add a
     # second's sleep between a digest's three posts.
-    return Scenario(slack_user, slack, db, client_for, settings, ChannelPacer(db, interval=0))
+    return replace(s, pacer=ChannelPacer(s.db, interval=0))
 
 
 MONDAY = "2026-11-30T09:00:00+00:00"  # Monday of ISO week 49

@@ -5,14 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.config import Settings
-from bot.delivery import ClientForTeam
-from bot.localslack import LocalSlack
-from storage.db import SessionFactory
 from storage.models import Account
 from storage.scheduling_models import Touch
 from storage.team_models import Rating
@@ -23,24 +18,12 @@ from tests.slackkit import (
     BOB,
     OTHER_TEAM,
     Reply,
-    SlackSender,
     block_action,
     blocks_text,
     view_submission,
 )
 
 MONDAY = "2026-11-23T15:00:00Z"
-
-
-@pytest.fixture
-def s(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> Scenario:
-    return Scenario(slack_user, slack, db, client_for, settings)
 
 
 def test_health_of_an_account_shows_every_part(s: Scenario) -> None:

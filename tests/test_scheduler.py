@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from bot.config import Settings
-from bot.delivery import ClientForTeam
-from bot.localslack import LocalSlack
-from storage.db import SessionFactory
 from storage.models import Account, Commitment
 from storage.playbook_models import GovernancePlan
 from storage.scheduling_models import CheckIn, Qbr, Touch, UserPrefs
 from tests.conftest import at
 from tests.scheduling import Scenario
-from tests.slackkit import ALICE, BOB, SlackSender, blocks_text, view_submission
+from tests.slackkit import ALICE, BOB, blocks_text, view_submission
 
 MONDAY = "2026-11-23T15:00:00Z"  # "fri" is 2026-11-27; Thanksgiving (US) is Thu 26 Nov
-
-
-@pytest.fixture
-def s(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> Scenario:
-    return Scenario(slack_user, slack, db, client_for, settings)
 
 
 def test_nudges_arrive_at_nine_in_the_owners_own_time_zone(s: Scenario) -> None:

@@ -5,30 +5,16 @@ from __future__ import annotations
 import pytest
 from freezegun import freeze_time
 
-from bot.config import Settings
-from bot.delivery import ClientForTeam
 from bot.errors import UsageError
-from bot.localslack import LocalSlack
 from bot.services import people
 from storage.db import SessionFactory
 from tests.conftest import at
 from tests.scheduling import Scenario
-from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, Reply, SlackSender
+from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, Reply
 
 MONDAY = "2027-03-22T10:00:00Z"
 GOOD_FRIDAY = "2027-03-26"  # a public holiday in Germany, a working day in the US
 THANKSGIVING = "2026-11-26"  # the other way round
-
-
-@pytest.fixture
-def s(
-    slack_user: SlackSender,
-    slack: LocalSlack,
-    db: SessionFactory,
-    client_for: ClientForTeam,
-    settings: Settings,
-) -> Scenario:
-    return Scenario(slack_user, slack, db, client_for, settings)
 
 
 def say(s: Scenario, when: str, command: str, text: str, *, user: str, team: str) -> Reply:
