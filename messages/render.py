@@ -75,7 +75,7 @@ def _json_filter(_context: Context, value: object) -> str:
 
 
 class _Unfillable(Exception):
-    pass
+    """This render's text does not fit its template's cached shape: parse it in full."""
 
 
 def _fill(node: Any, slots: list[str]) -> Any:
