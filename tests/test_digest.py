@@ -467,3 +467,16 @@ def test_another_team_cannot_open_an_account_through_the_menu(scene: Scenario) -
     (answer,) = scene.slack.wait_for("response_url")
     assert "no longer there" in blocks_text(answer.args)
     assert scene.slack.calls("views.open") == []
+
+
+def test_overdue_lists_one_persons_follow_ups_when_named(scene: Scenario) -> None:
+    promise(scene.db, "Acme", "alice's promise", due=date(2026, 11, 20))
+    promise(scene.db, "Globex", "bob's promise", due=date(2026, 11, 25), owner=BOB)
+    promise(scene.db, "Umbrella", "not ours", due=date(2026, 11, 20), team=OTHER_TEAM)
+    with freeze_time(at(MONDAY), real_asyncio=True):
+        everyone = scene.slack_user.command("/rapport", "overdue")
+        bobs = scene.slack_user.command("/rapport", f"overdue <@{BOB}|bob>")
+    assert everyone.ephemeral and "Overdue follow-ups (2)" in everyone.text
+    assert everyone.text.index("alice's promise") < everyone.text.index("bob's promise")
+    assert "not ours" not in everyone.text
+    assert "Overdue follow-ups (1)" in bobs.text and "alice's promise" not in bobs.text

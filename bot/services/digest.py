@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -417,32 +418,11 @@ def _load_commitments(session: Session, picture: TeamPicture) -> None:
     now, team_id = picture.now, picture.team_id
     week_ago = now - WEEK
     for row in session.execute(
-        select(
-            Commitment.account_id,
-            Commitment.what,
-            Commitment.due_on,
-            Commitment.due_at,
-            Commitment.direction,
-        ).where(
-            Commitment.team_id == team_id,
-            Commitment.done_at.is_(None),
-            Commitment.due_at < now,
-        )
+        _OVERDUE.where(Commitment.team_id == team_id, Commitment.due_at < now)
     ):
         account = picture.accounts.get(row.account_id)
-        if account is None:
-            continue
-        late = (picture.today - row.due_on).days
-        who = "they promised: " if row.direction == CommitmentDirection.THEIRS else ""
-        picture.add(
-            "overdue",
-            Line(
-                account,
-                f"{who}{row.what} (due {_day(row.due_on)}, {late} day{'s' * (late != 1)} late)",
-                (row.due_on, account.name),
-                became=row.due_at,
-            ),
-        )
+        if account is not None:
+            picture.add("overdue", _overdue_line(account, row, picture.today))
     for done in session.execute(
         select(Commitment.account_id, Commitment.what, Commitment.done_at).where(
             Commitment.team_id == team_id,
@@ -469,6 +449,58 @@ def _load_commitments(session: Session, picture: TeamPicture) -> None:
         point = picture.weekly[account.owner_id][monday_of(charted.due_on)]
         point[0] += 1
         point[1] += 1 if charted.kept_on_time else 0
+
+
+_OVERDUE = select(
+    Commitment.account_id,
+    Commitment.what,
+    Commitment.due_on,
+    Commitment.due_at,
+    Commitment.direction,
+).where(Commitment.done_at.is_(None))
+
+
+class _OverdueRow(Protocol):
+    what: str
+    due_on: date
+    due_at: datetime
+    direction: str
+
+
+def _overdue_line(account: AccountRow, row: _OverdueRow, today: date) -> Line:
+    late = (today - row.due_on).days
+    who = "they promised: " if row.direction == CommitmentDirection.THEIRS else ""
+    return Line(
+        account,
+        f"{who}{row.what} (due {_day(row.due_on)}, {late} day{'s' * (late != 1)} late)",
+        (row.due_on, account.name),
+        became=row.due_at,
+    )
+
+
+def overdue_lines(
+    session: Session, *, team_id: str, owners: set[str], tz: ZoneInfo, now: datetime
+) -> list[Line]:
+    """Every overdue follow-up of the team (or of `owners`), oldest first.
+
+    Only the overdue rows and their accounts: `/rapport overdue` answers within the
+    request, where reading the whole team's picture would be the sweep's work.
+    """
+    query = (
+        _OVERDUE.add_columns(Account.name, Account.owner_id, Account.channel_id)
+        .join(Account, Account.id == Commitment.account_id)
+        .where(Commitment.team_id == team_id, Commitment.due_at < now)
+    )
+    if owners:
+        query = query.where(Account.owner_id.in_(sorted(owners)))
+    today = now.astimezone(tz).date()
+    lines = [
+        _overdue_line(
+            AccountRow(row.account_id, row.name, row.owner_id, row.channel_id), row, today
+        )
+        for row in session.execute(query)
+    ]
+    return sorted(lines, key=_order)
 
 
 def _load_reviews(session: Session, picture: TeamPicture) -> None:

@@ -174,13 +174,13 @@ def _preview(
     now: datetime,
 ) -> None:
     team_id = command["team_id"]
+    # Read once; the session closes before Slack is asked who is in a user group.
     with deps.db() as session:
         sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
-        scope, scope_ids = (sub.scope, sub.scope_ids) if sub else (DigestScope.TEAM, None)
         tz = ZoneInfo(sub.tz) if sub else _calendar_tz(session, deps, command)
+    scope, scope_ids = (sub.scope, sub.scope_ids) if sub else (DigestScope.TEAM, None)
     cover = digests.coverage(lambda _team: client, team_id, scope, scope_ids)
     with deps.db() as session:
-        sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
         message = digests.preview(
             session,
             team_id=team_id,
@@ -203,15 +203,11 @@ def overdue(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
         )
     deps, now = deps_of(context), utcnow()
     with deps.db() as session:
-        tz = _calendar_tz(session, deps, command)
-        picture = rules.load_team(
-            session, team_id=command["team_id"], tz=tz, now=now, with_health=False
+        lines = rules.overdue_lines(
+            session,
+            team_id=command["team_id"],
+            owners=owners,
+            tz=_calendar_tz(session, deps, command),
+            now=now,
         )
-    lines = [
-        line
-        for owner, sections in picture.lines.items()
-        if not owners or owner in owners
-        for line in sections.get("overdue", ())
-    ]
-    lines.sort(key=lambda line: line.sort_key)
     ack(**ephemeral(render("overdue_list", lines=lines, limit=40, owners=sorted(owners))))
