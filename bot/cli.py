@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
+from sqlalchemy import Engine
 
 from bot.config import MissingSetting, Settings
 from bot.delivery import ClientForTeam
 from storage import migrate
-from storage.db import SessionFactory, make_engine, make_session_factory
+from storage.db import SessionFactory, make_engine, make_session_factory, start_wal_checkpointer
 
 log = logging.getLogger("rapport")
 
@@ -88,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _database(settings: Settings, *, upgrade: bool) -> tuple[SessionFactory, object]:
+def _database(settings: Settings, *, upgrade: bool) -> tuple[SessionFactory, Engine]:
     engine = make_engine(settings.database_url)
     if upgrade:
         migrate.upgrade(engine)
@@ -116,6 +117,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     else:
         settings.require("slack_signing_secret")
     db, engine = _database(settings, upgrade=True)
+    checkpointer = start_wal_checkpointer(engine)
     app = build_app(settings, db=db)
     scheduler = None
     if not args.no_scheduler:
@@ -130,7 +132,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             SocketModeHandler(app, app_token).start()
         else:
             uvicorn.run(
-                make_asgi(app, engine),  # type: ignore[arg-type]
+                make_asgi(app, engine),
                 host=args.host,
                 port=args.port,
                 log_level=settings.log_level.lower(),
@@ -139,6 +141,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        if checkpointer is not None:
+            checkpointer.stop()
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -147,7 +151,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     elif args.command == "worker":
         from bot.scheduler import make_scheduler
 
-        db, _ = _database(settings, upgrade=True)
+        db, engine = _database(settings, upgrade=True)
+        # A sweep's commits are large: without this, the one that crosses SQLite's
+        # checkpoint threshold also copies the WAL back, inside the sweep.
+        start_wal_checkpointer(engine)
         scheduler = make_scheduler(db, _client_for(settings), settings, blocking=True)
         # As in `serve`: a sweep allocates enough to set off several full collections,
         # and each walked every module and mapper (about 0.3 s of CPU per 10,000-due
