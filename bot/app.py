@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.services.dates import warm_up
 from bot.slack import make_client
 from handlers import register_listeners
-from handlers.context import Deps, inject, normalize_command_text
+from handlers.context import Deps, use_middleware
 from storage.db import SessionFactory
 
 
@@ -39,8 +39,7 @@ def build_app(
         authorize=authorize,
         process_before_response=True,
     )
-    app.use(inject(Deps(settings=settings, db=db)))
-    app.use(normalize_command_text)
+    use_middleware(app, Deps(settings=settings, db=db))
     register_listeners(app)
     warm_up()
     return app

@@ -16,7 +16,7 @@ from bot.services.dates import warm_up
 from bot.slack import make_client
 from handlers import register_listeners
 from handlers.after_ack import drain
-from handlers.context import Deps, inject, normalize_command_text
+from handlers.context import Deps, use_middleware
 from messages.plaintext import to_text
 from storage.db import SessionFactory
 
@@ -59,8 +59,7 @@ def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) 
             process_before_response=True,
             listener_executor=executor,
         )
-        app.use(inject(Deps(settings=local_settings, db=db)))
-        app.use(normalize_command_text)
+        use_middleware(app, Deps(settings=local_settings, db=db))
         register_listeners(app)
         warm_up()
         body = command_body(
