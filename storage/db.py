@@ -89,10 +89,11 @@ class WalCheckpointer:
 
     A PASSIVE checkpoint never blocks, so under a steady stream of writes it may never
     catch up with the last frame, and only then does the next writer start the WAL over
-    from its beginning. Past `restart_after_frames` the thread asks for a RESTART
-    checkpoint instead, which makes writers wait while it finishes the few frames
-    PASSIVE left: the WAL stays bounded, with one short wait now and then under
-    sustained load instead of a longer one every few hundred commits.
+    from its beginning. Past `restart_after_frames` the thread runs a RESTART
+    checkpoint on the engine's pooled connection, which finishes the few frames PASSIVE
+    left while this process's writers wait for the pool: the WAL stays bounded, with
+    one short wait now and then under sustained load instead of a longer one every few
+    hundred commits.
     """
 
     def __init__(
@@ -127,7 +128,16 @@ class WalCheckpointer:
         busy, frames, copied = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames < self.restart_after_frames:
             return Checkpoint(bool(busy), frames, copied, restarted=False)
-        busy, frames, copied = self._connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        # Through the engine's own connection: this process's writers then queue for the
+        # pool for a few milliseconds, where on a connection of its own they would poll
+        # SQLite's busy handler, whose sleeps add up to tens of milliseconds.
+        pooled = self.engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            assert driver is not None
+            busy, frames, copied = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            pooled.close()
         return Checkpoint(bool(busy), frames, copied, restarted=not busy)
 
     def start(self) -> WalCheckpointer:
