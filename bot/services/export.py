@@ -313,7 +313,24 @@ def _csv_cell(value: Value) -> Value:
     # Spelled the way JSON spells them, so both formats agree.
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return defuse_formula(value)
     return value
+
+
+# What makes a spreadsheet read a cell as a formula ("CSV injection", OWASP). The
+# export is full of text that anyone in the workspace typed, and an admin opens it.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formula(text: str) -> str:
+    """`=HYPERLINK(…)` -> `'=HYPERLINK(…)`: a spreadsheet shows it, it does not run it."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def restore_formula(text: str) -> str:
+    """The inverse, for a file this export wrote coming back in (`rapport import`)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
 def write_json(session: Session, out: TextIO, *, team_id: str | None) -> dict[str, int]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.errors import UsageError
 from bot.services.account_overview import MAX_EXPECTATIONS, relationship_type_from
 from bot.services.accounts import MAX_ACCOUNT_NAME, account_key, clean_account_name
+from bot.services.export import restore_formula
 from storage.models import RELATIONSHIP_TYPES, Account
 
 # Header names as CRMs export them, folded by _header_key. Owner columns are listed
@@ -187,7 +188,8 @@ def _records(text: str) -> Iterable[tuple[int, list[str]]]:
 def _cell(record: Sequence[str], index: int | None) -> str:
     if index is None or index >= len(record):
         return ""
-    return record[index].strip()
+    # The export writes `'=…` for a cell that starts like a formula: read it back.
+    return restore_formula(record[index].strip())
 
 
 def _owner(
