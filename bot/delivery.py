@@ -65,6 +65,13 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
 
+    def __add__(self, other: DeliveryReport) -> DeliveryReport:
+        return DeliveryReport(
+            sent=self.sent + other.sent,
+            retrying=self.retrying + other.retrying,
+            failed=self.failed + other.failed,
+        )
+
 
 def retry_delay(attempts: int) -> timedelta:
     """Back off 1, 2, 4 … minutes, capped at an hour."""

@@ -185,6 +185,26 @@ def test_the_digest_goes_out_at_its_slot_once_with_details_and_chart_in_its_thre
     assert len(posts_to(scene.slack, SALES)) == 4
 
 
+def test_reminders_due_at_the_digest_slot_go_out_before_the_digest_is_built(
+    scene: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 30))
+    promise(scene.db, "Globex", "share the SLA draft", due=date(2026, 11, 20), owner=BOB)
+    subscribe(scene.slack_user, f"<#{SALES}|sales> day: mon time: 09:00")
+    reminders_when_digests_began: list[int] = []
+
+    def plan_digests_after_noting(*args: object, **kwargs: object) -> int:
+        reminders_when_digests_began.append(len(scene.dms(ALICE)) + len(scene.dms(BOB)))
+        return plan_digests(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("bot.sweep.digests.plan_digests", plan_digests_after_noting)
+    report = scene.sweep(MONDAY)
+
+    assert reminders_when_digests_began == [2]
+    assert report.digests == 1 and len(posts_to(scene.slack, SALES)) == 2
+    assert report.delivery.sent == 2 + 3  # two reminders; top, details and chart
+
+
 def test_the_next_digest_leads_with_what_changed(scene: Scenario) -> None:
     promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
     subscribe(scene.slack_user, "here")
