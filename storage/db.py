@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,10 @@ log = logging.getLogger("rapport.db")
 # Slack's 3-second window.
 SQLITE_BUSY_TIMEOUT_MS = 2000
 SQLITE_POOL_TIMEOUT_S = 10
+# The RESTART checkpoint that bounds the WAL: how long it may wait for other
+# connections, and how long to leave it after they refused (WalCheckpointer).
+RESTART_BUSY_TIMEOUT_MS = 100
+RESTART_BACKOFF_S = 30.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -75,6 +81,7 @@ class Checkpoint:
     wal_frames: int
     checkpointed_frames: int
     restarted: bool
+    restart_asked: bool = False  # a RESTART was tried (it may have been refused)
 
 
 class WalCheckpointer:
@@ -102,6 +109,7 @@ class WalCheckpointer:
         *,
         interval_s: float = 0.5,
         restart_after_frames: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not _is_sqlite_file(engine):
             raise ValueError("a WAL checkpointer needs a SQLite database file")
@@ -109,6 +117,8 @@ class WalCheckpointer:
         self.interval_s = interval_s
         self.restart_after_frames = restart_after_frames
         self.last: Checkpoint | None = None  # what the thread's latest pass did
+        self._clock = clock
+        self._restart_not_before = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._connection = sqlite3.connect(
@@ -126,7 +136,7 @@ class WalCheckpointer:
 
     def checkpoint_once(self) -> Checkpoint:
         busy, frames, copied = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if frames < self.restart_after_frames:
+        if frames < self.restart_after_frames or self._clock() < self._restart_not_before:
             return Checkpoint(bool(busy), frames, copied, restarted=False)
         # Through the engine's own connection: this process's writers then queue for the
         # pool for a few milliseconds, where on a connection of its own they would poll
@@ -135,10 +145,19 @@ class WalCheckpointer:
         try:
             driver = pooled.driver_connection
             assert driver is not None
-            busy, frames, copied = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            # A reader in another process (`rapport export`, say) keeps the WAL from
+            # starting over for as long as it reads. Ask briefly, and if refused leave
+            # it for a while, rather than hold this process's writers each time.
+            driver.execute(f"PRAGMA busy_timeout={RESTART_BUSY_TIMEOUT_MS}")
+            try:
+                busy, frames, copied = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             pooled.close()
-        return Checkpoint(bool(busy), frames, copied, restarted=not busy)
+        if busy:
+            self._restart_not_before = self._clock() + RESTART_BACKOFF_S
+        return Checkpoint(bool(busy), frames, copied, restarted=not busy, restart_asked=True)
 
     def start(self) -> WalCheckpointer:
         self._thread = threading.Thread(
@@ -157,9 +176,9 @@ class WalCheckpointer:
         while not self._stop.wait(self.interval_s):
             try:
                 self.last = self.checkpoint_once()
-            except sqlite3.Error:
-                # The database's own connections still work without it; say so and
-                # try again on the next tick.
+            except Exception:
+                # A locked file, a pool that stayed busy past its timeout: the database
+                # works without this pass, so say so and try again on the next tick.
                 log.exception("WAL checkpoint failed")
 
 

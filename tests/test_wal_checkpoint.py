@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from storage.db import WalCheckpointer, make_engine, start_wal_checkpointer
+from storage.db import (
+    RESTART_BACKOFF_S,
+    SQLITE_BUSY_TIMEOUT_MS,
+    Checkpoint,
+    WalCheckpointer,
+    make_engine,
+    start_wal_checkpointer,
+)
 
 
 @pytest.fixture
@@ -25,6 +33,11 @@ def write(engine: Engine, count: int) -> None:
     for index in range(count):
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": f"note {index}" * 20})
+
+
+def busy_timeout(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
 
 
 def autocheckpoint(engine: Engine) -> int:
@@ -62,6 +75,54 @@ def test_a_wal_that_never_catches_up_is_restarted(sqlite_engine: Engine) -> None
         assert checkpointer.checkpoint_once().wal_frames < 10
         with sqlite_engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM notes")).scalar_one() == 101
+    finally:
+        checkpointer.stop()
+
+
+def test_a_reader_elsewhere_postpones_the_restart_without_holding_writers(
+    sqlite_engine: Engine,
+) -> None:
+    now = [1000.0]
+    checkpointer = WalCheckpointer(sqlite_engine, restart_after_frames=50, clock=lambda: now[0])
+    reader = sqlite3.connect(str(sqlite_engine.url.database), isolation_level=None)
+    try:
+        write(sqlite_engine, 100)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM notes").fetchone()  # holds its snapshot
+
+        refused = checkpointer.checkpoint_once()
+        assert refused.restart_asked and refused.busy and not refused.restarted
+        assert busy_timeout(sqlite_engine) == SQLITE_BUSY_TIMEOUT_MS  # set back
+        assert not checkpointer.checkpoint_once().restart_asked  # too soon to ask again
+
+        reader.execute("COMMIT")
+        now[0] += RESTART_BACKOFF_S
+        assert checkpointer.checkpoint_once().restarted
+    finally:
+        reader.close()
+        checkpointer.stop()
+
+
+def test_the_thread_outlives_a_failed_pass(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpointer = WalCheckpointer(sqlite_engine, interval_s=0.01)
+    passes = []
+    checkpoint = checkpointer.checkpoint_once
+
+    def first_pass_fails() -> Checkpoint:
+        passes.append(1)
+        if len(passes) == 1:
+            raise TimeoutError("the pool stayed busy")
+        return checkpoint()
+
+    monkeypatch.setattr(checkpointer, "checkpoint_once", first_pass_fails)
+    checkpointer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while checkpointer.last is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert checkpointer.last is not None and len(passes) >= 2
     finally:
         checkpointer.stop()
 
