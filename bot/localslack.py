@@ -195,7 +195,11 @@ class LocalSlack:
     def __init__(self) -> None:
         self.state = LocalSlackState()
         self._server = _Server(self.state)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: stopping waits for the next poll, and `rapport try` stops one
+        # at every run.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def api_url(self) -> str:

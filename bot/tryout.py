@@ -12,7 +12,6 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.localslack import LocalSlack, command_body, signed_headers
-from bot.services.dates import warm_up
 from bot.slack import make_client
 from handlers import register_listeners
 from handlers.after_ack import drain
@@ -61,7 +60,6 @@ def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) 
         )
         use_middleware(app, Deps(settings=local_settings, db=db))
         register_listeners(app)
-        warm_up()
         body = command_body(
             command,
             text,
