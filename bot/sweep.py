@@ -9,7 +9,7 @@ from datetime import datetime
 from bot import digests, nudging
 from bot.config import Settings
 from bot.delivery import ChannelPacer, ClientForTeam, DeliveryReport, deliver_pending
-from storage.db import SessionFactory
+from storage.db import SessionFactory, one_at_a_time
 
 log = logging.getLogger("rapport.sweep")
 
@@ -30,10 +30,14 @@ def sweep(
     now: datetime,
     pacer: ChannelPacer | None = None,
 ) -> SweepReport:
-    grouping = nudging.Grouping()
-    planned = nudging.plan_due(db, settings, now=now, grouping=grouping)
-    nudging.refresh_timezones(db, client_for, now=now)
-    messages = nudging.group_due(db, settings, now=now, grouping=grouping)
+    # One sweeper at a time plans and groups: each person's due nudges must become
+    # one message, and two workers that each took part of someone's nudges would
+    # send two. Sending, the slow part, runs in every worker at once.
+    with one_at_a_time(db, "plan-and-group"):
+        grouping = nudging.Grouping()
+        planned = nudging.plan_due(db, settings, now=now, grouping=grouping)
+        nudging.refresh_timezones(db, client_for, now=now)
+        messages = nudging.group_due(db, settings, now=now, grouping=grouping)
     # This minute's reminders go out before the week's digests are built: at a big
     # team's digest slot that takes seconds (bench/README.md), and a nudge due now
     # should not wait for it.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,3 +208,37 @@ def database_answers(engine: Engine) -> bool:
     except Exception:
         return False
     return True
+
+
+@contextmanager
+def one_at_a_time(db: SessionFactory, name: str) -> Iterator[None]:
+    """Runs the block in one process at a time, across every process on the database.
+
+    PostgreSQL: a session advisory lock named after `name`, held on a connection of
+    its own and let go if the process dies. A SQLite file: an OS lock on a file beside
+    it. Other processes wait for it; an in-memory database has one process anyway.
+    """
+    engine = db.kw["bind"]
+    assert isinstance(engine, Engine)
+    if engine.dialect.name == "postgresql":
+        key = int.from_bytes(
+            hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+        )
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            conn.commit()  # the lock outlives the transaction; no transaction stays open
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
+        return
+    if not _is_sqlite_file(engine):
+        yield
+        return
+    descriptor = os.open(f"{engine.url.database}.{name}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing lets the lock go
