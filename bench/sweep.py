@@ -50,8 +50,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot import nudging  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.sweep import PLAN_AND_GROUP  # noqa: E402
 from storage import migrate  # noqa: E402
-from storage.db import make_engine, make_session_factory  # noqa: E402
+from storage.db import make_engine, make_session_factory, one_at_a_time  # noqa: E402
 from storage.models import Account, Commitment, OutboxMessage  # noqa: E402
 from storage.scheduling_models import Nudge, UserPrefs  # noqa: E402
 
@@ -246,13 +247,15 @@ def sweep_once(engine: Engine, url: str, server: ServerCpu) -> tuple[float, ...]
     settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
     cpu, server_cpu = time.process_time(), server.seconds()
     started = time.perf_counter()
-    # As `bot.sweep` does: what can go now is written into its message while planning.
-    held = nudging.Grouping()
-    planned = nudging.plan_due(db, settings, now=NOW, grouping=held)
-    planning = time.perf_counter() - started
-    started = time.perf_counter()
-    messages = nudging.group_due(db, settings, now=NOW, grouping=held)
-    grouping = time.perf_counter() - started
+    # As `bot.sweep` does: one sweeper at a time (the lock is timed with planning), and
+    # what can go now is written into its message while planning.
+    with one_at_a_time(db, PLAN_AND_GROUP):
+        held = nudging.Grouping()
+        planned = nudging.plan_due(db, settings, now=NOW, grouping=held)
+        planning = time.perf_counter() - started
+        started = time.perf_counter()
+        messages = nudging.group_due(db, settings, now=NOW, grouping=held)
+        grouping = time.perf_counter() - started
     cpu, server_cpu = time.process_time() - cpu, server.seconds() - server_cpu
     with db() as session:
         nudges = session.scalar(select(func.count()).select_from(Nudge))
@@ -320,7 +323,7 @@ def main() -> None:
         finally:
             engine.dispose()
             if schema:
-                with create_engine(args.database_url).begin() as conn:  # type: ignore[arg-type]
+                with create_engine(args.database_url).begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
     backend = make_url(url).get_backend_name()

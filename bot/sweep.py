@@ -13,6 +13,8 @@ from storage.db import SessionFactory, one_at_a_time
 
 log = logging.getLogger("rapport.sweep")
 
+PLAN_AND_GROUP = "plan-and-group"  # the lock one sweeper at a time holds
+
 
 @dataclass(frozen=True)
 class SweepReport:
@@ -33,7 +35,7 @@ def sweep(
     # One sweeper at a time plans and groups: each person's due nudges must become
     # one message, and two workers that each took part of someone's nudges would
     # send two. Sending, the slow part, runs in every worker at once.
-    with one_at_a_time(db, "plan-and-group"):
+    with one_at_a_time(db, PLAN_AND_GROUP):
         grouping = nudging.Grouping()
         planned = nudging.plan_due(db, settings, now=now, grouping=grouping)
         nudging.refresh_timezones(db, client_for, now=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from bot.sweep import PLAN_AND_GROUP
 from storage.db import SessionFactory, one_at_a_time
 
 
@@ -13,7 +14,7 @@ def test_a_second_sweeper_waits_until_the_first_is_done(db: SessionFactory) -> N
     order: list[str] = []
 
     def first() -> None:
-        with one_at_a_time(db, "plan-and-group"):
+        with one_at_a_time(db, PLAN_AND_GROUP):
             order.append("first in")
             inside.set()
             let_go.wait(30)
@@ -21,7 +22,7 @@ def test_a_second_sweeper_waits_until_the_first_is_done(db: SessionFactory) -> N
 
     def second() -> None:
         inside.wait(30)
-        with one_at_a_time(db, "plan-and-group"):
+        with one_at_a_time(db, PLAN_AND_GROUP):
             order.append("second in")
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
@@ -38,7 +39,7 @@ def test_a_second_sweeper_waits_until_the_first_is_done(db: SessionFactory) -> N
 
 
 def test_other_names_do_not_wait(db: SessionFactory) -> None:
-    with one_at_a_time(db, "plan-and-group"):
+    with one_at_a_time(db, PLAN_AND_GROUP):
         entered = threading.Event()
 
         def other() -> None:
