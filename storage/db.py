@@ -30,6 +30,7 @@ SQLITE_POOL_TIMEOUT_S = 10
 # connections, and how long to leave it after they refused (WalCheckpointer).
 RESTART_BUSY_TIMEOUT_MS = 100
 RESTART_BACKOFF_S = 30.0
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's own default, when nobody else checkpoints
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -171,10 +172,24 @@ class WalCheckpointer:
         return self
 
     def stop(self) -> None:
+        """Stops the thread and hands checkpoints back to the engine's commits."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         self._connection.close()
+        event.remove(self.engine, "connect", _leave_checkpoints_to_thread)
+        try:
+            pooled = self.engine.raw_connection()
+        except Exception:
+            # On the way out of a failing process: a later connection checkpoints anyway.
+            log.warning("could not hand WAL checkpoints back to the engine", exc_info=True)
+            return
+        try:
+            driver = pooled.driver_connection
+            assert driver is not None
+            driver.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
+        finally:
+            pooled.close()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

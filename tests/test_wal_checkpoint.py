@@ -50,6 +50,7 @@ def test_the_engine_stops_checkpointing_on_commit_and_the_thread_catches_up(
 ) -> None:
     assert autocheckpoint(sqlite_engine) == 1000  # SQLite's default, before
     checkpointer = WalCheckpointer(sqlite_engine)
+    stopped = False
     try:
         assert autocheckpoint(sqlite_engine) == 0
         write(sqlite_engine, 300)
@@ -61,8 +62,15 @@ def test_the_engine_stops_checkpointing_on_commit_and_the_thread_catches_up(
         # All of it copied back, so the next writer starts the WAL over.
         write(sqlite_engine, 1)
         assert checkpointer.checkpoint_once().wal_frames < 10
-    finally:
         checkpointer.stop()
+        stopped = True
+        # Stopped, it hands checkpoints back to the commits, now and for new connections.
+        assert autocheckpoint(sqlite_engine) == 1000
+        sqlite_engine.dispose()
+        assert autocheckpoint(sqlite_engine) == 1000
+    finally:
+        if not stopped:
+            checkpointer.stop()
 
 
 def test_a_wal_that_never_catches_up_is_restarted(sqlite_engine: Engine) -> None:
