@@ -104,14 +104,14 @@ class Target:
             f"bench-{index % 50} give: {index}% discount get: 24-month term",
             team_id="T0BENCH",
             user_id="U0BENCH",
-        ).encode()
+        )
         headers = {
-            **signed_headers(SECRET, body.decode()),
+            **signed_headers(SECRET, body),
             "host": f"127.0.0.1:{self.port}",
-            "content-length": str(len(body)),
+            "content-length": str(len(body.encode())),
         }
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        return f"POST /slack/events HTTP/1.1\r\n{head}\r\n".encode() + body
+        return f"POST /slack/events HTTP/1.1\r\n{head}\r\n{body}".encode()
 
     async def run(self, indexes: range, concurrency: int) -> None:
         pending = iter(indexes)  # shared: each client takes the next request

@@ -40,13 +40,17 @@ def sweep(
         planned = nudging.plan_due(db, settings, now=now, grouping=grouping)
         nudging.refresh_timezones(db, client_for, now=now)
         messages = nudging.group_due(db, settings, now=now, grouping=grouping)
+
     # This minute's reminders go out before the week's digests are built: at a big
     # team's digest slot that takes seconds (bench/README.md), and a nudge due now
     # should not wait for it.
-    delivery = deliver_pending(db, client_for, now=now, compose=nudging.compose, pacer=pacer)
+    def deliver() -> DeliveryReport:
+        return deliver_pending(db, client_for, now=now, compose=nudging.compose, pacer=pacer)
+
+    delivery = deliver()
     channels = digests.plan_digests(db, client_for, now=now)
     if channels:
-        delivery += deliver_pending(db, client_for, now=now, compose=nudging.compose, pacer=pacer)
+        delivery += deliver()
     if planned or messages or channels or delivery.sent or delivery.failed:
         log.info(
             "sweep at %s: %d nudges planned, %d messages, %d digests, %d sent, %d retrying, "

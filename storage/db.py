@@ -133,11 +133,8 @@ class WalCheckpointer:
         # The engine's connections stop checkpointing on commit: those open now (the
         # pool holds at most one) and any it opens later.
         event.listen(engine, "connect", _leave_checkpoints_to_thread)
-        pooled = engine.raw_connection()
-        try:
-            _leave_checkpoints_to_thread(pooled.driver_connection, None)
-        finally:
-            pooled.close()
+        with _pooled_sqlite(engine) as pooled:
+            _leave_checkpoints_to_thread(pooled, None)
 
     def checkpoint_once(self) -> Checkpoint:
         busy, frames, copied = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
@@ -146,20 +143,15 @@ class WalCheckpointer:
         # Through the engine's own connection: this process's writers then queue for the
         # pool for a few milliseconds, where on a connection of its own they would poll
         # SQLite's busy handler, whose sleeps add up to tens of milliseconds.
-        pooled = self.engine.raw_connection()
-        try:
-            driver = pooled.driver_connection
-            assert driver is not None
+        with _pooled_sqlite(self.engine) as pooled:
             # A reader in another process (`rapport export`, say) keeps the WAL from
             # starting over for as long as it reads. Ask briefly, and if refused leave
             # it for a while, rather than hold this process's writers each time.
-            driver.execute(f"PRAGMA busy_timeout={RESTART_BUSY_TIMEOUT_MS}")
+            pooled.execute(f"PRAGMA busy_timeout={RESTART_BUSY_TIMEOUT_MS}")
             try:
-                busy, frames, copied = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                busy, frames, copied = pooled.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             finally:
-                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        finally:
-            pooled.close()
+                pooled.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if busy:
             self._restart_not_before = self._clock() + RESTART_BACKOFF_S
         return Checkpoint(bool(busy), frames, copied, restarted=not busy, restart_asked=True)
@@ -179,17 +171,11 @@ class WalCheckpointer:
         self._connection.close()
         event.remove(self.engine, "connect", _leave_checkpoints_to_thread)
         try:
-            pooled = self.engine.raw_connection()
+            with _pooled_sqlite(self.engine) as pooled:
+                pooled.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
         except Exception:
             # On the way out of a failing process: a later connection checkpoints anyway.
             log.warning("could not hand WAL checkpoints back to the engine", exc_info=True)
-            return
-        try:
-            driver = pooled.driver_connection
-            assert driver is not None
-            driver.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
-        finally:
-            pooled.close()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -199,6 +185,18 @@ class WalCheckpointer:
                 # A locked file, a pool that stayed busy past its timeout: the database
                 # works without this pass, so say so and try again on the next tick.
                 log.exception("WAL checkpoint failed")
+
+
+@contextmanager
+def _pooled_sqlite(engine: Engine) -> Iterator[sqlite3.Connection]:
+    """The engine's pooled sqlite3 connection itself, outside any transaction."""
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        yield driver
+    finally:
+        pooled.close()
 
 
 def _leave_checkpoints_to_thread(dbapi_connection: Any, _record: Any) -> None:

@@ -233,12 +233,10 @@ def find_by_source(session: Session, *, team_id: str, source_key: str) -> Conces
 # Built once per dialect; ON CONFLICT on the form's view id: a submission Slack
 # delivers twice logs one entry. Commands have no source_key, and NULLs never conflict.
 _INSERT_ENTRY = {
-    "postgresql": postgresql.insert(Concession)
+    name: dialect.insert(Concession)
     .on_conflict_do_nothing(index_elements=["team_id", "source_key"])
-    .returning(Concession.id),
-    "sqlite": sqlite.insert(Concession)
-    .on_conflict_do_nothing(index_elements=["team_id", "source_key"])
-    .returning(Concession.id),
+    .returning(Concession.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
 
