@@ -51,7 +51,14 @@ from messages import render
 from storage.db import SessionFactory
 from storage.models import Account, AccountStage, Commitment, OutboxMessage, OutboxStatus
 from storage.outbox import enqueue_many
-from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, UserPrefs
+from storage.scheduling_models import (
+    NUDGE_IS_PENDING,
+    CheckIn,
+    Nudge,
+    NudgeStatus,
+    Qbr,
+    UserPrefs,
+)
 from storage.team_models import Rating
 from storage.upsert import among, insert_ignore_many, insert_ignore_returning, update_by_id
 
@@ -548,7 +555,7 @@ def refresh_timezones(db: SessionFactory, client_for: ClientForTeam, *, now: dat
     with db() as session:
         recipients = session.execute(
             select(Nudge.team_id, Nudge.recipient)
-            .where(Nudge.status == NudgeStatus.PENDING, Nudge.deliver_at <= now)
+            .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now)
             .distinct()
             .limit(BATCH)
         ).all()
@@ -755,7 +762,7 @@ def group_due(
                         Nudge.recipient,
                         Nudge.account_id,
                     )
-                    .where(Nudge.status == NudgeStatus.PENDING, Nudge.deliver_at <= now)
+                    .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now)
                     .order_by(Nudge.team_id, Nudge.recipient, Nudge.id)
                     .limit(BATCH)
                     .with_for_update(skip_locked=True),

@@ -15,6 +15,8 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -103,7 +105,13 @@ class Nudge(Base):
     __tablename__ = "nudges"
     __table_args__ = (
         UniqueConstraint("team_id", "kind", "subject", "slot", name="uq_nudges_key"),
-        Index("ix_nudges_pending", "status", "deliver_at"),
+        # Only what is waiting: most nudges are written already grouped (migration 0007).
+        Index(
+            "ix_nudges_pending",
+            "deliver_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,11 +120,18 @@ class Nudge(Base):
     subject: Mapped[str] = mapped_column(String(80))
     slot: Mapped[str] = mapped_column(String(60))
     recipient: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # Not foreign keys: the sweep writes both from rows it has just read or written,
+    # and PostgreSQL's per-row checks were a sixth of a big sweep (migration 0007).
+    account_id: Mapped[int | None]
     deliver_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12), default=NudgeStatus.PENDING)
     created_at: Mapped[datetime]
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    outbox_id: Mapped[int | None]
+
+
+# Written into the SQL itself, not bound: only then can either database tell that a
+# query for pending nudges may use the partial index `ix_nudges_pending`.
+NUDGE_IS_PENDING = Nudge.status == literal_column(f"'{NudgeStatus.PENDING.value}'")
 
 
 class QbrCadence(StrEnum):
