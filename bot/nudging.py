@@ -24,6 +24,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVarTuple, cast
@@ -48,7 +49,7 @@ from bot.services.people import (
     team_days_off,
 )
 from messages import render
-from storage.db import SessionFactory
+from storage.db import SessionFactory, engine_of
 from storage.models import Account, AccountStage, Commitment, OutboxMessage, OutboxStatus
 from storage.outbox import enqueue_many
 from storage.scheduling_models import (
@@ -319,16 +320,13 @@ def plan_due(
     into the recipient's message for this sweep, held until `group_due(grouping=...)`
     has added the rest and lets it go.
     """
-    written = 0
     countries = HolidayCountries(settings.holiday_country)
-    for planner in (_plan_commitments, _plan_qbrs, _plan_checkins, _plan_touches):
+    written = _plan_commitments(db, settings, countries, now, grouping)
+    for planner in (_plan_qbrs, _plan_checkins, _plan_touches):
         while True:
             with db.begin() as session:
                 calendars = Calendars(session, settings, countries=countries)
-                if planner is _plan_commitments:
-                    count, new = _plan_commitments(session, calendars, now, grouping)
-                else:
-                    count, new = planner(session, calendars, now)
+                count, new = planner(session, calendars, now)
                 written += new
             if count < BATCH:
                 break
@@ -418,9 +416,81 @@ def _reader(session: Session, column: InstrumentedAttribute[Any]) -> Callable[[A
     return read
 
 
+@dataclass
+class LadderBatch:
+    """Due commitments read and planned in one transaction, not written yet."""
+
+    session: Session
+    due: list[LadderRow]
+    planned: list[tuple[str, followups.PlannedNudge]]
+    ready: list[bool]
+
+    @property
+    def full(self) -> bool:  # then more may be due behind it
+        return len(self.due) == BATCH
+
+
 def _plan_commitments(
-    session: Session, calendars: Calendars, now: datetime, grouping: Grouping | None = None
-) -> tuple[int, int]:
+    db: SessionFactory,
+    settings: Settings,
+    countries: HolidayCountries,
+    now: datetime,
+    grouping: Grouping | None,
+) -> int:
+    """Due commitments, a batch per transaction.
+
+    On PostgreSQL the next batch is read and planned on a second connection while
+    this one's writes run: the sweep's Python and the server's work then overlap on
+    two cores instead of taking turns. The next batch cannot take this one's rows:
+    they are locked (FOR UPDATE SKIP LOCKED) until it commits, and by then they are
+    no longer due. Writing stays one batch at a time, in order, as `grouping` needs.
+    """
+
+    def read_batch() -> LadderBatch:
+        session = db()
+        try:
+            session.begin()
+            return _read_commitments(
+                session, Calendars(session, settings, countries=countries), now, grouping
+            )
+        except BaseException:
+            session.close()
+            raise
+
+    written = 0
+    if engine_of(db).dialect.name != "postgresql":  # one writer at a time: no overlap
+        while True:
+            batch = read_batch()
+            with batch.session:
+                written += _write_commitments(batch, now, grouping)
+                batch.session.commit()
+            if not batch.full:
+                return written
+    with ThreadPoolExecutor(1, thread_name_prefix="rapport-plan-ahead") as ahead:
+        upcoming: Future[LadderBatch] | None = ahead.submit(read_batch)
+        while upcoming is not None:
+            batch = upcoming.result()
+            upcoming = ahead.submit(read_batch) if batch.full else None
+            try:
+                written += _write_commitments(batch, now, grouping)
+                batch.session.commit()
+            except BaseException:
+                if upcoming is not None:  # its transaction must not outlive this sweep
+                    upcoming.add_done_callback(_close_read)
+                raise
+            finally:
+                batch.session.close()
+    return written
+
+
+def _close_read(read: Future[LadderBatch]) -> None:
+    if read.exception() is None:
+        read.result().session.close()
+
+
+def _read_commitments(
+    session: Session, calendars: Calendars, now: datetime, grouping: Grouping | None
+) -> LadderBatch:
     rows = _rows(
         session,
         select(*_LADDER_COLUMNS)
@@ -453,10 +523,14 @@ def _plan_commitments(
         for item in followups.plan(commitment, calendar, now, escalate_to=escalate_to):
             planned.append((commitment.team_id, item))
             sources.append(commitment)
-    if due:
-        update_by_id(session, Commitment, [c.changes() for c in due])
     ready = _ready_now(calendars, planned, sources, now) if grouping is not None else []
-    return len(due), _write(session, planned, now, ready=ready, grouping=grouping)
+    return LadderBatch(session, due, planned, ready)
+
+
+def _write_commitments(batch: LadderBatch, now: datetime, grouping: Grouping | None) -> int:
+    if batch.due:
+        update_by_id(batch.session, Commitment, [c.changes() for c in batch.due])
+    return _write(batch.session, batch.planned, now, ready=batch.ready, grouping=grouping)
 
 
 def _ready_now(

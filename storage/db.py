@@ -214,6 +214,12 @@ def make_session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def engine_of(db: SessionFactory) -> Engine:
+    engine = db.kw["bind"]
+    assert isinstance(engine, Engine)
+    return engine
+
+
 def database_answers(engine: Engine) -> bool:
     try:
         with engine.connect() as conn:
@@ -231,8 +237,7 @@ def one_at_a_time(db: SessionFactory, name: str) -> Iterator[None]:
     its own and let go if the process dies. A SQLite file: an OS lock on a file beside
     it. Other processes wait for it; an in-memory database has one process anyway.
     """
-    engine = db.kw["bind"]
-    assert isinstance(engine, Engine)
+    engine = engine_of(db)
     if engine.dialect.name == "postgresql":
         key = int.from_bytes(
             hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import nudging
 from bot.config import Settings
 from bot.delivery import ClientForTeam, deliver_pending
 from bot.localslack import LocalSlack
 from bot.sweep import sweep
-from storage.db import SessionFactory
+from storage.db import SessionFactory, engine_of
 from storage.models import Commitment, OutboxMessage, OutboxStatus
 from storage.scheduling_models import Nudge, NudgeStatus, UserPrefs
 from tests.conftest import at
@@ -186,6 +186,45 @@ def test_a_sweep_that_dies_after_planning_loses_nothing(
 
     sweep(db, client_for, settings, now=NOW + nudging.HOLD + timedelta(minutes=2))
     assert len(slack.calls("chat.postMessage")) == owners
+
+
+def test_a_batch_that_fails_to_write_leaves_no_row_locked_and_no_nudge_half_written(
+    db: SessionFactory,
+    slack: LocalSlack,
+    client_for: ClientForTeam,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    owners, each = 12, 3
+    seed_due_commitments(db, owners, each)
+    known_time_zones(db, owners)
+    monkeypatch.setattr(nudging, "BATCH", 7)
+    write = nudging._write_commitments
+    writes: list[int] = []
+
+    def second_write_fails(batch: nudging.LadderBatch, *args: Any) -> int:
+        writes.append(len(batch.due))
+        if len(writes) == 2:
+            # On PostgreSQL the third batch is being read meanwhile, its rows locked.
+            raise RuntimeError("the database went away")
+        return write(batch, *args)
+
+    monkeypatch.setattr(nudging, "_write_commitments", second_write_fails)
+    with pytest.raises(RuntimeError, match="went away"):
+        sweep(db, client_for, settings, now=NOW)
+    assert engine_of(db).pool.checkedout() == 0, "every batch's transaction ended"
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Nudge)) == 7, "batch 1 only"
+
+    monkeypatch.setattr(nudging, "_write_commitments", write)
+    later = NOW + nudging.HOLD + timedelta(minutes=1)
+    report = sweep(db, client_for, settings, now=later)
+
+    assert report.planned == owners * each - 7, "nothing skipped as locked, nothing twice"
+    rows, nudges = messages_and_nudges(db)
+    assert len(nudges) == len({n.subject for n in nudges}) == owners * each
+    sent = str([c.args for c in slack.calls("chat.postMessage")])
+    assert sorted(sent.count(f"send item {i}") for i in range(each)) == [owners] * each
 
 
 def test_a_held_message_a_sender_took_gets_nothing_more(
