@@ -85,6 +85,44 @@ def test_withdrawn_gives_leave_the_balance_but_not_the_log(db: SessionFactory) -
     assert [r.change for r in history] == ["withdrawn"]
 
 
+def test_each_reply_shows_the_balance_the_log_holds_after_its_give(db: SessionFactory) -> None:
+    """The reply counts the account's log before the insert and adds the new give:
+    after every step it must equal a fresh count, withdrawn gives and other accounts
+    and teams included."""
+    steps: list[tuple[str, str | None, str, str]] = [
+        ("acme", "5% off", None, TEAM),
+        ("Acme ", "extra seats", "a case study", TEAM),  # same account, other spelling
+        ("globex", "a pilot", None, TEAM),
+        ("acme", "free onboarding", None, "T0OTHER"),  # another team's acme
+        ("acme", "net 60", None, TEAM),
+    ]
+    first = 0
+    for number, (account, give, get, team) in enumerate(steps):
+        with db.begin() as session:
+            logged = concessions.log_concession(
+                session,
+                team_id=team,
+                account_name=account,
+                user_id="U0ALICE",
+                values=ConcessionFields(give=give, get=get),
+                now=NOW,
+            )
+        with db() as session:
+            fresh = concessions.balance_of(
+                session, team_id=team, account_id=logged.entry.account_id
+            )
+        assert logged.balance == fresh, (number, account, team)
+        first = first or logged.entry.id
+        if number == 1:  # from here on, the first give is withdrawn
+            with db.begin() as session:
+                concessions.withdraw_concession(
+                    session, team_id=TEAM, concession_id=first, user_id="U0BOB", now=NOW
+                )
+    with db() as session:
+        page = concessions.concession_log(session, team_id=TEAM, account_name="acme")
+    assert page.balance == concessions.Balance(traded=1, one_way=1, withdrawn=1)
+
+
 def test_an_edit_keeps_the_old_values_and_an_unchanged_one_writes_nothing(
     db: SessionFactory,
 ) -> None:

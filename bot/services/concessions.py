@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import NotFound, UsageError
-from bot.services.accounts import get_account, get_or_create_account
+from bot.services.accounts import (
+    account_key,
+    clean_account_name,
+    get_account,
+    get_or_create_account,
+)
 from storage.models import Account, Concession
 from storage.negotiation_models import ConcessionRevision
 
@@ -48,6 +53,18 @@ class Balance:
     def is_drifting(self) -> bool:
         """More gives went out for nothing than were traded: drip concessions."""
         return self.one_way > self.traded
+
+    @classmethod
+    def from_counts(cls, total: int, traded: int, withdrawn: int) -> Balance:
+        """From the log's counts: every entry, live gives with a get, withdrawn ones."""
+        return cls(traded=traded, one_way=total - withdrawn - traded, withdrawn=withdrawn)
+
+    def plus_give(self, *, traded: bool) -> Balance:
+        return (
+            replace(self, traded=self.traded + 1)
+            if traded
+            else replace(self, one_way=self.one_way + 1)
+        )
 
 
 @dataclass(frozen=True)
@@ -191,26 +208,55 @@ def fits_for_gives(gives: Iterable[str], *, limit: int = 3) -> tuple[TradeableFi
 # --- the log ----------------------------------------------------------------------------
 
 
-# Built once, with bind parameters: every /concede runs it, and building a statement
-# and its cache key on each call cost more than running it (bench/README.md).
-_BALANCE = select(
-    func.count(),
-    # COUNT(col) skips NULLs: the live gives with a get.
+# The log's counts for an account: every entry; live gives with a get (COUNT(col)
+# skips NULLs); withdrawn ones. COUNT of the id, not of rows: an account without
+# entries joins one row of NULLs.
+_COUNTS = (
+    func.count(Concession.id),
     func.count(Concession.get).filter(Concession.withdrawn_at.is_(None)),
     func.count(Concession.withdrawn_at),
-).where(
+)
+# Built once, with bind parameters: every /concede runs them, and building a statement
+# and its cache key on each call cost more than running it (bench/README.md).
+_BALANCE = select(*_COUNTS).where(
     Concession.team_id == bindparam("team_id"), Concession.account_id == bindparam("account_id")
+)
+# A /concede's one read: the account and its balance so far. Each statement costs the
+# ORM's execution path on top of the database's work (bench/README.md).
+_ACCOUNT_AND_BALANCE = (
+    select(Account, *_COUNTS)
+    .outerjoin(
+        Concession, (Concession.team_id == Account.team_id) & (Concession.account_id == Account.id)
+    )
+    .where(Account.team_id == bindparam("team_id"), Account.key == bindparam("key"))
+    .group_by(Account.id)
 )
 
 
 def balance_of(session: Session, *, team_id: str, account_id: int) -> Balance:
     # On the session's connection: a plain aggregate needs none of the ORM's
     # execution path, which cost as much again as the query (bench/README.md).
-    total, traded, withdrawn = (
+    counts = (
         session.connection().execute(_BALANCE, {"team_id": team_id, "account_id": account_id}).one()
     )
-    live_total = total - withdrawn
-    return Balance(traded=traded, one_way=live_total - traded, withdrawn=withdrawn)
+    return Balance.from_counts(*counts)
+
+
+def _account_and_balance(
+    session: Session, *, team_id: str, name: str, user_id: str, now: datetime
+) -> tuple[Account, Balance]:
+    """The team's account of that name (a new one owned by `user_id` if there is none)
+    and its balance before this give."""
+    name = clean_account_name(name)
+    found = session.execute(
+        _ACCOUNT_AND_BALANCE, {"team_id": team_id, "key": account_key(name)}
+    ).one_or_none()
+    if found is not None:
+        account, *counts = found
+        return account, Balance.from_counts(*counts)
+    account = get_or_create_account(session, team_id=team_id, name=name, user_id=user_id, now=now)
+    # New, or created a moment ago by someone else's /concede: ask, not assume zero.
+    return account, balance_of(session, team_id=team_id, account_id=account.id)
 
 
 def _clean(value: str | None) -> str | None:
@@ -255,7 +301,7 @@ def log_concession(
         existing = find_by_source(session, team_id=team_id, source_key=source_key)
         if existing is not None:
             return _logged(session, existing, created=False)
-    account = get_or_create_account(
+    account, before = _account_and_balance(
         session, team_id=team_id, name=account_name, user_id=user_id, now=now
     )
     row = {
@@ -278,13 +324,23 @@ def log_concession(
     # The reply's view of the new row, outside the session: nothing here changes it.
     concession = Concession(id=concession_id, **row)
     set_committed_value(concession, "account", account)
-    return _logged(session, concession, created=True)
+    return Logged(
+        entry=concession,
+        # Counted before the insert, in the same transaction: this give added to it.
+        balance=before.plus_give(traded=concession.get is not None),
+        fits=_fits(concession),
+        created=True,
+    )
 
 
 def _logged(session: Session, entry: Concession, *, created: bool) -> Logged:
     balance = balance_of(session, team_id=entry.team_id, account_id=entry.account_id)
-    fits = tuple(fits_for_give(entry.give)[:2]) if not entry.get else ()
-    return Logged(entry=entry, balance=balance, fits=fits, created=created)
+    return Logged(entry=entry, balance=balance, fits=_fits(entry), created=created)
+
+
+def _fits(entry: Concession) -> tuple[TradeableFit, ...]:
+    """What could have been asked for in return, for a give that got nothing."""
+    return tuple(fits_for_give(entry.give)[:2]) if not entry.get else ()
 
 
 def get_concession(session: Session, *, team_id: str, concession_id: int) -> Concession:
