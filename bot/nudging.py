@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,7 +31,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVarTuple, cast
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import Row, Select, delete, func, or_, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 from sqlalchemy.types import NullType
@@ -48,6 +48,8 @@ from bot.services.people import (
     remember_timezone,
     team_days_off,
 )
+from bot.slack import without_rate_limit_waits
+from bot.timezones import TryLater, slack_timezone
 from messages import render
 from storage.db import SessionFactory, engine_of
 from storage.models import Account, AccountStage, Commitment, OutboxMessage, OutboxStatus
@@ -618,13 +620,17 @@ def _plan_touches(session: Session, calendars: Calendars, now: datetime) -> tupl
 # --- time zones -----------------------------------------------------------------
 
 TZ_LOOKUPS_PER_SWEEP = 200
+# Lookups run while other workers wait for the plan-and-group lock: past this many
+# seconds the rest wait for the next sweep (their nudges follow the team's zone).
+TZ_LOOKUP_SECONDS = 10.0
 
 
 def refresh_timezones(db: SessionFactory, client_for: ClientForTeam, *, now: datetime) -> None:
     """Ask Slack for the time zone of people about to be nudged whose entry is stale.
 
-    Bounded per sweep (users.info is Tier 4, about 100 a minute); the rest are looked
-    up on later sweeps and meanwhile follow the team's default zone.
+    Bounded per sweep (users.info is Tier 4, about 100 a minute; and TZ_LOOKUP_SECONDS),
+    and never waiting out a rate limit: the rest are looked up on later sweeps and
+    meanwhile follow the team's default zone.
     """
     with db() as session:
         recipients = session.execute(
@@ -643,14 +649,17 @@ def refresh_timezones(db: SessionFactory, client_for: ClientForTeam, *, now: dat
             for user_id, prefs in _with_prefs(session, team_id, users)
             if needs_timezone(prefs, now)
         ][:TZ_LOOKUPS_PER_SWEEP]
+    deadline = time.monotonic() + TZ_LOOKUP_SECONDS
     for team_id, user_id in stale:
         try:
-            tz_name = client_for(team_id).users_info(user=user_id)["user"].get("tz")
-        except SlackApiError as exc:
-            log.info("users.info failed for %s: %s", user_id, exc.response.get("error"))
-            tz_name = None
+            tz_name = slack_timezone(without_rate_limit_waits(client_for(team_id)), user_id)
+        except TryLater as exc:
+            log.info("time zone lookups stop until the next sweep: %s", exc)
+            return
         with db.begin() as session:
             remember_timezone(session, team_id=team_id, user_id=user_id, tz_name=tz_name, now=now)
+        if time.monotonic() > deadline:
+            return
 
 
 def _with_prefs(

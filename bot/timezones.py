@@ -16,6 +16,27 @@ from storage.db import SessionFactory
 log = logging.getLogger("rapport.timezones")
 
 
+class TryLater(Exception):
+    """Slack could not answer now (rate limited, down, unreachable): ask again later
+    rather than settle on the team's default zone for a day."""
+
+
+def slack_timezone(client: WebClient, user_id: str) -> str | None:
+    """The person's IANA zone from users.info; None if Slack has none for them or
+    refuses for good (user_not_found, account_inactive…). Raises TryLater otherwise."""
+    try:
+        tz: str | None = client.users_info(user=user_id)["user"].get("tz")
+        return tz
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if exc.response.status_code == 429 or exc.response.status_code >= 500:
+            raise TryLater(f"users.info {exc.response.status_code} {error}") from exc
+        log.info("users.info failed for %s: %s", user_id, error)
+        return None
+    except OSError as exc:  # URLError, timeouts, refused connections
+        raise TryLater(f"users.info unreachable: {exc}") from exc
+
+
 def learn_timezone(
     db: SessionFactory,
     client: WebClient,
@@ -30,10 +51,10 @@ def learn_timezone(
         if not needs_timezone(prefs_of(session, team_id=team_id, user_id=user_id), now):
             return
     try:
-        tz_name = client.users_info(user=user_id)["user"].get("tz")
-    except SlackApiError as exc:
-        log.info("users.info failed for %s: %s", user_id, exc.response.get("error"))
-        tz_name = None
+        tz_name = slack_timezone(client, user_id)
+    except TryLater as exc:  # the next command or sweep asks again
+        log.info("time zone of %s not learned now: %s", user_id, exc)
+        return
     with db.begin() as session:
         remember_timezone(session, team_id=team_id, user_id=user_id, tz_name=tz_name, now=now)
         calendar = calendar_of(

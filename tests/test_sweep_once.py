@@ -18,6 +18,7 @@ from bot import nudging
 from bot.config import Settings
 from bot.delivery import ClientForTeam, deliver_pending
 from bot.localslack import LocalSlack
+from bot.slack import make_client
 from bot.sweep import sweep
 from storage.db import SessionFactory, engine_of
 from storage.models import Commitment, OutboxMessage, OutboxStatus
@@ -275,3 +276,69 @@ def test_stale_time_zone_waits_for_the_lookup_as_before(
     assert len(slack.calls("users.info")) == 2
     assert len(delivered(slack)) == 2
     assert_each_message_names_its_nudges(db)
+
+
+def fetched_at(db: SessionFactory, user_id: str) -> datetime | None:
+    with db() as session:
+        prefs = session.scalar(select(UserPrefs).where(UserPrefs.user_id == user_id))
+        return None if prefs is None else prefs.slack_tz_fetched_at
+
+
+def test_a_rate_limited_lookup_does_not_wait_and_is_asked_again_next_sweep(
+    db: SessionFactory,
+    slack: LocalSlack,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    """The lookups run while other workers wait on the plan-and-group lock: a 429
+    ends them for this sweep at once (no sleeping out Retry-After under the lock),
+    the nudges still go, and nobody is marked as looked up."""
+    seed_due_commitments(db, 3, 1)
+    slack.fail_next("users.info", status=429, retry_after=30)
+
+    sweep(db, client_for, settings, now=NOW)
+
+    assert len(slack.calls("users.info")) == 1, "no retry, no further lookups"
+    assert len(delivered(slack)) == 3
+    assert [fetched_at(db, f"U{i:07d}") for i in range(3)] == [None, None, None]
+
+    seed_due_commitments(db, 3, 1, first=3)
+    sweep(db, client_for, settings, now=NOW + timedelta(minutes=1))
+    assert len(slack.calls("users.info")) == 1 + 3
+    assert fetched_at(db, "U0000003") == NOW + timedelta(minutes=1)
+
+
+def test_lookups_stop_when_the_sweeps_time_for_them_is_spent(
+    db: SessionFactory,
+    slack: LocalSlack,
+    client_for: ClientForTeam,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed_due_commitments(db, 3, 1)
+    monkeypatch.setattr(nudging, "TZ_LOOKUP_SECONDS", 0.0)
+
+    sweep(db, client_for, settings, now=NOW)
+
+    assert len(slack.calls("users.info")) == 1, "one, then the time was spent"
+    assert len(delivered(slack)) == 3
+
+
+def test_slack_down_for_a_lookup_is_not_remembered_as_no_zone(
+    db: SessionFactory,
+    slack: LocalSlack,
+    client_for: ClientForTeam,
+    settings: Settings,
+) -> None:
+    seed_due_commitments(db, 1, 1)
+    # No retries: slack_sdk's backoff between them would only make the test slower.
+    client = make_client(settings.model_copy(update={"slack_max_retries": 0}), token="xoxb-t")
+    slack.fail_next("users.info", status=503)
+    sweep(db, lambda _team: client, settings, now=NOW)
+    assert fetched_at(db, "U0000000") is None
+
+    slack.fail_next("users.info", error="user_not_found")
+    seed_due_commitments(db, 1, 1, first=1)
+    sweep(db, client_for, settings, now=NOW + timedelta(minutes=1))
+    # Slack's answer for good: the team's zone it is, asked again in a day.
+    assert fetched_at(db, "U0000001") == NOW + timedelta(minutes=1)

@@ -23,8 +23,9 @@ DUE = date(2026, 11, 27)
 SWEEP_AT = "2026-11-27T09:00:00Z"
 
 
-def seed_due_commitments(db: SessionFactory, owners: int, each: int = 1) -> None:
-    """For each of `owners` people: an account with `each` commitments due today."""
+def seed_due_commitments(db: SessionFactory, owners: int, each: int = 1, *, first: int = 0) -> None:
+    """For each of `owners` people (numbered from `first`): an account with `each`
+    commitments due today."""
     created = at("2026-11-20T10:00:00")
     with db.begin() as session:
         accounts = [
@@ -36,7 +37,7 @@ def seed_due_commitments(db: SessionFactory, owners: int, each: int = 1) -> None
                 created_by=f"U{i:07d}",
                 created_at=created,
             )
-            for i in range(owners)
+            for i in range(first, first + owners)
         ]
         session.add_all(accounts)
         session.flush()
