@@ -103,9 +103,14 @@ def _client_for(settings: Settings) -> ClientForTeam:
     return lambda _team_id: client
 
 
+class SlackCheckFailed(Exception):
+    """Slack refused the bot token at start-up, or could not be reached to ask."""
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_bolt.error import BoltError
 
     from bot.app import build_app
     from bot.scheduler import make_scheduler
@@ -117,8 +122,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     else:
         settings.require("slack_signing_secret")
     db, engine = _database(settings, upgrade=True)
+    try:
+        # Bolt checks the token with auth.test here.
+        app = build_app(settings, db=db)
+    except (BoltError, OSError) as exc:  # URLError, refused, timed out: OSError
+        raise SlackCheckFailed(
+            f"could not check SLACK_BOT_TOKEN with Slack (auth.test at {settings.slack_api_url}):"
+            f" {getattr(exc, 'reason', None) or exc}"
+        ) from None
     checkpointer = start_wal_checkpointer(engine)
-    app = build_app(settings, db=db)
     scheduler = None
     if not args.no_scheduler:
         scheduler = make_scheduler(db, _client_for(settings), settings, blocking=False)
@@ -224,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return _run(settings, args)
-    except MissingSetting as exc:
+    except (MissingSetting, SlackCheckFailed) as exc:
         print(f"rapport: {exc}", file=sys.stderr)
         return 2
 

@@ -51,6 +51,43 @@ def test_serve_socket_mode_needs_an_app_token(clean_env: dict[str, str], tmp_pat
     assert "SLACK_APP_TOKEN" in done.stderr
 
 
+def test_serve_with_a_token_slack_refuses_stops_and_says_so(
+    clean_env: dict[str, str], tmp_path: Path, slack: LocalSlack
+) -> None:
+    env = {
+        **clean_env,
+        "SLACK_BOT_TOKEN": "xoxb-revoked",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.api_url,
+    }
+    slack.fail_next("auth.test", error="invalid_auth")
+    done = rapport("serve", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "SLACK_BOT_TOKEN" in done.stderr and "invalid_auth" in done.stderr
+    assert "Traceback" not in done.stderr
+    # Bolt's "token will be unused" is not logged: the client is built from that token.
+    assert "will be unused" not in done.stderr
+
+
+def test_serve_that_cannot_reach_slack_stops_and_names_the_url(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/api/"
+    env = {
+        **clean_env,
+        "SLACK_BOT_TOKEN": "xoxb-x",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": closed,
+        "SLACK_MAX_RETRIES": "0",
+    }
+    done = rapport("serve", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert closed in done.stderr and "refused" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_try_runs_a_command_without_slack(clean_env: dict[str, str], tmp_path: Path) -> None:
     logged = rapport(
         "try", "/concede acme give: 5% discount get: 24-month term", env=clean_env, cwd=tmp_path
