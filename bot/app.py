@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.services.dates import warm_up
 from bot.slack import make_client
 from handlers import register_listeners
+from handlers.after_ack import AFTER_ACK
 from handlers.context import Deps, use_middleware
 from storage.db import SessionFactory
 
@@ -58,6 +59,7 @@ def build_app(
         signing_secret=settings.require("slack_signing_secret"),
         authorize=authorize,
         process_before_response=True,
+        listener_executor=AFTER_ACK,
     )
     use_middleware(app, Deps(settings=settings, db=db))
     register_listeners(app)

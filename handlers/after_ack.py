@@ -28,30 +28,55 @@ log = logging.getLogger("rapport.after_ack")
 
 SlackWork = Callable[[WebClient], None]
 
-_EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-after-ack")
-_PENDING: set[Future[None]] = set()
-_LOCK = threading.Lock()
+
+class AfterAckPool(ThreadPoolExecutor):
+    """A thread pool that knows what it has left to do, so that `drain()` can wait
+    for it: `rapport try` before it exits, and tests before they look at Slack."""
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="rapport-after-ack")
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float) -> None:
+        """Wait until nothing is left, work submitted by work included (a few rounds
+        at most: a lazy listener may hand a Slack call to `later()`). No clock read
+        here: tests call this with the clock frozen."""
+        for _ in range(10):
+            with self._lock:
+                pending = set(self._pending)
+            if not pending:
+                return
+            if wait(pending, timeout=timeout).not_done:
+                return
+
+
+# One pool for everything after an ack: the Slack calls handed to `later()`, and
+# Bolt's lazy listeners (button clicks, modal submissions, events), which
+# bot/app.py gives it as Bolt's listener executor.
+AFTER_ACK = AfterAckPool(max_workers=8)
 
 
 def later(context: BoltContext, body: dict[str, Any], work: SlackWork) -> None:
     client, respond = context.client, context.respond
     assert client is not None
-    future = _EXECUTOR.submit(_run, work, client, respond, body)
-    with _LOCK:
-        _PENDING.add(future)
-    future.add_done_callback(_forget)
-
-
-def _forget(future: Future[None]) -> None:
-    with _LOCK:
-        _PENDING.discard(future)
+    AFTER_ACK.submit(_run, work, client, respond, body)
 
 
 def drain(timeout: float = 10.0) -> None:
-    """Wait for work handed to `later()` (for `rapport try`, which then exits)."""
-    with _LOCK:
-        pending = set(_PENDING)
-    wait(pending, timeout=timeout)
+    """Wait for the work after acks, lazy listeners included, to finish."""
+    AFTER_ACK.drain(timeout)
 
 
 def _run(work: SlackWork, client: WebClient, respond: Respond | None, body: dict[str, Any]) -> None:

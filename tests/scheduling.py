@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from bot.config import Settings
 from bot.delivery import ChannelPacer, ClientForTeam
 from bot.localslack import LocalSlack
 from bot.sweep import SweepReport, sweep
+from handlers import after_ack
 from storage.db import SessionFactory
 from tests.conftest import at
 from tests.slackkit import ALICE, Reply, SlackSender, block_action, blocks_text
@@ -37,8 +37,8 @@ class Scenario:
         return reply
 
     def settle(self) -> None:
-        """Give work that runs after an ack (lazy listeners) time to finish."""
-        _time.sleep(0.15)
+        """Wait for the work that runs after an ack (lazy listeners, `later()`)."""
+        after_ack.drain()
 
     def sweep(self, when: str, settings: Settings | None = None) -> SweepReport:
         return sweep(
