@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.config import MissingSetting, Settings
@@ -107,10 +108,29 @@ class SlackCheckFailed(Exception):
     """Slack refused the bot token at start-up, or could not be reached to ask."""
 
 
+def _check_bot_token(settings: Settings) -> None:
+    """auth.test before anything is built, so that a refused token or an unreachable
+    Slack is named as such (Bolt asks the same when the app is built, and would stop
+    with a traceback)."""
+    from bot.slack import make_client
+
+    try:
+        make_client(settings, token=settings.require("slack_bot_token")).auth_test()
+    except SlackApiError as exc:
+        raise SlackCheckFailed(
+            f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}); check the token "
+            "on the app's OAuth & Permissions page (see the README's Slack setup)."
+        ) from None
+    except OSError as exc:  # URLError, refused, timed out
+        raise SlackCheckFailed(
+            f"could not reach Slack at {settings.slack_api_url} to check SLACK_BOT_TOKEN: "
+            f"{getattr(exc, 'reason', None) or exc}"
+        ) from None
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
     from slack_bolt.adapter.socket_mode import SocketModeHandler
-    from slack_bolt.error import BoltError
 
     from bot.app import build_app
     from bot.scheduler import make_scheduler
@@ -121,15 +141,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         app_token = settings.require("slack_app_token")
     else:
         settings.require("slack_signing_secret")
+    _check_bot_token(settings)
     db, engine = _database(settings, upgrade=True)
-    try:
-        # Bolt checks the token with auth.test here.
-        app = build_app(settings, db=db)
-    except (BoltError, OSError) as exc:  # URLError, refused, timed out: OSError
-        raise SlackCheckFailed(
-            f"could not check SLACK_BOT_TOKEN with Slack (auth.test at {settings.slack_api_url}):"
-            f" {getattr(exc, 'reason', None) or exc}"
-        ) from None
+    app = build_app(settings, db=db)
     checkpointer = start_wal_checkpointer(engine)
     scheduler = None
     if not args.no_scheduler:
