@@ -97,10 +97,14 @@ def _database(settings: Settings, *, upgrade: bool) -> tuple[SessionFactory, Eng
     return make_session_factory(engine), engine
 
 
-def _client_for(settings: Settings) -> ClientForTeam:
+def _bot_client(settings: Settings) -> WebClient:
     from bot.slack import make_client
 
-    client: WebClient = make_client(settings, token=settings.require("slack_bot_token"))
+    return make_client(settings, token=settings.require("slack_bot_token"))
+
+
+def _client_for(settings: Settings) -> ClientForTeam:
+    client = _bot_client(settings)
     return lambda _team_id: client
 
 
@@ -112,10 +116,8 @@ def _check_bot_token(settings: Settings) -> None:
     """auth.test before anything is built, so that a refused token or an unreachable
     Slack is named as such (Bolt asks the same when the app is built, and would stop
     with a traceback)."""
-    from bot.slack import make_client
-
     try:
-        make_client(settings, token=settings.require("slack_bot_token")).auth_test()
+        _bot_client(settings).auth_test()
     except SlackApiError as exc:
         raise SlackCheckFailed(
             f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}); check the token "

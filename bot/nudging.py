@@ -459,20 +459,14 @@ def _plan_commitments(
             session.close()
             raise
 
+    # SQLite has one writer: reading ahead would only queue behind this batch's writes.
+    read_ahead = engine_of(db).dialect.name == "postgresql"
     written = 0
-    if engine_of(db).dialect.name != "postgresql":  # one writer at a time: no overlap
-        while True:
-            batch = read_batch()
-            with batch.session:
-                written += _write_commitments(batch, now, grouping)
-                batch.session.commit()
-            if not batch.full:
-                return written
     with ThreadPoolExecutor(1, thread_name_prefix="rapport-plan-ahead") as ahead:
         upcoming: Future[LadderBatch] | None = ahead.submit(read_batch)
         while upcoming is not None:
             batch = upcoming.result()
-            upcoming = ahead.submit(read_batch) if batch.full else None
+            upcoming = ahead.submit(read_batch) if batch.full and read_ahead else None
             try:
                 written += _write_commitments(batch, now, grouping)
                 batch.session.commit()
@@ -482,6 +476,8 @@ def _plan_commitments(
                 raise
             finally:
                 batch.session.close()
+            if batch.full and not read_ahead:
+                upcoming = ahead.submit(read_batch)
     return written
 
 

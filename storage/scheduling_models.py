@@ -95,6 +95,10 @@ class NudgeStatus(StrEnum):
     SUPERSEDED = "superseded"  # a later nudge about the same thing replaced it
 
 
+# The rows `ix_nudges_pending` holds (migration 0007).
+_PENDING_ONLY = text("status = 'pending'")
+
+
 class Nudge(Base):
     """One thing someone should be reminded of. Unique per (kind, subject, slot).
 
@@ -109,8 +113,8 @@ class Nudge(Base):
         Index(
             "ix_nudges_pending",
             "deliver_at",
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
+            postgresql_where=_PENDING_ONLY,
+            sqlite_where=_PENDING_ONLY,
         ),
     )
 
