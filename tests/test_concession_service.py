@@ -177,3 +177,17 @@ def test_pages_hold_the_newest_first(db: SessionFactory) -> None:
     assert (first.pages, first.has_older, first.has_newer) == (2, True, False)
     assert [e.give for e in second.entries] == ["give 2", "give 1", "give 0"]
     assert second.older == 0 and first.older == 3
+
+
+def test_trades_suggested_for_a_log_skip_gives_already_traded(db: SessionFactory) -> None:
+    log(db, "5% discount", "a 24-month term")
+    with db() as session:
+        settled = concessions.concession_log(session, team_id=TEAM, account_name="acme")
+    assert settled.fits == ()
+
+    log(db, "a free pilot for the EMEA team")
+    with db() as session:
+        open_give = concessions.concession_log(session, team_id=TEAM, account_name="acme")
+    assert [(f.gave.name, f.give) for f in open_give.fits] == [
+        ("pilot scope", "a free pilot for the EMEA team")
+    ]

@@ -86,8 +86,17 @@ def test_meso_names_the_offer_out_of_line(slack_user: SlackSender) -> None:
     reply = slack_user.command(
         "/meso", "acme A: list price value: 100 | B: premium SLA value: 101 | C: pilot value: 130"
     )
-    assert "Offer C is out of line" in reply.text
+    assert "*C* is richer for us (28.7% above the middle offer)" in reply.text
     assert "30% apart" in reply.text and "5% tolerance" in reply.text
+
+
+def test_meso_names_every_offer_out_of_line_and_which_way(slack_user: SlackSender) -> None:
+    reply = slack_user.command(
+        "/meso", "acme A: list price value: 100k | B: premium SLA value: 130k | C: pilot value: 90k"
+    )
+    assert "*B* is richer for us (30% above the middle offer)" in reply.text
+    assert "*C* is poorer for us (10% below the middle offer)" in reply.text
+    assert "*A* is" not in reply.text
 
 
 def test_meso_tolerance_can_be_widened_per_command_or_per_team(
@@ -95,7 +104,7 @@ def test_meso_tolerance_can_be_widened_per_command_or_per_team(
 ) -> None:
     slack.add_user(ALICE, is_admin=True)
     text = "acme A: list price value: 100 | B: premium SLA value: 108"
-    assert "out of line" in slack_user.command("/meso", text).text
+    assert "Not worth the same to us" in slack_user.command("/meso", text).text
     assert "Equivalent" in slack_user.command("/meso", text + " tolerance: 10%").text
 
     reply = slack_user.command("/meso", "tolerance: 9%")
@@ -105,7 +114,7 @@ def test_meso_tolerance_can_be_widened_per_command_or_per_team(
     assert answer.args["response_type"] == "ephemeral"
     assert count(db, NegotiationSettings) == 1
     assert "Equivalent" in slack_user.command("/meso", text).text
-    assert "out of line" in slack_user.command("/meso", text, team=OTHER_TEAM).text
+    assert "Not worth the same to us" in slack_user.command("/meso", text, team=OTHER_TEAM).text
 
 
 def test_only_a_workspace_admin_or_owner_changes_the_team_tolerance(

@@ -47,6 +47,24 @@ def test_the_offer_out_of_line_is_named() -> None:
     assert result.spread_pct == pytest.approx(20.0)
 
 
+def test_every_offer_outside_the_band_is_named_with_its_direction() -> None:
+    result = check_equivalence(
+        [offer("A", "a", 100_000), offer("B", "b", 130_000), offer("C", "c", 90_000)],
+        tolerance_pct=5,
+    )
+    (issue,) = result.issues
+    assert [(g.label, g.richer_for_us, round(g.pct_from_middle)) for g in issue.gaps] == [
+        ("B", True, 30),
+        ("C", False, -10),
+    ]
+
+
+def test_a_spread_just_over_the_tolerance_still_names_someone() -> None:
+    result = check_equivalence([offer("A", "a", 100), offer("B", "b", 105.1)], tolerance_pct=5)
+    (issue,) = result.issues
+    assert issue.labels == ("A", "B")
+
+
 def test_two_offers_apart_are_both_out_of_line() -> None:
     result = check_equivalence([offer("A", "a", 100), offer("B", "b", 110)], tolerance_pct=5)
     assert kinds(result) == {IssueKind.VALUE_GAP: ("A", "B")}

@@ -15,7 +15,7 @@ from functools import cache
 from importlib.resources import files
 
 import yaml
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -456,23 +456,24 @@ def log_of_account(session: Session, *, account: Account, page: int = 1) -> Conc
             .limit(LOG_PAGE)
         )
     )
-    live_gives = session.execute(
-        select(Concession.give, Concession.get)
+    # Only one-way gives want a trade: one that already got something back is settled,
+    # and suggesting a trade for it again would ask twice for the same give.
+    one_way_gives = session.scalars(
+        select(Concession.give)
         .where(
             Concession.team_id == account.team_id,
             Concession.account_id == account.id,
             Concession.withdrawn_at.is_(None),
+            or_(Concession.get.is_(None), Concession.get == ""),
         )
         .order_by(Concession.logged_at.desc(), Concession.id.desc())
         .limit(100)
     ).all()
-    # The one-way gives are the ones to trade back first.
-    gives = [give for give, get in live_gives if not get] + [g for g, get in live_gives if get]
     return ConcessionLog(
         account=account,
         entries=entries,
         balance=balance,
         page=page,
         pages=pages,
-        fits=fits_for_gives(gives),
+        fits=fits_for_gives(one_way_gives),
     )

@@ -90,9 +90,24 @@ class IssueKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class OfferGap:
+    """One offer out of line: how far its value to us sits from the middle offer's."""
+
+    label: str
+    value: float
+    pct_from_middle: float  # + richer for us than the middle, - poorer
+
+    @property
+    def richer_for_us(self) -> bool:
+        return self.pct_from_middle > 0
+
+
+@dataclass(frozen=True)
 class Issue:
     kind: IssueKind
     labels: tuple[str, ...]  # the offers out of line
+    # For a value gap: every offer outside the tolerance band, and which way it is off.
+    gaps: tuple[OfferGap, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,28 @@ def spread_of(values: Sequence[float]) -> float:
         return 0.0
     base = low if low > 0 else high
     return (high - low) / base * 100
+
+
+def offer_gaps(
+    labels: Sequence[str], values: Sequence[float], *, tolerance_pct: float
+) -> tuple[OfferGap, ...]:
+    """The offers out of line, each with which way it is off.
+
+    The tolerance is a band as wide as the tolerance, centred on the middle (median)
+    value: every offer outside it is named, so with 100k / 130k / 90k at 5% both the
+    richer B and the poorer C are. Should no single offer leave the band while the
+    spread still exceeds the tolerance (values just over it, on a low base), the ones
+    furthest from the middle are named, so a failed check always names someone.
+    """
+    middle = statistics.median(values)
+    base = abs(middle) or max(abs(v) for v in values) or 1.0
+    offsets = [(v - middle) / base * 100 for v in values]
+    half = tolerance_pct / 2
+    named = [i for i, off in enumerate(offsets) if abs(off) > half]
+    if not named:
+        furthest = max(abs(off) for off in offsets)
+        named = [i for i, off in enumerate(offsets) if abs(off) == furthest]
+    return tuple(OfferGap(labels[i], values[i], offsets[i]) for i in named)
 
 
 def check_equivalence(
@@ -140,12 +177,8 @@ def check_equivalence(
         values = [float(o.value_to_us) for o in valued if o.value_to_us is not None]
         spread = spread_of(values)
         if spread > tolerance_pct:
-            # Out of line: the offers furthest from the middle value (both, for two).
-            middle = statistics.median(values)
-            distance = [abs(v - middle) for v in values]
-            furthest = max(distance)
-            labels = tuple(o.label for o, d in zip(valued, distance, strict=True) if d == furthest)
-            issues.append(Issue(IssueKind.VALUE_GAP, labels))
+            gaps = offer_gaps([o.label for o in valued], values, tolerance_pct=tolerance_pct)
+            issues.append(Issue(IssueKind.VALUE_GAP, tuple(g.label for g in gaps), gaps))
     return Equivalence(
         tolerance_pct=tolerance_pct,
         issues=tuple(issues),
