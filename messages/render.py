@@ -17,6 +17,8 @@ from jinja2.runtime import Context
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from messages import phrases
+
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks) that slack_sdk's
 # models do not check themselves.
 MAX_MESSAGE_BLOCKS = 50
@@ -156,6 +158,8 @@ def _environment() -> Environment:
         plural=_plural,
         mention=_mention,
         channel=_channel,
+        we_can=phrases.we_can,
+        gave=phrases.gave,
     )
     return env
 

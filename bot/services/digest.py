@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from bot.errors import UsageError
 from bot.services.health import Health, account_health
 from bot.services.rhythm import TOUCH_INTERVALS
+from messages.phrases import gave
 from storage.models import Account, AccountStage, Commitment, CommitmentDirection, Concession
 from storage.scheduling_models import CheckIn, Qbr, UserPrefs
 from storage.team_models import (
@@ -568,7 +569,7 @@ def _load_concessions(session: Session, picture: TeamPicture) -> None:
             if row.logged_at >= now - WEEK:
                 picture.add(
                     "drip",
-                    Line(account, f"gave {row.give}", (row.logged_at, account.name), row.logged_at),
+                    Line(account, gave(row.give), (row.logged_at, account.name), row.logged_at),
                 )
 
 
