@@ -24,10 +24,12 @@ from tests.slackkit import (
 )
 
 MONDAY = "2026-11-23T15:00:00Z"
+# Accounts first named here are old enough on MONDAY to have a score (not "new").
+MONTH_BEFORE = "2026-10-19T15:00:00Z"
 
 
 def test_health_of_an_account_shows_every_part(s: Scenario) -> None:
-    s.say(MONDAY, "/concede", "acme give: 5% discount get: 24-month term")
+    s.say(MONTH_BEFORE, "/concede", "acme give: 5% discount get: 24-month term")
     s.say(MONDAY, "/concede", "acme give: free onboarding")
     reply = s.say(MONDAY, "/rapport", "health acme")
     assert reply.status == 200 and reply.ephemeral
@@ -54,8 +56,8 @@ def test_health_of_an_unknown_account_is_a_clear_error(s: Scenario) -> None:
 
 
 def test_health_alone_lists_my_accounts_lowest_first(s: Scenario) -> None:
-    s.say(MONDAY, "/concede", "acme give: 5% discount get: 24-month term")
-    s.say(MONDAY, "/concede", "globex give: free onboarding")
+    s.say(MONTH_BEFORE, "/concede", "acme give: 5% discount get: 24-month term")
+    s.say(MONTH_BEFORE, "/concede", "globex give: free onboarding")
     s.say(MONDAY, "/concede", "initech give: a pilot", user=BOB)
     reply = s.say(MONDAY, "/rapport", "health")
     assert reply.ephemeral
@@ -65,12 +67,20 @@ def test_health_alone_lists_my_accounts_lowest_first(s: Scenario) -> None:
     assert "weakest: give/get balance" in text
 
 
+def test_a_brand_new_account_says_it_is_new_instead_of_a_score(s: Scenario) -> None:
+    s.say(MONDAY, "/concede", "hooli give: a pilot get: a case study")
+    reply = s.say(MONDAY, "/rapport", "health hooli")
+    assert "new, not enough history yet" in reply.text and "/100" not in reply.text
+    assert "new, not enough history yet" in s.say(MONDAY, "/rapport", "health").text
+
+
 # --- rating a check-in from its nudge -------------------------------------------------
 
 CHECKIN_DAY = "2026-11-30T09:00:00Z"
 
 
 def _rating_modal(s: Scenario) -> dict[str, Any]:
+    s.say(MONTH_BEFORE, "/concede", "acme give: 5% discount get: 24-month term")
     s.say(MONDAY, "/rapport", "won acme")
     s.sweep(CHECKIN_DAY)
     (message,) = s.dms()

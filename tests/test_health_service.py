@@ -29,7 +29,7 @@ def account(
     name: str = "acme",
     *,
     team: str = TEAM,
-    created: datetime = NOW,
+    created: datetime = NOW - timedelta(days=60),
     touched: datetime | None = None,
     kind: str | None = None,
 ) -> Account:
@@ -103,9 +103,26 @@ def score_of(db: SessionFactory, account_id: int, team: str = TEAM) -> health.He
         return account_health(session, team_id=team, account_ids=[account_id], now=NOW)[account_id]
 
 
-def test_a_new_account_is_not_punished_for_being_new(db: SessionFactory) -> None:
+def test_a_brand_new_account_has_no_score_until_it_has_history(db: SessionFactory) -> None:
     with db.begin() as session:
-        acc_id = account(session).id
+        acc = account(session, created=NOW - timedelta(days=1), touched=NOW)
+        acc_id = acc.id
+    h = score_of(db, acc_id)
+    assert h.score is None and h.is_new and h.band == "new"
+
+    # Three parts with data are enough to judge, however young the account.
+    with db.begin() as session:
+        acc = session.get(Account, acc_id)
+        assert acc is not None
+        promise(session, acc, TODAY - timedelta(days=2), done=TODAY - timedelta(days=3), kept=True)
+        give(session, acc, "a 24-month term")
+    h = score_of(db, acc_id)
+    assert h.score is not None and not h.is_new
+
+
+def test_an_established_account_is_not_punished_for_missing_parts(db: SessionFactory) -> None:
+    with db.begin() as session:
+        acc_id = account(session, touched=NOW).id
     h = score_of(db, acc_id)
     assert h.score == 100 and h.band == "healthy"
     touch = part(h, "touch")
@@ -203,7 +220,7 @@ def test_recent_ratings_count_more(db: SessionFactory) -> None:
 
 def test_other_teams_data_never_counts(db: SessionFactory) -> None:
     with db.begin() as session:
-        ours = account(session)
+        ours = account(session, touched=NOW)
         theirs = account(session, team=OTHER)
         # Rows naming our account under another team id (a forged or mixed-up write).
         session.add(

@@ -26,7 +26,7 @@ def account(session: Session, name: str, *, team: str = TEAM, **extra: object) -
         name=name,
         owner_id=ALICE,
         created_by=ALICE,
-        created_at=extra.pop("created_at", NOW - timedelta(days=2)),  # type: ignore[arg-type]
+        created_at=extra.pop("created_at", NOW - timedelta(days=40)),  # type: ignore[arg-type]
         **extra,
     )
     session.add(row)

@@ -616,7 +616,7 @@ def _load_health(session: Session, picture: TeamPicture, live: list[int]) -> Non
         before[account_id] = score
     for account_id, health in picture.health.items():
         previous = before.get(account_id)
-        if previous is None or abs(health.score - previous) < MOVER_POINTS:
+        if health.score is None or previous is None or abs(health.score - previous) < MOVER_POINTS:
             continue
         account = picture.accounts[account_id]
         delta = health.score - previous
@@ -646,6 +646,7 @@ def snapshot_rows(picture: TeamPicture) -> Iterable[list[dict[str, object]]]:
             "taken_at": picture.now,
         }
         for account_id, health in picture.health.items()
+        if health.score is not None  # a new account has no score to remember yet
     ]
     for start in range(0, len(rows), SNAPSHOT_ROWS_PER_WRITE):
         yield rows[start : start + SNAPSHOT_ROWS_PER_WRITE]

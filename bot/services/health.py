@@ -77,6 +77,13 @@ GRACE = timedelta(days=7)
 HEALTHY = 70
 WATCH = 45
 
+# Too little to judge: an account younger than this, with fewer parts holding data than
+# MIN_KNOWN_PARTS, shows "New: not enough history yet" rather than a score. One touch
+# on a day-old account used to read "100/100, healthy", which nobody should believe.
+MIN_HISTORY = timedelta(days=30)
+MIN_KNOWN_PARTS = 3
+NEW = "new"
+
 
 @dataclass(frozen=True)
 class HealthPart:
@@ -91,12 +98,16 @@ class HealthPart:
 @dataclass(frozen=True)
 class Health:
     account_id: int
-    score: int  # 0..100
+    score: int | None  # 0..100; None while there is not enough history to judge
     parts: tuple[HealthPart, ...]
 
     @property
     def band(self) -> str:
-        return health_band(self.score)
+        return NEW if self.score is None else health_band(self.score)
+
+    @property
+    def is_new(self) -> bool:
+        return self.score is None
 
     @property
     def redistributed(self) -> bool:
@@ -255,8 +266,12 @@ def _unknown(key: str, label: str, detail: str) -> HealthPart:
     return part
 
 
-def combine(account_id: int, raws: dict[str, Raw]) -> Health:
-    """Weight the parts, spreading the weight of parts without data over the others."""
+def combine(account_id: int, raws: dict[str, Raw], *, established: bool = True) -> Health:
+    """Weight the parts, spreading the weight of parts without data over the others.
+
+    `established`: the account is old enough to judge. A young one is still scored
+    once MIN_KNOWN_PARTS parts hold data; below that it has no score (see MIN_HISTORY).
+    """
     known_weight = 0.0
     for key, raw in raws.items():
         if raw.fraction is not None:
@@ -275,6 +290,9 @@ def combine(account_id: int, raws: dict[str, Raw]) -> Health:
         points = fraction * weight
         total += points
         parts.append(HealthPart(key, label, points, weight, raw.detail, True))
+    known_parts = sum(1 for part in parts if part.known)
+    if not established and known_parts < MIN_KNOWN_PARTS:
+        return Health(account_id=account_id, score=None, parts=tuple(parts))
     score = min(max(round(total), 0), 100)
     return Health(account_id=account_id, score=score, parts=tuple(parts))
 
@@ -402,5 +420,5 @@ def _chunk_health(
             "qbr": qbr_part(qbrs.get(account_id), today),
             "checkins": checkins_part(checkins.get(account_id, ()), today),
         }
-        result[account_id] = combine(account_id, raws)
+        result[account_id] = combine(account_id, raws, established=now - created_at >= MIN_HISTORY)
     return result

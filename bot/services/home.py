@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.services.concessions import Balance
-from bot.services.health import account_health, health_band
+from bot.services.health import account_health
 from bot.services.people import prefs_of, zone
 from bot.services.rhythm import days_since_touch, touch_intervals
 from storage.models import Account, AccountStage, Commitment, Concession
@@ -159,12 +159,12 @@ def account_lines(
         if health is None:
             lines.append(AccountLine(account=account))
             continue
-        weakest = health.weakest
+        weakest = None if health.is_new else health.weakest
         lines.append(
             AccountLine(
                 account=account,
                 score=health.score,
-                band=health_band(health.score),
+                band=health.band,
                 weakest_label=weakest.label if weakest else None,
                 weakest_detail=weakest.detail if weakest else None,
             )

@@ -37,7 +37,7 @@ def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
             )
             ranked = sorted(
                 ((name, scored[i]) for i, name in mine if i in scored),
-                key=lambda pair: (pair[1].score, pair[0].casefold()),
+                key=lambda pair: (pair[1].is_new, pair[1].score or 0, pair[0].casefold()),
             )
             message = render(
                 "health_list", rows=ranked[:MAX_LISTED], more=max(len(ranked) - MAX_LISTED, 0)
