@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -135,6 +136,26 @@ def _channel(channel_id: str) -> str:
     return f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape(channel_id)
 
 
+def lines(items: Iterable[object]) -> str:
+    """One item a line, empty ones left out.
+
+    Templates build lists with this rather than with a loop's own line breaks:
+    trim_blocks drops the newline after a closing tag, which once ran a list's rows
+    together ("…log• Open commitments").
+    """
+    return "\n".join(text for text in map(str, items) if text.strip())
+
+
+def bullets(items: Iterable[object]) -> str:
+    """`• item` a line, empty ones left out."""
+    return lines(f"• {text}" for text in map(str, items) if text.strip())
+
+
+def day_time(value: datetime) -> str:
+    """ "Mon 7 Dec 09:00": the day as `day` writes it (without the year), then the time."""
+    return f"{value:%a} {value.day} {value:%b %H:%M}"
+
+
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
@@ -159,6 +180,9 @@ def _environment() -> Environment:
         mention=_mention,
         channel=_channel,
         we_can=phrases.we_can,
+        lines=lines,
+        bullets=bullets,
+        day_time=day_time,
         gave=phrases.gave,
     )
     return env

@@ -218,7 +218,7 @@ def test_account_view_shows_the_latest_meso_set(
 
     reply = slack_user.command("/rapport", "account acme")
     assert f"offered by <@{BOB}>" in reply.text
-    assert "*B* :white_check_mark:: B terms 5; quarterly reviews" in reply.text
+    assert "*B*: B terms 5; quarterly reviews  :white_check_mark: their pick" in reply.text
     assert "terms 0" not in reply.text
 
 

@@ -117,6 +117,11 @@ def test_subscribing_a_channel_confirms_the_slot_and_stores_it(
     assert sub.next_run_at == at("2026-11-27T16:30")
 
 
+def test_the_next_digest_is_written_like_every_other_day(slack_user: SlackSender) -> None:
+    text = subscribe(slack_user, f"<#{SALES}|sales> day: tue time: 09:00")
+    assert "Next one: Tue 1 Dec 09:00" in text, text
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

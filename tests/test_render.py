@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -242,6 +243,18 @@ def test_every_template_renders_valid_block_kit(text: str) -> None:
             assert "<!channel>" not in parsed, name
             assert "<https://evil.test|" not in parsed, name
             assert "@here" not in parsed, name
+
+
+@pytest.mark.parametrize("text", ["Globex", "x" * 3500])
+def test_lists_keep_one_item_a_line(text: str) -> None:
+    for name, message in every_template(text).items():
+        for block_text in mrkdwn_texts(message):
+            # A bullet glued to the end of the line before it ("…log• Open …") is the
+            # mark of a loop whose newline was eaten by trim_blocks.
+            assert re.search(r"[^\n]•", block_text) is None, (name, block_text[:300])
+    health_list = every_template(text)["health_list"]
+    rows = [t for t in mrkdwn_texts(health_list) if "health" not in t.casefold()][0]
+    assert rows.count("\n") == 19, "twenty accounts, twenty lines"
 
 
 @given(st.text(min_size=1, max_size=400))

@@ -20,6 +20,7 @@ from handlers.context import Deps, deps_of, utcnow
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
 from messages import render
+from messages.render import day_time
 from storage.team_models import DigestScope, DigestSubscription, QuietWeek
 
 DIGEST_USAGE = "/rapport digest"
@@ -153,9 +154,7 @@ def _calendar_tz(session: Session, deps: Deps, command: dict[str, str]) -> ZoneI
 
 def _confirmation(sub: DigestSubscription) -> dict[str, Any]:
     ids = (sub.scope_ids or "").split()
-    next_local = (
-        f"{sub.next_run_at.astimezone(ZoneInfo(sub.tz)):%a %d %b %H:%M}" if sub.next_run_at else ""
-    )
+    next_local = day_time(sub.next_run_at.astimezone(ZoneInfo(sub.tz))) if sub.next_run_at else ""
     return render(
         "digest_subscribed",
         sub=sub,
