@@ -50,7 +50,11 @@ def serve_bare(port: int, api_url: str) -> None:
     from bot.server import make_asgi
     from bot.slack import make_client
 
-    settings = Settings(_env_file=None, slack_api_url=api_url)  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_api_url=api_url,
+        slack_signing_secret=SECRET,
+    )
     app = App(
         client=make_client(settings, token="xoxb-bench"),
         signing_secret=SECRET,
@@ -62,7 +66,7 @@ def serve_bare(port: int, api_url: str) -> None:
         ack()
 
     engine = create_engine("sqlite://")
-    uvicorn.run(make_asgi(app, engine), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(make_asgi(app, engine, settings), host="127.0.0.1", port=port, log_level="warning")
 
 
 def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:

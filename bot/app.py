@@ -30,10 +30,35 @@ class _OurClientNotice(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def _quiet_about_our_client() -> None:
-    bolt_log = get_bolt_logger(App)
-    if not any(isinstance(f, _OurClientNotice) for f in bolt_log.filters):
-        bolt_log.addFilter(_OurClientNotice())
+class _NoRequestBodies(logging.Filter):
+    """Bolt writes request bodies, or parts of them, into a few of its log lines (a
+    bad signature's whole body at INFO, an unhandled request's values at WARNING).
+    A body is someone else's text, and can be megabytes: those lines are logged
+    without it."""
+
+    WITHOUT_BODY = {
+        "Invalid request signature detected": "Invalid request signature detected",
+        "Unhandled request (": "Unhandled request: no listener matched it",
+        "A global middleware (": "A global middleware neither called next() nor answered",
+    }
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for start, plain in self.WITHOUT_BODY.items():
+            if message.startswith(start):
+                record.msg, record.args = f"{plain} (request body not logged)", ()
+                break
+        return True
+
+
+def bolt_logger() -> logging.Logger:
+    """The logger Bolt is given: its own, with our filters. Bolt copies a given
+    logger's filters onto every logger it makes for middleware and listeners."""
+    logger = get_bolt_logger(App)
+    for kind in (_OurClientNotice, _NoRequestBodies):
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
+    return logger
 
 
 def build_app(
@@ -53,8 +78,8 @@ def build_app(
     if client is None:
         token = None if authorize is not None else settings.require("slack_bot_token")
         client = make_client(settings, token=token)
-    _quiet_about_our_client()
     app = App(
+        logger=bolt_logger(),
         client=client,
         signing_secret=settings.require("slack_signing_secret"),
         authorize=authorize,

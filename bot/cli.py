@@ -160,7 +160,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             SocketModeHandler(app, app_token).start()
         else:
             uvicorn.run(
-                make_asgi(app, engine),
+                make_asgi(app, engine, settings),
                 host=args.host,
                 port=args.port,
                 log_level=settings.log_level.lower(),

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltRequest
+from pydantic import SecretStr
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
 
+from bot.app import build_app
 from bot.config import Settings
 from bot.localslack import LocalSlack, command_body, signed_headers
+from bot.server import admitted_request
 from bot.slack import make_client
-from handlers import register_listeners
 from handlers.after_ack import drain
-from handlers.context import Deps, use_middleware
 from messages.plaintext import to_text
 from storage.db import SessionFactory
 
@@ -44,22 +44,15 @@ def split_command(line: str) -> tuple[str, str]:
 def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) -> str:
     """Dispatch `line` as a signed slash command; return the reply and any Slack calls."""
     command, text = split_command(line)
-    executor = ThreadPoolExecutor(max_workers=2)
     with LocalSlack() as slack:
         # Whoever runs `try` holds the local database anyway: they act as the sandbox
         # workspace's owner, so admin-only settings (the MESO tolerance) can be tried.
         slack.add_user(user_id, tz=settings.default_timezone, is_owner=True)
-        local_settings = settings.model_copy(update={"slack_api_url": slack.api_url})
-        client: WebClient = make_client(local_settings)
-        app = App(
-            client=client,
-            signing_secret=TRY_SECRET,
-            authorize=_authorize,
-            process_before_response=True,
-            listener_executor=executor,
+        local_settings = settings.model_copy(
+            update={"slack_api_url": slack.api_url, "slack_signing_secret": SecretStr(TRY_SECRET)}
         )
-        use_middleware(app, Deps(settings=local_settings, db=db))
-        register_listeners(app)
+        client: WebClient = make_client(local_settings)
+        app = build_app(local_settings, db=db, client=client, authorize=_authorize)
         body = command_body(
             command,
             text,
@@ -67,9 +60,15 @@ def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) 
             user_id=user_id,
             response_url=slack.response_url(),
         )
-        response = app.dispatch(BoltRequest(body=body, headers=signed_headers(TRY_SECRET, body)))
-        executor.shutdown(wait=True)  # let any work after the ack finish
-        drain()
+        # Through the same door as `rapport serve`: verified, then admitted.
+        request = admitted_request(
+            body.encode(),
+            signed_headers(TRY_SECRET, body),
+            verifier=SignatureVerifier(TRY_SECRET),
+            slack_api_url=slack.api_url,
+        )
+        response = app.dispatch(request)
+        drain()  # let any work after the ack finish
         return _describe(response.status, response.body, slack)
 
 

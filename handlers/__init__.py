@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, errors, events, shortcuts, views
+from handlers import actions, after_ack, commands, errors, events, shortcuts, views
 
 
 def register_listeners(app: App) -> None:
@@ -14,3 +14,4 @@ def register_listeners(app: App) -> None:
     shortcuts.register(app)
     events.register(app)
     errors.register(app)
+    after_ack.register(app)

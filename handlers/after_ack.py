@@ -6,7 +6,12 @@ a modal, posting to a channel) would hold every other request for its round trip
 so a listener hands it to `later()`, which runs it on a small thread pool at once,
 in parallel with the ack. (Bolt's own lazy listeners would do too, but they copy the
 whole request for every command, needed or not: measured, that tripled /concede's
-latency at concurrency 16.) A failure is told to the user through response_url.
+latency at concurrency 16.)
+
+Everything after an ack, `later()`'s work and Bolt's lazy listeners alike, runs
+through `run_after_ack`: whatever it raises is logged with its traceback and a
+reference, and told to the user by the app's error path (handlers/errors.py). Bolt's
+own lazy runner would log one line, without the traceback, and tell no one.
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from slack_bolt import BoltContext, Respond
+from slack_bolt import App, BoltContext, BoltRequest
+from slack_bolt.kwargs_injection import build_required_kwargs
+from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
+from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.errors import UserFacingError
-from handlers.errors import error_message
+from handlers.errors import tell_after_ack
 
 log = logging.getLogger("rapport.after_ack")
 
@@ -69,9 +75,9 @@ AFTER_ACK = AfterAckPool(max_workers=8)
 
 
 def later(context: BoltContext, body: dict[str, Any], work: SlackWork) -> None:
-    client, respond = context.client, context.respond
+    client = context.client
     assert client is not None
-    AFTER_ACK.submit(_run, work, client, respond, body)
+    AFTER_ACK.submit(run_after_ack, lambda: work(client), body, context)
 
 
 def drain(timeout: float = 10.0) -> None:
@@ -79,12 +85,34 @@ def drain(timeout: float = 10.0) -> None:
     AFTER_ACK.drain(timeout)
 
 
-def _run(work: SlackWork, client: WebClient, respond: Respond | None, body: dict[str, Any]) -> None:
+def run_after_ack(job: Callable[[], object], body: dict[str, Any], context: BoltContext) -> None:
+    """The one guarded runner for work after an ack."""
     try:
-        work(client)
-    except UserFacingError as error:
-        if respond is not None:
-            message = error_message(error, body)
-            respond(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
-    except (SlackApiError, SlackClientError):
-        log.exception("Slack call after the ack failed")
+        job()
+    except Exception as error:
+        tell_after_ack(error, body, context)
+
+
+class GuardedLazyListeners(ThreadLazyListenerRunner):
+    """Bolt's lazy listeners, run on the after-ack pool through `run_after_ack`."""
+
+    def start(self, function: Callable[..., None], request: BoltRequest) -> None:
+        arg_names = get_arg_names_of_callable(function)
+
+        def call() -> None:
+            function(
+                **build_required_kwargs(
+                    logger=self.logger,
+                    required_arg_names=arg_names,
+                    request=request,
+                    response=None,
+                    this_func=function,
+                )
+            )
+
+        self.executor.submit(run_after_ack, call, request.body, request.context)
+
+
+def register(app: App) -> None:
+    runner = app.listener_runner
+    runner.lazy_listener_runner = GuardedLazyListeners(logger=runner.logger, executor=AFTER_ACK)

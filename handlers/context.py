@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.services import people
 from bot.services.calendar import WorkCalendar
+from handlers.caller import IdentifyCaller
 from storage.db import SessionFactory
 
 
@@ -80,6 +81,7 @@ class ReadCommandText(Middleware):
 
 def use_middleware(app: App, deps: Deps) -> None:
     """What every Rapport app runs before its listeners."""
+    app.use(IdentifyCaller())
     app.use(ProvideDeps(deps))
     app.use(ReadCommandText())
 

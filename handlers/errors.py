@@ -1,4 +1,12 @@
-"""The app's one error path: every failure gets an answer, never silence."""
+"""The app's one error path: every failure gets an answer, never silence.
+
+Two ways in, one reply: `handle_error` is Bolt's error handler for the request path
+(the reply rides in the HTTP response where Slack shows it), and `tell_after_ack`
+takes what fails after the ack (handlers/after_ack.py), when the only way left to the
+user is the response_url, or else a DM. Either way an unexpected error is logged once,
+with its traceback and a reference the user is given. Nothing is posted for a request
+the edge did not verify (handlers/response_urls.py).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +15,19 @@ import logging
 import uuid
 from typing import Any
 
-from slack_bolt import App, BoltResponse, Respond
+from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.errors import UsageError, UserFacingError
+from handlers.caller import user_of
+from handlers.response_urls import is_admitted, respond_of
 from messages import render
 from messages.commands import CommandHelp, command_reference, subcommand_reference
 
 log = logging.getLogger("rapport.errors")
+
+# Payloads whose HTTP response body Slack does not show: they are answered through
+# their response_url, if they have one.
+INTERACTIONS = ("block_actions", "view_submission", "shortcut", "message_action")
 
 
 def usage_for(command: str) -> CommandHelp | None:
@@ -25,15 +39,22 @@ def usage_for(command: str) -> CommandHelp | None:
     return CommandHelp(command=command, description="", usage=line, examples=()) if line else None
 
 
-def error_message(error: Exception, body: dict[str, Any]) -> dict[str, Any]:
-    """The reply for `error`: the problem and how to write the command, or a reference."""
+def error_message(
+    error: Exception, body: dict[str, Any], *, after_ack: bool = False
+) -> dict[str, Any]:
+    """The reply for `error`: the problem and how to write the command, or a reference.
+
+    After the ack, part of the work may be done already (a saved change whose message
+    could not be redrawn), so the reply does not promise that nothing was saved.
+    """
     if isinstance(error, UserFacingError):
         command = error.usage or body.get("command") or ""
         help_entry = usage_for(command) if isinstance(error, UsageError) else None
         return render("user_error", problem=error.problem, help=help_entry)
     reference = uuid.uuid4().hex[:8]
-    log.error("unhandled error (ref %s)", reference, exc_info=error)
-    return render("unexpected_error", reference=reference)
+    when = "after the ack" if after_ack else "handling a request"
+    log.error("unhandled error %s (ref %s)", when, reference, exc_info=error)
+    return render("unexpected_error", reference=reference, after_ack=after_ack)
 
 
 def _json_response(payload: dict[str, Any]) -> BoltResponse:
@@ -43,7 +64,29 @@ def _json_response(payload: dict[str, Any]) -> BoltResponse:
     )
 
 
-def handle_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> BoltResponse:
+def _respond(message: dict[str, Any], context: BoltContext) -> bool:
+    """Post `message` through the request's response_url; False if it has none."""
+    respond = respond_of(context)
+    if respond is None:
+        return False
+    try:
+        respond(
+            text=message["text"],
+            blocks=message["blocks"],
+            response_type="ephemeral",
+            replace_original=False,
+        )
+    except Exception:
+        log.exception("could not deliver an error message")
+    return True
+
+
+def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -> BoltResponse:
+    if not is_admitted(context):
+        # The edge answers 401 before Bolt sees an unverified request; should one get
+        # here some other way, it is answered the same, and nothing is posted for it.
+        log.warning("error on a request the edge did not verify: %s", type(error).__name__)
+        return BoltResponse(status=401, body=json.dumps({"error": "invalid request"}))
     kind = body.get("type")
     if kind == "view_submission" and isinstance(error, UserFacingError) and error.field:
         # Shown under the field in the open modal, which stays open.
@@ -51,20 +94,27 @@ def handle_error(error: Exception, body: dict[str, Any], respond: Respond | None
             {"response_action": "errors", "errors": {error.field: error.problem[:2000]}}
         )
     message = error_message(error, body)
-    if kind in ("block_actions", "view_submission", "shortcut", "message_action"):
+    if kind in INTERACTIONS:
         # Slack ignores the HTTP body of these: answer through response_url if any.
-        if respond is not None and (body.get("response_url") or body.get("response_urls")):
-            try:
-                respond(
-                    text=message["text"],
-                    blocks=message["blocks"],
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-            except Exception:
-                log.exception("could not deliver an error message")
+        _respond(message, context)
         return _json_response({})
     return _json_response({"response_type": "ephemeral", **message})
+
+
+def tell_after_ack(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
+    """What failed after the ack, told to the user: through the response_url, or, for
+    payloads without one (a modal, the Home tab), in a DM from the bot. Never raises:
+    it runs where nothing else would catch it."""
+    try:
+        message = error_message(error, body, after_ack=True)
+        if not is_admitted(context) or _respond(message, context):
+            return
+        user, client = user_of(body), context.client
+        if user is None or client is None:
+            return
+        client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
+    except Exception:
+        log.exception("could not tell the user about an error after the ack")
 
 
 def register(app: App) -> None:

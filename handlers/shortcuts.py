@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.errors import UsageError
 from bot.services import rhythm
 from bot.services.accounts import get_account
+from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import View
@@ -48,7 +49,7 @@ def submit_log_touch(
     name = (values.get("account", {}).get("value", {}).get("value") or "").strip()
     note = (values.get("note", {}).get("value", {}).get("value") or "").strip()
     deps, now = deps_of(context), utcnow()
-    team_id, user_id = str(context.team_id), body["user"]["id"]
+    team_id, user_id = team_of(body), body["user"]["id"]
     with deps.db.begin() as session:
         try:
             account = get_account(session, team_id=team_id, name=name or "?")

@@ -126,7 +126,7 @@ def settings(slack: LocalSlack, database_url: str) -> Settings:
 @pytest.fixture(scope="session")
 def served(settings: Settings, engine: Engine) -> Iterator[ServerThread]:
     app = build_app(settings, db=make_session_factory(engine))
-    server = ServerThread(make_asgi(app, engine)).start()
+    server = ServerThread(make_asgi(app, engine, settings)).start()
     yield server
     server.stop()
 

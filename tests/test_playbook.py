@@ -252,7 +252,7 @@ def team_sender(
         _env_file=None,  # type: ignore[call-arg]
     )
     app = build_app(team_settings, db=make_session_factory(engine))
-    server = ServerThread(make_asgi(app, engine)).start()
+    server = ServerThread(make_asgi(app, engine, team_settings)).start()
     sender = SlackSender(server.url, slack_user.response_url)
     yield sender
     sender.close()

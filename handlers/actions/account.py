@@ -1,85 +1,63 @@
 """Buttons on the account view and the governance reply: they open the modals.
 
 They run as lazy listeners (acked at once, then this work): views.open is a Slack
-call whose retries may sleep, so it stays off the request path. A lazy listener's
-errors do not reach the app's error handler, so they are answered here the same way.
+call whose retries may sleep, so it stays off the request path. Their errors are
+told to the user by handlers/after_ack.py's runner, through the app's error path.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import BoltContext, Respond
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.services import account_overview, governance
+from handlers.caller import team_of
 from handlers.commands.rapport_playbook import playbook_of
 from handlers.context import deps_of
-from handlers.errors import error_message
 from handlers.ids import Action
-from handlers.views.account_target import AccountTarget, team_of
+from handlers.views.account_target import AccountTarget
 from handlers.views.debrief import debrief_modal
 from handlers.views.governance import plan_modal
 from messages import render
 from storage.models import Account
-
-log = logging.getLogger("rapport.actions")
 
 
 def _open(
     body: dict[str, Any],
     context: BoltContext,
     client: WebClient,
-    respond: Respond,
     build: Callable[[Session, Account], dict[str, Any]],
 ) -> None:
-    try:
-        action = (body.get("actions") or [{}])[0]
-        # A button carries its value; a menu, the option chosen.
-        value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
-        target = AccountTarget.from_button(str(value))
-        with deps_of(context).db.begin() as session:
-            account = governance.account_by_id(
-                session, team_id=team_of(body), account_id=target.account_id
-            )
-            modal = build(session, account)
-        client.views_open(trigger_id=body["trigger_id"], view=modal)
-    except Exception as error:
-        # The answer the app's error handler would give: the problem, or a reference.
-        message = error_message(error, body)
-        try:
-            respond(
-                text=message["text"],
-                blocks=message["blocks"],
-                response_type="ephemeral",
-                replace_original=False,
-            )
-        except Exception:
-            log.exception("could not deliver an error message")
+    """Runs after the ack: a failure reaches the user through after_ack's error path."""
+    action = (body.get("actions") or [{}])[0]
+    # A button carries its value; a menu, the option chosen.
+    value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
+    target = AccountTarget.from_button(str(value))
+    with deps_of(context).db.begin() as session:
+        account = governance.account_by_id(
+            session, team_id=team_of(body), account_id=target.account_id
+        )
+        modal = build(session, account)
+    client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
-def edit_governance(
-    body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-) -> None:
+def edit_governance(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     def build(session: Session, account: Account) -> dict[str, Any]:
         plan = governance.plan_of(session, team_id=account.team_id, account_id=account.id)
         return plan_modal(account, plan)
 
-    _open(body, context, client, respond, build)
+    _open(body, context, client, build)
 
 
-def start_debrief(
-    body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-) -> None:
-    _open(body, context, client, respond, lambda _session, account: debrief_modal(account))
+def start_debrief(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    _open(body, context, client, lambda _session, account: debrief_modal(account))
 
 
-def open_account(
-    body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-) -> None:
+def open_account(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """A digest's "Open an account…" menu: the account at a glance, in a modal."""
 
     def account_modal(session: Session, account: Account) -> dict[str, Any]:
@@ -94,4 +72,4 @@ def open_account(
             "blocks": blocks[:100],
         }
 
-    _open(body, context, client, respond, account_modal)
+    _open(body, context, client, account_modal)

@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 
 from bot.errors import UserFacingError
 from bot.services import concessions
+from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import Action
-from handlers.views.account_target import team_of
 from handlers.views.concede import Origin, open_concession_form
 from messages import render
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.services import followups
 from bot.services.calendar import WorkCalendar
 from handlers.actions.nudges import snooze_until
+from handlers.caller import team_of
 from handlers.commands.rapport_settings import open_settings_modal
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import VIEWERS, republish
@@ -51,7 +52,7 @@ def _snooze(deps: Deps, *, team_id: str, user_id: str, raw_id: str, choice: str)
 
 
 def _who(body: dict[str, Any], context: BoltContext) -> tuple[str, str]:
-    return str(context.team_id), str(body["user"]["id"])
+    return team_of(body), str(body["user"]["id"])
 
 
 def done(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 
 from bot.errors import UserFacingError
 from bot.services import meso as meso_service
+from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
-from handlers.views.account_target import team_of
 from handlers.views.meso import open_meso_form
 from messages import render
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot import nudging
 from bot.services import followups, rhythm
 from bot.services.calendar import WorkCalendar
+from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import View
@@ -83,7 +84,7 @@ def _apply(
     if ref is None:
         return
     deps = deps_of(context)
-    team_id, user_id = str(context.team_id), body["user"]["id"]
+    team_id, user_id = team_of(body), body["user"]["id"]
     now = utcnow()
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, team_id, user_id)
@@ -257,7 +258,7 @@ def submit_snooze_until(
     if ref is None or picked is None:
         return
     deps = deps_of(context)
-    team_id, user_id = str(context.team_id), body["user"]["id"]
+    team_id, user_id = team_of(body), body["user"]["id"]
     now = utcnow()
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, team_id, user_id)

@@ -25,6 +25,7 @@ from bot.errors import UsageError, UserFacingError
 from bot.services import ratings
 from bot.services.calendar import WorkCalendar
 from handlers.actions.nudges import parse_ref
+from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.ids import RATING_SCORE_PREFIX, RatingBlock, View
 from messages import render
@@ -109,7 +110,7 @@ def open_rating(body: dict[str, Any], context: BoltContext, client: WebClient) -
         return
     container = body.get("container") or {}
     channel_id, ts = container.get("channel_id", ""), container.get("message_ts", "")
-    team_id, user_id = str(context.team_id), body["user"]["id"]
+    team_id, user_id = team_of(body), body["user"]["id"]
     now = utcnow()
     with deps_of(context).db.begin() as session:
         checkin = _checkin(session, team_id, ref.subject_id)
@@ -202,7 +203,7 @@ def parse_answer(view: dict[str, Any], today: date) -> RatingAnswer:
 
 
 def _today(context: BoltContext, body: dict[str, Any]) -> date:
-    team_id, user_id = str(context.team_id), body["user"]["id"]
+    team_id, user_id = team_of(body), body["user"]["id"]
     with deps_of(context).db() as session:
         return _calendar(session, context, team_id, user_id).today(utcnow())
 
@@ -231,7 +232,7 @@ def ack_rating(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bo
 def submit_rating(
     body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
-    team_id, user_id = str(context.team_id), body["user"]["id"]
+    team_id, user_id = team_of(body), body["user"]["id"]
     now = utcnow()
     try:
         answer = parse_answer(view, _today(context, body))

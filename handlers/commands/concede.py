@@ -12,6 +12,7 @@ from bot.errors import UsageError
 from bot.services import concessions
 from bot.services.accounts import clean_account_name
 from handlers.after_ack import later
+from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import Action
@@ -109,7 +110,7 @@ def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
 
 def _show_log(account: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
     with deps.db.begin() as session:
-        log = concessions.concession_log(session, team_id=command["team_id"], account_name=account)
+        log = concessions.concession_log(session, team_id=team_of(command), account_name=account)
         return render("concession_log", log=log, actions=Action)
 
 
@@ -124,13 +125,13 @@ def _log(
     with deps.db.begin() as session:
         logged = concessions.log_concession(
             session,
-            team_id=command["team_id"],
+            team_id=team_of(command),
             account_name=account,
             user_id=command["user_id"],
             values=values,
             now=utcnow(),
         )
-    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     shared = None
     if request.share:
         channel = share_channel(logged.entry.account.channel_id, command.get("channel_id"))

@@ -12,6 +12,7 @@ from bot.services.accounts import clean_account_name, get_account
 from bot.services.dates import parse_day
 from bot.timezones import learn_timezone
 from handlers.after_ack import later
+from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.parsing import split_account, split_keyed
@@ -58,7 +59,7 @@ def parse_followup(text: str) -> FollowupInput | None:
 def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     request = parse_followup(command.get("text", ""))
     deps = deps_of(context)
-    team_id, user_id = command["team_id"], command["user_id"]
+    team_id, user_id = team_of(command), command["user_id"]
     now = utcnow()
     with deps.db.begin() as session:
         calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)

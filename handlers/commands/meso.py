@@ -14,6 +14,7 @@ from bot.roles import is_workspace_admin
 from bot.services import meso as meso_service
 from bot.services.accounts import clean_account_name
 from handlers.after_ack import later
+from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.ids import Action
 from handlers.parsing import split_account, split_keyed
@@ -167,7 +168,7 @@ def _set_tolerance(
     with deps.db.begin() as session:
         tolerance = meso_service.set_team_tolerance(
             session,
-            team_id=command["team_id"],
+            team_id=team_of(command),
             tolerance_pct=request.tolerance_pct,
             user_id=command["user_id"],
             is_workspace_admin=admin,
@@ -178,7 +179,7 @@ def _set_tolerance(
 
 
 def _record_pick(account: str, label: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
-    team_id = command["team_id"]
+    team_id = team_of(command)
     with deps.db.begin() as session:
         chosen = meso_service.record_choice(
             session,
@@ -200,7 +201,7 @@ def _record_pick(account: str, label: str, command: dict[str, str], deps: Deps) 
 def _overview(account: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
     with deps.db.begin() as session:
         overview = meso_service.meso_overview(
-            session, team_id=command["team_id"], account_name=account
+            session, team_id=team_of(command), account_name=account
         )
         return render("meso_overview", overview=overview, actions=Action)
 
@@ -211,7 +212,7 @@ def _build(
     with deps.db.begin() as session:
         built = meso_service.build_meso(
             session,
-            team_id=command["team_id"],
+            team_id=team_of(command),
             account_name=account,
             user_id=command["user_id"],
             offers=request.offers,

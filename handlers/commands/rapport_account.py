@@ -11,6 +11,7 @@ from bot.errors import UsageError
 from bot.services import account_overview as accounts
 from bot.services import governance
 from bot.services.accounts import clean_account_name, get_account
+from handlers.caller import team_of
 from handlers.commands.rapport_playbook import playbook_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
@@ -93,7 +94,7 @@ def parse_account_name(text: str, subcommand: str) -> str:
 def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     request = parse_account(args)
     deps = deps_of(context)
-    team_id = command["team_id"]
+    team_id = team_of(command)
     with deps.db.begin() as session:
         if request.changes.names:
             view = accounts.update_account(
@@ -116,7 +117,7 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
 
 def governance_plan(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     name = parse_account_name(args, "governance")
-    team_id = command["team_id"]
+    team_id = team_of(command)
     with deps_of(context).db.begin() as session:
         found = get_account(session, team_id=team_id, name=name)
         view = governance.governance_view(session, team_id=team_id, account=found)
@@ -126,5 +127,5 @@ def governance_plan(ack: Ack, command: dict[str, str], context: BoltContext, arg
 def debrief(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     name = parse_account_name(args, "debrief")
     with deps_of(context).db.begin() as session:
-        found = get_account(session, team_id=command["team_id"], name=name)
+        found = get_account(session, team_id=team_of(command), name=name)
     ack(**ephemeral(render("debrief_start", account=found, start_action=Action.DEBRIEF_START)))

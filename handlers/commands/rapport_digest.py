@@ -16,6 +16,7 @@ from bot import digests
 from bot.errors import UsageError
 from bot.services import digest as rules
 from handlers.after_ack import later
+from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
@@ -115,7 +116,7 @@ def digest(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
     """`digest #channel|here [day:] [time:] [owners:] [quiet:]`, `digest off`, `digest preview`."""
     target, request = parse_request(args, command.get("channel_id", ""))
     deps, now = deps_of(context), utcnow()
-    team_id = command["team_id"]
+    team_id = team_of(command)
     if target.action == "preview":
         ack()
         later(
@@ -149,7 +150,7 @@ def digest(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
 def _calendar_tz(session: Session, deps: Deps, command: dict[str, str]) -> ZoneInfo:
     # The team's slot is read in the subscriber's time zone: the person setting it
     # up picks "Monday 09:00" meaning their own Monday morning.
-    return deps.calendar_of(session, team_id=command["team_id"], user_id=command["user_id"]).tz
+    return deps.calendar_of(session, team_id=team_of(command), user_id=command["user_id"]).tz
 
 
 def _confirmation(sub: DigestSubscription) -> dict[str, Any]:
@@ -172,7 +173,7 @@ def _preview(
     target: Target,
     now: datetime,
 ) -> None:
-    team_id = command["team_id"]
+    team_id = team_of(command)
     # Read once; the session closes before Slack is asked who is in a user group.
     with deps.db() as session:
         sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
@@ -204,7 +205,7 @@ def overdue(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
     with deps.db() as session:
         lines = rules.overdue_lines(
             session,
-            team_id=command["team_id"],
+            team_id=team_of(command),
             owners=owners,
             tz=_calendar_tz(session, deps, command),
             now=now,

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.services.accounts import clean_account_name, get_account
 from bot.services.health import account_health
+from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.replies import ephemeral
 from messages import render
@@ -18,7 +19,7 @@ MAX_LISTED = 20
 
 def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     deps, now = deps_of(context), utcnow()
-    team_id = command["team_id"]
+    team_id = team_of(command)
     with deps.db.begin() as session:
         if args.strip():
             account = get_account(session, team_id=team_id, name=clean_account_name(args))

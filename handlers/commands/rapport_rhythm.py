@@ -19,6 +19,7 @@ from bot.services.people import (
     set_team_holiday_country,
     team_holiday_country,
 )
+from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.parsing import split_account, split_keyed
@@ -36,7 +37,7 @@ CADENCES = {
 
 
 def _calendar(session: Session, deps: Deps, command: dict[str, str]) -> WorkCalendar:
-    return deps.calendar_of(session, team_id=command["team_id"], user_id=command["user_id"])
+    return deps.calendar_of(session, team_id=team_of(command), user_id=command["user_id"])
 
 
 def _account_name(args: str, usage: str) -> tuple[str, str]:
@@ -58,7 +59,7 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
         calendar = _calendar(session, deps, command)
         if "next" in parts.fields:
             account = get_or_create_account(
-                session, team_id=command["team_id"], name=name, user_id=command["user_id"], now=now
+                session, team_id=team_of(command), name=name, user_id=command["user_id"], now=now
             )
             day = parse_day(parts.fields["next"], today=calendar.today(now))
             review = rhythm.schedule_qbr(
@@ -72,7 +73,7 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
             )
             message = render("qbr_scheduled", qbr=review, account=account, held=False)
         else:
-            account = get_account(session, team_id=command["team_id"], name=name)
+            account = get_account(session, team_id=team_of(command), name=name)
             review_or_none = session.scalar(
                 select(Qbr).where(Qbr.team_id == account.team_id, Qbr.account_id == account.id)
             )
@@ -93,7 +94,7 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
             elif rest:
                 raise UsageError("Add `next: DATE`, or `held` once it took place.", usage=QBR_USAGE)
             message = render("qbr_scheduled", qbr=review_or_none, account=account, held=held)
-    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
 
 
@@ -103,11 +104,11 @@ def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
         account = get_or_create_account(
-            session, team_id=command["team_id"], name=name, user_id=command["user_id"], now=now
+            session, team_id=team_of(command), name=name, user_id=command["user_id"], now=now
         )
         checkins = rhythm.mark_won(session, account, calendar=calendar, now=now)
         message = render("account_won", account=account, checkins=checkins)
-    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
 
 
@@ -115,10 +116,10 @@ def lost(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> 
     name, _ = _account_name(args, "/rapport lost")
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        account = get_account(session, team_id=command["team_id"], name=name)
+        account = get_account(session, team_id=team_of(command), name=name)
         rhythm.mark_lost(session, account, now=now)
         message = render("account_lost", account=account)
-    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
 
 
@@ -129,13 +130,13 @@ def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
-        account = get_account(session, team_id=command["team_id"], name=name)
+        account = get_account(session, team_id=team_of(command), name=name)
         rhythm.log_touch(
             session, account, user_id=command["user_id"], note=note, now=now, calendar=calendar
         )
         ideal, _ = rhythm.touch_intervals(account)
         message = render("touch_logged", account=account, note=note, ideal_days=ideal)
-    refresh_home(context, team_id=command["team_id"], user_id=command["user_id"])
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
 
 
@@ -148,7 +149,7 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
-        account = get_account(session, team_id=command["team_id"], name=name)
+        account = get_account(session, team_id=team_of(command), name=name)
         until = parse_day(parts.fields["until"], today=calendar.today(now))
         rhythm.pause(account, until=until, reason=parts.fields["reason"], today=calendar.today(now))
         message = render("account_paused", account=account)
@@ -159,7 +160,7 @@ def resume(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
     name, _ = _account_name(args, "/rapport resume")
     deps = deps_of(context)
     with deps.db.begin() as session:
-        account = get_account(session, team_id=command["team_id"], name=name)
+        account = get_account(session, team_id=team_of(command), name=name)
         account.paused_until = None
         account.pause_reason = None
         message = render("account_paused", account=account)
@@ -175,7 +176,7 @@ def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str)
     verb, _, rest = args.strip().partition(" ")
     country = _COUNTRY.fullmatch(args.strip())
     deps, now = deps_of(context), utcnow()
-    team_id = command["team_id"]
+    team_id = team_of(command)
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
         if country is not None:

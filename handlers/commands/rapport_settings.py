@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 
 from bot.services.people import ensure_prefs, zone
 from handlers.after_ack import later
+from handlers.caller import team_of
 from handlers.context import Deps, deps_of
 from handlers.ids import View
 from messages import render
@@ -22,7 +23,7 @@ def open_settings(command: dict[str, str], context: BoltContext, client: WebClie
     open_settings_modal(
         client,
         deps_of(context),
-        team_id=command["team_id"],
+        team_id=team_of(command),
         user_id=command["user_id"],
         trigger_id=command["trigger_id"],
     )

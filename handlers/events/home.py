@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot.services.home import home_summary
 from bot.timezones import learn_timezone
 from handlers.after_ack import later
+from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.ids import Action
 from messages import render
@@ -86,10 +87,12 @@ def republish(client: WebClient, deps: Deps, *, team_id: str, user_id: str) -> N
         log.exception("could not refresh App Home of %s in %s", user_id, team_id)
 
 
-def publish_home(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def publish_home(
+    event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
     if event.get("tab", "home") != "home":
         return
-    team_id, user_id = str(context.team_id), event["user"]
+    team_id, user_id = team_of(body), event["user"]
     deps = deps_of(context)
     VIEWERS.add(team_id, user_id)
     # Dates on Home are the viewer's: know their zone even if they never ran a command

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from bot.errors import UserFacingError
 
@@ -31,14 +30,6 @@ class AccountTarget:
         if not value.isdigit() or len(value) > 18:
             raise UserFacingError("This button is out of date. Run the command again.")
         return cls(account_id=int(value))
-
-
-def team_of(body: dict[str, Any]) -> str:
-    """The workspace an interaction came from (every query is scoped to it)."""
-    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-    if not team:
-        raise UserFacingError("Slack did not say which workspace this came from.")
-    return str(team)
 
 
 def without_nul(text: str) -> str:

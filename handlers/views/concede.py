@@ -10,16 +10,16 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.webhook import WebhookClient
 
 from bot.errors import NotFound, UsageError, UserFacingError
 from bot.services import concessions
 from bot.services.accounts import MAX_ACCOUNT_NAME, clean_account_name
+from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import Action, ConcessionBlock, View
+from handlers.response_urls import ForeignResponseUrl, SlackOnlyRespond
 from handlers.sharing import post, share_channel
-from handlers.views.account_target import team_of
 from messages import render
 from storage.models import Concession
 
@@ -156,7 +156,9 @@ def open_concession_form(
         ) from None
 
 
-def redraw(client: WebClient, origin: Origin, message: dict[str, Any]) -> None:
+def redraw(
+    client: WebClient, origin: Origin, message: dict[str, Any], *, slack_api_url: str
+) -> None:
     """Show the edited entry in the message the edit began from.
 
     Best effort: the edit is saved and the modal says so; a message that can no longer
@@ -164,7 +166,10 @@ def redraw(client: WebClient, origin: Origin, message: dict[str, Any]) -> None:
     """
     try:
         if origin.response_url is not None:
-            response = WebhookClient(origin.response_url).send(
+            respond = SlackOnlyRespond(
+                response_url=origin.response_url, slack_api_url=slack_api_url
+            )
+            response = respond(
                 text=message["text"],
                 blocks=message["blocks"],
                 response_type="ephemeral",
@@ -181,7 +186,7 @@ def redraw(client: WebClient, origin: Origin, message: dict[str, Any]) -> None:
             )
     except SlackApiError as error:
         log.info("could not redraw the log: %s", error.response.get("error"))
-    except (SlackClientError, OSError) as error:
+    except (SlackClientError, OSError, ForeignResponseUrl) as error:
         log.info("could not redraw the log: %s", error)
 
 
@@ -266,7 +271,7 @@ def submit_concession(
                 source_key=f"view:{view['id']}"[:80],
             )
     if redrawn is not None and form.origin is not None:
-        redraw(client, form.origin, redrawn)
+        redraw(client, form.origin, redrawn, slack_api_url=deps_of(context).settings.slack_api_url)
     refresh_home(context, team_id=team_id, user_id=user_id)
     shared = None
     if share and logged.created:

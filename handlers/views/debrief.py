@@ -8,9 +8,10 @@ from slack_bolt import Ack, BoltContext
 
 from bot.errors import NotFound, UsageError
 from bot.services import governance
+from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.ids import DebriefBlock, View
-from handlers.views.account_target import AccountTarget, team_of, without_nul
+from handlers.views.account_target import AccountTarget, without_nul
 from messages import render
 from storage.models import Account
 

@@ -15,10 +15,10 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import UsageError, UserFacingError
 from bot.services import meso as meso_service
 from bot.services.accounts import MAX_ACCOUNT_NAME, clean_account_name
+from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 from handlers.sharing import Shared, post, share_channel
-from handlers.views.account_target import team_of
 from messages import render
 
 _ID = "value"  # the action_id of the element inside every input block

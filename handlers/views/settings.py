@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 
 from bot.services.settings import SettingsInput, save_settings
+from handlers.caller import team_of
 from handlers.context import deps_of
 from handlers.events.home import refresh_home
 
@@ -46,7 +47,7 @@ def submit_settings(
     ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext
 ) -> None:
     given = read_settings(view["state"]["values"])
-    team_id, user_id = str(context.team_id), body["user"]["id"]
+    team_id, user_id = team_of(body), body["user"]["id"]
     with deps_of(context).db.begin() as session:
         save_settings(session, team_id=team_id, user_id=user_id, given=given)
     ack()
