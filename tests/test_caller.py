@@ -22,6 +22,7 @@ from tests.test_concede_log import form_values
 SETTINGS_VALUES = {
     "work_start": {"value": {"type": "timepicker", "selected_time": "08:30"}},
     "work_end": {"value": {"type": "timepicker", "selected_time": "16:00"}},
+    "work_days": {"value": {"type": "checkboxes", "selected_options": [{"value": "0"}]}},
 }
 
 
@@ -117,7 +118,7 @@ def test_settings_without_a_team_are_refused_and_not_stored(
     submission["team"] = None
     submission["user"] = {"id": ALICE}
     reply = slack_user.interact(submission)
-    assert reply.status == 200
+    assert reply.status == 200 and "errors" not in reply.body
     assert count(db, UserPrefs) == 0
 
 
@@ -135,7 +136,8 @@ def test_every_modal_refuses_a_team_that_is_not_the_installs(
     ]
     for submission in submissions:
         submission["view"]["app_installed_team_id"] = "T0A"
-        assert slack_user.interact(submission).status == 200
+        reply = slack_user.interact(submission)
+        assert reply.status == 200 and "errors" not in reply.body
     assert count(db, UserPrefs) == 0
     assert count(db, Concession) == 0
 
