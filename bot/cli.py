@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from bot.config import MissingSetting, Settings
 from bot.delivery import ClientForTeam
+from bot.edge import EdgeLimits
 from storage import migrate
 from storage.db import SessionFactory, make_engine, make_session_factory, start_wal_checkpointer
 
@@ -39,6 +40,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--no-scheduler", action="store_true", help="leave sweeping to a worker")
     serve.add_argument("--socket", action="store_true", help="Socket Mode instead of HTTP")
+    serve.add_argument(
+        "--read-timeout",
+        type=float,
+        default=EdgeLimits.header_timeout,
+        help="seconds a client has to send its headers, and again its body (default: 5)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=EdgeLimits.max_connections,
+        help="client connections held at once (default: 256, less if few files may be open)",
+    )
 
     sub.add_parser("worker", help="run the scheduler alone")
 
@@ -130,11 +143,23 @@ def _check_bot_token(settings: Settings) -> None:
         ) from None
 
 
+def edge_limits(args: argparse.Namespace) -> EdgeLimits:
+    """`rapport serve`'s read timeout and connection cap, fitted to the open-file limit."""
+    if args.read_timeout <= 0 or args.max_connections < 1:
+        raise SystemExit("rapport: --read-timeout and --max-connections must be positive")
+    return EdgeLimits(
+        header_timeout=args.read_timeout,
+        body_timeout=args.read_timeout,
+        max_connections=args.max_connections,
+    ).within_open_files()
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import build_app
+    from bot.edge import uvicorn_config
     from bot.scheduler import make_scheduler
     from bot.server import make_asgi
 
@@ -159,13 +184,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         if args.socket:
             SocketModeHandler(app, app_token).start()
         else:
-            uvicorn.run(
+            limits = edge_limits(args)
+            log.info(
+                "serving with a %.0f s read timeout and at most %d connections",
+                limits.header_timeout,
+                limits.max_connections,
+            )
+            config = uvicorn_config(
                 make_asgi(app, engine, settings),
                 host=args.host,
                 port=args.port,
                 log_level=settings.log_level.lower(),
-                access_log=False,
+                limits=limits,
             )
+            uvicorn.Server(config).run()
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from bot.edge import EdgeLimits, uvicorn_config
 from bot.localslack import command_body, interaction_body, signed_headers
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -41,12 +42,19 @@ class RealTimeEventLoop(asyncio.SelectorEventLoop):
 class ServerThread:
     """uvicorn serving an ASGI app on 127.0.0.1, on a free port, in a thread."""
 
-    def __init__(self, asgi: Any) -> None:
+    def __init__(self, asgi: Any, limits: EdgeLimits | None = None) -> None:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         sock.close()
-        config = uvicorn.Config(asgi, host="127.0.0.1", port=self.port, log_level="warning")
+        # As `rapport serve` configures uvicorn: its read timeout and connection cap.
+        config = uvicorn_config(
+            asgi,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            limits=limits or EdgeLimits(),
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)
 
