@@ -20,6 +20,7 @@ cost follows what is due, not the size of the tables (bench/sweep.py).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -29,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVarTuple, cast
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from sqlalchemy import Row, Select, delete, func, or_, select, type_coerce
@@ -36,7 +38,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 from sqlalchemy.types import NullType
 
 from bot.config import Settings
-from bot.services import followups, rhythm
+from bot.services import due, followups, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.concessions import Balance, balance_of
 from bot.services.governance import plan_of
@@ -44,9 +46,11 @@ from bot.services.people import (
     HolidayCountries,
     calendar_from,
     needs_timezone,
+    prefs_of,
     prefs_of_many,
     remember_timezone,
     team_days_off,
+    zone,
 )
 from bot.slack import without_rate_limit_waits
 from bot.timezones import TryLater, slack_timezone
@@ -77,6 +81,7 @@ BATCH = 5000
 MAX_ITEMS_PER_MESSAGE = 15
 
 ClientForTeam = Callable[[str], WebClient]
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def is_user(recipient: str) -> bool:
@@ -514,9 +519,7 @@ def _read_commitments(
             commitment.next_nudge_at = None
             continue
         prefs = calendars.prefs_of(commitment.team_id, commitment.owner_id)
-        escalate_to = (prefs.manager_id if prefs is not None else None) or (
-            commitment.channel_id or commitment.owner_id
-        )
+        escalate_to = (prefs.manager_id if prefs is not None else None) or commitment.channel_id
         calendar = calendars.of(commitment.team_id, commitment.owner_id)
         for item in followups.plan(commitment, calendar, now, escalate_to=escalate_to):
             planned.append((commitment.team_id, item))
@@ -685,6 +688,19 @@ class Item:
     kpis: str | None = None  # from the account's governance plan, for a QBR agenda
     rating: Rating | None = None  # the buyer's answer recorded from a check-in nudge
 
+    @property
+    def day(self) -> date | None:
+        """The day this item is about: a follow-up's due day, a review's, a check-in's."""
+        if self.commitment is not None:
+            return self.commitment.due_on
+        if self.qbr is not None:
+            if self.nudge.kind == "qbr_lapsed" or self.closed:
+                return None
+            return self.qbr.next_on
+        if self.checkin is not None:
+            return self.checkin.due_on
+        return None
+
 
 def _ids(nudges: Sequence[Nudge | Due], kind: str) -> dict[str, list[int]]:
     """The ids of the `kind` subjects ("commitment:12" -> 12) the nudges name, by team."""
@@ -735,15 +751,18 @@ def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list
         elif kind == "qbr" and key in qbrs:
             item.qbr = qbrs[key]
             item.account = item.qbr.account
-            if not nudge.slot.endswith(str(item.qbr.next_on)):
-                item.closed = "held"
-            else:
+            if rhythm.is_answered(nudge.slot, item.qbr.next_on):
+                item.closed = "answered"
+            elif nudge.kind in ("qbr_lead", "qbr_eve"):
                 _add_agenda(session, item)
         elif kind == "checkin" and key in checkins:
             item.checkin = checkins[key]
             item.account = item.checkin.account
             if item.checkin.done_at is not None:
                 item.closed = "done"
+        elif kind == "person" and nudge.account_id is not None:
+            # The one-time note that overdue follow-ups reach nobody else.
+            item.account = session.get(Account, nudge.account_id)
         elif kind == "account" and key in accounts:
             item.account = accounts[key]
             item.days_quiet = rhythm.days_since_touch(item.account, now)
@@ -891,7 +910,8 @@ def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str
             n.subject
             for n in due
             if n.subject.startswith("qbr:")
-            and not n.slot.endswith(str(next_on.get(int(n.subject[4:]), "")))
+            and int(n.subject[4:]) in next_on
+            and rhythm.is_answered(n.slot, next_on[int(n.subject[4:])])
         }
     if ids := _subject_ids(due, "checkin"):
         closed |= {
@@ -1047,9 +1067,15 @@ def _coalesce(batch: list[Due]) -> list[Due]:
 
 
 def render_message(
-    items: list[Item], outbox_id: int, recipient: str, now: datetime
+    items: list[Item], outbox_id: int, recipient: str, now: datetime, today: date
 ) -> dict[str, Any]:
-    shown = items[:MAX_ITEMS_PER_MESSAGE]
+    """The DM: the most urgent items first (due.by_urgency), as many as fit; when
+    more are due, it says how many and where to see them all."""
+    ranks = [
+        due.Ranked(due.urgency(item.nudge.kind, item.day, today), item.nudge.id) for item in items
+    ]
+    ordered = [items[i] for i in due.by_urgency(ranks)]
+    shown = ordered[:MAX_ITEMS_PER_MESSAGE]
     return render(
         "nudge_dm",
         items=shown,
@@ -1057,14 +1083,27 @@ def render_message(
         ref=outbox_id,
         to_channel=not is_user(recipient),
         now=now,
+        today=today,
     )
 
 
-def compose(session: Session, row: OutboxMessage, now: datetime) -> dict[str, Any] | None:
+def recipient_today(
+    session: Session, *, team_id: str, recipient: str, now: datetime, default_tz: ZoneInfo
+) -> date:
+    """The day it is where the message is read (the team's default zone for a channel)."""
+    prefs = prefs_of(session, team_id=team_id, user_id=recipient) if is_user(recipient) else None
+    tz = zone(prefs.tz_override or prefs.slack_tz, default_tz) if prefs is not None else default_tz
+    return now.astimezone(tz).date()
+
+
+def compose(
+    session: Session, row: OutboxMessage, now: datetime, *, default_tz: ZoneInfo = UTC_ZONE
+) -> dict[str, Any] | None:
     """The message an outbox row stands for, as it reads at `now`.
 
     None when nothing in it needs anyone any more (all done or cancelled since it
-    was grouped): then nothing is sent.
+    was grouped): then nothing is sent. Its words about days ("today", "on Monday")
+    are worked out now, in the reader's time zone, not when the nudge was planned.
     """
     if "nudge_ids" not in row.payload:
         return row.payload
@@ -1078,14 +1117,27 @@ def compose(session: Session, row: OutboxMessage, now: datetime) -> dict[str, An
     items = load_items(session, nudges, now)
     if row.message_ts is None and all(item.closed for item in items):
         return None
-    return render_message(items, row.id, row.recipient, now)
+    today = recipient_today(
+        session, team_id=row.team_id, recipient=row.recipient, now=now, default_tz=default_tz
+    )
+    return render_message(items, row.id, row.recipient, now, today)
+
+
+def composer(default_tz: ZoneInfo) -> Callable[[Session, OutboxMessage, datetime], Any]:
+    """`compose` for a deployment whose people default to `default_tz`."""
+    return functools.partial(compose, default_tz=default_tz)
 
 
 def rerender(
-    session: Session, *, team_id: str, outbox_id: int, now: datetime
+    session: Session,
+    *,
+    team_id: str,
+    outbox_id: int,
+    now: datetime,
+    default_tz: ZoneInfo = UTC_ZONE,
 ) -> dict[str, Any] | None:
     """The message as it should read now (after a click), or None if it is not ours."""
     row = session.scalar(
         select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.id == outbox_id)
     )
-    return compose(session, row, now) if row is not None else None
+    return compose(session, row, now, default_tz=default_tz) if row is not None else None

@@ -45,7 +45,9 @@ def sweep(
     # team's digest slot that takes seconds (bench/README.md), and a nudge due now
     # should not wait for it.
     def deliver() -> DeliveryReport:
-        return deliver_pending(db, client_for, now=now, compose=nudging.compose, pacer=pacer)
+        return deliver_pending(
+            db, client_for, now=now, compose=nudging.composer(settings.default_tz), pacer=pacer
+        )
 
     delivery = deliver()
     channels = digests.plan_digests(db, client_for, now=now)

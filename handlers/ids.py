@@ -13,6 +13,9 @@ class Action(StrEnum):
     NUDGE_SNOOZE = "nudge_snooze"
     NUDGE_REASSIGN = "nudge_reassign"
     NUDGE_QBR_HELD = "nudge_qbr_held"
+    # "Did the QBR happen?": a date picker (the review's date is the nudge's slot).
+    NUDGE_QBR_MOVED = "nudge_qbr_moved"
+    NUDGE_QBR_SKIPPED = "nudge_qbr_skipped"
     NUDGE_TOUCHED = "nudge_touched"
     # Check-in nudges: open the modal that records the buyer's CSAT/NPS answer.
     NUDGE_RATE = "nudge_rate"
@@ -33,6 +36,9 @@ class Action(StrEnum):
     HOME_DONE = "home_done"
     HOME_SNOOZE = "home_snooze"
     HOME_EDIT_SETTINGS = "home_edit_settings"
+    # "Which review took place?" (value: `<qbr id>:<planned date>`).
+    QBR_HELD_PLANNED = "qbr_held_planned"
+    QBR_HELD_EXTRA = "qbr_held_extra"
     # A digest section's "Open an account…" menu (value: the account id).
     DIGEST_OPEN_ACCOUNT = "digest_open_account"
 

@@ -18,6 +18,7 @@ from jinja2.runtime import Context
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.services.calendar import relative_day
 from messages import phrases
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks) that slack_sdk's
@@ -184,6 +185,8 @@ def _environment() -> Environment:
         bullets=bullets,
         day_time=day_time,
         gave=phrases.gave,
+        # `day|when(today)`: "today", "on Monday", "in 12 days", worded as it is read.
+        when=relative_day,
     )
     return env
 

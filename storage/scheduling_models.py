@@ -161,6 +161,8 @@ class Qbr(Base):
     last_held_on: Mapped[date | None]
     held_count: Mapped[int] = mapped_column(Integer, default=0)
     on_time_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Reviews that did not take place: skipped, or never answered within their window.
+    missed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(SlackId)
     next_nudge_at: Mapped[datetime | None]
 

@@ -86,6 +86,23 @@ class Scenario:
             assert reply.status == 200
             self.settle()
 
+    def click_reply(self, when: str, reply: Reply, action_id: str, user: str = ALICE) -> str:
+        """Click `action_id` in an ephemeral reply; the text that replaced it."""
+        element = next(
+            e
+            for block in reply.body["blocks"]
+            if block["type"] == "actions"
+            for e in block["elements"]
+            if e["action_id"] == action_id
+        )
+        url = self.slack.response_url(action_id)
+        payload = block_action(action_id, element.get("value", ""), user=user, response_url=url)
+        with freeze_time(at(when), real_asyncio=True):
+            assert self.slack_user.interact(payload).status == 200
+            self.settle()
+        answer = self.slack.calls("response_url")[-1]
+        return blocks_text(answer.args)
+
 
 @pytest.fixture
 def s(

@@ -184,13 +184,18 @@ def test_touch_follows_the_relationship_type(kind: str | None, days: int, fracti
 
 def test_qbr_overdue_counts_as_missed_and_first_one_is_no_data() -> None:
     assert health.qbr_part(None, TODAY).fraction is None
-    upcoming = health.qbr_part((TODAY + timedelta(days=10), 0, 0), TODAY)
+    upcoming = health.qbr_part((TODAY + timedelta(days=10), 0, 0, 0), TODAY)
     assert upcoming.fraction is None and "first QBR" in upcoming.detail
-    assert health.qbr_part((TODAY + timedelta(days=80), 2, 1), TODAY).fraction == 0.5
-    late = health.qbr_part((TODAY - timedelta(days=8), 2, 2), TODAY)
+    assert health.qbr_part((TODAY + timedelta(days=80), 2, 1, 0), TODAY).fraction == 0.5
+    late = health.qbr_part((TODAY - timedelta(days=8), 2, 2, 0), TODAY)
     assert late.fraction == pytest.approx(2 / 3) and "has not been held" in late.detail
-    within_grace = health.qbr_part((TODAY - timedelta(days=7), 2, 2), TODAY)
+    within_grace = health.qbr_part((TODAY - timedelta(days=7), 2, 2, 0), TODAY)
     assert within_grace.fraction == 1.0
+
+
+def test_a_missed_qbr_counts_against_those_held_on_schedule() -> None:
+    part = health.qbr_part((TODAY + timedelta(days=80), 1, 1, 1), TODAY)
+    assert part.fraction == 0.5 and "1 of 2 QBRs held on schedule" in part.detail
 
 
 def test_checkins_done_late_count_half_and_missed_none() -> None:

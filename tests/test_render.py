@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bot.services.concessions import Balance, ConcessionLog
 from bot.services.health import PARTS, Raw, combine
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
+from bot.services.rhythm import QbrReminder
 from handlers.actions.ratings import RatingForm, rating_modal
 from handlers.ids import Action
 from messages import escape, render
@@ -81,9 +82,34 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
         for i, kind in enumerate(kinds)
     ]
     qbr = SimpleNamespace(next_on=date(2026, 12, 3), last_held_on=None)
+    for n, (kind, closed) in enumerate(
+        [("qbr_after", None), ("qbr_after", "answered"), ("qbr_lapsed", None)]
+    ):
+        items.append(
+            SimpleNamespace(
+                nudge=SimpleNamespace(
+                    kind=kind, subject="qbr:1", id=30 + n, slot="after:2026-11-30"
+                ),
+                account=account(text[:80]),
+                commitment=None,
+                qbr=qbr,
+                checkin=None,
+                closed=closed,
+            )
+        )
     items.append(
         SimpleNamespace(
-            nudge=SimpleNamespace(kind="qbr_lead", subject="qbr:1", id=20),
+            nudge=SimpleNamespace(kind="no_escalation", subject="person:U1", id=40, slot="once"),
+            account=account(text[:80]),
+            commitment=None,
+            qbr=None,
+            checkin=None,
+            closed=None,
+        )
+    )
+    items.append(
+        SimpleNamespace(
+            nudge=SimpleNamespace(kind="qbr_lead", subject="qbr:1", id=20, slot="lead:2026-12-03"),
             account=account(text[:80]),
             commitment=None,
             qbr=qbr,
@@ -102,7 +128,7 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
             account=account(text[:80]),
             commitment=None,
             qbr=None,
-            checkin=SimpleNamespace(label="one-week"),
+            checkin=SimpleNamespace(label="one-week", due_on=date(2026, 11, 30)),
             closed=None,
             days_quiet=0,
             kept_since=0,
@@ -130,7 +156,7 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
             account=account(text[:80]),
             commitment=None,
             qbr=None,
-            checkin=SimpleNamespace(label="90-day"),
+            checkin=SimpleNamespace(label="90-day", due_on=date(2026, 12, 2)),
             closed="done",
             days_quiet=0,
             kept_since=0,
@@ -181,15 +207,35 @@ def every_template(text: str) -> dict[str, dict]:
         ),
     )
     sick = combine(1, {key: Raw(None if key == "qbr" else 0.4, text) for key in PARTS})
+    review = SimpleNamespace(
+        id=4,
+        next_on=date(2027, 1, 17),
+        cadence="quarter",
+        lead_days=7,
+        held_count=2,
+        last_held_on=date(2026, 10, 1),
+    )
+    reminders = [
+        QbrReminder("lead:2027-01-17", "qbr_lead", date(2027, 1, 8), NOW),
+        QbrReminder("eve:2027-01-17", "qbr_eve", date(2027, 1, 15), NOW),
+    ]
     return {
         "concession_logged": render("concession_logged", entry=entries[0], balance=Balance(1, 0)),
         "concession_logged_one_way": render(
             "concession_logged", entry=entries[1], balance=Balance(0, 1)
         ),
         "concession_log": render("concession_log", log=log, actions=Action),
-        "followup_recorded": render("followup_recorded", commitment=commitment(text)),
+        "followup_recorded": render(
+            "followup_recorded",
+            commitment=commitment(text),
+            reminder_on=date(2026, 12, 7),
+            day_off="a Sunday, not one of your working days",
+        ),
         "followup_recorded_theirs": render(
-            "followup_recorded", commitment=commitment(text, "theirs")
+            "followup_recorded",
+            commitment=commitment(text, "theirs"),
+            reminder_on=None,
+            day_off=None,
         ),
         "followup_list": render(
             "followup_list",
@@ -198,10 +244,47 @@ def every_template(text: str) -> dict[str, dict]:
             today=date(2026, 11, 28),
         ),
         "nudge_dm": render(
-            "nudge_dm", items=nudge_items(text), more=3, ref=7, to_channel=False, now=NOW
+            "nudge_dm",
+            items=nudge_items(text),
+            more=3,
+            ref=7,
+            to_channel=False,
+            now=NOW,
+            today=NOW.date(),
         ),
         "nudge_dm_channel": render(
-            "nudge_dm", items=nudge_items(text)[:2], more=0, ref=7, to_channel=True, now=NOW
+            "nudge_dm",
+            items=nudge_items(text)[:2],
+            more=0,
+            ref=7,
+            to_channel=True,
+            now=NOW,
+            today=NOW.date(),
+        ),
+        **{
+            f"qbr_scheduled_{n}": render(
+                "qbr_scheduled",
+                qbr=review,
+                account=account(text[:80]),
+                held=held,
+                extra=extra,
+                on_schedule=held is not None,
+                ahead=ahead,
+                short_notice=not ahead,
+                day_off="a Sunday, not one of your working days" if not ahead else None,
+                when="tomorrow",
+                asked_on=date(2027, 1, 18),
+            )
+            for n, (held, extra, ahead) in enumerate(
+                [
+                    (None, False, []),
+                    (date(2026, 12, 14), False, reminders),
+                    (None, True, reminders[1:]),
+                ]
+            )
+        },
+        "qbr_which": render(
+            "qbr_which", qbr=review, account=account(text[:80]), days=45, today=NOW.date()
         ),
         "snooze_modal": render("snooze_modal", callback_id="snooze_until", metadata=text),
         "health_account": render("health_account", account=account(text[:80]), health=sick),

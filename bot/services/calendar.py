@@ -4,6 +4,11 @@ Nudges land inside the recipient's working hours on their working days, never on
 public or team holiday or while they are away. Instants are built from local dates
 and wall-clock times through zoneinfo, so a change to or from daylight saving time
 never moves a 09:00 nudge to 08:00 or 10:00.
+
+This is also the one rule for every date the product picks itself (a check-in, the
+next QBR, a reminder ahead of an event): `on_or_after` and `on_or_before` move such a
+date to the owner's nearest working day, `why_not_working` says why it moved, and
+`relative_day` words a date by its real distance from the day a message is read.
 """
 
 from __future__ import annotations
@@ -100,8 +105,70 @@ class WorkCalendar:
             fallback += timedelta(days=1)
         return fallback
 
+    def working_day_before(self, day: date) -> date:
+        """The last working day before `day` (day itself not counted)."""
+        key = ("before", day)
+        if key not in self._memo:
+            self._memo[key] = self._working_day_before(day)
+        before = self._memo[key]
+        assert isinstance(before, date)
+        return before
+
+    def _working_day_before(self, day: date) -> date:
+        current = day
+        for _ in range(MAX_DAYS_SEARCHED):
+            current -= timedelta(days=1)
+            if self.is_working_day(current):
+                return current
+        fallback = day - timedelta(days=1)
+        while fallback.weekday() >= 5:
+            fallback -= timedelta(days=1)
+        return fallback
+
+    def on_or_after(self, day: date) -> date:
+        """`day` if it is a working day, else the next one."""
+        return day if self.is_working_day(day) else self.working_day_after(day, 1)
+
+    def on_or_before(self, day: date) -> date:
+        """`day` if it is a working day, else the last one before it."""
+        return day if self.is_working_day(day) else self.working_day_before(day)
+
+    def why_not_working(self, day: date) -> str | None:
+        """Why `day` is not a working day, in words ("a Sunday", "Christmas Day");
+        None when it is one."""
+        if self.is_working_day(day):
+            return None
+        if self.away_from and self.away_until and self.away_from <= day <= self.away_until:
+            return "during your time away"
+        if self.country and day in public_holidays(self.country):
+            return f"a public holiday ({public_holidays(self.country).get(day)})"
+        if day in self.team_days_off:
+            return "a team day off"
+        return f"a {day:%A}, not one of your working days"
+
     def today(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
+
+
+def relative_day(day: date, today: date) -> str:
+    """`day` in words by its real distance from `today`, as a message is read:
+    "today", "tomorrow", "on Monday", "in 12 days", "yesterday", "3 days ago".
+
+    Never a fixed "tomorrow": a reminder held over a weekend says "today" on the day.
+    Within the coming week the weekday is named, since that is how people plan it.
+    """
+    days = (day - today).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    if days == -1:
+        return "yesterday"
+    if 1 < days < 7:
+        return f"on {day:%A}"
+    if days >= 7:
+        return f"in {days} days"
+    return f"{-days} days ago"
 
 
 def parse_work_days(text: str) -> frozenset[int]:

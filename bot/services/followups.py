@@ -122,9 +122,13 @@ def plan(
     calendar: WorkCalendar,
     now: datetime,
     *,
-    escalate_to: str,
+    escalate_to: str | None,
 ) -> list[PlannedNudge]:
-    """Every nudge due for `commitment` at `now`; moves its ladder on past them."""
+    """Every nudge due for `commitment` at `now`; moves its ladder on past them.
+
+    `escalate_to` is the owner's manager or the account's channel. With neither, the
+    ladder stops at the owner's own reminders: the escalation step becomes, once per
+    person, a note on how to give overdue follow-ups somewhere to go."""
     planned: list[PlannedNudge] = []
     subject = subject_of(commitment)
     if commitment.done_at is not None:
@@ -168,23 +172,52 @@ def plan(
             on = (commitment.ladder_anchor or commitment.due_on).isoformat()
         else:
             on = str(commitment.due_on)
-        recipient = escalate_to if step == _ESCALATE else commitment.owner_id
-        planned.append(
-            PlannedNudge(
-                _KINDS[(direction, step)],
-                subject,
-                f"{_SLOT_NAMES[step]}:{on}",
-                recipient,
-                commitment.account_id,
-                instant,
+        if step != _ESCALATE:
+            planned.append(
+                PlannedNudge(
+                    _KINDS[(direction, step)],
+                    subject,
+                    f"{_SLOT_NAMES[step]}:{on}",
+                    commitment.owner_id,
+                    commitment.account_id,
+                    instant,
+                )
             )
-        )
+        elif escalate_to is not None and escalate_to != commitment.owner_id:
+            planned.append(
+                PlannedNudge(
+                    _KINDS[(direction, step)],
+                    subject,
+                    f"{_SLOT_NAMES[step]}:{on}",
+                    escalate_to,
+                    commitment.account_id,
+                    instant,
+                )
+            )
+        else:
+            planned.append(no_escalation_note(commitment.owner_id, commitment.account_id, instant))
         step += 1
         commitment.ladder_step = step
         commitment.nudges_sent += 1
         instant = _instant(commitment, step, last, calendar) if step < _FINISHED else None
     commitment.next_nudge_at = instant
     return planned
+
+
+NO_ESCALATION = "no_escalation"
+
+
+def no_escalation_note(owner_id: str, account_id: int, at: datetime) -> PlannedNudge:
+    """The note that an owner's overdue follow-ups reach nobody else. Its key is the
+    same for every commitment of theirs, so it is written, and said, once."""
+    return PlannedNudge(NO_ESCALATION, f"person:{owner_id}", "once", owner_id, account_id, at)
+
+
+def first_reminder_day(commitment: OnLadder, calendar: WorkCalendar) -> date | None:
+    """The owner's working day the first reminder will actually come on: a due day
+    on a weekend, a holiday or time away is reminded of on the next working day."""
+    at = commitment.next_nudge_at
+    return calendar.next_open(at).astimezone(calendar.tz).date() if at is not None else None
 
 
 def cancel_pending(session: Session, *, team_id: str, subject: str) -> None:

@@ -49,7 +49,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from bot.services.rhythm import TOUCH_INTERVALS
+from bot.services.rhythm import QBR_WINDOW_DAYS, TOUCH_INTERVALS
 from storage.models import Account, Commitment, CommitmentDirection, Concession
 from storage.scheduling_models import CheckIn, Qbr
 from storage.team_models import Rating
@@ -71,8 +71,8 @@ CHECKIN_WINDOW = timedelta(days=365)
 RATING_WINDOW = timedelta(days=730)
 RATING_HALF_LIFE_DAYS = 91.0
 # A check-in or QBR done within a week of its day still counts as on time (the same
-# grace rhythm.mark_qbr_held gives a QBR).
-GRACE = timedelta(days=7)
+# window rhythm.held_on_schedule gives a QBR).
+GRACE = timedelta(days=QBR_WINDOW_DAYS)
 
 HEALTHY = 70
 WATCH = 45
@@ -195,16 +195,17 @@ def touch_part(days: int, relationship_type: str | None) -> Raw:
     return Raw(fraction, detail)
 
 
-def qbr_part(qbr: tuple[date, int, int] | None, today: date) -> Raw:
-    """(next_on, held, on time). A review more than a week overdue counts as missed."""
+def qbr_part(qbr: tuple[date, int, int, int] | None, today: date) -> Raw:
+    """(next_on, held, on time, missed). A review more than a week overdue counts as
+    missed until the sweep rolls it on as such."""
     if qbr is None:
         return _NO_QBR
-    next_on, held, on_time = qbr
+    next_on, held, on_time, missed = qbr
     overdue = next_on + GRACE < today
-    counted = held + (1 if overdue else 0)
+    counted = held + missed + (1 if overdue else 0)
     if counted == 0:
         return Raw(None, f"no data yet: the first QBR is on {_day(next_on)}")
-    detail = f"{on_time} of {_plural(held, 'QBR')} held on schedule"
+    detail = f"{on_time} of {_plural(held + missed, 'QBR')} held on schedule"
     if overdue:
         detail += f"; the one due {_day(next_on)} has not been held"
     return Raw(min(on_time, counted) / counted, detail)
@@ -379,11 +380,11 @@ def _chunk_health(
         )
     }
     qbrs = {
-        row[0]: (row[1], row[2], row[3])
+        row[0]: (row[1], row[2], row[3], row[4])
         for row in conn.execute(
-            select(Qbr.account_id, Qbr.next_on, Qbr.held_count, Qbr.on_time_count).where(
-                Qbr.team_id == team_id, _among(session, Qbr.account_id, ids)
-            )
+            select(
+                Qbr.account_id, Qbr.next_on, Qbr.held_count, Qbr.on_time_count, Qbr.missed_count
+            ).where(Qbr.team_id == team_id, _among(session, Qbr.account_id, ids))
         )
     }
     checkins: dict[int, list[tuple[date, datetime | None]]] = defaultdict(list)

@@ -7,6 +7,7 @@ reminder, so the sweep finds work through an index and never scans whole tables.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -53,20 +54,77 @@ def next_review(day: date, cadence: str) -> date:
 
 # --- QBRs -----------------------------------------------------------------------
 
+# A QBR held within this many days either side of its date was held on schedule;
+# one still unanswered this long after its date is counted as missed.
+QBR_WINDOW_DAYS = 7
 
-def qbr_reminders(qbr: Qbr, calendar: WorkCalendar) -> list[tuple[str, datetime]]:
-    """(slot, instant) of the lead-time reminder and the day-before reminder."""
-    lead = qbr.next_on - timedelta(days=qbr.lead_days)
-    eve = qbr.next_on - timedelta(days=1)
-    reminders = [(f"lead:{qbr.next_on}", calendar.opening(lead))]
-    if eve > lead:
-        reminders.append((f"eve:{qbr.next_on}", calendar.opening(eve)))
-    return reminders
+
+@dataclass(frozen=True)
+class QbrReminder:
+    """One reminder about a QBR: its slot (unique per review), kind and day."""
+
+    slot: str
+    kind: str  # qbr_lead (a draft agenda ahead), qbr_eve, qbr_after, qbr_lapsed
+    day: date
+    at: datetime
+
+    @property
+    def ahead(self) -> bool:
+        return self.kind in ("qbr_lead", "qbr_eve")
+
+
+def qbr_reminders(qbr: Qbr, calendar: WorkCalendar) -> list[QbrReminder]:
+    """Every reminder of the review on `qbr.next_on`, in time order, each on a working
+    day of the owner: a draft agenda `lead_days` ahead (the working day on or before),
+    a reminder on the last working day before the review, the question whether it took
+    place on the first working day after, and, with no answer by the end of its
+    window, the note that it was counted as missed."""
+    on = qbr.next_on
+    eve = calendar.working_day_before(on)
+    lead = calendar.on_or_before(on - timedelta(days=qbr.lead_days))
+    after = asked_on(qbr, calendar)
+    lapse = calendar.working_day_after(on + timedelta(days=QBR_WINDOW_DAYS), 1)
+    days = [("lead", "qbr_lead", lead)] if lead < eve else []
+    days += [("eve", "qbr_eve", eve), ("after", "qbr_after", after), ("lapse", "qbr_lapsed", lapse)]
+    return [
+        QbrReminder(f"{name}:{on}", kind, day, calendar.opening(day)) for name, kind, day in days
+    ]
+
+
+def reminders_ahead(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> list[QbrReminder]:
+    """The reminders still to come before the review (none when it is too close)."""
+    return [r for r in qbr_reminders(qbr, calendar) if r.ahead and r.at > now]
+
+
+def asked_on(qbr: Qbr, calendar: WorkCalendar) -> date:
+    """The working day after the review, when its owner is asked whether it happened."""
+    return calendar.working_day_after(qbr.next_on, 1)
 
 
 def arm_qbr(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> None:
-    upcoming = [at for _, at in qbr_reminders(qbr, calendar) if at > now]
+    if qbr.account is not None and qbr.account.stage == AccountStage.LOST:
+        qbr.next_nudge_at = None
+        return
+    upcoming = [r.at for r in qbr_reminders(qbr, calendar) if r.at > now]
     qbr.next_nudge_at = min(upcoming) if upcoming else None
+
+
+def fit_lead_days(on: date, calendar: WorkCalendar, now: datetime) -> int:
+    """Days ahead of the review for its draft agenda: a week, or fewer when the
+    review is nearer than that, so the agenda comes on the first working day still
+    ahead (lead times shrink; none is left when that day is the review's own)."""
+    usual = calendar.on_or_before(on - timedelta(days=QBR_LEAD_DAYS))
+    if calendar.opening(usual) > now:
+        return QBR_LEAD_DAYS
+    opens = calendar.next_open(now)
+    first = opens.astimezone(calendar.tz).date()
+    if opens <= now:  # working hours already under way: from the next working day
+        first = calendar.working_day_after(first, 1)
+    return max((on - first).days, 0)
+
+
+def held_on_schedule(review_on: date, held_on: date) -> bool:
+    return abs((held_on - review_on).days) <= QBR_WINDOW_DAYS
 
 
 def schedule_qbr(
@@ -79,6 +137,8 @@ def schedule_qbr(
     calendar: WorkCalendar,
     now: datetime,
 ) -> Qbr:
+    """Set the account's next review (on the day asked, even one that is not a working
+    day: the reminders around it are what the calendar places)."""
     if next_on < calendar.today(now):
         raise UsageError("The next QBR can't be in the past.")
     qbr = session.scalar(
@@ -92,42 +152,106 @@ def schedule_qbr(
             lead_days=QBR_LEAD_DAYS,
             held_count=0,
             on_time_count=0,
+            missed_count=0,
         )
         session.add(qbr)
     qbr.account = account
-    qbr.next_on = next_on
     qbr.cadence = cadence
-    arm_qbr(qbr, calendar, now)
+    _set_review(qbr, next_on, calendar, now)
     session.flush()
     return qbr
 
 
-def plan_qbr(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> list[PlannedNudge]:
-    due = [(slot, at) for slot, at in qbr_reminders(qbr, calendar) if at <= now]
+def _set_review(qbr: Qbr, on: date, calendar: WorkCalendar, now: datetime) -> None:
+    qbr.next_on = on
+    qbr.lead_days = fit_lead_days(on, calendar, now)
     arm_qbr(qbr, calendar, now)
-    if not due or qbr.account.stage == AccountStage.LOST:
+
+
+def _roll(qbr: Qbr, *, base: date, calendar: WorkCalendar, now: datetime) -> None:
+    """On to the review after `base` by the cadence, on the owner's next working day."""
+    today = calendar.today(now)
+    following = next_review(base, qbr.cadence)
+    while following <= today:
+        following = next_review(following, qbr.cadence)
+    _set_review(qbr, calendar.on_or_after(following), calendar, now)
+
+
+def plan_qbr(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> list[PlannedNudge]:
+    account = qbr.account
+    if account.stage == AccountStage.LOST:
+        qbr.next_nudge_at = None
+        return []
+    due = [r for r in qbr_reminders(qbr, calendar) if r.at <= now]
+    if not due:
+        arm_qbr(qbr, calendar, now)
         return []
     # After downtime only the latest reminder still makes sense.
-    slot, at = due[-1]
-    kind = "qbr_eve" if slot.startswith("eve:") else "qbr_lead"
-    return [PlannedNudge(kind, f"qbr:{qbr.id}", slot, qbr.account.owner_id, qbr.account_id, at)]
+    latest = due[-1]
+    if latest.kind == "qbr_lapsed":
+        if is_paused(account, calendar.today(now)):
+            # Reviews lapse on the owner's working days, not while the account rests.
+            assert account.paused_until is not None
+            qbr.next_nudge_at = calendar.opening(calendar.on_or_after(account.paused_until))
+            return []
+        qbr.missed_count += 1
+        _roll(qbr, base=qbr.next_on, calendar=calendar, now=now)
+    else:
+        arm_qbr(qbr, calendar, now)
+    return [
+        PlannedNudge(
+            latest.kind, f"qbr:{qbr.id}", latest.slot, account.owner_id, qbr.account_id, latest.at
+        )
+    ]
+
+
+def is_answered(slot: str, next_on: date) -> bool:
+    """A reminder about a review that has since been held, moved or skipped.
+
+    The note that a review lapsed is about one already rolled on: it stays true."""
+    return not slot.startswith("lapse:") and not slot.endswith(str(next_on))
 
 
 def mark_qbr_held(
     qbr: Qbr, *, review_on: date, today: date, calendar: WorkCalendar, now: datetime
 ) -> bool:
-    """Roll to the next review; False if that review was already marked held."""
+    """Roll to the next review; False if that review was already answered.
+
+    Held within its window (a week either side), it counts as held on schedule and
+    the next one follows from its planned date; held further off, the next one
+    follows from the day it was held."""
     if qbr.next_on != review_on:
         return False
     qbr.last_held_on = today
     qbr.held_count += 1
-    if today <= review_on + timedelta(days=7):
+    on_schedule = held_on_schedule(review_on, today)
+    if on_schedule:
         qbr.on_time_count += 1
-    qbr.next_on = next_review(review_on, qbr.cadence)
-    while qbr.next_on <= today:
-        qbr.next_on = next_review(qbr.next_on, qbr.cadence)
-    arm_qbr(qbr, calendar, now)
+    _roll(qbr, base=review_on if on_schedule else today, calendar=calendar, now=now)
     return True
+
+
+def mark_qbr_skipped(qbr: Qbr, *, review_on: date, calendar: WorkCalendar, now: datetime) -> bool:
+    """It did not take place: counted as missed, on to the next one by the cadence."""
+    if qbr.next_on != review_on:
+        return False
+    qbr.missed_count += 1
+    _roll(qbr, base=review_on, calendar=calendar, now=now)
+    return True
+
+
+def move_qbr(qbr: Qbr, *, review_on: date, to: date, calendar: WorkCalendar, now: datetime) -> bool:
+    """The review was put off to `to` (today or later); False if already answered."""
+    if qbr.next_on != review_on or to < calendar.today(now):
+        return False
+    _set_review(qbr, to, calendar, now)
+    return True
+
+
+def note_extra_review(qbr: Qbr, *, today: date) -> None:
+    """A review held today that was not the scheduled one: the next agenda counts
+    results from today; the schedule and its record stay as they are."""
+    qbr.last_held_on = today
 
 
 # --- check-ins ----------------------------------------------------------------
@@ -157,9 +281,28 @@ def mark_won(
     return created
 
 
+def checkin_day(session: Session, account: Account, wanted: date, calendar: WorkCalendar) -> date:
+    """The owner's first working day from `wanted` on that has no check-in yet (a long
+    time away can push two check-ins towards the same day)."""
+    taken = set(
+        session.scalars(
+            select(CheckIn.due_on).where(
+                CheckIn.team_id == account.team_id,
+                CheckIn.account_id == account.id,
+                CheckIn.due_on >= wanted,
+            )
+        )
+    )
+    day = calendar.on_or_after(wanted)
+    while day in taken:
+        day = calendar.working_day_after(day, 1)
+    return day
+
+
 def _add_checkin(
-    session: Session, account: Account, due_on: date, label: str, calendar: WorkCalendar
+    session: Session, account: Account, wanted: date, label: str, calendar: WorkCalendar
 ) -> CheckIn:
+    due_on = checkin_day(session, account, wanted, calendar)
     checkin = CheckIn(
         team_id=account.team_id,
         account_id=account.id,

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from handlers.actions import account, concede, home, meso, nudges, ratings
+from handlers.actions import account, concede, home, meso, nudges, qbr, ratings
 from handlers.ids import RATING_SCORE_PREFIX, Action
 
 # action_id -> listener. Listeners ack() first, then act and update the message.
@@ -20,6 +20,8 @@ ACTIONS: dict[Action, Callable[..., Any]] = {
     Action.CONCESSION_NEWER: concede.turn_page,
     Action.MESO_TEMPLATE: meso.start_from_template,
     Action.MESO_PICK: meso.pick,
+    Action.QBR_HELD_PLANNED: qbr.held_planned,
+    Action.QBR_HELD_EXTRA: qbr.held_extra,
 }
 
 
@@ -30,6 +32,8 @@ LAZY_ACTIONS: dict[Action, Callable[..., Any]] = {
     Action.NUDGE_SNOOZE: nudges.snooze,
     Action.NUDGE_REASSIGN: nudges.reassign,
     Action.NUDGE_QBR_HELD: nudges.qbr_held,
+    Action.NUDGE_QBR_MOVED: nudges.qbr_moved,
+    Action.NUDGE_QBR_SKIPPED: nudges.qbr_skipped,
     Action.NUDGE_TOUCHED: nudges.touched,
     Action.NUDGE_RATE: ratings.open_rating,
     Action.GOVERNANCE_EDIT: account.edit_governance,

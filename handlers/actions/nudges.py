@@ -1,4 +1,4 @@
-"""Buttons on nudge DMs: Done, Snooze, Reassign, Mark held, I was in touch.
+"""Buttons on nudge DMs: Done, Snooze, Reassign, Mark held, Moved to…, Skipped, I was in touch.
 
 Each click is acked at once; the work runs after the ack (Bolt lazy listener) because
 it ends in a Slack call that updates the message in place. Clicks are idempotent:
@@ -49,6 +49,16 @@ def _calendar(session: Session, deps: Deps, team_id: str, user_id: str) -> WorkC
     return deps.calendar_of(session, team_id=team_id, user_id=user_id)
 
 
+def redrawn(
+    session: Session, deps: Deps, *, team_id: str, outbox_id: int, now: datetime
+) -> dict[str, Any] | None:
+    """The nudge message as it reads now, in its reader's days, after a change."""
+    default_tz = deps.settings.default_tz
+    return nudging.rerender(
+        session, team_id=team_id, outbox_id=outbox_id, now=now, default_tz=default_tz
+    )
+
+
 def _redraw(client: WebClient, body: dict[str, Any], message: dict[str, Any] | None) -> None:
     container = body.get("container") or {}
     if message is None or not container.get("message_ts"):
@@ -89,7 +99,7 @@ def _apply(
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, team_id, user_id)
         change(Click(session, ref, action, calendar, now, team_id, user_id, deps))
-        message = nudging.rerender(session, team_id=team_id, outbox_id=ref.outbox_id, now=now)
+        message = redrawn(session, deps, team_id=team_id, outbox_id=ref.outbox_id, now=now)
     _redraw(client, body, message)
     refresh_home(context, team_id=team_id, user_id=user_id)
 
@@ -185,26 +195,74 @@ def reassign(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
     _apply(body, context, client, _reassign)
 
 
-def _qbr_held(click: Click) -> None:
-    qbr = click.session.scalar(
+def _qbr(click: Click) -> Qbr | None:
+    return click.session.scalar(
         select(Qbr).where(Qbr.team_id == click.team_id, Qbr.id == click.ref.subject_id)
     )
+
+
+def _review_asked(click: Click) -> date | None:
+    """The review the clicked nudge is about: its slot is `<step>:<planned date>`."""
+    nudge = click.session.get(Nudge, click.ref.nudge_id)
+    if nudge is None or nudge.team_id != click.team_id:
+        return None
+    try:
+        return date.fromisoformat(nudge.slot.partition(":")[2])
+    except ValueError:
+        return None
+
+
+def _owner_calendar(click: Click, qbr: Qbr) -> WorkCalendar:
+    return _calendar(click.session, click.deps, click.team_id, qbr.account.owner_id)
+
+
+def _qbr_held(click: Click) -> None:
+    qbr = _qbr(click)
     try:
         review_on = date.fromisoformat(click.action.get("value", ""))
     except ValueError:
         return
     if qbr is not None:
+        calendar = _owner_calendar(click, qbr)
         rhythm.mark_qbr_held(
             qbr,
             review_on=review_on,
-            today=click.calendar.today(click.now),
-            calendar=click.calendar,
+            today=calendar.today(click.now),
+            calendar=calendar,
             now=click.now,
         )
 
 
 def qbr_held(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     _apply(body, context, client, _qbr_held)
+
+
+def _qbr_moved(click: Click) -> None:
+    qbr, review_on = _qbr(click), _review_asked(click)
+    try:
+        to = date.fromisoformat(click.action.get("selected_date") or "")
+    except ValueError:
+        return
+    if qbr is not None and review_on is not None:
+        rhythm.move_qbr(
+            qbr, review_on=review_on, to=to, calendar=_owner_calendar(click, qbr), now=click.now
+        )
+
+
+def qbr_moved(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    _apply(body, context, client, _qbr_moved)
+
+
+def _qbr_skipped(click: Click) -> None:
+    qbr, review_on = _qbr(click), _review_asked(click)
+    if qbr is not None and review_on is not None:
+        rhythm.mark_qbr_skipped(
+            qbr, review_on=review_on, calendar=_owner_calendar(click, qbr), now=click.now
+        )
+
+
+def qbr_skipped(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    _apply(body, context, client, _qbr_skipped)
 
 
 def _touched(click: Click) -> None:
@@ -268,6 +326,6 @@ def submit_snooze_until(
         if commitment is not None and commitment.done_at is None:
             until = calendar.next_open(datetime.combine(picked, time(0, 0), tzinfo=calendar.tz))
             followups.snooze(session, commitment, until=max(until, now))
-        message = nudging.rerender(session, team_id=team_id, outbox_id=ref.outbox_id, now=now)
+        message = redrawn(session, deps, team_id=team_id, outbox_id=ref.outbox_id, now=now)
     _redraw(client, {"container": {"channel_id": channel_id, "message_ts": message_ts}}, message)
     refresh_home(context, team_id=team_id, user_id=user_id)

@@ -20,11 +20,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from bot import nudging
 from bot.errors import UsageError, UserFacingError
 from bot.services import ratings
 from bot.services.calendar import WorkCalendar
-from handlers.actions.nudges import parse_ref
+from handlers.actions.nudges import parse_ref, redrawn
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.ids import RATING_SCORE_PREFIX, RatingBlock, View
@@ -118,7 +117,9 @@ def open_rating(body: dict[str, Any], context: BoltContext, client: WebClient) -
             return
         if ratings.rating_for_checkin(session, team_id=team_id, checkin_id=checkin.id):
             # Already recorded (a second click on an old copy): show it, ask nothing.
-            message = nudging.rerender(session, team_id=team_id, outbox_id=ref.outbox_id, now=now)
+            message = redrawn(
+                session, deps_of(context), team_id=team_id, outbox_id=ref.outbox_id, now=now
+            )
             modal = None
         else:
             form = RatingForm(
@@ -257,5 +258,7 @@ def submit_rating(
             now=now,
             calendar=_calendar(session, context, team_id, user_id),
         )
-        message = nudging.rerender(session, team_id=team_id, outbox_id=ref.outbox_id, now=now)
+        message = redrawn(
+            session, deps_of(context), team_id=team_id, outbox_id=ref.outbox_id, now=now
+        )
     _redraw(client, answer.form.channel_id, answer.form.message_ts, message)

@@ -88,7 +88,12 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
                 if request.theirs
                 else CommitmentDirection.OURS,
             )
-            reply = render("followup_recorded", commitment=commitment)
+            reply = render(
+                "followup_recorded",
+                commitment=commitment,
+                reminder_on=followups.first_reminder_day(commitment, calendar),
+                day_off=calendar.why_not_working(commitment.due_on),
+            )
     # Know the caller's time zone (users.info), so their due days end at their midnight.
     later(
         context,

@@ -14,6 +14,7 @@ from slack_bolt import Ack, BoltContext
 from handlers.commands import (
     rapport_account,
     rapport_digest,
+    rapport_due,
     rapport_health,
     rapport_playbook,
     rapport_rhythm,
@@ -49,6 +50,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "settings": rapport_settings.settings,
     "digest": rapport_digest.digest,
     "overdue": rapport_digest.overdue,
+    "due": rapport_due.due_now,
     "health": rapport_health.health,
 }
 

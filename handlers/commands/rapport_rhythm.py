@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from sqlalchemy import delete, select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.errors import UsageError
 from bot.services import rhythm
 from bot.services.accounts import clean_account_name, get_account, get_or_create_account
-from bot.services.calendar import WorkCalendar
+from bot.services.calendar import WorkCalendar, relative_day
 from bot.services.dates import parse_day
 from bot.services.people import (
     holiday_country_code,
@@ -25,6 +26,7 @@ from handlers.events.home import refresh_home
 from handlers.parsing import split_account, split_keyed
 from handlers.replies import ephemeral
 from messages import render
+from storage.models import Account
 from storage.scheduling_models import Qbr, QbrCadence, TeamHoliday
 
 QBR_USAGE = "/rapport qbr"
@@ -47,6 +49,39 @@ def _account_name(args: str, usage: str) -> tuple[str, str]:
     return clean_account_name(name), rest
 
 
+def owner_calendar(session: Session, deps: Deps, account: Account) -> WorkCalendar:
+    """Dates about an account follow its owner's working days, whoever asks."""
+    return deps.calendar_of(session, team_id=account.team_id, user_id=account.owner_id)
+
+
+def qbr_reply(
+    qbr: Qbr,
+    account: Account,
+    calendar: WorkCalendar,
+    now: datetime,
+    *,
+    held: date | None,
+    extra: bool = False,
+) -> dict[str, Any]:
+    """The reply to scheduling a QBR or holding the one planned for `held`: when the
+    next is, and when the owner will hear of it (the reminders still ahead, each on
+    one of their working days)."""
+    today = calendar.today(now)
+    return render(
+        "qbr_scheduled",
+        qbr=qbr,
+        account=account,
+        held=held,
+        extra=extra,
+        on_schedule=held is not None and rhythm.held_on_schedule(held, today),
+        ahead=rhythm.reminders_ahead(qbr, calendar, now),
+        short_notice=qbr.lead_days < rhythm.QBR_LEAD_DAYS,
+        asked_on=rhythm.asked_on(qbr, calendar),
+        day_off=calendar.why_not_working(qbr.next_on),
+        when=relative_day(qbr.next_on, today),
+    )
+
+
 def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     """`qbr ACCOUNT next: DATE [every: quarter|month]`, `qbr ACCOUNT held`, `qbr ACCOUNT`."""
     parts = split_keyed(args, ("next", "every"), command=QBR_USAGE)
@@ -56,11 +91,11 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
         raise UsageError("`every:` takes `quarter` or `month`.", usage=QBR_USAGE)
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        calendar = _calendar(session, deps, command)
         if "next" in parts.fields:
             account = get_or_create_account(
                 session, team_id=team_of(command), name=name, user_id=command["user_id"], now=now
             )
+            calendar = owner_calendar(session, deps, account)
             day = parse_day(parts.fields["next"], today=calendar.today(now))
             review = rhythm.schedule_qbr(
                 session,
@@ -71,9 +106,10 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                 calendar=calendar,
                 now=now,
             )
-            message = render("qbr_scheduled", qbr=review, account=account, held=False)
+            message = qbr_reply(review, account, calendar, now, held=None)
         else:
             account = get_account(session, team_id=team_of(command), name=name)
+            calendar = owner_calendar(session, deps, account)
             review_or_none = session.scalar(
                 select(Qbr).where(Qbr.team_id == account.team_id, Qbr.account_id == account.id)
             )
@@ -82,18 +118,31 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                     f"No QBR is scheduled for {account.name} yet. Set one with `next: DATE`.",
                     usage=QBR_USAGE,
                 )
-            held = rest.lower() == "held"
-            if held:
+            held: date | None = None
+            today = calendar.today(now)
+            if rest.lower() == "held":
+                if not rhythm.held_on_schedule(review_or_none.next_on, today):
+                    # Far from its date: perhaps not the review that was planned.
+                    message = render(
+                        "qbr_which",
+                        qbr=review_or_none,
+                        account=account,
+                        days=abs((review_or_none.next_on - today).days),
+                        today=today,
+                    )
+                    ack(**ephemeral(message))
+                    return
+                held = review_or_none.next_on
                 rhythm.mark_qbr_held(
                     review_or_none,
                     review_on=review_or_none.next_on,
-                    today=calendar.today(now),
+                    today=today,
                     calendar=calendar,
                     now=now,
                 )
             elif rest:
                 raise UsageError("Add `next: DATE`, or `held` once it took place.", usage=QBR_USAGE)
-            message = render("qbr_scheduled", qbr=review_or_none, account=account, held=held)
+            message = qbr_reply(review_or_none, account, calendar, now, held=held)
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
 
@@ -102,10 +151,10 @@ def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
     name, _ = _account_name(args, "/rapport won")
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        calendar = _calendar(session, deps, command)
         account = get_or_create_account(
             session, team_id=team_of(command), name=name, user_id=command["user_id"], now=now
         )
+        calendar = owner_calendar(session, deps, account)
         checkins = rhythm.mark_won(session, account, calendar=calendar, now=now)
         message = render("account_won", account=account, checkins=checkins)
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])

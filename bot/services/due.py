@@ -1,0 +1,170 @@
+"""What needs a person now: the order a reminder DM shows its items in, and the
+full list behind it (`/rapport due`: follow-ups, QBRs, check-ins, quiet accounts).
+
+One order: what is due today first, then what is overdue, then the rest (what is
+coming up, someone else's promise escalated to you, notes), newest first within
+each. So a DM that cannot show everything never hides today's items behind older
+escalations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import IntEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from bot.services import rhythm
+from bot.services.followups import LadderStep
+from storage.models import Account, AccountStage, Commitment, CommitmentDirection
+from storage.scheduling_models import CheckIn, Qbr, UserPrefs
+
+# How far ahead `/rapport due` looks, and how many of each kind it lists.
+AHEAD = timedelta(days=7)
+QBRS_AHEAD = timedelta(days=14)
+MAX_PER_KIND = 15
+
+_T = TypeVar("_T")
+
+
+class Urgency(IntEnum):
+    TODAY = 0
+    OVERDUE = 1
+    REST = 2  # coming up, escalated to you about someone else's promise, notes
+
+
+# Nudge kinds about someone else's work: never ahead of your own due and overdue ones.
+ABOUT_OTHERS = frozenset({"followup_escalation"})
+
+
+def urgency(kind: str, day: date | None, today: date) -> Urgency:
+    """How urgent a reminder is for its reader on `today`; `day` is the day it is
+    about (a follow-up's due day, a check-in's, a QBR's), None for a quiet account."""
+    if kind in ABOUT_OTHERS or day is None or day > today:
+        return Urgency.REST
+    return Urgency.TODAY if day == today else Urgency.OVERDUE
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Something to sort: its urgency and a number that grows with newness."""
+
+    urgency: Urgency
+    newness: int
+
+
+def by_urgency(ranks: Sequence[Ranked]) -> list[int]:
+    """Positions of `ranks` in the order to show them: most urgent first, then newest."""
+    return sorted(range(len(ranks)), key=lambda i: (ranks[i].urgency, -ranks[i].newness))
+
+
+# --- /rapport due ---------------------------------------------------------------
+
+
+@dataclass
+class DueList:
+    """Everything one person has due or coming up, by kind, each list capped."""
+
+    today: date
+    followups: list[Commitment] = field(default_factory=list)
+    escalated: list[Commitment] = field(default_factory=list)
+    qbrs: list[Qbr] = field(default_factory=list)
+    checkins: list[CheckIn] = field(default_factory=list)
+    quiet: list[tuple[Account, int]] = field(default_factory=list)  # (account, days quiet)
+    more: dict[str, int] = field(default_factory=dict)  # kind -> how many not listed
+
+    @property
+    def empty(self) -> bool:
+        return not (self.followups or self.escalated or self.qbrs or self.checkins or self.quiet)
+
+
+def _capped(rows: Sequence[_T], kind: str, more: dict[str, int]) -> list[_T]:
+    if len(rows) > MAX_PER_KIND:
+        more[kind] = len(rows) - MAX_PER_KIND
+    return list(rows[:MAX_PER_KIND])
+
+
+def _on_live_accounts(
+    session: Session, model: Any, team_id: str, *where: Any, order: tuple[Any, ...]
+) -> Sequence[Any]:
+    """Rows of `model` (with their account) on the team's accounts that are not lost."""
+    return session.scalars(
+        select(model)
+        .join(Account, Account.id == model.account_id)
+        .where(model.team_id == team_id, Account.stage != AccountStage.LOST, *where)
+        .options(joinedload(model.account))
+        .order_by(*order, model.id)
+    ).all()
+
+
+def due_list(
+    session: Session, *, team_id: str, user_id: str, today: date, now: datetime
+) -> DueList:
+    """What `user_id` has due today, overdue or coming up within a week (QBRs two),
+    on accounts that are not lost, plus promises escalated to them as a manager."""
+    result = DueList(today=today)
+    followups = _on_live_accounts(
+        session,
+        Commitment,
+        team_id,
+        Commitment.owner_id == user_id,
+        Commitment.done_at.is_(None),
+        Commitment.due_on <= today + AHEAD,
+        order=(Commitment.due_on,),
+    )
+    result.followups = _capped(followups, "followups", result.more)
+    reports = select(UserPrefs.user_id).where(
+        UserPrefs.team_id == team_id, UserPrefs.manager_id == user_id
+    )
+    escalated = _on_live_accounts(
+        session,
+        Commitment,
+        team_id,
+        Commitment.owner_id.in_(reports),
+        Commitment.owner_id != user_id,
+        Commitment.done_at.is_(None),
+        Commitment.direction == CommitmentDirection.OURS,
+        Commitment.ladder_step >= LadderStep.FINISHED,
+        order=(Commitment.due_on,),
+    )
+    result.escalated = _capped(escalated, "escalated", result.more)
+    qbrs = _on_live_accounts(
+        session,
+        Qbr,
+        team_id,
+        Account.owner_id == user_id,
+        Qbr.next_on <= today + QBRS_AHEAD,
+        order=(Qbr.next_on,),
+    )
+    result.qbrs = _capped(qbrs, "qbrs", result.more)
+    checkins = _on_live_accounts(
+        session,
+        CheckIn,
+        team_id,
+        Account.owner_id == user_id,
+        Account.stage == AccountStage.WON,
+        CheckIn.done_at.is_(None),
+        CheckIn.due_on <= today + AHEAD,
+        order=(CheckIn.due_on,),
+    )
+    result.checkins = _capped(checkins, "checkins", result.more)
+    quiet = []
+    for account in session.scalars(
+        select(Account)
+        .where(
+            Account.team_id == team_id,
+            Account.owner_id == user_id,
+            Account.stage != AccountStage.LOST,
+        )
+        .order_by(Account.name)
+    ):
+        days = rhythm.days_since_touch(account, now)
+        if days >= rhythm.touch_intervals(account)[1]:
+            quiet.append((account, days))
+    quiet.sort(key=lambda pair: -pair[1])
+    result.quiet = _capped(quiet, "quiet", result.more)
+    return result
