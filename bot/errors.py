@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class UserFacingError(Exception):
     """Something the user can fix; `problem` is shown to them as is (our own words)."""
@@ -15,7 +18,34 @@ class UserFacingError(Exception):
 
 
 class UsageError(UserFacingError):
-    """Command text that does not parse; the reply carries the command's usage line."""
+    """Command text that does not parse; the reply carries the command's usage line.
+
+    `key` is the field of the command the problem is in, as the user writes it
+    (`due`, `next`, `give`): the reply names it and shows an example that uses it.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        usage: str | None = None,
+        field: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(problem, usage=usage, field=field)
+        self.key = key
+
+
+@contextmanager
+def reading(key: str) -> Iterator[None]:
+    """A problem found while reading the value of `key:` is a problem with that field
+    (the date reader, say, does not know which field it was given)."""
+    try:
+        yield
+    except UsageError as error:
+        if error.key is None:
+            error.key = key
+        raise
 
 
 class NotFound(UserFacingError):

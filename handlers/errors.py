@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -31,26 +32,55 @@ INTERACTIONS = ("block_actions", "view_submission", "shortcut", "message_action"
 
 
 def usage_for(command: str) -> CommandHelp | None:
-    """How to write `command`; `/rapport qbr` finds the qbr line of /rapport's help."""
+    """How to write `command`; `/rapport qbr` finds the qbr entry of /rapport's help."""
     if command in command_reference():
         return command_reference()[command]
     base, _, sub = command.partition(" ")
-    line = subcommand_reference().get(sub) if base == "/rapport" else None
-    return CommandHelp(command=command, description="", usage=line, examples=()) if line else None
+    entry = subcommand_reference().get(sub) if base == "/rapport" else None
+    return entry.as_command_help() if entry else None
+
+
+def example_for(entry: CommandHelp, key: str | None) -> str | None:
+    """One example of the command, one that uses the field in question if there is."""
+    if key is not None:
+        for example in entry.examples:
+            if re.search(rf"(?<![\w-]){re.escape(key)}:", example, re.I):
+                return example
+    return entry.examples[0] if entry.examples else None
+
+
+def typed_line(body: dict[str, Any]) -> str | None:
+    """The command as the user typed it, when the error is about a slash command."""
+    command = body.get("command")
+    if not isinstance(command, str) or not command:
+        return None
+    return " ".join([command, *str(body.get("text") or "").split()])
 
 
 def error_message(
     error: Exception, body: dict[str, Any], *, after_ack: bool = False
 ) -> dict[str, Any]:
-    """The reply for `error`: the problem and how to write the command, or a reference.
+    """The reply for `error`: the problem, what was typed, how to write the command and
+    one example of it; or, for our own failures, a reference to give the admin.
 
     After the ack, part of the work may be done already (a saved change whose message
     could not be redrawn), so the reply does not promise that nothing was saved.
     """
     if isinstance(error, UserFacingError):
         command = error.usage or body.get("command") or ""
-        help_entry = usage_for(command) if isinstance(error, UsageError) else None
-        return render("user_error", problem=error.problem, help=help_entry)
+        if not isinstance(error, UsageError):
+            return render(
+                "user_error", problem=error.problem, key=None, help=None, example=None, typed=None
+            )
+        help_entry = usage_for(command)
+        return render(
+            "user_error",
+            problem=error.problem,
+            key=error.key,
+            help=help_entry,
+            example=example_for(help_entry, error.key) if help_entry else None,
+            typed=typed_line(body),
+        )
     reference = uuid.uuid4().hex[:8]
     when = "after the ack" if after_ack else "handling a request"
     log.error("unhandled error %s (ref %s)", when, reference, exc_info=error)

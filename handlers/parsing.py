@@ -33,10 +33,12 @@ def split_keyed(text: str, keys: tuple[str, ...], *, command: str) -> KeyedText:
         key = match.group(1).lower()
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         if key in fields:
-            raise UsageError(f"`{key}:` appears twice.", usage=command)
+            raise UsageError(f"`{key}:` appears twice.", usage=command, key=key)
         value = " ".join(text[match.end() : end].split())
         if len(value) > MAX_FIELD_LENGTH:
-            raise UsageError(f"`{key}:` can be up to {MAX_FIELD_LENGTH} characters.", usage=command)
+            raise UsageError(
+                f"`{key}:` can be up to {MAX_FIELD_LENGTH} characters.", usage=command, key=key
+            )
         fields[key] = value
     return KeyedText(head=" ".join(head.split()), fields=fields)
 

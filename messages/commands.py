@@ -1,4 +1,4 @@
-"""The slash-command reference (usage lines, examples), loaded once from data."""
+"""The slash-command reference (usage lines, examples, help lines), loaded once from data."""
 
 from __future__ import annotations
 
@@ -15,19 +15,56 @@ class CommandHelp:
     description: str
     usage: str
     examples: tuple[str, ...]
+    # What `/rapport help` lists for it: one line per way of using it.
+    help: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubcommandHelp:
+    """One `/rapport` subcommand: how to write it, what it is for, one working example."""
+
+    name: str
+    usage: str
+    about: str
+    example: str
+
+    @property
+    def line(self) -> str:
+        """The one line help and "Did you mean …?" show."""
+        return f"`{self.usage}`: {self.about}"
+
+    def as_command_help(self) -> CommandHelp:
+        return CommandHelp(
+            command=f"/rapport {self.name}",
+            description=self.about,
+            usage=self.usage,
+            examples=(self.example,),
+            help=(self.line,),
+        )
+
+
+def _load(name: str) -> dict[str, dict[str, object]]:
+    loaded: dict[str, dict[str, object]] = yaml.safe_load(
+        files("messages").joinpath(f"library/{name}").read_text("utf-8")
+    )
+    return loaded
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    return tuple(map(str, value)) if isinstance(value, list) else ()
 
 
 @cache
 def command_reference() -> dict[str, CommandHelp]:
-    raw = yaml.safe_load(files("messages").joinpath("library/commands.yaml").read_text("utf-8"))
     return {
         name: CommandHelp(
             command=name,
-            description=entry["description"],
-            usage=entry["usage"],
-            examples=tuple(entry.get("examples", ())),
+            description=str(entry["description"]),
+            usage=str(entry["usage"]),
+            examples=_texts(entry.get("examples")),
+            help=_texts(entry.get("help")),
         )
-        for name, entry in raw.items()
+        for name, entry in _load("commands.yaml").items()
     }
 
 
@@ -36,8 +73,14 @@ def command_help(command: str) -> CommandHelp:
 
 
 @cache
-def subcommand_reference() -> dict[str, str]:
-    """`/rapport` subcommands: name -> one help line."""
-    text = files("messages").joinpath("library/subcommands.yaml").read_text("utf-8")
-    loaded: dict[str, str] = yaml.safe_load(text)
-    return loaded
+def subcommand_reference() -> dict[str, SubcommandHelp]:
+    """`/rapport` subcommands: name -> how to write it and what it is for."""
+    return {
+        name: SubcommandHelp(
+            name=name,
+            usage=str(entry["usage"]),
+            about=str(entry["about"]),
+            example=str(entry["example"]),
+        )
+        for name, entry in _load("subcommands.yaml").items()
+    }

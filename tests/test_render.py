@@ -16,6 +16,8 @@ from bot.services.health import PARTS, Raw, combine
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
 from bot.services.rhythm import QbrReminder
 from handlers.actions.ratings import RatingForm, rating_modal
+from handlers.commands.rapport import help_sections, suggestions
+from handlers.errors import usage_for
 from handlers.ids import Action
 from messages import escape, render
 from messages.render import render_source
@@ -296,7 +298,20 @@ def every_template(text: str) -> dict[str, dict]:
             warning="Click the score they gave.",
         ),
         "home": render("home", summary=summary, actions=Action),
-        "user_error": render("user_error", problem=text, help=None),
+        "user_error": render(
+            "user_error", problem=text, key=None, help=None, example=None, typed=None
+        ),
+        "user_error_typed": render(
+            "user_error",
+            problem=text,
+            key=text[:20],
+            help=usage_for("/rapport qbr"),
+            example=text,
+            typed=f"/rapport qbr {text}",
+        ),
+        "rapport_unknown": render("rapport_unknown", word=text, suggestions=suggestions("hlep")),
+        "rapport_unknown_none": render("rapport_unknown", word=text, suggestions=[]),
+        "rapport_help": render("rapport_help", sections=help_sections()),
         "unexpected_error": render("unexpected_error", reference="abc123"),
     }
 
@@ -346,5 +361,12 @@ def test_any_user_text_renders(text: str) -> None:
 
 
 def test_templates_are_yaml_with_json_values() -> None:
-    source = render_source("user_error", problem='a "quoted": value\nnext', help=None)
+    source = render_source(
+        "user_error",
+        problem='a "quoted": value\nnext',
+        key=None,
+        help=None,
+        example=None,
+        typed=None,
+    )
     assert '"a \\"quoted\\": value\\nnext"' in source

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.services.concessions import Balance, ConcessionLog
+from handlers.errors import usage_for
 from handlers.ids import Action
 from messages import render
 from tests.test_render import HOSTILE, account, concession
@@ -31,7 +32,20 @@ def contexts(text: str) -> list[tuple[str, dict[str, object]]]:
         ("concession_logged", {"entry": entries[1], "balance": Balance(0, 1), "fits": ()}),
         ("concession_shared", {"entry": entries[1], "balance": Balance(0, 1)}),
         ("concession_log", {"log": log, "actions": Action}),
-        ("user_error", {"problem": text, "help": None}),
+        (
+            "user_error",
+            {"problem": text, "key": None, "help": None, "example": None, "typed": None},
+        ),
+        (
+            "user_error",
+            {
+                "problem": text,
+                "key": "due",
+                "help": usage_for("/followup"),
+                "example": text,
+                "typed": text,
+            },
+        ),
     ]
 
 

@@ -52,7 +52,7 @@ def parse_followup(text: str) -> FollowupInput | None:
     if not what:
         raise UsageError("Say what will be done, after the account name.", usage=COMMAND)
     if not due:
-        raise UsageError("Say when with `due:`.", usage=COMMAND)
+        raise UsageError("Say when with `due:`.", usage=COMMAND, key="due")
     return FollowupInput(account=clean_account_name(account), what=what, due=due, theirs=theirs)
 
 
