@@ -49,12 +49,20 @@ def example_for(entry: CommandHelp, key: str | None) -> str | None:
     return entry.examples[0] if entry.examples else None
 
 
+# What Slack turned a picked #channel, @person or @group into, and back.
+_SLACK_REFERENCE = re.compile(r"<([#@]|!subteam\^)[A-Z0-9]+\|@?([^>]*)>")
+
+
 def typed_line(body: dict[str, Any]) -> str | None:
-    """The command as the user typed it, when the error is about a slash command."""
+    """The command as the user typed it (#channel, @person as they saw them), when the
+    error is about a slash command."""
     command = body.get("command")
     if not isinstance(command, str) or not command:
         return None
-    return " ".join([command, *str(body.get("text") or "").split()])
+    text = _SLACK_REFERENCE.sub(
+        lambda m: ("#" if m.group(1) == "#" else "@") + m.group(2), str(body.get("text") or "")
+    )
+    return " ".join([command, *text.split()])
 
 
 def error_message(
@@ -76,7 +84,8 @@ def error_message(
         return render(
             "user_error",
             problem=error.problem,
-            key=error.key,
+            # Named once: most problems already say which field they are about.
+            key=None if f"`{error.key}:`" in error.problem else error.key,
             help=help_entry,
             example=example_for(help_entry, error.key) if help_entry else None,
             typed=typed_line(body),

@@ -50,6 +50,9 @@ class Prompt:
     risk: str
     when: str | None = None
     signal: str | None = None
+    # A reaction rather than a topic (an objection, pushback): when the same words
+    # also name a topic ("price pushback"), the topic's line is the one to give.
+    broad: bool = False
 
     @property
     def is_move(self) -> bool:
@@ -114,8 +117,8 @@ class _Section:
 
 
 _SECTIONS: dict[str, _Section] = {
-    "situations": _Section(("title", "line", "why", "risk"), ("aliases",)),
-    "moves": _Section(("title", "when", "line", "why", "signal", "risk"), ("aliases",)),
+    "situations": _Section(("title", "line", "why", "risk"), ("aliases", "broad")),
+    "moves": _Section(("title", "when", "line", "why", "signal", "risk"), ("aliases", "broad")),
     "pitfalls": _Section(("title", "why", "fix")),
     "checklist": _Section(("kind", "text")),
     "templates": _Section(("title", "text")),
@@ -194,6 +197,10 @@ def _fields(where: str, section: str, entry: Mapping[str, Any]) -> dict[str, Any
     for field, value in entry.items():
         if field == "aliases":
             values[field] = _aliases(where, value)
+        elif field == "broad":
+            if not isinstance(value, bool):
+                raise PlaybookError(f"{where}: `broad` must be true or false")
+            values[field] = value
         else:
             values[field] = _text(where, field, value, _limit(section, field))
     return values

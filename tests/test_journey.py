@@ -29,6 +29,9 @@ Every key of a line:
   by each), or `all`. Default: the file's `who`, else `ana`.
 - `known`: the accounts the team has before the line (each line gets a team of its
   own, so lines never see each other's data). Default: the file's `known`.
+- `before`: commands the same person types first, in the same team and channel
+  (a string or a list); their replies are not checked, what they store is not
+  counted as the line's.
 - `channel`: the channel it is typed in (default C0JOURNEY).
 - `at`: the instant of the frozen clock, ISO (default 2026-12-03T10:00:00+00:00,
   which is Thursday 3 Dec in every zone of PEOPLE).
@@ -117,12 +120,12 @@ RECORDS: dict[str, tuple[str, str | None]] = {
     "/rapport settings": ("UserPrefs", None),
 }
 
-# Rows every line's team may gain without having "stored" anything: what the app
-# learns about the person typing.
-LEARNED = {"user_prefs"}
+# Columns a line may change without having "stored" anything: what the app learns
+# about the person typing (from Slack, after the ack), per table.
+LEARNED = {"user_prefs": {"slack_tz", "slack_tz_fetched_at", "slack_locale", "locale"}}
 
 LINE_KEYS = {
-    "say", "who", "known", "channel", "at", "record", "account", "date", "fields",
+    "say", "who", "known", "before", "channel", "at", "record", "account", "date", "fields",
     "reply", "not", "error", "field", "stored", "calls", "xfail",
 }  # fmt: skip
 
@@ -200,14 +203,21 @@ def snapshot(session: Session, team_id: str, tables: Iterable[str] = _ROWS_OF_TE
     return found
 
 
+def _kept(row: dict[str, Any] | None, learned: set[str]) -> dict[str, Any] | None:
+    return None if row is None else {k: v for k, v in row.items() if k not in learned}
+
+
 def changes(before: Snapshot, after: Snapshot) -> dict[str, list[dict[str, Any]]]:
-    """Rows added or changed, per table (learned preferences left out)."""
+    """Rows added or changed, per table (what the app learned about the person aside)."""
     changed: dict[str, list[dict[str, Any]]] = {}
     for name, rows in after.items():
-        if name in LEARNED:
-            continue
         earlier = before.get(name, {})
-        new = [row for key, row in rows.items() if earlier.get(key) != row]
+        learned = LEARNED.get(name, set())
+        new = [
+            row
+            for key, row in rows.items()
+            if _kept(earlier.get(key), learned) != _kept(row, learned)
+        ]
         if new or len(rows) != len(earlier):
             changed[name] = new or [{"deleted": len(earlier) - len(rows)}]
     return changed
@@ -262,11 +272,16 @@ class Journey:
         instant = at(str(spec.get("at", NOW)))
         self.clock.move_to(instant)
         self.meet(team_id, person, spec.get("known", []), instant)
+        channel = spec.get("channel", CHANNEL)
+        for earlier in line.texts("before"):
+            self.type(earlier, team_id, person, channel)
+        after_ack.drain()
         with self.db() as session:
-            # A new team: what it has before the line is what meet() gave it.
-            before = snapshot(session, team_id, ("accounts", "user_prefs"))
+            # A new team has only what meet() gave it, unless `before` typed more.
+            tables = _ROWS_OF_TEAM if "before" in spec else ("accounts", "user_prefs")
+            before = snapshot(session, team_id, tables)
         self.slack.clear()
-        reply = self.type(spec["say"], team_id, person, spec.get("channel", CHANNEL))
+        reply = self.type(spec["say"], team_id, person, channel)
         after_ack.drain()
         with self.db() as session:
             after = snapshot(session, team_id)

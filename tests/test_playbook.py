@@ -88,6 +88,16 @@ def test_built_in_library_has_the_seed_situations_moves_and_lists() -> None:
         ("Renwal", "renewal"),  # a typo
         ("stakeholdrs", "stakeholders"),
         ("PRICE!!", "price"),
+        # Meaning words: a topic named beside a reaction is the topic's talk.
+        ("price pushback", "price"),
+        ("pushback on price", "price"),
+        ("budget", "price"),
+        ("discount", "price"),
+        ("they say we're too expensive", "price"),
+        ("budget objection", "price"),
+        ("pushback on the renewal", "renewal"),
+        ("pushback", "objection"),
+        ("a concern they raised", "objection"),
         *[(words, key) for key, words in SEED_SITUATIONS.items()],
         *[(words, key) for key, words in SEED_MOVES.items()],
     ],
@@ -95,6 +105,17 @@ def test_built_in_library_has_the_seed_situations_moves_and_lists() -> None:
 def test_loose_words_find_the_right_prompt(words: str, key: str) -> None:
     match = find_prompt(load_playbook(), words)
     assert match.prompt is not None and match.prompt.key == key
+
+
+def test_a_broad_reaction_is_kept_as_related_when_a_topic_wins() -> None:
+    match = find_prompt(load_playbook(), "price pushback")
+    assert [p.key for p in match.related][:1] == ["objection"]
+
+
+def test_broad_must_be_true_or_false(tmp_path: Path) -> None:
+    path = write(tmp_path, "situations:\n  objection:\n    broad: sometimes\n")
+    with pytest.raises(PlaybookError, match="`broad` must be true or false"):
+        load_playbook(path)
 
 
 @pytest.mark.parametrize("words", ["", "   ", "banana", "zzzz qqqq", "\x00", "<!here>"])

@@ -74,7 +74,9 @@ def parse_weekday(text: str) -> int:
     return WEEKDAYS[key]
 
 
-def parse_clock(text: str) -> time:
+def parse_clock(text: str, *, key: str = "time", usage: str = "/rapport digest") -> time:
+    """A time of day as people write it (`09:00`, `9`, `2pm`, `8.30`); `key` and
+    `usage` name the field and the command in the error."""
     cleaned = text.strip().lower().replace(".", ":")
     for pattern in ("%H:%M", "%H", "%I%p", "%I:%M%p", "%I %p", "%I:%M %p"):
         try:
@@ -82,8 +84,9 @@ def parse_clock(text: str) -> time:
         except ValueError:
             continue
     raise UsageError(
-        f"`time:` takes a time of day such as `09:00` or `2pm`, not `{text}`.",
-        usage="/rapport digest",
+        f"`{key}:` takes times of day such as `09:00` or `2pm`, not `{text[:40]}`.",
+        usage=usage,
+        key=key,
     )
 
 
@@ -134,6 +137,17 @@ def subscription_for(
     return session.scalar(
         select(DigestSubscription).where(
             DigestSubscription.team_id == team_id, DigestSubscription.channel_id == channel_id
+        )
+    )
+
+
+def active_subscriptions(session: Session, *, team_id: str) -> list[DigestSubscription]:
+    """The team's channels that get a weekly digest, in the order they were set up."""
+    return list(
+        session.scalars(
+            select(DigestSubscription)
+            .where(DigestSubscription.team_id == team_id, DigestSubscription.active.is_(True))
+            .order_by(DigestSubscription.created_at, DigestSubscription.id)
         )
     )
 

@@ -17,6 +17,9 @@ T = TypeVar("T")
 # unrelated words ("prize" for "price" is fine, "pipe" is not) fall through to the list.
 FUZZY_CUTOFF = 0.75
 MAX_QUERY = 200
+# The score of a declared phrase found whole inside the query (fuzzy matches score
+# below 1, an exact query 3).
+PHRASE_FOUND = 2.0
 _WORD = re.compile(r"[\w']+")
 
 
@@ -59,7 +62,7 @@ def find_prompt(playbook: Playbook, query: str) -> PromptMatch:
                 consider(prompt, 3.0)
             elif f" {phrase} " in padded:
                 # Longer declared phrases are more specific: "price negotiation" beats "price".
-                consider(prompt, 2.0 + min(len(phrase), 40) / 100)
+                consider(prompt, PHRASE_FOUND + min(len(phrase), 40) / 100)
             else:
                 ratio = difflib.SequenceMatcher(None, wanted, phrase).ratio()
                 if len(phrase.split()) == 1:
@@ -76,8 +79,15 @@ def find_prompt(playbook: Playbook, query: str) -> PromptMatch:
     if not scored:
         return PromptMatch(query=query.strip()[:MAX_QUERY], prompt=None)
     ranked = sorted(scored.values(), key=lambda pair: -pair[0])
+    # A reaction gives way to a topic named in the same words ("price pushback").
+    topics = [pair for pair in ranked if not pair[1].broad and pair[0] >= PHRASE_FOUND]
+    if ranked[0][1].broad and topics:
+        ranked.remove(topics[0])
+        ranked.insert(0, topics[0])
     best_score, best = ranked[0]
-    related = tuple(p for score, p in ranked[1:4] if score >= 2.0 or best_score < 2.0)
+    related = tuple(
+        p for score, p in ranked[1:4] if score >= PHRASE_FOUND or best_score < PHRASE_FOUND
+    )
     return PromptMatch(query=query.strip()[:MAX_QUERY], prompt=best, related=related)
 
 

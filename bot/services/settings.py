@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
+from bot.services.digest import parse_clock
 from bot.services.people import ensure_prefs
 from storage.scheduling_models import UserPrefs
 
@@ -25,12 +27,47 @@ class SettingsInput:
     digest_opt_out: bool
 
 
+HOURS_USAGE = "/rapport settings"
+_RANGE = re.compile(r"\s*(?:-|–|—|to|until)\s*", re.I)
+
+
+def parse_hours(text: str) -> tuple[time, time]:
+    """`8-17`, `8:30 - 17:00`, `9am to 5pm`: the start and end of a working day."""
+    parts = [part for part in _RANGE.split(text.strip(), maxsplit=1) if part]
+    if len(parts) != 2:
+        raise UsageError(
+            f"`hours:` is a start and an end, such as `9-17` or `8:30-17:30`, not `{text[:40]}`.",
+            usage=HOURS_USAGE,
+            key="hours",
+        )
+    start, end = (parse_clock(part, key="hours", usage=HOURS_USAGE) for part in parts)
+    check_hours(start, end, key="hours")
+    return start, end
+
+
+def check_hours(start: time, end: time, *, key: str | None = None) -> None:
+    """One rule for the command and the form: a working day ends after it starts."""
+    if end <= start:
+        raise UsageError(
+            f"The working day must end after it starts ({start:%H:%M} to {end:%H:%M}).",
+            usage=HOURS_USAGE,
+            field="work_end",
+            key=key,
+        )
+
+
+def set_hours(session: Session, *, team_id: str, user_id: str, start: time, end: time) -> UserPrefs:
+    check_hours(start, end)
+    prefs = ensure_prefs(session, team_id=team_id, user_id=user_id)
+    prefs.work_start, prefs.work_end = start, end
+    return prefs
+
+
 def save_settings(
     session: Session, *, team_id: str, user_id: str, given: SettingsInput
 ) -> UserPrefs:
     """Store them, or raise UsageError naming the field (its modal block_id)."""
-    if given.work_end <= given.work_start:
-        raise UsageError("The working day must end after it starts.", field="work_end")
+    check_hours(given.work_start, given.work_end)
     if not given.work_days:
         raise UsageError("Pick at least one working day.", field="work_days")
     if given.tz_override:

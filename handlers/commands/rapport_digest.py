@@ -52,19 +52,25 @@ def _channel(word: str, here: str) -> str:
     return found.group(1)
 
 
+ACTIONS = {"off": "off", "stop": "off", "preview": "preview"}
+
+
 def parse_target(head: str, here: str) -> Target:
+    """`[#channel|here] [off|stop|preview]`, the channel and the action in either order:
+    `off #sales` and `#sales off` both stop #sales's digest, from any channel."""
     words = head.split()
     if not words:
         return Target("show", here)
-    first = words[0].lower()
-    if first in ("off", "stop", "preview"):
-        if len(words) > 2:
-            raise UsageError("Name at most one channel.", usage=DIGEST_USAGE)
-        action = "preview" if first == "preview" else "off"
-        return Target(action, _channel(words[1] if len(words) > 1 else "", here))
-    if len(words) > 1:
-        raise UsageError("Name one channel, then the options.", usage=DIGEST_USAGE)
-    return Target("subscribe", _channel(words[0], here))
+    actions = [word for word in words if word.lower() in ACTIONS]
+    channels = [word for word in words if word.lower() not in ACTIONS]
+    if len(actions) > 1 or len(channels) > 1:
+        raise UsageError(
+            "Name one channel and at most one of `off` or `preview`, "
+            "e.g. `/rapport digest #sales off`.",
+            usage=DIGEST_USAGE,
+        )
+    channel = _channel(channels[0] if channels else "", here)
+    return Target(ACTIONS[actions[0].lower()] if actions else "subscribe", channel)
 
 
 def parse_owners(text: str | None) -> tuple[DigestScope, tuple[str, ...]]:
@@ -127,9 +133,8 @@ def digest(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
         if target.action == "show":
             sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
             if sub is None or not sub.active:
-                raise UsageError(
-                    "This channel gets no weekly digest. Start one here:", usage=DIGEST_USAGE
-                )
+                ack(**ephemeral(_status(session, team_id, target.channel_id)))
+                return
         elif target.action == "off":
             sub = rules.unsubscribe(session, team_id=team_id, channel_id=target.channel_id, now=now)
             if sub is None:
@@ -163,6 +168,17 @@ def _confirmation(sub: DigestSubscription) -> dict[str, Any]:
         scope_label=digests.scope_label(sub.scope, ids),
         next_local=next_local,
     )
+
+
+def _status(session: Session, team_id: str, channel_id: str) -> dict[str, Any]:
+    """This channel has no digest: how to start one, and which channels have one."""
+    others = [
+        (sub.channel_id, digests.schedule_words(sub))
+        for sub in rules.active_subscriptions(session, team_id=team_id)
+    ]
+    default_day = next(n for n, d in rules.WEEKDAYS.items() if d == rules.DEFAULT_WEEKDAY)
+    start = f"/rapport digest here day: {default_day[:3]} time: {rules.DEFAULT_TIME:%H:%M}"
+    return render("digest_status", channel_id=channel_id, start=start, others=others)
 
 
 def _preview(
