@@ -84,7 +84,7 @@ def parse_clock(text: str, *, key: str = "time", usage: str = "/rapport digest")
         except ValueError:
             continue
     raise UsageError(
-        f"`{key}:` takes times of day such as `09:00` or `2pm`, not `{text[:40]}`.",
+        f"`{key}:` takes a time of day such as `09:00` or `2pm`, not `{text[:40]}`.",
         usage=usage,
         key=key,
     )
