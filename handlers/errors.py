@@ -120,6 +120,14 @@ def _respond(message: dict[str, Any], context: BoltContext) -> bool:
     return True
 
 
+def _field_for(error: UserFacingError, body: dict[str, Any]) -> str | None:
+    """Where in a submitted modal to show a problem: the field it is about, or else the
+    form's first input (a modal without a response_url would otherwise just close, and
+    the person would never learn why nothing was saved)."""
+    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    return error.field or next((str(block) for block in values), None)
+
+
 def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -> BoltResponse:
     if not is_admitted(context):
         # The edge answers 401 before Bolt sees an unverified request; should one get
@@ -127,11 +135,13 @@ def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -
         log.warning("error on a request the edge did not verify: %s", type(error).__name__)
         return BoltResponse(status=401, body=json.dumps({"error": "invalid request"}))
     kind = body.get("type")
-    if kind == "view_submission" and isinstance(error, UserFacingError) and error.field:
-        # Shown under the field in the open modal, which stays open.
-        return _json_response(
-            {"response_action": "errors", "errors": {error.field: error.problem[:2000]}}
-        )
+    if kind == "view_submission" and isinstance(error, UserFacingError):
+        field = _field_for(error, body)
+        if field is not None:
+            # Shown under the field in the open modal, which stays open.
+            return _json_response(
+                {"response_action": "errors", "errors": {field: error.problem[:2000]}}
+            )
     message = error_message(error, body)
     if kind in INTERACTIONS:
         # Slack ignores the HTTP body of these: answer through response_url if any.
