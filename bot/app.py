@@ -82,6 +82,9 @@ def build_app(
         logger=bolt_logger(),
         client=client,
         signing_secret=settings.require("slack_signing_secret"),
+        # The edge verifies every signature before the body is parsed (bot/server.py);
+        # RequireAdmission turns away anything that did not pass it.
+        request_verification_enabled=False,
         authorize=authorize,
         process_before_response=True,
         listener_executor=AFTER_ACK,

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.services import people
 from bot.services.calendar import WorkCalendar
 from handlers.caller import IdentifyCaller
+from handlers.response_urls import RequireAdmission
 from storage.db import SessionFactory
 
 
@@ -81,6 +82,7 @@ class ReadCommandText(Middleware):
 
 def use_middleware(app: App, deps: Deps) -> None:
     """What every Rapport app runs before its listeners."""
+    app.use(RequireAdmission(slack_api_url=deps.settings.slack_api_url))
     app.use(IdentifyCaller())
     app.use(ProvideDeps(deps))
     app.use(ReadCommandText())

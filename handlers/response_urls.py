@@ -12,14 +12,13 @@ response_url, Bolt's `respond` and the concession log's redraw alike, goes throu
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from slack_bolt import BoltContext, Respond
+from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt.middleware import Middleware
 from slack_sdk.webhook import WebhookResponse
-
-log = logging.getLogger("rapport.response_urls")
 
 SLACK_RESPONSE_ORIGIN = ("https", "hooks.slack.com")
 
@@ -80,3 +79,26 @@ def respond_of(context: BoltContext) -> SlackOnlyRespond | None:
     if not is_admitted(context) or not isinstance(respond, SlackOnlyRespond):
         return None
     return respond if respond.response_url else None
+
+
+class RequireAdmission(Middleware):
+    """Only admitted requests reach a listener.
+
+    Over HTTP that is the edge's verdict on the signature (bot/server.py), the one
+    check made: Bolt's own RequestVerification is off (bot/app.py), and would only
+    hash the body a second time. A request that did not come through the edge gets
+    401 here. Socket Mode requests arrive over the connection the app token opened,
+    and are admitted as they come.
+    """
+
+    def __init__(self, *, slack_api_url: str) -> None:
+        self.slack_api_url = slack_api_url
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        if req.mode == "socket_mode":
+            admit(req.context, slack_api_url=self.slack_api_url)
+        elif not is_admitted(req.context):
+            return BoltResponse(status=401, body='{"error": "invalid request"}')
+        return next()

@@ -16,14 +16,18 @@ import pytest
 from slack_bolt import BoltContext
 from slack_bolt.logger.messages import warning_unhandled_request
 from slack_bolt.request import BoltRequest
+from sqlalchemy import func, select
 
-from bot.app import bolt_logger
-from bot.localslack import LocalSlack, interaction_body, signed_headers
+from bot.app import bolt_logger, build_app
+from bot.config import Settings
+from bot.localslack import LocalSlack, command_body, interaction_body, signed_headers
 from bot.server import MAX_BODY_BYTES
 from handlers import after_ack
 from handlers.errors import handle_error
 from handlers.ids import Action
 from handlers.response_urls import is_slack_response_url
+from storage.db import SessionFactory
+from storage.models import Concession
 from tests.slackkit import SIGNING_SECRET, ServerThread, SlackSender, block_action
 
 MARKER = "zq-request-body-marker-zq"
@@ -227,3 +231,16 @@ def test_bolts_lines_that_carry_a_body_are_logged_without_it() -> None:
         assert all(f.filter(record) for f in logger.filters)
         assert MARKER not in record.getMessage()
         assert "request body not logged" in record.getMessage()
+
+
+def test_a_request_that_did_not_come_through_the_edge_reaches_no_listener(
+    settings: Settings, db: SessionFactory
+) -> None:
+    """Signed correctly, but handed to Bolt directly: RequireAdmission turns it away,
+    since Bolt's own signature check is off and the edge's was never made."""
+    app = build_app(settings, db=db)
+    body = command_body("/concede", "acme give: a get: b", team_id="T0ACME", user_id="U0ALICE")
+    response = app.dispatch(BoltRequest(body=body, headers=signed_headers(SIGNING_SECRET, body)))
+    assert response.status == 401
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Concession)) == 0
