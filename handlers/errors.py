@@ -40,13 +40,22 @@ def usage_for(command: str) -> CommandHelp | None:
     return entry.as_command_help() if entry else None
 
 
-def example_for(entry: CommandHelp, key: str | None) -> str | None:
-    """One example of the command, one that uses the field in question if there is."""
+_NAMED_KEY = re.compile(r"`(\w+):")
+
+
+def example_for(entry: CommandHelp, key: str | None, problem: str = "") -> str | None:
+    """One example of the command, one that uses the field in question if there is
+    (the error's key, else the first `key:` its problem names); without the notes some
+    examples carry in the reference ("  (shows the log…)")."""
+    named = _NAMED_KEY.search(problem)
+    key = key or (named.group(1) if named else None)
+    chosen = entry.examples[0] if entry.examples else None
     if key is not None:
-        for example in entry.examples:
-            if re.search(rf"(?<![\w-]){re.escape(key)}:", example, re.I):
-                return example
-    return entry.examples[0] if entry.examples else None
+        chosen = next(
+            (e for e in entry.examples if re.search(rf"(?<![\w-]){re.escape(key)}:", e, re.I)),
+            chosen,
+        )
+    return chosen.split("  (")[0] if chosen else None
 
 
 # What Slack turned a picked #channel, @person or @group into, and back.
@@ -87,7 +96,7 @@ def error_message(
             # Named once: most problems already say which field they are about.
             key=None if f"`{error.key}:`" in error.problem else error.key,
             help=help_entry,
-            example=example_for(help_entry, error.key) if help_entry else None,
+            example=example_for(help_entry, error.key, error.problem) if help_entry else None,
             typed=typed_line(body),
         )
     reference = uuid.uuid4().hex[:8]

@@ -192,7 +192,9 @@ def check_equivalence(
 
 def check_tolerance(tolerance_pct: float) -> float:
     if not 0 <= tolerance_pct <= MAX_TOLERANCE_PCT:
-        raise UsageError(f"The tolerance is a percentage from 0 to {MAX_TOLERANCE_PCT:g}.")
+        raise UsageError(
+            f"`tolerance:` is a percentage from 0 to {MAX_TOLERANCE_PCT:g}.", key="tolerance"
+        )
     return tolerance_pct
 
 

@@ -112,14 +112,11 @@ def parse_tolerance(text: str) -> float:
         value = float(raw)
     except ValueError:
         raise UsageError(
-            "Write the tolerance as a percentage, e.g. `tolerance: 10%`.", usage=COMMAND
-        ) from None
-    if not 0 <= value <= meso_service.MAX_TOLERANCE_PCT:
-        raise UsageError(
-            f"The tolerance is a percentage from 0 to {meso_service.MAX_TOLERANCE_PCT:g}.",
+            "Write the tolerance as a percentage, e.g. `tolerance: 10%`.",
             usage=COMMAND,
-        )
-    return value
+            key="tolerance",
+        ) from None
+    return meso_service.check_tolerance(value)
 
 
 def meso_reply(
