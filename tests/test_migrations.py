@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from storage import migrate
 from storage.db import make_engine
@@ -63,3 +63,31 @@ def test_nudges_lose_their_foreign_keys_and_get_them_back_on_downgrade(
 
     step(empty_engine, "upgrade", "heads")
     assert differences(empty_engine) == []
+
+
+def test_qbrs_whose_reminders_ran_out_are_armed_again(empty_engine: Engine) -> None:
+    step(empty_engine, "upgrade", "0007")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO accounts (id, team_id, name, key, owner_id, created_by,"
+                " created_at, stage) VALUES (1, 'T1', 'Globex', 'globex', 'U1', 'U1',"
+                " '2026-09-01 10:00:00', 'won'), (2, 'T1', 'Initech', 'initech', 'U1', 'U1',"
+                " '2026-09-01 10:00:00', 'won')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO qbrs (id, team_id, account_id, next_on, cadence, lead_days,"
+                " held_count, on_time_count, created_by, next_nudge_at) VALUES"
+                " (1, 'T1', 1, '2026-10-01', 'quarter', 7, 0, 0, 'U1', NULL),"
+                " (2, 'T1', 2, '2027-10-01', 'quarter', 7, 0, 0, 'U1', '2027-09-24 09:00:00')"
+            )
+        )
+    step(empty_engine, "upgrade", "0008")
+    with empty_engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, next_nudge_at FROM qbrs")).all())
+        missed = conn.execute(text("SELECT missed_count FROM qbrs")).scalars().all()
+    assert rows[1] is not None, "the review nobody answered is asked about at the next sweep"
+    assert str(rows[2]).startswith("2027-09-24 09:00"), "an armed review keeps its reminder"
+    assert missed == [0, 0]
