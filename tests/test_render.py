@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.services.concessions import Balance, ConcessionLog
+from bot.services.due import DueList
 from bot.services.health import PARTS, Raw, combine
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
 from bot.services.rhythm import QbrReminder
@@ -285,6 +286,28 @@ def every_template(text: str) -> dict[str, dict]:
                 ]
             )
         },
+        "due_list": render(
+            "due_list",
+            due=DueList(
+                today=NOW.date(),
+                followups=[commitment(text, "theirs" if n % 2 else "ours") for n in range(15)],
+                escalated=[commitment(text) for _ in range(15)],
+                qbrs=[
+                    SimpleNamespace(account=account(text[:80]), next_on=date(2026, 11, 20 + n // 2))
+                    for n in range(15)
+                ],
+                checkins=[
+                    SimpleNamespace(
+                        account=account(text[:80]), label="90-day", due_on=date(2026, 12, n + 1)
+                    )
+                    for n in range(15)
+                ],
+                quiet=[(account(text[:80]), 400)] * 15,
+                more={"followups": 4, "escalated": 1, "qbrs": 2, "checkins": 3, "quiet": 9},
+            ),
+            today=NOW.date(),
+        ),
+        "due_list_empty": render("due_list", due=DueList(today=NOW.date()), today=NOW.date()),
         "qbr_which": render(
             "qbr_which", qbr=review, account=account(text[:80]), days=45, today=NOW.date()
         ),
