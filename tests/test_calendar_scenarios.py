@@ -151,6 +151,9 @@ def test_check_ins_and_the_next_qbr_never_land_on_a_weekend(s: Scenario) -> None
     s.say("2026-11-20T10:00:00Z", "/rapport", "qbr Globex next: 2026-11-20")
     held = s.say("2026-11-20T15:00:00Z", "/rapport", "qbr Globex held")
     assert "The next one is on *Mon 22 Feb 2027*" in held.text, "not Sat 20 Feb"
+    assert "(Sat 20 Feb 2027, a quarter on, is a Saturday, not one of your working days)" in (
+        held.text
+    )
 
 
 def test_a_pause_over_a_holiday_resumes_on_the_first_working_day(s: Scenario) -> None:

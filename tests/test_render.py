@@ -277,6 +277,8 @@ def every_template(text: str) -> dict[str, dict]:
                 day_off="a Sunday, not one of your working days" if not ahead else None,
                 when="tomorrow",
                 asked_on=date(2027, 1, 18),
+                moved_from=date(2027, 1, 16) if held else None,
+                moved_why="a Saturday, not one of your working days",
             )
             for n, (held, extra, ahead) in enumerate(
                 [

@@ -168,12 +168,24 @@ def _set_review(qbr: Qbr, on: date, calendar: WorkCalendar, now: datetime) -> No
     arm_qbr(qbr, calendar, now)
 
 
+def review_after(base: date, cadence: str, today: date) -> date:
+    """The first review after `base` by the cadence that is still ahead of `today`
+    (before the calendar moves it to a working day)."""
+    following = next_review(base, cadence)
+    while following <= today:
+        following = next_review(following, cadence)
+    return following
+
+
+def roll_base(review_on: date, held_on: date) -> date:
+    """What the next review counts from: its planned date when held on schedule (the
+    rhythm holds), else the day it was actually held."""
+    return review_on if held_on_schedule(review_on, held_on) else held_on
+
+
 def _roll(qbr: Qbr, *, base: date, calendar: WorkCalendar, now: datetime) -> None:
     """On to the review after `base` by the cadence, on the owner's next working day."""
-    today = calendar.today(now)
-    following = next_review(base, qbr.cadence)
-    while following <= today:
-        following = next_review(following, qbr.cadence)
+    following = review_after(base, qbr.cadence, calendar.today(now))
     _set_review(qbr, calendar.on_or_after(following), calendar, now)
 
 
@@ -224,10 +236,9 @@ def mark_qbr_held(
         return False
     qbr.last_held_on = today
     qbr.held_count += 1
-    on_schedule = held_on_schedule(review_on, today)
-    if on_schedule:
+    if held_on_schedule(review_on, today):
         qbr.on_time_count += 1
-    _roll(qbr, base=review_on if on_schedule else today, calendar=calendar, now=now)
+    _roll(qbr, base=roll_base(review_on, today), calendar=calendar, now=now)
     return True
 
 

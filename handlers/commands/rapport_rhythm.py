@@ -67,8 +67,16 @@ def qbr_reply(
     next is, and when the owner will hear of it (the reminders still ahead, each on
     one of their working days)."""
     today = calendar.today(now)
+    # Where the cadence alone would have put the next review, when the calendar moved it.
+    by_cadence = (
+        rhythm.review_after(rhythm.roll_base(held, today), qbr.cadence, today)
+        if held is not None
+        else qbr.next_on
+    )
     return render(
         "qbr_scheduled",
+        moved_from=by_cadence if by_cadence != qbr.next_on else None,
+        moved_why=calendar.why_not_working(by_cadence),
         qbr=qbr,
         account=account,
         held=held,
