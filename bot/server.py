@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
@@ -27,9 +29,16 @@ from starlette.routing import Route
 
 from bot.config import Settings
 from handlers.response_urls import admit
-from storage.db import database_answers
+from storage.db import REQUEST_BUDGET_S, database_answers, request_budget
 
 EVENTS_PATH = "/slack/events"
+
+# Threads for slash commands. A command blocked on a database lock holds one for at
+# most REQUEST_BUDGET_S; eight let that many wait at once while the rest keep being
+# answered. More would not make SQLite faster (one writer) and only add GIL hand-offs.
+COMMAND_THREADS = 8
+# /healthz waits this long for the database, then says it is unavailable.
+HEALTH_TIMEOUT_S = 1.0
 
 # Slack's own payloads are a few KiB; a modal with every field full stays well under.
 MAX_BODY_BYTES = 1024 * 1024
@@ -120,22 +129,53 @@ def _refusal(refused: Refused) -> Response:
     )
 
 
+class HealthCheck:
+    """`SELECT 1` (on SQLite, the write lock too: every request takes it) on a thread
+    of its own, one at a time, waited for at most HEALTH_TIMEOUT_S. A database that
+    does not answer makes /healthz say so at once; it never holds the server."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-health")
+        self._running: asyncio.Future[bool] | None = None
+
+    async def database_up(self) -> bool:
+        # A check still stuck from an earlier probe is shared, not queued behind.
+        if self._running is None or self._running.done():
+            self._running = asyncio.get_running_loop().run_in_executor(self._thread, self._check)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._running), HEALTH_TIMEOUT_S)
+        except TimeoutError:
+            return False
+
+    def _check(self) -> bool:
+        with request_budget(HEALTH_TIMEOUT_S):
+            return database_answers(self.engine)
+
+
 def make_asgi(app: App, engine: Engine, settings: Settings) -> Starlette:
     """Commands, interactivity and events all arrive at POST /slack/events.
 
-    Slash commands run on the event loop's own thread: their listeners are a short
-    local transaction and a render (a couple of milliseconds, see bench/README.md),
-    and the Slack calls they need run after the ack (handlers/after_ack.py).
-    Measured on 2 cores at concurrency 16, handing commands to a thread pool cost
-    2-3x in p50, from GIL hand-offs and, on SQLite, writers queueing for the one
-    connection anyway. Button clicks, modal submissions and events go to the thread
-    pool: their listeners redraw messages and open modals through Slack, and must
-    not hold the loop while they wait for it.
+    Nothing runs on the event loop's thread but HTTP: a listener that waits for the
+    database (a lock held by another connection, a busy SQLite writer) must not hold
+    every other request and /healthz with it. Slash commands go to threads of their
+    own (COMMAND_THREADS), so that button clicks, modal submissions and events, whose
+    listeners call Slack and wait for it, cannot take them all; those go to
+    Starlette's thread pool. Each request's database work ends REQUEST_BUDGET_S after
+    it arrived (storage/db.py). Measured against commands on the loop's own thread,
+    see bench/README.md.
     """
     verifier = SignatureVerifier(settings.require("slack_signing_secret"))
     slack_api_url = settings.slack_api_url
+    commands = ThreadPoolExecutor(max_workers=COMMAND_THREADS, thread_name_prefix="rapport-command")
+    health = HealthCheck(engine)
+
+    def dispatch(bolt_request: BoltRequest, arrived: float) -> BoltResponse:
+        with request_budget(REQUEST_BUDGET_S, started=arrived):
+            return app.dispatch(bolt_request)
 
     async def slack_events(request: Request) -> Response:
+        arrived = time.monotonic()
         try:
             raw = await read_body(request)
             bolt_request = admitted_request(
@@ -150,20 +190,17 @@ def make_asgi(app: App, engine: Engine, settings: Settings) -> Starlette:
         except ClientDisconnect:
             return Response(status_code=400)
         if is_slash_command(raw):
-            # Back of the queue first: the loop then reads the sockets again before this
-            # runs, so commands are handled in the order they arrived. Without it, each
-            # pass of the loop ran every command read in the last one, and a command that
-            # arrived just after the read waited a whole pass more, every time: at
-            # concurrency 16, two connections in sixteen saw twice the latency
-            # (bench/README.md).
-            await asyncio.sleep(0)
-            return to_starlette_response(app.dispatch(bolt_request))
-        return to_starlette_response(await run_in_threadpool(app.dispatch, bolt_request))
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(commands, dispatch, bolt_request, arrived)
+        else:
+            response = await run_in_threadpool(dispatch, bolt_request, arrived)
+        return to_starlette_response(response)
 
     async def healthz(_: Request) -> Response:
-        ok = await run_in_threadpool(database_answers, engine)
-        status = 200 if ok else 503
-        return JSONResponse({"ok": ok, "database": "up" if ok else "down"}, status_code=status)
+        ok = await health.database_up()
+        return JSONResponse(
+            {"ok": ok, "database": "up" if ok else "unavailable"}, status_code=200 if ok else 503
+        )
 
     return Starlette(
         routes=[

@@ -23,6 +23,7 @@ from handlers.caller import user_of
 from handlers.response_urls import is_admitted, respond_of
 from messages import render
 from messages.commands import CommandHelp, command_reference, subcommand_reference
+from storage.db import is_database_timeout
 
 log = logging.getLogger("rapport.errors")
 
@@ -99,6 +100,10 @@ def error_message(
             example=example_for(help_entry, error.key, error.problem) if help_entry else None,
             typed=typed_line(body),
         )
+    if is_database_timeout(error):
+        # Expected while something else holds a lock: no traceback, no reference.
+        log.warning("a request ran out of database time: %s", type(error).__name__)
+        return render("database_busy")
     reference = uuid.uuid4().hex[:8]
     when = "after the ack" if after_ack else "handling a request"
     log.error("unhandled error %s (ref %s)", when, reference, exc_info=error)
@@ -151,6 +156,9 @@ def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -
             return _json_response(
                 {"response_action": "errors", "errors": {field: error.problem[:2000]}}
             )
+    if kind == "view_submission" and is_database_timeout(error):
+        # Over the form, which stays behind it filled in, ready to send again.
+        return _json_response({"response_action": "push", "view": render("database_busy_modal")})
     message = error_message(error, body)
     if kind in INTERACTIONS:
         # Slack ignores the HTTP body of these: answer through response_url if any.

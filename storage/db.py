@@ -11,19 +11,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 SessionFactory = sessionmaker[Session]
 
 log = logging.getLogger("rapport.db")
 
-# Long enough to ride out another writer's transaction, short enough to answer within
-# Slack's 3-second window.
+# Outside a request (the sweep, the worker, the CLI): long enough to ride out another
+# writer's transaction. A request gets its own, shorter limit (REQUEST_BUDGET_S).
 SQLITE_BUSY_TIMEOUT_MS = 2000
 SQLITE_POOL_TIMEOUT_S = 10
 # The RESTART checkpoint that bounds the WAL: how long it may wait for other
@@ -31,6 +33,78 @@ SQLITE_POOL_TIMEOUT_S = 10
 RESTART_BUSY_TIMEOUT_MS = 100
 RESTART_BACKOFF_S = 30.0
 SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's own default, when nobody else checkpoints
+
+
+# How long a request from Slack may spend on the database, counted from the moment it
+# reached the server: waiting for a pooled connection, for locks (busy_timeout on
+# SQLite, lock_timeout on PostgreSQL) and for its statements (statement_timeout).
+# Slack shows the user an error after 3 s without an answer; half of that leaves room
+# for the network both ways, a proxy in front, queueing for a thread and rendering the
+# reply. A request that runs out is rolled back and told so: nothing is saved later,
+# behind the user's back, after Slack has given up (issue 13).
+REQUEST_BUDGET_S = 1.5
+# With less than this left, a transaction is not begun: it could not finish in time.
+REQUEST_BUDGET_FLOOR_S = 0.02
+
+_request_deadline: ContextVar[float | None] = ContextVar("rapport_request_deadline", default=None)
+
+
+class RequestOutOfTime(Exception):
+    """The request's database budget ran out before a transaction could begin."""
+
+
+@contextmanager
+def request_budget(seconds: float, *, started: float | None = None) -> Iterator[None]:
+    """Database work in the block, on this thread, ends `seconds` after `started`
+    (time.monotonic(), now by default): the request path's sessions and nothing else.
+    The sweep and the worker run outside any budget, with the defaults above."""
+    begun = time.monotonic() if started is None else started
+    token = _request_deadline.set(begun + seconds)
+    try:
+        yield
+    finally:
+        _request_deadline.reset(token)
+
+
+def _budget_left_ms() -> int | None:
+    """Milliseconds the current request has left; None outside a request."""
+    deadline = _request_deadline.get()
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left < REQUEST_BUDGET_FLOOR_S:
+        raise RequestOutOfTime(f"the request's {REQUEST_BUDGET_S} s database budget ran out")
+    return int(left * 1000)
+
+
+def is_database_timeout(error: BaseException) -> bool:
+    """The database did not answer within a request's budget: a lock held elsewhere,
+    a slow statement, no pooled connection free. The transaction was rolled back."""
+    if isinstance(error, (RequestOutOfTime, exc.TimeoutError)):
+        return True
+    if not isinstance(error, exc.OperationalError):
+        return False
+    original = error.orig
+    # PostgreSQL: lock_not_available (lock_timeout), query_canceled (statement_timeout).
+    if getattr(original, "sqlstate", None) in ("55P03", "57014"):
+        return True
+    return isinstance(original, sqlite3.OperationalError) and "locked" in str(original)
+
+
+class _RequestBudgetPool(QueuePool):
+    """A QueuePool whose wait for a free connection ends with the asking request's
+    budget (unchanged outside a request). QueuePool reads `_timeout` on each wait."""
+
+    @property
+    def _timeout(self) -> float:
+        deadline = _request_deadline.get()
+        if deadline is None:
+            return self._wait_limit
+        return max(0.0, min(self._wait_limit, deadline - time.monotonic()))
+
+    @_timeout.setter
+    def _timeout(self, value: float) -> None:
+        self._wait_limit = value
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -43,7 +117,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_busy_timeout(conn: Any) -> None:
+    """A request waits for the write lock only as long as it has left; other work
+    gets the default back on the same (shared) connection."""
+    left_ms = _budget_left_ms()
+    info = conn.connection.info
+    wanted = SQLITE_BUSY_TIMEOUT_MS if left_ms is None else min(left_ms, SQLITE_BUSY_TIMEOUT_MS)
+    if info.get("busy_timeout_ms", SQLITE_BUSY_TIMEOUT_MS) != wanted:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={wanted}")
+        info["busy_timeout_ms"] = wanted
+
+
 def _sqlite_begin_immediate(conn: Any) -> None:
+    _sqlite_busy_timeout(conn)
     # Take the write lock at BEGIN: a deferred transaction that later upgrades to a
     # writer fails at once with SQLITE_BUSY instead of waiting for busy_timeout.
     if conn.get_execution_options().get("sqlite_read_only"):
@@ -63,6 +149,7 @@ def make_engine(database_url: str) -> Engine:
             # SQLite has one writer at a time. One pooled connection makes the threads
             # of this process queue for it in order, instead of polling SQLite's busy
             # handler, whose growing sleeps turn a burst into second-long tails.
+            poolclass=_RequestBudgetPool,
             pool_size=1,
             max_overflow=0,
             pool_timeout=SQLITE_POOL_TIMEOUT_S,
@@ -70,7 +157,25 @@ def make_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, poolclass=_RequestBudgetPool)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _postgres_request_timeouts)
+    return engine
+
+
+def _postgres_request_timeouts(conn: Any) -> None:
+    """Inside a request, this transaction's lock and statement waits end with the
+    budget; `set_config(…, true)` is SET LOCAL, gone at commit or rollback."""
+    left_ms = _budget_left_ms()
+    if left_ms is None:
+        return
+    # A lock wait ends a little before the statement's limit, so that the log says
+    # which it was (lock_not_available rather than query_canceled).
+    lock_ms = max(1, left_ms * 4 // 5)
+    conn.exec_driver_sql(
+        f"SELECT set_config('lock_timeout', '{lock_ms}ms', true), "
+        f"set_config('statement_timeout', '{left_ms}ms', true)"
+    )
 
 
 def _is_sqlite_file(engine: Engine) -> bool:
