@@ -13,6 +13,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -294,6 +295,10 @@ def signed_headers(
     }
 
 
+# Numbers the trigger_ids of the commands built here, for readable logs.
+_TRIGGERS = itertools.count(1337)
+
+
 def command_body(
     command: str,
     text: str,
@@ -302,9 +307,13 @@ def command_body(
     user_id: str = "U0LOCAL",
     channel_id: str = "C0LOCAL",
     response_url: str = "http://127.0.0.1:9/response/none",
-    trigger_id: str = "1337.42.local",
+    trigger_id: str | None = None,
 ) -> str:
-    """A slash command's form body, with the fields Slack sends."""
+    """A slash command's form body, with the fields Slack sends. Each gets a trigger_id
+    of its own, as in Slack, unless one is given: the same body sent twice is one
+    command delivered twice."""
+    if trigger_id is None:
+        trigger_id = f"{next(_TRIGGERS)}.42.{uuid.uuid4().hex[:12]}"
     return urlencode(
         {
             "token": "deprecated-verification-token",

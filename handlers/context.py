@@ -82,10 +82,14 @@ class ReadCommandText(Middleware):
 
 def use_middleware(app: App, deps: Deps) -> None:
     """What every Rapport app runs before its listeners."""
+    # Imported here: handlers.replays takes its deps from this module.
+    from handlers.replays import AnswerRepeatsOnce
+
     app.use(RequireAdmission(slack_api_url=deps.settings.slack_api_url))
     app.use(IdentifyCaller())
     app.use(ProvideDeps(deps))
     app.use(ReadCommandText())
+    app.use(AnswerRepeatsOnce())
 
 
 def unescape_slack(text: str) -> str:

@@ -21,6 +21,7 @@ from slack_bolt import App, BoltContext, BoltResponse
 from bot.errors import UsageError, UserFacingError
 from handlers.caller import user_of
 from handlers.response_urls import is_admitted, respond_of
+from handlers.replays import AlreadyAnswered, answer_repeat, let_go_of_failed
 from messages import render
 from messages.commands import CommandHelp, command_reference, subcommand_reference
 from storage.db import is_database_timeout
@@ -148,6 +149,9 @@ def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -
         # here some other way, it is answered the same, and nothing is posted for it.
         log.warning("error on a request the edge did not verify: %s", type(error).__name__)
         return BoltResponse(status=401, body=json.dumps({"error": "invalid request"}))
+    if isinstance(error, AlreadyAnswered):
+        return answer_repeat(error, context, body)
+    let_go_of_failed(context)  # it saved nothing: a retry of it runs again
     kind = body.get("type")
     if kind == "view_submission" and isinstance(error, UserFacingError):
         field = _field_for(error, body)
@@ -158,7 +162,8 @@ def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -
             )
     if kind == "view_submission" and is_database_timeout(error):
         # Over the form, which stays behind it filled in, ready to send again.
-        return _json_response({"response_action": "push", "view": render("database_busy_modal")})
+        busy = render("notice_modal", title="Nothing saved", message=render("database_busy"))
+        return _json_response({"response_action": "push", "view": busy})
     message = error_message(error, body)
     if kind in INTERACTIONS:
         # Slack ignores the HTTP body of these: answer through response_url if any.

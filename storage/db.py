@@ -46,7 +46,19 @@ REQUEST_BUDGET_S = 1.5
 # With less than this left, a transaction is not begun: it could not finish in time.
 REQUEST_BUDGET_FLOOR_S = 0.02
 
-_request_deadline: ContextVar[float | None] = ContextVar("rapport_request_deadline", default=None)
+
+@dataclass
+class _Request:
+    """What the request being served on this thread asks of its database work."""
+
+    deadline: float  # time.monotonic()
+    # Run inside the first transaction the request begins (see at_first_transaction).
+    first_transaction: Callable[[Any], None] | None = None
+    # What that work raised: every later transaction of the request raises it too.
+    refused: Exception | None = None
+
+
+_request: ContextVar[_Request | None] = ContextVar("rapport_request", default=None)
 
 
 class RequestOutOfTime(Exception):
@@ -59,19 +71,54 @@ def request_budget(seconds: float, *, started: float | None = None) -> Iterator[
     (time.monotonic(), now by default): the request path's sessions and nothing else.
     The sweep and the worker run outside any budget, with the defaults above."""
     begun = time.monotonic() if started is None else started
-    token = _request_deadline.set(begun + seconds)
+    token = _request.set(_Request(deadline=begun + seconds))
     try:
         yield
     finally:
-        _request_deadline.reset(token)
+        _request.reset(token)
+
+
+def request_time_left() -> float | None:
+    """Seconds the current request has left for the database; None outside a request."""
+    request = _request.get()
+    return None if request is None else request.deadline - time.monotonic()
+
+
+def at_first_transaction(work: Callable[[Any], None]) -> bool:
+    """Runs `work(connection)` at the start of the first transaction the current
+    request begins, inside it, so that what it writes commits or rolls back with the
+    request's own first write; a request that never begins one never runs it. If
+    `work` raises, that transaction and every later one of the request raise the same.
+    False outside a request (nothing is arranged)."""
+    request = _request.get()
+    if request is None:
+        return False
+    request.first_transaction = work
+    return True
+
+
+def _request_begins(conn: Any) -> None:
+    """Called inside each transaction as it begins, after the budget's settings."""
+    request = _request.get()
+    if request is None:
+        return
+    if request.refused is not None:
+        raise request.refused
+    work, request.first_transaction = request.first_transaction, None
+    if work is not None:
+        try:
+            work(conn)
+        except Exception as error:
+            request.refused = error
+            raise
 
 
 def _budget_left_ms() -> int | None:
     """Milliseconds the current request has left; None outside a request."""
-    deadline = _request_deadline.get()
-    if deadline is None:
+    request = _request.get()
+    if request is None:
         return None
-    left = deadline - time.monotonic()
+    left = request.deadline - time.monotonic()
     if left < REQUEST_BUDGET_FLOOR_S:
         raise RequestOutOfTime(f"the request's {REQUEST_BUDGET_S} s database budget ran out")
     return int(left * 1000)
@@ -97,10 +144,8 @@ class _RequestBudgetPool(QueuePool):
 
     @property
     def _timeout(self) -> float:
-        deadline = _request_deadline.get()
-        if deadline is None:
-            return self._wait_limit
-        return max(0.0, min(self._wait_limit, deadline - time.monotonic()))
+        left = request_time_left()
+        return self._wait_limit if left is None else max(0.0, min(self._wait_limit, left))
 
     @_timeout.setter
     def _timeout(self, value: float) -> None:
@@ -138,6 +183,7 @@ def _sqlite_begin_immediate(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
         return
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+    _request_begins(conn)
 
 
 def make_engine(database_url: str) -> Engine:
@@ -176,6 +222,7 @@ def _postgres_request_timeouts(conn: Any) -> None:
         f"SELECT set_config('lock_timeout', '{lock_ms}ms', true), "
         f"set_config('statement_timeout', '{left_ms}ms', true)"
     )
+    _request_begins(conn)
 
 
 def _is_sqlite_file(engine: Engine) -> bool:

@@ -190,5 +190,6 @@ class OutboxMessage(Base):
 # Base.metadata complete for Alembic and for anyone importing storage.models.
 from storage import negotiation_models as negotiation_models  # noqa: E402
 from storage import playbook_models as playbook_models  # noqa: E402
+from storage import replays as replays  # noqa: E402
 from storage import scheduling_models as scheduling_models  # noqa: E402
 from storage import team_models as team_models  # noqa: E402

@@ -122,10 +122,21 @@ class SlackSender:
         return self.http.post("/slack/events", content=body, headers=headers)
 
     def command(
-        self, command: str, text: str = "", *, user: str = ALICE, team: str = TEAM
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str = ALICE,
+        team: str = TEAM,
+        trigger_id: str | None = None,
     ) -> Reply:
         body = command_body(
-            command, text, team_id=team, user_id=user, response_url=self.response_url
+            command,
+            text,
+            team_id=team,
+            user_id=user,
+            response_url=self.response_url,
+            trigger_id=trigger_id,
         )
         response = self.post_signed(body)
         return Reply(response.status_code, response.json() if response.content else {})

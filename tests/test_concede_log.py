@@ -101,7 +101,7 @@ def test_one_way_give_suggests_the_other_side_of_its_tradeable(
 
 
 def test_concede_alone_opens_the_form(slack_user: SlackSender, slack: LocalSlack) -> None:
-    reply = slack_user.command("/concede", "   ")
+    reply = slack_user.command("/concede", "   ", trigger_id="1337.42.local")
 
     assert reply.status == 200 and reply.ephemeral
     assert "Opening the concession form" in reply.text

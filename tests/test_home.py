@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -44,7 +45,7 @@ def open_home(slack_user: SlackSender, user: str, team: str = TEAM) -> None:
         "team_id": team,
         "api_app_id": "A0RAPPORT",
         "type": "event_callback",
-        "event_id": f"Ev{user}{team}",
+        "event_id": f"Ev{uuid.uuid4().hex[:10]}",  # each opening is an event of its own
         "event_time": int(time.time()),
         "event": {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"},
     }

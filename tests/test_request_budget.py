@@ -202,7 +202,7 @@ def test_healthz_says_the_database_is_unavailable_when_it_does_not_answer(
         signing_secret=SIGNING_SECRET,
         token_verification_enabled=False,
     )
-    health_server = ServerThread(make_asgi(app, silent_database)).start()
+    health_server = ServerThread(make_asgi(app, silent_database, settings)).start()
     try:
         first = httpx.get(f"{health_server.url}/healthz", timeout=30)
         # A second probe shares the stuck check instead of queueing behind it.
