@@ -20,8 +20,8 @@ from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.errors import UsageError, UserFacingError
 from handlers.caller import user_of
-from handlers.response_urls import is_admitted, respond_of
 from handlers.replays import AlreadyAnswered, answer_repeat, let_go_of_failed
+from handlers.response_urls import is_admitted, respond_of
 from messages import render
 from messages.commands import CommandHelp, command_reference, subcommand_reference
 from storage.db import is_database_timeout
