@@ -3,8 +3,8 @@
 Slack may deliver one request twice; the second is answered from here instead of
 being done again (handlers/replays.py). Rows older than the replay window go.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
