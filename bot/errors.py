@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 
 class UserFacingError(Exception):
@@ -54,3 +55,23 @@ class NotFound(UserFacingError):
 
 class NotAllowed(UserFacingError):
     """Something only some people may do (a workspace admin, say); nothing was written."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One way to complete a command that was not clear: a button's label, and the
+    whole command text it runs (also shown, so it can be typed)."""
+
+    label: str
+    text: str
+
+
+class DidYouMean(UsageError):
+    """Text that reads in more than one way, or nearly right: the reply offers each
+    reading as a button that runs the command as corrected."""
+
+    def __init__(
+        self, problem: str, suggestions: tuple[Suggestion, ...], *, usage: str | None = None
+    ) -> None:
+        super().__init__(problem, usage=usage)
+        self.suggestions = suggestions

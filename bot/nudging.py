@@ -53,7 +53,7 @@ from bot.services.people import (
     zone,
 )
 from bot.slack import without_rate_limit_waits
-from bot.timezones import TryLater, slack_timezone
+from bot.timezones import TryLater, slack_profile
 from messages import render
 from storage.db import SessionFactory, engine_of
 from storage.models import Account, AccountStage, Commitment, OutboxMessage, OutboxStatus
@@ -651,12 +651,12 @@ def refresh_timezones(db: SessionFactory, client_for: ClientForTeam, *, now: dat
     deadline = time.monotonic() + TZ_LOOKUP_SECONDS
     for team_id, user_id in stale:
         try:
-            tz_name = slack_timezone(without_rate_limit_waits(client_for(team_id)), user_id)
+            profile = slack_profile(without_rate_limit_waits(client_for(team_id)), user_id)
         except TryLater as exc:
             log.info("time zone lookups stop until the next sweep: %s", exc)
             return
         with db.begin() as session:
-            remember_timezone(session, team_id=team_id, user_id=user_id, tz_name=tz_name, now=now)
+            remember_timezone(session, team_id=team_id, user_id=user_id, profile=profile, now=now)
         if time.monotonic() > deadline:
             return
 

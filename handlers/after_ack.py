@@ -20,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest
@@ -28,6 +29,9 @@ from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
 
+from bot.timezones import learn_timezone
+from handlers.caller import team_of
+from handlers.context import deps_of
 from handlers.errors import tell_after_ack
 
 log = logging.getLogger("rapport.after_ack")
@@ -116,3 +120,17 @@ class GuardedLazyListeners(ThreadLazyListenerRunner):
 def register(app: App) -> None:
     runner = app.listener_runner
     runner.lazy_listener_runner = GuardedLazyListeners(logger=runner.logger, executor=AFTER_ACK)
+
+
+def learn_person(context: BoltContext, command: dict[str, Any], *, now: datetime) -> None:
+    """Know the caller's time zone (their due days end at their midnight) and locale
+    (how they write dates in numbers) from users.info, at most daily, after the ack."""
+    deps = deps_of(context)
+    team_id, user_id = team_of(command), command["user_id"]
+    later(
+        context,
+        command,
+        lambda client: learn_timezone(
+            deps.db, client, deps.settings, team_id=team_id, user_id=user_id, now=now
+        ),
+    )

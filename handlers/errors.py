@@ -18,12 +18,17 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 
-from bot.errors import UsageError, UserFacingError
+from bot.errors import DidYouMean, Suggestion, UsageError, UserFacingError
+from bot.services.dates import AmbiguousDate
 from handlers.caller import user_of
+from handlers.ids import Action
+from handlers.parsing import replace_last
 from handlers.replays import AlreadyAnswered, answer_repeat, let_go_of_failed
+from handlers.replies import run_value
 from handlers.response_urls import is_admitted, respond_of
 from messages import render
 from messages.commands import CommandHelp, command_reference, subcommand_reference
+from messages.formats import full_day
 from storage.db import is_database_timeout
 
 log = logging.getLogger("rapport.errors")
@@ -85,6 +90,16 @@ def error_message(
     After the ack, part of the work may be done already (a saved change whose message
     could not be redrawn), so the reply does not promise that nothing was saved.
     """
+    command = str(body.get("command") or "")
+    if isinstance(error, AmbiguousDate) and command:
+        error = _date_choices(error, str(body.get("text") or ""))
+    if isinstance(error, DidYouMean) and command:
+        choices = [
+            (s.label, f"{command} {s.text}", run_value(command, s.text)) for s in error.suggestions
+        ]
+        return render(
+            "did_you_mean", problem=error.problem, choices=choices, run_action=Action.RUN_COMMAND
+        )
     if isinstance(error, UserFacingError):
         command = error.usage or body.get("command") or ""
         if not isinstance(error, UsageError):
@@ -109,6 +124,17 @@ def error_message(
     when = "after the ack" if after_ack else "handling a request"
     log.error("unhandled error %s (ref %s)", when, reference, exc_info=error)
     return render("unexpected_error", reference=reference, after_ack=after_ack)
+
+
+def _date_choices(error: AmbiguousDate, text: str) -> UserFacingError:
+    """Both readings of a date as whole commands, the date written with its month."""
+    suggestions = []
+    for day, retyped in zip(error.readings, error.retyped, strict=True):
+        corrected = replace_last(text, error.typed, retyped)
+        if corrected is None:
+            return error
+        suggestions.append(Suggestion(label=full_day(day), text=corrected))
+    return DidYouMean(error.problem, tuple(suggestions), usage=error.usage)
 
 
 def _json_response(payload: dict[str, Any]) -> BoltResponse:

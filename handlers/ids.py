@@ -41,6 +41,9 @@ class Action(StrEnum):
     QBR_HELD_EXTRA = "qbr_held_extra"
     # A digest section's "Open an account…" menu (value: the account id).
     DIGEST_OPEN_ACCOUNT = "digest_open_account"
+    # A "Did you mean…?" reply: run the command as corrected (value: see
+    # handlers.actions.commands).
+    RUN_COMMAND = "run_command"
 
 
 class View(StrEnum):

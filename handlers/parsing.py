@@ -55,3 +55,13 @@ def split_account(head: str) -> tuple[str, str]:
             return head[1:end].strip(), head[end + 1 :].strip()
     first, _, rest = head.partition(" ")
     return first, rest.strip()
+
+
+def replace_last(text: str, typed: str, replacement: str) -> str | None:
+    """`text` with its last `typed` (any case and spacing) replaced; None if not there."""
+    pattern = r"\s+".join(map(re.escape, typed.split()))
+    found = list(re.finditer(pattern, text, re.IGNORECASE)) if pattern else []
+    if not found:
+        return None
+    last = found[-1]
+    return text[: last.start()] + replacement + text[last.end() :]

@@ -8,7 +8,6 @@ import re
 import secrets
 from collections.abc import Iterable
 from contextvars import ContextVar
-from datetime import date, datetime
 from functools import cache, lru_cache
 from typing import Any
 
@@ -20,6 +19,7 @@ from slack_sdk.models.views import View
 
 from bot.services.calendar import relative_day
 from messages import phrases
+from messages.formats import day_time, full_day
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks) that slack_sdk's
 # models do not check themselves.
@@ -117,10 +117,6 @@ def clip(text: object, limit: int) -> str:
     return value if len(value) <= limit else value[: max(limit - 1, 0)].rstrip() + "…"
 
 
-def _day(value: date | datetime) -> str:
-    return f"{value:%a} {value.day} {value:%b %Y}"
-
-
 _SLACK_ID = re.compile(r"[UWBCGD][A-Z0-9]{2,31}")
 
 
@@ -152,11 +148,6 @@ def bullets(items: Iterable[object]) -> str:
     return lines(f"• {text}" for text in map(str, items) if text.strip())
 
 
-def day_time(value: datetime) -> str:
-    """ "Mon 7 Dec 09:00": the day as `day` writes it (without the year), then the time."""
-    return f"{value:%a} {value.day} {value:%b %H:%M}"
-
-
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
@@ -176,7 +167,7 @@ def _environment() -> Environment:
         json=_json_filter,
         esc=escape,
         clip=clip,
-        day=_day,
+        day=full_day,
         plural=_plural,
         mention=_mention,
         channel=_channel,

@@ -38,6 +38,9 @@ class UserPrefs(Base):
     # From Slack's users.info (an IANA name), refreshed when older than a day.
     slack_tz: Mapped[str | None] = mapped_column(String(64))
     slack_tz_fetched_at: Mapped[datetime | None]
+    # Also from users.info (include_locale), fetched with the zone: how this person
+    # writes dates in numbers. NULL: never asked; "": Slack had none.
+    slack_locale: Mapped[str | None] = mapped_column(String(16))
     # Set by the user; wins over Slack's.
     tz_override: Mapped[str | None] = mapped_column(String(64))
     work_start: Mapped[time] = mapped_column(Time, default=DEFAULT_WORK_START)

@@ -1,44 +1,397 @@
-"""Reading the dates people type (`tomorrow`, `fri`, `in 3 days`, `2026-12-01`)."""
+"""Reading the dates people type: the one date reader of every command, modal and button.
+
+What it reads, from today (a Thursday, 3 Dec 2026, in the examples):
+- written dates, day or month first: `15 Dec`, `Dec 15`, `15 December`, `Tue 15 Dec 2026`;
+- a day of the month: `the 15th`, `15th`;
+- weekdays: `fri` (the coming one, today included), `next tue` (the one of next week);
+- relative days: `today`, `tomorrow`, `in 3 days`, `in 2 weeks`, `next week` (its Monday),
+  `end of month`/`eom`, `end of quarter`/`eoq`, `end of year`;
+- ISO dates (`2026-12-15`), and numeric ones (`12/10`, `15.12.`) read in the order of the
+  person's own locale; when that is unknown and both orders make a date, it asks.
+
+A date written without a year is its next occurrence (today included). Every reading
+then passes its field's range rule (`DateField`): never in the past, never further out
+than the field allows, and the refusal names the date it read.
+"""
 
 from __future__ import annotations
 
+import calendar as month_lengths
+import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import dateparser
+from dateparser.languages.loader import default_loader
+from dateutil.relativedelta import relativedelta
 
 from bot.errors import UsageError
+from messages.formats import full_day
 
-_SETTINGS = {
-    "PREFER_DATES_FROM": "future",
-    "RETURN_AS_TIMEZONE_AWARE": False,
-    "PREFER_DAY_OF_MONTH": "first",
-    "DATE_ORDER": "YMD",
+MAX_LENGTH = 40
+EXAMPLES = "Try `fri`, `15 Dec`, `in 3 days`, `end of month` or `2026-12-15`."
+
+
+class NumericOrder(StrEnum):
+    """How a person writes a date in numbers: `12/10` is 12 Oct day first, 10 Dec month first."""
+
+    DAY_FIRST = "day_first"
+    MONTH_FIRST = "month_first"
+
+
+@dataclass(frozen=True)
+class DateField:
+    """A kind of date people type, and how far ahead it may be."""
+
+    name: str  # as the range error starts it: "A due date"
+    years: int
+
+    @property
+    def within(self) -> str:
+        return "one year" if self.years == 1 else f"{('two', 'three')[self.years - 2]} years"
+
+    def last_day(self, today: date) -> date:
+        return today + relativedelta(years=self.years)
+
+
+# One range rule for every date field.
+DUE = DateField("A due date", years=2)
+QBR = DateField("A QBR", years=2)
+PAUSE = DateField("A pause", years=1)
+HOLIDAY = DateField("A team day off", years=2)
+SNOOZE = DateField("A snooze", years=1)
+LONGEST = max(DUE, QBR, PAUSE, HOLIDAY, SNOOZE, key=lambda field: field.years)
+
+
+class AmbiguousDate(UsageError):
+    """Numbers that make a date in both orders, from someone whose order is unknown."""
+
+    def __init__(
+        self, typed: str, readings: tuple[date, date], *, today: date, usage: str | None = None
+    ):
+        day_first, month_first = readings
+        self.typed = typed
+        self.readings = readings
+        self.retyped = (short_day(day_first, today), short_day(month_first, today))
+        super().__init__(
+            f"“{typed}” could be {full_day(day_first)} or {full_day(month_first)}. "
+            f"Which one? Write the month as a word: `{self.retyped[0]}` or `{self.retyped[1]}`.",
+            usage=usage,
+        )
+
+
+def short_day(day: date, today: date) -> str:
+    """The shortest way to type `day` that reads back as it in any locale: `15 Dec`,
+    with the year when it is not the next 15 Dec."""
+    if _next_occurrence(day.month, day.day, today) == day:
+        return f"{day.day} {day:%b}"
+    return f"{day.day} {day:%b %Y}"
+
+
+def order_of_locale(locale: str | None) -> NumericOrder | None:
+    """The numeric date order of a Slack locale (`en-US`, `en-GB`, `de-DE`…), from
+    dateparser's CLDR data; None when unknown. Year-first locales (ja, zh, ko) write
+    the month before the day."""
+    if not locale:
+        return None
+    name = locale.replace("_", "-")
+    for candidate in (name, name.split("-")[0]):
+        try:
+            order = default_loader.get_locale(candidate).info.get("date_order", "")
+        except (ValueError, KeyError):
+            continue
+        if order:
+            return (
+                NumericOrder.DAY_FIRST
+                if order.index("D") < order.index("M")
+                else (NumericOrder.MONTH_FIRST)
+            )
+    return None
+
+
+# --- the grammar -------------------------------------------------------------------------
+
+_WEEKDAYS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("mon", "monday"),
+            ("tue", "tues", "tuesday"),
+            ("wed", "weds", "wednesday"),
+            ("thu", "thur", "thurs", "thursday"),
+            ("fri", "friday"),
+            ("sat", "saturday"),
+            ("sun", "sunday"),
+        )
+    )
+    for name in names
 }
-_MAX_LENGTH = 40
-_EXAMPLES = "Try `tomorrow`, `fri`, `in 3 days` or `2026-12-01`."
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+# Words people put before a date that change nothing: `due: by fri`, `next: on 20 Jan`.
+_FILLERS = re.compile(r"^(?:by|on|due|for)\s+")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_NUMERIC = re.compile(r"(\d{1,2})\s*([/.\-])\s*(\d{1,2})(?:\s*\2\s*(\d{4}|\d{2}))?\.?")
+_ORDINAL = re.compile(r"(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:\s+of\s+(?:the|this)\s+month)?")
+_WEEKDAY = re.compile(r"(?:(this|next|coming)\s+)?([a-z]+)")
+_RELATIVE = re.compile(
+    r"(?:in\s+)?(\d{1,3}|" + "|".join(_NUMBERS) + r")\s+(day|week|month|year)s?"
+    r"(?:\s+(?:from\s+(?:now|today)|later|time))?"
+)
+_LEADING_WEEKDAY = re.compile(r"([a-z]+),?\s+(.*\d.*)")
+_HAS_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_MONTH_NAME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+_LETTERS = re.compile(r"[a-z]")
+
+
+def _end_of_month(day: date) -> date:
+    return day.replace(day=month_lengths.monthrange(day.year, day.month)[1])
+
+
+def _end_of_quarter(day: date) -> date:
+    return _end_of_month(day.replace(month=(day.month - 1) // 3 * 3 + 3, day=1))
+
+
+def _next_monday(today: date) -> date:
+    return today + timedelta(days=7 - today.weekday())
+
+
+_SHORTCUTS = {
+    ("today", "tonight", "eod", "end of day", "end of today"): lambda t: t,
+    ("tomorrow", "tmrw", "tmr", "tomorow", "tommorow", "tommorrow"): lambda t: (
+        t + timedelta(days=1)
+    ),
+    ("day after tomorrow", "the day after tomorrow"): lambda t: t + timedelta(days=2),
+    ("next week", "early next week", "start of next week"): _next_monday,
+    ("eow", "end of week", "end of the week", "end of this week", "this week"): lambda t: (
+        t + timedelta(days=(4 - t.weekday()) % 7)
+    ),
+    ("end of next week",): lambda t: _next_monday(t) + timedelta(days=4),
+    ("eom", "end of month", "end of the month", "end of this month", "month end"): _end_of_month,
+    ("next month", "start of next month"): lambda t: _end_of_month(t) + timedelta(days=1),
+    ("end of next month",): lambda t: _end_of_month(_end_of_month(t) + timedelta(days=1)),
+    ("eoq", "end of quarter", "end of the quarter", "end of this quarter", "quarter end"): (
+        _end_of_quarter
+    ),
+    ("end of next quarter",): lambda t: _end_of_quarter(_end_of_quarter(t) + timedelta(days=1)),
+    ("eoy", "end of year", "end of the year", "end of this year", "year end"): lambda t: date(
+        t.year, 12, 31
+    ),
+}
+_SHORTCUT = {phrase: rule for phrases, rule in _SHORTCUTS.items() for phrase in phrases}
+
+
+def _next_occurrence(month: int, day: int, today: date) -> date | None:
+    """The first `day` of `month` from today on (29 Feb waits for a leap year)."""
+    for year in range(today.year, today.year + 5):
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue
+        if found >= today:
+            return found
+    return None
+
+
+def _next_day_of_month(day: int, today: date) -> date | None:
+    """The next `day`th of a month from today on, skipping months too short for it."""
+    if not 1 <= day <= 31:
+        return None
+    first = today.replace(day=1)
+    for ahead in range(0, 13):
+        month = first + relativedelta(months=ahead)
+        if day <= month_lengths.monthrange(month.year, month.month)[1]:
+            found = month.replace(day=day)
+            if found >= today:
+                return found
+    return None
+
+
+def _weekday(words: str, today: date) -> date | None:
+    match = _WEEKDAY.fullmatch(words)
+    if match is None or match.group(2) not in _WEEKDAYS:
+        return None
+    target = _WEEKDAYS[match.group(2)]
+    if match.group(1) == "next":
+        return _next_monday(today) + timedelta(days=target)
+    return today + timedelta(days=(target - today.weekday()) % 7)
+
+
+def _relative(words: str, today: date) -> date | None:
+    match = _RELATIVE.fullmatch(words)
+    if match is None:
+        return None
+    count = _NUMBERS.get(match.group(1)) or int(match.group(1))
+    unit = match.group(2)
+    if unit in ("day", "week"):
+        return today + timedelta(days=count * (7 if unit == "week" else 1))
+    step = relativedelta(months=count) if unit == "month" else relativedelta(years=count)
+    return today + step
+
+
+def _year(text: str | None, today: date) -> int | None:
+    if text is None:
+        return None
+    year = int(text)
+    return year + (today.year // 100 * 100) if year < 100 else year
+
+
+def _numeric(
+    match: re.Match[str], today: date, order: NumericOrder | None, typed: str
+) -> date | None:
+    first, second = int(match.group(1)), int(match.group(3))
+    year = _year(match.group(4), today)
+
+    def make(day: int, month: int) -> date | None:
+        if year is None:
+            return _next_occurrence(month, day, today) if 1 <= month <= 12 else None
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return None
+
+    day_first, month_first = make(first, second), make(second, first)
+    if order is NumericOrder.DAY_FIRST and day_first is not None:
+        return day_first
+    if order is NumericOrder.MONTH_FIRST and month_first is not None:
+        return month_first
+    if day_first is None or month_first is None or day_first == month_first:
+        # Only one order makes a date (`15/12`): that one, whoever typed it.
+        return day_first or month_first
+    raise AmbiguousDate(typed, (day_first, month_first), today=today)
+
+
+def _written(words: str, today: date) -> date | None:
+    """Dates with a month name (`15 Dec`, `December 15th`, `15 Dec 2026`), by dateparser."""
+    if not _LETTERS.search(words):
+        return None  # bare numbers are the numeric rule's, never dateparser's guess
+    try:
+        parsed = dateparser.parse(
+            words,
+            languages=["en"],
+            settings={
+                "PREFER_DATES_FROM": "future",
+                "RETURN_AS_TIMEZONE_AWARE": False,
+                "DATE_ORDER": "DMY",
+                "REQUIRE_PARTS": ["day", "month"],
+                "RELATIVE_BASE": datetime.combine(today, time(12, 0)),
+            },
+        )
+    except (ValueError, OverflowError):  # `in 99999 years` and the like
+        parsed = None
+    if parsed is None:
+        return None
+    if _HAS_YEAR.search(words) or not _MONTH_NAME.search(words):
+        return parsed.date()  # a year written, or a relative day (`a week from fri`)
+    return _next_occurrence(parsed.month, parsed.day, today)
+
+
+def _read(words: str, today: date, order: NumericOrder | None, typed: str) -> date | None:
+    """The day `words` (lower case, single spaces) names, or None; no range check."""
+    words = _FILLERS.sub("", words.strip(" ,!?")).rstrip(" ,")
+    if words in _SHORTCUT:
+        return _SHORTCUT[words](today)
+    if iso := _ISO.fullmatch(words):
+        try:
+            return date(*(int(part) for part in iso.groups()))
+        except ValueError:
+            return None
+    if numeric := _NUMERIC.fullmatch(words):
+        return _numeric(numeric, today, order, typed)
+    if ordinal := _ORDINAL.fullmatch(words):
+        return _next_day_of_month(int(ordinal.group(1)), today)
+    found = _weekday(words, today) or _relative(words, today)
+    if found is not None:
+        return found
+    leading = _LEADING_WEEKDAY.fullmatch(words)
+    if leading is not None and leading.group(1) in _WEEKDAYS:
+        # `Tue 15 Dec`: read the date, then hold it to the weekday written with it.
+        rest = _read(leading.group(2), today, order, typed)
+        if rest is not None and rest.weekday() != _WEEKDAYS[leading.group(1)]:
+            raise UsageError(f"“{typed}”: {full_day(rest)} is a {rest:%A}. Which day did you mean?")
+        return rest
+    return _written(words, today)
+
+
+@dataclass(frozen=True)
+class DayReader:
+    """Reads one person's dates: their today (in their time zone) and their locale's
+    numeric order (None until Slack has told us)."""
+
+    today: date
+    order: NumericOrder | None = None
+
+    def read(self, text: str, field: DateField, *, usage: str | None = None) -> date:
+        """The day `text` names for `field`, or a UsageError that says what was read."""
+        typed = " ".join(text.split())
+        if not typed or len(typed) > MAX_LENGTH:
+            raise UsageError(f"I couldn't read “{typed[:MAX_LENGTH]}” as a date. {EXAMPLES}",
+                             usage=usage)  # fmt: skip
+        try:
+            day = _read(typed.lower(), self.today, self.order, typed)
+        except AmbiguousDate as asked:
+            readings = tuple(d for d in asked.readings if self._fault(d, field) is None)
+            if len(readings) == 1:  # only one reading is a day this field can take
+                return readings[0]
+            raise AmbiguousDate(typed, asked.readings, today=self.today, usage=usage) from None
+        except UsageError as error:
+            raise UsageError(error.problem, usage=usage) from None
+        if day is None:
+            raise UsageError(f"I couldn't read “{typed}” as a date. {EXAMPLES}", usage=usage)
+        return self.check(day, field, typed=typed, usage=usage)
+
+    def read_leading(
+        self, text: str, field: DateField, *, usage: str | None = None, most_words: int = 5
+    ) -> tuple[date, str]:
+        """The date the text starts with (the longest run of words that reads as one),
+        and the words after it: `24 Dec Office closed` -> (24 Dec, "Office closed")."""
+        words = text.split()
+        for size in range(min(len(words), most_words), 0, -1):
+            head = " ".join(words[:size])
+            try:
+                found = _read(head.lower(), self.today, self.order, head) is not None
+            except AmbiguousDate:
+                found = True  # a date, in two ways: read() below asks which
+            except UsageError:
+                found = False
+            if found:
+                return self.read(head, field, usage=usage), " ".join(words[size:])
+        return self.read(" ".join(words[:most_words]), field, usage=usage), ""
+
+    def check(
+        self, day: date, field: DateField, *, typed: str | None = None, usage: str | None = None
+    ) -> date:
+        """`day` if `field` can take it; else a UsageError naming the day read."""
+        fault = self._fault(day, field)
+        if fault is None:
+            return day
+        read = f"“{typed}” reads as {full_day(day)}" if typed else full_day(day)
+        raise UsageError(f"{read}, {fault}", usage=usage)
+
+    def _fault(self, day: date, field: DateField) -> str | None:
+        if day < self.today:
+            return f"which has passed. {field.name} must be from today ({full_day(self.today)}) on."
+        last = field.last_day(self.today)
+        if day > last:
+            return (
+                f"more than {field.within} away. {field.name} must be within {field.within}, "
+                f"by {full_day(last)}."
+            )
+        return None
 
 
 def parse_day(text: str, *, today: date) -> date:
-    """The calendar day `text` names, read forward from `today`."""
-    words = " ".join(text.split())
-    if not words or len(words) > _MAX_LENGTH:
-        raise UsageError(f"I couldn't read “{words[:_MAX_LENGTH]}” as a date. {_EXAMPLES}")
-    base = datetime.combine(today, time(12, 0))
-    try:
-        parsed = dateparser.parse(
-            words, languages=["en"], settings={**_SETTINGS, "RELATIVE_BASE": base}
-        )
-    except (ValueError, OverflowError):
-        parsed = None
-    if parsed is None:
-        raise UsageError(f"I couldn't read “{words}” as a date. {_EXAMPLES}")
-    return parsed.date()
+    """Any day `text` names, within the widest range a field allows (for tools and tests)."""
+    return DayReader(today).read(text, LONGEST)
 
 
 def warm_up() -> None:
     """dateparser loads its language data on first use (~150 ms): do it before serving."""
-    parse_day("tomorrow", today=date(2026, 1, 1))
+    parse_day("15 Dec", today=date(2026, 1, 1))
 
 
 def local_today(now: datetime, tz: ZoneInfo) -> date:

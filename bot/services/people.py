@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
 from bot.services.calendar import WorkCalendar, parse_work_days
+from bot.services.dates import DayReader, NumericOrder, order_of_locale
 from storage.scheduling_models import TeamCalendar, TeamHoliday, UserPrefs
 
 # Slack's tz_offset changes silently with DST; the IANA name does not, but a person
@@ -168,17 +170,41 @@ def prefs_of_many(
     return {prefs.user_id: prefs for prefs in rows}
 
 
+@dataclass(frozen=True)
+class SlackProfile:
+    """What users.info tells of a person: their IANA zone, and their locale (`en-GB`;
+    empty when Slack has none)."""
+
+    tz: str | None
+    locale: str = ""
+
+
 def needs_timezone(prefs: UserPrefs | None, now: datetime) -> bool:
+    """Ask Slack again (zone and locale): never asked, or a day old. People asked before
+    locales were kept get theirs at that daily refresh."""
     if prefs is None or prefs.slack_tz_fetched_at is None:
         return True
     return now - prefs.slack_tz_fetched_at > TZ_FRESHNESS
 
 
 def remember_timezone(
-    session: Session, *, team_id: str, user_id: str, tz_name: str | None, now: datetime
+    session: Session, *, team_id: str, user_id: str, profile: SlackProfile, now: datetime
 ) -> UserPrefs:
     prefs = ensure_prefs(session, team_id=team_id, user_id=user_id)
-    if tz_name:
-        prefs.slack_tz = tz_name
+    if profile.tz:
+        prefs.slack_tz = profile.tz
+    if profile.locale or prefs.slack_locale is None:
+        prefs.slack_locale = profile.locale
     prefs.slack_tz_fetched_at = now
     return prefs
+
+
+def numeric_order_of(session: Session, *, team_id: str, user_id: str) -> NumericOrder | None:
+    """How this person writes dates in numbers, from their Slack locale; None: unknown."""
+    prefs = prefs_of(session, team_id=team_id, user_id=user_id)
+    return order_of_locale(prefs.slack_locale) if prefs is not None else None
+
+
+def day_reader(session: Session, *, team_id: str, user_id: str, today: date) -> DayReader:
+    """How this person's dates read: from their today, in their locale's number order."""
+    return DayReader(today, numeric_order_of(session, team_id=team_id, user_id=user_id))

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from handlers.actions import account, concede, home, meso, nudges, qbr, ratings
+from handlers.actions import account, commands, concede, home, meso, nudges, qbr, ratings
 from handlers.ids import RATING_SCORE_PREFIX, Action
 
 # action_id -> listener. Listeners ack() first, then act and update the message.
@@ -22,6 +22,7 @@ ACTIONS: dict[Action, Callable[..., Any]] = {
     Action.MESO_PICK: meso.pick,
     Action.QBR_HELD_PLANNED: qbr.held_planned,
     Action.QBR_HELD_EXTRA: qbr.held_extra,
+    Action.RUN_COMMAND: commands.run_command,
 }
 
 

@@ -18,8 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import nudging
+from bot.errors import UsageError
 from bot.services import followups, rhythm
 from bot.services.calendar import WorkCalendar
+from bot.services.dates import SNOOZE
+from bot.services.people import day_reader
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
@@ -288,12 +291,23 @@ def touched(body: dict[str, Any], context: BoltContext, client: WebClient) -> No
     _apply(body, context, client, _touched)
 
 
-def ack_snooze_until(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    """Check the picked day before the modal closes; errors show under the picker."""
+def ack_snooze_until(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+) -> None:
+    """Check the picked day before the modal closes, by the snooze's range rule, from the
+    person's own today; a refusal shows under the picker."""
     picked = _picked_day(view)
-    today = utcnow().astimezone(deps_of(context).settings.default_tz).date()
-    if picked is None or picked <= today - timedelta(days=1):
-        ack(response_action="errors", errors={"until": "Pick a day from today on."})
+    if picked is None:
+        ack(response_action="errors", errors={"until": "Pick a day."})
+        return
+    deps, team_id, user_id = deps_of(context), team_of(body), body["user"]["id"]
+    with deps.db() as session:
+        today = _calendar(session, deps, team_id, user_id).today(utcnow())
+        reader = day_reader(session, team_id=team_id, user_id=user_id, today=today)
+    try:
+        reader.check(picked, SNOOZE)
+    except UsageError as refused:
+        ack(response_action="errors", errors={"until": refused.problem})
         return
     ack()
 

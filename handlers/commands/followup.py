@@ -9,9 +9,9 @@ from slack_bolt import Ack, BoltContext
 from bot.errors import UsageError
 from bot.services import commitments, followups
 from bot.services.accounts import clean_account_name, get_account
-from bot.services.dates import parse_day
-from bot.timezones import learn_timezone
-from handlers.after_ack import later
+from bot.services.dates import DUE
+from bot.services.people import day_reader
+from handlers.after_ack import learn_person
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
@@ -81,7 +81,9 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
                 account_name=request.account,
                 user_id=user_id,
                 what=request.what,
-                due_on=parse_day(request.due, today=calendar.today(now)),
+                due_on=day_reader(
+                    session, team_id=team_id, user_id=user_id, today=calendar.today(now)
+                ).read(request.due, DUE, usage=COMMAND),
                 calendar=calendar,
                 now=now,
                 direction=CommitmentDirection.THEIRS
@@ -94,14 +96,7 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
                 reminder_on=followups.first_reminder_day(commitment, calendar),
                 day_off=calendar.why_not_working(commitment.due_on),
             )
-    # Know the caller's time zone (users.info), so their due days end at their midnight.
-    later(
-        context,
-        command,
-        lambda client: learn_timezone(
-            deps.db, client, deps.settings, team_id=team_id, user_id=user_id, now=now
-        ),
-    )
+    learn_person(context, command, now=now)
     if request is not None and not request.is_listing:
         refresh_home(context, team_id=team_id, user_id=user_id)
     ack(**ephemeral(reply))

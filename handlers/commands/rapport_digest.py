@@ -21,7 +21,7 @@ from handlers.context import Deps, deps_of, utcnow
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
 from messages import render
-from messages.render import day_time
+from messages.formats import day_time
 from storage.team_models import DigestScope, DigestSubscription, QuietWeek
 
 DIGEST_USAGE = "/rapport digest"

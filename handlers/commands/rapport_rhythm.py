@@ -14,12 +14,14 @@ from bot.errors import UsageError
 from bot.services import rhythm
 from bot.services.accounts import clean_account_name, get_account, get_or_create_account
 from bot.services.calendar import WorkCalendar, relative_day
-from bot.services.dates import parse_day
+from bot.services.dates import HOLIDAY, PAUSE, QBR, DayReader
 from bot.services.people import (
+    day_reader,
     holiday_country_code,
     set_team_holiday_country,
     team_holiday_country,
 )
+from handlers.after_ack import learn_person
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
@@ -40,6 +42,14 @@ CADENCES = {
 
 def _calendar(session: Session, deps: Deps, command: dict[str, str]) -> WorkCalendar:
     return deps.calendar_of(session, team_id=team_of(command), user_id=command["user_id"])
+
+
+def _reader(
+    session: Session, calendar: WorkCalendar, command: dict[str, str], now: datetime
+) -> DayReader:
+    return day_reader(
+        session, team_id=team_of(command), user_id=command["user_id"], today=calendar.today(now)
+    )
 
 
 def _account_name(args: str, usage: str) -> tuple[str, str]:
@@ -103,8 +113,12 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
             account = get_or_create_account(
                 session, team_id=team_of(command), name=name, user_id=command["user_id"], now=now
             )
+            # Read from the typist's today, in their locale; the QBR then follows the
+            # owner's working days.
+            day = _reader(session, _calendar(session, deps, command), command, now).read(
+                parts.fields["next"], QBR, usage=QBR_USAGE
+            )
             calendar = owner_calendar(session, deps, account)
-            day = parse_day(parts.fields["next"], today=calendar.today(now))
             review = rhythm.schedule_qbr(
                 session,
                 account=account,
@@ -115,6 +129,7 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                 now=now,
             )
             message = qbr_reply(review, account, calendar, now, held=None)
+            learn_person(context, command, now=now)
         else:
             account = get_account(session, team_id=team_of(command), name=name)
             calendar = owner_calendar(session, deps, account)
@@ -207,9 +222,12 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
         account = get_account(session, team_id=team_of(command), name=name)
-        until = parse_day(parts.fields["until"], today=calendar.today(now))
+        until = _reader(session, calendar, command, now).read(
+            parts.fields["until"], PAUSE, usage=usage
+        )
         rhythm.pause(account, until=until, reason=parts.fields["reason"], today=calendar.today(now))
         message = render("account_paused", account=account)
+    learn_person(context, command, now=now)
     ack(**ephemeral(message))
 
 
@@ -231,6 +249,7 @@ def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str)
     """`holidays`, `holidays add DATE [name]`, `holidays remove DATE`, `holidays country: XX`."""
     usage = "/rapport holidays"
     verb, _, rest = args.strip().partition(" ")
+    changed: tuple[str, date] | None = None
     country = _COUNTRY.fullmatch(args.strip())
     deps, now = deps_of(context), utcnow()
     team_id = team_of(command)
@@ -249,10 +268,13 @@ def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str)
                 now=now,
             )
         elif verb.lower() in ("add", "remove"):
-            when, _, name = rest.strip().partition(" ")
-            if not when:
-                raise UsageError("Give the date, e.g. `2026-12-24`.", usage=usage)
-            day = _holiday_day(when, calendar.today(now))
+            if not rest.strip():
+                raise UsageError("Give the date, e.g. `24 Dec` or `2026-12-24`.", usage=usage)
+            day, name = _reader(session, calendar, command, now).read_leading(
+                rest, HOLIDAY, usage=usage
+            )
+            changed = (verb.lower(), day)
+            learn_person(context, command, now=now)
             if verb.lower() == "add":
                 existing = session.get(TeamHoliday, (team_id, day))
                 if existing is None:
@@ -277,14 +299,8 @@ def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str)
         message = render(
             "holidays_list",
             days=days[:40],
+            changed=changed,
             team_country=team_holiday_country(session, team_id=team_id),
             default_country=deps.settings.holiday_country,
         )
     ack(**ephemeral(message))
-
-
-def _holiday_day(text: str, today: date) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return parse_day(text, today=today)
