@@ -43,6 +43,57 @@ def split_keyed(text: str, keys: tuple[str, ...], *, command: str) -> KeyedText:
     return KeyedText(head=" ".join(head.split()), fields=fields)
 
 
+def colons_added(text: str, keys: tuple[str, ...]) -> tuple[str, str] | None:
+    """`text` with a colon after the first bare word of each key, past the first word
+    (the account): `Globex give 10% get 2 years` -> `Globex give: 10% get: 2 years`.
+    Returns the corrected text and its part from the first key on (`give: 10% get: 2
+    years`), or None when no key is written bare."""
+    bare = re.compile(
+        r"(?<![\w:-])(" + "|".join(map(re.escape, keys)) + r")(?!\s*:)(?=\s+\S)", re.I
+    )
+    first_word = re.match(r"\s*\S+", text)
+    start = first_word.end() if first_word else 0
+    seen: set[str] = set()
+    inserts: list[int] = []
+    for match in bare.finditer(text, start):
+        if match.group(1).lower() not in seen:
+            seen.add(match.group(1).lower())
+            inserts.append(match.end())
+    if not inserts:
+        return None
+    corrected = text
+    for at in reversed(inserts):
+        corrected = corrected[:at] + ":" + corrected[at:]
+    tail_start = inserts[0] - len(text[: inserts[0]].split()[-1])
+    return corrected, " ".join(corrected[tail_start:].split())
+
+
+# Words before a last `share` that make it part of a phrase (`get: market share`,
+# `a bigger share`), not the flag that posts the entry to the channel.
+_SHARE_PHRASES = frozenset(
+    {
+        "market", "revenue", "profit", "wallet", "mind", "voice", "cost", "risk", "gain",
+        "data", "screen", "file", "equity", "stock", "time", "pie", "fair", "equal",
+        "bigger", "larger", "greater", "higher", "more", "their", "our", "your", "a", "the",
+        "of", "to", "and", "or", "per", "in", "its", "his", "her", "my",
+    }
+)  # fmt: skip
+_LAST_SHARE = re.compile(r"(?:^|\s)share\s*$", re.I)
+
+
+def split_share_flag(text: str) -> tuple[str, bool]:
+    """A last word `share` asks for the entry to be posted to the channel too, unless
+    it ends a phrase of a field (`get: market share`) or is a field's whole value."""
+    found = _LAST_SHARE.search(text)
+    if found is None:
+        return text, False
+    before = text[: found.start()].split()
+    word = before[-1].casefold() if before else ""
+    if word.endswith((":", "'s", "s'")) or word in _SHARE_PHRASES:
+        return text, False
+    return text[: found.start()], True
+
+
 def split_account(head: str) -> tuple[str, str]:
     """The account named first (one word, or a quoted name), and the rest."""
     head = head.strip()

@@ -264,8 +264,28 @@ def _clean(value: str | None) -> str | None:
     return cleaned or None
 
 
+# What reps write in `get:` when nothing came back. Logged as a get, these would count
+# the give as traded and silence the one warning the log exists for.
+NOTHING_BACK = frozenset(
+    {
+        "nothing", "nothing yet", "nothing back", "nothing in return", "none", "none yet",
+        "no", "nope", "nil", "nada", "zero", "0", "n/a", "na", "n.a.", "-", "--", "—", "–",
+        "tbd", "tba", "tbc", "not yet", "?", "??", "x",
+    }
+)  # fmt: skip
+
+
+def reads_as_nothing(get: str | None) -> bool:
+    """True when `get:` says nothing came back (`none`, `n/a`, `TBD`, empty…)."""
+    words = " ".join((get or "").casefold().split())
+    return words.strip(" .!") in NOTHING_BACK | {""} or words in NOTHING_BACK
+
+
 def _normalised(values: ConcessionFields) -> dict[str, str | None]:
-    return {name: _clean(getattr(values, name)) for name in _CHANGEABLE}
+    cleaned = {name: _clean(getattr(values, name)) for name in _CHANGEABLE}
+    if reads_as_nothing(cleaned["get"]):
+        cleaned["get"] = None  # a one-way give, whatever word said so
+    return cleaned
 
 
 def find_by_source(session: Session, *, team_id: str, source_key: str) -> Concession | None:

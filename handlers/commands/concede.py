@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.errors import UsageError
+from bot.errors import DidYouMean, Suggestion, UsageError
 from bot.services import concessions
 from bot.services.accounts import clean_account_name
 from handlers.after_ack import later
@@ -16,7 +16,7 @@ from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import Action
-from handlers.parsing import split_keyed
+from handlers.parsing import colons_added, split_keyed, split_share_flag
 from handlers.replies import ephemeral
 from handlers.sharing import planned_post, post, report_post, share_channel
 from handlers.views.concede import open_concession_form
@@ -24,10 +24,11 @@ from messages import render
 
 COMMAND = "/concede"
 KEYS = ("item", "give", "get", "trigger", "value")
-# A trailing standalone "share" asks for the entry to be posted to the channel too.
-_SHARE = re.compile(r"(?:^|\s)share\s*$", re.IGNORECASE)
-# `value: us 2% margin, them 12k saved` (either order; "to us"/"to them" also read).
-_VALUE_PART = re.compile(r"(?:^|[,;])\s*(?:to\s+)?(us|them)\b\s*[:=-]?\s*", re.IGNORECASE)
+# `value: us 2% margin, them 12k saved` (either order; "to us"/"to them" also read). A
+# dash after the side separates only when a space follows it: `us -4%` keeps its sign.
+_VALUE_PART = re.compile(
+    r"(?:^|[,;])\s*(?:to\s+)?(us|them)\b\s*(?:[:=]|[-–—](?=\s))?\s*", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,21 @@ def parse_concede(text: str) -> ConcedeInput:
     text = text.replace("\x00", "")
     if not text.strip():
         return ConcedeInput(account=None)
-    share_flag = _SHARE.search(text)
-    if share_flag is not None:
-        text = text[: share_flag.start()]
+    typed = text
+    text, share = split_share_flag(text)
     parts = split_keyed(text, KEYS, command=COMMAND)
     if not parts.head:
         raise UsageError("Start with the account name.", usage=COMMAND)
+    if not parts.fields and (corrected := colons_added(typed, KEYS)) is not None:
+        whole, keyed = corrected
+        raise DidYouMean(
+            f"Did you mean `{keyed}`? Each part takes a colon after its name.",
+            (Suggestion("Log it", whole),),
+            usage=COMMAND,
+        )
     account = clean_account_name(parts.head)
     if not parts.fields:
-        if share_flag is not None:
+        if share:
             raise UsageError("`share` posts a new entry: add `give: …`.", usage=COMMAND)
         return ConcedeInput(account=account)
     give = parts.fields.get("give")
@@ -85,7 +92,7 @@ def parse_concede(text: str) -> ConcedeInput:
         )
     except UsageError as error:
         raise UsageError(error.problem, usage=COMMAND) from None
-    return ConcedeInput(account=account, values=values, share=share_flag is not None)
+    return ConcedeInput(account=account, values=values, share=share)
 
 
 def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
@@ -145,4 +152,5 @@ def _log(
         balance=logged.balance,
         fits=logged.fits,
         shared=shared,
+        nothing_typed=values.get if values.get and logged.entry.get is None else None,
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from slack_bolt import Ack, BoltContext
 
-from bot.errors import UsageError
+from bot.errors import DidYouMean, Suggestion, UsageError
 from bot.services import commitments, followups
 from bot.services.accounts import clean_account_name, get_account
 from bot.services.dates import DUE
@@ -15,7 +15,7 @@ from handlers.after_ack import learn_person
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.parsing import split_account, split_keyed
+from handlers.parsing import colons_added, split_account, split_keyed
 from handlers.replies import ephemeral
 from messages import render
 from storage.models import CommitmentDirection
@@ -52,6 +52,13 @@ def parse_followup(text: str) -> FollowupInput | None:
     if not what:
         raise UsageError("Say what will be done, after the account name.", usage=COMMAND)
     if not due:
+        corrected = colons_added(text, ("due",))
+        if corrected is not None:
+            raise DidYouMean(
+                f"Did you mean `{corrected[1]}`? The date takes a colon after `due`.",
+                (Suggestion("Record it", corrected[0]),),
+                usage=COMMAND,
+            )
         raise UsageError("Say when with `due:`.", usage=COMMAND, key="due")
     return FollowupInput(account=clean_account_name(account), what=what, due=due, theirs=theirs)
 

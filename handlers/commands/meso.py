@@ -17,14 +17,13 @@ from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.ids import Action
-from handlers.parsing import split_account, split_keyed
+from handlers.parsing import split_account, split_keyed, split_share_flag
 from handlers.replies import ephemeral
 from handlers.sharing import planned_post, post, report_post, share_channel
 from handlers.views.meso import meso_reply, open_meso_form, parse_number, parse_tolerance
 from messages import render
 
 COMMAND = "/meso"
-_SHARE = re.compile(r"(?:^|\s)share\s*$", re.IGNORECASE)
 _TOLERANCE = re.compile(r"(?<![\w-])tolerance\s*:\s*(\S*)", re.IGNORECASE)
 _PICKED = re.compile(r"(?<![\w-])picked\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
 # An offer's label: a short word and a colon, at the start of its part.
@@ -66,9 +65,7 @@ def parse_meso(text: str) -> MesoInput:
     text = text.replace("\x00", "").strip()
     if not text:
         return MesoInput()
-    share_flag = _SHARE.search(text)
-    if share_flag is not None:
-        text = text[: share_flag.start()]
+    text, share = split_share_flag(text)
     tolerance: float | None = None
     tolerances = list(_TOLERANCE.finditer(text))
     if len(tolerances) > 1:
@@ -109,7 +106,7 @@ def parse_meso(text: str) -> MesoInput:
         labelled = _labelled(segment)
         offers_text.append(labelled if labelled else (None, segment))
     if not offers_text:
-        if share_flag is not None or tolerance is not None:
+        if share or tolerance is not None:
             raise UsageError("Add the offers, e.g. `A: … | B: …`.", usage=COMMAND)
         return MesoInput(account=account)
     if len(offers_text) > meso_service.MAX_OFFERS:
@@ -120,9 +117,7 @@ def parse_meso(text: str) -> MesoInput:
     labels = [o.label.casefold() for o in offers]
     if len(set(labels)) != len(labels):
         raise UsageError("Give each offer its own label (A, B, C).", usage=COMMAND)
-    return MesoInput(
-        account=account, offers=tuple(offers), tolerance_pct=tolerance, share=share_flag is not None
-    )
+    return MesoInput(account=account, offers=tuple(offers), tolerance_pct=tolerance, share=share)
 
 
 def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
