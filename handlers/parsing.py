@@ -49,7 +49,9 @@ def colons_added(text: str, keys: tuple[str, ...]) -> tuple[str, str] | None:
     Returns the corrected text and its part from the first key on (`give: 10% get: 2
     years`), or None when no key is written bare."""
     bare = re.compile(
-        r"(?<![\w:-])(" + "|".join(map(re.escape, keys)) + r")(?!\s*:)(?=\s+\S)", re.I
+        # "to get them live" is a phrase, not the key.
+        r"(?<![\w:-])(?<!\bto\s)(" + "|".join(map(re.escape, keys)) + r")(?!\s*:)(?=\s+\S)",
+        re.I,
     )
     first_word = re.match(r"\s*\S+", text)
     start = first_word.end() if first_word else 0

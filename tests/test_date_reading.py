@@ -79,7 +79,7 @@ def test_holidays_add_reads_the_whole_date_and_keeps_the_name(
     ("command", "text", "says"),
     [
         ("/rapport", "pause Globex until: 31 Dec 2027 reason: budget freeze", "within one year"),
-        ("/rapport", "qbr Globex next: 2029-06-01", "A QBR must be within two years"),
+        ("/rapport", "qbr Globex next: 2029-06-01", "A QBR (`next:`) must be within two years"),
         ("/rapport", "holidays add 2029-01-01", "A team day off must be within two years"),
         ("/followup", "Globex send deck due: 1 Dec 2026", "reads as Tue 1 Dec 2026, which has"),
     ],

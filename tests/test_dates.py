@@ -139,14 +139,14 @@ def test_order_of_slack_locales(locale: str | None, order: NumericOrder | None) 
 @pytest.mark.parametrize(
     ("field", "typed", "says"),
     [
-        (DUE, "2029-01-05", "A due date must be within two years, by Sun 3 Dec 2028"),
-        (QBR, "2029-01-05", "A QBR must be within two years, by Sun 3 Dec 2028"),
+        (DUE, "2029-01-05", "A due date (`due:`) must be within two years, by Sun 3 Dec 2028"),
+        (QBR, "2029-01-05", "A QBR (`next:`) must be within two years, by Sun 3 Dec 2028"),
         (HOLIDAY, "2029-01-05", "A team day off must be within two years"),
-        (PAUSE, "31 Dec 2027", "A pause must be within one year, by Fri 3 Dec 2027"),
+        (PAUSE, "31 Dec 2027", "A pause (`until:`) must be within one year, by Fri 3 Dec 2027"),
         (PAUSE, "20 Jan 2029", "“20 Jan 2029” reads as Sat 20 Jan 2029"),
         (DUE, "2026-12-01", "“2026-12-01” reads as Tue 1 Dec 2026, which has passed"),
         (DUE, "yesterday", "from today (Thu 3 Dec 2026) on"),
-        (QBR, "1 Dec 2026", "which has passed. A QBR must be from today"),
+        (QBR, "1 Dec 2026", "which has passed. A QBR (`next:`) must be from today"),
     ],
 )
 def test_one_range_rule_states_the_day_read(field: DateField, typed: str, says: str) -> None:

@@ -47,6 +47,11 @@ class DateField:
 
     name: str  # as the range error starts it: "A due date"
     years: int
+    key: str = ""  # the command's key for it, named in errors: `due:`
+
+    @property
+    def named(self) -> str:
+        return f"{self.name} (`{self.key}:`)" if self.key else self.name
 
     @property
     def within(self) -> str:
@@ -57,9 +62,9 @@ class DateField:
 
 
 # One range rule for every date field.
-DUE = DateField("A due date", years=2)
-QBR = DateField("A QBR", years=2)
-PAUSE = DateField("A pause", years=1)
+DUE = DateField("A due date", years=2, key="due")
+QBR = DateField("A QBR", years=2, key="next")
+PAUSE = DateField("A pause", years=1, key="until")
 HOLIDAY = DateField("A team day off", years=2)
 SNOOZE = DateField("A snooze", years=1)
 LONGEST = max(DUE, QBR, PAUSE, HOLIDAY, SNOOZE, key=lambda field: field.years)
@@ -374,11 +379,13 @@ class DayReader:
 
     def _fault(self, day: date, field: DateField) -> str | None:
         if day < self.today:
-            return f"which has passed. {field.name} must be from today ({full_day(self.today)}) on."
+            return (
+                f"which has passed. {field.named} must be from today ({full_day(self.today)}) on."
+            )
         last = field.last_day(self.today)
         if day > last:
             return (
-                f"more than {field.within} away. {field.name} must be within {field.within}, "
+                f"more than {field.within} away. {field.named} must be within {field.within}, "
                 f"by {full_day(last)}."
             )
         return None

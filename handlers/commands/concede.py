@@ -76,6 +76,15 @@ def parse_concede(text: str) -> ConcedeInput:
             raise UsageError("`share` posts a new entry: add `give: …`.", usage=COMMAND)
         return ConcedeInput(account=account)
     give = parts.fields.get("give")
+    if give and "get" not in parts.fields and colons_added(give, ("get",)):
+        # `give: 10% get 2 years`: the get hides inside the give.
+        whole, keyed = colons_added(typed, ("get",)) or (typed, "")
+        raise DidYouMean(
+            f"Did you mean `{keyed}`? Write `get:` with its colon, or `get: none` if "
+            "nothing came back.",
+            (Suggestion("Log it", whole),),
+            usage=COMMAND,
+        )
     if not give:
         raise UsageError("Say what we give with `give:`.", usage=COMMAND)
     value_us, value_them = (
