@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from bot.errors import UsageError
 from bot.localslack import LocalSlack
 from handlers.ids import View
 from handlers.parsing import colons_added, split_share_flag
+from handlers.views.meso import parse_amount
 from storage.db import SessionFactory
 from storage.models import Commitment, Concession
 from tests.slackkit import SlackSender, block_action, view_submission
@@ -154,3 +156,30 @@ def test_colons_added_after_bare_keys_past_the_account(
 ) -> None:
     found = colons_added(text, keys)
     assert (found[0] if found else None) == corrected
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [
+        ("120,000", (120000.0, "")),
+        ("$120k", (120000.0, "")),
+        ("1.2m", (1200000.0, "")),
+        ("82 pts", (82.0, "")),
+        ("$1,200/mo", (1200.0, "month")),
+        ("EUR 14k per year", (14000.0, "year")),
+        ("14k EUR/yr", (14000.0, "year")),
+        ("10k ARR", (10000.0, "year")),
+        ("+5k", (5000.0, "")),
+    ],
+)
+def test_meso_values_read_currencies_scales_and_periods(
+    typed: str, amount: tuple[float, str]
+) -> None:
+    assert parse_amount(typed) == amount
+
+
+@pytest.mark.parametrize(("typed", "says"), [("−12k", "reads as -12,000"), ("-5", "from 0 up")])
+def test_a_negative_meso_value_is_refused_with_what_was_read(typed: str, says: str) -> None:
+    with pytest.raises(UsageError) as refused:
+        parse_amount(typed)
+    assert says in refused.value.problem

@@ -20,7 +20,13 @@ from handlers.ids import Action
 from handlers.parsing import split_account, split_keyed, split_share_flag
 from handlers.replies import ephemeral
 from handlers.sharing import planned_post, post, report_post, share_channel
-from handlers.views.meso import meso_reply, open_meso_form, parse_number, parse_tolerance
+from handlers.views.meso import (
+    meso_reply,
+    open_meso_form,
+    parse_amount,
+    parse_tolerance,
+    same_period,
+)
 from messages import render
 
 COMMAND = "/meso"
@@ -40,17 +46,16 @@ class MesoInput:
     share: bool = False
 
 
-def _offer(label: str, text: str) -> meso_service.OfferSpec:
+def _offer(label: str, text: str) -> tuple[meso_service.OfferSpec, str]:
+    """The offer, and what its value is counted per (month, year, or "")."""
     parts = split_keyed(text, ("value",), command=COMMAND)
     value = parts.fields.get("value")
+    amount, period = parse_amount(value) if value else (None, "")
     try:
-        return meso_service.OfferSpec(
-            label=label,
-            terms=parts.head or None,
-            value_to_us=parse_number(value) if value else None,
-        )
+        offer = meso_service.OfferSpec(label=label, terms=parts.head or None, value_to_us=amount)
     except UsageError as error:
         raise UsageError(error.problem, usage=COMMAND) from None
+    return offer, period
 
 
 def _labelled(segment: str) -> tuple[str, str] | None:
@@ -111,9 +116,12 @@ def parse_meso(text: str) -> MesoInput:
         return MesoInput(account=account)
     if len(offers_text) > meso_service.MAX_OFFERS:
         raise UsageError("A MESO is two or three offers.", usage=COMMAND)
-    offers = []
-    for index, (label, body) in enumerate(offers_text):
-        offers.append(_offer(label or "ABC"[index], " ".join(body.split())))
+    read = [
+        _offer(label or "ABC"[index], " ".join(body.split()))
+        for index, (label, body) in enumerate(offers_text)
+    ]
+    same_period([(offer.label, period) for offer, period in read])
+    offers = [offer for offer, _ in read]
     labels = [o.label.casefold() for o in offers]
     if len(set(labels)) != len(labels):
         raise UsageError("Give each offer its own label (A, B, C).", usage=COMMAND)

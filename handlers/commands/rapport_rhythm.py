@@ -10,7 +10,7 @@ from slack_bolt import Ack, BoltContext
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.errors import UsageError
+from bot.errors import DidYouMean, Suggestion, UsageError
 from bot.services import rhythm
 from bot.services.accounts import clean_account_name, get_account, get_or_create_account
 from bot.services.calendar import WorkCalendar, relative_day
@@ -25,7 +25,7 @@ from handlers.after_ack import learn_person
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.parsing import split_account, split_keyed
+from handlers.parsing import colons_added, split_account, split_keyed
 from handlers.replies import ephemeral
 from messages import render
 from storage.models import Account
@@ -50,6 +50,17 @@ def _reader(
     return day_reader(
         session, team_id=team_of(command), user_id=command["user_id"], today=calendar.today(now)
     )
+
+
+def _ask_for_colons(subcommand: str, args: str, keys: tuple[str, ...], usage: str) -> None:
+    """`qbr Globex next 20 Jan`: answer with the exact correction and a button to run it."""
+    corrected = colons_added(args, keys)
+    if corrected is not None:
+        raise DidYouMean(
+            f"Did you mean `{corrected[1]}`? Each part takes a colon after its name.",
+            (Suggestion("Run it", f"{subcommand} {corrected[0]}"),),
+            usage=usage,
+        )
 
 
 def _account_name(args: str, usage: str) -> tuple[str, str]:
@@ -104,6 +115,8 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
     """`qbr ACCOUNT next: DATE [every: quarter|month]`, `qbr ACCOUNT held`, `qbr ACCOUNT`."""
     parts = split_keyed(args, ("next", "every"), command=QBR_USAGE)
     name, rest = _account_name(parts.head, QBR_USAGE)
+    if "next" not in parts.fields and rest and rest.lower() != "held":
+        _ask_for_colons("qbr", args, ("next", "every"), QBR_USAGE)
     cadence = CADENCES.get((parts.fields.get("every") or "quarter").lower(), "")
     if not cadence:
         raise UsageError("`every:` takes `quarter` or `month`.", usage=QBR_USAGE)
@@ -217,6 +230,7 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
     parts = split_keyed(args, ("until", "reason"), command=usage)
     name, _ = _account_name(parts.head, usage)
     if not parts.fields.get("until") or not parts.fields.get("reason"):
+        _ask_for_colons("pause", args, ("until", "reason"), usage)
         raise UsageError("Say until when with `until:` and why with `reason:`.", usage=usage)
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:

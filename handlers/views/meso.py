@@ -24,7 +24,22 @@ from messages import render
 _ID = "value"  # the action_id of the element inside every input block
 _STALE = "This form is out of date. Run `/meso` again."
 COMMAND = "/meso"
-_NUMBER = re.compile(r"^[$€£]?\s*(\d[\d,_]*(?:\.\d+)?|\.\d+)\s*([km]?)\s*(?:pts|points)?$", re.I)
+# An offer's value as reps write it: a sign, a currency (symbol or code), k/m/bn, and
+# what it is counted per (`$1,200/mo`, `EUR 14k per year`, `−5k`, `82 pts`).
+_NUMBER = re.compile(
+    r"^(?P<sign>[-−–+])?\s*(?:[$€£¥]|[a-z]{3}\s)?\s*(?P<number>\d[\d,_]*(?:\.\d+)?|\.\d+)\s*"
+    r"(?P<scale>k|m|mm|bn|b)?\s*(?:[$€£¥]|(?!arr|mrr)[a-z]{3}(?![a-z]))?\s*"
+    r"(?:/\s*(?P<per>mo|month|yr|year|y|qtr|quarter)|(?:per|a|an)\s+(?P<per_word>month|year|quarter)"
+    r"|(?P<every>monthly|yearly|annually|annual|quarterly|p\.?a\.?|arr|mrr)|pts|points)?$",
+    re.I,
+)
+_SCALES = {"": 1.0, "k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9}
+_PERIODS = {
+    "mo": "month", "month": "month", "monthly": "month", "mrr": "month",
+    "yr": "year", "year": "year", "y": "year", "yearly": "year", "annually": "year",
+    "annual": "year", "pa": "year", "p.a.": "year", "p.a": "year", "pa.": "year",
+    "arr": "year", "qtr": "quarter", "quarter": "quarter", "quarterly": "quarter",
+}  # fmt: skip
 _TEXT_FIELDS = (
     MesoOfferField.TERMS,
     MesoOfferField.SCOPE,
@@ -92,18 +107,38 @@ def open_meso_form(
         ) from None
 
 
-def parse_number(text: str) -> float:
-    """`120000`, `120,000`, `$120k`, `1.2m`, `82` -> a number."""
+def parse_amount(text: str) -> tuple[float, str]:
+    """`120000`, `$120k`, `1.2m`, `$1,200/mo`, `EUR 14k per year`, `82 pts` -> the
+    number and what it is counted per (`month`, `year`, `quarter`, or "")."""
     match = _NUMBER.match(text.strip())
     if match is None:
         raise UsageError(
-            f"“{text[:40]}” is not a number; write e.g. `value: 120000`.", usage=COMMAND
+            f"“{text[:40]}” is not a number; write e.g. `value: 120000` or `value: $1,200/mo`.",
+            usage=COMMAND,
         )
-    number = float(match.group(1).replace(",", "").replace("_", ""))
-    number *= {"": 1, "k": 1e3, "m": 1e6}[match.group(2).lower()]
+    number = float(match["number"].replace(",", "").replace("_", ""))
+    number *= _SCALES[(match["scale"] or "").lower()]
+    period = (match["per"] or match["per_word"] or match["every"] or "").lower()
+    if match["sign"] in ("-", "−", "–") and number:
+        raise UsageError(
+            f"“{text[:40]}” reads as -{number:,.0f}: an offer's value to us is a number from 0 up.",
+            usage=COMMAND,
+        )
     if number > meso_service.MAX_VALUE:
         raise UsageError("That value is too large.", usage=COMMAND)
-    return number
+    return number, _PERIODS.get(period, "")
+
+
+def same_period(periods: Sequence[tuple[str, str]]) -> None:
+    """Offers compared per month and per year would not compare: refuse the mix."""
+    counted = {period: label for label, period in periods if period}
+    if len(counted) > 1:
+        named = ", ".join(f"{label} per {period}" for period, label in counted.items())
+        raise UsageError(
+            f"The offers are valued over different periods ({named}): value them all per "
+            "month or all per year.",
+            usage=COMMAND,
+        )
 
 
 def parse_tolerance(text: str) -> float:
@@ -140,26 +175,27 @@ def _text(values: dict[str, Any], block_id: str, limit: int) -> str | None:
     return text or None
 
 
-def _number(values: dict[str, Any], block_id: str) -> float | None:
+def _amount(values: dict[str, Any], block_id: str) -> tuple[float | None, str]:
     text = _text(values, block_id, 40)
     if text is None:
-        return None
+        return None, ""
     try:
-        return parse_number(text)
-    except UsageError:
-        raise UsageError("A number, e.g. 120000 or 82.", field=block_id) from None
+        return parse_amount(text)
+    except UsageError as error:
+        raise UsageError(error.problem, field=block_id) from None
 
 
 def parse_offers(values: dict[str, Any]) -> tuple[meso_service.OfferSpec, ...]:
     """The filled-in bundles; an empty bundle is skipped, a half-filled one is an error."""
     offers: list[meso_service.OfferSpec] = []
+    periods: list[tuple[str, str]] = []
     for index in range(meso_service.MAX_OFFERS):
         label = _text(values, offer_block(index, MesoOfferField.LABEL), meso_service.MAX_LABEL)
         parts = {
             field: _text(values, offer_block(index, field), meso_service.MAX_OFFER_TEXT)
             for field in _TEXT_FIELDS
         }
-        value = _number(values, offer_block(index, MesoOfferField.VALUE))
+        value, period = _amount(values, offer_block(index, MesoOfferField.VALUE))
         if not any(parts.values()):
             if label or value is not None:
                 raise UsageError(
@@ -181,6 +217,13 @@ def parse_offers(values: dict[str, Any]) -> tuple[meso_service.OfferSpec, ...]:
                 value_to_us=value,
             )
         )
+        periods.append((label, period))
+        try:
+            same_period(periods)
+        except UsageError as error:
+            raise UsageError(
+                error.problem, field=offer_block(index, MesoOfferField.VALUE)
+            ) from None
     if len(offers) < 2:
         raise UsageError(
             "A MESO is two or three offers: fill in at least two.",
