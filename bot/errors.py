@@ -71,7 +71,12 @@ class DidYouMean(UsageError):
     reading as a button that runs the command as corrected."""
 
     def __init__(
-        self, problem: str, suggestions: tuple[Suggestion, ...], *, usage: str | None = None
+        self,
+        problem: str,
+        suggestions: tuple[Suggestion, ...],
+        *,
+        usage: str | None = None,
+        key: str | None = None,
     ) -> None:
-        super().__init__(problem, usage=usage)
+        super().__init__(problem, usage=usage, key=key)
         self.suggestions = suggestions

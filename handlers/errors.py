@@ -134,7 +134,7 @@ def _date_choices(error: AmbiguousDate, text: str) -> UserFacingError:
         if corrected is None:
             return error
         suggestions.append(Suggestion(label=full_day(day), text=corrected))
-    return DidYouMean(error.problem, tuple(suggestions), usage=error.usage)
+    return DidYouMean(error.problem, tuple(suggestions), usage=error.usage, key=error.key)
 
 
 def _json_response(payload: dict[str, Any]) -> BoltResponse:

@@ -74,7 +74,13 @@ class AmbiguousDate(UsageError):
     """Numbers that make a date in both orders, from someone whose order is unknown."""
 
     def __init__(
-        self, typed: str, readings: tuple[date, date], *, today: date, usage: str | None = None
+        self,
+        typed: str,
+        readings: tuple[date, date],
+        *,
+        today: date,
+        usage: str | None = None,
+        key: str | None = None,
     ):
         day_first, month_first = readings
         self.typed = typed
@@ -84,6 +90,7 @@ class AmbiguousDate(UsageError):
             f"“{typed}” could be {full_day(day_first)} or {full_day(month_first)}. "
             f"Which one? Write the month as a word: `{self.retyped[0]}` or `{self.retyped[1]}`.",
             usage=usage,
+            key=key,
         )
 
 
@@ -334,19 +341,28 @@ class DayReader:
         """The day `text` names for `field`, or a UsageError that says what was read."""
         typed = " ".join(text.split())
         if not typed or len(typed) > MAX_LENGTH:
-            raise UsageError(f"I couldn't read “{typed[:MAX_LENGTH]}” as a date. {EXAMPLES}",
-                             usage=usage)  # fmt: skip
+            raise UsageError(
+                f"I couldn't read “{typed[:MAX_LENGTH]}” as a date. {EXAMPLES}",
+                usage=usage,
+                key=field.key or None,
+            )
         try:
             day = _read(typed.lower(), self.today, self.order, typed)
         except AmbiguousDate as asked:
             readings = tuple(d for d in asked.readings if self._fault(d, field) is None)
             if len(readings) == 1:  # only one reading is a day this field can take
                 return readings[0]
-            raise AmbiguousDate(typed, asked.readings, today=self.today, usage=usage) from None
+            raise AmbiguousDate(
+                typed, asked.readings, today=self.today, usage=usage, key=field.key or None
+            ) from None
         except UsageError as error:
-            raise UsageError(error.problem, usage=usage) from None
+            raise UsageError(error.problem, usage=usage, key=field.key or None) from None
         if day is None:
-            raise UsageError(f"I couldn't read “{typed}” as a date. {EXAMPLES}", usage=usage)
+            raise UsageError(
+                f"I couldn't read “{typed}” as a date. {EXAMPLES}",
+                usage=usage,
+                key=field.key or None,
+            )
         return self.check(day, field, typed=typed, usage=usage)
 
     def read_leading(
@@ -375,7 +391,7 @@ class DayReader:
         if fault is None:
             return day
         read = f"“{typed}” reads as {full_day(day)}" if typed else full_day(day)
-        raise UsageError(f"{read}, {fault}", usage=usage)
+        raise UsageError(f"{read}, {fault}", usage=usage, key=field.key or None)
 
     def _fault(self, day: date, field: DateField) -> str | None:
         if day < self.today:
