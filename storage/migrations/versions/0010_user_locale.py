@@ -5,8 +5,8 @@ Slack's users.info tells the locale (`en-GB`, `en-US`) when asked with
 include_locale; it is fetched with the time zone, after the command is answered.
 NULL: never asked; an empty string: Slack had none for them.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
