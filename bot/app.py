@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from slack_bolt import App
@@ -32,22 +33,29 @@ class _OurClientNotice(logging.Filter):
 
 class _NoRequestBodies(logging.Filter):
     """Bolt writes request bodies, or parts of them, into a few of its log lines (a
-    bad signature's whole body at INFO, an unhandled request's values at WARNING).
-    A body is someone else's text, and can be megabytes: those lines are logged
-    without it."""
+    bad signature's whole body at INFO, an unhandled request's values at WARNING),
+    and at DEBUG every reply, which quotes what the person typed. A body is someone
+    else's text, and can be megabytes: those lines are logged without it."""
 
     WITHOUT_BODY = {
         "Invalid request signature detected": "Invalid request signature detected",
         "Unhandled request (": "Unhandled request: no listener matched it",
         "A global middleware (": "A global middleware neither called next() nor answered",
     }
+    # slack_bolt.logger.messages.debug_responding
+    _RESPONDING = re.compile(r'Responding with status: (\d+) body: ".*" \((\d+) millis\)', re.S)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         for start, plain in self.WITHOUT_BODY.items():
             if message.startswith(start):
                 record.msg, record.args = f"{plain} (request body not logged)", ()
-                break
+                return True
+        responding = self._RESPONDING.fullmatch(message)
+        if responding:
+            status, millis = responding.groups()
+            record.msg = f"Responding with status {status} in {millis} ms (body not logged)"
+            record.args = ()
         return True
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from slack_bolt import BoltContext
-from slack_bolt.logger.messages import warning_unhandled_request
+from slack_bolt.logger.messages import debug_responding, warning_unhandled_request
 from slack_bolt.request import BoltRequest
 from sqlalchemy import func, select
 
@@ -224,13 +224,14 @@ def test_bolts_lines_that_carry_a_body_are_logged_without_it() -> None:
     lines = [
         warning_unhandled_request(request),
         f"Invalid request signature detected (signature: v0=1, timestamp: 1, body: {MARKER})",
+        debug_responding(200, json.dumps({"text": f"Logged {MARKER}\nline two"}), 12),
     ]
     logger = bolt_logger()
     for line in lines:
         record = logger.makeRecord(logger.name, logging.WARNING, __file__, 1, line, (), None)
         assert all(f.filter(record) for f in logger.filters)
         assert MARKER not in record.getMessage()
-        assert "request body not logged" in record.getMessage()
+        assert "body not logged" in record.getMessage()
 
 
 def test_a_request_that_did_not_come_through_the_edge_reaches_no_listener(
