@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.services.concessions import Balance, ConcessionLog
+from bot.services.digest import SECTIONS, AccountRow, Digest, Line, Section, WeekPoint
 from bot.services.due import DueList
 from bot.services.health import PARTS, Raw, combine
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
@@ -338,6 +340,117 @@ def every_template(text: str) -> dict[str, dict]:
         "rapport_unknown_none": render("rapport_unknown", word=text, suggestions=[]),
         "rapport_help": render("rapport_help", sections=help_sections()),
         "unexpected_error": render("unexpected_error", reference="abc123"),
+        **team_templates(text),
+    }
+
+
+# Words the code builds (digests.schedule_words, digests.scope_label), never typed text.
+SCHEDULE = "every Mon at 09:00 (Europe/Berlin)"
+SCOPE = "across the team"
+
+
+def sample_digest(text: str, *, lines_each: int = 12) -> Digest:
+    row = AccountRow(id=1, name=text[:80], owner_id="U0ALICE", channel_id="C0SALES")
+    sections = [
+        Section(
+            spec,
+            [(Line(row, text, (n,), NOW), n % 2 == 0) for n in range(lines_each)],
+            lines_each + 5,
+        )
+        for spec in SECTIONS
+    ]
+    return Digest(
+        sections=sections,
+        counts={spec.key: lines_each + 5 for spec in SECTIONS},
+        # Built from counts alone (digest._changes): no typed text reaches them.
+        changes=["12 follow-ups overdue, up from 4", "3 follow-ups kept on time this week"],
+        chart=[WeekPoint(date(2026, 11, 2 + 7 * n), 5, 4, 2, 1) for n in range(4)],
+        accounts=240,
+        opted_out=2,
+    )
+
+
+def team_templates(text: str) -> dict[str, dict]:
+    """Templates of the team side (digests, holidays, settings, errors), full and hostile."""
+    digest = sample_digest(text)
+    prefs = SimpleNamespace(
+        work_start=time(8),
+        work_end=time(17),
+        work_days="01234",
+        tz_override="America/New_York",
+        away_from=date(2026, 12, 20),
+        away_until=date(2027, 1, 4),
+        manager_id="U0BOSS",
+        digest_opt_out=True,
+    )
+    sub = SimpleNamespace(
+        active=True, channel_id="C0SALES", quiet="post", scope="team", scope_ids=None
+    )
+    week_of = date(2026, 11, 30)
+    return {
+        "digest_top": render("digest_top", digest=digest, week_of=week_of, scope_label=SCOPE),
+        "digest_details": render(
+            "digest_details", digest=digest, open_action=Action.DIGEST_OPEN_ACCOUNT.value
+        ),
+        "digest_quiet": render("digest_quiet", digest=digest, week_of=week_of, scope_label=SCOPE),
+        "digest_preview": render(
+            "digest_preview",
+            open_action=Action.DIGEST_OPEN_ACCOUNT.value,
+            digest=digest,
+            week_of=week_of,
+            scope_label=SCOPE,
+            channel_id="C0SALES",
+            schedule=SCHEDULE,
+            quiet="skip",
+        ),
+        "digest_problem": render("digest_problem", error="missing_scope", label=SCOPE),
+        "digest_chart_text": render(
+            "digest_chart_text", summary="Kept on time: 80%, 75%, 90% over three weeks"
+        ),
+        "digest_status": render(
+            "digest_status",
+            channel_id="C0SALES",
+            start="/rapport digest here day: mon time: 09:00",
+            others=[(f"C0CHAN{n}", SCHEDULE) for n in range(30)],
+        ),
+        "digest_subscribed": render(
+            "digest_subscribed",
+            sub=sub,
+            schedule=SCHEDULE,
+            scope_label=SCOPE,
+            next_local="Mon 7 Dec 09:00",
+        ),
+        "overdue_list": render(
+            "overdue_list",
+            lines=[Line(AccountRow(1, text[:80], "U0ALICE", None), text, (n,)) for n in range(60)],
+            limit=40,
+            owners=["U0ALICE", "U0BOB"],
+        ),
+        "holidays_list": render(
+            "holidays_list",
+            days=[SimpleNamespace(day=date(2026, 12, 1 + n % 28), name=text) for n in range(40)],
+            team_country="DE",
+            default_country="US",
+        ),
+        "settings_modal": render(
+            "settings_modal", callback_id="settings", prefs=prefs, tz_name="America/New_York"
+        ),
+        "settings_hours_set": render("settings_hours_set", prefs=prefs, tz_name="America/New_York"),
+        "settings_in_form": render("settings_in_form", typed=text),
+        "log_touch_modal": render(
+            "log_touch_modal", callback_id="log_touch", note=text[:2900], link=None
+        ),
+        "touch_logged": render(
+            "touch_logged",
+            account=SimpleNamespace(name=text[:80], relationship_type="strategic"),
+            note=text[:1000],
+            ideal_days=30,
+        ),
+        "database_busy": render("database_busy"),
+        "notice_modal": render(
+            "notice_modal", title="Nothing saved", message=render("database_busy")
+        ),
+        "request_pending": render("request_pending"),
     }
 
 
@@ -380,6 +493,45 @@ def test_lists_keep_one_item_a_line(text: str) -> None:
     assert rows.count("\n") == 19, "twenty accounts, twenty lines"
 
 
+# Templates changed by work in flight, to be added to team_templates() when it lands.
+NOT_YET_COVERED = {"account_lost", "account_won", "account_paused"}
+
+
+def test_every_template_file_is_rendered_by_these_checks() -> None:
+    """A new template cannot skip the checks above: every file is rendered by one of
+    the render tests (this module, the negotiation and the playbook ones)."""
+    from jinja2 import Environment
+
+    from messages.render import _environment
+    from tests import test_meso_render, test_playbook_render
+
+    env = _environment()
+    rendered: set[str] = set()
+    real = Environment.get_template
+
+    def recording(self: Environment, name: str, *args: object, **kwargs: object) -> object:
+        rendered.add(name.removesuffix(".yaml.j2"))
+        return real(self, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    env.get_template = recording.__get__(env)  # type: ignore[method-assign]
+    try:
+        every_template("x" * 300)
+        test_meso_render.every_template("x" * 300)
+        test_playbook_render.test_every_playbook_page_fits_one_message(
+            test_playbook_render.load_playbook()
+        )
+        test_playbook_render.test_account_and_governance_templates_at_their_largest("x")
+    finally:
+        del env.get_template
+    files = {
+        path.name.removesuffix(".yaml.j2")
+        for path in (Path(__file__).parents[1] / "messages" / "templates").glob("*.yaml.j2")
+    }
+    assert files - rendered - NOT_YET_COVERED == set()
+    assert NOT_YET_COVERED <= files - rendered, "covered now: take it out of NOT_YET_COVERED"
+
+
+@settings(max_examples=30, deadline=None)  # each example renders every template once
 @given(st.text(min_size=1, max_size=400))
 def test_any_user_text_renders(text: str) -> None:
     every_template(text)
