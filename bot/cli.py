@@ -61,7 +61,25 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
 
-    sub.add_parser("outbox", help="list outbox messages that failed, are retrying or are stuck")
+    outbox = sub.add_parser(
+        "outbox",
+        help="list outbox messages that failed, are retrying or are stuck; re-queue failed ones",
+        description=(
+            "Without an action: how many messages wait and how old the oldest is, teams "
+            "whose token Slack refuses, and the messages that failed, are retrying or are "
+            "stuck. `retry` gives failed messages a fresh set of attempts from now."
+        ),
+    )
+    outbox.add_argument("action", nargs="?", choices=["retry"], help="re-queue failed messages")
+    which = outbox.add_mutually_exclusive_group()
+    which.add_argument("--id", type=int, help="retry: the failed message with this id")
+    which.add_argument(
+        "--failed-since",
+        type=_parse_instant,
+        metavar="DATE",
+        help="retry: every message that failed at or after DATE (ISO 8601, UTC if no zone)",
+    )
+    which.add_argument("--team", help="retry: every failed message of this Slack team (T…)")
 
     tryout = sub.add_parser("try", help="run one slash command locally, without Slack")
     tryout.add_argument("line", help='e.g. "/concede acme give: 5%% discount get: 24-month term"')
@@ -205,6 +223,70 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             checkpointer.stop()
 
 
+def _age(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} days {hours % 24} h"
+
+
+def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    from storage import outbox
+
+    chosen = {"row_id": args.id, "failed_since": args.failed_since, "team_id": args.team}
+    if args.action != "retry" and any(value is not None for value in chosen.values()):
+        print("rapport: --id, --failed-since and --team go with `outbox retry`", file=sys.stderr)
+        return 2
+    if args.action == "retry" and all(value is None for value in chosen.values()):
+        print(
+            "rapport: say which failed messages to retry: --id N, --failed-since DATE or --team T",
+            file=sys.stderr,
+        )
+        return 2
+    db, _ = _database(settings, upgrade=True)
+    now = datetime.now(UTC)
+    if args.action == "retry":
+        with db.begin() as session:
+            ids = outbox.requeue_failed(session, now=now, **chosen)
+        if not ids:
+            print("outbox: no failed message matched; nothing re-queued")
+            return 1
+        shown = ", ".join(f"#{row_id}" for row_id in ids[:20])
+        more = f" and {len(ids) - 20} more" if len(ids) > 20 else ""
+        print(f"outbox: re-queued {len(ids)} failed message(s): {shown}{more}")
+        print("the next sweep (within a minute under `rapport serve` or a worker) sends them")
+        return 0
+    with db() as session:
+        waiting = outbox.waiting(session)
+        holds = outbox.holds(session)
+        rows = outbox.troubled(session, now=now)
+    if waiting.oldest is None:
+        print("outbox: nothing waiting to be sent")
+    else:
+        oldest = waiting.oldest
+        print(
+            f"outbox: {waiting.count} waiting to be sent; the oldest, #{oldest.id} "
+            f"(team={oldest.team_id} to={oldest.recipient} kind={oldest.kind}), "
+            f"is {_age((now - oldest.created_at).total_seconds())} old"
+        )
+    for hold in holds:
+        print(
+            f"team {hold.team_id}: on hold since {hold.since:%Y-%m-%d %H:%M} UTC, Slack "
+            f"refuses its token ({hold.error}); its messages wait and go once it works"
+        )
+    if not rows:
+        print("outbox: nothing failed, retrying or stuck")
+    for row in rows:
+        print(
+            f"#{row.id} {row.status:<8} team={row.team_id} to={row.recipient} "
+            f"kind={row.kind} attempts={row.attempts} "
+            f"created={row.created_at:%Y-%m-%d %H:%M} "
+            f"error={row.last_error or '-'}"
+        )
+    return 0
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "serve":
         _serve(settings, args)
@@ -233,20 +315,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             f"retrying: {report.delivery.retrying}, failed: {report.delivery.failed}"
         )
     elif args.command == "outbox":
-        from storage.outbox import troubled
-
-        db, _ = _database(settings, upgrade=True)
-        with db() as session:
-            rows = troubled(session, now=datetime.now(UTC))
-            if not rows:
-                print("outbox: nothing failed, retrying or stuck")
-            for row in rows:
-                print(
-                    f"#{row.id} {row.status:<8} team={row.team_id} to={row.recipient} "
-                    f"kind={row.kind} attempts={row.attempts} "
-                    f"created={row.created_at:%Y-%m-%d %H:%M} "
-                    f"error={row.last_error or '-'}"
-                )
+        return _outbox(settings, args)
     elif args.command == "db":
         _database(settings, upgrade=True)
         print("database is up to date")

@@ -18,13 +18,14 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot import charts
-from bot.delivery import ClientForTeam
+from bot.delivery import CHANNEL_GONE, ClientForTeam
 from bot.services import digest as rules
 from bot.services.digest import Digest, TeamPicture
 from handlers.ids import Action
 from messages import render
 from storage import outbox
 from storage.db import SessionFactory
+from storage.models import OutboxMessage
 from storage.team_models import DigestScope, DigestSubscription, QuietWeek
 
 log = logging.getLogger("rapport.digests")
@@ -32,6 +33,8 @@ log = logging.getLogger("rapport.digests")
 KIND_TOP = "digest"
 KIND_DETAILS = "digest_details"
 KIND_CHART = "digest_chart"
+KIND_PAUSED = "digest_paused"  # the DM to whoever set up a digest its channel refused
+DIGEST_KINDS = frozenset({KIND_TOP, KIND_DETAILS, KIND_CHART})
 # Each section's menu that opens one of its accounts (handlers/actions/digest.py).
 OPEN_ACCOUNT = Action.DIGEST_OPEN_ACCOUNT.value
 
@@ -252,3 +255,40 @@ def preview(
 def schedule_words(sub: DigestSubscription) -> str:
     day = next(name for name, number in rules.WEEKDAYS.items() if number == sub.weekday)
     return f"every {day.capitalize()} at {sub.send_at:%H:%M} ({sub.tz})"
+
+
+def on_delivery_failure(session: Session, row: OutboxMessage, error: str, now: datetime) -> None:
+    """A digest whose channel is gone, archived or shut to the bot: pause its
+    subscription (it would fail every week) and tell the person who set it up, once.
+
+    Runs in the transaction that marks the row failed. The DM's key is the
+    subscription and the week, and only the call that pauses the subscription queues
+    it, so the top message and its replies failing together still make one DM.
+    """
+    if row.kind not in DIGEST_KINDS or error not in CHANNEL_GONE:
+        return
+    sub = rules.pause(session, subscription_id=int(row.subject), now=now)
+    if sub is None:
+        return
+    log.warning(
+        "digest %s for channel %s paused: Slack said %s; told %s",
+        sub.id,
+        sub.channel_id,
+        error,
+        sub.created_by,
+    )
+    message = render("digest_paused", channel_id=sub.channel_id, error=error)
+    outbox.enqueue_many(
+        session,
+        [
+            {
+                "team_id": sub.team_id,
+                "kind": KIND_PAUSED,
+                "subject": str(sub.id),
+                "slot": row.slot,
+                "recipient": sub.created_by,
+                "payload": message,
+            }
+        ],
+        now=now,
+    )

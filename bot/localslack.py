@@ -1,9 +1,12 @@
 """A stand-in for Slack on 127.0.0.1: the Web API, response_url, and signed requests.
 
 `rapport try`, the tests and the benchmarks talk to it through slack_sdk's real
-WebClient. It records every call, answers the methods Rapport uses the way Slack
-does, and can be told to fail the next calls (429 with Retry-After, 5xx, or an
-`ok: false` error) to exercise retries.
+WebClient. It records every call, keeps the messages posted (with their metadata)
+for conversations.history and conversations.replies, answers the methods Rapport
+uses the way Slack does, and can be told to fail the next calls (429 with any
+Retry-After, 5xx, an `ok: false` error, a slow answer, or a post it takes and then
+answers with an error), to refuse every call with a token error, or to refuse posts
+to a channel (gone, archived), to exercise retries.
 """
 
 from __future__ import annotations
@@ -35,7 +38,11 @@ class RecordedCall:
 class Failure:
     status: int = 200
     error: str | None = None
-    retry_after: int | None = None
+    retry_after: float | str | None = None
+    # Do the call's work (post the message) before answering with the failure.
+    accepted: bool = False
+    # Seconds to wait before answering (longer than the client's timeout: it gives up).
+    delay: float = 0.0
 
 
 @dataclass
@@ -50,6 +57,15 @@ class LocalSlackState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     ts_counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     delay_seconds: float = 0.0
+    # Channel id -> the messages posted in it, oldest first.
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Set: every Web API call answers `ok: false` with this (a revoked token).
+    token_error: str | None = None
+    # Channel id -> the error a post to it gets (channel_not_found, is_archived, …).
+    refused_channels: dict[str, str] = field(default_factory=dict)
+
+
+POSTING = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -71,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
             args: dict[str, Any] = json.loads(raw or "{}")
         else:
             args = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-            for key in ("blocks", "view", "attachments"):
+            for key in ("blocks", "view", "attachments", "metadata"):
                 if isinstance(args.get(key), str):
                     # Slack would reject malformed JSON; recording it as sent is enough here.
                     with contextlib.suppress(ValueError):
@@ -85,8 +101,23 @@ class _Handler(BaseHTTPRequestHandler):
             state.calls.append(RecordedCall(method, args, token, time.time()))
             queue = state.failures.get(method)
             failure = queue.pop(0) if queue else None
+            token_error = state.token_error
+            refused = state.refused_channels.get(str(args.get("channel", "")))
+        done = None
+        if failure is not None and failure.accepted:
+            done = self.server.answer(
+                method, args
+            )  # Slack does the work, then answers late or badly
+        if failure is not None and failure.delay:
+            time.sleep(failure.delay)
         if state.delay_seconds:
             time.sleep(state.delay_seconds)
+        if token_error and method != "response_url":
+            self._reply(200, {"ok": False, "error": token_error})
+            return
+        if refused and method in POSTING:
+            self._reply(200, {"ok": False, "error": refused})
+            return
         if failure is not None and failure.status != 200:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
             error = failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")
@@ -95,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
         if failure is not None and failure.error:
             self._reply(200, {"ok": False, "error": failure.error})
             return
-        self._reply(200, self.server.answer(method, args))
+        self._reply(200, done if done is not None else self.server.answer(method, args))
 
     def _receive_upload(self, file_id: str, data: bytes) -> None:
         state = self.server.state
@@ -119,7 +150,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a slow answer): Slack would not mind
 
 
 class _Server(ThreadingHTTPServer):
@@ -129,6 +163,9 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, state: LocalSlackState) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = state
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a client that hung up mid-answer is part of the faults played here
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         state = self.state
@@ -150,7 +187,11 @@ class _Server(ThreadingHTTPServer):
             reply: dict[str, Any] = {"ok": True, "channel": args.get("channel"), "ts": ts}
             if method == "chat.postEphemeral":
                 reply = {"ok": True, "message_ts": ts}
+            if method == "chat.postMessage":
+                self._keep(ts, args)
             return reply
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, args)
         if method in ("views.open", "views.update", "views.push", "views.publish"):
             view = args.get("view") or {}
             return {"ok": True, "view": {"id": f"V{next(state.ts_counter):08d}", **view}}
@@ -188,6 +229,47 @@ class _Server(ThreadingHTTPServer):
         if method == "response_url":
             return {"ok": True}
         return {"ok": True}
+
+    def _keep(self, ts: str, args: dict[str, Any]) -> None:
+        message = {"type": "message", "ts": ts, "text": args.get("text", "")}
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        if isinstance(args.get("metadata"), dict):
+            message["metadata"] = args["metadata"]
+        with self.state.lock:
+            self.state.messages.setdefault(str(args.get("channel")), []).append(message)
+
+    def _history(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, between `oldest` and `latest`; metadata only when asked for;
+        history shows a channel's top-level messages, replies one thread's."""
+        with self.state.lock:
+            kept = list(self.state.messages.get(str(args.get("channel")), []))
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        thread = str(args.get("ts", ""))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = []
+        for message in reversed(kept):
+            in_thread = message["ts"] == thread or message.get("thread_ts") == thread
+            if method == "conversations.replies" and not in_thread:
+                continue
+            if method == "conversations.history" and message.get("thread_ts"):
+                continue
+            if not oldest <= float(message["ts"]) <= latest:
+                continue
+            found.append(
+                message if with_metadata else {k: v for k, v in message.items() if k != "metadata"}
+            )
+        limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
 
 class LocalSlack:
@@ -252,13 +334,24 @@ class LocalSlack:
         *,
         status: int = 200,
         error: str | None = None,
-        retry_after: int | None = None,
+        retry_after: float | str | None = None,
         times: int = 1,
+        accepted: bool = False,
+        delay: float = 0.0,
     ) -> None:
-        """Make the next `times` calls of `method` fail: a 429/5xx status or an error."""
+        """Make the next `times` calls of `method` fail: a 429/5xx status or an error.
+
+        `accepted`: the call does its work first (a post is made) and only the answer
+        fails; `delay`: the answer comes this many seconds late.
+        """
         with self.state.lock:
             queue = self.state.failures.setdefault(method, [])
-            queue.extend(Failure(status, error, retry_after) for _ in range(times))
+            queue.extend(Failure(status, error, retry_after, accepted, delay) for _ in range(times))
+
+    def posted(self, channel: str) -> list[dict[str, Any]]:
+        """The messages in `channel` (as conversations.history keeps them), oldest first."""
+        with self.state.lock:
+            return list(self.state.messages.get(channel, []))
 
     def add_usergroup(self, group_id: str, members: Sequence[str]) -> None:
         with self.state.lock:

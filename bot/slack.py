@@ -1,9 +1,20 @@
-"""The one Slack Web API client factory, with slack_sdk's retry handlers on."""
+"""The one Slack Web API client factory, with retry handlers that never post twice.
+
+slack_sdk's built-in handlers retry any method: a 5xx or a dropped connection after a
+`chat.postMessage` that Slack had in fact taken posted the message again. Here a post
+is retried by the client only when Slack surely did not take it (a 429, a refused
+connection); the outbox has its own retry, which looks for the message first.
+"""
 
 from __future__ import annotations
 
 import copy
 import logging
+import math
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -11,18 +22,126 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.config import Settings
 
 # Per call; Slack answers well inside this, and a sweep must not hang on one request.
 TIMEOUT_SECONDS = 10
+# Methods after which a retry may post a second time if Slack took the first.
+POSTING_METHODS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.scheduleMessage",
+        "chat.meMessage",
+        "files.completeUploadExternal",
+        "files.upload",
+    }
+)
+# The longest the client sleeps for one Retry-After; a longer wait comes back as the
+# 429 error, for the caller to decide (the outbox hands the row back).
+MAX_CLIENT_RATE_LIMIT_WAIT = 30.0
+# How the client waits out a 429 (tests replace it, to wait without sleeping).
+sleep = time.sleep
+
+
+def method_of(request: HttpRequest) -> str:
+    """`chat.postMessage` from …/api/chat.postMessage?…"""
+    return request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def retry_after(headers: Mapping[str, Any] | None) -> float:
+    """Retry-After in seconds, read leniently: `1.5` is a second and a half; a missing
+    or unreadable value is one second (slack_sdk's own handler raised ValueError)."""
+    for name, value in (headers or {}).items():
+        if name.lower() != "retry-after":
+            continue
+        if isinstance(value, list):
+            value = value[0] if value else None
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            return 1.0
+        return seconds if math.isfinite(seconds) and seconds >= 0 else 1.0
+    return 1.0
+
+
+class RateLimitRetry(RateLimitErrorRetryHandler):
+    """Sleeps out a 429's Retry-After (any number, capped); a 429 means nothing was
+    done, so posts may be retried too."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return (
+            response is not None
+            and response.status_code == 429
+            and retry_after(response.headers) <= MAX_CLIENT_RATE_LIMIT_WAIT
+        )
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error or RuntimeError("a rate-limit retry without a response")
+        state.next_attempt_requested = True
+        sleep(retry_after(response.headers) + random.random())
+        state.increment_current_attempt()
+
+
+class ServerErrorRetry(ServerErrorRetryHandler):
+    """Retries a 500/503, except of a post: Slack may have posted before failing."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if method_of(request) in POSTING_METHODS:
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+class ConnectionErrorRetry(ConnectionErrorRetryHandler):
+    """Retries a dropped connection; a post only if the connection was refused (then
+    Slack never saw it), not if it was reset or timed out after the request went."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if method_of(request) in POSTING_METHODS:
+            reason = getattr(error, "reason", error)
+            return isinstance(reason, ConnectionRefusedError)
+        return super()._can_retry(state=state, request=request, response=response, error=error)
 
 
 def make_client(settings: Settings, *, token: str | None = None) -> WebClient:
-    """A WebClient for `settings.slack_api_url` that retries 429s and 5xx by itself.
+    """A WebClient for `settings.slack_api_url` that retries 429s, 5xx and dropped
+    connections by itself, never in a way that could post a message twice.
 
-    RateLimitErrorRetryHandler sleeps for Retry-After in the calling thread, so this
-    client is for work after ack() and for the scheduler, never before an ack.
+    RateLimitRetry sleeps for Retry-After in the calling thread, so this client is
+    for work after ack() and for the scheduler, never before an ack.
     """
     retries = settings.slack_max_retries
     return WebClient(
@@ -31,9 +150,9 @@ def make_client(settings: Settings, *, token: str | None = None) -> WebClient:
         timeout=TIMEOUT_SECONDS,
         logger=logging.getLogger("rapport.slack"),
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=retries),
-            RateLimitErrorRetryHandler(max_retry_count=retries),
-            ServerErrorRetryHandler(max_retry_count=retries),
+            ConnectionErrorRetry(max_retry_count=retries),
+            RateLimitRetry(max_retry_count=retries),
+            ServerErrorRetry(max_retry_count=retries),
         ],
     )
 
@@ -41,7 +160,8 @@ def make_client(settings: Settings, *, token: str | None = None) -> WebClient:
 def without_rate_limit_waits(client: WebClient) -> WebClient:
     """The same client, except that a 429 comes back at once as an error instead of
     sleeping for Retry-After in this thread: for calls made while other workers wait
-    on this one (the sweep's plan-and-group lock)."""
+    on this one (the sweep's plan-and-group lock), and for the outbox, which waits
+    within its lease or hands the row back."""
     impatient = copy.copy(client)
     impatient.retry_handlers = [
         handler

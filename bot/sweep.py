@@ -46,17 +46,22 @@ def sweep(
     # should not wait for it.
     def deliver() -> DeliveryReport:
         return deliver_pending(
-            db, client_for, now=now, compose=nudging.composer(settings.default_tz), pacer=pacer
+            db,
+            client_for,
+            now=now,
+            compose=nudging.composer(settings.default_tz),
+            pacer=pacer,
+            on_failure=digests.on_delivery_failure,
         )
 
     delivery = deliver()
     channels = digests.plan_digests(db, client_for, now=now)
     if channels:
         delivery += deliver()
-    if planned or messages or channels or delivery.sent or delivery.failed:
+    if planned or messages or channels or delivery.sent or delivery.failed or delivery.held:
         log.info(
             "sweep at %s: %d nudges planned, %d messages, %d digests, %d sent, %d retrying, "
-            "%d failed",
+            "%d failed, %d held",
             now.isoformat(),
             planned,
             messages,
@@ -64,5 +69,6 @@ def sweep(
             delivery.sent,
             delivery.retrying,
             delivery.failed,
+            delivery.held,
         )
     return SweepReport(planned=planned, messages=messages, delivery=delivery, digests=channels)

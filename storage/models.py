@@ -184,6 +184,27 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     channel_id: Mapped[str | None] = mapped_column(SlackId)
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # The delivery run holding the row while it is `sending`, and when (by the wall
+    # clock) its attempt began: every change of state checks the holder, so a run
+    # whose lease was taken over can no longer settle the row.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    # When the earliest attempt began that Slack may have posted without our hearing
+    # of it (a timeout, a 5xx, a worker lost mid-send): the next attempt looks for
+    # the message from then on before it posts again.
+    unsure_since: Mapped[datetime | None]
+
+
+class DeliveryHold(Base):
+    """A team whose bot token Slack refuses: its messages wait, untouched, until a
+    check of the token (auth.test) succeeds again."""
+
+    __tablename__ = "delivery_holds"
+
+    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    error: Mapped[str] = mapped_column(String(40))
+    since: Mapped[datetime]
+    checked_at: Mapped[datetime]
 
 
 # Models of later features live in their own modules; importing them here keeps

@@ -103,6 +103,9 @@ def _clean_slack(slack: LocalSlack) -> None:
     slack.clear()
     slack.state.failures.clear()
     slack.state.users.clear()
+    slack.state.messages.clear()
+    slack.state.refused_channels.clear()
+    slack.state.token_error = None
 
 
 @pytest.fixture(autouse=True)

@@ -228,3 +228,76 @@ def test_outbox_lists_failed_and_stuck_messages(clean_env: dict[str, str], tmp_p
     listed = rapport("outbox", env=env, cwd=tmp_path).stdout
     assert "failed" in listed and "user_not_found" in listed and "U0ALICE" in listed
     assert "U0BOB" not in listed
+
+
+def test_outbox_retry_requeues_failed_messages_and_shows_the_oldest_waiting(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from storage.db import make_engine, make_session_factory
+    from storage.models import OutboxMessage
+
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    env = {**clean_env, "DATABASE_URL": url}
+    assert rapport("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    engine = make_engine(url)
+    db = make_session_factory(engine)
+    now = datetime.now(UTC)
+
+    def row(subject: str, team: str, status: str, age: timedelta) -> OutboxMessage:
+        return OutboxMessage(
+            team_id=team,
+            kind="nudges",
+            subject=subject,
+            slot="s1",
+            recipient=subject,
+            payload={"text": "hi"},
+            status=status,
+            attempts=8 if status == "failed" else 0,
+            not_before=now - age,
+            created_at=now - age,
+            claimed_at=now - age,
+            last_error="fatal_error" if status == "failed" else None,
+        )
+
+    with db.begin() as session:
+        session.add_all(
+            [
+                row("U0OLD", "T0ACME", "failed", timedelta(days=3)),
+                row("U0NEW", "T0ACME", "failed", timedelta(hours=2)),
+                row("U0GLOBEX", "T0GLOBEX", "failed", timedelta(days=3)),
+                row("U0WAITING", "T0ACME", "pending", timedelta(hours=5, minutes=7)),
+            ]
+        )
+    with db() as session:
+        ids = {r.subject: r.id for r in session.scalars(select(OutboxMessage))}
+
+    listed = rapport("outbox", env=env, cwd=tmp_path).stdout
+    assert "1 waiting to be sent" in listed and "5 h 7 min old" in listed, listed
+    assert f"#{ids['U0WAITING']}" in listed
+
+    refused = rapport("outbox", "retry", env=env, cwd=tmp_path)
+    assert refused.returncode == 2 and "--id N, --failed-since DATE or --team T" in refused.stderr
+
+    since = (now - timedelta(days=1)).isoformat()
+    assert (
+        "re-queued 1"
+        in rapport("outbox", "retry", "--failed-since", since, env=env, cwd=tmp_path).stdout
+    )
+    assert (
+        "re-queued 1"
+        in rapport("outbox", "retry", "--team", "T0GLOBEX", env=env, cwd=tmp_path).stdout
+    )
+    one = rapport("outbox", "retry", "--id", str(ids["U0OLD"]), env=env, cwd=tmp_path).stdout
+    assert f"re-queued 1 failed message(s): #{ids['U0OLD']}" in one
+    nothing = rapport("outbox", "retry", "--id", str(ids["U0OLD"]), env=env, cwd=tmp_path)
+    assert nothing.returncode == 1 and "nothing re-queued" in nothing.stdout
+
+    with db() as session:
+        after = {r.subject: (r.status, r.attempts) for r in session.scalars(select(OutboxMessage))}
+    engine.dispose()
+    assert set(after.values()) == {("pending", 0)}
+    assert "4 waiting" in rapport("outbox", env=env, cwd=tmp_path).stdout

@@ -47,11 +47,13 @@ def test_manifest_asks_for_the_scopes_rapport_uses(manifest: dict[str, Any]) -> 
     # users:read: users.info, for each person's time zone; users:read.email:
     # users.lookupByEmail, for owners given by email in `rapport import`;
     # chat:write.public: digests to public channels without an invite; files:write:
-    # the digest chart; usergroups:read: digests that cover a user group's accounts.
+    # the digest chart; usergroups:read: digests that cover a user group's accounts;
+    # im:history: before re-sending a DM Slack may have taken, look for it.
     assert scopes == {
         "commands",
         "chat:write",
         "im:write",
+        "im:history",
         "users:read",
         "users:read.email",
         "chat:write.public",

@@ -185,6 +185,15 @@ def unsubscribe(
     session: Session, *, team_id: str, channel_id: str, now: datetime
 ) -> DigestSubscription | None:
     sub = subscription_for(session, team_id=team_id, channel_id=channel_id)
+    return _stop(sub, now=now)
+
+
+def pause(session: Session, *, subscription_id: int, now: datetime) -> DigestSubscription | None:
+    """Stop a subscription whose channel refuses the digest; None if it was not running."""
+    return _stop(session.get(DigestSubscription, subscription_id, with_for_update=True), now=now)
+
+
+def _stop(sub: DigestSubscription | None, *, now: datetime) -> DigestSubscription | None:
     if sub is None or not sub.active:
         return None
     sub.active = False
