@@ -53,7 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         help="client connections held at once (default: 256, less if few files may be open)",
     )
 
-    sub.add_parser("worker", help="run the scheduler alone")
+    worker = sub.add_parser("worker", help="run the scheduler alone")
+    worker.add_argument(
+        "--every", type=int, default=60, metavar="SECONDS", help="seconds between sweeps"
+    )
 
     sweep = sub.add_parser("sweep", help="one scheduler pass at an instant, then exit")
     sweep.add_argument("--now", type=_parse_instant, default=None, help="ISO 8601 instant")
@@ -297,7 +300,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         # A sweep's commits are large: without this, the one that crosses SQLite's
         # checkpoint threshold also copies the WAL back, inside the sweep.
         start_wal_checkpointer(engine)
-        scheduler = make_scheduler(db, _client_for(settings), settings, blocking=True)
+        scheduler = make_scheduler(
+            db, _client_for(settings), settings, blocking=True, interval_seconds=args.every
+        )
         # As in `serve`: a sweep allocates enough to set off several full collections,
         # and each walked every module and mapper (about 0.3 s of CPU per 10,000-due
         # sweep, bench/sweep.py --no-freeze).
