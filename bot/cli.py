@@ -317,7 +317,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"nudges new: {report.planned}, messages: {report.messages}, "
             f"sent: {report.delivery.sent}, "
-            f"retrying: {report.delivery.retrying}, failed: {report.delivery.failed}"
+            f"retrying: {report.delivery.retrying}, failed: {report.delivery.failed}, "
+            f"held: {report.delivery.held}"
         )
     elif args.command == "outbox":
         return _outbox(settings, args)

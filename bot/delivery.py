@@ -15,6 +15,7 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.slack import retry_after, without_rate_limit_waits
@@ -66,6 +67,8 @@ MAX_RATE_LIMIT_WAIT = 20.0
 RATE_LIMIT_TRIES = 3
 # How often a team on hold has its token tried again (auth.test).
 HOLD_CHECK_EVERY = timedelta(minutes=1)
+# How long a write that settles a row keeps trying through a locked database.
+DB_BUSY_PATIENCE = timedelta(seconds=30)
 # Looking for a post that may have gone out: from the attempt's start less this (our
 # clock against Slack's), at most this many pages of 200 messages.
 LOOKUP_SKEW = timedelta(seconds=60)
@@ -384,8 +387,7 @@ class _Run:
         wall = self.clock()
         if wall - self.renewed_at < RENEW_EVERY:
             return
-        with self.db.begin() as session:
-            outbox.renew(session, owner=self.owner, until=wall + LEASE)
+        self.write(lambda session: outbox.renew(session, owner=self.owner, until=wall + LEASE))
         self.renewed_at = wall
 
     # --- teams on hold -------------------------------------------------------------
@@ -582,8 +584,8 @@ class _Run:
 
     def give_back_after_crash(self, row: OutboxMessage) -> None:
         try:
-            with self.db.begin() as session:
-                outbox.release_for_retry(
+            self.write(
+                lambda session: outbox.release_for_retry(
                     session,
                     row_id=row.id,
                     owner=self.owner,
@@ -592,6 +594,7 @@ class _Run:
                     # Wherever it broke, it may have been after the post.
                     unsure=True,
                 )
+            )
         except Exception:
             # Even the database failed: the row's lease runs out and another run
             # takes it, looking for the message first.
@@ -599,8 +602,7 @@ class _Run:
 
     def settle(self, row: OutboxMessage, what: str, change: Callable[[Session], bool]) -> bool:
         """Apply a change of state, which holds only if this run still holds the row."""
-        with self.db.begin() as session:
-            held = change(session)
+        held = self.write(change)
         if not held:
             log.warning(
                 "outbox row %s: another run took it over (this one's lease ran out) before "
@@ -609,6 +611,21 @@ class _Run:
                 what,
             )
         return held
+
+    def write(self, change: Callable[[Session], _T]) -> _T:
+        """One write transaction, tried again while the database is briefly locked
+        (SQLite's busy timeout, a PostgreSQL lock or statement timeout): a message
+        already posted is then still marked sent, instead of waiting out its lease."""
+        deadline = self.clock() + DB_BUSY_PATIENCE
+        while True:
+            try:
+                with self.db.begin() as session:
+                    return change(session)
+            except OperationalError as exc:
+                if self.clock() >= deadline:
+                    raise
+                log.warning("the database is busy (%s); trying again in 1 s", exc.orig)
+                self.sleep(1.0)
 
     def parent_ts(self, row: OutboxMessage, parent_id: int) -> str | None:
         """The ts to reply under; None when the reply must wait (or never go: skipped)."""

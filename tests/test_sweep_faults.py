@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 import bot.slack
 from bot import delivery
@@ -381,3 +382,33 @@ def test_a_digest_its_channel_refuses_is_paused_and_its_creator_told_once(
         c for c in scene.slack.calls("chat.postMessage") if c.args["channel"] == "C0LOCAL"
     ]
     assert len(channel_posts) == 1, "tried once, not every week"
+
+
+def test_a_post_is_still_marked_sent_when_the_database_is_briefly_locked(
+    db: SessionFactory,
+    slack: LocalSlack,
+    client_for: ClientForTeam,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The message went out; marking it sent meets a lock (SQLite's busy timeout)
+    twice. The run waits and marks it, rather than leaving it `sending` for its
+    lease and a later lookup."""
+    queue_dms(db, 1)
+    real_mark_sent = outbox.mark_sent
+    locked = [2]
+
+    def mark_sent(session: Any, **kw: Any) -> bool:
+        if locked[0]:
+            locked[0] -= 1
+            raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+        return real_mark_sent(session, **kw)
+
+    monkeypatch.setattr(outbox, "mark_sent", mark_sent)
+    clock = Clock()
+    report = deliver_pending(db, client_for, now=NOW, clock=clock, sleep=clock.sleep)
+
+    assert report.sent == 1
+    assert clock.slept == [1.0, 1.0]
+    (row,) = rows(db)
+    assert row.status == OutboxStatus.SENT
+    assert len(posts(slack)) == 1
