@@ -5,8 +5,8 @@ time; `unsure_since` marks a row whose earlier attempt Slack may have accepted, 
 next attempt looks for it first. `delivery_holds` keeps the teams whose token Slack
 refuses, so their messages wait instead of failing.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
