@@ -200,7 +200,7 @@ class RememberingAck(Ack):
         response = super().__call__(*args, **kwargs)
         content_type = next(iter(response.headers.get("content-type") or ()), None)
         reply = replays.Reply(status=response.status, body=response.body, content_type=content_type)
-        _after_ack(_remember, self._db, self._key, reply)
+        _KEEPER.keep(self._db, self._key, reply)
         return response
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ack:
@@ -224,23 +224,42 @@ def _after_ack(work: Callable[..., None], *args: Any) -> None:
     AFTER_ACK.submit(work, *args)
 
 
-_last_clean = [float("-inf")]
-_clean_lock = threading.Lock()
+class _Keeper:
+    """Writes kept replies in batches: one transaction for every reply acked while
+    the last one waited for the database, instead of one each, so that under load
+    they take the (on SQLite, single) connection from requests as little as they can."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[SessionFactory, list[tuple[str, replays.Reply]]] = {}
+        self._last_clean = float("-inf")
 
-def _remember(db: SessionFactory, key: str, reply: replays.Reply) -> None:
-    try:
-        with db.begin() as session:
-            replays.remember(session, key=key, reply=reply)
-            with _clean_lock:
-                clean = time.monotonic() - _last_clean[0] >= CLEAN_EVERY_S
-                if clean:
-                    _last_clean[0] = time.monotonic()
+    def keep(self, db: SessionFactory, key: str, reply: replays.Reply) -> None:
+        with self._lock:
+            batch = self._waiting.setdefault(db, [])
+            batch.append((key, reply))
+            first = len(batch) == 1
+        if first:  # the others ride along with it
+            _after_ack(self._write, db)
+
+    def _write(self, db: SessionFactory) -> None:
+        with self._lock:
+            batch = self._waiting.pop(db, [])
+            clean = time.monotonic() - self._last_clean >= CLEAN_EVERY_S
             if clean:
-                replays.forget_expired(session, now=utcnow())
-    except Exception:
-        # The request's own work is done; a repeat is told it is still being handled.
-        log.warning("could not keep a request's reply for its repeats", exc_info=True)
+                self._last_clean = time.monotonic()
+        try:
+            with db.begin() as session:
+                for key, reply in batch:
+                    replays.remember(session, key=key, reply=reply)
+                if clean:
+                    replays.forget_expired(session, now=utcnow())
+        except Exception:
+            # The requests' own work is done; a repeat is told it is still being handled.
+            log.warning("could not keep %d replies for their repeats", len(batch), exc_info=True)
+
+
+_KEEPER = _Keeper()
 
 
 def _release(db: SessionFactory, key: str) -> None:
