@@ -80,3 +80,36 @@ class DidYouMean(UsageError):
     ) -> None:
         super().__init__(problem, usage=usage, key=key)
         self.suggestions = suggestions
+
+
+@dataclass(frozen=True)
+class AccountOption:
+    """A known account a typed name may have meant, and the text left after it."""
+
+    account_id: int
+    name: str
+    rest: str
+
+
+class AccountUnsure(UserFacingError):
+    """A typed name is a near miss of known accounts: ask which, store nothing.
+
+    `options` are the known accounts it may mean; `new_name` (None when the command
+    makes no accounts) is the new account it would otherwise be, `new_rest` the text
+    after that name.
+    """
+
+    def __init__(
+        self,
+        *,
+        typed: str,
+        options: tuple[AccountOption, ...],
+        new_name: str | None = None,
+        new_rest: str = "",
+    ) -> None:
+        names = " or ".join(f"“{option.name}”" for option in options)
+        super().__init__(f"There is no account called “{typed}”. Did you mean {names}?")
+        self.typed = typed
+        self.options = options
+        self.new_name = new_name
+        self.new_rest = new_rest

@@ -18,8 +18,9 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 
-from bot.errors import DidYouMean, Suggestion, UsageError, UserFacingError
+from bot.errors import AccountUnsure, DidYouMean, Suggestion, UsageError, UserFacingError
 from bot.services.dates import AmbiguousDate
+from handlers.accounts import account_question
 from handlers.caller import user_of
 from handlers.ids import Action
 from handlers.parsing import replace_last
@@ -90,6 +91,8 @@ def error_message(
     After the ack, part of the work may be done already (a saved change whose message
     could not be redrawn), so the reply does not promise that nothing was saved.
     """
+    if isinstance(error, AccountUnsure):
+        return account_question(error, body)
     command = str(body.get("command") or "")
     if isinstance(error, AmbiguousDate) and command:
         error = _date_choices(error, str(body.get("text") or ""))

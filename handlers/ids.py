@@ -131,3 +131,7 @@ class RatingBlock(StrEnum):
 # action_id of the score buttons in the rating modal: `rating_score_<0-10>` (ids must
 # differ within a block, so the score is part of the id).
 RATING_SCORE_PREFIX = "rating_score_"
+
+# action_id of the answers to "Did you mean …?" (handlers/accounts.py):
+# `account_choice_<n>`, one per button of the question.
+ACCOUNT_CHOICE_PREFIX = "account_choice_"

@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.errors import UsageError
 from bot.services import rhythm
 from bot.services.accounts import get_account
+from handlers.accounts import modal_account
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
@@ -51,10 +51,8 @@ def submit_log_touch(
     deps, now = deps_of(context), utcnow()
     team_id, user_id = team_of(body), body["user"]["id"]
     with deps.db.begin() as session:
-        try:
-            account = get_account(session, team_id=team_id, name=name or "?")
-        except UsageError as exc:
-            raise UsageError(exc.problem, field="account") from None
+        reading = modal_account(session, team_id=team_id, text=name, field="account", creates=False)
+        account = get_account(session, team_id=team_id, name=reading.name)
         calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
         rhythm.log_touch(
             session,

@@ -129,12 +129,14 @@ class SlackSender:
         user: str = ALICE,
         team: str = TEAM,
         trigger_id: str | None = None,
+        channel: str = "C0LOCAL",
     ) -> Reply:
         body = command_body(
             command,
             text,
             team_id=team,
             user_id=user,
+            channel_id=channel,
             response_url=self.response_url,
             trigger_id=trigger_id,
         )

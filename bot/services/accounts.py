@@ -1,21 +1,43 @@
-"""Accounts: looked up by name within a team, created on first use."""
+"""Accounts: looked up by name within a team, created on first use, and read from
+what a rep types by one resolver that every command, modal and button uses.
+
+How a name is read (`read_account`, pure; `resolve_account`, against the database):
+
+- A quoted name (`"Acme Corp"`, curly quotes too) is taken whole, as typed: the
+  known account it names, or a new one. Quotes are how a rep says "exactly this".
+- Otherwise the longest known account name at the start of the text wins. Names are
+  compared by their *match key*: case, accents, spacing, punctuation and trailing
+  legal suffixes (Inc, Ltd, GmbH, Corp…) left out, so "acme corp." is "Acme, Inc.".
+- A near miss of a known name (a typo, a missing word, or a known name further on in
+  the text) is never taken as a new account: the caller asks (`AccountUnsure`).
+- In a channel linked to one account, the account may be left out.
+- Anything else is a new account: the first word, or the whole text where the
+  command has nothing after the account (`whole=True`).
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.errors import NotFound, UsageError
+from bot.errors import AccountOption, AccountUnsure, NotFound, UsageError
 from storage.models import Account
 
 MAX_ACCOUNT_NAME = 80
 
 
 def account_key(name: str) -> str:
-    """The lookup key: case and spacing do not make a different account."""
+    """The stored lookup key: case and spacing do not make a different account."""
     return " ".join(name.split()).casefold()
 
 
@@ -32,6 +54,12 @@ def clean_account_name(name: str) -> str:
 # call cost more than running it on SQLite (bench/README.md, ack latency).
 _BY_KEY = select(Account).where(
     Account.team_id == bindparam("team_id"), Account.key == bindparam("key")
+)
+_KNOWN = select(Account.id, Account.name, Account.channel_id).where(
+    Account.team_id == bindparam("team_id")
+)
+_BY_ID = select(Account).where(
+    Account.team_id == bindparam("team_id"), Account.id == bindparam("id")
 )
 
 
@@ -70,3 +98,419 @@ def get_or_create_account(
     except IntegrityError:
         return get_account(session, team_id=team_id, name=name)
     return account
+
+
+# --- Reading a name out of typed text -------------------------------------------------
+
+# Trailing words that say what kind of company it is, not which one. Compared after
+# punctuation is gone ("S.A." is "sa", "Pty. Ltd." is "pty ltd").
+LEGAL_SUFFIXES = frozenset(
+    """
+    inc incorporated corp corporation co company ltd limited llc llp lp plc pty pte
+    gmbh ag kg ohg ug sa sas sarl srl spa bv nv oy oyj ab as asa aps kk se sl slu
+    """.split()
+)
+# Opening quote -> its closing quote.
+_QUOTES = {'"': '"', "“": "”", "„": "“", "«": "»", "'": "'", "‘": "’"}
+_WORD = re.compile(r"[^\W_]+")
+# Words that may sit inside a name but say nothing about which one it is.
+_FILLER = frozenset("the a an and of for de der die la le el".split())
+# A first word that reads as the start of the task, not as an account's name: with no
+# such account known, it is the rep who left the account out.
+TASK_WORDS = frozenset(
+    """
+    send sent call called email emailed mail ping pinged follow check share schedule
+    book prepare draft review update reply confirm finish write intro introduce meet
+    met plan fix deliver ask get give set chase sign signed spoke talked had
+    the a an to for with my our their we i they them it this that
+    """.split()
+)
+# The longest name, in words, the start of the text is compared with.
+MAX_NAME_WORDS = 10
+# How far a name may be mistyped and still be recognised, by the length of the known
+# name's match key: optimal-string-alignment edits (a swap of two neighbouring letters
+# is one). Names under 4 letters must be exact: "SAP" and "SAS" are both companies.
+# Checked over realistic names in tests/test_account_resolver.py.
+MIN_FUZZY_LENGTH = 4
+
+
+def typos_allowed(length: int) -> int:
+    if length < MIN_FUZZY_LENGTH:
+        return 0
+    if length <= 7:
+        return 1
+    if length <= 13:
+        return 2
+    return 3
+
+
+@lru_cache(maxsize=8192)
+def name_words(name: str) -> tuple[str, ...]:
+    """A name as words for comparing: folded, unaccented, no punctuation or legal suffix.
+
+    `&` reads as "and", so "Procter & Gamble" is "Procter and Gamble". The first word is
+    never dropped: a company called "Company" is still "company".
+    """
+    # Full stops join rather than split: "S.A." is "SA", "Inc." is "Inc".
+    spelled = name.replace("&", " and ").replace(".", "")
+    folded = unicodedata.normalize("NFKD", spelled).casefold()
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    words = _WORD.findall(plain)
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return tuple(words)
+
+
+def match_key(name: str) -> str:
+    """Two names that are one account compare equal: "ACME corp." and "Acme" do."""
+    return "".join(name_words(name))
+
+
+@dataclass(frozen=True)
+class KnownAccount:
+    """One of the team's accounts, as the resolver compares it."""
+
+    id: int
+    name: str
+    channel_id: str | None = None
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return name_words(self.name)
+
+    @property
+    def key(self) -> str:
+        return match_key(self.name)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a command's text names: a known account, or a new one, and the rest.
+
+    `account_id` is None for a new account (`name` is then the name to create it
+    with); `rest` is the text after the name.
+    """
+
+    name: str
+    rest: str
+    account_id: int | None = None
+    via_channel: bool = False
+
+    @property
+    def is_new(self) -> bool:
+        return self.account_id is None
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """The name at the start of the text: its words, what it is as typed, and the rest."""
+
+    text: str
+    rest: str
+    quoted: bool
+
+
+def _quoted(text: str) -> _Typed | None:
+    closing = _QUOTES.get(text[:1])
+    if closing is None:
+        return None
+    end = text.find(closing, 1)
+    if end <= 1:
+        return None
+    return _Typed(text=" ".join(text[1:end].split()), rest=text[end + 1 :].strip(), quoted=True)
+
+
+class _Index:
+    """The team's accounts by match key, for exact and near lookups."""
+
+    def __init__(self, known: Iterable[KnownAccount]) -> None:
+        self.by_key: dict[str, list[KnownAccount]] = {}
+        for account in known:
+            if account.key:
+                self.by_key.setdefault(account.key, []).append(account)
+        self.keys = list(self.by_key)
+        # Names of two words or more by their first word, for `longer_near`.
+        self.by_first: dict[str, list[KnownAccount]] = {}
+        for accounts in self.by_key.values():
+            if len(accounts[0].words) > 1:
+                self.by_first.setdefault(accounts[0].words[0], []).append(accounts[0])
+
+    def exact(self, name: str) -> list[KnownAccount]:
+        return self.by_key.get(match_key(name), [])
+
+    def near(self, name: str) -> list[KnownAccount]:
+        """Known accounts `name` is a mistyped or shortened form of, closest first."""
+        typed = match_key(name)
+        if not typed:
+            return []
+        found: dict[int, tuple[int, KnownAccount]] = {}
+        # Typos over the whole name, in C over all keys (rapidfuzz), then each
+        # candidate held to the allowance of its own length.
+        for key, distance, _ in process.extract(
+            typed, self.keys, scorer=OSA.distance, score_cutoff=3, limit=None
+        ):
+            if 0 < distance <= typos_allowed(len(key)):
+                for account in self.by_key[key]:
+                    found.setdefault(account.id, (int(distance), account))
+        # A word left out ("Globex" for "Globex Logistics"), a typo allowed in each word.
+        words = [w for w in name_words(name) if w not in _FILLER]
+        if words and max(len(w) for w in words) >= MIN_FUZZY_LENGTH:
+            for accounts in self.by_key.values():
+                account = accounts[0]
+                if len(account.words) > len(words) and _in_order(words, account.words):
+                    for each in accounts:
+                        found.setdefault(each.id, (10, each))
+        return [account for _, account in sorted(found.values(), key=lambda p: (p[0], p[1].name))]
+
+    def longer_near(
+        self, matched: KnownAccount, after: Sequence[str]
+    ) -> tuple[int, KnownAccount] | None:
+        """A known name that starts like `matched` and goes on, nearly, as `after` does:
+        how many of the words in `after` it takes, and the account."""
+        head = matched.words
+        for account in self.by_first.get(head[0], ()) if head else ():
+            extra = account.words[len(head) :]
+            if not extra or account.words[: len(head)] != head or len(after) < len(extra):
+                continue
+            typed = match_key(" ".join(after[: len(extra)]))
+            wanted = "".join(extra)
+            if OSA.distance(typed, wanted) <= typos_allowed(len(wanted)):
+                return len(extra), account
+        return None
+
+    def mentioned(self, words: Sequence[str]) -> list[KnownAccount]:
+        """Known accounts named, word for word, anywhere in `words` (after the first)."""
+        text = [w for raw in words for w in name_words(raw)]
+        found: list[KnownAccount] = []
+        for accounts in self.by_key.values():
+            target = accounts[0].words
+            if len("".join(target)) < MIN_FUZZY_LENGTH or not target:
+                continue
+            size = len(target)
+            if any(tuple(text[i : i + size]) == target for i in range(1, len(text) - size + 1)):
+                found.extend(accounts)
+        return found
+
+
+def _in_order(typed: Sequence[str], known: Sequence[str]) -> bool:
+    """Each typed word matches one of the known words, in order, within its allowance."""
+    position = 0
+    for word in typed:
+        while position < len(known):
+            candidate = known[position]
+            position += 1
+            if OSA.distance(word, candidate) <= typos_allowed(len(candidate)):
+                break
+        else:
+            return False
+    return True
+
+
+def _options(accounts: Iterable[KnownAccount], rest: str) -> list[AccountOption]:
+    seen: set[int] = set()
+    options = []
+    for account in accounts:
+        if account.id not in seen:
+            seen.add(account.id)
+            options.append(AccountOption(account_id=account.id, name=account.name, rest=rest))
+    return options[:3]
+
+
+def read_account(
+    text: str,
+    known: Sequence[KnownAccount],
+    *,
+    whole: bool = False,
+    creates: bool = True,
+    channel_id: str | None = None,
+) -> Reading | None:
+    """The account `text` starts with (see the module's docstring). None: no name at all.
+
+    `whole`: the command has nothing after the account, so all of `text` is the name.
+    `creates`: the command makes a new account for a new name (the question then
+    offers to). Raises AccountUnsure for a near miss, UsageError for a task word.
+    """
+    text = " ".join(text.split())
+    index = _Index(known)
+    linked = [a for a in known if channel_id and a.channel_id == channel_id]
+    if not text:
+        return _in_channel(linked, "")
+    quoted = _quoted(text)
+    if quoted is not None:
+        return _named(index, quoted, whole=whole, creates=creates)
+    words = text.split(" ")
+    # The longest known name the text starts with.
+    for size in range(min(len(words), MAX_NAME_WORDS), 0, -1):
+        typed = " ".join(words[:size])
+        matches = index.exact(typed)
+        if matches:
+            longer = index.longer_near(matches[0], words[size:])
+            if longer is not None:
+                # "Globex Logistcs send": Globex is known, but so is Globex Logistics.
+                extra, account = longer
+                raise AccountUnsure(
+                    typed=" ".join(words[: size + extra]),
+                    options=(
+                        *_options([account], " ".join(words[size + extra :])),
+                        *_options(matches, "" if whole else " ".join(words[size:])),
+                    ),
+                )
+            rest = " ".join(words[size:])
+            return _known(matches, typed, rest, whole=whole, creates=creates, text=text)
+    if whole:
+        typed_all = _Typed(text=text, rest="", quoted=False)
+        return _unknown(index, typed_all, words, whole=True, creates=creates)
+    # Which words are the mistyped name: the longest start that is a near miss.
+    for size in range(min(len(words), MAX_NAME_WORDS), 0, -1):
+        typed = " ".join(words[:size])
+        near = index.near(typed)
+        if near:
+            rest = " ".join(words[size:])
+            options = _options(near, rest)
+            if linked:  # or the rep left the account out, in the account's channel
+                options += _options(linked, text)
+            raise AccountUnsure(
+                typed=typed,
+                options=tuple(options),
+                new_name=typed if creates else None,
+                new_rest=rest,
+            )
+    if linked:
+        return _in_channel(linked, text)
+    first = _Typed(text=words[0], rest=" ".join(words[1:]), quoted=False)
+    return _unknown(index, first, words, whole=False, creates=creates)
+
+
+def _named(index: _Index, typed: _Typed, *, whole: bool, creates: bool) -> Reading:
+    """A quoted name: the known account it names, or a new one; never a question."""
+    if whole and typed.rest:
+        raise UsageError(
+            f"Only the account goes here; I read “{typed.text}” and then “{typed.rest}”."
+        )
+    matches = index.exact(typed.text)
+    if matches:
+        return _known(
+            matches, typed.text, typed.rest, whole=whole, creates=creates, text=typed.text
+        )
+    return Reading(name=typed.text, rest=typed.rest)
+
+
+def _known(
+    matches: list[KnownAccount], typed: str, rest: str, *, whole: bool, creates: bool, text: str
+) -> Reading:
+    if len(matches) > 1:
+        # "Acme" and "Acme Inc" both on file: the one written exactly so, else ask.
+        exact = [a for a in matches if account_key(a.name) == account_key(typed)]
+        if len(exact) != 1:
+            raise AccountUnsure(typed=typed, options=tuple(_options(matches, rest)))
+        matches = exact
+    account = matches[0]
+    if whole and rest:
+        # "/rapport won Acme Corp yay": a known name and more. The known one, or all of it?
+        raise AccountUnsure(
+            typed=text,
+            options=tuple(_options([account], "")),
+            new_name=text if creates else None,
+        )
+    return Reading(name=account.name, rest=rest, account_id=account.id)
+
+
+def _unknown(
+    index: _Index, typed: _Typed, words: Sequence[str], *, whole: bool, creates: bool
+) -> Reading:
+    near = index.near(typed.text)
+    later = [] if near else index.mentioned(words)
+    task_word = not whole and typed.text.casefold() in TASK_WORDS
+    if near or later:
+        # Named further on, the account leaves all of the text as the rest.
+        options = _options(near, typed.rest) + _options(later, "" if whole else " ".join(words))
+        raise AccountUnsure(
+            typed=typed.text,
+            options=tuple(options[:3]),
+            new_name=typed.text if creates and not task_word else None,
+            new_rest=typed.rest,
+        )
+    if task_word and typed.rest:
+        raise UsageError(
+            f"“{typed.text}” reads as the start of what to do, not as an account. "
+            f"Put the account first (in quotes if it is called “{typed.text}”)."
+        )
+    return Reading(name=typed.text, rest=typed.rest)
+
+
+def _in_channel(linked: list[KnownAccount], rest: str) -> Reading | None:
+    if not linked:
+        return None
+    if len(linked) > 1:
+        names = ", ".join(sorted(a.name for a in linked))
+        raise UsageError(f"This channel belongs to several accounts ({names}): name one.")
+    return Reading(name=linked[0].name, rest=rest, account_id=linked[0].id, via_channel=True)
+
+
+class UserChoiceStale(UsageError):
+    """A button answering a question the same text no longer raises."""
+
+    def __init__(self) -> None:
+        super().__init__("The accounts changed since I asked. Run the command again.")
+
+
+def known_accounts(session: Session, *, team_id: str) -> list[KnownAccount]:
+    """Every account of the team, as the resolver compares them (ids and names only)."""
+    rows = session.execute(_KNOWN, {"team_id": team_id})
+    return [KnownAccount(id=row.id, name=row.name, channel_id=row.channel_id) for row in rows]
+
+
+def resolve_account(
+    session: Session,
+    *,
+    team_id: str,
+    text: str,
+    whole: bool = False,
+    creates: bool = True,
+    channel_id: str | None = None,
+    choice: int | None = None,
+) -> Reading | None:
+    """`read_account` against the team's accounts; `choice` answers an earlier question.
+
+    `choice` is what the rep picked when the same text was last read: an account id,
+    or 0 for a new account. It must be one of the answers the question offers now;
+    if the text no longer needs a question, the reading stands only if it agrees.
+    """
+    cleaned = " ".join(text.split())
+    if whole and cleaned and choice is None and _QUOTES.get(cleaned[:1]) is None:
+        # The cheap way first: the whole text is a name on file, as typed.
+        found = find_account(session, team_id=team_id, name=cleaned)
+        if found is not None:
+            return Reading(name=found.name, rest="", account_id=found.id)
+    known = known_accounts(session, team_id=team_id)
+    try:
+        reading = read_account(cleaned, known, whole=whole, creates=creates, channel_id=channel_id)
+    except AccountUnsure as question:
+        if choice is None:
+            raise
+        return _checked(_answered(question, choice))
+    if choice is not None and reading is not None:
+        agrees = reading.account_id == choice or (choice == 0 and reading.is_new)
+        if not agrees:
+            raise UserChoiceStale()
+    return _checked(reading)
+
+
+def _checked(reading: Reading | None) -> Reading | None:
+    """A new name as it will be stored (quotes off, spacing tidied, not too long)."""
+    if reading is None or not reading.is_new:
+        return reading
+    return Reading(name=clean_account_name(reading.name), rest=reading.rest)
+
+
+def _answered(question: AccountUnsure, choice: int) -> Reading:
+    if choice == 0 and question.new_name is not None:
+        return Reading(name=question.new_name, rest=question.new_rest)
+    for option in question.options:
+        if option.account_id == choice:
+            return Reading(name=option.name, rest=option.rest, account_id=option.account_id)
+    raise UserChoiceStale()
+
+
+def account_by_id(session: Session, *, team_id: str, account_id: int) -> Account | None:
+    return session.scalar(_BY_ID, {"team_id": team_id, "id": account_id})

@@ -8,8 +8,18 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from handlers.actions import account, commands, concede, home, meso, nudges, qbr, ratings
-from handlers.ids import RATING_SCORE_PREFIX, Action
+from handlers.actions import (
+    account,
+    account_choice,
+    commands,
+    concede,
+    home,
+    meso,
+    nudges,
+    qbr,
+    ratings,
+)
+from handlers.ids import ACCOUNT_CHOICE_PREFIX, RATING_SCORE_PREFIX, Action
 
 # action_id -> listener. Listeners ack() first, then act and update the message.
 ACTIONS: dict[Action, Callable[..., Any]] = {
@@ -56,6 +66,8 @@ def register(app: App) -> None:
     for action_id, work in LAZY_ACTIONS.items():
         app.action(action_id.value)(ack=ack_only, lazy=[work])
     # The 0-10 buttons in the rating modal: one action_id per score.
+    # The answers to "Did you mean …?": one action_id per button.
+    app.action(re.compile(rf"^{ACCOUNT_CHOICE_PREFIX}\d+$"))(account_choice.choose)
     app.action(re.compile(rf"^{RATING_SCORE_PREFIX}\d+$"))(
         ack=ack_only, lazy=[ratings.choose_score]
     )

@@ -10,7 +10,7 @@ from slack_bolt import Ack, BoltContext
 
 from bot.errors import DidYouMean, Suggestion, UsageError
 from bot.services import concessions
-from bot.services.accounts import clean_account_name
+from handlers.accounts import read_account_of, with_new_account
 from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
@@ -33,7 +33,7 @@ _VALUE_PART = re.compile(
 
 @dataclass(frozen=True)
 class ConcedeInput:
-    account: str | None  # None: open the form
+    account: str | None  # None: open the form; "": the channel's account
     values: concessions.ConcessionFields | None = None  # None: show the log
     share: bool = False
 
@@ -61,8 +61,6 @@ def parse_concede(text: str) -> ConcedeInput:
     typed = text
     text, share = split_share_flag(text)
     parts = split_keyed(text, KEYS, command=COMMAND)
-    if not parts.head:
-        raise UsageError("Start with the account name.", usage=COMMAND)
     if not parts.fields and (corrected := colons_added(typed, KEYS)) is not None:
         whole, keyed = corrected
         raise DidYouMean(
@@ -70,7 +68,7 @@ def parse_concede(text: str) -> ConcedeInput:
             (Suggestion("Log it", whole),),
             usage=COMMAND,
         )
-    account = clean_account_name(parts.head)
+    account = parts.head
     if not parts.fields:
         if share:
             raise UsageError("`share` posts a new entry: add `give: …`.", usage=COMMAND)
@@ -126,7 +124,12 @@ def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
 
 def _show_log(account: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
     with deps.db.begin() as session:
-        log = concessions.concession_log(session, team_id=team_of(command), account_name=account)
+        reading = read_account_of(
+            session, command, account, usage=COMMAND, whole=True, creates=False
+        )
+        log = concessions.concession_log(
+            session, team_id=team_of(command), account_name=reading.name
+        )
         return render("concession_log", log=log, actions=Action)
 
 
@@ -139,10 +142,11 @@ def _log(
     context: BoltContext,
 ) -> dict[str, Any]:
     with deps.db.begin() as session:
+        reading = read_account_of(session, command, account, usage=COMMAND, whole=True)
         logged = concessions.log_concession(
             session,
             team_id=team_of(command),
-            account_name=account,
+            account_name=reading.name,
             user_id=command["user_id"],
             values=values,
             now=utcnow(),
@@ -155,7 +159,7 @@ def _log(
         shared = planned_post(channel)
         if channel:
             later(context, command, lambda client: report_post(post(client, channel, message)))
-    return render(
+    reply = render(
         "concession_logged",
         entry=logged.entry,
         balance=logged.balance,
@@ -163,3 +167,4 @@ def _log(
         shared=shared,
         nothing_typed=values.get if values.get and logged.entry.get is None else None,
     )
+    return with_new_account(reply, reading)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from slack_bolt import Ack, BoltContext
+from sqlalchemy.orm import Session
 
 from bot.errors import DidYouMean, Suggestion, UsageError
 from bot.services import commitments, followups
-from bot.services.accounts import clean_account_name, get_account
+from bot.services.accounts import get_account
+from bot.services.calendar import WorkCalendar
 from bot.services.dates import DUE
 from bot.services.people import day_reader
+from handlers.accounts import read_account_of, with_new_account
 from handlers.after_ack import learn_person
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.parsing import colons_added, split_account, split_keyed
+from handlers.parsing import colons_added, split_keyed
 from handlers.replies import ephemeral
 from messages import render
 from storage.models import CommitmentDirection
@@ -25,34 +30,35 @@ COMMAND = "/followup"
 
 @dataclass(frozen=True)
 class FollowupInput:
-    account: str
-    what: str = ""
+    """The text before the fields (the account, then what will be done) and the fields."""
+
+    head: str
+    text: str
     due: str = ""
-    theirs: bool = False
+    they: str | None = None  # the buyer's promise, when `they:` is given
 
     @property
-    def is_listing(self) -> bool:
-        return not self.what and not self.due
+    def records(self) -> bool:
+        return bool(self.due) or self.they is not None
 
 
 def parse_followup(text: str) -> FollowupInput | None:
-    """None: list my open follow-ups. Only an account: list that account's."""
+    """None: list my open follow-ups."""
     parts = split_keyed(text, ("due", "they"), command=COMMAND)
-    account, what = split_account(parts.head)
-    theirs = "they" in parts.fields
-    if theirs:
-        what = " ".join(filter(None, [what, parts.fields["they"]]))
-    if not account and not parts.fields:
+    if not parts.head and not parts.fields:
         return None
-    if not account:
-        raise UsageError("Start with the account name.", usage=COMMAND)
-    due = parts.fields.get("due", "")
-    if not what and not due:
-        return FollowupInput(account=clean_account_name(account))
-    if not what:
+    return FollowupInput(
+        head=parts.head, text=text, due=parts.fields.get("due", ""), they=parts.fields.get("they")
+    )
+
+
+def what_of(request: FollowupInput, rest: str) -> str:
+    """What will be done: the words after the account, and the buyer's promise."""
+    what = " ".join(filter(None, [rest, request.they]))
+    if not what and request.records:
         raise UsageError("Say what will be done, after the account name.", usage=COMMAND)
-    if not due:
-        corrected = colons_added(text, ("due",))
+    if what and not request.due:
+        corrected = colons_added(request.text, ("due",))
         if corrected is not None:
             raise DidYouMean(
                 f"Did you mean `{corrected[1]}`? The date takes a colon after `due`.",
@@ -60,7 +66,7 @@ def parse_followup(text: str) -> FollowupInput | None:
                 usage=COMMAND,
             )
         raise UsageError("Say when with `due:`.", usage=COMMAND, key="due")
-    return FollowupInput(account=clean_account_name(account), what=what, due=due, theirs=theirs)
+    return what
 
 
 def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
@@ -75,35 +81,50 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
             reply = render(
                 "followup_list", commitments=mine, account=None, today=calendar.today(now)
             )
-        elif request.is_listing:
-            account = get_account(session, team_id=team_id, name=request.account)
-            theirs = followups.open_commitments(session, team_id=team_id, account_id=account.id)
-            reply = render(
-                "followup_list", commitments=theirs, account=account, today=calendar.today(now)
-            )
         else:
-            commitment = commitments.add_commitment(
-                session,
-                team_id=team_id,
-                account_name=request.account,
-                user_id=user_id,
-                what=request.what,
-                due_on=day_reader(
-                    session, team_id=team_id, user_id=user_id, today=calendar.today(now)
-                ).read(request.due, DUE, usage=COMMAND),
-                calendar=calendar,
-                now=now,
-                direction=CommitmentDirection.THEIRS
-                if request.theirs
-                else CommitmentDirection.OURS,
-            )
-            reply = render(
-                "followup_recorded",
-                commitment=commitment,
-                reminder_on=followups.first_reminder_day(commitment, calendar),
-                day_off=calendar.why_not_working(commitment.due_on),
-            )
+            reply = _account_reply(session, request, command, calendar, now)
     learn_person(context, command, now=now)
-    if request is not None and not request.is_listing:
+    if request is not None and request.records:
         refresh_home(context, team_id=team_id, user_id=user_id)
     ack(**ephemeral(reply))
+
+
+def _account_reply(
+    session: Session,
+    request: FollowupInput,
+    command: dict[str, str],
+    calendar: WorkCalendar,
+    now: datetime,
+) -> dict[str, Any]:
+    """Record the follow-up on the account the text names, or list the account's."""
+    team_id, user_id = team_of(command), command["user_id"]
+    reading = read_account_of(
+        session, command, request.head, usage=COMMAND, creates=request.records, new_ok=True
+    )
+    what = what_of(request, reading.rest)
+    if not what:
+        account = get_account(session, team_id=team_id, name=reading.name)
+        theirs = followups.open_commitments(session, team_id=team_id, account_id=account.id)
+        return render(
+            "followup_list", commitments=theirs, account=account, today=calendar.today(now)
+        )
+    commitment = commitments.add_commitment(
+        session,
+        team_id=team_id,
+        account_name=reading.name,
+        user_id=user_id,
+        what=what,
+        due_on=day_reader(
+            session, team_id=team_id, user_id=user_id, today=calendar.today(now)
+        ).read(request.due, DUE, usage=COMMAND),
+        calendar=calendar,
+        now=now,
+        direction=CommitmentDirection.OURS if request.they is None else CommitmentDirection.THEIRS,
+    )
+    message = render(
+        "followup_recorded",
+        commitment=commitment,
+        reminder_on=followups.first_reminder_day(commitment, calendar),
+        day_off=calendar.why_not_working(commitment.due_on),
+    )
+    return with_new_account(message, reading)

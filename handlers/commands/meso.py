@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.errors import UsageError
 from bot.roles import is_workspace_admin
 from bot.services import meso as meso_service
-from bot.services.accounts import clean_account_name
+from handlers.accounts import read_account_of, with_new_account
 from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
@@ -86,7 +86,7 @@ def parse_meso(text: str) -> MesoInput:
             raise UsageError("Start with the account name.", usage=COMMAND)
         if not picked or len(picked) > meso_service.MAX_LABEL or "|" in picked:
             raise UsageError("Say which offer they picked, e.g. `picked: B`.", usage=COMMAND)
-        return MesoInput(account=clean_account_name(head), picked=picked)
+        return MesoInput(account=" ".join(head.split()), picked=picked)
     segments = text.split("|")
     first = segments[0]
     label_match = next(
@@ -105,8 +105,10 @@ def parse_meso(text: str) -> MesoInput:
     if not head:
         if tolerance is not None and not offers_text and len(segments) == 1:
             return MesoInput(tolerance_pct=tolerance)
-        raise UsageError("Start with the account name.", usage=COMMAND)
-    account = clean_account_name(head)
+        if label_match is None:
+            raise UsageError("Start with the account name.", usage=COMMAND)
+        # Offers with no account first: the channel's account, if it has one.
+    account = head
     for segment in segments[1:]:
         labelled = _labelled(segment)
         offers_text.append(labelled if labelled else (None, segment))
@@ -184,10 +186,13 @@ def _set_tolerance(
 def _record_pick(account: str, label: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
     team_id = team_of(command)
     with deps.db.begin() as session:
+        reading = read_account_of(
+            session, command, account, usage=COMMAND, whole=True, creates=False
+        )
         chosen = meso_service.record_choice(
             session,
             team_id=team_id,
-            account_name=account,
+            account_name=reading.name,
             label=label,
             user_id=command["user_id"],
             now=utcnow(),
@@ -203,8 +208,10 @@ def _record_pick(account: str, label: str, command: dict[str, str], deps: Deps) 
 
 def _overview(account: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
     with deps.db.begin() as session:
+        # An account with no MESO yet still gets the templates to start from.
+        reading = read_account_of(session, command, account, usage=COMMAND, whole=True)
         overview = meso_service.meso_overview(
-            session, team_id=team_of(command), account_name=account
+            session, team_id=team_of(command), account_name=reading.name
         )
         return render("meso_overview", overview=overview, actions=Action)
 
@@ -213,10 +220,11 @@ def _build(
     request: MesoInput, account: str, command: dict[str, str], deps: Deps, context: BoltContext
 ) -> dict[str, Any]:
     with deps.db.begin() as session:
+        reading = read_account_of(session, command, account, usage=COMMAND, whole=True)
         built = meso_service.build_meso(
             session,
             team_id=team_of(command),
-            account_name=account,
+            account_name=reading.name,
             user_id=command["user_id"],
             offers=request.offers,
             tolerance_pct=request.tolerance_pct,
@@ -229,4 +237,4 @@ def _build(
         shared = planned_post(channel)
         if channel:
             later(context, command, lambda client: report_post(post(client, channel, message)))
-    return meso_reply(built, shared)
+    return with_new_account(meso_reply(built, shared), reading)

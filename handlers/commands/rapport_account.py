@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass
 
 from slack_bolt import Ack, BoltContext
+from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
 from bot.services import account_overview as accounts
 from bot.services import governance
-from bot.services.accounts import clean_account_name, get_account
+from bot.services.accounts import get_account
+from handlers.accounts import read_account_of, with_new_account
 from handlers.caller import team_of
 from handlers.commands.rapport_playbook import playbook_of
 from handlers.context import deps_of, utcnow
@@ -20,6 +22,7 @@ from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
 from handlers.views.account_target import without_nul
 from messages import render
+from storage.models import Account
 
 # The problems below spell out how to write the command; no generic usage line after them.
 USAGE = "/rapport account"
@@ -58,19 +61,13 @@ def parse_channel(text: str) -> str:
 
 def parse_account(text: str) -> AccountInput:
     parts = split_keyed(without_nul(text), ACCOUNT_KEYS, command=USAGE)
-    if not parts.head:
-        raise UsageError(
-            "Name the account first: `/rapport account ACCOUNT [type: …] [owner: @…] "
-            "[expects: …]`.",
-            usage=USAGE,
-        )
     for key, value in parts.fields.items():
         if not value:
             raise UsageError(f"Say what goes after `{key}:`.", usage=USAGE)
     kind = parts.fields.get("type")
     owner = parts.fields.get("owner")
     return AccountInput(
-        account=clean_account_name(parts.head),
+        account=parts.head,
         changes=accounts.AccountChanges(
             relationship_type=accounts.relationship_type_from(kind) if kind else None,
             owner_id=parse_owner(owner) if owner else None,
@@ -82,13 +79,23 @@ def parse_account(text: str) -> AccountInput:
     )
 
 
-def parse_account_name(text: str, subcommand: str) -> str:
-    text = without_nul(text)
-    if not text.strip():
-        raise UsageError(
-            f"Name the account: `/rapport {subcommand} ACCOUNT`.", usage=f"/rapport {subcommand}"
-        )
-    return clean_account_name(text)
+_NO_ACCOUNT = (
+    "Name the account first: `/rapport account ACCOUNT [type: …] [owner: @…] [expects: …]`."
+)
+
+
+def _named(session: Session, command: dict[str, str], text: str, subcommand: str) -> Account:
+    """The known account `/rapport SUBCOMMAND ACCOUNT` names (or this channel's)."""
+    reading = read_account_of(
+        session,
+        command,
+        without_nul(text),
+        usage=f"/rapport {subcommand}",
+        whole=True,
+        creates=False,
+        missing=f"Name the account: `/rapport {subcommand} ACCOUNT`.",
+    )
+    return get_account(session, team_id=team_of(command), name=reading.name)
 
 
 def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
@@ -96,36 +103,45 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
     deps = deps_of(context)
     team_id = team_of(command)
     with deps.db.begin() as session:
+        reading = read_account_of(
+            session,
+            command,
+            request.account,
+            usage=USAGE,
+            whole=True,
+            creates=bool(request.changes.names),
+            missing=_NO_ACCOUNT,
+            # Shown, not changed: a new name gets the overview's own answer.
+            new_ok=True,
+        )
         if request.changes.names:
             view = accounts.update_account(
                 session,
                 team_id=team_id,
-                name=request.account,
+                name=reading.name,
                 user_id=command["user_id"],
                 changes=request.changes,
                 now=utcnow(),
             )
         else:
-            view = accounts.account_overview(session, team_id=team_id, name=request.account)
+            view = accounts.account_overview(session, team_id=team_id, name=reading.name)
     if request.changes.names:
         # A new owner's Home gains the account, the actor's may lose it.
         for user_id in {command["user_id"], request.changes.owner_id or command["user_id"]}:
             refresh_home(context, team_id=team_id, user_id=user_id)
     message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
-    ack(**ephemeral(message))
+    ack(**ephemeral(with_new_account(message, reading)))
 
 
 def governance_plan(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    name = parse_account_name(args, "governance")
     team_id = team_of(command)
     with deps_of(context).db.begin() as session:
-        found = get_account(session, team_id=team_id, name=name)
+        found = _named(session, command, args, "governance")
         view = governance.governance_view(session, team_id=team_id, account=found)
     ack(**ephemeral(render("governance_plan", view=view, edit_action=Action.GOVERNANCE_EDIT)))
 
 
 def debrief(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    name = parse_account_name(args, "debrief")
     with deps_of(context).db.begin() as session:
-        found = get_account(session, team_id=team_of(command), name=name)
+        found = _named(session, command, args, "debrief")
     ack(**ephemeral(render("debrief_start", account=found, start_action=Action.DEBRIEF_START)))

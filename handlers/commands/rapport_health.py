@@ -5,8 +5,9 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from sqlalchemy import select
 
-from bot.services.accounts import clean_account_name, get_account
+from bot.services.accounts import get_account
 from bot.services.health import account_health
+from handlers.accounts import read_account_of
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.replies import ephemeral
@@ -22,7 +23,10 @@ def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
     team_id = team_of(command)
     with deps.db.begin() as session:
         if args.strip():
-            account = get_account(session, team_id=team_id, name=clean_account_name(args))
+            reading = read_account_of(
+                session, command, args, usage="/rapport health", whole=True, creates=False
+            )
+            account = get_account(session, team_id=team_id, name=reading.name)
             scored = account_health(session, team_id=team_id, account_ids=[account.id], now=now)
             message = render("health_account", account=account, health=scored[account.id])
         else:

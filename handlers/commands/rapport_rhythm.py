@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import DidYouMean, Suggestion, UsageError
 from bot.services import rhythm
-from bot.services.accounts import clean_account_name, get_account, get_or_create_account
+from bot.services.accounts import Reading, clean_account_name, get_account, get_or_create_account
 from bot.services.calendar import WorkCalendar, relative_day
 from bot.services.dates import HOLIDAY, PAUSE, QBR, DayReader
 from bot.services.people import (
@@ -21,6 +21,7 @@ from bot.services.people import (
     set_team_holiday_country,
     team_holiday_country,
 )
+from handlers.accounts import read_account_of, with_new_account
 from handlers.after_ack import learn_person
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
@@ -61,6 +62,27 @@ def _ask_for_colons(subcommand: str, args: str, keys: tuple[str, ...], usage: st
             (Suggestion("Run it", f"{subcommand} {corrected[0]}"),),
             usage=usage,
         )
+
+
+def _read(
+    session: Session,
+    command: dict[str, str],
+    text: str,
+    usage: str,
+    *,
+    whole: bool = True,
+    creates: bool = False,
+) -> Reading:
+    """The account the text names (or the channel's); `whole`: nothing may follow it."""
+    return read_account_of(
+        session,
+        command,
+        text,
+        usage=usage,
+        whole=whole,
+        creates=creates,
+        missing="Name the account.",
+    )
 
 
 def _account_name(args: str, usage: str) -> tuple[str, str]:
@@ -114,17 +136,27 @@ def qbr_reply(
 def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     """`qbr ACCOUNT next: DATE [every: quarter|month]`, `qbr ACCOUNT held`, `qbr ACCOUNT`."""
     parts = split_keyed(args, ("next", "every"), command=QBR_USAGE)
-    name, rest = _account_name(parts.head, QBR_USAGE)
-    if "next" not in parts.fields and rest and rest.lower() != "held":
+    _, after_first = _account_name(parts.head, QBR_USAGE)
+    if "next" not in parts.fields and after_first and after_first.lower() != "held":
         _ask_for_colons("qbr", args, ("next", "every"), QBR_USAGE)
     cadence = CADENCES.get((parts.fields.get("every") or "quarter").lower(), "")
     if not cadence:
         raise UsageError("`every:` takes `quarter` or `month`.", usage=QBR_USAGE)
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        if "next" in parts.fields:
+        # With `next:`, all before it is the account; without, `held` may follow it.
+        scheduling = "next" in parts.fields
+        reading = _read(
+            session, command, parts.head, QBR_USAGE, whole=scheduling, creates=scheduling
+        )
+        rest = reading.rest
+        if scheduling:
             account = get_or_create_account(
-                session, team_id=team_of(command), name=name, user_id=command["user_id"], now=now
+                session,
+                team_id=team_of(command),
+                name=reading.name,
+                user_id=command["user_id"],
+                now=now,
             )
             # Read from the typist's today, in their locale; the QBR then follows the
             # owner's working days.
@@ -141,10 +173,12 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                 calendar=calendar,
                 now=now,
             )
-            message = qbr_reply(review, account, calendar, now, held=None)
+            message = with_new_account(
+                qbr_reply(review, account, calendar, now, held=None), reading
+            )
             learn_person(context, command, now=now)
         else:
-            account = get_account(session, team_id=team_of(command), name=name)
+            account = get_account(session, team_id=team_of(command), name=reading.name)
             calendar = owner_calendar(session, deps, account)
             review_or_none = session.scalar(
                 select(Qbr).where(Qbr.team_id == account.team_id, Qbr.account_id == account.id)
@@ -184,24 +218,30 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
 
 
 def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    name, _ = _account_name(args, "/rapport won")
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
+        reading = _read(session, command, args, "/rapport won", creates=True)
         account = get_or_create_account(
-            session, team_id=team_of(command), name=name, user_id=command["user_id"], now=now
+            session,
+            team_id=team_of(command),
+            name=reading.name,
+            user_id=command["user_id"],
+            now=now,
         )
         calendar = owner_calendar(session, deps, account)
         checkins = rhythm.mark_won(session, account, calendar=calendar, now=now)
-        message = render("account_won", account=account, checkins=checkins)
+        message = with_new_account(
+            render("account_won", account=account, checkins=checkins), reading
+        )
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
 
 
 def lost(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    name, _ = _account_name(args, "/rapport lost")
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        account = get_account(session, team_id=team_of(command), name=name)
+        reading = _read(session, command, args, "/rapport lost")
+        account = get_account(session, team_id=team_of(command), name=reading.name)
         rhythm.mark_lost(session, account, now=now)
         message = render("account_lost", account=account)
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
@@ -209,13 +249,14 @@ def lost(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> 
 
 
 def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    name, note = _account_name(args, "/rapport touch")
-    if len(note) > 1000:
-        raise UsageError("Keep the note under 1,000 characters.", usage="/rapport touch")
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
-        account = get_account(session, team_id=team_of(command), name=name)
+        reading = _read(session, command, args, "/rapport touch", whole=False)
+        note = reading.rest
+        if len(note) > 1000:
+            raise UsageError("Keep the note under 1,000 characters.", usage="/rapport touch")
+        account = get_account(session, team_id=team_of(command), name=reading.name)
         rhythm.log_touch(
             session, account, user_id=command["user_id"], note=note, now=now, calendar=calendar
         )
@@ -228,14 +269,14 @@ def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
 def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     usage = "/rapport pause"
     parts = split_keyed(args, ("until", "reason"), command=usage)
-    name, _ = _account_name(parts.head, usage)
     if not parts.fields.get("until") or not parts.fields.get("reason"):
         _ask_for_colons("pause", args, ("until", "reason"), usage)
         raise UsageError("Say until when with `until:` and why with `reason:`.", usage=usage)
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
-        account = get_account(session, team_id=team_of(command), name=name)
+        reading = _read(session, command, parts.head, usage)
+        account = get_account(session, team_id=team_of(command), name=reading.name)
         until = _reader(session, calendar, command, now).read(
             parts.fields["until"], PAUSE, usage=usage
         )
@@ -246,10 +287,10 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
 
 
 def resume(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    name, _ = _account_name(args, "/rapport resume")
     deps = deps_of(context)
     with deps.db.begin() as session:
-        account = get_account(session, team_id=team_of(command), name=name)
+        reading = _read(session, command, args, "/rapport resume")
+        account = get_account(session, team_id=team_of(command), name=reading.name)
         account.paused_until = None
         account.pause_reason = None
         message = render("account_paused", account=account)

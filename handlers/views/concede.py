@@ -13,7 +13,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.errors import NotFound, UsageError, UserFacingError
 from bot.services import concessions
-from bot.services.accounts import MAX_ACCOUNT_NAME, clean_account_name
+from bot.services.accounts import MAX_ACCOUNT_NAME
+from handlers.accounts import modal_account
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
@@ -210,10 +211,7 @@ def parse_form(
     """(account, fields, share?) from the form; a problem is shown under its input."""
     account: str | None = None
     if not editing:
-        try:
-            account = clean_account_name(_text(values, ConcessionBlock.ACCOUNT, 200) or "")
-        except UsageError as error:
-            raise UsageError(error.problem, field=ConcessionBlock.ACCOUNT) from None
+        account = _text(values, ConcessionBlock.ACCOUNT, 200) or ""
     give = _text(values, ConcessionBlock.GIVE, concessions.MAX_TEXT)
     if not give:
         raise UsageError("Say what we give.", field=ConcessionBlock.GIVE)
@@ -260,10 +258,17 @@ def submit_concession(
                 )
                 redrawn = render("concession_log", log=history, actions=Action)
         else:
+            reading = modal_account(
+                session,
+                team_id=team_id,
+                text=account or "",
+                field=ConcessionBlock.ACCOUNT,
+                creates=True,
+            )
             logged = concessions.log_concession(
                 session,
                 team_id=team_id,
-                account_name=account or "",
+                account_name=reading.name,
                 user_id=user_id,
                 values=fields,
                 now=utcnow(),

@@ -14,7 +14,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import UsageError, UserFacingError
 from bot.services import meso as meso_service
-from bot.services.accounts import MAX_ACCOUNT_NAME, clean_account_name
+from bot.services.accounts import MAX_ACCOUNT_NAME
+from handlers.accounts import modal_account
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.ids import Action, MesoBlock, MesoOfferField, View, offer_block
@@ -247,19 +248,19 @@ def submit_meso(
 ) -> None:
     form = MesoForm.from_metadata(view.get("private_metadata", ""))
     values = (view.get("state") or {}).get("values") or {}
-    try:
-        account = clean_account_name(_text(values, MesoBlock.ACCOUNT, 200) or "")
-    except UsageError as error:
-        raise UsageError(error.problem, field=MesoBlock.ACCOUNT) from None
+    account = _text(values, MesoBlock.ACCOUNT, 200) or ""
     offers = parse_offers(values)
     tolerance = parse_tolerance_field(values)
     selected = _value(values, MesoBlock.SHARE).get("selected_options") or []
     share = any(isinstance(o, dict) and o.get("value") == "share" for o in selected)
     with deps_of(context).db.begin() as session:
+        reading = modal_account(
+            session, team_id=team_of(body), text=account, field=MesoBlock.ACCOUNT, creates=True
+        )
         built = meso_service.build_meso(
             session,
             team_id=team_of(body),
-            account_name=account,
+            account_name=reading.name,
             user_id=body["user"]["id"],
             offers=offers,
             tolerance_pct=tolerance,
