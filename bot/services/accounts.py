@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -166,9 +167,8 @@ def match_key(name: str) -> str:
     return "".join(name_words(name))
 
 
-@dataclass(frozen=True)
-class KnownAccount:
-    """One of the team's accounts, as the resolver compares it."""
+class KnownAccount(NamedTuple):
+    """One of the team's accounts, as the resolver compares it (a row: cheap to make)."""
 
     id: int
     name: str
@@ -221,19 +221,37 @@ def _quoted(text: str) -> _Typed | None:
 
 
 class _Index:
-    """The team's accounts by match key, for exact and near lookups."""
+    """The team's accounts by match key, for exact and near lookups.
+
+    Built once per distinct list of accounts (`_index_of`), so a command pays for
+    it only after the team's accounts change.
+    """
 
     def __init__(self, known: Iterable[KnownAccount]) -> None:
         self.by_key: dict[str, list[KnownAccount]] = {}
+        self.words: dict[str, tuple[str, ...]] = {}
         for account in known:
-            if account.key:
-                self.by_key.setdefault(account.key, []).append(account)
+            words = name_words(account.name)
+            key = "".join(words)
+            if key:
+                self.by_key.setdefault(key, []).append(account)
+                self.words[key] = words
         self.keys = list(self.by_key)
+        self.longest = max((len(words) for words in self.words.values()), default=1)
         # Names of two words or more by their first word, for `longer_near`.
-        self.by_first: dict[str, list[KnownAccount]] = {}
-        for accounts in self.by_key.values():
-            if len(accounts[0].words) > 1:
-                self.by_first.setdefault(accounts[0].words[0], []).append(accounts[0])
+        self.by_first: dict[str, list[str]] = {}
+        # Every word of a name of two words or more -> those names, for a word left out.
+        self.by_word: dict[str, set[str]] = {}
+        # Names as word tuples long enough to be recognised inside a text.
+        self.phrases: set[tuple[str, ...]] = set()
+        for key, words in self.words.items():
+            if len(key) >= MIN_FUZZY_LENGTH:
+                self.phrases.add(words)
+            if len(words) > 1:
+                self.by_first.setdefault(words[0], []).append(key)
+                for word in words:
+                    self.by_word.setdefault(word, set()).add(key)
+        self.vocabulary = list(self.by_word)
 
     def exact(self, name: str) -> list[KnownAccount]:
         return self.by_key.get(match_key(name), [])
@@ -243,53 +261,66 @@ class _Index:
         typed = match_key(name)
         if not typed:
             return []
-        found: dict[int, tuple[int, KnownAccount]] = {}
+        found: dict[str, int] = {}
         # Typos over the whole name, in C over all keys (rapidfuzz), then each
         # candidate held to the allowance of its own length.
         for key, distance, _ in process.extract(
             typed, self.keys, scorer=OSA.distance, score_cutoff=3, limit=None
         ):
             if 0 < distance <= typos_allowed(len(key)):
-                for account in self.by_key[key]:
-                    found.setdefault(account.id, (int(distance), account))
+                found.setdefault(key, int(distance))
         # A word left out ("Globex" for "Globex Logistics"), a typo allowed in each word.
         words = [w for w in name_words(name) if w not in _FILLER]
         if words and max(len(w) for w in words) >= MIN_FUZZY_LENGTH:
-            for accounts in self.by_key.values():
-                account = accounts[0]
-                if len(account.words) > len(words) and _in_order(words, account.words):
-                    for each in accounts:
-                        found.setdefault(each.id, (10, each))
-        return [account for _, account in sorted(found.values(), key=lambda p: (p[0], p[1].name))]
+            for key in self._having_word(words[0]):
+                known = self.words[key]
+                if len(known) > len(words) and _in_order(words, known):
+                    found.setdefault(key, 10)
+        ranked = sorted(found, key=lambda key: (found[key], key))
+        return [account for key in ranked for account in self.by_key[key]]
+
+    def _having_word(self, word: str) -> set[str]:
+        """Names of two words or more with a word within `word`'s allowance of it."""
+        keys: set[str] = set()
+        for known, distance, _ in process.extract(
+            word, self.vocabulary, scorer=OSA.distance, score_cutoff=3, limit=None
+        ):
+            if distance <= typos_allowed(len(known)):
+                keys |= self.by_word[known]
+        return keys
 
     def longer_near(
         self, matched: KnownAccount, after: Sequence[str]
     ) -> tuple[int, KnownAccount] | None:
         """A known name that starts like `matched` and goes on, nearly, as `after` does:
         how many of the words in `after` it takes, and the account."""
-        head = matched.words
-        for account in self.by_first.get(head[0], ()) if head else ():
-            extra = account.words[len(head) :]
-            if not extra or account.words[: len(head)] != head or len(after) < len(extra):
+        head = name_words(matched.name)
+        for key in self.by_first.get(head[0], ()) if head else ():
+            words = self.words[key]
+            extra = words[len(head) :]
+            if not extra or words[: len(head)] != head or len(after) < len(extra):
                 continue
             typed = match_key(" ".join(after[: len(extra)]))
             wanted = "".join(extra)
             if OSA.distance(typed, wanted) <= typos_allowed(len(wanted)):
-                return len(extra), account
+                return len(extra), self.by_key[key][0]
         return None
 
     def mentioned(self, words: Sequence[str]) -> list[KnownAccount]:
         """Known accounts named, word for word, anywhere in `words` (after the first)."""
         text = [w for raw in words for w in name_words(raw)]
         found: list[KnownAccount] = []
-        for accounts in self.by_key.values():
-            target = accounts[0].words
-            if len("".join(target)) < MIN_FUZZY_LENGTH or not target:
-                continue
-            size = len(target)
-            if any(tuple(text[i : i + size]) == target for i in range(1, len(text) - size + 1)):
-                found.extend(accounts)
+        for start in range(1, len(text)):
+            for size in range(1, min(self.longest, len(text) - start) + 1):
+                phrase = tuple(text[start : start + size])
+                if phrase in self.phrases:
+                    found.extend(self.by_key["".join(phrase)])
         return found
+
+
+@lru_cache(maxsize=64)
+def _index_of(known: tuple[KnownAccount, ...]) -> _Index:
+    return _Index(known)
 
 
 def _in_order(typed: Sequence[str], known: Sequence[str]) -> bool:
@@ -331,7 +362,7 @@ def read_account(
     offers to). Raises AccountUnsure for a near miss, UsageError for a task word.
     """
     text = " ".join(text.split())
-    index = _Index(known)
+    index = _index_of(tuple(known))
     linked = [a for a in known if channel_id and a.channel_id == channel_id]
     if not text:
         return _in_channel(linked, "")
@@ -360,8 +391,9 @@ def read_account(
     if whole:
         typed_all = _Typed(text=text, rest="", quoted=False)
         return _unknown(index, typed_all, words, whole=True, creates=creates)
-    # Which words are the mistyped name: the longest start that is a near miss.
-    for size in range(min(len(words), MAX_NAME_WORDS), 0, -1):
+    # Which words are the mistyped name: the longest start that is a near miss (a
+    # typo may split a word in two, so one word more than the longest name).
+    for size in range(min(len(words), index.longest + 1, MAX_NAME_WORDS), 0, -1):
         typed = " ".join(words[:size])
         near = index.near(typed)
         if near:
@@ -456,8 +488,9 @@ class UserChoiceStale(UsageError):
 
 def known_accounts(session: Session, *, team_id: str) -> list[KnownAccount]:
     """Every account of the team, as the resolver compares them (ids and names only)."""
-    rows = session.execute(_KNOWN, {"team_id": team_id})
-    return [KnownAccount(id=row.id, name=row.name, channel_id=row.channel_id) for row in rows]
+    # On the connection: plain rows need none of the ORM's execution path.
+    rows = session.connection().execute(_KNOWN, {"team_id": team_id}).all()
+    return list(map(KnownAccount._make, rows))
 
 
 def resolve_account(
