@@ -32,6 +32,8 @@ Every key of a line:
 - `before`: commands the same person types first, in the same team and channel
   (a string or a list); their replies are not checked, what they store is not
   counted as the line's.
+- `linked`: known accounts linked to a channel (`/rapport account X channel: #…`), as
+  `{Globex: C0GLOBEX}`; typed in that `channel`, a command may leave the account out.
 - `channel`: the channel it is typed in (default C0JOURNEY).
 - `at`: the instant of the frozen clock, ISO (default 2026-12-03T10:00:00+00:00,
   which is Thursday 3 Dec in every zone of PEOPLE).
@@ -128,8 +130,8 @@ RECORDS: dict[str, tuple[str, str | None]] = {
 LEARNED = {"user_prefs": {"slack_tz", "slack_tz_fetched_at", "slack_locale", "locale"}}
 
 LINE_KEYS = {
-    "say", "who", "known", "before", "channel", "at", "record", "account", "date", "fields",
-    "reply", "not", "error", "field", "stored", "calls", "xfail",
+    "say", "who", "known", "linked", "before", "channel", "at", "record", "account",
+    "date", "fields", "reply", "not", "error", "field", "stored", "calls", "xfail",
 }  # fmt: skip
 
 MODELS = {mapper.class_.__name__: mapper.class_ for mapper in Base.registry.mappers}
@@ -169,7 +171,12 @@ def load(path: Path) -> list[Line]:
     for number, entry in zip(numbers, entries, strict=True):
         unknown = set(entry) - LINE_KEYS
         assert not unknown, f"{path.name}:{number}: unknown keys {sorted(unknown)}"
-        spec = {"who": data.get("who", "ana"), "known": data.get("known", []), **entry}
+        spec = {
+            "who": data.get("who", "ana"),
+            "known": data.get("known", []),
+            "linked": data.get("linked", {}),
+            **entry,
+        }
         who = spec["who"]
         people = list(PEOPLE) if who == "all" else who if isinstance(who, list) else [who]
         for name in people:
@@ -274,7 +281,7 @@ class Journey:
         team_id = f"TJ{prefix}{next(self.teams):05d}"
         instant = at(str(spec.get("at", NOW)))
         self.clock.move_to(instant)
-        self.meet(team_id, person, spec.get("known", []), instant)
+        self.meet(team_id, person, spec.get("known", []), instant, spec.get("linked") or {})
         channel = spec.get("channel", CHANNEL)
         for earlier in line.texts("before"):
             self.type(earlier, team_id, person, channel)
@@ -290,7 +297,14 @@ class Journey:
             after = snapshot(session, team_id)
         return self.check(line, reply, changes(before, after), after)
 
-    def meet(self, team_id: str, person: Person, known: list[str], now: datetime) -> None:
+    def meet(
+        self,
+        team_id: str,
+        person: Person,
+        known: list[str],
+        now: datetime,
+        linked: dict[str, str],
+    ) -> None:
         """The team's accounts, and the person as the app knows them after a first
         command: their zone and locale from users.info (asked once per person),
         remembered the way bot/timezones.py does."""
@@ -308,6 +322,7 @@ class Journey:
                     owner_id=person.user_id,
                     created_by=person.user_id,
                     created_at=now,
+                    channel_id=linked.get(name),
                 )
                 for name in known
             )
