@@ -96,7 +96,7 @@ class AccountUnsure(UserFacingError):
 
     `options` are the known accounts it may mean; `new_name` (None when the command
     makes no accounts) is the new account it would otherwise be, `new_rest` the text
-    after that name.
+    after that name; `named_later`: the text names them further on, not first.
     """
 
     def __init__(
@@ -106,9 +106,13 @@ class AccountUnsure(UserFacingError):
         options: tuple[AccountOption, ...],
         new_name: str | None = None,
         new_rest: str = "",
+        named_later: bool = False,
     ) -> None:
         names = " or ".join(f"“{option.name}”" for option in options)
-        super().__init__(f"There is no account called “{typed}”. Did you mean {names}?")
+        opening = "Which account?" if named_later else f"There is no account called “{typed}”."
+        super().__init__(f"{opening} Did you mean {names}?")
+        # The accounts were named further on in the text, not at its start.
+        self.named_later = named_later
         self.typed = typed
         self.options = options
         self.new_name = new_name

@@ -170,7 +170,7 @@ def seeded(slack_user: SlackSender, *names: str) -> None:
     ("command", "text", "typed"),
     [
         ("/followup", "Globx send deck due: fri", "Globx"),
-        ("/followup", "send deck to globex due: fri", "send"),
+        ("/followup", "send deck to globex due: fri", None),
         ("/concede", "Glbex give: rush delivery get: 2-year term", "Glbex"),
         ("/rapport", "won Globx", "Globx"),
         ("/rapport", "touch Glbex quick call", "Glbex"),
@@ -184,13 +184,16 @@ def seeded(slack_user: SlackSender, *names: str) -> None:
     ],
 )
 def test_a_near_miss_asks_and_stores_nothing(
-    slack_user: SlackSender, db: SessionFactory, command: str, text: str, typed: str
+    slack_user: SlackSender, db: SessionFactory, command: str, text: str, typed: str | None
 ) -> None:
     seeded(slack_user, "Globex")
     before = counts(db)
     reply = slack_user.command(command, text)
     assert reply.status == 200 and reply.ephemeral
-    assert f"There is no account called *{typed}*. Did you mean *Globex*?" in reply.text
+    if typed is None:  # named further on
+        assert "Which account is this for? Did you mean *Globex*?" in reply.text
+    else:
+        assert f"There is no account called *{typed}*. Did you mean *Globex*?" in reply.text
     assert buttons(reply)[0]["text"]["text"] == "Use Globex"
     assert counts(db) == before
 

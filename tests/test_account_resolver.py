@@ -226,6 +226,7 @@ def test_a_known_name_further_on_is_asked_about() -> None:
     assert question.options[0].rest == "send deck to globex"
     # "send" is a task word: not offered as a new account.
     assert question.new_name is None
+    assert question.named_later and question.problem.startswith("Which account?")
     whole = asked("the globex renewal", whole=True)
     assert [o.name for o in whole.options] == ["Globex"]
     assert whole.options[0].rest == ""

@@ -461,6 +461,7 @@ def _unknown(
             options=tuple(options[:3]),
             new_name=typed.text if creates and not task_word else None,
             new_rest=typed.rest,
+            named_later=not near,
         )
     if task_word and typed.rest:
         raise UsageError(
