@@ -213,6 +213,18 @@ def test_a_four_letter_name_a_letter_off_is_asked_about() -> None:
     assert [o.name for o in asked("Acne Studios call").options] == ["Acme Corp"]
 
 
+def test_names_that_differ_in_their_numbers_are_different_accounts() -> None:
+    known = [KnownAccount(1, "Acme1"), KnownAccount(2, "Plant 2 Logistics")]
+    assert read_account("Acme2 call", known) == Reading(name="Acme2", rest="call")
+    assert read_account("Plant 3 Logistics", known, whole=True) == Reading("Plant 3 Logistics", "")
+    # A letter off, the number kept: still a typo.
+    assert [o.name for o in asked_in(known, "Acne1 call").options] == ["Acme1"]
+
+
+def test_a_name_inside_the_first_word_is_no_mention() -> None:
+    assert read_account("00:Globex", KNOWN, whole=True, creates=False) == Reading("00:Globex", "")
+
+
 def test_three_letter_names_must_be_exact() -> None:
     # SAP and SAS, IBM and IBN: all real companies a letter apart.
     assert read("SAS intro call", creates=True) == Reading(name="SAS", rest="intro call")

@@ -53,5 +53,6 @@ def test_followup_answers_any_text(slack_user: SlackSender, db: SessionFactory, 
     if recorded == 0:
         assert after == before
         assert any(
-            phrase in reply.text for phrase in ("Write it like this", "no account", "follow-ups")
+            phrase in reply.text
+            for phrase in ("Write it like this", "no account", "follow-ups", "Did you mean")
         )

@@ -267,7 +267,7 @@ class _Index:
         for key, distance, _ in process.extract(
             typed, self.keys, scorer=OSA.distance, score_cutoff=3, limit=None
         ):
-            if 0 < distance <= typos_allowed(len(key)):
+            if 0 < distance <= typos_allowed(len(key)) and _same_digits(typed, key):
                 found.setdefault(key, int(distance))
         # A word left out ("Globex" for "Globex Logistics"), a typo allowed in each word.
         words = [w for w in name_words(name) if w not in _FILLER]
@@ -285,7 +285,7 @@ class _Index:
         for known, distance, _ in process.extract(
             word, self.vocabulary, scorer=OSA.distance, score_cutoff=3, limit=None
         ):
-            if distance <= typos_allowed(len(known)):
+            if distance <= typos_allowed(len(known)) and _same_digits(word, known):
                 keys |= self.by_word[known]
         return keys
 
@@ -302,15 +302,17 @@ class _Index:
                 continue
             typed = match_key(" ".join(after[: len(extra)]))
             wanted = "".join(extra)
-            if OSA.distance(typed, wanted) <= typos_allowed(len(wanted)):
+            close = OSA.distance(typed, wanted) <= typos_allowed(len(wanted))
+            if close and _same_digits(typed, wanted):
                 return len(extra), self.by_key[key][0]
         return None
 
     def mentioned(self, words: Sequence[str]) -> list[KnownAccount]:
-        """Known accounts named, word for word, anywhere in `words` (after the first)."""
+        """Known accounts named, word for word, anywhere in `words` after the first."""
+        first = len(name_words(words[0])) if words else 0
         text = [w for raw in words for w in name_words(raw)]
         found: list[KnownAccount] = []
-        for start in range(1, len(text)):
+        for start in range(max(first, 1), len(text)):
             for size in range(1, min(self.longest, len(text) - start) + 1):
                 phrase = tuple(text[start : start + size])
                 if phrase in self.phrases:
@@ -323,6 +325,12 @@ def _index_of(known: tuple[KnownAccount, ...]) -> _Index:
     return _Index(known)
 
 
+def _same_digits(typed: str, known: str) -> bool:
+    """Names that differ in their numbers are different places, not typos: Plant 2 is
+    not Plant 3, Acme1 not Acme2."""
+    return [c for c in typed if c.isdigit()] == [c for c in known if c.isdigit()]
+
+
 def _in_order(typed: Sequence[str], known: Sequence[str]) -> bool:
     """Each typed word matches one of the known words, in order, within its allowance."""
     position = 0
@@ -330,7 +338,9 @@ def _in_order(typed: Sequence[str], known: Sequence[str]) -> bool:
         while position < len(known):
             candidate = known[position]
             position += 1
-            if OSA.distance(word, candidate) <= typos_allowed(len(candidate)):
+            if OSA.distance(word, candidate) <= typos_allowed(len(candidate)) and _same_digits(
+                word, candidate
+            ):
                 break
         else:
             return False
