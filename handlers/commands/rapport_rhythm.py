@@ -136,7 +136,7 @@ def qbr_reply(
 def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     """`qbr ACCOUNT next: DATE [every: quarter|month]`, `qbr ACCOUNT held`, `qbr ACCOUNT`."""
     parts = split_keyed(args, ("next", "every"), command=QBR_USAGE)
-    _, after_first = _account_name(parts.head, QBR_USAGE)
+    _, after_first = _account_name(parts.head, QBR_USAGE) if parts.head else ("", "")
     if "next" not in parts.fields and after_first and after_first.lower() != "held":
         _ask_for_colons("qbr", args, ("next", "every"), QBR_USAGE)
     cadence = CADENCES.get((parts.fields.get("every") or "quarter").lower(), "")
