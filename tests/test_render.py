@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.errors import AccountOption, AccountUnsure
 from bot.services.concessions import Balance, ConcessionLog
 from bot.services.digest import SECTIONS, AccountRow, Digest, Line, Section, WeekPoint
 from bot.services.due import DueList
@@ -451,6 +452,25 @@ def team_templates(text: str) -> dict[str, dict]:
             "notice_modal", title="Nothing saved", message=render("database_busy")
         ),
         "request_pending": render("request_pending"),
+        "account_question": render(
+            "account_question",
+            question=AccountUnsure(
+                typed=text,
+                options=tuple(AccountOption(n, text[:80], text) for n in range(1, 4)),
+                new_name=text[:80],
+            ),
+            prefix="account_choice_",
+            buttons=[(text[:80], n, "v" * 1900) for n in range(4)],
+        ),
+        "account_question_later": render(
+            "account_question",
+            question=AccountUnsure(
+                typed=text, options=(AccountOption(1, text[:80], ""),), named_later=True
+            ),
+            prefix="account_choice_",
+            buttons=[],
+        ),
+        "account_new": render("account_new", name=text[:80]),
     }
 
 
