@@ -46,22 +46,23 @@ def test_a_subcommand_routed_without_help_cannot_render_help(
 
 
 @pytest.mark.parametrize(
-    ("typed", "meant"),
+    ("typed", "meant", "rest"),
     [
-        ("hlep", "/rapport help"),
-        ("pitfall", "/rapport pitfalls"),
-        ("template", "/rapport templates"),
-        ("prompts price", "/rapport prompt"),
-        ("helth Globex", "/rapport health"),
-        ("meso Globex", "/meso"),
+        ("hlep", "/rapport help", ""),
+        ("pitfall", "/rapport pitfalls", ""),
+        ("template", "/rapport templates", ""),
+        ("prompts price", "/rapport prompt", " price"),
+        ("helth Globex", "/rapport health", " Globex"),
+        ("meso Globex", "/meso", " Globex"),
     ],
 )
 def test_unknown_subcommand_suggests_the_closest_with_its_usage(
-    slack_user: SlackSender, typed: str, meant: str
+    slack_user: SlackSender, typed: str, meant: str, rest: str
 ) -> None:
     reply = slack_user.command("/rapport", typed)
     assert reply.status == 200 and reply.ephemeral
-    assert f"Did you mean `{meant}`?" in reply.text
+    # The line as it should have been typed, ready to copy.
+    assert f"Did you mean `{meant}{rest}`?" in reply.text
     assert f"`{meant} " in reply.text or f"`{meant}`:" in reply.text  # its usage line
     # Not the whole list.
     assert "`/rapport overdue" not in reply.text

@@ -337,8 +337,10 @@ def every_template(text: str) -> dict[str, dict]:
             example=text,
             typed=f"/rapport qbr {text}",
         ),
-        "rapport_unknown": render("rapport_unknown", word=text, suggestions=suggestions("hlep")),
-        "rapport_unknown_none": render("rapport_unknown", word=text, suggestions=[]),
+        "rapport_unknown": render(
+            "rapport_unknown", word=text, rest=text, suggestions=suggestions("hlep")
+        ),
+        "rapport_unknown_none": render("rapport_unknown", word=text, rest="", suggestions=[]),
         "rapport_help": render("rapport_help", sections=help_sections()),
         "unexpected_error": render("unexpected_error", reference="abc123"),
         **team_templates(text),

@@ -111,7 +111,8 @@ def route(text: str) -> tuple[Subcommand | None, str, str]:
         if name in SUBCOMMANDS:
             rest = text.strip().split(None, size)[size:]
             return SUBCOMMANDS[name], rest[0] if rest else "", name
-    return None, text.strip(), words[0] if words else ""
+    rest = text.strip().split(None, 1)[1:]
+    return None, rest[0] if rest else "", words[0] if words else ""
 
 
 def rapport(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
@@ -121,7 +122,11 @@ def rapport(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
         help_reply(ack, command, context, rest)
         return
     if listener is None:
-        ack(**ephemeral(render("rapport_unknown", word=name, suggestions=suggestions(name))))
+        ack(
+            **ephemeral(
+                render("rapport_unknown", word=name, rest=rest, suggestions=suggestions(name))
+            )
+        )
         return
     try:
         listener(ack, command, context, rest)
