@@ -454,6 +454,18 @@ def team_templates(text: str) -> dict[str, dict]:
             "notice_modal", title="Nothing saved", message=render("database_busy")
         ),
         "request_pending": render("request_pending"),
+        "did_you_mean": render(
+            "did_you_mean",
+            problem=text,
+            choices=[
+                (text[:75], f"/followup {text} due: 10 Dec", text[:1900]),
+                (text[:75], f"/followup {text} due: 12 Oct", text[:1900]),
+                (text[:75], f"/followup {text}", None),
+            ],
+            run_action=Action.RUN_COMMAND.value,
+        ),
+        "digest_paused": render("digest_paused", channel_id="C0SALES", error="is_archived"),
+        "digest_paused_other": render("digest_paused", channel_id="C0SALES", error=text[:100]),
         "account_question": render(
             "account_question",
             question=AccountUnsure(
