@@ -37,8 +37,9 @@ from sqlalchemy import Row, Select, delete, func, or_, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 from sqlalchemy.types import NullType
 
+from bot import notices
 from bot.config import Settings
-from bot.services import due, followups, rhythm
+from bot.services import due, followups, lifecycle, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.concessions import Balance, balance_of
 from bot.services.governance import plan_of
@@ -56,7 +57,7 @@ from bot.slack import without_rate_limit_waits
 from bot.timezones import TryLater, slack_profile
 from messages import render
 from storage.db import SessionFactory, engine_of
-from storage.models import Account, AccountStage, Commitment, OutboxMessage, OutboxStatus
+from storage.models import Account, Commitment, OutboxMessage, OutboxStatus
 from storage.outbox import enqueue_many
 from storage.scheduling_models import (
     NUDGE_IS_PENDING,
@@ -515,7 +516,7 @@ def _read_commitments(
     planned: list[tuple[str, followups.PlannedNudge]] = []
     sources: list[LadderRow] = []
     for commitment in due:
-        if commitment.stage == AccountStage.LOST:
+        if not lifecycle.schedules(commitment.stage):
             commitment.next_nudge_at = None
             continue
         prefs = calendars.prefs_of(commitment.team_id, commitment.owner_id)
@@ -769,7 +770,7 @@ def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list
             since = item.account.last_touch_at or item.account.won_at or item.account.created_at
             if not nudge.slot.endswith(since.date().isoformat()):
                 item.closed = "touched"
-        if item.account is not None and item.account.stage == AccountStage.LOST:
+        if item.account is not None and lifecycle.is_lost(item.account.stage):
             item.closed = "lost"
         items.append(item)
     _add_ratings(session, items)
@@ -971,7 +972,7 @@ def _group(
         )
         if (
             account is None
-            or account.stage == AccountStage.LOST
+            or not lifecycle.schedules(account.stage)
             or nudge.subject in closed
             or touched_since
         ):
@@ -1105,6 +1106,8 @@ def compose(
     was grouped): then nothing is sent. Its words about days ("today", "on Monday")
     are worked out now, in the reader's time zone, not when the nudge was planned.
     """
+    if notices.is_notice(row):
+        return notices.compose_notice(session, row, now)
     if "nudge_ids" not in row.payload:
         return row.payload
     ids = row.payload["nudge_ids"]

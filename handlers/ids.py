@@ -44,6 +44,9 @@ class Action(StrEnum):
     # A "Did you mean…?" reply: run the command as corrected (value: see
     # handlers.actions.commands).
     RUN_COMMAND = "run_command"
+    # Undo one change to an account (value: the AccountChange id), on the reply to
+    # the change and on the DM that tells the owner of someone else's change.
+    CHANGE_UNDO = "change_undo"
 
 
 class View(StrEnum):

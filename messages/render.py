@@ -20,6 +20,7 @@ from slack_sdk.models.views import View
 from bot.services.calendar import relative_day
 from messages import phrases
 from messages.formats import day_time, full_day
+from storage.models import STAGE_WORDS
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks) that slack_sdk's
 # models do not check themselves.
@@ -148,6 +149,11 @@ def bullets(items: Iterable[object]) -> str:
     return lines(f"• {text}" for text in map(str, items) if text.strip())
 
 
+def _stage(stage: str | None) -> str:
+    """An account's stage as people say it (storage.models.STAGE_WORDS)."""
+    return STAGE_WORDS.get(stage or "open", stage or "")
+
+
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
@@ -178,6 +184,7 @@ def _environment() -> Environment:
         gave=phrases.gave,
         # `day|when(today)`: "today", "on Monday", "in 12 days", worded as it is read.
         when=relative_day,
+        stage=_stage,
     )
     return env
 

@@ -24,6 +24,10 @@ class AccountStage(StrEnum):
     LOST = "lost"
 
 
+# How each stage reads to a person: "open" is the stored name of a prospect.
+STAGE_WORDS = {AccountStage.OPEN.value: "prospect", "won": "won", "lost": "lost"}
+
+
 # The five kinds of sales relationship (seed 004), from least to most involved.
 RELATIONSHIP_TYPES = ("transactional", "functional", "affiliative", "strategic", "personal")
 
@@ -146,6 +150,9 @@ class Commitment(Base):
     ladder_anchor: Mapped[date | None]
     snoozed_until: Mapped[datetime | None]
     kept_on_time: Mapped[bool | None]
+    # Set (with done_at) when it was closed because the account was lost, not kept:
+    # it counts neither as kept nor as late, and an Undo of the loss reopens it.
+    dropped_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship(back_populates="commitments")
 
@@ -209,6 +216,7 @@ class DeliveryHold(Base):
 
 # Models of later features live in their own modules; importing them here keeps
 # Base.metadata complete for Alembic and for anyone importing storage.models.
+from storage import history_models as history_models  # noqa: E402
 from storage import negotiation_models as negotiation_models  # noqa: E402
 from storage import playbook_models as playbook_models  # noqa: E402
 from storage import replays as replays  # noqa: E402

@@ -168,6 +168,8 @@ class Qbr(Base):
     missed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(SlackId)
     next_nudge_at: Mapped[datetime | None]
+    # Set when the account was lost: no review is planned until it is scheduled again.
+    dropped_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
 
@@ -189,6 +191,8 @@ class CheckIn(Base):
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(SlackId)
     next_nudge_at: Mapped[datetime | None]
+    # Set (with done_at) when it was closed because the account was lost, not held.
+    dropped_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
 

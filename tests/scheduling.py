@@ -36,6 +36,11 @@ class Scenario:
             self.settle()
         return reply
 
+    def answer(self) -> Reply:
+        """The latest message sent to a response_url (work done after the ack)."""
+        (*_, last) = self.slack.wait_for("response_url")
+        return Reply(200, last.args)
+
     def settle(self) -> None:
         """Wait for the work that runs after an ack (lazy listeners, `later()`)."""
         after_ack.drain()

@@ -158,6 +158,7 @@ def test_check_ins_and_the_next_qbr_never_land_on_a_weekend(s: Scenario) -> None
 
 def test_a_pause_over_a_holiday_resumes_on_the_first_working_day(s: Scenario) -> None:
     germany = s.settings.model_copy(update={"holiday_country": "DE"})
+    s.slack.add_user(ALICE, is_admin=True)  # team days off are for workspace admins
     s.say(THURSDAY, "/followup", "Globex send the renewal terms due: 2026-12-22")
     s.say(THURSDAY, "/rapport", "holidays add 2026-12-28 Team day off")
     s.say(THURSDAY, "/rapport", "pause Globex until: 2026-12-26 reason: their year-end freeze")

@@ -528,7 +528,18 @@ def test_lists_keep_one_item_a_line(text: str) -> None:
 
 
 # Templates changed by work in flight, to be added to team_templates() when it lands.
-NOT_YET_COVERED = {"account_lost", "account_won", "account_paused"}
+NOT_YET_COVERED = {
+    "account_lost",
+    "account_won",
+    "account_paused",
+    # The account lifecycle (bot/services/lifecycle.py): rendered by tests/test_lifecycle.py
+    # through the app, not yet with the long, many-item data of every_template().
+    "account_reopened",
+    "account_history",
+    "change_undone",
+    "owner_notice",
+    "holidays_checking",
+}
 
 
 def test_every_template_file_is_rendered_by_these_checks() -> None:

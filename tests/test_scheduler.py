@@ -66,8 +66,9 @@ def test_public_holiday_of_the_team_country_holds_nudges(s: Scenario) -> None:
 
 
 def test_team_day_off_holds_nudges(s: Scenario) -> None:
-    reply = s.say(MONDAY, "/rapport", "holidays add 2026-11-27 Office closed")
-    assert "Office closed" in reply.text
+    s.slack.add_user(ALICE, is_admin=True)
+    s.say(MONDAY, "/rapport", "holidays add 2026-11-27 Office closed")
+    assert "Office closed" in s.answer().text
     s.say(MONDAY, "/followup", "acme send the deck due: fri")
     s.sweep("2026-11-27T09:00:00Z")
     assert s.dms() == []

@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotFound, UsageError
+from bot.services import lifecycle
 from bot.services.accounts import clean_account_name, find_account, get_or_create_account
 from bot.services.concessions import balance_of
 from bot.services.followups import reliability
 from bot.services.governance import latest_debrief, plan_of
+from storage.history_models import AccountChange
 from storage.models import RELATIONSHIP_TYPES, Account, Commitment
 from storage.negotiation_models import MesoSet
 from storage.playbook_models import Debrief, GovernancePlan
@@ -211,15 +213,32 @@ def update_account(
 ) -> AccountOverview:
     """Apply `changes` to the team's account, creating it (owned by `user_id`) if new."""
     account = get_or_create_account(session, team_id=team_id, name=name, user_id=user_id, now=now)
-    if changes.relationship_type is not None:
-        if changes.relationship_type not in RELATIONSHIP_TYPES:
-            raise UsageError(f"Unknown relationship type `{changes.relationship_type}`.")
-        account.relationship_type = changes.relationship_type
-    if changes.owner_id is not None:
-        account.owner_id = changes.owner_id
-    if changes.expectations is not None:
-        account.expectations = changes.expectations[:MAX_EXPECTATIONS]
-    if changes.channel_id is not None:
-        account.channel_id = changes.channel_id
+    if (
+        changes.relationship_type is not None
+        and changes.relationship_type not in RELATIONSHIP_TYPES
+    ):
+        raise UsageError(f"Unknown relationship type `{changes.relationship_type}`.")
+    # Each into the account's history; the owner hears of someone else's change.
+    for field, value in (
+        ("type", changes.relationship_type),
+        ("owner", changes.owner_id),
+        (
+            "expects",
+            None if changes.expectations is None else changes.expectations[:MAX_EXPECTATIONS],
+        ),
+        ("channel", changes.channel_id),
+    ):
+        if value is not None:
+            lifecycle.set_field(session, account, field, value, actor_id=user_id, now=now)
     session.flush()
     return overview(session, team_id=team_id, account=account, changed=changes.names)
+
+
+def account_history(
+    session: Session, *, team_id: str, name: str
+) -> tuple[Account, list[AccountChange]] | None:
+    """`ACCOUNT history`: the account and its changes, newest first; None if no such account."""
+    account = find_account(session, team_id=team_id, name=name)
+    if account is None:
+        return None
+    return account, lifecycle.history(session, account=account)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import NotFound, UsageError
+from bot.services import lifecycle
 from bot.services.accounts import (
     account_key,
     clean_account_name,
@@ -415,13 +416,29 @@ def edit_concession(
 def withdraw_concession(
     session: Session, *, team_id: str, concession_id: int, user_id: str, now: datetime
 ) -> Concession:
-    """Mark an entry withdrawn (a second click changes nothing)."""
+    """Mark an entry withdrawn (a second click changes nothing).
+
+    Into the account's history; whoever logged it (or, if they withdrew it, the
+    account's owner) hears of it when it was someone else, with Undo.
+    """
     entry = get_concession(session, team_id=team_id, concession_id=concession_id)
     if entry.withdrawn_at is None:
         _revise(session, entry, change="withdrawn", user_id=user_id, now=now)
         entry.withdrawn_at = now
         entry.withdrawn_by = user_id
         session.flush()
+        lifecycle.record_change(
+            session,
+            team_id=team_id,
+            account_id=entry.account_id,
+            kind=lifecycle.ChangeKind.CONCESSION_WITHDRAWN,
+            actor_id=user_id,
+            owner_id=entry.logged_by if entry.logged_by != user_id else entry.account.owner_id,
+            now=now,
+            before=entry.give,
+            after="withdrawn",
+            detail={"concession_id": entry.id, "logged_by": entry.logged_by},
+        )
     return entry
 
 

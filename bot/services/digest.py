@@ -26,10 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
+from bot.services import lifecycle
 from bot.services.health import Health, account_health
 from bot.services.rhythm import TOUCH_INTERVALS
 from messages.phrases import gave
-from storage.models import Account, AccountStage, Commitment, CommitmentDirection, Concession
+from storage.models import Account, Commitment, CommitmentDirection, Concession
 from storage.scheduling_models import CheckIn, Qbr, UserPrefs
 from storage.team_models import (
     DigestScope,
@@ -182,10 +183,24 @@ def subscribe(
 
 
 def unsubscribe(
-    session: Session, *, team_id: str, channel_id: str, now: datetime
+    session: Session, *, team_id: str, channel_id: str, user_id: str, now: datetime
 ) -> DigestSubscription | None:
-    sub = subscription_for(session, team_id=team_id, channel_id=channel_id)
-    return _stop(sub, now=now)
+    """Stop the channel's digest; whoever set it up is told if someone else stopped it."""
+    sub = _stop(subscription_for(session, team_id=team_id, channel_id=channel_id), now=now)
+    if sub is not None:
+        lifecycle.record_change(
+            session,
+            team_id=team_id,
+            account_id=None,
+            kind=lifecycle.ChangeKind.DIGEST_STOPPED,
+            actor_id=user_id,
+            owner_id=sub.created_by,
+            now=now,
+            before="weekly digest on",
+            after="stopped",
+            detail={"digest_id": sub.id, "channel_id": sub.channel_id},
+        )
+    return sub
 
 
 def pause(session: Session, *, subscription_id: int, now: datetime) -> DigestSubscription | None:
@@ -199,6 +214,23 @@ def _stop(sub: DigestSubscription | None, *, now: datetime) -> DigestSubscriptio
     sub.active = False
     sub.next_run_at = None
     sub.updated_at = now
+    return sub
+
+
+def restart(
+    session: Session, *, team_id: str, subscription_id: int, now: datetime
+) -> DigestSubscription | None:
+    """A stopped digest back on its old slot (the Undo of `digest off`)."""
+    sub = session.scalar(
+        select(DigestSubscription).where(
+            DigestSubscription.team_id == team_id, DigestSubscription.id == subscription_id
+        )
+    )
+    if sub is None or sub.active:
+        return sub
+    sub.active = True
+    sub.updated_at = now
+    sub.next_run_at = next_slot(weekday=sub.weekday, at=sub.send_at, tz=ZoneInfo(sub.tz), after=now)
     return sub
 
 
@@ -396,7 +428,7 @@ def load_team(
         picture.accounts[row.id] = account
         picture.owners.add(row.owner_id)
         picture.accounts_owned[row.owner_id] += 1
-        if row.stage == AccountStage.LOST:
+        if lifecycle.is_lost(row.stage):
             picture.lost.add(row.id)
             continue
         live.append(row.id)
@@ -465,6 +497,8 @@ def _load_commitments(session: Session, picture: TeamPicture) -> None:
             Commitment.due_on >= first_week,
             Commitment.due_on <= picture.today,
             Commitment.direction == CommitmentDirection.OURS,
+            # Dropped with a lost account: neither kept nor broken.
+            Commitment.dropped_at.is_(None),
         )
     ):
         account = picture.accounts.get(charted.account_id)
@@ -513,7 +547,7 @@ def overdue_lines(
     query = (
         _OVERDUE.add_columns(Account.name, Account.owner_id, Account.channel_id)
         .join(Account, Account.id == Commitment.account_id)
-        .where(Commitment.team_id == team_id, Commitment.due_at < now)
+        .where(Commitment.team_id == team_id, Commitment.due_at < now, lifecycle.WORKING)
     )
     if owners:
         query = query.where(Account.owner_id.in_(sorted(owners)))
@@ -534,6 +568,7 @@ def _load_reviews(session: Session, picture: TeamPicture) -> None:
             Qbr.team_id == team_id,
             Qbr.next_on >= today,
             Qbr.next_on <= today + QBR_WINDOW,
+            lifecycle.QBR_LIVE,
         )
     ):
         account = picture.accounts.get(row.account_id)

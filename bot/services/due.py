@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from bot.services import rhythm
+from bot.services import lifecycle, rhythm
 from bot.services.followups import LadderStep
 from storage.models import Account, AccountStage, Commitment, CommitmentDirection
 from storage.scheduling_models import CheckIn, Qbr, UserPrefs
@@ -95,7 +95,7 @@ def _on_live_accounts(
     return session.scalars(
         select(model)
         .join(Account, Account.id == model.account_id)
-        .where(model.team_id == team_id, Account.stage != AccountStage.LOST, *where)
+        .where(model.team_id == team_id, lifecycle.WORKING, *where)
         .options(joinedload(model.account))
         .order_by(*order, model.id)
     ).all()
@@ -137,6 +137,7 @@ def due_list(
         Qbr,
         team_id,
         Account.owner_id == user_id,
+        lifecycle.QBR_LIVE,
         Qbr.next_on <= today + QBRS_AHEAD,
         order=(Qbr.next_on,),
     )
@@ -158,7 +159,7 @@ def due_list(
         .where(
             Account.team_id == team_id,
             Account.owner_id == user_id,
-            Account.stage != AccountStage.LOST,
+            lifecycle.WORKING,
         )
         .order_by(Account.name)
     ):

@@ -17,9 +17,10 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from bot.services import lifecycle
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import end_of_day
-from storage.models import Commitment, CommitmentDirection
+from storage.models import Account, Commitment, CommitmentDirection
 from storage.scheduling_models import Nudge, NudgeStatus
 
 SECOND_NUDGE_AFTER = 2  # working days after the due day (or the latest activity)
@@ -310,7 +311,10 @@ def open_commitments(
 ) -> list[Commitment]:
     query = (
         select(Commitment)
-        .where(Commitment.team_id == team_id, Commitment.done_at.is_(None))
+        .join(Account, Account.id == Commitment.account_id)
+        # A lost account's follow-ups were closed with it; this keeps any that were
+        # left open (written before losses closed them) off the lists too.
+        .where(Commitment.team_id == team_id, Commitment.done_at.is_(None), lifecycle.WORKING)
         .options(joinedload(Commitment.account))
         .order_by(Commitment.due_on, Commitment.id)
         .limit(limit)
@@ -364,6 +368,7 @@ def reliability(session: Session, *, team_id: str, account_id: int) -> tuple[int
             Commitment.team_id == team_id,
             Commitment.account_id == account_id,
             Commitment.done_at.is_not(None),
+            Commitment.dropped_at.is_(None),
         )
     ).one()
     return int(kept), int(closed)

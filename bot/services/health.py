@@ -49,6 +49,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from bot.services import lifecycle
 from bot.services.rhythm import QBR_WINDOW_DAYS, TOUCH_INTERVALS
 from storage.models import Account, Commitment, CommitmentDirection, Concession
 from storage.scheduling_models import CheckIn, Qbr
@@ -341,7 +342,12 @@ def _chunk_health(
             Account.last_touch_at,
             Account.won_at,
             Account.created_at,
-        ).where(Account.team_id == team_id, _among(session, Account.id, ids))
+        ).where(
+            Account.team_id == team_id,
+            _among(session, Account.id, ids),
+            # A lost account has no health score (bot.services.lifecycle).
+            lifecycle.WORKING,
+        )
     ).all()
     if not accounts:
         return {}
@@ -362,6 +368,7 @@ def _chunk_health(
                 _among(session, Commitment.account_id, ids),
                 Commitment.direction == CommitmentDirection.OURS,
                 Commitment.due_on >= kept_since,
+                Commitment.dropped_at.is_(None),
             )
             .group_by(Commitment.account_id)
         )
@@ -384,7 +391,9 @@ def _chunk_health(
         for row in conn.execute(
             select(
                 Qbr.account_id, Qbr.next_on, Qbr.held_count, Qbr.on_time_count, Qbr.missed_count
-            ).where(Qbr.team_id == team_id, _among(session, Qbr.account_id, ids))
+            ).where(
+                Qbr.team_id == team_id, _among(session, Qbr.account_id, ids), lifecycle.QBR_LIVE
+            )
         )
     }
     checkins: dict[int, list[tuple[date, datetime | None]]] = defaultdict(list)
@@ -393,6 +402,7 @@ def _chunk_health(
             CheckIn.team_id == team_id,
             _among(session, CheckIn.account_id, ids),
             CheckIn.due_on >= today - CHECKIN_WINDOW,
+            CheckIn.dropped_at.is_(None),
         )
     ):
         checkins[account_id].append((due_on, done_at))

@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from bot.services import lifecycle
 from bot.services.concessions import Balance
 from bot.services.health import account_health
 from bot.services.people import prefs_of, zone
 from bot.services.rhythm import days_since_touch, touch_intervals
-from storage.models import Account, AccountStage, Commitment, Concession
+from storage.models import Account, Commitment, Concession
 from storage.scheduling_models import (
     DEFAULT_WORK_DAYS,
     DEFAULT_WORK_END,
@@ -104,7 +105,7 @@ def cooling_accounts(accounts: list[Account], now: datetime) -> list[Cooling]:
     """Accounts quiet for longer than their type's ideal gap, quietest first."""
     cooling = []
     for account in accounts:
-        if account.stage == AccountStage.LOST:
+        if lifecycle.is_lost(account.stage):
             continue
         ideal, _ = touch_intervals(account)
         quiet = days_since_touch(account, now)
@@ -185,12 +186,12 @@ def upcoming(
     live_owned = (
         Account.team_id == team_id,
         Account.owner_id == user_id,
-        Account.stage != AccountStage.LOST,
+        lifecycle.WORKING,
     )
     qbrs = session.execute(
         select(Qbr.next_on, Account)
         .join(Account, Account.id == Qbr.account_id)
-        .where(Qbr.team_id == team_id, Qbr.next_on <= horizon, *live_owned)
+        .where(Qbr.team_id == team_id, Qbr.next_on <= horizon, lifecycle.QBR_LIVE, *live_owned)
         .order_by(Qbr.next_on, Qbr.id)
         .limit(limit + 1)
     ).all()
@@ -218,11 +219,14 @@ def _count_upcoming(session: Session, *, team_id: str, user_id: str, horizon: da
     owned = select(Account.id).where(
         Account.team_id == team_id,
         Account.owner_id == user_id,
-        Account.stage != AccountStage.LOST,
+        lifecycle.WORKING,
     )
     qbrs = session.scalar(
         select(func.count()).where(
-            Qbr.team_id == team_id, Qbr.next_on <= horizon, Qbr.account_id.in_(owned)
+            Qbr.team_id == team_id,
+            Qbr.next_on <= horizon,
+            lifecycle.QBR_LIVE,
+            Qbr.account_id.in_(owned),
         )
     )
     checkins = session.scalar(
@@ -272,7 +276,7 @@ def home_summary(
             .limit(MAX_OWNED_ACCOUNTS)
         )
     )
-    live = [a for a in owned if a.stage != AccountStage.LOST]
+    live = [a for a in owned if not lifecycle.is_lost(a.stage)]
     lines = account_lines(session, team_id=team_id, accounts=live, now=now)
     open_mine = (
         Commitment.team_id == team_id,

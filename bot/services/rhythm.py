@@ -6,19 +6,19 @@ reminder, so the sweep finds work through an index and never scans whole tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
+from bot.services import lifecycle
 from bot.services.calendar import WorkCalendar
 from bot.services.followups import PlannedNudge, note_activity
-from storage.models import Account, AccountStage, Commitment
-from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, QbrCadence, Touch
+from storage.models import Account, AccountStage
+from storage.scheduling_models import CheckIn, Qbr, QbrCadence, Touch
 
 QBR_LEAD_DAYS = 7
 
@@ -102,7 +102,9 @@ def asked_on(qbr: Qbr, calendar: WorkCalendar) -> date:
 
 
 def arm_qbr(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> None:
-    if qbr.account is not None and qbr.account.stage == AccountStage.LOST:
+    if qbr.dropped_at is not None or (
+        qbr.account is not None and not lifecycle.schedules(qbr.account.stage)
+    ):
         qbr.next_nudge_at = None
         return
     upcoming = [r.at for r in qbr_reminders(qbr, calendar) if r.at > now]
@@ -123,6 +125,12 @@ def fit_lead_days(on: date, calendar: WorkCalendar, now: datetime) -> int:
     return max((on - first).days, 0)
 
 
+def _require_live_review(qbr: Qbr, doing: str) -> None:
+    # A review built without its account (as in unit tests) has no stage to ask about.
+    if qbr.account is not None:
+        lifecycle.require_live(qbr.account, doing)
+
+
 def held_on_schedule(review_on: date, held_on: date) -> bool:
     return abs((held_on - review_on).days) <= QBR_WINDOW_DAYS
 
@@ -139,6 +147,7 @@ def schedule_qbr(
 ) -> Qbr:
     """Set the account's next review (on the day asked, even one that is not a working
     day: the reminders around it are what the calendar places)."""
+    lifecycle.require_live(account, "plan a QBR with it")
     if next_on < calendar.today(now):
         raise UsageError("The next QBR can't be in the past.")
     qbr = session.scalar(
@@ -157,6 +166,8 @@ def schedule_qbr(
         session.add(qbr)
     qbr.account = account
     qbr.cadence = cadence
+    # A review rhythm a loss dropped starts again from the day asked.
+    qbr.dropped_at = None
     _set_review(qbr, next_on, calendar, now)
     session.flush()
     return qbr
@@ -191,7 +202,7 @@ def _roll(qbr: Qbr, *, base: date, calendar: WorkCalendar, now: datetime) -> Non
 
 def plan_qbr(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> list[PlannedNudge]:
     account = qbr.account
-    if account.stage == AccountStage.LOST:
+    if not lifecycle.schedules(account.stage) or qbr.dropped_at is not None:
         qbr.next_nudge_at = None
         return []
     due = [r for r in qbr_reminders(qbr, calendar) if r.at <= now]
@@ -201,7 +212,7 @@ def plan_qbr(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> list[PlannedNud
     # After downtime only the latest reminder still makes sense.
     latest = due[-1]
     if latest.kind == "qbr_lapsed":
-        if is_paused(account, calendar.today(now)):
+        if lifecycle.is_paused(account, calendar.today(now)):
             # Reviews lapse on the owner's working days, not while the account rests.
             assert account.paused_until is not None
             qbr.next_nudge_at = calendar.opening(calendar.on_or_after(account.paused_until))
@@ -232,7 +243,8 @@ def mark_qbr_held(
     Held within its window (a week either side), it counts as held on schedule and
     the next one follows from its planned date; held further off, the next one
     follows from the day it was held."""
-    if qbr.next_on != review_on:
+    _require_live_review(qbr, "mark a QBR with it held")
+    if qbr.next_on != review_on or qbr.dropped_at is not None:
         return False
     qbr.last_held_on = today
     qbr.held_count += 1
@@ -244,7 +256,7 @@ def mark_qbr_held(
 
 def mark_qbr_skipped(qbr: Qbr, *, review_on: date, calendar: WorkCalendar, now: datetime) -> bool:
     """It did not take place: counted as missed, on to the next one by the cadence."""
-    if qbr.next_on != review_on:
+    if qbr.next_on != review_on or qbr.dropped_at is not None:
         return False
     qbr.missed_count += 1
     _roll(qbr, base=review_on, calendar=calendar, now=now)
@@ -253,7 +265,8 @@ def mark_qbr_skipped(qbr: Qbr, *, review_on: date, calendar: WorkCalendar, now: 
 
 def move_qbr(qbr: Qbr, *, review_on: date, to: date, calendar: WorkCalendar, now: datetime) -> bool:
     """The review was put off to `to` (today or later); False if already answered."""
-    if qbr.next_on != review_on or to < calendar.today(now):
+    _require_live_review(qbr, "move a QBR with it")
+    if qbr.next_on != review_on or to < calendar.today(now) or qbr.dropped_at is not None:
         return False
     _set_review(qbr, to, calendar, now)
     return True
@@ -272,24 +285,18 @@ def checkin_label(days: int) -> str:
     return CHECKIN_LABELS.get(days, "regular")
 
 
-def mark_won(
+def schedule_checkins(
     session: Session, account: Account, *, calendar: WorkCalendar, now: datetime
 ) -> list[CheckIn]:
-    """The deal is won: schedule its check-ins (idempotent: a second `won` adds none)."""
-    if account.stage == AccountStage.WON:
-        return list(_open_checkins(session, account))
-    account.stage = AccountStage.WON
-    account.won_at = now
-    account.lost_at = None
+    """The won account's first check-ins, counted from today (bot.services.lifecycle.win)."""
     today = calendar.today(now)
     offsets, _ = CHECKIN_PLANS.get(account.relationship_type, CHECKIN_PLANS[None])
-    created = [
+    planned = [
         _add_checkin(session, account, today + timedelta(days=d), checkin_label(d), calendar)
         for d in offsets
     ]
-    arm_touch_clock(account, since=now)
     session.flush()
-    return created
+    return planned
 
 
 def checkin_day(session: Session, account: Account, wanted: date, calendar: WorkCalendar) -> date:
@@ -301,6 +308,8 @@ def checkin_day(session: Session, account: Account, wanted: date, calendar: Work
                 CheckIn.team_id == account.team_id,
                 CheckIn.account_id == account.id,
                 CheckIn.due_on >= wanted,
+                # A day whose check-in a loss dropped is free again.
+                CheckIn.dropped_at.is_(None),
             )
         )
     )
@@ -314,6 +323,21 @@ def _add_checkin(
     session: Session, account: Account, wanted: date, label: str, calendar: WorkCalendar
 ) -> CheckIn:
     due_on = checkin_day(session, account, wanted, calendar)
+    dropped = session.scalar(
+        select(CheckIn).where(
+            CheckIn.team_id == account.team_id,
+            CheckIn.account_id == account.id,
+            CheckIn.due_on == due_on,
+        )
+    )
+    if dropped is not None:
+        # A check-in a loss dropped on that day is taken up again (one row a day).
+        dropped.done_at = None
+        dropped.done_by = None
+        dropped.dropped_at = None
+        dropped.label = label
+        dropped.next_nudge_at = calendar.opening(due_on)
+        return dropped
     checkin = CheckIn(
         team_id=account.team_id,
         account_id=account.id,
@@ -326,24 +350,13 @@ def _add_checkin(
     return checkin
 
 
-def _open_checkins(session: Session, account: Account) -> Sequence[CheckIn]:
-    return session.scalars(
-        select(CheckIn)
-        .where(
-            CheckIn.team_id == account.team_id,
-            CheckIn.account_id == account.id,
-            CheckIn.done_at.is_(None),
-        )
-        .order_by(CheckIn.due_on)
-    ).all()
-
-
 def plan_checkin(
     session: Session, checkin: CheckIn, calendar: WorkCalendar, now: datetime
 ) -> list[PlannedNudge]:
     checkin.next_nudge_at = None
     account = checkin.account
     if checkin.done_at is not None or account.stage != AccountStage.WON:
+        # Check-ins follow a win; a lost (or reopened) account plans none.
         return []
     _continue_series(session, checkin, calendar)
     return [
@@ -366,6 +379,8 @@ def _continue_series(session: Session, checkin: CheckIn, calendar: WorkCalendar)
             CheckIn.team_id == account.team_id,
             CheckIn.account_id == account.id,
             CheckIn.due_on > checkin.due_on,
+            # What a loss dropped is not a plan any more.
+            CheckIn.dropped_at.is_(None),
         )
     )
     if later is None:
@@ -393,29 +408,6 @@ def mark_checkin_done(
     return True
 
 
-def mark_lost(session: Session, account: Account, *, now: datetime) -> None:
-    """The deal is lost: every nudge about the account stops, for good."""
-    account.stage = AccountStage.LOST
-    account.lost_at = now
-    account.touch_nudge_at = None
-    team, account_id = account.team_id, account.id
-    for model in (Commitment, Qbr, CheckIn):
-        session.execute(
-            update(model)
-            .where(model.team_id == team, model.account_id == account_id)
-            .values(next_nudge_at=None)
-        )
-    session.execute(
-        update(Nudge)
-        .where(
-            Nudge.team_id == team,
-            Nudge.account_id == account_id,
-            Nudge.status == NudgeStatus.PENDING,
-        )
-        .values(status=NudgeStatus.CANCELLED)
-    )
-
-
 # --- touches and pauses ---------------------------------------------------------
 
 
@@ -424,7 +416,7 @@ def touch_intervals(account: Account) -> tuple[int, int]:
 
 
 def arm_touch_clock(account: Account, *, since: datetime) -> None:
-    if account.stage == AccountStage.LOST:
+    if not lifecycle.schedules(account.stage):
         account.touch_nudge_at = None
         return
     _, maximum = touch_intervals(account)
@@ -441,6 +433,7 @@ def log_touch(
     calendar: WorkCalendar,
     permalink: str | None = None,
 ) -> Touch:
+    lifecycle.require_live(account, "start its stay-in-touch clock again")
     touch = Touch(
         team_id=account.team_id,
         account_id=account.id,
@@ -461,7 +454,7 @@ def log_touch(
 
 def plan_touch(account: Account, now: datetime) -> list[PlannedNudge]:
     account.touch_nudge_at = None
-    if account.stage == AccountStage.LOST:
+    if not lifecycle.schedules(account.stage):
         return []
     since = account.last_touch_at or account.won_at or account.created_at
     return [
@@ -479,14 +472,3 @@ def plan_touch(account: Account, now: datetime) -> list[PlannedNudge]:
 def days_since_touch(account: Account, now: datetime) -> int:
     since = account.last_touch_at or account.won_at or account.created_at
     return max((now - since).days, 0)
-
-
-def pause(account: Account, *, until: date, reason: str, today: date) -> None:
-    if until <= today:
-        raise UsageError("Pick a date after today for `until:`.")
-    account.paused_until = until
-    account.pause_reason = reason
-
-
-def is_paused(account: Account, today: date) -> bool:
-    return account.paused_until is not None and today < account.paused_until

@@ -11,6 +11,7 @@ from slack_bolt import Ack, App
 from handlers.actions import (
     account,
     account_choice,
+    changes,
     commands,
     concede,
     home,
@@ -53,6 +54,7 @@ LAZY_ACTIONS: dict[Action, Callable[..., Any]] = {
     Action.HOME_SNOOZE: home.snooze,
     Action.HOME_EDIT_SETTINGS: home.edit_settings,
     Action.DIGEST_OPEN_ACCOUNT: account.open_account,
+    Action.CHANGE_UNDO: changes.undo,
 }
 
 

@@ -53,6 +53,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "qbr": rapport_rhythm.qbr,
     "won": rapport_rhythm.won,
     "lost": rapport_rhythm.lost,
+    "reopen": rapport_rhythm.reopen,
     "touch": rapport_rhythm.touch,
     "pause": rapport_rhythm.pause,
     "resume": rapport_rhythm.resume,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
 from bot.services import account_overview as accounts
-from bot.services import governance
+from bot.services import governance, lifecycle
 from bot.services.accounts import get_account
 from handlers.accounts import read_account_of, with_new_account
 from handlers.caller import team_of
@@ -98,10 +98,29 @@ def _named(session: Session, command: dict[str, str], text: str, subcommand: str
     return get_account(session, team_id=team_of(command), name=reading.name)
 
 
+HISTORY = re.compile(r"(?P<name>.+?)\s+history", re.IGNORECASE | re.DOTALL)
+
+
 def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     request = parse_account(args)
     deps = deps_of(context)
     team_id = team_of(command)
+    wants_history = HISTORY.fullmatch(request.account)
+    if wants_history and not request.changes.names:
+        with deps.db.begin() as session:
+            found = accounts.account_history(
+                session, team_id=team_id, name=wants_history.group("name")
+            )
+            if found is not None:
+                shown, changes = found
+                message = render(
+                    "account_history",
+                    account=shown,
+                    changes=changes,
+                    more=len(changes) >= lifecycle.HISTORY_SHOWN,
+                )
+                ack(**ephemeral(message))
+                return
     with deps.db.begin() as session:
         reading = read_account_of(
             session,

@@ -136,7 +136,13 @@ def digest(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
                 ack(**ephemeral(_status(session, team_id, target.channel_id)))
                 return
         elif target.action == "off":
-            sub = rules.unsubscribe(session, team_id=team_id, channel_id=target.channel_id, now=now)
+            sub = rules.unsubscribe(
+                session,
+                team_id=team_id,
+                channel_id=target.channel_id,
+                user_id=command["user_id"],
+                now=now,
+            )
             if sub is None:
                 raise UsageError("That channel gets no weekly digest to stop.", usage=DIGEST_USAGE)
         else:

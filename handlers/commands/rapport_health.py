@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from sqlalchemy import select
 
+from bot.services import lifecycle
 from bot.services.accounts import get_account
 from bot.services.health import account_health
 from handlers.accounts import read_account_of
@@ -12,7 +13,7 @@ from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.replies import ephemeral
 from messages import render
-from storage.models import Account, AccountStage
+from storage.models import Account
 
 # Lines in the list: one section of mrkdwn holds them all, well inside 3,000 characters.
 MAX_LISTED = 20
@@ -28,13 +29,13 @@ def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
             )
             account = get_account(session, team_id=team_id, name=reading.name)
             scored = account_health(session, team_id=team_id, account_ids=[account.id], now=now)
-            message = render("health_account", account=account, health=scored[account.id])
+            message = render("health_account", account=account, health=scored.get(account.id))
         else:
             mine = session.execute(
                 select(Account.id, Account.name).where(
                     Account.team_id == team_id,
                     Account.owner_id == command["user_id"],
-                    Account.stage != AccountStage.LOST,
+                    lifecycle.WORKING,
                 )
             ).all()
             scored = account_health(

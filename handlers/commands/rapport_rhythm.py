@@ -1,4 +1,4 @@
-"""/rapport qbr | won | lost | touch | pause | resume | holidays: the relationship's rhythm."""
+"""/rapport qbr | won | lost | reopen | touch | pause | resume | holidays: the rhythm."""
 
 from __future__ import annotations
 
@@ -6,26 +6,28 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from slack_bolt import Ack, BoltContext
-from sqlalchemy import delete, select
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import DidYouMean, Suggestion, UsageError
-from bot.services import rhythm
+from bot.roles import is_workspace_admin
+from bot.services import lifecycle, rhythm, team_calendar
 from bot.services.accounts import Reading, clean_account_name, get_account, get_or_create_account
 from bot.services.calendar import WorkCalendar, relative_day
 from bot.services.dates import HOLIDAY, PAUSE, QBR, DayReader
 from bot.services.people import (
     day_reader,
     holiday_country_code,
-    set_team_holiday_country,
     team_holiday_country,
 )
 from handlers.accounts import read_account_of, with_new_account
-from handlers.after_ack import learn_person
+from handlers.after_ack import later, learn_person
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
+from handlers.ids import Action
 from handlers.parsing import colons_added, split_account, split_keyed
 from handlers.replies import ephemeral
 from messages import render
@@ -181,9 +183,14 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
             account = get_account(session, team_id=team_of(command), name=reading.name)
             calendar = owner_calendar(session, deps, account)
             review_or_none = session.scalar(
-                select(Qbr).where(Qbr.team_id == account.team_id, Qbr.account_id == account.id)
+                select(Qbr).where(
+                    Qbr.team_id == account.team_id,
+                    Qbr.account_id == account.id,
+                    lifecycle.QBR_LIVE,
+                )
             )
             if review_or_none is None:
+                lifecycle.require_live(account, "show or mark its QBRs")
                 raise UsageError(
                     f"No QBR is scheduled for {account.name} yet. Set one with `next: DATE`.",
                     usage=QBR_USAGE,
@@ -229,9 +236,11 @@ def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
             now=now,
         )
         calendar = owner_calendar(session, deps, account)
-        checkins = rhythm.mark_won(session, account, calendar=calendar, now=now)
+        outcome = lifecycle.win(
+            session, account, actor_id=command["user_id"], calendar=calendar, now=now
+        )
         message = with_new_account(
-            render("account_won", account=account, checkins=checkins), reading
+            render("account_won", outcome=outcome, account=account, actions=Action), reading
         )
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
@@ -242,8 +251,19 @@ def lost(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> 
     with deps.db.begin() as session:
         reading = _read(session, command, args, "/rapport lost")
         account = get_account(session, team_id=team_of(command), name=reading.name)
-        rhythm.mark_lost(session, account, now=now)
-        message = render("account_lost", account=account)
+        outcome = lifecycle.lose(session, account, actor_id=command["user_id"], now=now)
+        message = render("account_lost", outcome=outcome, account=account, actions=Action)
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
+    ack(**ephemeral(message))
+
+
+def reopen(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        reading = _read(session, command, args, "/rapport reopen")
+        account = get_account(session, team_id=team_of(command), name=reading.name)
+        outcome = lifecycle.reopen(session, account, actor_id=command["user_id"], now=now)
+        message = render("account_reopened", outcome=outcome, account=account, actions=Action)
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
 
@@ -280,20 +300,27 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
         until = _reader(session, calendar, command, now).read(
             parts.fields["until"], PAUSE, usage=usage
         )
-        rhythm.pause(account, until=until, reason=parts.fields["reason"], today=calendar.today(now))
-        message = render("account_paused", account=account)
+        change = lifecycle.pause(
+            session,
+            account,
+            until=until,
+            reason=parts.fields["reason"],
+            actor_id=command["user_id"],
+            today=calendar.today(now),
+            now=now,
+        )
+        message = render("account_paused", account=account, change=change, actions=Action)
     learn_person(context, command, now=now)
     ack(**ephemeral(message))
 
 
 def resume(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    deps = deps_of(context)
+    deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         reading = _read(session, command, args, "/rapport resume")
         account = get_account(session, team_id=team_of(command), name=reading.name)
-        account.paused_until = None
-        account.pause_reason = None
-        message = render("account_paused", account=account)
+        change = lifecycle.resume(session, account, actor_id=command["user_id"], now=now)
+        message = render("account_paused", account=account, change=change, actions=Action)
     ack(**ephemeral(message))
 
 
@@ -301,61 +328,94 @@ _COUNTRY = re.compile(r"country\b\s*:?\s*(.*)", re.IGNORECASE | re.DOTALL)
 
 
 def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    """`holidays`, `holidays add DATE [name]`, `holidays remove DATE`, `holidays country: XX`."""
-    usage = "/rapport holidays"
-    verb, _, rest = args.strip().partition(" ")
-    changed: tuple[str, date] | None = None
-    country = _COUNTRY.fullmatch(args.strip())
+    """`holidays`, `holidays add DATE [name]`, `holidays remove DATE`, `holidays country: XX`.
+
+    Anyone may list them; a change is for workspace admins, which is a users.info
+    call, made after the ack (as for the MESO tolerance).
+    """
     deps, now = deps_of(context), utcnow()
-    team_id = team_of(command)
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
-        if country is not None:
-            if not country.group(1).strip():
-                raise UsageError(
-                    "Give the country, e.g. `country: DE`, or `country: none`.", usage=usage
-                )
-            set_team_holiday_country(
-                session,
-                team_id=team_id,
-                country=holiday_country_code(country.group(1)),
-                user_id=command["user_id"],
-                now=now,
+        change = _holiday_change(args, _reader(session, calendar, command, now))
+        if change is None:
+            message = _holidays_list(session, deps, command, now, None)
+    if change is None:
+        ack(**ephemeral(message))
+        return
+    if isinstance(change, team_calendar.DayOffChange):
+        learn_person(context, command, now=now)
+    respond = context.respond
+    later(context, command, lambda client: _change_holidays(client, change, command, deps, respond))
+    ack(**ephemeral(render("holidays_checking", change=team_calendar.describe(change))))
+
+
+def _holiday_change(args: str, reader: DayReader) -> team_calendar.TeamCalendarChange | None:
+    usage = "/rapport holidays"
+    verb, _, rest = args.strip().partition(" ")
+    country = _COUNTRY.fullmatch(args.strip())
+    if country is not None:
+        if not country.group(1).strip():
+            raise UsageError(
+                "Give the country, e.g. `country: DE`, or `country: none`.", usage=usage
             )
-        elif verb.lower() in ("add", "remove"):
-            if not rest.strip():
-                raise UsageError("Give the date, e.g. `24 Dec` or `2026-12-24`.", usage=usage)
-            day, name = _reader(session, calendar, command, now).read_leading(
-                rest, HOLIDAY, usage=usage
-            )
-            changed = (verb.lower(), day)
-            learn_person(context, command, now=now)
-            if verb.lower() == "add":
-                existing = session.get(TeamHoliday, (team_id, day))
-                if existing is None:
-                    session.add(
-                        TeamHoliday(
-                            team_id=team_id, day=day, name=name.strip()[:80] or "Team day off"
-                        )
-                    )
-            else:
-                session.execute(
-                    delete(TeamHoliday).where(
-                        TeamHoliday.team_id == team_id, TeamHoliday.day == day
-                    )
-                )
-        elif verb:
-            raise UsageError("Use `add DATE [name]` or `remove DATE`.", usage=usage)
-        days = session.scalars(
-            select(TeamHoliday)
-            .where(TeamHoliday.team_id == team_id, TeamHoliday.day >= calendar.today(now))
-            .order_by(TeamHoliday.day)
-        ).all()
-        message = render(
-            "holidays_list",
-            days=days[:40],
-            changed=changed,
-            team_country=team_holiday_country(session, team_id=team_id),
-            default_country=deps.settings.holiday_country,
+        return team_calendar.CountryChange(holiday_country_code(country.group(1)))
+    if verb.lower() in ("add", "remove"):
+        if not rest.strip():
+            raise UsageError("Give the date, e.g. `24 Dec` or `2026-12-24`.", usage=usage)
+        day, name = reader.read_leading(rest, HOLIDAY, usage=usage)
+        return team_calendar.DayOffChange(day, verb.lower() == "add", name.strip()[:80])
+    if verb:
+        raise UsageError("Use `add DATE [name]` or `remove DATE`.", usage=usage)
+    return None
+
+
+def _change_holidays(
+    client: WebClient,
+    change: team_calendar.TeamCalendarChange,
+    command: dict[str, str],
+    deps: Deps,
+    respond: Respond | None,
+) -> None:
+    """Runs after the ack; a refusal reaches the user through after_ack's error path."""
+    admin = is_workspace_admin(client, command["user_id"])
+    now = utcnow()
+    with deps.db.begin() as session:
+        team_calendar.apply_change(
+            session,
+            team_id=team_of(command),
+            change=change,
+            user_id=command["user_id"],
+            is_workspace_admin=admin,
+            now=now,
         )
-    ack(**ephemeral(message))
+        changed = (
+            ("add" if change.add else "remove", change.day)
+            if isinstance(change, team_calendar.DayOffChange)
+            else None
+        )
+        message = _holidays_list(session, deps, command, now, changed)
+    if respond is not None:
+        respond(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
+
+
+def _holidays_list(
+    session: Session,
+    deps: Deps,
+    command: dict[str, str],
+    now: datetime,
+    changed: tuple[str, date] | None,
+) -> dict[str, Any]:
+    team_id = team_of(command)
+    today = _calendar(session, deps, command).today(now)
+    days = session.scalars(
+        select(TeamHoliday)
+        .where(TeamHoliday.team_id == team_id, TeamHoliday.day >= today)
+        .order_by(TeamHoliday.day)
+    ).all()
+    return render(
+        "holidays_list",
+        days=days[:40],
+        changed=changed,
+        team_country=team_holiday_country(session, team_id=team_id),
+        default_country=deps.settings.holiday_country,
+    )

@@ -1,0 +1,32 @@
+"""The DM that tells someone their account (or digest) was changed by someone else.
+
+Queued in the outbox by bot.services.lifecycle.record_change, in the transaction of
+the change; rendered here when sent, so it reads as things stand then (an Undo made
+in between shows as such, and loses its button).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.services import lifecycle
+from handlers.ids import Action
+from messages import render
+from storage.models import Account, OutboxMessage
+
+
+def is_notice(row: OutboxMessage) -> bool:
+    return "change_id" in row.payload
+
+
+def compose_notice(session: Session, row: OutboxMessage, now: datetime) -> dict[str, Any] | None:
+    change = lifecycle.get_change(session, team_id=row.team_id, change_id=row.payload["change_id"])
+    if change is None:
+        return None
+    if change.undone_at is not None and change.undone_by == change.owner_id:
+        return None  # undone by the very person it would tell: nothing to say
+    account = session.get(Account, change.account_id) if change.account_id is not None else None
+    return render("owner_notice", change=change, account=account, actions=Action)

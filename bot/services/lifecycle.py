@@ -1,0 +1,744 @@
+"""The account lifecycle: one state machine that every command, button and sweep asks.
+
+    prospect ──won──▶ won ──lost──▶ lost ──won──▶ won (again, scheduled from that day)
+        │                             │
+        └────────lost────────▶ lost ──reopen──▶ prospect
+
+Paused is an overlay on a prospect or won account: its reminders wait until a day.
+Every transition is idempotent (a repeated one says so and changes nothing) and
+reversible: it lands in the account's history (storage.history_models) with what an
+Undo needs to put back exactly what it changed. A lost account has nothing
+scheduled, is left off every working list (follow-ups, overdue, health, digests,
+App Home) and has no health score; it shows only where someone asks for it.
+
+When someone other than the owner changes an account, the change is queued as a DM
+to the owner (an outbox row the sweep delivers, rendered when sent), with Undo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import Session
+
+from bot.errors import NotAllowed, UsageError, UserFacingError
+from bot.services.calendar import WorkCalendar
+from storage.history_models import AccountChange
+from storage.models import (
+    STAGE_WORDS,
+    Account,
+    AccountStage,
+    Commitment,
+    OutboxMessage,
+    OutboxStatus,
+)
+from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr
+
+# --- the states ---------------------------------------------------------------------
+
+# SQL: the accounts that belong on working lists (anything not lost).
+WORKING: ColumnElement[bool] = Account.stage != AccountStage.LOST.value
+# SQL: QBR rhythms still running (a loss drops an account's reviews).
+QBR_LIVE: ColumnElement[bool] = Qbr.dropped_at.is_(None)
+
+
+def stage_word(stage: str | None) -> str:
+    return STAGE_WORDS.get(stage or AccountStage.OPEN.value, stage or "prospect")
+
+
+def is_lost(stage: str | None) -> bool:
+    return stage == AccountStage.LOST
+
+
+def schedules(stage: str | None) -> bool:
+    """May anything (reminders, check-ins, reviews, touch nudges) be planned for it?"""
+    return not is_lost(stage)
+
+
+def has_health_score(stage: str | None) -> bool:
+    return not is_lost(stage)
+
+
+def is_paused(account: Account, today: date) -> bool:
+    return account.paused_until is not None and today < account.paused_until
+
+
+class AccountIsLost(UserFacingError):
+    """Something was asked of a lost account that only a live one can take.
+
+    Not a UsageError: the command was written right, so no usage line follows.
+    """
+
+
+def require_live(account: Account, doing: str) -> None:
+    """Refuse `doing` on a lost account, saying how to bring it back."""
+    if is_lost(account.stage):
+        name = account.name
+        raise AccountIsLost(
+            f"{name} is marked lost, so I won't {doing}. If it is back in play, "
+            f"`/rapport won {name}` reopens it as a customer or `/rapport reopen {name}` "
+            "as a prospect; right after the loss, its Undo button puts back everything "
+            "it closed."
+        )
+
+
+# --- the history --------------------------------------------------------------------
+
+
+class ChangeKind(StrEnum):
+    WON = "won"
+    LOST = "lost"
+    REOPENED = "reopened"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    TYPE = "type"
+    OWNER = "owner"
+    EXPECTS = "expects"
+    CHANNEL = "channel"
+    CONCESSION_WITHDRAWN = "concession_withdrawn"
+    DIGEST_STOPPED = "digest_stopped"
+
+
+# Changes that undo one another's ground: only the latest of a group can be undone.
+_GROUPS = {
+    ChangeKind.WON: "stage",
+    ChangeKind.LOST: "stage",
+    ChangeKind.REOPENED: "stage",
+    ChangeKind.PAUSED: "pause",
+    ChangeKind.RESUMED: "pause",
+}
+NOTICE_KIND = "owner_notice"
+HISTORY_SHOWN = 25
+
+
+def record_change(
+    session: Session,
+    *,
+    team_id: str,
+    account_id: int | None,
+    kind: ChangeKind,
+    actor_id: str,
+    owner_id: str,
+    now: datetime,
+    before: str | None = None,
+    after: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AccountChange:
+    """Write the change into the history; someone else's change is told to the owner."""
+    change = AccountChange(
+        team_id=team_id,
+        account_id=account_id,
+        kind=kind.value,
+        actor_id=actor_id,
+        owner_id=owner_id,
+        at=now,
+        before=before,
+        after=after,
+        detail=detail,
+    )
+    session.add(change)
+    session.flush()
+    if actor_id != owner_id:
+        # Through the outbox: written with the change (nothing told of a change that
+        # rolled back), and rendered when sent, so a change undone by then is not news.
+        session.add(
+            OutboxMessage(
+                team_id=team_id,
+                kind=NOTICE_KIND,
+                subject=f"change:{change.id}",
+                slot="owner",
+                recipient=owner_id,
+                payload={"change_id": change.id},
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                not_before=now,
+                created_at=now,
+            )
+        )
+    return change
+
+
+def history(
+    session: Session, *, account: Account, limit: int = HISTORY_SHOWN
+) -> list[AccountChange]:
+    """The account's changes, newest first."""
+    return list(
+        session.scalars(
+            select(AccountChange)
+            .where(AccountChange.team_id == account.team_id, AccountChange.account_id == account.id)
+            .order_by(AccountChange.at.desc(), AccountChange.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_change(session: Session, *, team_id: str, change_id: int) -> AccountChange | None:
+    return session.scalar(
+        select(AccountChange).where(AccountChange.team_id == team_id, AccountChange.id == change_id)
+    )
+
+
+# --- transitions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Closed:
+    """What a loss closed as dropped."""
+
+    commitments: tuple[Commitment, ...] = ()
+    checkins: tuple[CheckIn, ...] = ()
+    qbr: Qbr | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.commitments) + len(self.checkins) + (1 if self.qbr else 0)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    account: Account
+    # False: it already was in the state asked for; nothing changed.
+    changed: bool
+    previous_stage: str
+    change: AccountChange | None = None
+    checkins: tuple[CheckIn, ...] = ()
+    closed: Closed = field(default_factory=Closed)
+
+    @property
+    def previous_word(self) -> str:
+        return stage_word(self.previous_stage)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _open_checkins(session: Session, account: Account) -> list[CheckIn]:
+    return list(
+        session.scalars(
+            select(CheckIn)
+            .where(
+                CheckIn.team_id == account.team_id,
+                CheckIn.account_id == account.id,
+                CheckIn.done_at.is_(None),
+            )
+            .order_by(CheckIn.due_on)
+        )
+    )
+
+
+def win(
+    session: Session, account: Account, *, actor_id: str, calendar: WorkCalendar, now: datetime
+) -> Outcome:
+    """Won (from prospect or lost): check-ins are planned from today."""
+    from bot.services import rhythm
+
+    previous = account.stage or AccountStage.OPEN.value
+    if previous == AccountStage.WON:
+        return Outcome(account, False, previous, checkins=tuple(_open_checkins(session, account)))
+    # Check-ins a loss dropped may fall on the days planned now: they are taken up
+    # again, and an Undo puts them back as they were.
+    dropped = {
+        c.id: [_iso(c.done_at), _iso(c.dropped_at), c.done_by, c.label]
+        for c in session.scalars(
+            select(CheckIn).where(
+                CheckIn.team_id == account.team_id,
+                CheckIn.account_id == account.id,
+                CheckIn.dropped_at.is_not(None),
+            )
+        )
+    }
+    before = {"stage": previous, "won_at": _iso(account.won_at), "lost_at": _iso(account.lost_at)}
+    account.stage = AccountStage.WON
+    account.won_at = now
+    account.lost_at = None
+    planned = rhythm.schedule_checkins(session, account, calendar=calendar, now=now)
+    rhythm.arm_touch_clock(account, since=now)
+    session.flush()
+    change = record_change(
+        session,
+        team_id=account.team_id,
+        account_id=account.id,
+        kind=ChangeKind.WON,
+        actor_id=actor_id,
+        owner_id=account.owner_id,
+        now=now,
+        before=stage_word(previous),
+        after=stage_word(AccountStage.WON),
+        detail={
+            **before,
+            "new": [c.id for c in planned if c.id not in dropped],
+            "revived": {str(c.id): dropped[c.id] for c in planned if c.id in dropped},
+        },
+    )
+    return Outcome(account, True, previous, change=change, checkins=tuple(planned))
+
+
+def lose(session: Session, account: Account, *, actor_id: str, now: datetime) -> Outcome:
+    """Lost: everything open on it is closed as dropped (account lost), nothing planned."""
+    previous = account.stage or AccountStage.OPEN.value
+    if previous == AccountStage.LOST:
+        return Outcome(account, False, previous)
+    detail: dict[str, Any] = {
+        "stage": previous,
+        "lost_at": _iso(account.lost_at),
+        "touch_nudge_at": _iso(account.touch_nudge_at),
+    }
+    closed, dropped = _drop_everything(session, account, actor_id=actor_id, now=now)
+    detail.update(dropped)
+    account.stage = AccountStage.LOST
+    account.lost_at = now
+    account.touch_nudge_at = None
+    change = record_change(
+        session,
+        team_id=account.team_id,
+        account_id=account.id,
+        kind=ChangeKind.LOST,
+        actor_id=actor_id,
+        owner_id=account.owner_id,
+        now=now,
+        before=stage_word(previous),
+        after=stage_word(AccountStage.LOST),
+        detail=detail,
+    )
+    return Outcome(
+        account,
+        True,
+        previous,
+        change=change,
+        closed=closed,
+    )
+
+
+def _drop_everything(
+    session: Session, account: Account, *, actor_id: str, now: datetime
+) -> tuple[Closed, dict[str, Any]]:
+    """Close all that is open on the account as dropped; what an Undo needs to reopen it."""
+    team, account_id = account.team_id, account.id
+    commitments = tuple(
+        session.scalars(
+            select(Commitment)
+            .where(
+                Commitment.team_id == team,
+                Commitment.account_id == account_id,
+                Commitment.done_at.is_(None),
+            )
+            .order_by(Commitment.due_on, Commitment.id)
+        )
+    )
+    checkins = tuple(_open_checkins(session, account))
+    qbr = session.scalar(
+        select(Qbr).where(Qbr.team_id == team, Qbr.account_id == account_id, QBR_LIVE)
+    )
+    nudges = list(
+        session.scalars(
+            select(Nudge.id).where(
+                Nudge.team_id == team,
+                Nudge.account_id == account_id,
+                Nudge.status == NudgeStatus.PENDING,
+            )
+        )
+    )
+    detail: dict[str, Any] = {
+        "commitments": [[c.id, _iso(c.next_nudge_at)] for c in commitments],
+        "checkins": [[c.id, _iso(c.next_nudge_at)] for c in checkins],
+        "qbr": [qbr.id, _iso(qbr.next_nudge_at)] if qbr is not None else None,
+        "nudges": nudges,
+    }
+    for commitment in commitments:
+        _drop(commitment, actor_id, now)
+    for checkin in checkins:
+        _drop(checkin, actor_id, now)
+    if qbr is not None:
+        qbr.dropped_at = now
+        qbr.next_nudge_at = None
+    if nudges:
+        session.execute(
+            update(Nudge).where(Nudge.id.in_(nudges)).values(status=NudgeStatus.CANCELLED)
+        )
+    account.touch_nudge_at = None
+    return Closed(commitments, checkins, qbr), detail
+
+
+def _drop(row: Commitment | CheckIn, actor_id: str, now: datetime) -> None:
+    row.done_at = now
+    row.done_by = actor_id
+    row.dropped_at = now
+    row.next_nudge_at = None
+
+
+def _take_back(
+    row: Commitment | CheckIn | None, dropped_then: datetime, next_nudge: str | None
+) -> None:
+    """Reopen a row a loss dropped, unless it changed since (reopened, or gone)."""
+    if row is None or row.dropped_at != dropped_then:
+        return
+    row.done_at = None
+    row.done_by = None
+    row.dropped_at = None
+    # A reminder due while it was closed goes out at the next sweep.
+    row.next_nudge_at = _from_iso(next_nudge)
+
+
+def reopen(session: Session, account: Account, *, actor_id: str, now: datetime) -> Outcome:
+    """A lost account back in play as a prospect (won again is `win`)."""
+    from bot.services import rhythm
+
+    previous = account.stage or AccountStage.OPEN.value
+    if previous != AccountStage.LOST:
+        return Outcome(account, False, previous)
+    lost_at = account.lost_at
+    account.stage = AccountStage.OPEN
+    account.lost_at = None
+    if account.last_touch_at is not None:
+        rhythm.arm_touch_clock(account, since=account.last_touch_at)
+    change = record_change(
+        session,
+        team_id=account.team_id,
+        account_id=account.id,
+        kind=ChangeKind.REOPENED,
+        actor_id=actor_id,
+        owner_id=account.owner_id,
+        now=now,
+        before=stage_word(previous),
+        after=stage_word(AccountStage.OPEN),
+        detail={"lost_at": _iso(lost_at)},
+    )
+    return Outcome(account, True, previous, change=change)
+
+
+def _pause_words(until: date | None, reason: str | None) -> str:
+    if until is None:
+        return "not paused"
+    return f"paused until {until:%a} {until.day} {until:%b %Y}: {reason or 'no reason given'}"
+
+
+def pause(
+    session: Session,
+    account: Account,
+    *,
+    until: date,
+    reason: str,
+    actor_id: str,
+    today: date,
+    now: datetime,
+) -> AccountChange | None:
+    require_live(account, "pause its reminders")
+    if until <= today:
+        raise UsageError("Pick a date after today for `until:`.")
+    return _set_pause(session, account, until, reason, actor_id=actor_id, now=now)
+
+
+def resume(
+    session: Session, account: Account, *, actor_id: str, now: datetime
+) -> AccountChange | None:
+    return _set_pause(session, account, None, None, actor_id=actor_id, now=now)
+
+
+def _set_pause(
+    session: Session,
+    account: Account,
+    until: date | None,
+    reason: str | None,
+    *,
+    actor_id: str,
+    now: datetime,
+) -> AccountChange | None:
+    before = (account.paused_until, account.pause_reason)
+    if before == (until, reason):
+        return None
+    account.paused_until = until
+    account.pause_reason = reason
+    return record_change(
+        session,
+        team_id=account.team_id,
+        account_id=account.id,
+        kind=ChangeKind.PAUSED if until is not None else ChangeKind.RESUMED,
+        actor_id=actor_id,
+        owner_id=account.owner_id,
+        now=now,
+        before=_pause_words(*before),
+        after=_pause_words(until, reason),
+        detail={
+            "until": before[0].isoformat() if before[0] is not None else None,
+            "reason": before[1],
+        },
+    )
+
+
+# Account fields set with `/rapport account X field: …`: (change kind, attribute).
+FIELDS = {
+    "type": (ChangeKind.TYPE, "relationship_type"),
+    "owner": (ChangeKind.OWNER, "owner_id"),
+    "expects": (ChangeKind.EXPECTS, "expectations"),
+    "channel": (ChangeKind.CHANNEL, "channel_id"),
+}
+
+
+def set_field(
+    session: Session,
+    account: Account,
+    name: str,
+    value: str,
+    *,
+    actor_id: str,
+    now: datetime,
+) -> AccountChange | None:
+    """Set one account field, into the history; None when it already had that value."""
+    kind, attribute = FIELDS[name]
+    before = getattr(account, attribute)
+    if before == value:
+        return None
+    # The owner before the change is the one told (a new owner is told by the view).
+    owner = account.owner_id
+    setattr(account, attribute, value)
+    return record_change(
+        session,
+        team_id=account.team_id,
+        account_id=account.id,
+        kind=kind,
+        actor_id=actor_id,
+        owner_id=owner,
+        now=now,
+        before=before,
+        after=value,
+        detail={"value": before},
+    )
+
+
+# --- undo ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Undone:
+    change: AccountChange
+    account: Account | None
+    # False: it was undone before (a second click); nothing changed now.
+    changed: bool
+
+
+def may_undo(change: AccountChange, account: Account | None, user_id: str) -> bool:
+    owners = {change.actor_id, change.owner_id}
+    if account is not None:
+        owners.add(account.owner_id)
+    return user_id in owners
+
+
+def undo(
+    session: Session,
+    *,
+    team_id: str,
+    change_id: int,
+    user_id: str,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> Undone:
+    change = get_change(session, team_id=team_id, change_id=change_id)
+    if change is None:
+        raise UsageError("That change is no longer on record, so there is nothing to undo.")
+    account = session.get(Account, change.account_id) if change.account_id is not None else None
+    if change.undone_at is not None:
+        return Undone(change, account, False)
+    if not may_undo(change, account, user_id):
+        raise NotAllowed(
+            f"Only <@{change.owner_id}> or <@{change.actor_id}>, who made the change, can undo it."
+        )
+    kind = ChangeKind(change.kind)
+    if account is not None and kind in _GROUPS and _superseded(session, change, account):
+        raise UsageError(
+            f"{account.name} has changed since then (see `/rapport account {account.name} "
+            "history`), so this can no longer be undone on its own."
+        )
+    _UNDO[kind](session, change, account, calendar, now)
+    change.undone_at = now
+    change.undone_by = user_id
+    session.flush()
+    return Undone(change, account, True)
+
+
+def _superseded(session: Session, change: AccountChange, account: Account) -> bool:
+    group = [k.value for k, g in _GROUPS.items() if g == _GROUPS[ChangeKind(change.kind)]]
+    later = session.scalar(
+        select(AccountChange.id).where(
+            AccountChange.team_id == change.team_id,
+            AccountChange.account_id == account.id,
+            AccountChange.kind.in_(group),
+            AccountChange.id > change.id,
+            AccountChange.undone_at.is_(None),
+        )
+    )
+    return later is not None
+
+
+def _undo_lost(
+    session: Session,
+    change: AccountChange,
+    account: Account | None,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> None:
+    """Put back exactly what the loss closed: the rows it dropped, as they were."""
+    from bot.services import rhythm
+
+    assert account is not None and change.detail is not None
+    detail = change.detail
+    dropped_then = change.at
+    for row_id, next_nudge_at in detail["commitments"]:
+        _take_back(session.get(Commitment, row_id), dropped_then, next_nudge_at)
+    for row_id, next_nudge_at in detail["checkins"]:
+        _take_back(session.get(CheckIn, row_id), dropped_then, next_nudge_at)
+    if detail.get("qbr"):
+        qbr = session.get(Qbr, detail["qbr"][0])
+        if qbr is not None and qbr.dropped_at == dropped_then:
+            qbr.dropped_at = None
+            rhythm.arm_qbr(qbr, calendar, now)
+    if detail["nudges"]:
+        session.execute(
+            update(Nudge)
+            .where(Nudge.id.in_(detail["nudges"]), Nudge.status == NudgeStatus.CANCELLED)
+            .values(status=NudgeStatus.PENDING)
+        )
+    account.stage = detail["stage"]
+    account.lost_at = _from_iso(detail["lost_at"])
+    account.touch_nudge_at = _from_iso(detail["touch_nudge_at"])
+
+
+def _undo_won(
+    session: Session,
+    change: AccountChange,
+    account: Account | None,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> None:
+    assert account is not None and change.detail is not None
+    detail = change.detail
+    for checkin_id in detail["new"]:
+        checkin = session.get(CheckIn, checkin_id)
+        if checkin is not None and checkin.done_at is None:
+            _cancel_nudges(session, account.team_id, f"checkin:{checkin_id}")
+            session.delete(checkin)
+    for checkin_id, (done_at, dropped_at, done_by, label) in detail["revived"].items():
+        checkin = session.get(CheckIn, int(checkin_id))
+        if checkin is not None and checkin.done_at is None:
+            _cancel_nudges(session, account.team_id, f"checkin:{checkin_id}")
+            checkin.done_at = _from_iso(done_at)
+            checkin.dropped_at = _from_iso(dropped_at)
+            checkin.done_by = done_by
+            checkin.label = label
+            checkin.next_nudge_at = None
+    account.stage = detail["stage"]
+    account.won_at = _from_iso(detail["won_at"])
+    account.lost_at = _from_iso(detail["lost_at"])
+    if is_lost(account.stage):
+        # Lost again: what was opened while it was won is dropped with it.
+        _drop_everything(session, account, actor_id=change.actor_id, now=now)
+
+
+def _undo_reopened(
+    session: Session,
+    change: AccountChange,
+    account: Account | None,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> None:
+    assert account is not None and change.detail is not None
+    account.stage = AccountStage.LOST
+    account.lost_at = _from_iso(change.detail["lost_at"])
+    # Lost again: what was opened while it was a prospect is dropped with it.
+    _drop_everything(session, account, actor_id=change.actor_id, now=now)
+
+
+def _undo_pause(
+    session: Session,
+    change: AccountChange,
+    account: Account | None,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> None:
+    assert account is not None and change.detail is not None
+    until = change.detail["until"]
+    account.paused_until = date.fromisoformat(until) if until else None
+    account.pause_reason = change.detail["reason"]
+
+
+def _undo_field(
+    session: Session,
+    change: AccountChange,
+    account: Account | None,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> None:
+    assert account is not None and change.detail is not None
+    (attribute,) = (a for k, a in FIELDS.values() if k == change.kind)
+    if getattr(account, attribute) != change.after:
+        raise UsageError(
+            f"{account.name}'s {change.kind} has changed again since, so this can no "
+            "longer be undone on its own."
+        )
+    setattr(account, attribute, change.detail["value"])
+
+
+def _undo_withdrawal(
+    session: Session,
+    change: AccountChange,
+    account: Account | None,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> None:
+    from storage.models import Concession
+
+    assert change.detail is not None
+    concession = session.get(Concession, change.detail["concession_id"])
+    if concession is not None and concession.withdrawn_at is not None:
+        concession.withdrawn_at = None
+        concession.withdrawn_by = None
+
+
+def _undo_digest_stop(
+    session: Session,
+    change: AccountChange,
+    account: Account | None,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> None:
+    from bot.services import digest
+
+    assert change.detail is not None
+    digest.restart(
+        session, team_id=change.team_id, subscription_id=change.detail["digest_id"], now=now
+    )
+
+
+def _cancel_nudges(session: Session, team_id: str, subject: str) -> None:
+    session.execute(
+        update(Nudge)
+        .where(
+            Nudge.team_id == team_id,
+            Nudge.subject == subject,
+            Nudge.status == NudgeStatus.PENDING,
+        )
+        .values(status=NudgeStatus.CANCELLED)
+    )
+
+
+_UNDO = {
+    ChangeKind.WON: _undo_won,
+    ChangeKind.LOST: _undo_lost,
+    ChangeKind.REOPENED: _undo_reopened,
+    ChangeKind.PAUSED: _undo_pause,
+    ChangeKind.RESUMED: _undo_pause,
+    ChangeKind.TYPE: _undo_field,
+    ChangeKind.OWNER: _undo_field,
+    ChangeKind.EXPECTS: _undo_field,
+    ChangeKind.CHANNEL: _undo_field,
+    ChangeKind.CONCESSION_WITHDRAWN: _undo_withdrawal,
+    ChangeKind.DIGEST_STOPPED: _undo_digest_stop,
+}

@@ -1,0 +1,72 @@
+"""Team-wide calendar settings: the holiday country and the team's days off.
+
+They hold everyone's reminders, so, like the MESO tolerance, only a Slack workspace
+admin or owner may change them; anyone may read them. The caller asks Slack
+(bot.roles.is_workspace_admin, which fails closed) and passes the answer in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from bot.errors import NotAllowed
+from bot.services.people import set_team_holiday_country
+from storage.scheduling_models import TeamHoliday
+
+
+@dataclass(frozen=True)
+class CountryChange:
+    country: str | None  # an ISO code the holidays package knows; None: the default
+
+
+@dataclass(frozen=True)
+class DayOffChange:
+    day: date
+    add: bool
+    name: str = ""
+
+
+TeamCalendarChange = CountryChange | DayOffChange
+
+
+def describe(change: TeamCalendarChange) -> str:
+    """The change as a phrase: "adding Thu 24 Dec 2026 as a team day off"."""
+    if isinstance(change, CountryChange):
+        return f"setting the holiday country to {change.country or 'the default'}"
+    day = f"{change.day:%a} {change.day.day} {change.day:%b %Y}"
+    return f"adding {day} as a team day off" if change.add else f"removing the day off on {day}"
+
+
+def apply_change(
+    session: Session,
+    *,
+    team_id: str,
+    change: TeamCalendarChange,
+    user_id: str,
+    is_workspace_admin: bool,
+    now: datetime,
+) -> None:
+    if not is_workspace_admin:
+        raise NotAllowed(
+            "Only a Slack workspace admin or owner can change the team's holiday country "
+            f"and days off: they hold everyone's reminders. Nothing changed ({describe(change)}); "
+            "ask an admin if it should."
+        )
+    if isinstance(change, CountryChange):
+        set_team_holiday_country(
+            session, team_id=team_id, country=change.country, user_id=user_id, now=now
+        )
+    elif change.add:
+        if session.get(TeamHoliday, (team_id, change.day)) is None:
+            session.add(
+                TeamHoliday(team_id=team_id, day=change.day, name=change.name or "Team day off")
+            )
+    else:
+        session.execute(
+            delete(TeamHoliday).where(TeamHoliday.team_id == team_id, TeamHoliday.day == change.day)
+        )
+    session.flush()
