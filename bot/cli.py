@@ -7,7 +7,7 @@ import gc
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
@@ -27,7 +27,15 @@ def _parse_instant(value: str) -> datetime:
     try:
         instant = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {value!r}") from exc
+        # An operator types what they would say ("yesterday"); show the two forms that
+        # work, dated from today so the example can be copied as it is.
+        yesterday = datetime.now(UTC).date() - timedelta(days=1)
+        raise argparse.ArgumentTypeError(
+            f"read {value!r}, which is not an ISO 8601 date or instant; write a day "
+            f"({yesterday.isoformat()}, from midnight UTC) or an instant "
+            f"({yesterday.isoformat()}T09:30 UTC, or with a zone: "
+            f"{yesterday.isoformat()}T09:30+01:00)"
+        ) from exc
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 

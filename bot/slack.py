@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -102,8 +103,12 @@ class RateLimitRetry(RateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-class ServerErrorRetry(ServerErrorRetryHandler):
-    """Retries a 500/503, except of a post: Slack may have posted before failing."""
+class _PostAware(RetryHandler):
+    """A retry handler that asks once more before repeating a post: Slack may have
+    posted it before the failure, and a second post is a second message."""
+
+    def may_repeat_post(self, error: Exception | None) -> bool:
+        return False
 
     def _can_retry(
         self,
@@ -113,27 +118,21 @@ class ServerErrorRetry(ServerErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        if method_of(request) in POSTING_METHODS:
+        if method_of(request) in POSTING_METHODS and not self.may_repeat_post(error):
             return False
         return super()._can_retry(state=state, request=request, response=response, error=error)
 
 
-class ConnectionErrorRetry(ConnectionErrorRetryHandler):
+class ServerErrorRetry(_PostAware, ServerErrorRetryHandler):
+    """Retries a 500/503, except of a post: Slack may have posted before failing."""
+
+
+class ConnectionErrorRetry(_PostAware, ConnectionErrorRetryHandler):
     """Retries a dropped connection; a post only if the connection was refused (then
     Slack never saw it), not if it was reset or timed out after the request went."""
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if method_of(request) in POSTING_METHODS:
-            reason = getattr(error, "reason", error)
-            return isinstance(reason, ConnectionRefusedError)
-        return super()._can_retry(state=state, request=request, response=response, error=error)
+    def may_repeat_post(self, error: Exception | None) -> bool:
+        return isinstance(getattr(error, "reason", error), ConnectionRefusedError)
 
 
 def make_client(settings: Settings, *, token: str | None = None) -> WebClient:

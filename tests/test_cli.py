@@ -12,7 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from freezegun import freeze_time
 
+from bot import cli
 from bot.localslack import LocalSlack, command_body, signed_headers
 from tests.slackkit import SIGNING_SECRET
 
@@ -301,3 +303,15 @@ def test_outbox_retry_requeues_failed_messages_and_shows_the_oldest_waiting(
     engine.dispose()
     assert set(after.values()) == {("pending", 0)}
     assert "4 waiting" in rapport("outbox", env=env, cwd=tmp_path).stdout
+
+
+@freeze_time("2026-12-04 16:00:00")
+def test_outbox_retry_with_a_word_for_a_date_shows_forms_that_work(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli._parser().parse_args(["outbox", "retry", "--failed-since", "yesterday"])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "read 'yesterday'" in error
+    assert "2026-12-03" in error and "2026-12-03T09:30+01:00" in error

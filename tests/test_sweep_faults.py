@@ -7,9 +7,12 @@ import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.error import URLError
 
 import pytest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -228,6 +231,29 @@ def test_the_client_never_retries_a_post_but_retries_a_read(
     slack.fail_next("conversations.open", status=503)
     assert client.conversations_open(users="U0ALICE")["ok"]
     assert len(slack.calls("conversations.open")) == 2
+
+
+@pytest.mark.parametrize(
+    ("failure", "may_retry"),
+    [
+        (ConnectionRefusedError(), True),  # nothing reached Slack
+        (ConnectionResetError(), False),  # the request may have gone
+        (TimeoutError(), False),  # sent, and no answer came in time
+    ],
+)
+def test_a_post_is_retried_after_a_dropped_connection_only_if_slack_never_saw_it(
+    failure: OSError, may_retry: bool
+) -> None:
+    handler = bot.slack.ConnectionErrorRetry(max_retry_count=2)
+
+    def can_retry(method: str) -> bool:
+        request = HttpRequest(
+            method="POST", url=f"http://127.0.0.1:1/api/{method}", headers={}, data=b""
+        )
+        return handler.can_retry(state=RetryState(), request=request, error=URLError(failure))
+
+    assert can_retry("chat.postMessage") is may_retry
+    assert can_retry("conversations.open") is True, "a read is always safe to repeat"
 
 
 def test_a_post_accepted_then_answered_500_is_found_and_not_sent_again(
