@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from bot.errors import UsageError
 
 MAX_FIELD_LENGTH = 500
-_QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’"}
 
 
 @dataclass(frozen=True)
@@ -43,17 +42,20 @@ def split_keyed(text: str, keys: tuple[str, ...], *, command: str) -> KeyedText:
     return KeyedText(head=" ".join(head.split()), fields=fields)
 
 
-def colons_added(text: str, keys: tuple[str, ...]) -> tuple[str, str] | None:
+def colons_added(
+    text: str, keys: tuple[str, ...], *, past_first_word: bool = True
+) -> tuple[str, str] | None:
     """`text` with a colon after the first bare word of each key, past the first word
-    (the account): `Globex give 10% get 2 years` -> `Globex give: 10% get: 2 years`.
-    Returns the corrected text and its part from the first key on (`give: 10% get: 2
-    years`), or None when no key is written bare."""
+    (the account; from the start where the caller has read the account off already):
+    `Globex give 10% get 2 years` -> `Globex give: 10% get: 2 years`. Returns the
+    corrected text and its part from the first key on (`give: 10% get: 2 years`), or
+    None when no key is written bare."""
     bare = re.compile(
         # "to get them live" is a phrase, not the key.
         r"(?<![\w:-])(?<!\bto\s)(" + "|".join(map(re.escape, keys)) + r")(?!\s*:)(?=\s+\S)",
         re.I,
     )
-    first_word = re.match(r"\s*\S+", text)
+    first_word = re.match(r"\s*\S+", text) if past_first_word else None
     start = first_word.end() if first_word else 0
     seen: set[str] = set()
     inserts: list[int] = []
@@ -94,20 +96,6 @@ def split_share_flag(text: str) -> tuple[str, bool]:
     if word.endswith((":", "'s", "s'")) or word in _SHARE_PHRASES:
         return text, False
     return text[: found.start()], True
-
-
-def split_account(head: str) -> tuple[str, str]:
-    """The account named first (one word, or a quoted name), and the rest."""
-    head = head.strip()
-    if not head:
-        return "", ""
-    closing = _QUOTES.get(head[0])
-    if closing is not None:
-        end = head.find(closing, 1)
-        if end > 1:
-            return head[1:end].strip(), head[end + 1 :].strip()
-    first, _, rest = head.partition(" ")
-    return first, rest.strip()
 
 
 def replace_last(text: str, typed: str, replacement: str) -> str | None:

@@ -183,3 +183,12 @@ def test_a_negative_meso_value_is_refused_with_what_was_read(typed: str, says: s
     with pytest.raises(UsageError) as refused:
         parse_amount(typed)
     assert says in refused.value.problem
+
+
+def test_colons_added_from_the_start_once_the_account_is_read_off() -> None:
+    # The caller (qbr) read "Right Next Door" with the resolver and passes the rest.
+    assert colons_added("next 20 Jan", ("next",), past_first_word=False) == (
+        "next: 20 Jan",
+        "next: 20 Jan",
+    )
+    assert colons_added("next 20 Jan", ("next",)) is None

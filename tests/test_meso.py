@@ -373,3 +373,21 @@ def test_pick_buttons_record_the_choice_in_place(
     assert "picked *C*" in blocks_text(redrawn)
     with db() as session:
         assert session.scalars(select(MesoSet.chosen_label)).one() == "C"
+
+
+def test_offers_without_labels_follow_a_multi_word_account(
+    slack_user: SlackSender, db: SessionFactory
+) -> None:
+    """`ACCOUNT x | y`: the account resolver says where the account ends, not the
+    first space (issue 11: "Blue Sky Mining" is not "Blue" with offer "Sky Mining …")."""
+    slack_user.command("/rapport", "account Blue Sky Mining type: transactional")
+    reply = slack_user.command("/meso", "blue sky mining annual prepay | monthly billing")
+    assert reply.status == 200, reply.text
+    with db() as session:
+        meso = session.scalars(select(MesoSet)).one()
+        assert meso.account.name == "Blue Sky Mining"
+        assert [(o.label, o.terms) for o in meso.offers] == [
+            ("A", "annual prepay"),
+            ("B", "monthly billing"),
+        ]
+        assert session.scalar(select(func.count()).select_from(Account)) == 1

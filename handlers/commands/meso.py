@@ -17,7 +17,7 @@ from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.ids import Action
-from handlers.parsing import split_account, split_keyed, split_share_flag
+from handlers.parsing import split_keyed, split_share_flag
 from handlers.replies import ephemeral
 from handlers.sharing import planned_post, post, report_post, share_channel
 from handlers.views.meso import (
@@ -37,13 +37,20 @@ _LABEL = re.compile(r"([^\s:|\"“”'‘’]{1,20})\s*:")
 _RESERVED = {"value", "tolerance", "picked"}
 
 
+# An offer as typed: its label (None: named by its place, A, B, C) and its text.
+OfferText = tuple[str | None, str]
+
+
 @dataclass(frozen=True)
 class MesoInput:
     account: str | None = None  # None (with nothing else): open the form
-    offers: tuple[meso_service.OfferSpec, ...] = ()
+    offers: tuple[OfferText, ...] = ()
     picked: str | None = None
     tolerance_pct: float | None = None
     share: bool = False
+    # Offers without labels: `account` is the account *and* the first offer's text,
+    # told apart by the account resolver once the team's accounts are at hand.
+    account_then_offer: bool = False
 
 
 def _offer(label: str, text: str) -> tuple[meso_service.OfferSpec, str]:
@@ -56,6 +63,22 @@ def _offer(label: str, text: str) -> tuple[meso_service.OfferSpec, str]:
     except UsageError as error:
         raise UsageError(error.problem, usage=COMMAND) from None
     return offer, period
+
+
+def read_offers(typed: tuple[OfferText, ...]) -> tuple[meso_service.OfferSpec, ...]:
+    """The offers as typed, checked: two or three, valued over one period, labelled apart."""
+    if len(typed) > meso_service.MAX_OFFERS:
+        raise UsageError("A MESO is two or three offers.", usage=COMMAND)
+    read = [
+        _offer(label or "ABC"[index], " ".join(body.split()))
+        for index, (label, body) in enumerate(typed)
+    ]
+    same_period([(offer.label, period) for offer, period in read])
+    offers = tuple(offer for offer, _ in read)
+    labels = [o.label.casefold() for o in offers]
+    if len(set(labels)) != len(labels):
+        raise UsageError("Give each offer its own label (A, B, C).", usage=COMMAND)
+    return offers
 
 
 def _labelled(segment: str) -> tuple[str, str] | None:
@@ -92,42 +115,38 @@ def parse_meso(text: str) -> MesoInput:
     label_match = next(
         (m for m in _LABEL.finditer(first) if m.group(1).casefold() not in _RESERVED), None
     )
-    offers_text: list[tuple[str | None, str]] = []
+    offers_text: list[OfferText] = []
     if label_match is not None:
         head = first[: label_match.start()]
         offers_text.append((label_match.group(1), first[label_match.end() :]))
-    elif len(segments) > 1:
-        head, rest = split_account(first)
-        offers_text.append((None, rest))
     else:
         head = first
     head = " ".join(head.split())
+    # `ACCOUNT x | y`: where the account ends and offer A starts is the resolver's call.
+    account_then_offer = label_match is None and len(segments) > 1
     if not head:
         if tolerance is not None and not offers_text and len(segments) == 1:
             return MesoInput(tolerance_pct=tolerance)
         if label_match is None:
             raise UsageError("Start with the account name.", usage=COMMAND)
         # Offers with no account first: the channel's account, if it has one.
-    account = head
     for segment in segments[1:]:
         labelled = _labelled(segment)
         offers_text.append(labelled if labelled else (None, segment))
     if not offers_text:
         if share or tolerance is not None:
             raise UsageError("Add the offers, e.g. `A: … | B: …`.", usage=COMMAND)
-        return MesoInput(account=account)
-    if len(offers_text) > meso_service.MAX_OFFERS:
-        raise UsageError("A MESO is two or three offers.", usage=COMMAND)
-    read = [
-        _offer(label or "ABC"[index], " ".join(body.split()))
-        for index, (label, body) in enumerate(offers_text)
-    ]
-    same_period([(offer.label, period) for offer, period in read])
-    offers = [offer for offer, _ in read]
-    labels = [o.label.casefold() for o in offers]
-    if len(set(labels)) != len(labels):
-        raise UsageError("Give each offer its own label (A, B, C).", usage=COMMAND)
-    return MesoInput(account=account, offers=tuple(offers), tolerance_pct=tolerance, share=share)
+        return MesoInput(account=head)
+    typed = tuple(offers_text)
+    if not account_then_offer:
+        read_offers(typed)  # refused before any account is looked up
+    return MesoInput(
+        account=head,
+        offers=typed,
+        tolerance_pct=tolerance,
+        share=share,
+        account_then_offer=account_then_offer,
+    )
 
 
 def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
@@ -220,13 +239,18 @@ def _build(
     request: MesoInput, account: str, command: dict[str, str], deps: Deps, context: BoltContext
 ) -> dict[str, Any]:
     with deps.db.begin() as session:
-        reading = read_account_of(session, command, account, usage=COMMAND, whole=True)
+        reading = read_account_of(
+            session, command, account, usage=COMMAND, whole=not request.account_then_offer
+        )
+        typed = request.offers
+        if request.account_then_offer:
+            typed = ((None, reading.rest), *typed)
         built = meso_service.build_meso(
             session,
             team_id=team_of(command),
             account_name=reading.name,
             user_id=command["user_id"],
-            offers=request.offers,
+            offers=read_offers(typed),
             tolerance_pct=request.tolerance_pct,
             now=utcnow(),
         )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.errors import DidYouMean, Suggestion, UsageError
 from bot.roles import is_workspace_admin
 from bot.services import lifecycle, rhythm, team_calendar
-from bot.services.accounts import Reading, clean_account_name, get_account, get_or_create_account
+from bot.services.accounts import Reading, get_account, get_or_create_account
 from bot.services.calendar import WorkCalendar, relative_day
 from bot.services.dates import HOLIDAY, PAUSE, QBR, DayReader
 from bot.services.people import (
@@ -28,7 +28,7 @@ from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import Action
-from handlers.parsing import colons_added, split_account, split_keyed
+from handlers.parsing import colons_added, split_keyed
 from handlers.replies import ephemeral
 from messages import render
 from storage.models import Account
@@ -55,13 +55,25 @@ def _reader(
     )
 
 
-def _ask_for_colons(subcommand: str, args: str, keys: tuple[str, ...], usage: str) -> None:
-    """`qbr Globex next 20 Jan`: answer with the exact correction and a button to run it."""
-    corrected = colons_added(args, keys)
+def _ask_for_colons(
+    subcommand: str, args: str, keys: tuple[str, ...], usage: str, *, account: str | None = None
+) -> None:
+    """`qbr Globex next 20 Jan`: answer with the exact correction and a button to run it.
+
+    `account`: the account as typed at the start of `args` (empty: left out, in the
+    account's channel), read off by the resolver, so that a name with a key word in
+    it ("Right Next Door") is not corrected. None: the first word is the account."""
+    args = " ".join(args.split())
+    corrected = (
+        colons_added(args, keys)
+        if account is None
+        else colons_added(args[len(account) :], keys, past_first_word=False)
+    )
     if corrected is not None:
+        whole = corrected[0] if account is None else f"{account} {corrected[0].strip()}".strip()
         raise DidYouMean(
             f"Did you mean `{corrected[1]}`? Each part takes a colon after its name.",
-            (Suggestion("Run it", f"{subcommand} {corrected[0]}"),),
+            (Suggestion("Run it", f"{subcommand} {whole}"),),
             usage=usage,
         )
 
@@ -85,13 +97,6 @@ def _read(
         creates=creates,
         missing="Name the account.",
     )
-
-
-def _account_name(args: str, usage: str) -> tuple[str, str]:
-    name, rest = split_account(args)
-    if not name:
-        raise UsageError("Name the account.", usage=usage)
-    return clean_account_name(name), rest
 
 
 def owner_calendar(session: Session, deps: Deps, account: Account) -> WorkCalendar:
@@ -138,9 +143,6 @@ def qbr_reply(
 def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     """`qbr ACCOUNT next: DATE [every: quarter|month]`, `qbr ACCOUNT held`, `qbr ACCOUNT`."""
     parts = split_keyed(args, ("next", "every"), command=QBR_USAGE)
-    _, after_first = _account_name(parts.head, QBR_USAGE) if parts.head else ("", "")
-    if "next" not in parts.fields and after_first and after_first.lower() != "held":
-        _ask_for_colons("qbr", args, ("next", "every"), QBR_USAGE)
     cadence = CADENCES.get((parts.fields.get("every") or "quarter").lower(), "")
     if not cadence:
         raise UsageError("`every:` takes `quarter` or `month`.", usage=QBR_USAGE)
@@ -148,10 +150,21 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
     with deps.db.begin() as session:
         # With `next:`, all before it is the account; without, `held` may follow it.
         scheduling = "next" in parts.fields
-        reading = _read(
-            session, command, parts.head, QBR_USAGE, whole=scheduling, creates=scheduling
+        reading = read_account_of(
+            session,
+            command,
+            parts.head,
+            usage=QBR_USAGE,
+            whole=scheduling,
+            creates=scheduling,
+            missing="Name the account.",
+            new_ok=True,  # `qbr Initech next 20 Jan`: the colon first, then the account
         )
         rest = reading.rest
+        if not scheduling and rest and rest.lower() != "held":
+            # What followed the account (read by the resolver) may be `next 20 Jan`.
+            typed_account = " ".join(parts.head.split())[: -len(rest)].strip()
+            _ask_for_colons("qbr", args, ("next", "every"), QBR_USAGE, account=typed_account)
         if scheduling:
             account = get_or_create_account(
                 session,
