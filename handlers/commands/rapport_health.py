@@ -6,7 +6,7 @@ from slack_bolt import Ack, BoltContext
 from sqlalchemy import select
 
 from bot.services import lifecycle
-from bot.services.accounts import get_account
+from bot.services.accounts import get_account, resolve_account
 from bot.services.health import account_health
 from handlers.accounts import read_account_of
 from handlers.caller import team_of
@@ -23,10 +23,17 @@ def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
     deps, now = deps_of(context), utcnow()
     team_id = team_of(command)
     with deps.db.begin() as session:
-        if args.strip():
-            reading = read_account_of(
+        # Alone in a channel linked to an account: that account, as in other commands.
+        reading = (
+            read_account_of(
                 session, command, args, usage="/rapport health", whole=True, creates=False
             )
+            if args.strip()
+            else resolve_account(
+                session, team_id=team_id, text="", channel_id=command.get("channel_id")
+            )
+        )
+        if reading is not None:
             account = get_account(session, team_id=team_id, name=reading.name)
             scored = account_health(session, team_id=team_id, account_ids=[account.id], now=now)
             message = render("health_account", account=account, health=scored.get(account.id))
