@@ -435,6 +435,14 @@ def team_templates(text: str) -> dict[str, dict]:
             team_country="DE",
             default_country="US",
         ),
+        "holidays_list_nothing_removed": render(
+            "holidays_list",
+            days=[],
+            day_off=SimpleNamespace(day=date(2026, 12, 31), add=False, name=text),
+            changed=False,
+            team_country=None,
+            default_country=None,
+        ),
         "settings_modal": render(
             "settings_modal", callback_id="settings", prefs=prefs, tz_name="America/New_York"
         ),

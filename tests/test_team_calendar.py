@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+from functools import partial
+
 import pytest
 from freezegun import freeze_time
 
 from bot.errors import UsageError
-from bot.services import people
+from bot.services import people, team_calendar
 from storage.db import SessionFactory
 from tests.conftest import at
 from tests.scheduling import Scenario
@@ -116,3 +119,32 @@ def test_one_sweep_reads_the_team_countries_once(db: SessionFactory) -> None:
         # Read once, at the first question: the rest of the sweep asks no more.
         assert countries.of(session, OTHER_TEAM) == "US"
         assert people.HolidayCountries("US").of(session, OTHER_TEAM) == "GB"
+
+
+def test_removing_a_day_that_is_not_a_team_day_off_says_so(s: Scenario) -> None:
+    """Issue 11: `holidays remove 31 Dec` answered "Removed" when there was none."""
+    reply = say(s, MONDAY, "/rapport", "holidays remove 31 Dec", user=ALICE, team=TEAM)
+    assert "There is no team day off on *Fri 31 Dec 2027*, so nothing was removed" in reply.text
+    assert "Removed" not in reply.text and "/rapport holidays add" in reply.text
+
+
+def test_a_day_off_removed_by_someone_else_meanwhile_is_not_removed_twice(
+    db: SessionFactory,
+) -> None:
+    """The change is made after the ack (once Slack says who is admin): by then the day
+    may be gone, and the answer must not claim to have removed it."""
+    day = team_calendar.DayOffChange(date(2027, 12, 31), add=True, name="Office closed")
+    gone = team_calendar.DayOffChange(date(2027, 12, 31), add=False)
+    with db.begin() as session:
+        apply = partial(
+            team_calendar.apply_change,
+            session,
+            team_id=TEAM,
+            user_id=ALICE,
+            is_workspace_admin=True,
+            now=at(MONDAY),
+        )
+        assert apply(change=day) is True
+        assert apply(change=day) is False
+        assert apply(change=gone) is True
+        assert apply(change=gone) is False

@@ -41,6 +41,15 @@ def describe(change: TeamCalendarChange) -> str:
     return f"adding {day} as a team day off" if change.add else f"removing the day off on {day}"
 
 
+def changes_anything(session: Session, *, team_id: str, change: TeamCalendarChange) -> bool:
+    """False for adding a day that is a team day off already, or removing one that is
+    not: the answer is then what there is, with no one's permission needed."""
+    if isinstance(change, CountryChange):
+        return True
+    exists = session.get(TeamHoliday, (team_id, change.day)) is not None
+    return exists != change.add
+
+
 def apply_change(
     session: Session,
     *,
@@ -49,7 +58,9 @@ def apply_change(
     user_id: str,
     is_workspace_admin: bool,
     now: datetime,
-) -> None:
+) -> bool:
+    """Make the change; False when there was nothing to change (see changes_anything:
+    the day was added or removed by someone else since it was asked)."""
     if not is_workspace_admin:
         raise NotAllowed(
             "Only a Slack workspace admin or owner can change the team's holiday country "
@@ -60,13 +71,15 @@ def apply_change(
         set_team_holiday_country(
             session, team_id=team_id, country=change.country, user_id=user_id, now=now
         )
+    elif not changes_anything(session, team_id=team_id, change=change):
+        return False
     elif change.add:
-        if session.get(TeamHoliday, (team_id, change.day)) is None:
-            session.add(
-                TeamHoliday(team_id=team_id, day=change.day, name=change.name or "Team day off")
-            )
+        session.add(
+            TeamHoliday(team_id=team_id, day=change.day, name=change.name or "Team day off")
+        )
     else:
         session.execute(
             delete(TeamHoliday).where(TeamHoliday.team_id == team_id, TeamHoliday.day == change.day)
         )
     session.flush()
+    return True

@@ -350,9 +350,13 @@ def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str)
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
         change = _holiday_change(args, _reader(session, calendar, command, now))
-        if change is None:
-            message = _holidays_list(session, deps, command, now, None)
-    if change is None:
+        # Listing, or a change that changes nothing: answered at once, with what there is.
+        answer_now = change is None or not team_calendar.changes_anything(
+            session, team_id=team_of(command), change=change
+        )
+        if answer_now:
+            message = _holidays_list(session, deps, command, now, change, changed=False)
+    if change is None or answer_now:
         ack(**ephemeral(message))
         return
     if isinstance(change, team_calendar.DayOffChange):
@@ -393,7 +397,7 @@ def _change_holidays(
     admin = is_workspace_admin(client, command["user_id"])
     now = utcnow()
     with deps.db.begin() as session:
-        team_calendar.apply_change(
+        changed = team_calendar.apply_change(
             session,
             team_id=team_of(command),
             change=change,
@@ -401,12 +405,7 @@ def _change_holidays(
             is_workspace_admin=admin,
             now=now,
         )
-        changed = (
-            ("add" if change.add else "remove", change.day)
-            if isinstance(change, team_calendar.DayOffChange)
-            else None
-        )
-        message = _holidays_list(session, deps, command, now, changed)
+        message = _holidays_list(session, deps, command, now, change, changed=changed)
     if respond is not None:
         respond(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
 
@@ -416,8 +415,12 @@ def _holidays_list(
     deps: Deps,
     command: dict[str, str],
     now: datetime,
-    changed: tuple[str, date] | None,
+    change: team_calendar.TeamCalendarChange | None,
+    *,
+    changed: bool,
 ) -> dict[str, Any]:
+    """The team's days off ahead, under what became of `change` (if it was a day off):
+    added, removed, or there was nothing to do (a day off already, or none that day)."""
     team_id = team_of(command)
     today = _calendar(session, deps, command).today(now)
     days = session.scalars(
@@ -428,6 +431,7 @@ def _holidays_list(
     return render(
         "holidays_list",
         days=days[:40],
+        day_off=change if isinstance(change, team_calendar.DayOffChange) else None,
         changed=changed,
         team_country=team_holiday_country(session, team_id=team_id),
         default_country=deps.settings.holiday_country,
