@@ -365,3 +365,79 @@ def test_emails_are_not_looked_up_in_one_team_for_another(
 
     assert "looked up in Slack team T0LOCAL, not T0ACME" in capsys.readouterr().err
     assert accounts(db) == [] and accounts(db, "T0LOCAL") == []
+
+
+def _on_file(db: SessionFactory, *names: str) -> None:
+    with db.begin() as s:
+        for name in names:
+            s.add(
+                Account(
+                    team_id=TEAM,
+                    key=" ".join(name.split()).casefold(),
+                    name=name,
+                    owner_id=ALICE,
+                    created_by=ALICE,
+                    created_at=NOW,
+                )
+            )
+
+
+def test_names_are_matched_as_the_resolver_reads_them(db: SessionFactory) -> None:
+    """Issue 11: case, spacing, punctuation and legal suffixes aside, as in commands:
+    "Acme Corp Inc." is the Acme Corp on file, not a second account."""
+    _on_file(db, "Acme Corp", "Procter & Gamble")
+    checked = check("name,owner\nAcme Corp Inc.,U0BOB\nprocter and gamble co,U0BOB\n")
+    with db.begin() as s:
+        report = import_accounts(s, team_id=TEAM, checked=checked, now=NOW)
+    assert (report.created, report.updated) == (0, 2), report
+    assert accounts(db) == [("Acme Corp", BOB, None), ("Procter & Gamble", BOB, None)]
+
+
+def test_one_account_spelled_twice_in_a_file_is_one_account(db: SessionFactory) -> None:
+    _on_file(db, "Globex")
+    checked = check(
+        'name,owner\nAcme Corp,U0ALICE\n"ACME corp., inc",U0BOB\nGlobex,U0BOB\nGlobex Ltd,U0BOB\n'
+    )
+    with db.begin() as s:
+        report = import_accounts(s, team_id=TEAM, checked=checked, now=NOW)
+    assert [str(b) for b in report.skipped] == [
+        "line 3: account “ACME corp., inc” is the same as on line 2",
+        "line 5: account “Globex Ltd” is the same as on line 4",
+    ]
+    assert not report.imported
+
+
+def test_a_near_miss_is_reported_not_created(
+    db: SessionFactory,
+    cli_env: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _on_file(db, "Globex", "Initech")
+    file = write(tmp_path, "name,owner\nGlobx,U0BOB\nInitech,U0BOB\nHooli,U0BOB\n")
+
+    assert main(["import", file, "--team", TEAM]) == 1
+    out = capsys.readouterr().out
+    assert "line 2: account “Globx” is not in Rapport; did you mean “Globex”?" in out
+    assert '/rapport account "Globx"' in out and "Nothing imported: 1 bad row" in out
+    assert accounts(db) == [("Globex", ALICE, None), ("Initech", ALICE, None)]
+
+    assert main(["import", file, "--team", TEAM, "--skip-bad"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "line 2: account “Globx”" in out and "1 created, 1 updated, 0 unchanged, 1 skipped" in out
+    )
+    assert [name for name, _, _ in accounts(db)] == ["Globex", "Hooli", "Initech"]
+
+
+def test_a_name_that_could_be_two_accounts_is_reported(db: SessionFactory) -> None:
+    _on_file(db, "Acme", "Acme Inc")
+    checked = check("name,owner\nACME Inc.,U0BOB\nAcme Inc,U0BOB\nacme,U0BOB\n")
+    with db.begin() as s:
+        report = import_accounts(s, team_id=TEAM, checked=checked, now=NOW, skip_bad=True)
+    assert [str(b) for b in report.skipped] == [
+        "line 2: account “ACME Inc.” could be “Acme” or “Acme Inc”: write the name as it is "
+        "in Rapport"
+    ]
+    # Written as on file, each is its own account (an export of both imports back).
+    assert accounts(db) == [("Acme", BOB, None), ("Acme Inc", BOB, None)]

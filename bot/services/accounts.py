@@ -220,8 +220,9 @@ def _quoted(text: str) -> _Typed | None:
     return _Typed(text=" ".join(text[1:end].split()), rest=text[end + 1 :].strip(), quoted=True)
 
 
-class _Index:
-    """The team's accounts by match key, for exact and near lookups.
+class NameIndex:
+    """The team's accounts by match key, for exact and near lookups (the resolver's,
+    and an import's: bot.services.importing reads a file's names the same way).
 
     Built once per distinct list of accounts (`_index_of`), so a command pays for
     it only after the team's accounts change.
@@ -321,8 +322,8 @@ class _Index:
 
 
 @lru_cache(maxsize=64)
-def _index_of(known: tuple[KnownAccount, ...]) -> _Index:
-    return _Index(known)
+def _index_of(known: tuple[KnownAccount, ...]) -> NameIndex:
+    return NameIndex(known)
 
 
 def _same_digits(typed: str, known: str) -> bool:
@@ -423,7 +424,7 @@ def read_account(
     return _unknown(index, first, words, whole=False, creates=creates)
 
 
-def _named(index: _Index, typed: _Typed, *, whole: bool, creates: bool) -> Reading:
+def _named(index: NameIndex, typed: _Typed, *, whole: bool, creates: bool) -> Reading:
     """A quoted name: the known account it names, or a new one; never a question."""
     if whole and typed.rest:
         raise UsageError(
@@ -458,7 +459,7 @@ def _known(
 
 
 def _unknown(
-    index: _Index, typed: _Typed, words: Sequence[str], *, whole: bool, creates: bool
+    index: NameIndex, typed: _Typed, words: Sequence[str], *, whole: bool, creates: bool
 ) -> Reading:
     near = index.near(typed.text)
     later = [] if near else index.mentioned(words)

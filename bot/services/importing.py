@@ -3,6 +3,8 @@
 Every row is checked before anything is written, and problems are reported by the
 line of the file they are on. The file is read forgivingly (header names as CRMs
 spell them, a UTF-8 BOM, `;` or `,` between fields); what it says is not guessed at.
+Account names are read as the account resolver reads typed ones (bot.services.accounts):
+"Acme Corp Inc." updates "Acme Corp", and a near miss is reported, never created.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
 from bot.services.account_overview import MAX_EXPECTATIONS, relationship_type_from
-from bot.services.accounts import MAX_ACCOUNT_NAME, account_key, clean_account_name
+from bot.services.accounts import (
+    MAX_ACCOUNT_NAME,
+    NameIndex,
+    account_key,
+    clean_account_name,
+    known_accounts,
+    match_key,
+)
 from bot.services.export import restore_formula
 from storage.models import RELATIONSHIP_TYPES, Account
 
@@ -292,16 +301,45 @@ def check_accounts_csv(text: str, *, directory: OwnerDirectory) -> CheckedFile:
     return CheckedFile(rows=tuple(rows), bad=tuple(bad), ignored_columns=columns.ignored)
 
 
-def _existing(session: Session, *, team_id: str, keys: Sequence[str]) -> dict[str, Account]:
-    found: dict[str, Account] = {}
+def _by_id(session: Session, *, team_id: str, ids: Sequence[int]) -> dict[int, Account]:
+    found: dict[int, Account] = {}
     # In chunks: some databases cap the number of bound parameters in one statement.
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
         for account in session.scalars(
-            select(Account).where(Account.team_id == team_id, Account.key.in_(chunk))
+            select(Account).where(Account.team_id == team_id, Account.id.in_(chunk))
         ):
-            found[account.key] = account
+            found[account.id] = account
     return found
+
+
+def _matched(index: NameIndex, row: AccountRow) -> int | BadRow | None:
+    """The account on file a row names, read as the resolver reads typed names (case,
+    spacing, punctuation and legal suffixes aside): its id; None for a new name; a
+    BadRow for a name that is nearly one on file (a typo, a word left out) or that
+    could be several, which an import must not turn into a stray new account."""
+    same = index.exact(row.name)
+    if len(same) > 1:
+        written = [a for a in same if account_key(a.name) == account_key(row.name)]
+        if len(written) != 1:
+            names = " or ".join(f"“{a.name}”" for a in sorted(same, key=lambda a: a.name))
+            return BadRow(
+                row.line,
+                f"account “{row.name}” could be {names}: write the name as it is in Rapport",
+            )
+        same = written
+    if same:
+        return same[0].id
+    near = index.near(row.name)
+    if not near:
+        return None
+    names = " or ".join(f"“{a.name}”" for a in near[:3])
+    return BadRow(
+        row.line,
+        f"account “{row.name}” is not in Rapport; did you mean {names}? Write the name as "
+        "it is in Rapport to update that account. A near miss is never created as a new "
+        f'account: to have both, create it first with `/rapport account "{row.name}"`',
+    )
 
 
 def _changes(account: Account, row: AccountRow) -> dict[str, str]:
@@ -334,12 +372,35 @@ def import_accounts(
     """
     if not checked.importable(skip_bad=skip_bad):
         return ImportReport(skipped=checked.bad, imported=False, dry_run=dry_run)
-    existing = _existing(
-        session, team_id=team_id, keys=[account_key(row.name) for row in checked.rows]
-    )
+    index = NameIndex(known_accounts(session, team_id=team_id))
+    matched: dict[int, int | BadRow | None] = {}
+    # One account however the file spells it ("Acme Corp", "ACME Corp, Inc."): by the
+    # account on file it matches, or, for a new one, by its match key.
+    first_line: dict[int | str, int] = {}
+    for row in checked.rows:
+        found = _matched(index, row)
+        if not isinstance(found, BadRow):
+            earlier = first_line.setdefault(
+                match_key(row.name) if found is None else found, row.line
+            )
+            if earlier != row.line:
+                found = BadRow(row.line, f"account “{row.name}” is the same as on line {earlier}")
+        matched[row.line] = found
+    unsure = tuple(found for found in matched.values() if isinstance(found, BadRow))
+    if unsure:
+        checked = CheckedFile(
+            rows=tuple(row for row in checked.rows if not isinstance(matched[row.line], BadRow)),
+            bad=tuple(sorted((*checked.bad, *unsure), key=lambda bad: bad.line)),
+            ignored_columns=checked.ignored_columns,
+        )
+        if not checked.importable(skip_bad=skip_bad):
+            return ImportReport(skipped=checked.bad, imported=False, dry_run=dry_run)
+    ids = [found for found in matched.values() if isinstance(found, int)]
+    existing = _by_id(session, team_id=team_id, ids=ids)
     created = updated = unchanged = 0
     for row in checked.rows:
-        account = existing.get(account_key(row.name))
+        account_id = matched[row.line]
+        account = existing.get(account_id) if isinstance(account_id, int) else None
         if account is None:
             created += 1
             if not dry_run:
