@@ -182,15 +182,28 @@ def test_a_rating_needs_a_score_and_a_past_day(s: Scenario) -> None:
     assert "Click the score they gave" in blocks_text(no_score.body["view"])
 
     chosen = _pick_score(s, view, 9)
+    # The one range rule for dates, in its words, under the date picker (issue 11).
     future = _submit(s, _answer(chosen, day="2026-12-05"))
     assert future.body == {
         "response_action": "errors",
-        "errors": {"rating_contact": "The last contact can't be in the future."},
+        "errors": {
+            "rating_contact": "Sat 5 Dec 2026, which is still ahead. The last contact must be "
+            "today (Mon 30 Nov 2026) or before."
+        },
+    }
+    too_old = _submit(s, _answer(chosen, day="2025-11-29"))
+    assert too_old.body["errors"] == {
+        "rating_contact": "Sat 29 Nov 2025, more than one year ago. The last contact must be "
+        "within one year, from Sun 30 Nov 2025 on."
     }
     with s.db() as session:
         assert session.scalars(select(Rating)).all() == []
         assert session.scalars(select(Touch)).all() == []
     assert s.slack.calls("chat.update") == []
+    # A year ago to the day is within the rule.
+    assert _submit(s, _answer(chosen, day="2025-11-30")).body == {}
+    with s.db() as session:
+        assert len(session.scalars(select(Rating)).all()) == 1
 
 
 def test_another_team_cannot_record_on_our_check_in(s: Scenario) -> None:

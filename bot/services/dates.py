@@ -43,11 +43,13 @@ class NumericOrder(StrEnum):
 
 @dataclass(frozen=True)
 class DateField:
-    """A kind of date people type, and how far ahead it may be."""
+    """A kind of date people type, and how far ahead it may be (or, for a day that has
+    been, `past`, how far back)."""
 
     name: str  # as the range error starts it: "A due date"
     years: int
     key: str = ""  # the command's key for it, named in errors: `due:`
+    past: bool = False  # a day that has been (the last contact): today or before
 
     @property
     def named(self) -> str:
@@ -60,6 +62,10 @@ class DateField:
     def last_day(self, today: date) -> date:
         return today + relativedelta(years=self.years)
 
+    def first_day(self, today: date) -> date:
+        """For a `past` field: the earliest day it may be."""
+        return today - relativedelta(years=self.years)
+
 
 # One range rule for every date field.
 DUE = DateField("A due date", years=2, key="due")
@@ -67,7 +73,11 @@ QBR = DateField("A QBR", years=2, key="next")
 PAUSE = DateField("A pause", years=1, key="until")
 HOLIDAY = DateField("A team day off", years=2)
 SNOOZE = DateField("A snooze", years=1)
-LONGEST = max(DUE, QBR, PAUSE, HOLIDAY, SNOOZE, key=lambda field: field.years)
+# Picked in forms, not typed (so no key): a person's time away is days off, held to
+# the team days off's rule; the first day may have passed (time away under way).
+AWAY = DateField("The last day away", years=HOLIDAY.years)
+CONTACT = DateField("The last contact", years=1, past=True)
+LONGEST = max(DUE, QBR, PAUSE, HOLIDAY, SNOOZE, AWAY, key=lambda field: field.years)
 
 
 class AmbiguousDate(UsageError):
@@ -394,6 +404,8 @@ class DayReader:
         raise UsageError(f"{read}, {fault}", usage=usage, key=field.key or None)
 
     def _fault(self, day: date, field: DateField) -> str | None:
+        if field.past:
+            return self._past_fault(day, field)
         if day < self.today:
             return (
                 f"which has passed. {field.named} must be from today ({full_day(self.today)}) on."
@@ -403,6 +415,20 @@ class DayReader:
             return (
                 f"more than {field.within} away. {field.named} must be within {field.within}, "
                 f"by {full_day(last)}."
+            )
+        return None
+
+    def _past_fault(self, day: date, field: DateField) -> str | None:
+        if day > self.today:
+            return (
+                f"which is still ahead. {field.named} must be today ({full_day(self.today)}) "
+                "or before."
+            )
+        first = field.first_day(self.today)
+        if day < first:
+            return (
+                f"more than {field.within} ago. {field.named} must be within {field.within}, "
+                f"from {full_day(first)} on."
             )
         return None
 

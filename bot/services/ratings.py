@@ -8,7 +8,7 @@ the last touch logged, so answering a check-in also restarts the stay-in-touch c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -17,12 +17,10 @@ from sqlalchemy.orm import Session
 from bot.errors import NotFound, UsageError
 from bot.services import rhythm
 from bot.services.calendar import WorkCalendar
+from bot.services.dates import CONTACT, DayReader
 from storage.models import Account
 from storage.scheduling_models import CheckIn
 from storage.team_models import Rating, RatingKind
-
-# A last contact further back than this is a typo more often than a fact.
-MAX_CONTACT_AGE = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,8 @@ def check_rating(kind: str, score: object, contact_on: date, today: date) -> Rat
         raise UsageError("Pick CSAT or NPS.") from None
     if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
         raise UsageError("The score is a whole number from 0 to 10.")
-    if contact_on > today:
-        raise UsageError("The last contact can't be in the future.")
-    if contact_on < today - MAX_CONTACT_AGE:
-        raise UsageError("Pick a last contact within the past year.")
+    # The one range rule for dates (bot.services.dates), with its wording.
+    DayReader(today).check(contact_on, CONTACT)
     return checked
 
 

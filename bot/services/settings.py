@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
+from bot.services.dates import AWAY, DayReader
 from bot.services.digest import parse_clock
 from bot.services.people import ensure_prefs
 from storage.scheduling_models import UserPrefs
@@ -63,10 +64,27 @@ def set_hours(session: Session, *, team_id: str, user_id: str, start: time, end:
     return prefs
 
 
+def check_away(given: SettingsInput, *, today: date) -> None:
+    """Time away: both days or neither, in order, held to the one range rule for dates
+    (bot.services.dates, AWAY). The first day may have passed (time away under way);
+    the last may not, and may be no further out than a team day off may be."""
+    if (given.away_from is None) != (given.away_until is None):
+        raise UsageError("Give both the first and the last day away.", field="away_until")
+    if given.away_from is None or given.away_until is None:
+        return
+    try:
+        DayReader(today).check(given.away_until, AWAY)
+    except UsageError as error:
+        raise UsageError(error.problem, field="away_until") from None
+    if given.away_until < given.away_from:
+        raise UsageError("The last day away comes after the first.", field="away_until")
+
+
 def save_settings(
-    session: Session, *, team_id: str, user_id: str, given: SettingsInput
+    session: Session, *, team_id: str, user_id: str, given: SettingsInput, today: date
 ) -> UserPrefs:
-    """Store them, or raise UsageError naming the field (its modal block_id)."""
+    """Store them, or raise UsageError naming the field (its modal block_id); `today`
+    is the person's, for the dates of their time away."""
     check_hours(given.work_start, given.work_end)
     if not given.work_days:
         raise UsageError("Pick at least one working day.", field="work_days")
@@ -78,10 +96,7 @@ def save_settings(
                 "That is not a time zone I know. Try a name like Europe/Berlin.",
                 field="tz_override",
             ) from None
-    if (given.away_from is None) != (given.away_until is None):
-        raise UsageError("Give both the first and the last day away.", field="away_until")
-    if given.away_from and given.away_until and given.away_until < given.away_from:
-        raise UsageError("The last day away comes after the first.", field="away_until")
+    check_away(given, today=today)
     if given.manager_id == user_id:
         raise UsageError("Pick someone other than yourself.", field="manager")
     prefs = ensure_prefs(session, team_id=team_id, user_id=user_id)

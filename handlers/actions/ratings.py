@@ -167,7 +167,7 @@ def choose_score(body: dict[str, Any], context: BoltContext, client: WebClient) 
     except UserFacingError:
         return
     values = (view.get("state") or {}).get("values") or {}
-    contact_on = _contact_on(values) or utcnow().date()
+    contact_on = _contact_on(values) or _today(context, body)
     modal = rating_modal(form, kind=_kind(values) or RatingKind.CSAT.value, contact_on=contact_on)
     try:
         # No hash: with quick clicks the last one should win, not fail.

@@ -9,7 +9,7 @@ from bot.services import settings as rules
 from bot.services.people import ensure_prefs, zone
 from handlers.after_ack import later
 from handlers.caller import team_of
-from handlers.context import Deps, deps_of
+from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
 from handlers.ids import View
 from handlers.parsing import split_keyed
@@ -59,7 +59,12 @@ def open_settings_modal(
     with deps.db.begin() as session:
         prefs = ensure_prefs(session, team_id=team_id, user_id=user_id)
         tz_name = str(zone(prefs.tz_override or prefs.slack_tz, deps.settings.default_tz))
+        today = deps.calendar_of(session, team_id=team_id, user_id=user_id).today(utcnow())
         view = render(
-            "settings_modal", callback_id=View.SETTINGS.value, prefs=prefs, tz_name=tz_name
+            "settings_modal",
+            callback_id=View.SETTINGS.value,
+            prefs=prefs,
+            tz_name=tz_name,
+            away_ended=prefs.away_until is not None and prefs.away_until < today,
         )
     client.views_open(trigger_id=trigger_id, view=view)

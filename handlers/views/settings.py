@@ -9,7 +9,7 @@ from slack_bolt import Ack, BoltContext
 
 from bot.services.settings import SettingsInput, save_settings
 from handlers.caller import team_of
-from handlers.context import deps_of
+from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
 
 
@@ -48,7 +48,9 @@ def submit_settings(
 ) -> None:
     given = read_settings(view["state"]["values"])
     team_id, user_id = team_of(body), body["user"]["id"]
-    with deps_of(context).db.begin() as session:
-        save_settings(session, team_id=team_id, user_id=user_id, given=given)
+    deps = deps_of(context)
+    with deps.db.begin() as session:
+        today = deps.calendar_of(session, team_id=team_id, user_id=user_id).today(utcnow())
+        save_settings(session, team_id=team_id, user_id=user_id, given=given, today=today)
     ack()
     refresh_home(context, team_id=team_id, user_id=user_id)
