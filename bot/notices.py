@@ -1,4 +1,5 @@
-"""The DM that tells someone their account (or digest) was changed by someone else.
+"""The DM that tells someone their account (or digest) was changed by someone else,
+and the one that tells a new owner someone gave them an account.
 
 Queued in the outbox by bot.services.lifecycle.record_change, in the transaction of
 the change; rendered here when sent, so it reads as things stand then (an Undo made
@@ -26,7 +27,18 @@ def compose_notice(session: Session, row: OutboxMessage, now: datetime) -> dict[
     change = lifecycle.get_change(session, team_id=row.team_id, change_id=row.payload["change_id"])
     if change is None:
         return None
+    account = session.get(Account, change.account_id) if change.account_id is not None else None
+    if row.payload.get("to") == "new_owner":
+        if change.undone_at is not None or account is None:
+            return None  # given back before they heard of it: nothing to say
+        return render(
+            "owner_notice",
+            change=change,
+            account=account,
+            actions=Action,
+            new_owner=True,
+            open_items=lifecycle.open_items(session, account).count,
+        )
     if change.undone_at is not None and change.undone_by == change.owner_id:
         return None  # undone by the very person it would tell: nothing to say
-    account = session.get(Account, change.account_id) if change.account_id is not None else None
-    return render("owner_notice", change=change, account=account, actions=Action)
+    return render("owner_notice", change=change, account=account, actions=Action, new_owner=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 
 def full_day(value: date | datetime) -> str:
@@ -12,7 +12,11 @@ def full_day(value: date | datetime) -> str:
     return f"{value:%a} {value.day} {value:%b %Y}"
 
 
-def day_time(value: datetime) -> str:
-    """ "Mon 7 Dec 09:00": the day as `full_day` writes it (without the year), then the
-    time; the `day_time` filter."""
-    return f"{value:%a} {value.day} {value:%b %H:%M}"
+def day_time(value: datetime, tz: tzinfo | None = None, *, year: bool = False) -> str:
+    """ "Mon 7 Dec 09:00": the day as `full_day` writes it (without the year, unless
+    `year`), then the time; the `day_time` filter. With `tz`, the instant is shown in
+    that zone (a stored time without one is UTC), as the reader lives it."""
+    if tz is not None:
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(tz)
+    day = full_day(value) if year else f"{value:%a} {value.day} {value:%b}"
+    return f"{day} {value:%H:%M}"

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from handlers.ids import Action
 from storage.history_models import AccountChange
 from storage.models import Account, Commitment, Concession, OutboxMessage
-from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, TeamHoliday
+from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, TeamHoliday, UserPrefs
 from tests.conftest import at
 from tests.scheduling import Scenario
-from tests.slackkit import ALICE, BOB, Reply, block_action, blocks_text
+from tests.slackkit import ALICE, BOB, TEAM, Reply, block_action, blocks_text
 from tests.test_home import home_at
 
 MONDAY = "2026-11-23T10:00:00Z"
@@ -190,6 +190,11 @@ def test_a_non_owner_marks_lost_the_owner_is_told_and_undo_puts_it_all_back(
     lines = history.text
     assert f"<@{BOB}> marked it lost (was won)" in lines and f"undone by <@{ALICE}>" in lines
     assert f"<@{ALICE}> marked it won (was prospect)" in lines
+    # The Undo is an entry of its own, newest first: who undid what, before → after.
+    newest = history.text.split("\n• ")[1]
+    assert newest.startswith(f"Tue 24 Nov 2026 11:00, <@{ALICE}> undid <@{BOB}>'s change")
+    assert "“marked it lost (was won), closing 1 follow-up, 3 check-ins as dropped”" in newest
+    assert newest.endswith("_lost_ → _won_")
 
     s.sweep("2026-11-30T10:00:00Z")
     s.sweep("2026-12-02T09:00:00Z")
@@ -315,3 +320,76 @@ def test_a_lost_account_with_follow_ups_left_open_stays_off_the_lists(s: Scenari
     assert s.dms() == []
     with s.db() as session:
         assert session.scalars(select(Nudge).where(Nudge.status == NudgeStatus.PENDING)).all() == []
+
+
+def test_won_on_a_saturday_says_the_first_check_in_moved_to_monday(s: Scenario) -> None:
+    # Won on Sat 28 Nov: a week on is Sat 5 Dec, not one of the owner's working days.
+    won = s.say("2026-11-28T10:00:00Z", "/rapport", "won Hooli")
+    assert (
+        "check-ins for Mon 7 Dec 2026 (Sat 5 Dec 2026, 7 days on, is a Saturday, "
+        "not one of your working days), Mon 28 Dec 2026, Fri 26 Feb 2027" in won.text
+    )
+    on_a_weekday = s.say(MONDAY, "/rapport", "won Initech")
+    assert "Mon 30 Nov 2026, Wed 23 Dec 2026" in on_a_weekday.text
+    assert "days on, is" not in on_a_weekday.text, "nothing moved, nothing said"
+
+
+def test_a_pause_ending_on_a_day_off_says_the_working_day_reminders_resume(
+    s: Scenario,
+) -> None:
+    s.slack.add_user(ALICE, is_admin=True)
+    s.say("2026-12-03T10:00:00Z", "/rapport", "holidays add 2026-12-07 Team offsite")
+    s.say("2026-12-03T10:00:00Z", "/rapport", "account Globex type: functional")
+    paused = s.say("2026-12-03T10:00:00Z", "/rapport", "pause Globex until: sat reason: freeze")
+    assert "paused until *Sat 5 Dec 2026*" in paused.text
+    assert "on that day" not in paused.text
+    assert (
+        "They resume by themselves on *Tue 8 Dec 2026*, the first working day from then "
+        "(Sat 5 Dec 2026 is a Saturday, not one of your working days)" in paused.text
+    )
+    weekday = s.say("2026-12-03T10:05:00Z", "/rapport", "pause Globex until: 2026-12-09 reason: x")
+    assert "They resume by themselves on that day" in weekday.text
+
+
+def test_a_new_owner_given_an_account_is_told_by_whom_and_what_is_open(s: Scenario) -> None:
+    s.say(MONDAY, "/followup", "Globex send the renewal draft due: 2026-12-02")
+    s.say(MONDAY, "/rapport", "qbr Globex next: 2027-01-18")
+    s.say(MONDAY, "/rapport", f"account Globex owner: <@{BOB}>")  # Alice gives it away
+    s.sweep("2026-11-23T10:05:00Z")
+    (given,) = s.dms(BOB)
+    said = blocks_text(given)
+    assert f"<@{ALICE}> gave you *Globex* (theirs until now), Mon 23 Nov 2026" in said
+    assert "It has 2 open items" in said and "`/rapport account Globex`" in said
+    assert not [b for b in given["blocks"] if b["type"] == "actions"], "no Undo for the gift"
+    assert s.dms(ALICE) == [], "the one who gave it away knows"
+
+    # A third person moves it from Bob to Alice: both hear of it.
+    s.say("2026-11-24T10:00:00Z", "/rapport", f"account Globex owner: <@{ALICE}>", user="U0CAROL")
+    s.sweep("2026-11-24T10:05:00Z")
+    (taken,) = s.dms(BOB)[1:]
+    assert f"<@U0CAROL> changed the owner from <@{BOB}> to <@{ALICE}>" in blocks_text(taken)
+    (told,) = s.dms(ALICE)
+    assert f"<@U0CAROL> gave you *Globex* (it was <@{BOB}>'s)" in blocks_text(told)
+
+    # Taking it oneself tells the old owner only; given and undone at once, nobody new.
+    s.say("2026-11-25T10:00:00Z", "/rapport", "account Globex owner: <@U0CAROL>", user="U0CAROL")
+    gift = s.say("2026-11-25T10:01:00Z", "/rapport", f"account Globex owner: <@{BOB}>", "U0CAROL")
+    assert gift.status == 200
+    with s.db() as session:
+        latest = session.scalars(select(AccountChange).order_by(AccountChange.id.desc())).first()
+        assert latest is not None and latest.kind == "owner"
+    click_undo(s, "2026-11-25T10:02:00Z", str(latest.id), user="U0CAROL")
+    s.sweep("2026-11-25T10:05:00Z")
+    assert s.dms("U0CAROL") == [] and len(s.dms(BOB)) == 2
+    assert len(s.dms(ALICE)) == 2, "Alice hears Carol took it"
+
+
+def test_history_shows_the_time_of_each_change_in_the_readers_zone(s: Scenario) -> None:
+    with s.db.begin() as session:
+        session.add(UserPrefs(team_id=TEAM, user_id=BOB, tz_override="Asia/Tokyo"))
+    s.say("2026-11-23T10:07:00Z", "/rapport", "won Globex")
+    mine = s.say("2026-11-23T12:00:00Z", "/rapport", "account Globex history").text
+    assert f"Mon 23 Nov 2026 10:07, <@{ALICE}> marked it won" in mine and "times in UTC" in mine
+    bobs = s.say("2026-11-23T12:00:00Z", "/rapport", "account Globex history", user=BOB).text
+    assert f"Mon 23 Nov 2026 19:07, <@{ALICE}> marked it won" in bobs
+    assert "times in Asia/Tokyo" in bobs

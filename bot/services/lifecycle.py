@@ -101,6 +101,8 @@ class ChangeKind(StrEnum):
     CHANNEL = "channel"
     CONCESSION_WITHDRAWN = "concession_withdrawn"
     DIGEST_STOPPED = "digest_stopped"
+    # An Undo of one of the above: itself a change, with who undid what.
+    UNDONE = "undone"
 
 
 # Changes that undo one another's ground: only the latest of a group can be undone.
@@ -127,8 +129,10 @@ def record_change(
     before: str | None = None,
     after: str | None = None,
     detail: dict[str, Any] | None = None,
+    notify: bool = True,
 ) -> AccountChange:
-    """Write the change into the history; someone else's change is told to the owner."""
+    """Write the change into the history; someone else's change is told to the owner
+    (unless `notify` is off: an Undo, whose change the owner was told of already)."""
     change = AccountChange(
         team_id=team_id,
         account_id=account_id,
@@ -142,24 +146,29 @@ def record_change(
     )
     session.add(change)
     session.flush()
-    if actor_id != owner_id:
-        # Through the outbox: written with the change (nothing told of a change that
-        # rolled back), and rendered when sent, so a change undone by then is not news.
-        session.add(
-            OutboxMessage(
-                team_id=team_id,
-                kind=NOTICE_KIND,
-                subject=f"change:{change.id}",
-                slot="owner",
-                recipient=owner_id,
-                payload={"change_id": change.id},
-                status=OutboxStatus.PENDING,
-                attempts=0,
-                not_before=now,
-                created_at=now,
-            )
-        )
+    if notify and actor_id != owner_id:
+        queue_notice(session, change, recipient=owner_id, slot="owner")
     return change
+
+
+def queue_notice(session: Session, change: AccountChange, *, recipient: str, slot: str) -> None:
+    """A DM about `change` to `recipient`, through the outbox: written with the change
+    (nothing told of a change that rolled back), and rendered when sent, so a change
+    undone by then is not news. `slot` says whom it is for ("owner", "new_owner")."""
+    session.add(
+        OutboxMessage(
+            team_id=change.team_id,
+            kind=NOTICE_KIND,
+            subject=f"change:{change.id}",
+            slot=slot,
+            recipient=recipient,
+            payload={"change_id": change.id, "to": slot},
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            not_before=change.at,
+            created_at=change.at,
+        )
+    )
 
 
 def history(
@@ -207,6 +216,12 @@ class Outcome:
     change: AccountChange | None = None
     checkins: tuple[CheckIn, ...] = ()
     closed: Closed = field(default_factory=Closed)
+    # A won account's first check-in, when the calendar moved it off the day the plan
+    # gave (a weekend, a day off): that day, why it is not a working one, and how
+    # many days after the win it was.
+    moved_from: date | None = None
+    moved_why: str | None = None
+    moved_days: int = 0
 
     @property
     def previous_word(self) -> str:
@@ -219,6 +234,31 @@ def _iso(value: datetime | None) -> str | None:
 
 def _from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _record_stage(
+    session: Session,
+    account: Account,
+    kind: ChangeKind,
+    previous: str,
+    *,
+    actor_id: str,
+    now: datetime,
+    detail: dict[str, Any],
+) -> AccountChange:
+    """A move from `previous` to the account's stage now, into its history."""
+    return record_change(
+        session,
+        team_id=account.team_id,
+        account_id=account.id,
+        kind=kind,
+        actor_id=actor_id,
+        owner_id=account.owner_id,
+        now=now,
+        before=stage_word(previous),
+        after=stage_word(account.stage),
+        detail=detail,
+    )
 
 
 def _open_checkins(session: Session, account: Account) -> list[CheckIn]:
@@ -263,23 +303,32 @@ def win(
     planned = rhythm.schedule_checkins(session, account, calendar=calendar, now=now)
     rhythm.arm_touch_clock(account, since=now)
     session.flush()
-    change = record_change(
+    change = _record_stage(
         session,
-        team_id=account.team_id,
-        account_id=account.id,
-        kind=ChangeKind.WON,
+        account,
+        ChangeKind.WON,
+        previous,
         actor_id=actor_id,
-        owner_id=account.owner_id,
         now=now,
-        before=stage_word(previous),
-        after=stage_word(AccountStage.WON),
         detail={
             **before,
             "new": [c.id for c in planned if c.id not in dropped],
             "revived": {str(c.id): dropped[c.id] for c in planned if c.id in dropped},
         },
     )
-    return Outcome(account, True, previous, change=change, checkins=tuple(planned))
+    today = calendar.today(now)
+    wanted = rhythm.first_checkin_wanted(account, today)
+    moved = wanted if planned and planned[0].due_on != wanted else None
+    return Outcome(
+        account,
+        True,
+        previous,
+        change=change,
+        checkins=tuple(planned),
+        moved_from=moved,
+        moved_why=calendar.why_not_working(moved) if moved is not None else None,
+        moved_days=(wanted - today).days,
+    )
 
 
 def lose(session: Session, account: Account, *, actor_id: str, now: datetime) -> Outcome:
@@ -297,17 +346,8 @@ def lose(session: Session, account: Account, *, actor_id: str, now: datetime) ->
     account.stage = AccountStage.LOST
     account.lost_at = now
     account.touch_nudge_at = None
-    change = record_change(
-        session,
-        team_id=account.team_id,
-        account_id=account.id,
-        kind=ChangeKind.LOST,
-        actor_id=actor_id,
-        owner_id=account.owner_id,
-        now=now,
-        before=stage_word(previous),
-        after=stage_word(AccountStage.LOST),
-        detail=detail,
+    change = _record_stage(
+        session, account, ChangeKind.LOST, previous, actor_id=actor_id, now=now, detail=detail
     )
     return Outcome(
         account,
@@ -318,26 +358,32 @@ def lose(session: Session, account: Account, *, actor_id: str, now: datetime) ->
     )
 
 
-def _drop_everything(
-    session: Session, account: Account, *, actor_id: str, now: datetime
-) -> tuple[Closed, dict[str, Any]]:
-    """Close all that is open on the account as dropped; what an Undo needs to reopen it."""
-    team, account_id = account.team_id, account.id
+def open_items(session: Session, account: Account) -> Closed:
+    """What is open on the account: what a loss would close, what a new owner takes on."""
     commitments = tuple(
         session.scalars(
             select(Commitment)
             .where(
-                Commitment.team_id == team,
-                Commitment.account_id == account_id,
+                Commitment.team_id == account.team_id,
+                Commitment.account_id == account.id,
                 Commitment.done_at.is_(None),
             )
             .order_by(Commitment.due_on, Commitment.id)
         )
     )
-    checkins = tuple(_open_checkins(session, account))
     qbr = session.scalar(
-        select(Qbr).where(Qbr.team_id == team, Qbr.account_id == account_id, QBR_LIVE)
+        select(Qbr).where(Qbr.team_id == account.team_id, Qbr.account_id == account.id, QBR_LIVE)
     )
+    return Closed(commitments, tuple(_open_checkins(session, account)), qbr)
+
+
+def _drop_everything(
+    session: Session, account: Account, *, actor_id: str, now: datetime
+) -> tuple[Closed, dict[str, Any]]:
+    """Close all that is open on the account as dropped; what an Undo needs to reopen it."""
+    team, account_id = account.team_id, account.id
+    found = open_items(session, account)
+    commitments, checkins, qbr = found.commitments, found.checkins, found.qbr
     nudges = list(
         session.scalars(
             select(Nudge.id).where(
@@ -365,7 +411,7 @@ def _drop_everything(
             update(Nudge).where(Nudge.id.in_(nudges)).values(status=NudgeStatus.CANCELLED)
         )
     account.touch_nudge_at = None
-    return Closed(commitments, checkins, qbr), detail
+    return found, detail
 
 
 def _drop(row: Commitment | CheckIn, actor_id: str, now: datetime) -> None:
@@ -400,16 +446,13 @@ def reopen(session: Session, account: Account, *, actor_id: str, now: datetime) 
     account.lost_at = None
     if account.last_touch_at is not None:
         rhythm.arm_touch_clock(account, since=account.last_touch_at)
-    change = record_change(
+    change = _record_stage(
         session,
-        team_id=account.team_id,
-        account_id=account.id,
-        kind=ChangeKind.REOPENED,
+        account,
+        ChangeKind.REOPENED,
+        previous,
         actor_id=actor_id,
-        owner_id=account.owner_id,
         now=now,
-        before=stage_word(previous),
-        after=stage_word(AccountStage.OPEN),
         detail={"lost_at": _iso(lost_at)},
     )
     return Outcome(account, True, previous, change=change)
@@ -497,10 +540,11 @@ def set_field(
     before = getattr(account, attribute)
     if before == value:
         return None
-    # The owner before the change is the one told (a new owner is told by the view).
+    # The owner before the change is the one told; a new owner given the account by
+    # someone else is told as well, with what they take on.
     owner = account.owner_id
     setattr(account, attribute, value)
-    return record_change(
+    change = record_change(
         session,
         team_id=account.team_id,
         account_id=account.id,
@@ -512,6 +556,9 @@ def set_field(
         after=value,
         detail={"value": before},
     )
+    if kind == ChangeKind.OWNER and value != actor_id:
+        queue_notice(session, change, recipient=value, slot="new_owner")
+    return change
 
 
 # --- undo ---------------------------------------------------------------------------
@@ -552,6 +599,8 @@ def undo(
             f"Only <@{change.owner_id}> or <@{change.actor_id}>, who made the change, can undo it."
         )
     kind = ChangeKind(change.kind)
+    if kind not in _UNDO:
+        raise UsageError("That was itself an Undo: make the change again instead.")
     if account is not None and kind in _GROUPS and _superseded(session, change, account):
         raise UsageError(
             f"{account.name} has changed since then (see `/rapport account {account.name} "
@@ -560,7 +609,31 @@ def undo(
     _UNDO[kind](session, change, account, calendar, now)
     change.undone_at = now
     change.undone_by = user_id
-    session.flush()
+    # The Undo is a change of its own in the history (who undid what, before → after).
+    # Not announced: the owner was told of the change it undoes, and that DM, rendered
+    # when sent, says it was undone.
+    record_change(
+        session,
+        team_id=team_id,
+        account_id=change.account_id,
+        kind=ChangeKind.UNDONE,
+        actor_id=user_id,
+        owner_id=account.owner_id if account is not None else change.owner_id,
+        now=now,
+        before=change.after,
+        after=change.before,
+        detail={
+            "undid": {
+                "id": change.id,
+                "kind": change.kind,
+                "actor_id": change.actor_id,
+                "before": change.before,
+                "after": change.after,
+                "detail": change.detail,
+            }
+        },
+        notify=False,
+    )
     return Undone(change, account, True)
 
 

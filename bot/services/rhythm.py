@@ -299,6 +299,12 @@ def schedule_checkins(
     return planned
 
 
+def first_checkin_wanted(account: Account, today: date) -> date:
+    """Where the plan puts a won account's first check-in, before the calendar moves it."""
+    offsets, _ = CHECKIN_PLANS.get(account.relationship_type, CHECKIN_PLANS[None])
+    return today + timedelta(days=offsets[0])
+
+
 def checkin_day(session: Session, account: Account, wanted: date, calendar: WorkCalendar) -> date:
     """The owner's first working day from `wanted` on that has no check-in yet (a long
     time away can push two check-ins towards the same day)."""

@@ -113,11 +113,14 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
             )
             if found is not None:
                 shown, changes = found
+                # Times as the one reading them lives them.
+                viewer = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"])
                 message = render(
                     "account_history",
                     account=shown,
                     changes=changes,
                     more=len(changes) >= lifecycle.HISTORY_SHOWN,
+                    tz=viewer.tz,
                 )
                 ack(**ephemeral(message))
                 return

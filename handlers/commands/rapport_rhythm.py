@@ -322,7 +322,16 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
             today=calendar.today(now),
             now=now,
         )
-        message = render("account_paused", account=account, change=change, actions=Action)
+        # Reminders come back on the owner's first working day from `until` on.
+        owner = owner_calendar(session, deps, account)
+        message = render(
+            "account_paused",
+            account=account,
+            change=change,
+            actions=Action,
+            resumes_on=owner.on_or_after(until),
+            resume_why=owner.why_not_working(until),
+        )
     learn_person(context, command, now=now)
     ack(**ephemeral(message))
 
@@ -333,7 +342,14 @@ def resume(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
         reading = _read(session, command, args, "/rapport resume")
         account = get_account(session, team_id=team_of(command), name=reading.name)
         change = lifecycle.resume(session, account, actor_id=command["user_id"], now=now)
-        message = render("account_paused", account=account, change=change, actions=Action)
+        message = render(
+            "account_paused",
+            account=account,
+            change=change,
+            actions=Action,
+            resumes_on=None,
+            resume_why=None,
+        )
     ack(**ephemeral(message))
 
 
