@@ -89,6 +89,10 @@ def asked(text: str, **options: object) -> AccountUnsure:
         ("procter&gamble", "Procter & Gamble"),
         ("Pied-Piper", "Pied Piper"),
         ("Tyrell Corp", "Tyrell Corporation"),
+        # A suffix typed with a typo is the name's, not the start of the task (issue 11).
+        ("Acme Crop", "Acme Corp"),
+        ("acme corps", "Acme Corp"),
+        ("Umbrella Corporatoin", "Umbrella Corporation"),
     ],
 )
 def test_case_spacing_punctuation_and_legal_suffixes_are_one_account(
@@ -108,6 +112,15 @@ def test_the_longest_known_name_at_the_start_wins() -> None:
     )
     assert read("Acme Corp send deck") == Reading(
         name="Acme Corp", rest="send deck", account_id=BY_NAME["Acme Corp"].id
+    )
+
+
+def test_a_word_near_no_suffix_of_the_name_stays_in_the_rest() -> None:
+    assert read("Acme cartridges due") == Reading(
+        name="Acme Corp", rest="cartridges due", account_id=BY_NAME["Acme Corp"].id
+    )
+    assert read("Globex Crop report") == Reading(
+        name="Globex", rest="Crop report", account_id=BY_NAME["Globex"].id
     )
 
 

@@ -152,14 +152,20 @@ def name_words(name: str) -> tuple[str, ...]:
     `&` reads as "and", so "Procter & Gamble" is "Procter and Gamble". The first word is
     never dropped: a company called "Company" is still "company".
     """
+    words = list(spelled_words(name))
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return tuple(words)
+
+
+@lru_cache(maxsize=8192)
+def spelled_words(name: str) -> tuple[str, ...]:
+    """A name as words, folded and unaccented, legal suffixes kept."""
     # Full stops join rather than split: "S.A." is "SA", "Inc." is "Inc".
     spelled = name.replace("&", " and ").replace(".", "")
     folded = unicodedata.normalize("NFKD", spelled).casefold()
     plain = "".join(c for c in folded if not unicodedata.combining(c))
-    words = _WORD.findall(plain)
-    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
-        words.pop()
-    return tuple(words)
+    return tuple(_WORD.findall(plain))
 
 
 def match_key(name: str) -> str:
@@ -348,6 +354,22 @@ def _in_order(typed: Sequence[str], known: Sequence[str]) -> bool:
     return True
 
 
+def _mistyped_suffix(account: KnownAccount, typed: str, after: Sequence[str]) -> int:
+    """How many of the words `after` a name typed without its legal suffix are that
+    suffix mistyped: "Acme" then "Crop" for "Acme Corp". Legal suffixes are left out
+    when names are compared, so without this the typo would start the rest."""
+    said, full = spelled_words(typed), spelled_words(account.name)
+    if full[: len(said)] != said:
+        return 0
+    taken = 0
+    for wanted, word in zip(full[len(said) :], after, strict=False):
+        got = "".join(spelled_words(word))
+        if len(wanted) < MIN_FUZZY_LENGTH or OSA.distance(got, wanted) > typos_allowed(len(wanted)):
+            break
+        taken += 1
+    return taken
+
+
 def _options(accounts: Iterable[KnownAccount], rest: str) -> list[AccountOption]:
     seen: set[int] = set()
     options = []
@@ -397,6 +419,12 @@ def read_account(
                         *_options(matches, "" if whole else " ".join(words[size:])),
                     ),
                 )
+            # "Acme Crop send deck": "Crop" is Acme Corp's own suffix, mistyped.
+            taken = {a.id: _mistyped_suffix(a, typed, words[size:]) for a in matches}
+            if max(taken.values()):
+                size += max(taken.values())
+                matches = [a for a in matches if taken[a.id] == max(taken.values())]
+            typed = " ".join(words[:size])
             rest = " ".join(words[size:])
             return _known(matches, typed, rest, whole=whole, creates=creates, text=text)
     if whole:
