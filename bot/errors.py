@@ -22,7 +22,8 @@ class UsageError(UserFacingError):
     """Command text that does not parse; the reply carries the command's usage line.
 
     `key` is the field of the command the problem is in, as the user writes it
-    (`due`, `next`, `give`): the reply names it and shows an example that uses it.
+    (`due`, `next`, `give`), or, for a part written without a key, as the usage line
+    names it (`ACCOUNT`, `DATE`, `OFFER`): the reply names it and shows an example.
     """
 
     def __init__(

@@ -16,11 +16,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.errors import AccountUnsure, NotFound, UsageError, UserFacingError
+from bot.errors import reading as reading_key
 from bot.services.accounts import Reading, resolve_account
 from handlers.caller import team_of
 from handlers.ids import ACCOUNT_CHOICE_PREFIX
 from messages import render
 
+# The account as usage lines name it (`/rapport won ACCOUNT`), named by its errors.
+ACCOUNT = "ACCOUNT"
 # Where a re-run command carries the rep's answer (never in a command Slack sends).
 CHOICE_KEY = "rapport_account_choice"
 # Slack's limit on a button's value.
@@ -86,17 +89,18 @@ def read_account_of(
     A new name is refused unless the command `creates` accounts (or `new_ok`: the
     caller checks the rest of the text first, and refuses it itself).
     """
-    reading = resolve_account(
-        session,
-        team_id=team_of(command),
-        text=text,
-        whole=whole,
-        creates=creates,
-        channel_id=command.get("channel_id"),
-        choice=choice_of(command),
-    )
+    with reading_key(ACCOUNT):
+        reading = resolve_account(
+            session,
+            team_id=team_of(command),
+            text=text,
+            whole=whole,
+            creates=creates,
+            channel_id=command.get("channel_id"),
+            choice=choice_of(command),
+        )
     if reading is None:
-        raise UsageError(missing, usage=usage)
+        raise UsageError(missing, usage=usage, key=ACCOUNT)
     if reading.is_new and not (creates if new_ok is None else new_ok):
         raise NotFound(f"There is no account called “{reading.name}” yet.")
     return reading

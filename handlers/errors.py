@@ -70,6 +70,12 @@ def example_for(entry: CommandHelp, key: str | None, problem: str = "") -> str |
 _SLACK_REFERENCE = re.compile(r"<([#@]|!subteam\^)[A-Z0-9]+\|@?([^>]*)>")
 
 
+def field_named(key: str) -> str:
+    """A field as the reply names it: `due:` for a key, `ACCOUNT` for a part of the
+    usage line written without one (see bot.errors.UsageError)."""
+    return f"`{key}:`" if key.isalpha() and key.islower() else f"`{key}`"
+
+
 def typed_line(body: dict[str, Any]) -> str | None:
     """The command as the user typed it (#channel, @person as they saw them), when the
     error is about a slash command."""
@@ -114,7 +120,7 @@ def error_message(
             "user_error",
             problem=error.problem,
             # Named once: most problems already say which field they are about.
-            key=None if f"`{error.key}:`" in error.problem else error.key,
+            key=None if error.key and field_named(error.key) in error.problem else error.key,
             help=help_entry,
             example=example_for(help_entry, error.key, error.problem) if help_entry else None,
             typed=typed_line(body),

@@ -240,7 +240,7 @@ def test_pitfalls_narrowed_by_a_word(slack_user: SlackSender) -> None:
 def test_pitfall_page_out_of_range_says_how_many(slack_user: SlackSender) -> None:
     reply = slack_user.command("/rapport", "pitfalls 9")
     assert reply.status == 200 and reply.ephemeral
-    assert "There are 2 pages" in reply.text
+    assert "I read page 9, but there are 2 pages" in reply.text
 
 
 def test_checklist_shows_do_and_avoid(slack_user: SlackSender) -> None:

@@ -128,13 +128,20 @@ class ConcessionFields:
 
     def __post_init__(self) -> None:
         if not self.give.strip():
-            raise UsageError("Say what we give.")
+            raise UsageError("Say what we give.", key="give")
         if self.item is not None and len(self.item) > MAX_ITEM:
-            raise UsageError(f"The item can be up to {MAX_ITEM} characters.")
+            raise UsageError(
+                f"The item can be up to {MAX_ITEM} characters; it has {len(self.item):,}.",
+                key="item",
+            )
         for field in fields(self):
             value = getattr(self, field.name)
             if isinstance(value, str) and len(value) > MAX_TEXT:
-                raise UsageError(f"Each part can be up to {MAX_TEXT} characters.")
+                key = "value" if field.name.startswith("value") else field.name
+                raise UsageError(
+                    f"Each part can be up to {MAX_TEXT} characters; `{key}:` has {len(value):,}.",
+                    key=key,
+                )
 
 
 _CHANGEABLE = tuple(field.name for field in fields(ConcessionFields))

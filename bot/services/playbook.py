@@ -131,8 +131,9 @@ def paginate(
     pages = max(1, -(-len(items) // size))
     if number < 1 or number > pages:
         raise UsageError(
-            f"There {'is' if pages == 1 else 'are'} {pages} page{'' if pages == 1 else 's'}; "
-            f"ask for a number from 1 to {pages}."
+            f"I read page {number}, but there {'is' if pages == 1 else 'are'} {pages} "
+            f"page{'' if pages == 1 else 's'}: ask for a number from 1 to {pages}.",
+            key="PAGE",
         )
     start = (number - 1) * size
     return Page(

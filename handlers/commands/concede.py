@@ -42,13 +42,17 @@ def parse_value(text: str) -> tuple[str | None, str | None]:
     """`us …, them …` -> (value to us, value to them)."""
     matches = list(_VALUE_PART.finditer(text))
     if not matches or text[: matches[0].start()].strip():
-        raise UsageError("Write the value as `value: us …, them …`.", usage=COMMAND)
+        raise UsageError(
+            f"I read “{text[:40]}”: write the value as `value: us …, them …`.",
+            usage=COMMAND,
+            key="value",
+        )
     found: dict[str, str] = {}
     for index, match in enumerate(matches):
         side = match.group(1).lower()
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         if side in found:
-            raise UsageError(f"`value:` names {side} twice.", usage=COMMAND)
+            raise UsageError(f"`value:` names {side} twice.", usage=COMMAND, key="value")
         found[side] = " ".join(text[match.end() : end].split()).strip(",; ")
     return found.get("us") or None, found.get("them") or None
 
@@ -84,7 +88,7 @@ def parse_concede(text: str) -> ConcedeInput:
             usage=COMMAND,
         )
     if not give:
-        raise UsageError("Say what we give with `give:`.", usage=COMMAND)
+        raise UsageError("Say what we give with `give:`.", usage=COMMAND, key="give")
     value_us, value_them = (
         parse_value(parts.fields["value"]) if "value" in parts.fields else (None, None)
     )
@@ -98,7 +102,7 @@ def parse_concede(text: str) -> ConcedeInput:
             value_to_them=value_them,
         )
     except UsageError as error:
-        raise UsageError(error.problem, usage=COMMAND) from None
+        raise UsageError(error.problem, usage=COMMAND, key=error.key) from None
     return ConcedeInput(account=account, values=values, share=share)
 
 

@@ -26,6 +26,8 @@ from messages import render
 from storage.models import CommitmentDirection
 
 COMMAND = "/followup"
+# What will be done, as the usage line names it, in errors about it.
+WHAT = "WHAT YOU WILL DO"
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def what_of(request: FollowupInput, rest: str) -> str:
     """What will be done: the words after the account, and the buyer's promise."""
     what = " ".join(filter(None, [rest, request.they]))
     if not what and request.records:
-        raise UsageError("Say what will be done, after the account name.", usage=COMMAND)
+        raise UsageError("Say what will be done, after the account name.", usage=COMMAND, key=WHAT)
     if what and not request.due:
         corrected = colons_added(request.text, ("due",))
         if corrected is not None:

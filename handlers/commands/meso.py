@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.errors import UsageError
 from bot.roles import is_workspace_admin
 from bot.services import meso as meso_service
-from handlers.accounts import read_account_of, with_new_account
+from handlers.accounts import ACCOUNT, read_account_of, with_new_account
 from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
@@ -35,6 +35,8 @@ _PICKED = re.compile(r"(?<![\w-])picked\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
 # An offer's label: a short word and a colon, at the start of its part.
 _LABEL = re.compile(r"([^\s:|\"“”'‘’]{1,20})\s*:")
 _RESERVED = {"value", "tolerance", "picked"}
+# An offer, as the usage line names it (`A: OFFER | B: OFFER`), in errors about one.
+OFFER = "OFFER"
 
 
 # An offer as typed: its label (None: named by its place, A, B, C) and its text.
@@ -68,7 +70,11 @@ def _offer(label: str, text: str) -> tuple[meso_service.OfferSpec, str]:
 def read_offers(typed: tuple[OfferText, ...]) -> tuple[meso_service.OfferSpec, ...]:
     """The offers as typed, checked: two or three, valued over one period, labelled apart."""
     if len(typed) > meso_service.MAX_OFFERS:
-        raise UsageError("A MESO is two or three offers.", usage=COMMAND)
+        raise UsageError(
+            f"A MESO is two or three offers; I read {len(typed)} (each after a `|`).",
+            usage=COMMAND,
+            key=OFFER,
+        )
     read = [
         _offer(label or "ABC"[index], " ".join(body.split()))
         for index, (label, body) in enumerate(typed)
@@ -77,7 +83,12 @@ def read_offers(typed: tuple[OfferText, ...]) -> tuple[meso_service.OfferSpec, .
     offers = tuple(offer for offer, _ in read)
     labels = [o.label.casefold() for o in offers]
     if len(set(labels)) != len(labels):
-        raise UsageError("Give each offer its own label (A, B, C).", usage=COMMAND)
+        twice = next(o.label for o in offers if labels.count(o.label.casefold()) > 1)
+        raise UsageError(
+            f"Give each offer its own label (A, B, C); I read `{twice}:` more than once.",
+            usage=COMMAND,
+            key=OFFER,
+        )
     return offers
 
 
@@ -106,7 +117,7 @@ def parse_meso(text: str) -> MesoInput:
         picked = " ".join(picked_match.group(1).split())
         head = text[: picked_match.start()].strip()
         if not head:
-            raise UsageError("Start with the account name.", usage=COMMAND)
+            raise UsageError("Start with the account name.", usage=COMMAND, key=ACCOUNT)
         if not picked or len(picked) > meso_service.MAX_LABEL or "|" in picked:
             raise UsageError("Say which offer they picked, e.g. `picked: B`.", usage=COMMAND)
         return MesoInput(account=" ".join(head.split()), picked=picked)
@@ -128,14 +139,18 @@ def parse_meso(text: str) -> MesoInput:
         if tolerance is not None and not offers_text and len(segments) == 1:
             return MesoInput(tolerance_pct=tolerance)
         if label_match is None:
-            raise UsageError("Start with the account name.", usage=COMMAND)
+            raise UsageError(
+                f"Start with the account name; I read none before “{first.strip()[:40]}”.",
+                usage=COMMAND,
+                key=ACCOUNT,
+            )
         # Offers with no account first: the channel's account, if it has one.
     for segment in segments[1:]:
         labelled = _labelled(segment)
         offers_text.append(labelled if labelled else (None, segment))
     if not offers_text:
         if share or tolerance is not None:
-            raise UsageError("Add the offers, e.g. `A: … | B: …`.", usage=COMMAND)
+            raise UsageError("Add the offers, e.g. `A: … | B: …`.", usage=COMMAND, key=OFFER)
         return MesoInput(account=head)
     typed = tuple(offers_text)
     if not account_then_offer:

@@ -26,6 +26,8 @@ from storage.team_models import DigestScope, DigestSubscription, QuietWeek
 
 DIGEST_USAGE = "/rapport digest"
 OVERDUE_USAGE = "/rapport overdue"
+# The channel, as the usage line names it, in errors about it.
+CHANNEL = "#channel"
 # Slack rewrites #channel, @person and @group into these when the command escapes.
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]{2,31})(?:\|[^>]*)?>")
 _USER = re.compile(r"<@([UW][A-Z0-9]{2,31})(?:\|[^>]*)?>")
@@ -48,6 +50,7 @@ def _channel(word: str, here: str) -> str:
             f"I could not tell which channel `{word}` is. Pick it from Slack's "
             "suggestions as you type `#`, or say `here`.",
             usage=DIGEST_USAGE,
+            key=CHANNEL,
         )
     return found.group(1)
 
@@ -65,9 +68,9 @@ def parse_target(head: str, here: str) -> Target:
     channels = [word for word in words if word.lower() not in ACTIONS]
     if len(actions) > 1 or len(channels) > 1:
         raise UsageError(
-            "Name one channel and at most one of `off` or `preview`, "
-            "e.g. `/rapport digest #sales off`.",
+            f"Name one channel and at most one of `off` or `preview`; I read “{head[:60]}”.",
             usage=DIGEST_USAGE,
+            key=CHANNEL,
         )
     channel = _channel(channels[0] if channels else "", here)
     return Target(ACTIONS[actions[0].lower()] if actions else "subscribe", channel)
@@ -95,13 +98,21 @@ def parse_request(args: str, here: str) -> tuple[Target, rules.DigestRequest]:
     parts = split_keyed(args, ("day", "time", "owners", "quiet"), command=DIGEST_USAGE)
     target = parse_target(parts.head, here)
     if target.action != "subscribe" and parts.fields:
+        said = (
+            f"“{parts.head[:60]}” takes no options" if parts.head else "Options go with a channel"
+        )
         raise UsageError(
-            "Options go with a channel: `/rapport digest #channel day: mon time: 09:00`.",
+            f"{said}: `/rapport digest #channel day: mon time: 09:00`.",
             usage=DIGEST_USAGE,
+            key=CHANNEL,
         )
     quiet_word = (parts.fields.get("quiet") or "skip").strip().lower()
     if quiet_word not in QUIET:
-        raise UsageError("`quiet:` takes `line` or `skip`.", usage=DIGEST_USAGE)
+        raise UsageError(
+            f"`quiet:` takes `line` or `skip`, not “{quiet_word[:40]}”.",
+            usage=DIGEST_USAGE,
+            key="quiet",
+        )
     scope, ids = parse_owners(parts.fields.get("owners"))
     request = rules.DigestRequest(
         channel_id=target.channel_id,
@@ -221,7 +232,10 @@ def overdue(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
     owners = set(_USER.findall(args))
     if args.strip() and not owners:
         raise UsageError(
-            "Name people with `@`, or nothing for the whole team.", usage=OVERDUE_USAGE
+            f"I read “{args.strip()[:40]}”: name people with `@` (picked from Slack's "
+            "list), or nobody for the whole team.",
+            usage=OVERDUE_USAGE,
+            key="@name",
         )
     deps, now = deps_of(context), utcnow()
     with deps.db() as session:

@@ -21,7 +21,11 @@ USAGE = "/rapport due"
 
 def due_now(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     if args.strip():
-        raise UsageError("`/rapport due` takes nothing after it: it lists all yours.", usage=USAGE)
+        raise UsageError(
+            f"`/rapport due` takes nothing after it (I read “{args.strip()[:40]}”): "
+            "it lists all yours.",
+            usage=USAGE,
+        )
     deps, now = deps_of(context), utcnow()
     team_id, user_id = team_of(command), command["user_id"]
     with deps.db() as session:

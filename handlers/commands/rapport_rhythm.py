@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import DidYouMean, Suggestion, UsageError
+from bot.errors import reading as reading_key
 from bot.roles import is_workspace_admin
 from bot.services import lifecycle, rhythm, team_calendar
 from bot.services.accounts import Reading, get_account, get_or_create_account
@@ -143,9 +144,16 @@ def qbr_reply(
 def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     """`qbr ACCOUNT next: DATE [every: quarter|month]`, `qbr ACCOUNT held`, `qbr ACCOUNT`."""
     parts = split_keyed(args, ("next", "every"), command=QBR_USAGE)
-    cadence = CADENCES.get((parts.fields.get("every") or "quarter").lower(), "")
+    # `every:` left empty is a question left open, not the default.
+    every = parts.fields.get("every", "quarter")
+    cadence = CADENCES.get(every.lower(), "")
     if not cadence:
-        raise UsageError("`every:` takes `quarter` or `month`.", usage=QBR_USAGE)
+        raise UsageError(
+            "`every:` takes `quarter` or `month`, "
+            + (f"not “{every[:40]}”." if every else "and was left empty."),
+            usage=QBR_USAGE,
+            key="every",
+        )
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         # With `next:`, all before it is the account; without, `held` may follow it.
@@ -231,7 +239,12 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                     now=now,
                 )
             elif rest:
-                raise UsageError("Add `next: DATE`, or `held` once it took place.", usage=QBR_USAGE)
+                raise UsageError(
+                    f"After {account.name} I read “{rest[:60]}”: add `next: DATE`, or `held` "
+                    "once it took place.",
+                    usage=QBR_USAGE,
+                    key="next",
+                )
             message = qbr_reply(review_or_none, account, calendar, now, held=held)
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
@@ -288,7 +301,10 @@ def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
         reading = _read(session, command, args, "/rapport touch", whole=False)
         note = reading.rest
         if len(note) > 1000:
-            raise UsageError("Keep the note under 1,000 characters.", usage="/rapport touch")
+            raise UsageError(
+                f"Keep the note under 1,000 characters; yours has {len(note):,}.",
+                usage="/rapport touch",
+            )
         account = get_account(session, team_id=team_of(command), name=reading.name)
         rhythm.log_touch(
             session, account, user_id=command["user_id"], note=note, now=now, calendar=calendar
@@ -302,9 +318,17 @@ def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
 def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     usage = "/rapport pause"
     parts = split_keyed(args, ("until", "reason"), command=usage)
-    if not parts.fields.get("until") or not parts.fields.get("reason"):
+    missing = [key for key in ("until", "reason") if not parts.fields.get(key)]
+    if missing:
         _ask_for_colons("pause", args, ("until", "reason"), usage)
-        raise UsageError("Say until when with `until:` and why with `reason:`.", usage=usage)
+        raise UsageError(
+            "Say until when with `until:` and why with `reason:`; "
+            + " and ".join(f"`{key}:`" for key in missing)
+            + (" is" if len(missing) == 1 else " are")
+            + " missing.",
+            usage=usage,
+            key=missing[0],
+        )
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
@@ -394,11 +418,20 @@ def _holiday_change(args: str, reader: DayReader) -> team_calendar.TeamCalendarC
         return team_calendar.CountryChange(holiday_country_code(country.group(1)))
     if verb.lower() in ("add", "remove"):
         if not rest.strip():
-            raise UsageError("Give the date, e.g. `24 Dec` or `2026-12-24`.", usage=usage)
-        day, name = reader.read_leading(rest, HOLIDAY, usage=usage)
+            raise UsageError(
+                f"Give the date to {verb.lower()}, e.g. `24 Dec` or `2026-12-24`.",
+                usage=usage,
+                key="DATE",
+            )
+        with reading_key("DATE"):
+            day, name = reader.read_leading(rest, HOLIDAY, usage=usage)
         return team_calendar.DayOffChange(day, verb.lower() == "add", name.strip()[:80])
     if verb:
-        raise UsageError("Use `add DATE [name]` or `remove DATE`.", usage=usage)
+        raise UsageError(
+            f"I read “{verb[:40]}”, which holidays does not know: use `add DATE [name]`, "
+            "`remove DATE` or `country: DE`.",
+            usage=usage,
+        )
     return None
 
 

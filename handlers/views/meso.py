@@ -116,6 +116,7 @@ def parse_amount(text: str) -> tuple[float, str]:
         raise UsageError(
             f"“{text[:40]}” is not a number; write e.g. `value: 120000` or `value: $1,200/mo`.",
             usage=COMMAND,
+            key="value",
         )
     number = float(match["number"].replace(",", "").replace("_", ""))
     number *= _SCALES[(match["scale"] or "").lower()]
@@ -124,9 +125,14 @@ def parse_amount(text: str) -> tuple[float, str]:
         raise UsageError(
             f"“{text[:40]}” reads as -{number:,.0f}: an offer's value to us is a number from 0 up.",
             usage=COMMAND,
+            key="value",
         )
     if number > meso_service.MAX_VALUE:
-        raise UsageError("That value is too large.", usage=COMMAND)
+        raise UsageError(
+            f"“{text[:40]}” reads as {number:,.0f}: that value is too large.",
+            usage=COMMAND,
+            key="value",
+        )
     return number, _PERIODS.get(period, "")
 
 
@@ -139,6 +145,7 @@ def same_period(periods: Sequence[tuple[str, str]]) -> None:
             f"The offers are valued over different periods ({named}): value them all per "
             "month or all per year.",
             usage=COMMAND,
+            key="value",
         )
 
 
