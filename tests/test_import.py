@@ -419,7 +419,7 @@ def test_a_near_miss_is_reported_not_created(
     assert main(["import", file, "--team", TEAM]) == 1
     out = capsys.readouterr().out
     assert "line 2: account “Globx” is not in Rapport; did you mean “Globex”?" in out
-    assert '/rapport account "Globx"' in out and "Nothing imported: 1 bad row" in out
+    assert '/rapport account "Globx" type: …' in out and "Nothing imported: 1 bad row" in out
     assert accounts(db) == [("Globex", ALICE, None), ("Initech", ALICE, None)]
 
     assert main(["import", file, "--team", TEAM, "--skip-bad"]) == 0

@@ -338,7 +338,7 @@ def _matched(index: NameIndex, row: AccountRow) -> int | BadRow | None:
         row.line,
         f"account “{row.name}” is not in Rapport; did you mean {names}? Write the name as "
         "it is in Rapport to update that account. A near miss is never created as a new "
-        f'account: to have both, create it first with `/rapport account "{row.name}"`',
+        f'account: to have both, create it first with `/rapport account "{row.name}" type: …`',
     )
 
 

@@ -140,7 +140,7 @@ def parse_meso(text: str) -> MesoInput:
             return MesoInput(tolerance_pct=tolerance)
         if label_match is None:
             raise UsageError(
-                f"Start with the account name; I read none before “{first.strip()[:40]}”.",
+                f"Start with the account name; I read none before “{text.strip()[:40]}”.",
                 usage=COMMAND,
                 key=ACCOUNT,
             )
