@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotFound, UsageError
 from bot.services import lifecycle
-from bot.services.accounts import clean_account_name, find_account, get_or_create_account
+from bot.services.accounts import (
+    clean_account_name,
+    find_account,
+    get_account,
+    get_or_create_account,
+)
 from bot.services.concessions import balance_of
 from bot.services.followups import reliability
 from bot.services.governance import latest_debrief, plan_of
@@ -118,6 +123,16 @@ class AccountOverview:
     # Reliability: follow-ups to this account closed, and how many of them on time.
     kept_on_time: int = 0
     closed_count: int = 0
+    # The day it is shown on, for what holds on it (None: show what is stored).
+    today: date | None = None
+
+    @property
+    def paused_until(self) -> date | None:
+        """The pause that holds today: none on a lost account, none once it ended."""
+        until = self.account.paused_until
+        if until is None or lifecycle.is_lost(self.account.stage):
+            return None
+        return until if self.today is None or self.today < until else None
 
     @property
     def more_commitments(self) -> int:
@@ -163,7 +178,12 @@ def relationship_type_from(text: str) -> str:
 
 
 def overview(
-    session: Session, *, team_id: str, account: Account, changed: tuple[str, ...] = ()
+    session: Session,
+    *,
+    team_id: str,
+    account: Account,
+    changed: tuple[str, ...] = (),
+    today: date | None = None,
 ) -> AccountOverview:
     open_filter = (
         Commitment.team_id == team_id,
@@ -189,17 +209,20 @@ def overview(
         changed=changed,
         kept_on_time=kept,
         closed_count=closed,
+        today=today,
     )
 
 
-def account_overview(session: Session, *, team_id: str, name: str) -> AccountOverview:
+def account_overview(
+    session: Session, *, team_id: str, name: str, today: date | None = None
+) -> AccountOverview:
     account = find_account(session, team_id=team_id, name=name)
     if account is None:
         raise NotFound(
             f"There is no account called “{clean_account_name(name)}” yet. Start one with "
             f"`/rapport account {clean_account_name(name)} type: …` or `/concede`."
         )
-    return overview(session, team_id=team_id, account=account)
+    return overview(session, team_id=team_id, account=account, today=today)
 
 
 def update_account(
@@ -210,6 +233,7 @@ def update_account(
     user_id: str,
     changes: AccountChanges,
     now: datetime,
+    today: date | None = None,
 ) -> AccountOverview:
     """Apply `changes` to the team's account, creating it (owned by `user_id`) if new."""
     account = get_or_create_account(session, team_id=team_id, name=name, user_id=user_id, now=now)
@@ -231,14 +255,12 @@ def update_account(
         if value is not None:
             lifecycle.set_field(session, account, field, value, actor_id=user_id, now=now)
     session.flush()
-    return overview(session, team_id=team_id, account=account, changed=changes.names)
+    return overview(session, team_id=team_id, account=account, changed=changes.names, today=today)
 
 
 def account_history(
     session: Session, *, team_id: str, name: str
-) -> tuple[Account, list[AccountChange]] | None:
-    """`ACCOUNT history`: the account and its changes, newest first; None if no such account."""
-    account = find_account(session, team_id=team_id, name=name)
-    if account is None:
-        return None
+) -> tuple[Account, list[AccountChange]]:
+    """`ACCOUNT history`: the account and its changes, newest first."""
+    account = get_account(session, team_id=team_id, name=name)
     return account, lifecycle.history(session, account=account)

@@ -483,6 +483,8 @@ def pause(
 def resume(
     session: Session, account: Account, *, actor_id: str, now: datetime
 ) -> AccountChange | None:
+    # Nothing of a lost account's is waiting to resume: saying "back on" would not be true.
+    require_live(account, "resume its reminders")
     return _set_pause(session, account, None, None, actor_id=actor_id, now=now)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.errors import UsageError
 from bot.services import account_overview as accounts
 from bot.services import governance, lifecycle
-from bot.services.accounts import get_account
+from bot.services.accounts import find_account, get_account
 from handlers.accounts import read_account_of, with_new_account
 from handlers.caller import team_of
 from handlers.commands.rapport_playbook import playbook_of
@@ -98,33 +99,56 @@ def _named(session: Session, command: dict[str, str], text: str, subcommand: str
     return get_account(session, team_id=team_of(command), name=reading.name)
 
 
-HISTORY = re.compile(r"(?P<name>.+?)\s+history", re.IGNORECASE | re.DOTALL)
+# `ACCOUNT history`; the last word as a hurried rep types it ("histroy", "hist").
+HISTORY = re.compile(r"(?P<name>.+?)\s+(?P<word>[a-z]{3,9})", re.IGNORECASE | re.DOTALL)
+
+
+def _history_of(text: str) -> str | None:
+    """The account part of `ACCOUNT history`, or None when that is not what `text` asks."""
+    wanted = HISTORY.fullmatch(text.strip())
+    if wanted is None:
+        return None
+    word = wanted.group("word").casefold()
+    if word != "hist" and not difflib.get_close_matches(word, ["history"], n=1, cutoff=0.75):
+        return None
+    return wanted.group("name")
 
 
 def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     request = parse_account(args)
-    deps = deps_of(context)
+    deps, now = deps_of(context), utcnow()
     team_id = team_of(command)
-    wants_history = HISTORY.fullmatch(request.account)
-    if wants_history and not request.changes.names:
-        with deps.db.begin() as session:
-            found = accounts.account_history(
-                session, team_id=team_id, name=wants_history.group("name")
-            )
-            if found is not None:
-                shown, changes = found
-                # Times as the one reading them lives them.
-                viewer = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"])
-                message = render(
-                    "account_history",
-                    account=shown,
-                    changes=changes,
-                    more=len(changes) >= lifecycle.HISTORY_SHOWN,
-                    tz=viewer.tz,
-                )
-                ack(**ephemeral(message))
-                return
+    history_of = _history_of(request.account) if not request.changes.names else None
     with deps.db.begin() as session:
+        # An account whose name ends in "history" is shown; any other `X history` is
+        # X's history, X read as every command reads an account (typos, a start).
+        if (
+            history_of is not None
+            and find_account(session, team_id=team_id, name=request.account) is None
+        ):
+            reading = read_account_of(
+                session,
+                command,
+                history_of,
+                usage=USAGE,
+                whole=True,
+                creates=False,
+                missing=_NO_ACCOUNT,
+            )
+            shown, changes = accounts.account_history(session, team_id=team_id, name=reading.name)
+            # Times as the one reading them lives them.
+            viewer = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"])
+            message = render(
+                "account_history",
+                account=shown,
+                changes=changes,
+                more=len(changes) >= lifecycle.HISTORY_SHOWN,
+                tz=viewer.tz,
+            )
+            ack(**ephemeral(message))
+            return
+        # The card says what holds today (a pause that has ended is not shown).
+        today = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"]).today(now)
         reading = read_account_of(
             session,
             command,
@@ -143,10 +167,13 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
                 name=reading.name,
                 user_id=command["user_id"],
                 changes=request.changes,
-                now=utcnow(),
+                now=now,
+                today=today,
             )
         else:
-            view = accounts.account_overview(session, team_id=team_id, name=reading.name)
+            view = accounts.account_overview(
+                session, team_id=team_id, name=reading.name, today=today
+            )
     if request.changes.names:
         # A new owner's Home gains the account, the actor's may lose it.
         for user_id in {command["user_id"], request.changes.owner_id or command["user_id"]}:

@@ -36,6 +36,7 @@ from storage.models import Account
 from storage.scheduling_models import Qbr, QbrCadence, TeamHoliday
 
 QBR_USAGE = "/rapport qbr"
+NO_REASON = frozenset({"none", "no", "-", "n/a", "na", "nothing", "no reason"})
 CADENCES = {
     "quarter": QbrCadence.QUARTER,
     "quarterly": QbrCadence.QUARTER,
@@ -265,8 +266,18 @@ def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
         outcome = lifecycle.win(
             session, account, actor_id=command["user_id"], calendar=calendar, now=now
         )
+        # Paused: its check-ins' reminders wait for the owner's first working day after.
+        until = account.paused_until if lifecycle.is_paused(account, calendar.today(now)) else None
+        resumes_on = calendar.on_or_after(until) if until is not None else None
         message = with_new_account(
-            render("account_won", outcome=outcome, account=account, actions=Action), reading
+            render(
+                "account_won",
+                outcome=outcome,
+                account=account,
+                actions=Action,
+                resumes_on=resumes_on,
+            ),
+            reading,
         )
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
@@ -329,6 +340,10 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
             usage=usage,
             key=missing[0],
         )
+    # "reason: none" (or "-", "n/a"): no reason, said as such.
+    reason = parts.fields["reason"]
+    if reason.strip().casefold() in NO_REASON:
+        reason = "no reason given"
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         calendar = _calendar(session, deps, command)
@@ -341,7 +356,7 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
             session,
             account,
             until=until,
-            reason=parts.fields["reason"],
+            reason=reason,
             actor_id=command["user_id"],
             today=calendar.today(now),
             now=now,
