@@ -19,7 +19,7 @@ from bot.services.accounts import get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.commitments import add_commitment
 from storage.db import SessionFactory
-from storage.models import Concession, OutboxMessage
+from storage.models import Account, Concession, OutboxMessage
 from storage.scheduling_models import UserPrefs
 from storage.team_models import DigestSubscription, HealthSnapshot, Rating
 from tests.conftest import at
@@ -480,6 +480,22 @@ def test_each_section_opens_its_accounts_in_a_modal(scene: Scenario) -> None:
     view = opened.args["view"]
     assert view["type"] == "modal"
     assert "Acme" in blocks_text(view) and "<@U0ALICE>" in blocks_text(view)
+
+
+def test_the_modal_of_an_account_whose_pause_ended_does_not_say_paused(
+    scene: Scenario,
+) -> None:
+    promise(scene.db, "Acme", "send the pricing sheet", due=date(2026, 11, 20))
+    subscribe(scene.slack_user, "here")
+    scene.sweep(MONDAY)
+    with scene.db.begin() as session:
+        acme = session.scalars(select(Account)).one()
+        acme.paused_until, acme.pause_reason = date(2026, 11, 1), "their audit"
+    details = posts_to(scene.slack, "C0LOCAL")[1]
+    assert scene.slack_user.interact(_menu_choice(details)).status == 200
+    (opened,) = scene.slack.wait_for("views.open")
+    assert "Acme" in blocks_text(opened.args["view"])
+    assert "paused until" not in blocks_text(opened.args["view"]), "as the card says today"
 
 
 def test_another_team_cannot_open_an_account_through_the_menu(scene: Scenario) -> None:

@@ -15,9 +15,9 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.services import account_overview, governance
-from handlers.caller import team_of
+from handlers.caller import caller_of, team_of
 from handlers.commands.rapport_playbook import playbook_of
-from handlers.context import deps_of
+from handlers.context import deps_of, utcnow
 from handlers.ids import Action
 from handlers.views.account_target import AccountTarget
 from handlers.views.debrief import debrief_modal
@@ -61,7 +61,15 @@ def open_account(body: dict[str, Any], context: BoltContext, client: WebClient) 
     """A digest's "Open an account…" menu: the account at a glance, in a modal."""
 
     def account_modal(session: Session, account: Account) -> dict[str, Any]:
-        view = account_overview.overview(session, team_id=account.team_id, account=account)
+        # What holds today for the one opening it (a pause that ended is not shown).
+        today = (
+            deps_of(context)
+            .calendar_of(session, team_id=account.team_id, user_id=caller_of(body).user_id)
+            .today(utcnow())
+        )
+        view = account_overview.overview(
+            session, team_id=account.team_id, account=account, today=today
+        )
         message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
         # The view's buttons act on a message; in a modal it is for reading.
         blocks = [block for block in message["blocks"] if block["type"] != "actions"]
