@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -284,25 +285,35 @@ def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
 
 
 def lost(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    deps, now = deps_of(context), utcnow()
-    with deps.db.begin() as session:
-        reading = _read(session, command, args, "/rapport lost")
-        account = get_account(session, team_id=team_of(command), name=reading.name)
-        outcome = lifecycle.lose(session, account, actor_id=command["user_id"], now=now)
-        message = render("account_lost", outcome=outcome, account=account, actions=Action)
-    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
-    ack(**ephemeral(message))
+    ack(**ephemeral(_stage_change(command, context, args, "lost", lifecycle.lose)))
 
 
 def reopen(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    ack(**ephemeral(_stage_change(command, context, args, "reopen", lifecycle.reopen)))
+
+
+_STAGE_REPLIES = {"lost": "account_lost", "reopen": "account_reopened"}
+
+
+def _stage_change(
+    command: dict[str, str],
+    context: BoltContext,
+    args: str,
+    subcommand: str,
+    change: Callable[..., lifecycle.Outcome],
+) -> dict[str, Any]:
+    """`lost ACCOUNT`, `reopen ACCOUNT`: the known account named (or the channel's),
+    moved by `change` (bot.services.lifecycle), and the reply saying what it did."""
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        reading = _read(session, command, args, "/rapport reopen")
+        reading = _read(session, command, args, f"/rapport {subcommand}")
         account = get_account(session, team_id=team_of(command), name=reading.name)
-        outcome = lifecycle.reopen(session, account, actor_id=command["user_id"], now=now)
-        message = render("account_reopened", outcome=outcome, account=account, actions=Action)
+        outcome = change(session, account, actor_id=command["user_id"], now=now)
+        message = render(
+            _STAGE_REPLIES[subcommand], outcome=outcome, account=account, actions=Action
+        )
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
-    ack(**ephemeral(message))
+    return message
 
 
 def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
