@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,7 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from storage import migrate
-from storage.db import make_engine
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from storage.models import Base
 from tests.conftest import POSTGRES_URL, postgres_schema
 
@@ -91,3 +93,33 @@ def test_qbrs_whose_reminders_ran_out_are_armed_again(empty_engine: Engine) -> N
     assert rows[1] is not None, "the review nobody answered is asked about at the next sweep"
     assert str(rows[2]).startswith("2027-09-24 09:00"), "an armed review keeps its reminder"
     assert missed == [0, 0]
+
+
+def test_an_up_to_date_database_upgrades_while_another_process_writes(tmp_path: Path) -> None:
+    """Every process upgrades as it starts: one starting while another holds SQLite's
+    write lock (a worker sweeping a big batch) must not wait for it, nor fail with
+    "database is locked" after the busy timeout (tests/test_workers.py ran into it)."""
+    path = tmp_path / "busy.db"
+    migrated = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(migrated)
+    migrated.dispose()
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the other process, mid-write
+    starting = make_engine(f"sqlite:///{path}")
+    try:
+        began = time.monotonic()
+        migrate.upgrade(starting)
+        assert time.monotonic() - began < SQLITE_BUSY_TIMEOUT_MS / 1000 / 2
+        assert migrate.is_up_to_date(starting)
+    finally:
+        starting.dispose()
+        writer.rollback()
+        writer.close()
+
+
+def test_an_outdated_database_is_not_taken_for_up_to_date(empty_engine: Engine) -> None:
+    assert not migrate.is_up_to_date(empty_engine)
+    migrate.upgrade(empty_engine, "0007")
+    assert not migrate.is_up_to_date(empty_engine)
+    migrate.upgrade(empty_engine)
+    assert migrate.is_up_to_date(empty_engine)
