@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,8 +19,11 @@ from bot import cli
 from bot.localslack import LocalSlack, command_body, signed_headers
 from tests.slackkit import SIGNING_SECRET
 
+Rapport = Callable[..., subprocess.CompletedProcess[str]]
+
 
 def rapport(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`rapport ARGS` in a process of its own, as a user runs it."""
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         env=env,
@@ -28,6 +32,32 @@ def rapport(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
         text=True,
         timeout=120,
     )
+
+
+@pytest.fixture
+def rapport_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Rapport:
+    """`rapport ARGS` as `python -m bot.cli` runs it (`sys.exit(cli.main(ARGS))`), in
+    this process: the same environment, working directory, exit code and output,
+    without a second of CPU to start Python and import Rapport again. Each command is
+    also run at least once by `rapport()` above, in a process of its own; the repeats
+    that check what a command did run here."""
+
+    def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+        with monkeypatch.context() as patch:
+            for name in os.environ.keys() - env.keys():
+                patch.delenv(name)
+            for name, value in env.items():
+                patch.setenv(name, value)
+            patch.chdir(cwd)
+            capsys.readouterr()
+            try:
+                code = cli.main(list(args))
+            except SystemExit as stopped:  # argparse, and checks that stop at once
+                code = stopped.code if isinstance(stopped.code, int) else 1
+            out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["rapport", *args], code, out, err)
+
+    return run
 
 
 @pytest.fixture
@@ -90,7 +120,9 @@ def test_serve_that_cannot_reach_slack_stops_and_names_the_url(
     assert "Traceback" not in done.stderr
 
 
-def test_try_runs_a_command_without_slack(clean_env: dict[str, str], tmp_path: Path) -> None:
+def test_try_runs_a_command_without_slack(
+    clean_env: dict[str, str], tmp_path: Path, rapport_here: Rapport
+) -> None:
     logged = rapport(
         "try", "/concede acme give: 5% discount get: 24-month term", env=clean_env, cwd=tmp_path
     )
@@ -98,23 +130,20 @@ def test_try_runs_a_command_without_slack(clean_env: dict[str, str], tmp_path: P
     assert "*We give:* 5% discount" in logged.stdout
     assert (tmp_path / "rapport.db").exists(), "SQLite in the working directory by default"
 
-    shown = rapport("try", "/concede acme", env=clean_env, cwd=tmp_path)
+    shown = rapport_here("try", "/concede acme", env=clean_env, cwd=tmp_path)
     assert "1 traded give, 0 one-way gives" in shown.stdout
 
-    wrong = rapport("try", "/followup acme send pricing", env=clean_env, cwd=tmp_path)
+    wrong = rapport_here("try", "/followup acme send pricing", env=clean_env, cwd=tmp_path)
     assert "Write it like this" in wrong.stdout
 
 
-def test_db_upgrade_is_repeatable(clean_env: dict[str, str], tmp_path: Path) -> None:
+def test_db_upgrade_is_repeatable(
+    clean_env: dict[str, str], tmp_path: Path, rapport_here: Rapport
+) -> None:
     env = {**clean_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
     assert "up to date" in rapport("db", "upgrade", env=env, cwd=tmp_path).stdout
-    assert "up to date" in rapport("db", "upgrade", env=env, cwd=tmp_path).stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    again = rapport_here("db", "upgrade", env=env, cwd=tmp_path)
+    assert again.returncode == 0 and "up to date" in again.stdout
 
 
 @pytest.fixture
@@ -125,67 +154,98 @@ def serve_env(clean_env: dict[str, str], tmp_path: Path, slack: LocalSlack) -> d
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
+        "LOG_LEVEL": "INFO",  # uvicorn's "running on" line says it is up, and where
     }
 
 
-def start_serving(env: dict[str, str], cwd: Path, port: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--host", "127.0.0.1"],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+RUNNING_ON = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+
+
+class Served:
+    """`rapport serve --port 0` in a process of its own: the kernel picks a free port
+    as the server binds it (a port chosen beforehand could be taken by anything else
+    on the machine in between), and uvicorn's log says which, once it listens."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", "0", "--host", "127.0.0.1"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+        self.port: int | None = None
+        self._up_or_gone = threading.Event()
+        # Read all along: a full pipe would stop the server mid-log.
+        threading.Thread(target=self._read, daemon=True).start()
+        # Up, or exited: either ends the wait at once. The limit is for a server that
+        # hangs while starting, not for a slow start on a loaded machine.
+        if not self._up_or_gone.wait(timeout=120) or self.port is None:
+            self.stop()
+            raise AssertionError("rapport serve did not come up:\n" + "".join(self.output))
+        response = httpx.get(f"{self.url}/healthz", timeout=30)
+        assert response.status_code == 200, response.text
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            found = RUNNING_ON.search(line)
+            if found and self.port is None:
+                self.port = int(found.group(1))
+                self._up_or_gone.set()
+        self._up_or_gone.set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"rapport serve did not come up: {process.communicate()[0]}")
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
-@pytest.fixture
-def serving(serve_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    port = free_port()
-    process = start_serving(serve_env, tmp_path, port)
-    yield port, serve_env
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def post_command(port: int, text: str) -> dict[str, object]:
+def post_command(server: Served, text: str) -> dict[str, object]:
     body = command_body("/concede", text, team_id="T0ACME", user_id="U0ALICE")
     response = httpx.post(
-        f"http://127.0.0.1:{port}/slack/events",
+        f"{server.url}/slack/events",
         content=body,
         headers=signed_headers(SIGNING_SECRET, body),
+        # What is kept across a restart is checked here, not how fast the first
+        # request of a new process is (tests/test_request_budget.py, bench/).
+        timeout=30,
     )
     assert response.status_code == 200
     payload: dict[str, object] = response.json()
     return payload
 
 
-def test_served_state_survives_a_restart(
-    serving: tuple[int, dict[str, str]], tmp_path: Path
-) -> None:
-    port, env = serving
-    assert "traded concession" in str(
-        post_command(port, "acme give: 5% discount get: a case study")
-    )
-
-    process = start_serving(env, tmp_path, second_port := free_port())
+def test_served_state_survives_a_restart(serve_env: dict[str, str], tmp_path: Path) -> None:
+    first = Served(serve_env, tmp_path)
     try:
-        assert "a case study" in str(post_command(second_port, "acme"))
+        assert "traded concession" in str(
+            post_command(first, "acme give: 5% discount get: a case study")
+        )
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        first.stop()
+    assert first.process.returncode is not None
+
+    second = Served(serve_env, tmp_path)
+    try:
+        assert "a case study" in str(post_command(second, "acme"))
+    finally:
+        second.stop()
 
 
-def test_outbox_lists_failed_and_stuck_messages(clean_env: dict[str, str], tmp_path: Path) -> None:
+def test_outbox_lists_failed_and_stuck_messages(
+    clean_env: dict[str, str], tmp_path: Path, rapport_here: Rapport
+) -> None:
     from datetime import UTC, datetime
 
     from storage.db import make_engine, make_session_factory
@@ -227,13 +287,13 @@ def test_outbox_lists_failed_and_stuck_messages(clean_env: dict[str, str], tmp_p
             )
         )
     engine.dispose()
-    listed = rapport("outbox", env=env, cwd=tmp_path).stdout
+    listed = rapport_here("outbox", env=env, cwd=tmp_path).stdout
     assert "failed" in listed and "user_not_found" in listed and "U0ALICE" in listed
     assert "U0BOB" not in listed
 
 
 def test_outbox_retry_requeues_failed_messages_and_shows_the_oldest_waiting(
-    clean_env: dict[str, str], tmp_path: Path
+    clean_env: dict[str, str], tmp_path: Path, rapport_here: Rapport
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -244,7 +304,7 @@ def test_outbox_retry_requeues_failed_messages_and_shows_the_oldest_waiting(
 
     url = f"sqlite:///{tmp_path / 'ops.db'}"
     env = {**clean_env, "DATABASE_URL": url}
-    assert rapport("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    assert rapport_here("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
     engine = make_engine(url)
     db = make_session_factory(engine)
     now = datetime.now(UTC)
@@ -277,32 +337,32 @@ def test_outbox_retry_requeues_failed_messages_and_shows_the_oldest_waiting(
     with db() as session:
         ids = {r.subject: r.id for r in session.scalars(select(OutboxMessage))}
 
-    listed = rapport("outbox", env=env, cwd=tmp_path).stdout
+    listed = rapport_here("outbox", env=env, cwd=tmp_path).stdout
     assert "1 waiting to be sent" in listed and "5 h 7 min old" in listed, listed
     assert f"#{ids['U0WAITING']}" in listed
 
-    refused = rapport("outbox", "retry", env=env, cwd=tmp_path)
+    refused = rapport_here("outbox", "retry", env=env, cwd=tmp_path)
     assert refused.returncode == 2 and "--id N, --failed-since DATE or --team T" in refused.stderr
 
     since = (now - timedelta(days=1)).isoformat()
     assert (
         "re-queued 1"
-        in rapport("outbox", "retry", "--failed-since", since, env=env, cwd=tmp_path).stdout
+        in rapport_here("outbox", "retry", "--failed-since", since, env=env, cwd=tmp_path).stdout
     )
     assert (
         "re-queued 1"
         in rapport("outbox", "retry", "--team", "T0GLOBEX", env=env, cwd=tmp_path).stdout
     )
-    one = rapport("outbox", "retry", "--id", str(ids["U0OLD"]), env=env, cwd=tmp_path).stdout
+    one = rapport_here("outbox", "retry", "--id", str(ids["U0OLD"]), env=env, cwd=tmp_path).stdout
     assert f"re-queued 1 failed message(s): #{ids['U0OLD']}" in one
-    nothing = rapport("outbox", "retry", "--id", str(ids["U0OLD"]), env=env, cwd=tmp_path)
+    nothing = rapport_here("outbox", "retry", "--id", str(ids["U0OLD"]), env=env, cwd=tmp_path)
     assert nothing.returncode == 1 and "nothing re-queued" in nothing.stdout
 
     with db() as session:
         after = {r.subject: (r.status, r.attempts) for r in session.scalars(select(OutboxMessage))}
     engine.dispose()
     assert set(after.values()) == {("pending", 0)}
-    assert "4 waiting" in rapport("outbox", env=env, cwd=tmp_path).stdout
+    assert "4 waiting" in rapport_here("outbox", env=env, cwd=tmp_path).stdout
 
 
 @freeze_time("2026-12-04 16:00:00")
