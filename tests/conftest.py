@@ -16,7 +16,7 @@ from pathlib import Path
 
 import hypothesis
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, literal_column, select, text, union_all
 from sqlalchemy.engine import make_url
 
 from bot.app import build_app
@@ -81,12 +81,24 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+# Which tables have rows, in one statement: most tests write to a few of them, and
+# emptying each of the others cost a statement per table per test.
+_TABLES_WITH_ROWS = union_all(
+    *(
+        select(literal_column(f"'{table.name}'"), select(1).select_from(table).exists())
+        for table in Base.metadata.sorted_tables
+    )
+)
+
+
 @pytest.fixture
 def db(engine: Engine) -> Iterator[SessionFactory]:
     """A clean database for each test (tables emptied, schema kept)."""
     with engine.begin() as conn:
+        used = {name for name, has_rows in conn.execute(_TABLES_WITH_ROWS) if has_rows}
         for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+            if table.name in used:
+                conn.execute(table.delete())
     yield make_session_factory(engine)
 
 
@@ -159,6 +171,36 @@ def at(value: str) -> datetime:
 def sqlite_path(database_url: str) -> Path | None:
     url = make_url(database_url)
     return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+
+# Tests that take seconds each (processes started, corpora played, many examples), by
+# how long they take, longest first; the rest follow in their usual order. pytest-xdist
+# hands tests out in this order, one at a time, to whichever process is free
+# (pyproject.toml): begun first, the long ones are spread over both processes, and
+# the last test left running is a short one.
+LONG_FIRST = (
+    "tests/test_workers.py::",
+    "tests/test_journey.py::test_journey[",
+    "tests/test_cli.py::test_served_state_survives_a_restart",
+    "tests/test_sweep.py::test_sweep_in_a_second_process",
+    "tests/test_lifecycle_property.py::",
+    "tests/test_meso_render.py::test_any_user_text_renders",
+    "tests/test_render.py::test_any_user_text_renders",
+    "tests/test_cli.py::",
+    "tests/test_render_cache.py::",
+    "tests/test_digest.py::",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    return next(
+        (rank for rank, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)),
+        len(LONG_FIRST),
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: the same order in every process, as xdist needs
 
 
 def pytest_report_header() -> str:

@@ -43,10 +43,11 @@ class ServerThread:
     """uvicorn serving an ASGI app on 127.0.0.1, on a free port, in a thread."""
 
     def __init__(self, asgi: Any, limits: EdgeLimits | None = None) -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
+        # Bound here and handed to uvicorn as it is: a port looked up, let go and
+        # bound again later could be taken in between by any process on the machine.
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
         # As `rapport serve` configures uvicorn: its read timeout and connection cap.
         config = uvicorn_config(
             asgi,
@@ -61,7 +62,7 @@ class ServerThread:
     def _run(self) -> None:
         loop = RealTimeEventLoop()
         try:
-            loop.run_until_complete(self.server.serve())
+            loop.run_until_complete(self.server.serve(sockets=[self.socket]))
         finally:
             loop.close()
 
@@ -71,9 +72,11 @@ class ServerThread:
 
     def start(self) -> ServerThread:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        # The limit is for a server that hangs while starting; one that failed ends
+        # the wait at once.
+        deadline = time.monotonic() + 60
         while not self.server.started:
-            if time.monotonic() > deadline:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.01)
         return self
@@ -81,6 +84,7 @@ class ServerThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.socket.close()
 
 
 @dataclass

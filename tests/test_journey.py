@@ -52,7 +52,8 @@ Every key of a line:
   the runner says so when it starts to pass (then delete the `xfail`).
 
 A file may set `who` and `known` at its top, for all its lines. Files are played in
-parallel (one test per file); within a file, a line costs a few milliseconds.
+parallel (one test per file, or per part of a long one: PLAYS_PER_TEST); within a
+file, a line costs a few milliseconds.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ from typing import Any
 import pytest
 import yaml
 from freezegun import freeze_time
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, func, inspect, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -201,6 +202,20 @@ _ROWS_OF_TEAM = {
     for table in TEAM_TABLES
 }
 _KEYS = {table.name: [column.name for column in table.primary_key.columns] for table in TEAM_TABLES}
+# How many rows the team has in each table, in one statement: a line's team has rows
+# in two or three tables, and reading every table's rows for it took a statement each.
+_COUNTS = union_all(
+    *(
+        select(literal_column(f"'{table.name}'"), func.count())
+        .select_from(table)
+        .where(table.c.team_id == bindparam("team_id"))
+        for table in TEAM_TABLES
+    )
+)
+
+
+def tables_with_rows(session: Session, team_id: str) -> set[str]:
+    return {name for name, count in session.execute(_COUNTS, {"team_id": team_id}) if count}
 
 
 def snapshot(session: Session, team_id: str, tables: Iterable[str] = _ROWS_OF_TEAM) -> Snapshot:
@@ -287,14 +302,15 @@ class Journey:
             self.type(earlier, team_id, person, channel)
         after_ack.drain()
         with self.db() as session:
-            # A new team has only what meet() gave it, unless `before` typed more.
-            tables = _ROWS_OF_TEAM if "before" in spec else ("accounts", "user_prefs")
-            before = snapshot(session, team_id, tables)
+            # The tables the team has no row in are left out, before and after: a
+            # table with rows on either side is read on both.
+            had = tables_with_rows(session, team_id)
+            before = snapshot(session, team_id, had)
         self.slack.clear()
         reply = self.type(spec["say"], team_id, person, channel)
         after_ack.drain()
         with self.db() as session:
-            after = snapshot(session, team_id)
+            after = snapshot(session, team_id, had | tables_with_rows(session, team_id))
         return self.check(line, reply, changes(before, after), after)
 
     def meet(
@@ -390,7 +406,7 @@ class Journey:
         rows = changed.get(model.__tablename__, [])
         if not rows:
             return [f"no {model_name} stored (stored: {sorted(changed) or 'nothing'})"]
-        accounts = {row["id"]: row["name"] for row in after["accounts"].values()}
+        accounts = {row["id"]: row["name"] for row in after.get("accounts", {}).values()}
         expected: dict[str, Any] = dict(spec.get("fields") or {})
         if "date" in spec:
             if date_column is None:
@@ -420,9 +436,28 @@ class Journey:
         return [f"{model_name} stored as {shown(found)}, not {shown(wanted)}"]
 
 
-@pytest.mark.parametrize("path", corpus_files(), ids=lambda path: path.stem)
+# Plays per test at most: a long file is played as several tests of about equal size,
+# so that pytest-xdist can give them to different processes, and the last test left
+# running at the end of the suite is a short one.
+PLAYS_PER_TEST = 120
+
+
+def corpus_parts() -> list[Any]:
+    """A pytest param per file, or per part of a long file: (path, part, parts)."""
+    params = []
+    for path in corpus_files():
+        parts = max(1, -(-len(load(path)) // PLAYS_PER_TEST))
+        for part in range(parts):
+            name = path.stem if parts == 1 else f"{path.stem}-{part + 1}of{parts}"
+            params.append(pytest.param(path, part, parts, id=name))
+    return params
+
+
+@pytest.mark.parametrize(("path", "part", "parts"), corpus_parts())
 def test_journey(
     path: Path,
+    part: int,
+    parts: int,
     slack_user: SlackSender,
     slack: LocalSlack,
     db: SessionFactory,
@@ -433,10 +468,14 @@ def test_journey(
     for person in PEOPLE.values():
         slack.add_user(person.user_id, tz=person.tz, locale=person.locale, is_admin=True)
     prefix = path.stem[:6].upper()
+    lines = load(path)
+    size = -(-len(lines) // parts)
     failures: list[str] = []
     with freeze_time(NOW, real_asyncio=True) as clock:
         journey = Journey(db, slack, slack_user, settings, clock)
-        for line in load(path):
+        # Each part's teams are numbered on from where the part before it stopped.
+        journey.teams = iter(range(part * size + 1, 1_000_000))
+        for line in lines[part * size : (part + 1) * size]:
             problems = journey.play(line, prefix)
             if "xfail" in line.spec:
                 if not problems:
@@ -444,6 +483,17 @@ def test_journey(
             elif problems:
                 failures.append(f"{line.where}:\n    " + "\n    ".join(problems))
     assert not failures, f"{len(failures)} line(s) misread:\n" + "\n".join(failures)
+
+
+def test_journey_parts_play_every_line_once() -> None:
+    for path in corpus_files():
+        count = len(load(path))
+        parts = [p.values for p in corpus_parts() if p.values[0] == path]
+        total = parts[0][2]
+        size = -(-count // total)
+        assert len(parts) == total and [p[1] for p in parts] == list(range(total))
+        covered = [i for _, part, _ in parts for i in range(count)[part * size : (part + 1) * size]]
+        assert covered == list(range(count)), path.name
 
 
 def test_journey_corpus_is_well_formed() -> None:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.services import concessions, meso
@@ -165,6 +165,9 @@ def test_every_negotiation_template_renders_valid_block_kit(text: str) -> None:
             assert "@here" not in parsed, name
 
 
+# Each example renders every negotiation template; the hostile, longest and emoji texts
+# above are checked on every run. 30 examples, as tests/test_render.py's same property.
+@settings(max_examples=30)
 @given(st.text(min_size=1, max_size=300))
 def test_any_user_text_renders(text: str) -> None:
     every_template(text)
