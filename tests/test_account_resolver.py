@@ -481,3 +481,13 @@ def test_resolve_takes_the_channels_account(db: SessionFactory) -> None:
 def test_resolve_refuses_a_new_name_too_long_to_keep(db: SessionFactory) -> None:
     with db.begin() as session, pytest.raises(UsageError, match="up to 80"):
         resolve_account(session, team_id="T0ACME", text="x" * 81, whole=True)
+
+
+def test_a_shortened_name_is_offered_where_the_command_only_looks_up() -> None:
+    # `/rapport account Glob history`: nothing is created, so a question costs nothing.
+    question = asked("Glob", whole=True, creates=False)
+    assert [o.name for o in question.options] == ["Globex", "Globex Logistics"]
+    assert question.new_name is None
+    # A command that creates accounts takes a new name that shares a known one's start.
+    assert read("Umbra", whole=True) == Reading(name="Umbra", rest="")
+    assert read("Gl", whole=True, creates=False) == Reading(name="Gl", rest="")

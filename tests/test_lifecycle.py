@@ -351,6 +351,17 @@ def test_a_pause_ending_on_a_day_off_says_the_working_day_reminders_resume(
     assert "They resume by themselves on that day" in weekday.text
 
 
+def test_a_date_moved_by_the_owners_calendar_is_not_called_the_readers(s: Scenario) -> None:
+    # Alice's account; Bob wins it and pauses it: the dates follow Alice's working days,
+    # and the reply says so rather than calling them Bob's.
+    s.say("2026-11-27T10:00:00Z", "/rapport", "account Hooli type: functional")
+    won = s.say("2026-11-28T10:00:00Z", "/rapport", "won Hooli", user=BOB)
+    assert "is a Saturday, not one of the owner's working days" in won.text
+    paused = s.say("2026-12-03T10:00:00Z", "/rapport", "pause Hooli until: sat reason: x", user=BOB)
+    assert "(Sat 5 Dec 2026 is a Saturday, not one of the owner's working days)" in paused.text
+    assert "your working days" not in paused.text + won.text
+
+
 def test_a_new_owner_given_an_account_is_told_by_whom_and_what_is_open(s: Scenario) -> None:
     s.say(MONDAY, "/followup", "Globex send the renewal draft due: 2026-12-02")
     s.say(MONDAY, "/rapport", "qbr Globex next: 2027-01-18")

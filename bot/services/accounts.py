@@ -133,6 +133,10 @@ MAX_NAME_WORDS = 10
 # is one). Names under 4 letters must be exact: "SAP" and "SAS" are both companies.
 # Checked over realistic names in tests/test_account_resolver.py.
 MIN_FUZZY_LENGTH = 4
+# A shortened name ("Glob") is offered only by commands that look an account up: a
+# new customer often shares the start of a known one ("Umbra", "Umbrella Corp"), and a
+# command that creates accounts must not stop it with a question.
+MIN_PREFIX_LENGTH = 3
 
 
 def typos_allowed(length: int) -> int:
@@ -314,6 +318,14 @@ class NameIndex:
                 return len(extra), self.by_key[key][0]
         return None
 
+    def starting_with(self, name: str) -> list[KnownAccount]:
+        """Known accounts whose name begins with `name` ("Glob" for Globex Corp)."""
+        typed = match_key(name)
+        if len(typed) < MIN_PREFIX_LENGTH:
+            return []
+        keys = sorted(key for key in self.keys if key.startswith(typed) and key != typed)
+        return [account for key in keys for account in self.by_key[key]]
+
     def mentioned(self, words: Sequence[str]) -> list[KnownAccount]:
         """Known accounts named, word for word, anywhere in `words` after the first."""
         first = len(name_words(words[0])) if words else 0
@@ -489,7 +501,7 @@ def _known(
 def _unknown(
     index: NameIndex, typed: _Typed, words: Sequence[str], *, whole: bool, creates: bool
 ) -> Reading:
-    near = index.near(typed.text)
+    near = index.near(typed.text) or ([] if creates else index.starting_with(typed.text))
     later = [] if near else index.mentioned(words)
     task_word = not whole and typed.text.casefold() in TASK_WORDS
     if near or later:

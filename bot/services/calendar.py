@@ -133,18 +133,19 @@ class WorkCalendar:
         """`day` if it is a working day, else the last one before it."""
         return day if self.is_working_day(day) else self.working_day_before(day)
 
-    def why_not_working(self, day: date) -> str | None:
+    def why_not_working(self, day: date, *, whose: str = "your") -> str | None:
         """Why `day` is not a working day, in words ("a Sunday", "Christmas Day");
-        None when it is one."""
+        None when it is one. `whose`: the calendar's person as the reader calls them
+        ("your", or "the owner's" when someone else changed the owner's account)."""
         if self.is_working_day(day):
             return None
         if self.away_from and self.away_until and self.away_from <= day <= self.away_until:
-            return "during your time away"
+            return f"during {whose} time away"
         if self.country and day in public_holidays(self.country):
             return f"a public holiday ({public_holidays(self.country).get(day)})"
         if day in self.team_days_off:
             return "a team day off"
-        return f"a {day:%A}, not one of your working days"
+        return f"a {day:%A}, not one of {whose} working days"
 
     def today(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
@@ -177,3 +178,8 @@ def parse_work_days(text: str) -> frozenset[int]:
 
 def days_off(days: Iterable[date]) -> frozenset[date]:
     return frozenset(days)
+
+
+def whose_calendar(reader_id: str, owner_id: str) -> str:
+    """How a reply names the owner whose calendar moved a date: the reader, or not."""
+    return "your" if reader_id == owner_id else "the owner's"

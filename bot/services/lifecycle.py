@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UsageError, UserFacingError
-from bot.services.calendar import WorkCalendar
+from bot.services.calendar import WorkCalendar, whose_calendar
 from storage.history_models import AccountChange
 from storage.models import (
     STAGE_WORDS,
@@ -326,7 +326,11 @@ def win(
         change=change,
         checkins=tuple(planned),
         moved_from=moved,
-        moved_why=calendar.why_not_working(moved) if moved is not None else None,
+        moved_why=(
+            calendar.why_not_working(moved, whose=whose_calendar(actor_id, account.owner_id))
+            if moved is not None
+            else None
+        ),
         moved_days=(wanted - today).days,
     )
 

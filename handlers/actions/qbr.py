@@ -52,7 +52,13 @@ def _answer(
         else:
             rhythm.mark_qbr_held(qbr, review_on=planned, today=today, calendar=calendar, now=now)
         message = qbr_reply(
-            qbr, qbr.account, calendar, now, held=planned if not extra else None, extra=extra
+            qbr,
+            qbr.account,
+            calendar,
+            now,
+            held=planned if not extra else None,
+            reader_id=body["user"]["id"],
+            extra=extra,
         )
     respond(
         text=message["text"],

@@ -17,7 +17,7 @@ from bot.errors import reading as reading_key
 from bot.roles import is_workspace_admin
 from bot.services import lifecycle, rhythm, team_calendar
 from bot.services.accounts import Reading, get_account, get_or_create_account
-from bot.services.calendar import WorkCalendar, relative_day
+from bot.services.calendar import WorkCalendar, relative_day, whose_calendar
 from bot.services.dates import HOLIDAY, PAUSE, QBR, DayReader
 from bot.services.people import (
     day_reader,
@@ -114,6 +114,7 @@ def qbr_reply(
     now: datetime,
     *,
     held: date | None,
+    reader_id: str,
     extra: bool = False,
 ) -> dict[str, Any]:
     """The reply to scheduling a QBR or holding the one planned for `held`: when the
@@ -126,10 +127,11 @@ def qbr_reply(
         if held is not None
         else qbr.next_on
     )
+    whose = whose_calendar(reader_id, account.owner_id)
     return render(
         "qbr_scheduled",
         moved_from=by_cadence if by_cadence != qbr.next_on else None,
-        moved_why=calendar.why_not_working(by_cadence),
+        moved_why=calendar.why_not_working(by_cadence, whose=whose),
         qbr=qbr,
         account=account,
         held=held,
@@ -138,7 +140,7 @@ def qbr_reply(
         ahead=rhythm.reminders_ahead(qbr, calendar, now),
         short_notice=qbr.lead_days < rhythm.QBR_LEAD_DAYS,
         asked_on=rhythm.asked_on(qbr, calendar),
-        day_off=calendar.why_not_working(qbr.next_on),
+        day_off=calendar.why_not_working(qbr.next_on, whose=whose),
         when=relative_day(qbr.next_on, today),
     )
 
@@ -199,7 +201,8 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                 now=now,
             )
             message = with_new_account(
-                qbr_reply(review, account, calendar, now, held=None), reading
+                qbr_reply(review, account, calendar, now, held=None, reader_id=command["user_id"]),
+                reading,
             )
             learn_person(context, command, now=now)
         else:
@@ -247,7 +250,9 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                     usage=QBR_USAGE,
                     key="next",
                 )
-            message = qbr_reply(review_or_none, account, calendar, now, held=held)
+            message = qbr_reply(
+                review_or_none, account, calendar, now, held=held, reader_id=command["user_id"]
+            )
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
 
@@ -380,7 +385,9 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
             change=change,
             actions=Action,
             resumes_on=owner.on_or_after(until),
-            resume_why=owner.why_not_working(until),
+            resume_why=owner.why_not_working(
+                until, whose=whose_calendar(command["user_id"], account.owner_id)
+            ),
         )
     learn_person(context, command, now=now)
     ack(**ephemeral(message))
