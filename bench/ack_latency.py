@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.localslack import LocalSlack, command_body, signed_headers  # noqa: E402
+from bot.devtools.localslack import LocalSlack, command_body, signed_headers  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TARGET_P99_MS = 50.0  # at concurrency 16, 2 cores (bench/README.md)
@@ -50,9 +50,9 @@ def serve_bare(port: int, api_url: str) -> None:
     from slack_bolt import Ack, App
     from sqlalchemy import create_engine
 
+    from bot.app.server import make_asgi
     from bot.config import Settings
-    from bot.server import make_asgi
-    from bot.slack import make_client
+    from bot.slackapi.client import make_client
 
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -235,7 +235,7 @@ def measure(args: argparse.Namespace) -> list[Target]:
             "PYTHONPATH": str(ROOT),
         }
         rapport_port, peer_port, bare_port = free_port(), free_port(), free_port()
-        serve = ["-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(rapport_port)]
+        serve = ["-m", "bot.app.cli", "serve", "--host", "127.0.0.1", "--port", str(rapport_port)]
         rapport = subprocess.Popen([sys.executable, *serve], env=env, cwd=tmp)
         peer_database = args.peer_database_url or f"sqlite:///{tmp}/peer.db"
         peer_env = {**env, "PEER_DATABASE_URL": peer_database}

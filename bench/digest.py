@@ -4,7 +4,7 @@ Seeds one team with 100,000 accounts over 1,000 owners, with the history a diges
 reads (commitments overdue, kept and charted; QBRs, check-ins, concessions, paused
 and quiet accounts), and 1,000 channels subscribed for the same slot: most cover
 five owners each, some the whole team, some a user group. Then times one sweep's
-digest step (`bot.digests.plan_digests`: load, health scores, build, render, queue
+digest step (`bot.scheduler.digests.plan_digests`: load, health scores, build, render, queue
 in the outbox), with Slack answering locally and nothing sent, and reports peak
 memory (tracemalloc) in a second, separate pass.
 
@@ -33,9 +33,9 @@ from sqlalchemy import Engine, delete, func, insert, select, text, update  # noq
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.digests import plan_digests  # noqa: E402
-from bot.localslack import LocalSlack  # noqa: E402
-from bot.slack import make_client  # noqa: E402
+from bot.devtools.localslack import LocalSlack  # noqa: E402
+from bot.scheduler.digests import plan_digests  # noqa: E402
+from bot.slackapi.client import make_client  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.models import Account, Commitment, Concession, OutboxMessage  # noqa: E402

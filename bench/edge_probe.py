@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.localslack import LocalSlack, command_body, interaction_body, signed_headers  # noqa: E402
+from bot.devtools.localslack import LocalSlack, command_body, interaction_body, signed_headers  # noqa: E402
 
 SECRET = "probe-signing-secret"
 MARKER = "PROBE-MARKER-IN-A-BODY"
@@ -56,7 +56,7 @@ def start_serve(port: int, api_url: str, tmp: str, nofile: int) -> subprocess.Po
     def limit_files() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "bot.app.cli", "serve", "--host", "127.0.0.1"]
     return subprocess.Popen(
         [*command, "--port", str(port), "--no-scheduler"],
         env=env,

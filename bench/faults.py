@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.localslack import LocalSlack, command_body, signed_headers  # noqa: E402
+from bot.devtools.localslack import LocalSlack, command_body, signed_headers  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -207,7 +207,7 @@ def free_port() -> int:
 
 def rapport(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.app.cli", *args],
         env=env,
         cwd=ROOT,
         stdout=log.open("ab"),

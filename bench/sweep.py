@@ -48,9 +48,9 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot import nudging  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.sweep import PLAN_AND_GROUP  # noqa: E402
+from bot.scheduler import nudging  # noqa: E402
+from bot.scheduler.sweep import PLAN_AND_GROUP  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory, one_at_a_time  # noqa: E402
 from storage.models import Account, Commitment, OutboxMessage  # noqa: E402
@@ -247,7 +247,7 @@ def sweep_once(engine: Engine, url: str, server: ServerCpu) -> tuple[float, ...]
     settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
     cpu, server_cpu = time.process_time(), server.seconds()
     started = time.perf_counter()
-    # As `bot.sweep` does: one sweeper at a time (the lock is timed with planning), and
+    # As `bot.scheduler.sweep` does: one sweeper at a time (the lock is timed with planning), and
     # what can go now is written into its message while planning.
     with one_at_a_time(db, PLAN_AND_GROUP):
         held = nudging.Grouping()
@@ -313,7 +313,7 @@ def main() -> None:
             for _ in range(args.repeat):
                 reset(engine, stale_tz=args.stale_tz)
                 if not args.no_freeze:
-                    # As `rapport serve` does after start-up (bot/cli.py): otherwise each
+                    # As `rapport serve` does after start-up (bot/app/cli.py): otherwise each
                     # full collection during the sweep walks every module and mapper.
                     gc.collect()
                     gc.freeze()

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.errors import AccountUnsure, NotFound, UsageError, UserFacingError
-from bot.errors import reading as reading_key
 from bot.services.accounts import Reading, resolve_account
+from bot.services.errors import AccountUnsure, NotFound, UsageError, UserFacingError
+from bot.services.errors import reading as reading_key
 from handlers.caller import team_of
-from handlers.ids import ACCOUNT_CHOICE_PREFIX
 from messages import render
+from messages.ids import ACCOUNT_CHOICE_PREFIX
 
 # The account as usage lines name it (`/rapport won ACCOUNT`), named by its errors.
 ACCOUNT = "ACCOUNT"

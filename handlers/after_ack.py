@@ -1,6 +1,6 @@
 """Slack calls a slash command needs, made off the request path.
 
-Slash commands are dispatched on the server's event loop (bot/server.py): their
+Slash commands are dispatched on the server's event loop (bot/app/server.py): their
 listeners do local work and reply in the HTTP response. A Slack call there (opening
 a modal, posting to a channel) would hold every other request for its round trip,
 so a listener hands it to `later()`, which runs it on a small thread pool at once,
@@ -29,7 +29,7 @@ from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
 
-from bot.timezones import learn_timezone
+from bot.slackapi.timezones import learn_timezone
 from handlers.caller import team_of
 from handlers.context import deps_of
 from handlers.errors import tell_after_ack
@@ -74,7 +74,7 @@ class AfterAckPool(ThreadPoolExecutor):
 
 # One pool for everything after an ack: the Slack calls handed to `later()`, and
 # Bolt's lazy listeners (button clicks, modal submissions, events), which
-# bot/app.py gives it as Bolt's listener executor.
+# bot/app/bolt.py gives it as Bolt's listener executor.
 AFTER_ACK = AfterAckPool(max_workers=8)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
-from bot.errors import UserFacingError
+from bot.services.errors import UserFacingError
 
 # Slack ids: upper-case letters and digits (T…, E…, U…, W…).
 _SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")

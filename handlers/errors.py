@@ -18,11 +18,10 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 
-from bot.errors import AccountUnsure, DidYouMean, Suggestion, UsageError, UserFacingError
 from bot.services.dates import AmbiguousDate
+from bot.services.errors import AccountUnsure, DidYouMean, Suggestion, UsageError, UserFacingError
 from handlers.accounts import account_question
 from handlers.caller import user_of
-from handlers.ids import Action
 from handlers.parsing import replace_last
 from handlers.replays import AlreadyAnswered, answer_repeat, let_go_of_failed
 from handlers.replies import run_value
@@ -30,6 +29,7 @@ from handlers.response_urls import is_admitted, respond_of
 from messages import render
 from messages.commands import CommandHelp, command_reference, subcommand_reference
 from messages.formats import full_day
+from messages.ids import Action
 from storage.db import is_database_timeout
 
 log = logging.getLogger("rapport.errors")
@@ -72,7 +72,7 @@ _SLACK_REFERENCE = re.compile(r"<([#@]|!subteam\^)[A-Z0-9]+\|@?([^>]*)>")
 
 def field_named(key: str) -> str:
     """A field as the reply names it: `due:` for a key, `ACCOUNT` for a part of the
-    usage line written without one (see bot.errors.UsageError)."""
+    usage line written without one (see bot.services.errors.UsageError)."""
     return f"`{key}:`" if key.isalpha() and key.islower() else f"`{key}`"
 
 

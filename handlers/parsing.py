@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.errors import UsageError
+from bot.services.errors import UsageError
 
 MAX_FIELD_LENGTH = 500
 

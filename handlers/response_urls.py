@@ -2,7 +2,7 @@
 
 A response_url comes in the request body. Posting to it on behalf of an unverified
 request would let anyone make the bot POST to a URL of their choosing, so the edge
-(bot/server.py) marks each request it verified with `admit()`, which also installs
+(bot/app/server.py) marks each request it verified with `admit()`, which also installs
 the one `respond` every listener and the error handler use. That `respond` posts
 only to Slack's own response URLs: hooks.slack.com, or the host of SLACK_API_URL
 (the local fake Slack in tests and `rapport try`). Every reply through a
@@ -84,8 +84,8 @@ def respond_of(context: BoltContext) -> SlackOnlyRespond | None:
 class RequireAdmission(Middleware):
     """Only admitted requests reach a listener.
 
-    Over HTTP that is the edge's verdict on the signature (bot/server.py), the one
-    check made: Bolt's own RequestVerification is off (bot/app.py), and would only
+    Over HTTP that is the edge's verdict on the signature (bot/app/server.py), the one
+    check made: Bolt's own RequestVerification is off (bot/app/bolt.py), and would only
     hash the body a second time. A request that did not come through the edge gets
     401 here. Socket Mode requests arrive over the connection the app token opened,
     and are admitted as they come.

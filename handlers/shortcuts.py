@@ -13,8 +13,8 @@ from handlers.accounts import modal_account
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.ids import View
 from messages import render
+from messages.ids import View
 
 SHORTCUT_ID = "log_as_touch"
 

@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, literal_column, select, text, union_all
 from sqlalchemy.engine import make_url
 
-from bot.app import build_app
+from bot.app.bolt import build_app
+from bot.app.server import make_asgi
 from bot.config import Settings
-from bot.localslack import LocalSlack
-from bot.server import make_asgi
-from bot.slack import make_client
+from bot.devtools.localslack import LocalSlack
+from bot.slackapi.client import make_client
 from handlers import after_ack
 from handlers.events.home import VIEWERS as home_viewers
 from storage import migrate

@@ -10,9 +10,9 @@ import pytest
 from freezegun import freeze_time
 
 from bot.config import Settings
-from bot.delivery import ChannelPacer, ClientForTeam
-from bot.localslack import LocalSlack
-from bot.sweep import SweepReport, sweep
+from bot.devtools.localslack import LocalSlack
+from bot.scheduler.delivery import ChannelPacer, ClientForTeam
+from bot.scheduler.sweep import SweepReport, sweep
 from handlers import after_ack
 from storage.db import SessionFactory
 from tests.conftest import at

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import uvicorn
 
-from bot.edge import EdgeLimits, uvicorn_config
-from bot.localslack import command_body, interaction_body, signed_headers
+from bot.app.edge import EdgeLimits, uvicorn_config
+from bot.devtools.localslack import command_body, interaction_body, signed_headers
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TEAM = "T0ACME"

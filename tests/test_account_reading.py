@@ -14,9 +14,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from bot.localslack import LocalSlack
+from bot.devtools.localslack import LocalSlack
 from handlers import after_ack
-from handlers.ids import ConcessionBlock, View
+from messages.ids import ConcessionBlock, View
 from storage.db import SessionFactory
 from storage.models import Account, Commitment, Concession
 from tests.slackkit import BOB, Reply, SlackSender, block_action, view_submission

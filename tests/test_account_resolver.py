@@ -13,7 +13,6 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.errors import AccountUnsure, UsageError
 from bot.services.accounts import (
     KnownAccount,
     Reading,
@@ -23,6 +22,7 @@ from bot.services.accounts import (
     read_account,
     resolve_account,
 )
+from bot.services.errors import AccountUnsure, UsageError
 from storage.db import SessionFactory
 from storage.models import Account
 

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.errors import UsageError
 from bot.services.account_overview import last_meso_set, relationship_type_from
+from bot.services.errors import UsageError
 from storage.db import SessionFactory
 from storage.models import Account, Commitment, Concession
 from storage.negotiation_models import MesoOffer, MesoSet

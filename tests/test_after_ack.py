@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.localslack import LocalSlack, RecordedCall
+from bot.devtools.localslack import LocalSlack, RecordedCall
 from bot.services import meso as meso_service
 from handlers import after_ack
-from handlers.ids import Action
+from messages.ids import Action
 from tests.slackkit import ALICE, TEAM, SlackSender, block_action, blocks_text
 
 

@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import func, select
 
-from bot.localslack import command_body
+from bot.devtools.localslack import command_body
 from handlers.caller import Caller, UnknownCaller, caller_of
-from handlers.ids import View
+from messages.ids import View
 from storage.db import SessionFactory
 from storage.models import Concession
 from storage.scheduling_models import UserPrefs

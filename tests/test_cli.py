@@ -15,8 +15,8 @@ import httpx
 import pytest
 from freezegun import freeze_time
 
-from bot import cli
-from bot.localslack import LocalSlack, command_body, signed_headers
+from bot.app import cli
+from bot.devtools.localslack import LocalSlack, command_body, signed_headers
 from tests.slackkit import SIGNING_SECRET
 
 Rapport = Callable[..., subprocess.CompletedProcess[str]]
@@ -25,7 +25,7 @@ Rapport = Callable[..., subprocess.CompletedProcess[str]]
 def rapport(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """`rapport ARGS` in a process of its own, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.app.cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -36,7 +36,7 @@ def rapport(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
 
 @pytest.fixture
 def rapport_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Rapport:
-    """`rapport ARGS` as `python -m bot.cli` runs it (`sys.exit(cli.main(ARGS))`), in
+    """`rapport ARGS` as `python -m bot.app.cli` runs it (`sys.exit(cli.main(ARGS))`), in
     this process: the same environment, working directory, exit code and output,
     without a second of CPU to start Python and import Rapport again. Each command is
     also run at least once by `rapport()` above, in a process of its own; the repeats
@@ -168,7 +168,7 @@ class Served:
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", "0", "--host", "127.0.0.1"],
+            [sys.executable, "-m", "bot.app.cli", "serve", "--port", "0", "--host", "127.0.0.1"],
             env=env,
             cwd=cwd,
             stdout=subprocess.PIPE,

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.localslack import LocalSlack
-from handlers.ids import Action, ConcessionBlock, View
+from bot.devtools.localslack import LocalSlack
+from messages.ids import Action, ConcessionBlock, View
 from storage.db import SessionFactory
 from storage.models import Account, Concession
 from storage.negotiation_models import ConcessionRevision

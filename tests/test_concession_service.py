@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.errors import NotFound
 from bot.services import concessions
 from bot.services.concessions import ConcessionFields, fits_for_give
+from bot.services.errors import NotFound
 from storage.db import SessionFactory
 from tests.conftest import at
 

@@ -9,9 +9,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.localslack import LocalSlack
+from bot.devtools.localslack import LocalSlack
 from handlers import after_ack
-from handlers.ids import Action, View
+from messages.ids import Action, View
 from storage.db import SessionFactory
 from storage.models import Account, Commitment
 from storage.scheduling_models import Qbr, TeamHoliday, UserPrefs

@@ -10,7 +10,6 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import UsageError
 from bot.services.dates import (
     DUE,
     HOLIDAY,
@@ -24,6 +23,7 @@ from bot.services.dates import (
     order_of_locale,
     short_day,
 )
+from bot.services.errors import UsageError
 from messages.formats import full_day
 
 # Thursday 3 December 2026, the day the issue was written.

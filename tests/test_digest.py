@@ -11,9 +11,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from bot.delivery import ChannelPacer
-from bot.digests import plan_digests
-from bot.localslack import LocalSlack
+from bot.devtools.localslack import LocalSlack
+from bot.scheduler.delivery import ChannelPacer
+from bot.scheduler.digests import plan_digests
 from bot.services import digest as rules
 from bot.services.accounts import get_or_create_account
 from bot.services.calendar import WorkCalendar
@@ -202,7 +202,7 @@ def test_reminders_due_at_the_digest_slot_go_out_before_the_digest_is_built(
         reminders_when_digests_began.append(len(scene.dms(ALICE)) + len(scene.dms(BOB)))
         return plan_digests(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("bot.sweep.digests.plan_digests", plan_digests_after_noting)
+    monkeypatch.setattr("bot.scheduler.sweep.digests.plan_digests", plan_digests_after_noting)
     report = scene.sweep(MONDAY)
 
     assert reminders_when_digests_began == [2]

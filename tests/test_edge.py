@@ -18,14 +18,14 @@ from slack_bolt.logger.messages import debug_responding, warning_unhandled_reque
 from slack_bolt.request import BoltRequest
 from sqlalchemy import func, select
 
-from bot.app import bolt_logger, build_app
+from bot.app.bolt import bolt_logger, build_app
+from bot.app.server import MAX_BODY_BYTES
 from bot.config import Settings
-from bot.localslack import LocalSlack, command_body, interaction_body, signed_headers
-from bot.server import MAX_BODY_BYTES
+from bot.devtools.localslack import LocalSlack, command_body, interaction_body, signed_headers
 from handlers import after_ack
 from handlers.errors import handle_error
-from handlers.ids import Action
 from handlers.response_urls import is_slack_response_url
+from messages.ids import Action
 from storage.db import SessionFactory
 from storage.models import Concession
 from tests.slackkit import SIGNING_SECRET, ServerThread, SlackSender, block_action

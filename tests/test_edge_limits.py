@@ -13,10 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from bot.cli import _parser, edge_limits
+from bot.app.cli import _parser, edge_limits
+from bot.app.edge import EdgeLimits
+from bot.app.server import make_asgi
 from bot.config import Settings
-from bot.edge import EdgeLimits
-from bot.server import make_asgi
 from tests.slackkit import ServerThread
 
 # Every socket read is bounded: a server that never answers fails the test, it does
@@ -25,7 +25,7 @@ READ_BOUND_SECONDS = 10
 
 
 def serve(settings: Settings, engine: Engine, limits: EdgeLimits) -> Iterator[ServerThread]:
-    from bot.app import build_app
+    from bot.app.bolt import build_app
     from storage.db import make_session_factory
 
     app = build_app(settings, db=make_session_factory(engine))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.cli import main
+from bot.app.cli import main
 from bot.services import export
 from storage.db import SessionFactory
 from storage.models import Account, Commitment, Concession

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from bot.errors import UsageError
-from bot.localslack import LocalSlack
-from handlers.ids import View
+from bot.devtools.localslack import LocalSlack
+from bot.services.errors import UsageError
 from handlers.parsing import colons_added, split_share_flag
 from handlers.views.meso import parse_amount
+from messages.ids import View
 from storage.db import SessionFactory
 from storage.models import Commitment, Concession
 from tests.slackkit import SlackSender, block_action, view_submission

@@ -8,7 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from handlers.ids import DebriefBlock, GovernanceBlock, View
+from messages.ids import DebriefBlock, GovernanceBlock, View
 from storage.db import SessionFactory
 from storage.models import Account
 from storage.playbook_models import Debrief, GovernancePlan

@@ -9,8 +9,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from bot.localslack import LocalSlack
-from handlers.ids import Action, DebriefBlock, GovernanceBlock, View
+from bot.devtools.localslack import LocalSlack
+from messages.ids import Action, DebriefBlock, GovernanceBlock, View
 from storage.db import SessionFactory
 from storage.models import Account
 from storage.playbook_models import Debrief, GovernancePlan

@@ -13,10 +13,10 @@ import pytest
 from freezegun import freeze_time
 
 from bot.config import Settings
-from bot.delivery import ClientForTeam
-from bot.localslack import LocalSlack
+from bot.devtools.localslack import LocalSlack
+from bot.scheduler.delivery import ClientForTeam
 from handlers import after_ack
-from handlers.ids import Action, View
+from messages.ids import Action, View
 from storage.db import SessionFactory
 from storage.models import Account, Commitment, Concession
 from storage.scheduling_models import CheckIn, Qbr, UserPrefs

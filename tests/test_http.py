@@ -7,7 +7,7 @@ import time
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.localslack import command_body, signed_headers
+from bot.devtools.localslack import command_body, signed_headers
 from tests.slackkit import SIGNING_SECRET, ServerThread, SlackSender
 
 BODY = command_body("/concede", "acme give: a get: b", team_id="T0ACME", user_id="U0ALICE")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main
-from bot.localslack import LocalSlack
+from bot.app.cli import main
+from bot.devtools.localslack import LocalSlack
 from bot.services.importing import CheckedFile, check_accounts_csv, import_accounts
 from storage.db import SessionFactory
 from storage.models import Account

@@ -72,11 +72,11 @@ from sqlalchemy import bindparam, func, inspect, literal_column, select, union_a
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.localslack import LocalSlack, command_body
+from bot.devtools.localslack import LocalSlack, command_body
 from bot.services.accounts import account_key
 from bot.services.people import SlackProfile, remember_timezone
-from bot.slack import make_client
-from bot.timezones import slack_profile
+from bot.slackapi.client import make_client
+from bot.slackapi.timezones import slack_profile
 from handlers import after_ack
 from storage.db import SessionFactory
 from storage.models import Account, Base
@@ -323,7 +323,7 @@ class Journey:
     ) -> None:
         """The team's accounts, and the person as the app knows them after a first
         command: their zone and locale from users.info (asked once per person),
-        remembered the way bot/timezones.py does."""
+        remembered the way bot/slackapi/timezones.py does."""
         if person.user_id not in self.zones:
             client = make_client(self.settings, token="xoxb-test-token")
             self.zones[person.user_id] = slack_profile(client, person.user_id)

@@ -12,7 +12,7 @@ from typing import Any
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from handlers.ids import Action
+from messages.ids import Action
 from storage.history_models import AccountChange
 from storage.models import Account, Commitment, Concession, OutboxMessage
 from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, TeamHoliday, UserPrefs

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.errors import UserFacingError
-from bot.nudging import Grouping, group_due, plan_due
+from bot.scheduler.nudging import Grouping, group_due, plan_due
 from bot.services import commitments, lifecycle, people, rhythm
 from bot.services.accounts import get_or_create_account
+from bot.services.errors import UserFacingError
 from storage.db import SessionFactory
 from storage.history_models import AccountChange
 from storage.models import Account, Base, Commitment

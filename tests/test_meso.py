@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.app.tryout import run_try
 from bot.config import Settings
-from bot.localslack import LocalSlack
-from bot.tryout import run_try
-from handlers.ids import Action, MesoBlock, MesoOfferField, View, offer_block
+from bot.devtools.localslack import LocalSlack
+from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 from storage.db import SessionFactory
 from storage.models import Account
 from storage.negotiation_models import MesoOffer, MesoSet, NegotiationSettings

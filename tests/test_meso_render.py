@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.services import concessions, meso
-from handlers.ids import Action, ConcessionBlock, MesoBlock, MesoOfferField, View, offer_block
 from handlers.sharing import Shared
 from messages import render
+from messages.ids import Action, ConcessionBlock, MesoBlock, MesoOfferField, View, offer_block
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 HOSTILE = "<!channel> @here & <https://evil.test|invoice> \u2028 *bold* \"q\" 'a' : - # | ~"

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.errors import NotAllowed, NotFound, UsageError
 from bot.services import meso
+from bot.services.errors import NotAllowed, NotFound, UsageError
 from bot.services.meso import IssueKind, OfferSpec, check_equivalence
 from storage.db import SessionFactory
 from tests.conftest import at

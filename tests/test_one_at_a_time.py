@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.sweep import PLAN_AND_GROUP
+from bot.scheduler.sweep import PLAN_AND_GROUP
 from storage.db import SessionFactory, one_at_a_time
 
 

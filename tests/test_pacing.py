@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from bot.delivery import MAX_PACING_LEAD_S, ChannelPacer
+from bot.scheduler.delivery import MAX_PACING_LEAD_S, ChannelPacer
 from storage.db import SessionFactory
 from storage.scheduling_models import ChannelPacing
 from tests.slackkit import OTHER_TEAM, TEAM

@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from bot.app import build_app
+from bot.app.bolt import build_app
+from bot.app.server import make_asgi
 from bot.config import Settings
-from bot.server import make_asgi
 from bot.services.playbook import find_prompt
 from messages.playbook import PlaybookError, load_playbook
 from storage.db import make_session_factory

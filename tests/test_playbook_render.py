@@ -17,8 +17,8 @@ from bot.services.account_overview import (
     OpenCommitment,
 )
 from bot.services.governance import GovernanceView, SavedDebrief
-from handlers.ids import Action, DebriefBlock, GovernanceBlock, View
 from messages import render
+from messages.ids import Action, DebriefBlock, GovernanceBlock, View
 from messages.playbook import (
     MAX_ALIAS,
     MAX_CHECKLIST_TEXT,

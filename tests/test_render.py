@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import AccountOption, AccountUnsure
 from bot.services import team_calendar
 from bot.services.concessions import Balance, ConcessionLog
 from bot.services.digest import SECTIONS, AccountRow, Digest, Line, Section, WeekPoint
 from bot.services.due import DueList
+from bot.services.errors import AccountOption, AccountUnsure
 from bot.services.health import PARTS, Raw, combine
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
 from bot.services.lifecycle import Closed, Outcome
@@ -24,8 +24,8 @@ from bot.services.rhythm import QbrReminder
 from handlers.actions.ratings import RatingForm, rating_modal
 from handlers.commands.rapport import help_sections, suggestions
 from handlers.errors import usage_for
-from handlers.ids import Action
 from messages import escape, render
+from messages.ids import Action
 from messages.render import render_source
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from bot.services.concessions import Balance, ConcessionLog
 from handlers.errors import usage_for
-from handlers.ids import Action
 from messages import render
+from messages.ids import Action
 from tests.test_render import HOSTILE, account, concession
 
 # `messages.render` is also the name of the function the package exports.

@@ -15,12 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot import server
-from bot.localslack import LocalSlack, command_body, signed_headers
+from bot.app import server
+from bot.devtools.localslack import LocalSlack, command_body, signed_headers
 from handlers import after_ack
 from handlers.events.home import VIEWERS
-from handlers.ids import ConcessionBlock, View
 from handlers.replays import request_key
+from messages.ids import ConcessionBlock, View
 from storage import replays
 from storage.db import SessionFactory
 from storage.models import Concession

@@ -17,12 +17,12 @@ import pytest
 from slack_bolt import App
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
-from bot import server
+from bot.app import server
+from bot.app.server import make_asgi
 from bot.config import Settings
-from bot.localslack import LocalSlack
-from bot.server import make_asgi
-from bot.slack import make_client
-from handlers.ids import ConcessionBlock, View
+from bot.devtools.localslack import LocalSlack
+from bot.slackapi.client import make_client
+from messages.ids import ConcessionBlock, View
 from storage.db import (
     SQLITE_BUSY_TIMEOUT_MS,
     SQLITE_POOL_TIMEOUT_S,

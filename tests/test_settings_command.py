@@ -8,8 +8,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.errors import UsageError
-from bot.localslack import LocalSlack
+from bot.devtools.localslack import LocalSlack
+from bot.services.errors import UsageError
 from bot.services.settings import parse_hours
 from handlers import after_ack
 from storage.db import SessionFactory

@@ -10,9 +10,9 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.delivery import ClientForTeam
-from bot.localslack import LocalSlack
-from bot.sweep import sweep
+from bot.devtools.localslack import LocalSlack
+from bot.scheduler.delivery import ClientForTeam
+from bot.scheduler.sweep import sweep
 from storage.db import SessionFactory
 from storage.models import Commitment, OutboxMessage, OutboxStatus
 from tests.conftest import at
@@ -202,7 +202,7 @@ def test_sweep_in_a_second_process_sends_nothing_more(
 
     def run_sweep() -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "sweep", "--now", "2026-11-27T09:00:00Z"],
+            [sys.executable, "-m", "bot.app.cli", "sweep", "--now", "2026-11-27T09:00:00Z"],
             env=env,
             capture_output=True,
             text=True,

@@ -16,12 +16,12 @@ from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-import bot.slack
-from bot import delivery
+import bot.slackapi.client
 from bot.config import Settings
-from bot.delivery import LEASE, MAX_RATE_LIMIT_WAIT, ClientForTeam, deliver_pending
-from bot.localslack import LocalSlack
-from bot.slack import make_client
+from bot.devtools.localslack import LocalSlack
+from bot.scheduler import delivery
+from bot.scheduler.delivery import LEASE, MAX_RATE_LIMIT_WAIT, ClientForTeam, deliver_pending
+from bot.slackapi.client import make_client
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import OutboxMessage, OutboxStatus
@@ -244,7 +244,7 @@ def test_the_client_never_retries_a_post_but_retries_a_read(
 def test_a_post_is_retried_after_a_dropped_connection_only_if_slack_never_saw_it(
     failure: OSError, may_retry: bool
 ) -> None:
-    handler = bot.slack.ConnectionErrorRetry(max_retry_count=2)
+    handler = bot.slackapi.client.ConnectionErrorRetry(max_retry_count=2)
 
     def can_retry(method: str) -> bool:
         request = HttpRequest(
@@ -326,7 +326,7 @@ def test_the_client_reads_a_fractional_retry_after(
     settings: Settings, slack: LocalSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(bot.slack, "sleep", slept.append)
+    monkeypatch.setattr(bot.slackapi.client, "sleep", slept.append)
     slack.fail_next("users.info", status=429, retry_after="1.5")
     slack.add_user("U0ALICE")
     assert make_client(settings, token="xoxb-t").users_info(user="U0ALICE")["ok"]

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot import nudging
 from bot.config import Settings
-from bot.delivery import ClientForTeam, deliver_pending
-from bot.localslack import LocalSlack
-from bot.slack import make_client
-from bot.sweep import sweep
+from bot.devtools.localslack import LocalSlack
+from bot.scheduler import nudging
+from bot.scheduler.delivery import ClientForTeam, deliver_pending
+from bot.scheduler.sweep import sweep
+from bot.slackapi.client import make_client
 from storage.db import SessionFactory, engine_of
 from storage.models import Commitment, OutboxMessage, OutboxStatus
 from storage.scheduling_models import Nudge, NudgeStatus, UserPrefs

@@ -8,8 +8,8 @@ from functools import partial
 import pytest
 from freezegun import freeze_time
 
-from bot.errors import UsageError
 from bot.services import people, team_calendar
+from bot.services.errors import UsageError
 from storage.db import SessionFactory
 from tests.conftest import at
 from tests.scheduling import Scenario

@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.localslack import LocalSlack
+from bot.devtools.localslack import LocalSlack
 from storage.db import SessionFactory
 from storage.models import Account, Commitment, OutboxMessage, OutboxStatus
 from storage.scheduling_models import Nudge, NudgeStatus, UserPrefs
@@ -84,7 +84,7 @@ def worker(slack: LocalSlack, database_url: str, when: str = SWEEP_AT) -> subpro
         "LOG_LEVEL": "WARNING",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "sweep", "--now", when],
+        [sys.executable, "-m", "bot.app.cli", "sweep", "--now", when],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -10,7 +10,6 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.errors import NotFound, UsageError
 from bot.services import lifecycle
 from bot.services.accounts import (
     clean_account_name,
@@ -19,6 +18,7 @@ from bot.services.accounts import (
     get_or_create_account,
 )
 from bot.services.concessions import balance_of
+from bot.services.errors import NotFound, UsageError
 from bot.services.followups import reliability
 from bot.services.governance import latest_debrief, plan_of
 from storage.history_models import AccountChange

@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.errors import AccountOption, AccountUnsure, NotFound, UsageError
+from bot.services.errors import AccountOption, AccountUnsure, NotFound, UsageError
 from storage.models import Account
 
 MAX_ACCOUNT_NAME = 80

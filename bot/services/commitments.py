@@ -6,11 +6,11 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from bot.errors import UsageError
 from bot.services import lifecycle
 from bot.services.accounts import get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import end_of_day
+from bot.services.errors import UsageError
 from bot.services.followups import start_ladder
 from storage.models import Commitment, CommitmentDirection
 

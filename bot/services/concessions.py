@@ -20,7 +20,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.errors import NotFound, UsageError
 from bot.services import lifecycle
 from bot.services.accounts import (
     account_key,
@@ -28,6 +27,7 @@ from bot.services.accounts import (
     get_account,
     get_or_create_account,
 )
+from bot.services.errors import NotFound, UsageError
 from storage.models import Account, Concession
 from storage.negotiation_models import ConcessionRevision
 

@@ -27,7 +27,7 @@ import dateparser
 from dateparser.languages.loader import default_loader
 from dateutil.relativedelta import relativedelta
 
-from bot.errors import UsageError
+from bot.services.errors import UsageError
 from messages.formats import full_day
 
 MAX_LENGTH = 40

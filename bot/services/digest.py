@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import UsageError
 from bot.services import lifecycle
+from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
 from bot.services.rhythm import TOUCH_INTERVALS
 from messages.phrases import gave

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.errors import NotFound
+from bot.services.errors import NotFound
 from storage.models import Account
 from storage.playbook_models import Debrief, GovernancePlan, ReviewCadence
 

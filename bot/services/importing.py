@@ -20,7 +20,6 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import UsageError
 from bot.services.account_overview import MAX_EXPECTATIONS, relationship_type_from
 from bot.services.accounts import (
     MAX_ACCOUNT_NAME,
@@ -30,6 +29,7 @@ from bot.services.accounts import (
     known_accounts,
     match_key,
 )
+from bot.services.errors import UsageError
 from bot.services.export import restore_formula
 from storage.models import RELATIONSHIP_TYPES, Account
 

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from bot.errors import NotAllowed, UsageError, UserFacingError
 from bot.services.calendar import WorkCalendar, whose_calendar
+from bot.services.errors import NotAllowed, UsageError, UserFacingError
 from storage.history_models import AccountChange
 from storage.models import (
     STAGE_WORDS,

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from bot.errors import NotAllowed, NotFound, UsageError
 from bot.services.accounts import find_account, get_account, get_or_create_account
+from bot.services.errors import NotAllowed, NotFound, UsageError
 from storage.models import Account
 from storage.negotiation_models import MesoOffer, MesoSet, NegotiationSettings
 

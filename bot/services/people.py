@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.errors import UsageError
 from bot.services.calendar import WorkCalendar, parse_work_days
 from bot.services.dates import DayReader, NumericOrder, order_of_locale
+from bot.services.errors import UsageError
 from storage.scheduling_models import TeamCalendar, TeamHoliday, UserPrefs
 
 # Slack's tz_offset changes silently with DST; the IANA name does not, but a person

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.errors import UsageError
+from bot.services.errors import UsageError
 from messages.playbook import ChecklistItem, FillIn, Pitfall, Playbook, Prompt
 
 T = TypeVar("T")

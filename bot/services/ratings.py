@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import NotFound, UsageError
 from bot.services import rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import CONTACT, DayReader
+from bot.services.errors import NotFound, UsageError
 from storage.models import Account
 from storage.scheduling_models import CheckIn
 from storage.team_models import Rating, RatingKind

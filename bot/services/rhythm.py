@@ -13,9 +13,9 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import UsageError
 from bot.services import lifecycle
 from bot.services.calendar import WorkCalendar
+from bot.services.errors import UsageError
 from bot.services.followups import PlannedNudge, note_activity
 from storage.models import Account, AccountStage
 from storage.scheduling_models import CheckIn, Qbr, QbrCadence, Touch

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from bot.errors import UsageError
 from bot.services.dates import AWAY, DayReader
 from bot.services.digest import parse_clock
+from bot.services.errors import UsageError
 from bot.services.people import ensure_prefs
 from storage.scheduling_models import UserPrefs
 

@@ -2,7 +2,7 @@
 
 They hold everyone's reminders, so, like the MESO tolerance, only a Slack workspace
 admin or owner may change them; anyone may read them. The caller asks Slack
-(bot.roles.is_workspace_admin, which fails closed) and passes the answer in.
+(bot.slackapi.roles.is_workspace_admin, which fails closed) and passes the answer in.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.errors import NotAllowed
+from bot.services.errors import NotAllowed
 from bot.services.people import set_team_holiday_country
 from storage.scheduling_models import TeamHoliday
 

@@ -20,7 +20,7 @@ from handlers.actions import (
     qbr,
     ratings,
 )
-from handlers.ids import ACCOUNT_CHOICE_PREFIX, RATING_SCORE_PREFIX, Action
+from messages.ids import ACCOUNT_CHOICE_PREFIX, RATING_SCORE_PREFIX, Action
 
 # action_id -> listener. Listeners ack() first, then act and update the message.
 ACTIONS: dict[Action, Callable[..., Any]] = {

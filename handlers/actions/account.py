@@ -18,11 +18,11 @@ from bot.services import account_overview, governance
 from handlers.caller import caller_of, team_of
 from handlers.commands.rapport_playbook import playbook_of
 from handlers.context import deps_of, utcnow
-from handlers.ids import Action
 from handlers.views.account_target import AccountTarget
 from handlers.views.debrief import debrief_modal
 from handlers.views.governance import plan_modal
 from messages import render
+from messages.ids import Action
 from storage.models import Account
 
 

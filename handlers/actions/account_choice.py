@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from bot.errors import UserFacingError
+from bot.services.errors import UserFacingError
 from handlers.accounts import CHOICE_KEY, AccountChoice
 from handlers.caller import team_of
 from handlers.commands import COMMANDS

@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from bot.errors import UserFacingError
+from bot.services.errors import UserFacingError
 from handlers.caller import caller_of
 
 

@@ -11,14 +11,14 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.errors import UserFacingError
 from bot.services import concessions
+from bot.services.errors import UserFacingError
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.ids import Action
 from handlers.views.concede import Origin, open_concession_form
 from messages import render
+from messages.ids import Action
 
 _STALE = "This button is out of date. Run `/concede ACCOUNT` again."
 

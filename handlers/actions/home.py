@@ -22,8 +22,8 @@ from handlers.caller import team_of
 from handlers.commands.rapport_settings import open_settings_modal
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import VIEWERS, republish
-from handlers.ids import View
 from messages import render
+from messages.ids import View
 from storage.models import Commitment
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.errors import UserFacingError
 from bot.services import meso as meso_service
+from bot.services.errors import UserFacingError
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.views.meso import open_meso_form

@@ -17,17 +17,17 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import nudging
-from bot.errors import UsageError
+from bot.scheduler import nudging
 from bot.services import followups, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import SNOOZE
+from bot.services.errors import UsageError
 from bot.services.people import day_reader
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.ids import View
 from messages import render
+from messages.ids import View
 from storage.models import Account, Commitment
 from storage.scheduling_models import CheckIn, Nudge, Qbr
 

@@ -13,8 +13,8 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from sqlalchemy import select
 
-from bot.errors import UserFacingError
 from bot.services import rhythm
+from bot.services.errors import UserFacingError
 from handlers.caller import team_of
 from handlers.commands.rapport_rhythm import owner_calendar, qbr_reply
 from handlers.context import deps_of, utcnow

@@ -20,14 +20,14 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from bot.errors import UsageError, UserFacingError
 from bot.services import ratings
 from bot.services.calendar import WorkCalendar
+from bot.services.errors import UsageError, UserFacingError
 from handlers.actions.nudges import parse_ref, redrawn
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
-from handlers.ids import RATING_SCORE_PREFIX, RatingBlock, View
 from messages import render
+from messages.ids import RATING_SCORE_PREFIX, RatingBlock, View
 from storage.scheduling_models import CheckIn
 from storage.team_models import RatingKind
 

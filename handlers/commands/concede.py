@@ -8,19 +8,19 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.errors import DidYouMean, Suggestion, UsageError
 from bot.services import concessions
+from bot.services.errors import DidYouMean, Suggestion, UsageError
 from handlers.accounts import read_account_of, with_new_account
 from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.ids import Action
 from handlers.parsing import colons_added, split_keyed, split_share_flag
 from handlers.replies import ephemeral
 from handlers.sharing import planned_post, post, report_post, share_channel
 from handlers.views.concede import open_concession_form
 from messages import render
+from messages.ids import Action
 
 COMMAND = "/concede"
 KEYS = ("item", "give", "get", "trigger", "value")

@@ -9,11 +9,11 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from sqlalchemy.orm import Session
 
-from bot.errors import DidYouMean, Suggestion, UsageError
 from bot.services import commitments, followups
 from bot.services.accounts import get_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import DUE
+from bot.services.errors import DidYouMean, Suggestion, UsageError
 from bot.services.people import day_reader
 from handlers.accounts import read_account_of, with_new_account
 from handlers.after_ack import learn_person

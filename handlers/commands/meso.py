@@ -9,14 +9,13 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.errors import UsageError
-from bot.roles import is_workspace_admin
 from bot.services import meso as meso_service
+from bot.services.errors import UsageError
+from bot.slackapi.roles import is_workspace_admin
 from handlers.accounts import ACCOUNT, read_account_of, with_new_account
 from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
-from handlers.ids import Action
 from handlers.parsing import split_keyed, split_share_flag
 from handlers.replies import ephemeral
 from handlers.sharing import planned_post, post, report_post, share_channel
@@ -28,6 +27,7 @@ from handlers.views.meso import (
     same_period,
 )
 from messages import render
+from messages.ids import Action
 
 COMMAND = "/meso"
 _TOLERANCE = re.compile(r"(?<![\w-])tolerance\s*:\s*(\S*)", re.IGNORECASE)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from slack_bolt import Ack, BoltContext
 
-from bot.errors import UsageError
+from bot.services.errors import UsageError
 from bot.services.suggestions import closest
 from handlers.commands import (
     rapport_account,

@@ -9,20 +9,20 @@ from dataclasses import dataclass
 from slack_bolt import Ack, BoltContext
 from sqlalchemy.orm import Session
 
-from bot.errors import UsageError
 from bot.services import account_overview as accounts
 from bot.services import governance, lifecycle
 from bot.services.accounts import find_account, get_account
+from bot.services.errors import UsageError
 from handlers.accounts import read_account_of, with_new_account
 from handlers.caller import team_of
 from handlers.commands.rapport_playbook import playbook_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.ids import Action
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
 from handlers.views.account_target import without_nul
 from messages import render
+from messages.ids import Action
 from storage.models import Account
 
 # The problems below spell out how to write the command; no generic usage line after them.

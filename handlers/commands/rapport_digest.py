@@ -12,9 +12,9 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import digests
-from bot.errors import UsageError
+from bot.scheduler import digests
 from bot.services import digest as rules
+from bot.services.errors import UsageError
 from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 
-from bot.errors import UsageError
 from bot.services import due
+from bot.services.errors import UsageError
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.replies import ephemeral

@@ -12,27 +12,27 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import DidYouMean, Suggestion, UsageError
-from bot.errors import reading as reading_key
-from bot.roles import is_workspace_admin
 from bot.services import lifecycle, rhythm, team_calendar
 from bot.services.accounts import Reading, get_account, get_or_create_account
 from bot.services.calendar import WorkCalendar, relative_day, whose_calendar
 from bot.services.dates import HOLIDAY, PAUSE, QBR, DayReader
+from bot.services.errors import DidYouMean, Suggestion, UsageError
+from bot.services.errors import reading as reading_key
 from bot.services.people import (
     day_reader,
     holiday_country_code,
     team_holiday_country,
 )
+from bot.slackapi.roles import is_workspace_admin
 from handlers.accounts import read_account_of, with_new_account
 from handlers.after_ack import later, learn_person
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.ids import Action
 from handlers.parsing import colons_added, split_keyed
 from handlers.replies import ephemeral
 from messages import render
+from messages.ids import Action
 from storage.models import Account
 from storage.scheduling_models import Qbr, QbrCadence, TeamHoliday
 

@@ -11,10 +11,10 @@ from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.ids import View
 from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
 from messages import render
+from messages.ids import View
 
 
 def settings(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:

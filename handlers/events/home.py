@@ -12,12 +12,12 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.services.home import home_summary
-from bot.timezones import learn_timezone
+from bot.slackapi.timezones import learn_timezone
 from handlers.after_ack import later
 from handlers.caller import team_of
 from handlers.context import Deps, deps_of, utcnow
-from handlers.ids import Action
 from messages import render
+from messages.ids import Action
 
 log = logging.getLogger("rapport.home")
 

@@ -9,8 +9,8 @@ from slack_bolt import App
 
 from handlers import shortcuts
 from handlers.actions import home, nudges, ratings
-from handlers.ids import View
 from handlers.views import concede, debrief, governance, meso, settings
+from messages.ids import View
 
 # callback_id -> listener for view_submission.
 VIEWS: dict[View, Callable[..., Any]] = {

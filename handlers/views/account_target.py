@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.errors import UserFacingError
+from bot.services.errors import UserFacingError
 
 
 @dataclass(frozen=True)

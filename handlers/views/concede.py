@@ -11,17 +11,17 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.errors import NotFound, UsageError, UserFacingError
 from bot.services import concessions
 from bot.services.accounts import MAX_ACCOUNT_NAME
+from bot.services.errors import NotFound, UsageError, UserFacingError
 from handlers.accounts import modal_account
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
-from handlers.ids import Action, ConcessionBlock, View
 from handlers.response_urls import ForeignResponseUrl, SlackOnlyRespond
 from handlers.sharing import post, share_channel
 from messages import render
+from messages.ids import Action, ConcessionBlock, View
 from storage.models import Concession
 
 log = logging.getLogger("rapport.concede")

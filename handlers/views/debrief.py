@@ -6,13 +6,13 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.errors import NotFound, UsageError
 from bot.services import governance
+from bot.services.errors import NotFound, UsageError
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
-from handlers.ids import DebriefBlock, View
 from handlers.views.account_target import AccountTarget, without_nul
 from messages import render
+from messages.ids import DebriefBlock, View
 from storage.models import Account
 
 MAX_ANSWER = 2000

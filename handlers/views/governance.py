@@ -7,13 +7,13 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.errors import NotFound, UsageError
 from bot.services import governance
+from bot.services.errors import NotFound, UsageError
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
-from handlers.ids import GovernanceBlock, View
 from handlers.views.account_target import AccountTarget, without_nul
 from messages import render
+from messages.ids import GovernanceBlock, View
 from storage.models import Account
 from storage.playbook_models import GovernancePlan, ReviewCadence
 

@@ -12,15 +12,15 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import UsageError, UserFacingError
 from bot.services import meso as meso_service
 from bot.services.accounts import MAX_ACCOUNT_NAME
+from bot.services.errors import UsageError, UserFacingError
 from handlers.accounts import modal_account
 from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
-from handlers.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 from handlers.sharing import Shared, post, share_channel
 from messages import render
+from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 
 _ID = "value"  # the action_id of the element inside every input block
 _STALE = "This form is out of date. Run `/meso` again."

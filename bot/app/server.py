@@ -6,7 +6,7 @@ anything that is not a well-formed, current, valid Slack signature gets 401, wha
 the body holds. Only then is the body parsed and the request admitted
 (handlers/response_urls.py), which is what lets a reply go to its response_url.
 How long a client may take to send its request, and how many connections are held
-at once, is bot/edge.py's.
+at once, is bot/app/edge.py's.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.slack import make_client
+    from bot.slackapi.client import make_client
 
     try:
         text = Path(args.file).read_bytes().decode("utf-8-sig")

@@ -2,7 +2,7 @@
 
 A digest is three outbox rows with one key each (kind, subscription, ISO week): the
 short top message, the details as a reply in its thread, and the chart as a file in
-the same thread. The replies wait for the top message's ts (see bot.delivery), so a
+the same thread. The replies wait for the top message's ts (see bot.scheduler.delivery), so a
 crash between them loses nothing and repeats nothing.
 """
 
@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot import charts
-from bot.delivery import CHANNEL_GONE, ClientForTeam
+from bot.scheduler import charts
+from bot.scheduler.delivery import CHANNEL_GONE, ClientForTeam
 from bot.services import digest as rules
 from bot.services.digest import Digest, TeamPicture
-from handlers.ids import Action
 from messages import render
+from messages.ids import Action
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import OutboxMessage

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.services.dates import warm_up
-from bot.slack import make_client
+from bot.slackapi.client import make_client
 from handlers import register_listeners
 from handlers.after_ack import AFTER_ACK
 from handlers.context import Deps, use_middleware
@@ -90,7 +90,7 @@ def build_app(
         logger=bolt_logger(),
         client=client,
         signing_secret=settings.require("slack_signing_secret"),
-        # The edge verifies every signature before the body is parsed (bot/server.py);
+        # The edge verifies every signature before the body is parsed (bot/app/server.py);
         # RequireAdmission turns away anything that did not pass it.
         request_verification_enabled=False,
         authorize=authorize,

@@ -37,8 +37,8 @@ from sqlalchemy import Row, Select, delete, func, or_, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 from sqlalchemy.types import NullType
 
-from bot import notices
 from bot.config import Settings
+from bot.scheduler import notices
 from bot.services import due, followups, lifecycle, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.concessions import Balance, balance_of
@@ -53,8 +53,8 @@ from bot.services.people import (
     team_days_off,
     zone,
 )
-from bot.slack import without_rate_limit_waits
-from bot.timezones import TryLater, slack_profile
+from bot.slackapi.client import without_rate_limit_waits
+from bot.slackapi.timezones import TryLater, slack_profile
 from messages import render
 from storage.db import SessionFactory, engine_of
 from storage.models import Account, Commitment, OutboxMessage, OutboxStatus

@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import digests, nudging
 from bot.config import Settings
-from bot.delivery import ChannelPacer, ClientForTeam, DeliveryReport, deliver_pending
+from bot.scheduler import digests, nudging
+from bot.scheduler.delivery import ChannelPacer, ClientForTeam, DeliveryReport, deliver_pending
 from storage.db import SessionFactory, one_at_a_time
 
 log = logging.getLogger("rapport.sweep")

@@ -15,8 +15,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
-from bot.delivery import ClientForTeam
-from bot.sweep import sweep
+from bot.scheduler.delivery import ClientForTeam
+from bot.scheduler.sweep import sweep
 from storage.db import SessionFactory
 
 log = logging.getLogger("rapport.scheduler")

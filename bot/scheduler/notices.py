@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.services import lifecycle
-from handlers.ids import Action
 from messages import render
+from messages.ids import Action
 from storage.models import Account, OutboxMessage
 
 

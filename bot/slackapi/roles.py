@@ -7,7 +7,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.errors import UserFacingError
+from bot.services.errors import UserFacingError
 
 log = logging.getLogger("rapport.roles")
 

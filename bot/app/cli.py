@@ -14,9 +14,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
+from bot.app.edge import EdgeLimits
 from bot.config import MissingSetting, Settings
-from bot.delivery import ClientForTeam
-from bot.edge import EdgeLimits
+from bot.scheduler.delivery import ClientForTeam
 from storage import migrate
 from storage.db import SessionFactory, make_engine, make_session_factory, start_wal_checkpointer
 
@@ -140,7 +140,7 @@ def _database(settings: Settings, *, upgrade: bool) -> tuple[SessionFactory, Eng
 
 
 def _bot_client(settings: Settings) -> WebClient:
-    from bot.slack import make_client
+    from bot.slackapi.client import make_client
 
     return make_client(settings, token=settings.require("slack_bot_token"))
 
@@ -187,10 +187,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import build_app
-    from bot.edge import uvicorn_config
-    from bot.scheduler import make_scheduler
-    from bot.server import make_asgi
+    from bot.app.bolt import build_app
+    from bot.app.edge import uvicorn_config
+    from bot.app.server import make_asgi
+    from bot.scheduler.clock import make_scheduler
 
     settings.require("slack_bot_token")
     if args.socket:
@@ -302,7 +302,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "serve":
         _serve(settings, args)
     elif args.command == "worker":
-        from bot.scheduler import make_scheduler
+        from bot.scheduler.clock import make_scheduler
 
         db, engine = _database(settings, upgrade=True)
         # A sweep's commits are large: without this, the one that crosses SQLite's
@@ -318,7 +318,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         gc.freeze()
         scheduler.start()
     elif args.command == "sweep":
-        from bot.sweep import sweep
+        from bot.scheduler.sweep import sweep
 
         db, _ = _database(settings, upgrade=True)
         report = sweep(db, _client_for(settings), settings, now=args.now or datetime.now(UTC))
@@ -334,15 +334,15 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         _database(settings, upgrade=True)
         print("database is up to date")
     elif args.command == "export":
-        from bot.transfer import run_export
+        from bot.app.transfer import run_export
 
         return run_export(settings, args)
     elif args.command == "import":
-        from bot.transfer import run_import
+        from bot.app.transfer import run_import
 
         return run_import(settings, args)
     elif args.command == "try":
-        from bot.tryout import run_try
+        from bot.app.tryout import run_try
 
         db, _ = _database(settings, upgrade=True)
         try:

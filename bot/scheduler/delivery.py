@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot.slack import retry_after, without_rate_limit_waits
+from bot.slackapi.client import retry_after, without_rate_limit_waits
 from storage import outbox, pacing
 from storage.db import SessionFactory
 from storage.models import OutboxMessage, OutboxStatus
@@ -35,7 +35,8 @@ Composer = Callable[[Session, OutboxMessage, datetime], "dict[str, Any] | None"]
 TOKEN_ERRORS = frozenset(
     {"invalid_auth", "token_revoked", "account_inactive", "not_authed", "team_not_found"}
 )
-# The channel is gone or shut to the bot: a digest pauses its subscription (bot/digests.py).
+# The channel is gone or shut to the bot: a digest pauses its subscription
+# (bot/scheduler/digests.py).
 CHANNEL_GONE = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 # Errors that no retry will fix: the row is marked failed with the error.
 PERMANENT_ERRORS = CHANNEL_GONE | {
@@ -151,7 +152,7 @@ def _upload(
     A workspace may forbid file uploads by apps, or the app may lack files:write;
     the numbers then go out as words rather than not at all.
     """
-    from bot import charts
+    from bot.scheduler import charts
 
     try:
         response = client.files_upload_v2(

@@ -10,11 +10,11 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import build_app
+from bot.app.bolt import build_app
+from bot.app.server import admitted_request
 from bot.config import Settings
-from bot.localslack import LocalSlack, command_body, signed_headers
-from bot.server import admitted_request
-from bot.slack import make_client
+from bot.devtools.localslack import LocalSlack, command_body, signed_headers
+from bot.slackapi.client import make_client
 from handlers.after_ack import drain
 from messages.plaintext import to_text
 from storage.db import SessionFactory

@@ -1,0 +1,2 @@
+"""Everything that calls Slack outside a listener: the client factory, roles, time
+zones and locales."""
