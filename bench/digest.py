@@ -38,9 +38,16 @@ from bot.scheduler.digests import plan_digests  # noqa: E402
 from bot.slackapi.client import make_client  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
-from storage.models import Account, Commitment, Concession, OutboxMessage  # noqa: E402
-from storage.scheduling_models import CheckIn, Qbr  # noqa: E402
-from storage.team_models import DigestSubscription, HealthSnapshot  # noqa: E402
+from storage.models import (  # noqa: E402  # noqa: E402  # noqa: E402
+    Account,
+    CheckIn,
+    Commitment,
+    Concession,
+    DigestSubscription,
+    HealthSnapshot,
+    OutboxMessage,
+    Qbr,
+)
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday, the digests' slot
 TODAY = NOW.date()

@@ -65,11 +65,11 @@ from storage.models import (  # noqa: E402
     Account,
     Commitment,
     DeliveryHold,
+    DigestSubscription,  # noqa: E402
     OutboxMessage,
     OutboxStatus,
+    UserPrefs,  # noqa: E402
 )
-from storage.scheduling_models import UserPrefs  # noqa: E402
-from storage.team_models import DigestSubscription  # noqa: E402
 
 SECRET = "faults-signing-secret"
 TOKEN = "xoxb-faults"

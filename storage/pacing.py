@@ -6,7 +6,7 @@ from sqlalchemy import Float, bindparam, case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.scheduling_models import ChannelPacing
+from storage.models import ChannelPacing
 
 
 def reserve_slot(

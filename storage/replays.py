@@ -12,29 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, String, Text, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from storage.models import Base
+from storage.models.delivery import RequestReply
 
 # A signed request is accepted for 5 minutes either side of its timestamp, and Slack
 # retries an event after about 1 and then 5 more minutes: past this, no delivery of
 # the same request can still come, and its row may go.
 REPLAY_WINDOW = timedelta(minutes=15)
-
-
-class RequestReply(Base):
-    """One request that must not be done twice; `status` is NULL until it has answered."""
-
-    __tablename__ = "request_replies"
-
-    # sha256 of what identifies the request (handlers/replays.py), in hex.
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(index=True)
-    status: Mapped[int | None]
-    body: Mapped[str | None] = mapped_column(Text)
-    content_type: Mapped[str | None] = mapped_column(String(100))
 
 
 @dataclass(frozen=True)

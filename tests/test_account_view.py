@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from bot.services.account_overview import last_meso_set, relationship_type_from
 from bot.services.errors import UsageError
 from storage.db import SessionFactory
-from storage.models import Account, Commitment, Concession
-from storage.negotiation_models import MesoOffer, MesoSet
+from storage.models import Account, Commitment, Concession, MesoOffer, MesoSet
 from tests.slackkit import ALICE, BOB, OTHER_TEAM, SlackSender
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.services import due, followups, rhythm
 from bot.services.calendar import WorkCalendar, relative_day
-from storage.scheduling_models import Qbr
+from storage.models import Qbr
 
 UTC_ZONE = ZoneInfo("UTC")
 THU_3_DEC = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # "today" in the story

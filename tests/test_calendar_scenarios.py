@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.scheduling_models import Qbr, UserPrefs
+from storage.models import Qbr, UserPrefs
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, TEAM, blocks_text
 

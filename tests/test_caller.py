@@ -14,8 +14,7 @@ from bot.devtools.localslack import command_body
 from handlers.caller import Caller, UnknownCaller, caller_of
 from messages.ids import View
 from storage.db import SessionFactory
-from storage.models import Concession
-from storage.scheduling_models import UserPrefs
+from storage.models import Concession, UserPrefs
 from tests.slackkit import ALICE, TEAM, SlackSender, block_action, view_submission
 from tests.test_concede_log import form_values
 

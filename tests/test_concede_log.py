@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from bot.devtools.localslack import LocalSlack
 from messages.ids import Action, ConcessionBlock, View
 from storage.db import SessionFactory
-from storage.models import Account, Concession
-from storage.negotiation_models import ConcessionRevision
+from storage.models import Account, Concession, ConcessionRevision
 from tests.slackkit import (
     ALICE,
     BOB,

@@ -13,8 +13,7 @@ from bot.devtools.localslack import LocalSlack
 from handlers import after_ack
 from messages.ids import Action, View
 from storage.db import SessionFactory
-from storage.models import Account, Commitment
-from storage.scheduling_models import Qbr, TeamHoliday, UserPrefs
+from storage.models import Account, Commitment, Qbr, TeamHoliday, UserPrefs
 from tests.slackkit import ALICE, BOB, TEAM, SlackSender, block_action, blocks_text, view_submission
 
 # Thursday 3 December 2026, mid-morning in London.

@@ -19,9 +19,15 @@ from bot.services.accounts import get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.commitments import add_commitment
 from storage.db import SessionFactory
-from storage.models import Account, Concession, OutboxMessage
-from storage.scheduling_models import UserPrefs
-from storage.team_models import DigestSubscription, HealthSnapshot, Rating
+from storage.models import (
+    Account,
+    Concession,
+    DigestSubscription,
+    HealthSnapshot,
+    OutboxMessage,
+    Rating,
+    UserPrefs,
+)
 from tests.conftest import at
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, SlackSender, block_action, blocks_text

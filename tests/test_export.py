@@ -14,10 +14,18 @@ from sqlalchemy import Engine
 from bot.app.cli import main
 from bot.services import export
 from storage.db import SessionFactory
-from storage.models import Account, Commitment, Concession
-from storage.negotiation_models import ConcessionRevision, MesoOffer, MesoSet
-from storage.scheduling_models import CheckIn, Qbr, Touch
-from storage.team_models import Rating
+from storage.models import (
+    Account,
+    CheckIn,
+    Commitment,
+    Concession,
+    ConcessionRevision,
+    MesoOffer,
+    MesoSet,
+    Qbr,
+    Rating,
+    Touch,
+)
 from tests.conftest import at
 from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM
 

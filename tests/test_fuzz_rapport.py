@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from messages.ids import DebriefBlock, GovernanceBlock, View
 from storage.db import SessionFactory
-from storage.models import Account
-from storage.playbook_models import Debrief, GovernancePlan
+from storage.models import Account, Debrief, GovernancePlan
 from tests.fuzzing import FUZZ, command_text, row_counts
 from tests.slackkit import SlackSender, view_submission
 

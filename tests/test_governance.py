@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 from bot.devtools.localslack import LocalSlack
 from messages.ids import Action, DebriefBlock, GovernanceBlock, View
 from storage.db import SessionFactory
-from storage.models import Account
-from storage.playbook_models import Debrief, GovernancePlan
+from storage.models import Account, Debrief, GovernancePlan
 from tests.slackkit import (
     ALICE,
     BOB,

@@ -8,9 +8,7 @@ from typing import Any
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from storage.models import Account
-from storage.scheduling_models import Touch
-from storage.team_models import Rating
+from storage.models import Account, Rating, Touch
 from tests.conftest import at
 from tests.scheduling import Scenario
 from tests.slackkit import (

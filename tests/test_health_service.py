@@ -13,9 +13,7 @@ from sqlalchemy.orm import Session
 from bot.services import health
 from bot.services.health import PARTS, Raw, account_health, combine, health_band
 from storage.db import SessionFactory
-from storage.models import Account, Commitment, Concession
-from storage.scheduling_models import CheckIn, Qbr
-from storage.team_models import Rating
+from storage.models import Account, CheckIn, Commitment, Concession, Qbr, Rating
 from tests.conftest import at
 
 NOW = at("2026-11-30T12:00:00")

@@ -18,8 +18,7 @@ from bot.scheduler.delivery import ClientForTeam
 from handlers import after_ack
 from messages.ids import Action, View
 from storage.db import SessionFactory
-from storage.models import Account, Commitment, Concession
-from storage.scheduling_models import CheckIn, Qbr, UserPrefs
+from storage.models import Account, CheckIn, Commitment, Concession, Qbr, UserPrefs
 from tests.conftest import at
 from tests.scheduling import Scenario
 from tests.slackkit import (

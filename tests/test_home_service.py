@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.home import home_summary
 from storage.db import SessionFactory
-from storage.models import Account, AccountStage, Commitment, Concession
-from storage.scheduling_models import CheckIn, Qbr, UserPrefs
+from storage.models import Account, AccountStage, CheckIn, Commitment, Concession, Qbr, UserPrefs
 from tests.conftest import at
 
 TEAM, OTHER = "T0ACME", "T0GLOBEX"

@@ -13,9 +13,19 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from messages.ids import Action
-from storage.history_models import AccountChange
-from storage.models import Account, Commitment, Concession, OutboxMessage
-from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr, TeamHoliday, UserPrefs
+from storage.models import (
+    Account,
+    AccountChange,
+    CheckIn,
+    Commitment,
+    Concession,
+    Nudge,
+    NudgeStatus,
+    OutboxMessage,
+    Qbr,
+    TeamHoliday,
+    UserPrefs,
+)
 from tests.conftest import at
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, TEAM, Reply, block_action, blocks_text

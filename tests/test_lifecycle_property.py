@@ -22,9 +22,16 @@ from bot.services import commitments, lifecycle, people, rhythm
 from bot.services.accounts import get_or_create_account
 from bot.services.errors import UserFacingError
 from storage.db import SessionFactory
-from storage.history_models import AccountChange
-from storage.models import Account, Base, Commitment
-from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr
+from storage.models import (
+    Account,
+    AccountChange,
+    Base,
+    CheckIn,
+    Commitment,
+    Nudge,
+    NudgeStatus,
+    Qbr,
+)
 from tests.conftest import at
 from tests.fuzzing import FUZZ
 from tests.slackkit import ALICE, BOB, TEAM

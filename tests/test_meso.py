@@ -12,8 +12,7 @@ from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
 from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 from storage.db import SessionFactory
-from storage.models import Account
-from storage.negotiation_models import MesoOffer, MesoSet, NegotiationSettings
+from storage.models import Account, MesoOffer, MesoSet, NegotiationSettings
 from tests.slackkit import (
     ALICE,
     BOB,

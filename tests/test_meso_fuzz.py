@@ -5,8 +5,7 @@ from __future__ import annotations
 from hypothesis import example, given
 
 from storage.db import SessionFactory
-from storage.models import Account
-from storage.negotiation_models import MesoOffer, MesoSet
+from storage.models import Account, MesoOffer, MesoSet
 from tests.fuzzing import FUZZ, command_text, row_counts
 from tests.slackkit import SlackSender
 from tests.test_meso_render import mrkdwn_texts

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.scheduler.delivery import MAX_PACING_LEAD_S, ChannelPacer
 from storage.db import SessionFactory
-from storage.scheduling_models import ChannelPacing
+from storage.models import ChannelPacing
 from tests.slackkit import OTHER_TEAM, TEAM
 
 # Epoch seconds on a binary grid, so the sums compare exactly.

@@ -23,8 +23,7 @@ from handlers.replays import request_key
 from messages.ids import ConcessionBlock, View
 from storage import replays
 from storage.db import SessionFactory
-from storage.models import Concession
-from storage.replays import RequestReply
+from storage.models import Concession, RequestReply
 from tests.conftest import at
 from tests.slackkit import (
     ALICE,

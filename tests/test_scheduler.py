@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import Account, Commitment
-from storage.playbook_models import GovernancePlan
-from storage.scheduling_models import CheckIn, Qbr, Touch, UserPrefs
+from storage.models import Account, CheckIn, Commitment, GovernancePlan, Qbr, Touch, UserPrefs
 from tests.conftest import at
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, blocks_text, view_submission

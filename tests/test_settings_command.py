@@ -13,7 +13,7 @@ from bot.services.errors import UsageError
 from bot.services.settings import parse_hours
 from handlers import after_ack
 from storage.db import SessionFactory
-from storage.scheduling_models import UserPrefs
+from storage.models import UserPrefs
 from tests.slackkit import ALICE, SlackSender, view_submission
 
 

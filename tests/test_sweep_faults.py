@@ -24,8 +24,7 @@ from bot.scheduler.delivery import LEASE, MAX_RATE_LIMIT_WAIT, ClientForTeam, de
 from bot.slackapi.client import make_client
 from storage import outbox
 from storage.db import SessionFactory
-from storage.models import OutboxMessage, OutboxStatus
-from storage.team_models import DigestSubscription
+from storage.models import DigestSubscription, OutboxMessage, OutboxStatus
 from tests.conftest import at
 from tests.scheduling import Scenario
 

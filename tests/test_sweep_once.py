@@ -21,8 +21,7 @@ from bot.scheduler.delivery import ClientForTeam, deliver_pending
 from bot.scheduler.sweep import sweep
 from bot.slackapi.client import make_client
 from storage.db import SessionFactory, engine_of
-from storage.models import Commitment, OutboxMessage, OutboxStatus
-from storage.scheduling_models import Nudge, NudgeStatus, UserPrefs
+from storage.models import Commitment, Nudge, NudgeStatus, OutboxMessage, OutboxStatus, UserPrefs
 from tests.conftest import at
 from tests.test_workers import delivered, seed_due_commitments
 

@@ -15,8 +15,15 @@ from sqlalchemy import func, select, update
 
 from bot.devtools.localslack import LocalSlack
 from storage.db import SessionFactory
-from storage.models import Account, Commitment, OutboxMessage, OutboxStatus
-from storage.scheduling_models import Nudge, NudgeStatus, UserPrefs
+from storage.models import (
+    Account,
+    Commitment,
+    Nudge,
+    NudgeStatus,
+    OutboxMessage,
+    OutboxStatus,
+    UserPrefs,
+)
 from tests.conftest import at
 
 DUE = date(2026, 11, 27)

@@ -25,8 +25,7 @@ from messages import render
 from messages.ids import Action
 from storage import outbox
 from storage.db import SessionFactory
-from storage.models import OutboxMessage
-from storage.team_models import DigestScope, DigestSubscription, QuietWeek
+from storage.models import DigestScope, DigestSubscription, OutboxMessage, QuietWeek
 
 log = logging.getLogger("rapport.digests")
 

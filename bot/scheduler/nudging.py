@@ -57,17 +57,20 @@ from bot.slackapi.client import without_rate_limit_waits
 from bot.slackapi.timezones import TryLater, slack_profile
 from messages import render
 from storage.db import SessionFactory, engine_of
-from storage.models import Account, Commitment, OutboxMessage, OutboxStatus
-from storage.outbox import enqueue_many
-from storage.scheduling_models import (
+from storage.models import (
     NUDGE_IS_PENDING,
+    Account,
     CheckIn,
+    Commitment,
     Nudge,
     NudgeStatus,
+    OutboxMessage,
+    OutboxStatus,
     Qbr,
+    Rating,
     UserPrefs,
 )
-from storage.team_models import Rating
+from storage.outbox import enqueue_many
 from storage.upsert import among, insert_ignore_many, insert_ignore_returning, update_by_id
 
 log = logging.getLogger("rapport.nudging")

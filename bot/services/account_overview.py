@@ -21,10 +21,15 @@ from bot.services.concessions import balance_of
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import reliability
 from bot.services.governance import latest_debrief, plan_of
-from storage.history_models import AccountChange
-from storage.models import RELATIONSHIP_TYPES, Account, Commitment
-from storage.negotiation_models import MesoSet
-from storage.playbook_models import Debrief, GovernancePlan
+from storage.models import (
+    RELATIONSHIP_TYPES,
+    Account,
+    AccountChange,
+    Commitment,
+    Debrief,
+    GovernancePlan,
+    MesoSet,
+)
 
 OPEN_COMMITMENTS_SHOWN = 5
 MAX_EXPECTATIONS = 500
@@ -72,7 +77,7 @@ class MesoSummary:
 
 
 def last_meso_set(session: Session, *, team_id: str, account_id: int) -> MesoSummary | None:
-    """The account's latest MESO set (storage.negotiation_models), read-only.
+    """The account's latest MESO set (storage.models), read-only.
 
     Read straight from the MESO tables rather than through bot.services.meso, whose
     API was still being built alongside this view.

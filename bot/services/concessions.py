@@ -28,8 +28,7 @@ from bot.services.accounts import (
     get_or_create_account,
 )
 from bot.services.errors import NotFound, UsageError
-from storage.models import Account, Concession
-from storage.negotiation_models import ConcessionRevision
+from storage.models import Account, Concession, ConcessionRevision
 
 MAX_ITEM = 120
 MAX_TEXT = 500

@@ -30,14 +30,19 @@ from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
 from bot.services.rhythm import TOUCH_INTERVALS
 from messages.phrases import gave
-from storage.models import Account, Commitment, CommitmentDirection, Concession
-from storage.scheduling_models import CheckIn, Qbr, UserPrefs
-from storage.team_models import (
+from storage.models import (
+    Account,
+    CheckIn,
+    Commitment,
+    CommitmentDirection,
+    Concession,
     DigestScope,
     DigestSubscription,
     HealthSnapshot,
+    Qbr,
     QuietWeek,
     Rating,
+    UserPrefs,
 )
 from storage.upsert import insert_ignore_returning
 

@@ -20,8 +20,15 @@ from sqlalchemy.orm import Session, joinedload
 
 from bot.services import lifecycle, rhythm
 from bot.services.followups import LadderStep
-from storage.models import Account, AccountStage, Commitment, CommitmentDirection
-from storage.scheduling_models import CheckIn, Qbr, UserPrefs
+from storage.models import (
+    Account,
+    AccountStage,
+    CheckIn,
+    Commitment,
+    CommitmentDirection,
+    Qbr,
+    UserPrefs,
+)
 
 # How far ahead `/rapport due` looks, and how many of each kind it lists.
 AHEAD = timedelta(days=7)

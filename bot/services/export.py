@@ -20,10 +20,18 @@ from typing import TYPE_CHECKING, Any, TextIO
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 
-from storage.models import Account, Commitment, Concession
-from storage.negotiation_models import ConcessionRevision, MesoOffer, MesoSet
-from storage.scheduling_models import CheckIn, Qbr, Touch
-from storage.team_models import Rating
+from storage.models import (
+    Account,
+    CheckIn,
+    Commitment,
+    Concession,
+    ConcessionRevision,
+    MesoOffer,
+    MesoSet,
+    Qbr,
+    Rating,
+    Touch,
+)
 
 if TYPE_CHECKING:
     # A SELECT of any number of labelled columns.

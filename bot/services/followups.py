@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from bot.services import lifecycle
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import end_of_day
-from storage.models import Account, Commitment, CommitmentDirection
-from storage.scheduling_models import Nudge, NudgeStatus
+from storage.models import Account, Commitment, CommitmentDirection, Nudge, NudgeStatus
 
 SECOND_NUDGE_AFTER = 2  # working days after the due day (or the latest activity)
 ESCALATE_AFTER = 4

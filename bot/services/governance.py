@@ -10,8 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.errors import NotFound
-from storage.models import Account
-from storage.playbook_models import Debrief, GovernancePlan, ReviewCadence
+from storage.models import Account, Debrief, GovernancePlan, ReviewCadence
 
 MAX_OWNERS = 10
 

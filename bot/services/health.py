@@ -51,9 +51,15 @@ from sqlalchemy.orm import Session
 
 from bot.services import lifecycle
 from bot.services.rhythm import QBR_WINDOW_DAYS, TOUCH_INTERVALS
-from storage.models import Account, Commitment, CommitmentDirection, Concession
-from storage.scheduling_models import CheckIn, Qbr
-from storage.team_models import Rating
+from storage.models import (
+    Account,
+    CheckIn,
+    Commitment,
+    CommitmentDirection,
+    Concession,
+    Qbr,
+    Rating,
+)
 from storage.upsert import among
 
 # key -> (label, base weight). The order is the order parts are shown in.

@@ -18,12 +18,14 @@ from bot.services.concessions import Balance
 from bot.services.health import account_health
 from bot.services.people import prefs_of, zone
 from bot.services.rhythm import days_since_touch, touch_intervals
-from storage.models import Account, Commitment, Concession
-from storage.scheduling_models import (
+from storage.models import (
     DEFAULT_WORK_DAYS,
     DEFAULT_WORK_END,
     DEFAULT_WORK_START,
+    Account,
     CheckIn,
+    Commitment,
+    Concession,
     Qbr,
 )
 

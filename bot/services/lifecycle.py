@@ -6,7 +6,7 @@
 
 Paused is an overlay on a prospect or won account: its reminders wait until a day.
 Every transition is idempotent (a repeated one says so and changes nothing) and
-reversible: it lands in the account's history (storage.history_models) with what an
+reversible: it lands in the account's history (storage.models) with what an
 Undo needs to put back exactly what it changed. A lost account has nothing
 scheduled, is left off every working list (follow-ups, overdue, health, digests,
 App Home) and has no health score; it shows only where someone asks for it.
@@ -27,16 +27,19 @@ from sqlalchemy.orm import Session
 
 from bot.services.calendar import WorkCalendar, whose_calendar
 from bot.services.errors import NotAllowed, UsageError, UserFacingError
-from storage.history_models import AccountChange
 from storage.models import (
     STAGE_WORDS,
     Account,
+    AccountChange,
     AccountStage,
+    CheckIn,
     Commitment,
+    Nudge,
+    NudgeStatus,
     OutboxMessage,
     OutboxStatus,
+    Qbr,
 )
-from storage.scheduling_models import CheckIn, Nudge, NudgeStatus, Qbr
 
 # --- the states ---------------------------------------------------------------------
 

@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.services.accounts import find_account, get_account, get_or_create_account
 from bot.services.errors import NotAllowed, NotFound, UsageError
-from storage.models import Account
-from storage.negotiation_models import MesoOffer, MesoSet, NegotiationSettings
+from storage.models import Account, MesoOffer, MesoSet, NegotiationSettings
 
 DEFAULT_TOLERANCE_PCT = 5.0
 MAX_TOLERANCE_PCT = 50.0

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.services.calendar import WorkCalendar, parse_work_days
 from bot.services.dates import DayReader, NumericOrder, order_of_locale
 from bot.services.errors import UsageError
-from storage.scheduling_models import TeamCalendar, TeamHoliday, UserPrefs
+from storage.models import TeamCalendar, TeamHoliday, UserPrefs
 
 # Slack's tz_offset changes silently with DST; the IANA name does not, but a person
 # may move: refresh it daily.

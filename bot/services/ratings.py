@@ -18,9 +18,7 @@ from bot.services import rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import CONTACT, DayReader
 from bot.services.errors import NotFound, UsageError
-from storage.models import Account
-from storage.scheduling_models import CheckIn
-from storage.team_models import Rating, RatingKind
+from storage.models import Account, CheckIn, Rating, RatingKind
 
 
 @dataclass(frozen=True)

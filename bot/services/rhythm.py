@@ -17,8 +17,7 @@ from bot.services import lifecycle
 from bot.services.calendar import WorkCalendar
 from bot.services.errors import UsageError
 from bot.services.followups import PlannedNudge, note_activity
-from storage.models import Account, AccountStage
-from storage.scheduling_models import CheckIn, Qbr, QbrCadence, Touch
+from storage.models import Account, AccountStage, CheckIn, Qbr, QbrCadence, Touch
 
 QBR_LEAD_DAYS = 7
 

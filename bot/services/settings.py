@@ -13,7 +13,7 @@ from bot.services.dates import AWAY, DayReader
 from bot.services.digest import parse_clock
 from bot.services.errors import UsageError
 from bot.services.people import ensure_prefs
-from storage.scheduling_models import UserPrefs
+from storage.models import UserPrefs
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.errors import NotAllowed
 from bot.services.people import set_team_holiday_country
-from storage.scheduling_models import TeamHoliday
+from storage.models import TeamHoliday
 
 
 @dataclass(frozen=True)

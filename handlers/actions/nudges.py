@@ -28,8 +28,7 @@ from handlers.context import Deps, deps_of, utcnow
 from handlers.events.home import refresh_home
 from messages import render
 from messages.ids import View
-from storage.models import Account, Commitment
-from storage.scheduling_models import CheckIn, Nudge, Qbr
+from storage.models import Account, CheckIn, Commitment, Nudge, Qbr
 
 
 @dataclass(frozen=True)

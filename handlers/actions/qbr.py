@@ -19,7 +19,7 @@ from handlers.caller import team_of
 from handlers.commands.rapport_rhythm import owner_calendar, qbr_reply
 from handlers.context import deps_of, utcnow
 from handlers.events.home import refresh_home
-from storage.scheduling_models import Qbr
+from storage.models import Qbr
 
 _STALE = "That review has been answered since. `/rapport qbr ACCOUNT` shows where it stands."
 

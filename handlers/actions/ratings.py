@@ -28,8 +28,7 @@ from handlers.caller import team_of
 from handlers.context import deps_of, utcnow
 from messages import render
 from messages.ids import RATING_SCORE_PREFIX, RatingBlock, View
-from storage.scheduling_models import CheckIn
-from storage.team_models import RatingKind
+from storage.models import CheckIn, RatingKind
 
 log = logging.getLogger("rapport.ratings")
 _ID = "value"  # the action_id of the element inside each input block

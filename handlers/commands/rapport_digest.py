@@ -22,7 +22,7 @@ from handlers.parsing import split_keyed
 from handlers.replies import ephemeral
 from messages import render
 from messages.formats import day_time
-from storage.team_models import DigestScope, DigestSubscription, QuietWeek
+from storage.models import DigestScope, DigestSubscription, QuietWeek
 
 DIGEST_USAGE = "/rapport digest"
 OVERDUE_USAGE = "/rapport overdue"

@@ -33,8 +33,7 @@ from handlers.parsing import colons_added, split_keyed
 from handlers.replies import ephemeral
 from messages import render
 from messages.ids import Action
-from storage.models import Account
-from storage.scheduling_models import Qbr, QbrCadence, TeamHoliday
+from storage.models import Account, Qbr, QbrCadence, TeamHoliday
 
 QBR_USAGE = "/rapport qbr"
 NO_REASON = frozenset({"none", "no", "-", "n/a", "na", "nothing", "no reason"})

@@ -14,8 +14,7 @@ from handlers.context import deps_of, utcnow
 from handlers.views.account_target import AccountTarget, without_nul
 from messages import render
 from messages.ids import GovernanceBlock, View
-from storage.models import Account
-from storage.playbook_models import GovernancePlan, ReviewCadence
+from storage.models import Account, GovernancePlan, ReviewCadence
 
 # The modal's inputs carry max_length too; this guards what reaches the database.
 MAX_PLAN_TEXT = 1000

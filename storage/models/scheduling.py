@@ -1,4 +1,5 @@
-"""Models of the relationship scheduler: user preferences, nudges, QBRs, check-ins, touches."""
+"""The relationship scheduler: commitments (follow-ups), user preferences and working
+hours, team days off, nudges, QBRs, check-ins and touches."""
 
 from __future__ import annotations
 
@@ -20,10 +21,71 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import Account, Base, SlackId
+from storage.models.accounts import Account
+from storage.models.base import Base, SlackId
+
+
+class CommitmentDirection(StrEnum):
+    OURS = "ours"
+    THEIRS = "theirs"
+
+
+class Commitment(Base):
+    """A follow-up someone promised, due on a calendar day."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        Index("ix_commitments_account", "team_id", "account_id"),
+        Index("ix_commitments_owner", "team_id", "owner_id", "done_at"),
+        # The sweep's only way in: cost grows with what is due, not with the table.
+        # Partial, so done commitments stay out of it; with the id, a batch comes out
+        # of it in the sweep's order without a sort (migration 0006).
+        Index(
+            "ix_commitments_next_nudge",
+            "next_nudge_at",
+            "id",
+            postgresql_where=text("next_nudge_at IS NOT NULL"),
+            sqlite_where=text("next_nudge_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(SlackId)
+    what: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date]
+    # The instant the due day ends where the owner is: from then on it is unkept.
+    due_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(SlackId)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(SlackId)
+    next_nudge_at: Mapped[datetime | None]
+    nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # "ours": we promised it; "theirs": the buyer promised it and we track it.
+    direction: Mapped[str] = mapped_column(
+        String(6), default=CommitmentDirection.OURS, server_default=CommitmentDirection.OURS.value
+    )
+    # Where it is on the unkept ladder (see bot.services.followups.LadderStep), and
+    # the day the ladder counts from: the due day, or the account's latest activity.
+    ladder_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ladder_anchor: Mapped[date | None]
+    snoozed_until: Mapped[datetime | None]
+    kept_on_time: Mapped[bool | None]
+    # Set (with done_at) when it was closed because the account was lost, not kept:
+    # it counts neither as kept nor as late, and an Undo of the loss reopens it.
+    dropped_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship(back_populates="commitments")
+
 
 DEFAULT_WORK_START = time(9, 0)
+
+
 DEFAULT_WORK_END = time(18, 0)
+
+
 # Python's weekday numbers, Monday = 0.
 DEFAULT_WORK_DAYS = "01234"
 

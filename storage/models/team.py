@@ -1,4 +1,4 @@
-"""Models of team visibility: buyer ratings, weekly health snapshots, digest subscriptions."""
+"""Team-wide views: ratings, health snapshots and digest subscriptions."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import Account, Base, SlackId
+from storage.models.accounts import Account
+from storage.models.base import Base, SlackId
 
 
 class RatingKind(StrEnum):

@@ -1,13 +1,58 @@
-"""Models of the negotiation copilot: concession history, MESO sets, team negotiation settings."""
+"""Negotiation: the give/get concession log (with its edits), MESO sets and their
+offers, and each team's negotiation settings."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import Account, Base, Concession, SlackId
+from storage.models.accounts import Account
+from storage.models.base import Base, SlackId
+
+
+class Concession(Base):
+    """One give in a negotiation, with what was gotten for it (if anything)."""
+
+    __tablename__ = "concessions"
+    __table_args__ = (
+        Index("ix_concessions_account", "team_id", "account_id", "logged_at"),
+        Index("ix_concessions_team_logged", "team_id", "logged_at"),
+        # A modal submitted twice (same view) logs once.
+        UniqueConstraint("team_id", "source_key", name="uq_concessions_source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # The issue traded on (price, term, SLA…), when the rep names one.
+    item: Mapped[str | None] = mapped_column(String(120))
+    give: Mapped[str] = mapped_column(Text)
+    get: Mapped[str | None] = mapped_column(Text)
+    trigger: Mapped[str | None] = mapped_column(Text)
+    value_to_us: Mapped[str | None] = mapped_column(Text)
+    value_to_them: Mapped[str | None] = mapped_column(Text)
+    logged_by: Mapped[str] = mapped_column(SlackId)
+    logged_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str | None] = mapped_column(SlackId)
+    source_key: Mapped[str | None] = mapped_column(String(80))
+
+    account: Mapped[Account] = relationship(back_populates="concessions")
+
+    @property
+    def is_traded(self) -> bool:
+        return bool(self.get)
 
 
 class ConcessionRevision(Base):

@@ -1,14 +1,22 @@
-"""Models of the negotiation follow-through: an account's governance plan, and debriefs."""
+"""Governance plans (who meets whom, how often, on what) and debriefs after a deal."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import Account, Base, SlackId
+from storage.models.accounts import Account
+from storage.models.base import Base, SlackId
 
 
 class ReviewCadence(StrEnum):
