@@ -20,3 +20,24 @@ def day_time(value: datetime, tz: tzinfo | None = None, *, year: bool = False) -
         value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(tz)
     day = full_day(value) if year else f"{value:%a} {value.day} {value:%b}"
     return f"{day} {value:%H:%M}"
+
+
+def relative_day(day: date, today: date) -> str:
+    """`day` in words by its real distance from `today`, as a message is read:
+    "today", "tomorrow", "on Monday", "in 12 days", "yesterday", "3 days ago".
+
+    Never a fixed "tomorrow": a reminder held over a weekend says "today" on the day.
+    Within the coming week the weekday is named, since that is how people plan it.
+    """
+    days = (day - today).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    if days == -1:
+        return "yesterday"
+    if 1 < days < 7:
+        return f"on {day:%A}"
+    if days >= 7:
+        return f"in {days} days"
+    return f"{-days} days ago"

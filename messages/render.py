@@ -17,9 +17,8 @@ from jinja2.runtime import Context
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.services.calendar import relative_day
 from messages import phrases
-from messages.formats import day_time, full_day
+from messages.formats import day_time, full_day, relative_day
 from storage.models import STAGE_WORDS
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks) that slack_sdk's

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.services import due, followups, rhythm
-from bot.services.calendar import WorkCalendar, relative_day
+from bot.services.calendar import WorkCalendar
+from messages.formats import relative_day
 from storage.models import Qbr
 
 UTC_ZONE = ZoneInfo("UTC")

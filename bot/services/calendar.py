@@ -7,8 +7,8 @@ never moves a 09:00 nudge to 08:00 or 10:00.
 
 This is also the one rule for every date the product picks itself (a check-in, the
 next QBR, a reminder ahead of an event): `on_or_after` and `on_or_before` move such a
-date to the owner's nearest working day, `why_not_working` says why it moved, and
-`relative_day` words a date by its real distance from the day a message is read.
+date to the owner's nearest working day, and `why_not_working` says why it moved.
+Wording such a date by its distance from today is `relative_day` in messages/formats.py.
 """
 
 from __future__ import annotations
@@ -149,27 +149,6 @@ class WorkCalendar:
 
     def today(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
-
-
-def relative_day(day: date, today: date) -> str:
-    """`day` in words by its real distance from `today`, as a message is read:
-    "today", "tomorrow", "on Monday", "in 12 days", "yesterday", "3 days ago".
-
-    Never a fixed "tomorrow": a reminder held over a weekend says "today" on the day.
-    Within the coming week the weekday is named, since that is how people plan it.
-    """
-    days = (day - today).days
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "tomorrow"
-    if days == -1:
-        return "yesterday"
-    if 1 < days < 7:
-        return f"on {day:%A}"
-    if days >= 7:
-        return f"in {days} days"
-    return f"{-days} days ago"
 
 
 def parse_work_days(text: str) -> frozenset[int]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.services import lifecycle, rhythm, team_calendar
 from bot.services.accounts import Reading, get_account, get_or_create_account
-from bot.services.calendar import WorkCalendar, relative_day, whose_calendar
+from bot.services.calendar import WorkCalendar, whose_calendar
 from bot.services.dates import HOLIDAY, PAUSE, QBR, DayReader
 from bot.services.errors import DidYouMean, Suggestion, UsageError
 from bot.services.errors import reading as reading_key
@@ -32,6 +32,7 @@ from handlers.events.home import refresh_home
 from handlers.parsing import colons_added, split_keyed
 from handlers.replies import ephemeral
 from messages import render
+from messages.formats import relative_day
 from messages.ids import Action
 from storage.models import Account, Qbr, QbrCadence, TeamHoliday
 
