@@ -10,6 +10,6 @@ not in front of a user.
 
 from __future__ import annotations
 
-from messages.render import escape, render, render_text
+from messages.render import escape, render
 
-__all__ = ["escape", "render", "render_text"]
+__all__ = ["escape", "render"]

@@ -68,10 +68,6 @@ def command_reference() -> dict[str, CommandHelp]:
     }
 
 
-def command_help(command: str) -> CommandHelp:
-    return command_reference()[command]
-
-
 @cache
 def subcommand_reference() -> dict[str, SubcommandHelp]:
     """`/rapport` subcommands: name -> how to write it and what it is for."""

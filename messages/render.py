@@ -246,8 +246,3 @@ def _check_view(template_name: str, view: dict[str, Any]) -> None:
     _check_blocks(template_name, view.get("blocks", []), MAX_VIEW_BLOCKS)
     if STRICT_VALIDATION:
         View(**view).to_dict()
-
-
-def render_text(template_name: str, /, **context: Any) -> str:
-    """Render a one-line template to plain mrkdwn text (no blocks)."""
-    return _environment().get_template(f"{template_name}.txt.j2").render(**context).strip()

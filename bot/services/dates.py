@@ -443,10 +443,6 @@ def warm_up() -> None:
     parse_day("15 Dec", today=date(2026, 1, 1))
 
 
-def local_today(now: datetime, tz: ZoneInfo) -> date:
-    return now.astimezone(tz).date()
-
-
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     """The instant `day` is over in `tz` (its next midnight), DST-correct."""
     return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)

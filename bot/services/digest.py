@@ -4,12 +4,12 @@ A digest is built from one `TeamPicture` per team and sweep: every query runs on
 for the whole team, grouped by account owner, and each channel's digest is the
 union of its owners' lines. So 1,000 channels cost one set of queries, not 1,000.
 
-What goes in, and why (seeds 001, 003 and 005): the promises we have not kept
-(trust erodes with every one), the promises we kept (reliability is what buyers
-remember), the reviews and check-ins coming up (the relationship needs a rhythm,
-not just a close), gives without gets this week (drip concessions teach the buyer
-to keep asking), accounts going quiet for longer than their kind of relationship
-allows, accounts paused for a known reason, and the health scores that moved.
+What goes in, and why: the promises we have not kept (trust erodes with every one),
+the promises we kept (reliability is what buyers remember), the reviews and
+check-ins coming up (the relationship needs a rhythm, not just a close), gives
+without gets this week (drip concessions teach the buyer to keep asking), accounts
+going quiet for longer than their kind of relationship allows, accounts paused for a
+known reason, and the health scores that moved.
 """
 
 from __future__ import annotations

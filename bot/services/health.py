@@ -7,23 +7,23 @@ Weights (out of 100), and why:
 
 - **kept, 25**: follow-ups we promised, kept by their due day. Trust is built by
   delivering small commitments consistently, and it falls apart fastest when
-  promises don't match what happens (seeds 000, 001, 004). It is the part a rep
+  promises don't match what happens. It is the part a rep
   controls most directly, so it weighs most.
 - **touch, 20**: days since the last touch against the cadence of the account's
   relationship type (bot.services.rhythm.TOUCH_INTERVALS). Cooling engagement is
   the post-sale pitfall the negotiation article warns about, and regular contact is
-  what the relationship-management article asks for (seeds 001, 004).
+  what the relationship-management article asks for.
 - **ratings, 20**: the buyer's own CSAT/NPS answers. Satisfaction and willingness to
-  recommend are the KPIs the relationship-management article names (seed 004); the
+  recommend are the KPIs the relationship-management article names; the
   buyer's voice deserves as much as our own activity, but it is sparse and
   self-reported, so it does not outweigh what we did.
 - **balance, 15**: gives traded for something rather than handed over one-way.
   Concessions without reciprocity erode trust and margin and teach the buyer to wait
-  for the next one (seed 001). It matters during negotiation more than after, so it
+  for the next one. It matters during negotiation more than after, so it
   weighs less than the running signals above.
 - **qbr, 10** and **checkins, 10**: reviews held on schedule and post-sale
   check-ins done; neglecting the relationship after the sale breaks trust
-  continuity (seeds 000, 004). They are the scheduled form of "touch", so each
+  continuity. They are the scheduled form of "touch", so each
   weighs less on its own.
 
 A part with no data yet (no QBR scheduled, no ratings recorded, nothing promised)

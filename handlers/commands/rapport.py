@@ -40,7 +40,7 @@ def help_reply(ack: Ack, command: dict[str, str], context: BoltContext, args: st
     ack(**ephemeral(render("rapport_help", sections=help_sections())))
 
 
-# name -> listener. Later issues add their subcommands here.
+# name -> listener.
 SUBCOMMANDS: dict[str, Subcommand] = {
     "help": help_reply,
     "prompt": rapport_playbook.prompt,

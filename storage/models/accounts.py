@@ -33,7 +33,7 @@ class AccountStage(StrEnum):
 STAGE_WORDS = {AccountStage.OPEN.value: "prospect", "won": "won", "lost": "lost"}
 
 
-# The five kinds of sales relationship (seed 004), from least to most involved.
+# The five kinds of sales relationship, from least to most involved.
 RELATIONSHIP_TYPES = ("transactional", "functional", "affiliative", "strategic", "personal")
 
 
