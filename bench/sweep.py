@@ -49,7 +49,7 @@ from sqlalchemy import (  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.scheduler import nudging  # noqa: E402
+from bot.scheduler import group, plan  # noqa: E402
 from bot.scheduler.sweep import PLAN_AND_GROUP  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory, one_at_a_time  # noqa: E402
@@ -249,11 +249,11 @@ def sweep_once(engine: Engine, url: str, server: ServerCpu) -> tuple[float, ...]
     # As `bot.scheduler.sweep` does: one sweeper at a time (the lock is timed with planning), and
     # what can go now is written into its message while planning.
     with one_at_a_time(db, PLAN_AND_GROUP):
-        held = nudging.Grouping()
-        planned = nudging.plan_due(db, settings, now=NOW, grouping=held)
+        held = group.Grouping()
+        planned = plan.plan_due(db, settings, now=NOW, grouping=held)
         planning = time.perf_counter() - started
         started = time.perf_counter()
-        messages = nudging.group_due(db, settings, now=NOW, grouping=held)
+        messages = group.group_due(db, settings, now=NOW, grouping=held)
         grouping = time.perf_counter() - started
     cpu, server_cpu = time.process_time() - cpu, server.seconds() - server_cpu
     with db() as session:

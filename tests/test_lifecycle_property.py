@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.scheduler.nudging import Grouping, group_due, plan_due
+from bot.scheduler.group import Grouping, group_due
+from bot.scheduler.plan import plan_due
 from bot.services import commitments, lifecycle, people, rhythm
 from bot.services.accounts import get_or_create_account
 from bot.services.errors import UserFacingError

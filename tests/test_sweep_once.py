@@ -16,9 +16,11 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
-from bot.scheduler import nudging
+from bot.scheduler import batches, group, plan
+from bot.scheduler.compose import compose
 from bot.scheduler.delivery import ClientForTeam, deliver_pending
 from bot.scheduler.sweep import sweep
+from bot.slackapi import timezones
 from bot.slackapi.client import make_client
 from storage.db import SessionFactory, engine_of
 from storage.models import Commitment, Nudge, NudgeStatus, OutboxMessage, OutboxStatus, UserPrefs
@@ -46,14 +48,14 @@ def known_time_zones(db: SessionFactory, owners: int, *, fetched: datetime = NOW
 def written_once(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Counts the nudges planning wrote straight into a message."""
     seen: Counter[str] = Counter()
-    original = nudging._write_grouped
+    original = group._write_grouped
 
     def spy(*args: Any, **kwargs: Any) -> int:
         written = original(*args, **kwargs)
         seen["nudges"] += written
         return written
 
-    monkeypatch.setattr(nudging, "_write_grouped", spy)
+    monkeypatch.setattr(group, "_write_grouped", spy)
     return seen
 
 
@@ -88,7 +90,7 @@ def test_batches_split_across_people_still_give_one_message_each(
     seed_due_commitments(db, owners, each)
     known_time_zones(db, owners)
     # Batches of 7 end part-way through people's commitments, in planning and grouping.
-    monkeypatch.setattr(nudging, "BATCH", 7)
+    monkeypatch.setattr(batches, "BATCH", 7)
 
     report = sweep(db, client_for, settings, now=NOW)
 
@@ -163,19 +165,17 @@ def test_a_sweep_that_dies_after_planning_loses_nothing(
     owners, each = 6, 4
     seed_due_commitments(db, owners, each)
     known_time_zones(db, owners)
-    monkeypatch.setattr(nudging, "BATCH", 5)
+    monkeypatch.setattr(batches, "BATCH", 5)
     # Planning commits its batches, then the process dies: grouping never lets go.
-    nudging.plan_due(db, settings, now=NOW, grouping=nudging.Grouping())
+    plan.plan_due(db, settings, now=NOW, grouping=group.Grouping())
     assert written_once["nudges"] == owners * each
 
     # Nobody sends a half-built message while its sweep might still be adding to it.
-    report = deliver_pending(
-        db, client_for, now=NOW + timedelta(minutes=1), compose=nudging.compose
-    )
+    report = deliver_pending(db, client_for, now=NOW + timedelta(minutes=1), compose=compose)
     assert report.sent == 0 and slack.calls("chat.postMessage") == []
 
     # After the hold, the next sweep sends each as it was built, each nudge once.
-    sweep(db, client_for, settings, now=NOW + nudging.HOLD + timedelta(minutes=1))
+    sweep(db, client_for, settings, now=NOW + group.HOLD + timedelta(minutes=1))
     sent = delivered(slack)
     assert len(sent) == owners and set(sent.values()) == {1}
     texts = [str(c.args) for c in slack.calls("chat.postMessage")]
@@ -184,7 +184,7 @@ def test_a_sweep_that_dies_after_planning_loses_nothing(
     assert Counter(row.status for row in rows) == {OutboxStatus.SENT: owners}
     assert Counter(n.status for n in nudges) == {NudgeStatus.GROUPED: owners * each}
 
-    sweep(db, client_for, settings, now=NOW + nudging.HOLD + timedelta(minutes=2))
+    sweep(db, client_for, settings, now=NOW + group.HOLD + timedelta(minutes=2))
     assert len(slack.calls("chat.postMessage")) == owners
 
 
@@ -198,26 +198,26 @@ def test_a_batch_that_fails_to_write_leaves_no_row_locked_and_no_nudge_half_writ
     owners, each = 12, 3
     seed_due_commitments(db, owners, each)
     known_time_zones(db, owners)
-    monkeypatch.setattr(nudging, "BATCH", 7)
-    write = nudging._write_commitments
+    monkeypatch.setattr(batches, "BATCH", 7)
+    write = plan._write_commitments
     writes: list[int] = []
 
-    def second_write_fails(batch: nudging.LadderBatch, *args: Any) -> int:
+    def second_write_fails(batch: plan.LadderBatch, *args: Any) -> int:
         writes.append(len(batch.due))
         if len(writes) == 2:
             # On PostgreSQL the third batch is being read meanwhile, its rows locked.
             raise RuntimeError("the database went away")
         return write(batch, *args)
 
-    monkeypatch.setattr(nudging, "_write_commitments", second_write_fails)
+    monkeypatch.setattr(plan, "_write_commitments", second_write_fails)
     with pytest.raises(RuntimeError, match="went away"):
         sweep(db, client_for, settings, now=NOW)
     assert engine_of(db).pool.checkedout() == 0, "every batch's transaction ended"
     with db() as session:
         assert session.scalar(select(func.count()).select_from(Nudge)) == 7, "batch 1 only"
 
-    monkeypatch.setattr(nudging, "_write_commitments", write)
-    later = NOW + nudging.HOLD + timedelta(minutes=1)
+    monkeypatch.setattr(plan, "_write_commitments", write)
+    later = NOW + group.HOLD + timedelta(minutes=1)
     report = sweep(db, client_for, settings, now=later)
 
     assert report.planned == owners * each - 7, "nothing skipped as locked, nothing twice"
@@ -238,20 +238,20 @@ def test_a_held_message_a_sender_took_gets_nothing_more(
     rest of that person's nudges go into a message of their own, none lost."""
     seed_due_commitments(db, 1, 2)
     known_time_zones(db, 1)
-    grouping = nudging.Grouping()
+    grouping = group.Grouping()
     with db.begin() as session:
         first, second = session.scalars(select(Commitment).order_by(Commitment.id)).all()
         second.next_nudge_at = NOW + timedelta(days=3)  # comes round after the send
-    nudging.plan_due(db, settings, now=NOW, grouping=grouping)
+    plan.plan_due(db, settings, now=NOW, grouping=grouping)
     assert len(grouping.held) == 1
-    late = NOW + nudging.HOLD + timedelta(minutes=1)
-    assert deliver_pending(db, client_for, now=late, compose=nudging.compose).sent == 1
+    late = NOW + group.HOLD + timedelta(minutes=1)
+    assert deliver_pending(db, client_for, now=late, compose=compose).sent == 1
 
     with db.begin() as session:
         session.get(Commitment, second.id).next_nudge_at = NOW  # type: ignore[union-attr]
-    nudging.plan_due(db, settings, now=NOW, grouping=grouping)
-    assert nudging.group_due(db, settings, now=NOW, grouping=grouping) == 1
-    assert deliver_pending(db, client_for, now=late, compose=nudging.compose).sent == 1
+    plan.plan_due(db, settings, now=NOW, grouping=grouping)
+    assert group.group_due(db, settings, now=NOW, grouping=grouping) == 1
+    assert deliver_pending(db, client_for, now=late, compose=compose).sent == 1
 
     texts = [str(c.args) for c in slack.calls("chat.postMessage")]
     assert len(texts) == 2 and all(t.count("send item") == 1 for t in texts)
@@ -315,7 +315,7 @@ def test_lookups_stop_when_the_sweeps_time_for_them_is_spent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seed_due_commitments(db, 3, 1)
-    monkeypatch.setattr(nudging, "TZ_LOOKUP_SECONDS", 0.0)
+    monkeypatch.setattr(timezones, "TZ_LOOKUP_SECONDS", 0.0)
 
     sweep(db, client_for, settings, now=NOW)
 

@@ -1,4 +1,7 @@
-"""One scheduler pass at `now`: plan due nudges, group them per person, deliver."""
+"""One scheduler pass at `now`, the pipeline's stages in order: plan due nudges
+(`plan`), look up the time zones of the people about to be nudged
+(`bot/slackapi/timezones.py`), group the nudges per person (`group`), deliver the
+outbox (`delivery`, rendering each message with `compose`), then the weekly digests."""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Settings
-from bot.scheduler import digests, nudging
+from bot.scheduler import compose, digests, group, plan
 from bot.scheduler.delivery import ChannelPacer, ClientForTeam, DeliveryReport, deliver_pending
+from bot.slackapi import timezones
 from storage.db import SessionFactory, one_at_a_time
 
 log = logging.getLogger("rapport.sweep")
@@ -36,10 +40,11 @@ def sweep(
     # one message, and two workers that each took part of someone's nudges would
     # send two. Sending, the slow part, runs in every worker at once.
     with one_at_a_time(db, PLAN_AND_GROUP):
-        grouping = nudging.Grouping()
-        planned = nudging.plan_due(db, settings, now=now, grouping=grouping)
-        nudging.refresh_timezones(db, client_for, now=now)
-        messages = nudging.group_due(db, settings, now=now, grouping=grouping)
+        grouping = group.Grouping()
+        planned = plan.plan_due(db, settings, now=now, grouping=grouping)
+        people = group.due_recipients(db, now=now)
+        timezones.refresh_timezones(db, client_for, people, now=now)
+        messages = group.group_due(db, settings, now=now, grouping=grouping)
 
     # This minute's reminders go out before the week's digests are built: at a big
     # team's digest slot that takes seconds (bench/README.md), and a nudge due now
@@ -49,7 +54,7 @@ def sweep(
             db,
             client_for,
             now=now,
-            compose=nudging.composer(settings.default_tz),
+            compose=compose.composer(settings.default_tz),
             pacer=pacer,
             on_failure=digests.on_delivery_failure,
         )

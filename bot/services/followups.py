@@ -4,6 +4,12 @@ The ladder for a commitment we made: a reminder on the due day, a nudge once it 
 unkept, a second nudge two working days later, then the owner's manager (or the
 account's channel) four working days later. Any activity logged on the account moves
 the ladder's starting day to that day: the owner is clearly on it.
+
+Escalation is decided here, one function a question, and the sweep asks: *when* is
+the ladder (`ESCALATE_AFTER`, `_last_step_of`); *to whom* is `escalation_target`;
+*whether a nudge about a commitment is still sent* is `closed_reason` (and its SQL
+twin `closed_by`), which grouping's one "can this go now?" rule
+(`bot/scheduler/group.py`, `can_go_now`) and the DM (`bot/scheduler/compose.py`) read.
 """
 
 from __future__ import annotations
@@ -12,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import IntEnum
-from typing import Protocol
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from bot.services import lifecycle
 from bot.services.calendar import WorkCalendar
@@ -26,10 +32,20 @@ SECOND_NUDGE_AFTER = 2  # working days after the due day (or the latest activity
 ESCALATE_AFTER = 4
 
 
-class OnLadder(Protocol):
-    """What the ladder reads and moves: a Commitment, or a plain row in the sweep."""
+@dataclass(slots=True)
+class LadderRow:
+    """A due commitment as the sweep reads it: plain values, no ORM identity map.
+
+    The second shape of a commitment, kept for the sweep's speed only: the sweep
+    reads up to 5,000 due commitments a batch through Core as plain rows, because the
+    ORM's per-row loading cost more than the sweep's queries (bench/README.md, "Sweep",
+    the first pass). With the account's columns the ladder's decisions need (stage,
+    channel, pause). Fields in the order of `LADDER_COLUMNS`, so a row fills it by
+    position.
+    """
 
     id: int
+    team_id: str
     account_id: int
     owner_id: str
     due_on: date
@@ -40,7 +56,44 @@ class OnLadder(Protocol):
     snoozed_until: datetime | None
     done_at: datetime | None
     nudges_sent: int
-    next_nudge_at: datetime | None
+    stage: str
+    channel_id: str | None
+    paused_until: date | None
+    # Not read: the ladder sets it on every row, so parsing 5,000 stored instants
+    # per batch would be thrown away.
+    next_nudge_at: datetime | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ladder_step": self.ladder_step,
+            "ladder_anchor": self.ladder_anchor,
+            "snoozed_until": self.snoozed_until,
+            "nudges_sent": self.nudges_sent,
+            "next_nudge_at": self.next_nudge_at,
+        }
+
+
+LADDER_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
+    Commitment.id,
+    Commitment.team_id,
+    Commitment.account_id,
+    Commitment.owner_id,
+    Commitment.due_on,
+    Commitment.due_at,
+    Commitment.direction,
+    Commitment.ladder_step,
+    Commitment.ladder_anchor,
+    Commitment.snoozed_until,
+    Commitment.done_at,
+    Commitment.nudges_sent,
+    Account.stage,
+    Account.channel_id,
+    Account.paused_until,
+)
+
+# What the ladder reads and moves: a stored commitment, or the sweep's plain row.
+OnLadder = Commitment | LadderRow
 
 
 class LadderStep(IntEnum):
@@ -122,13 +175,15 @@ def plan(
     calendar: WorkCalendar,
     now: datetime,
     *,
-    escalate_to: str | None,
+    manager_id: str | None,
+    channel_id: str | None,
 ) -> list[PlannedNudge]:
     """Every nudge due for `commitment` at `now`; moves its ladder on past them.
 
-    `escalate_to` is the owner's manager or the account's channel. With neither, the
-    ladder stops at the owner's own reminders: the escalation step becomes, once per
-    person, a note on how to give overdue follow-ups somewhere to go."""
+    Its escalation goes to `escalation_target` (the owner's manager, else the
+    account's channel). With neither, the ladder stops at the owner's own reminders:
+    the escalation step becomes, once per person, a note on how to give overdue
+    follow-ups somewhere to go."""
     planned: list[PlannedNudge] = []
     subject = subject_of(commitment)
     if commitment.done_at is not None:
@@ -183,7 +238,9 @@ def plan(
                     instant,
                 )
             )
-        elif escalate_to is not None and escalate_to != commitment.owner_id:
+        elif (
+            escalate_to := escalation_target(commitment.owner_id, manager_id, channel_id)
+        ) is not None:
             planned.append(
                 PlannedNudge(
                     _KINDS[(direction, step)],
@@ -202,6 +259,32 @@ def plan(
         instant = _instant(commitment, step, last, calendar) if step < _FINISHED else None
     commitment.next_nudge_at = instant
     return planned
+
+
+def escalation_target(owner_id: str, manager_id: str | None, channel_id: str | None) -> str | None:
+    """To whom an overdue follow-up of ours escalates: the owner's manager, else the
+    account's channel. None when there is neither, or it is the owner themself: then
+    the owner gets, once, the note on how to give it somewhere to go."""
+    target = manager_id or channel_id
+    return target if target is not None and target != owner_id else None
+
+
+def closed_reason(
+    done_at: datetime | None, snoozed_until: datetime | None, now: datetime
+) -> str | None:
+    """Why a nudge about a commitment needs nobody any more at `now`: "done", or
+    "snoozed" (until later); None while it is open. Grouping cancels such a nudge, the
+    write-once path never writes it straight into a message, and the DM says why."""
+    if done_at is not None:
+        return "done"
+    if snoozed_until is not None and snoozed_until > now:
+        return "snoozed"
+    return None
+
+
+def closed_by(now: datetime) -> ColumnElement[bool]:
+    """`closed_reason` as SQL, for grouping, which reads only the closed ones of a batch."""
+    return or_(Commitment.done_at.is_not(None), Commitment.snoozed_until > now)
 
 
 NO_ESCALATION = "no_escalation"

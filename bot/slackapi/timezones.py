@@ -1,13 +1,22 @@
-"""Learning a person's time zone and locale from Slack (users.info), after their command
-is acked: the zone says when their day ends, the locale how they write dates in numbers."""
+"""Learning people's time zones and locales from Slack (users.info): the zone says when
+their day ends, the locale how they write dates in numbers.
+
+Two callers, one lookup (`slack_profile`): a person's own command, after its ack
+(`learn_timezone`), and the sweep, for the people it is about to nudge, between
+planning and grouping (`refresh_timezones`), so grouping knows their working hours.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.services.followups import retime_open
@@ -16,9 +25,12 @@ from bot.services.people import (
     calendar_of,
     needs_timezone,
     prefs_of,
+    prefs_of_many,
     remember_timezone,
 )
+from bot.slackapi.client import without_rate_limit_waits
 from storage.db import SessionFactory
+from storage.models import UserPrefs
 
 log = logging.getLogger("rapport.timezones")
 
@@ -74,3 +86,53 @@ def learn_timezone(
             country=settings.holiday_country,
         )
         retime_open(session, team_id=team_id, owner_id=user_id, calendar=calendar, now=now)
+
+
+TZ_LOOKUPS_PER_SWEEP = 200
+# Lookups run while other workers wait for the plan-and-group lock: past this many
+# seconds the rest wait for the next sweep (their nudges follow the team's zone).
+TZ_LOOKUP_SECONDS = 10.0
+
+
+def refresh_timezones(
+    db: SessionFactory,
+    client_for: Callable[[str], WebClient],
+    people: Sequence[tuple[str, str]],
+    *,
+    now: datetime,
+) -> None:
+    """Ask Slack for the time zone of `people` (team, user) whose entry is stale: the
+    sweep's, for those it is about to nudge (`bot/scheduler/group.py`, `due_recipients`).
+
+    Bounded per sweep (users.info is Tier 4, about 100 a minute; and TZ_LOOKUP_SECONDS),
+    and never waiting out a rate limit: the rest are looked up on later sweeps and
+    meanwhile follow the team's default zone.
+    """
+    by_team: dict[str, list[str]] = defaultdict(list)
+    for team_id, user_id in people:
+        by_team[team_id].append(user_id)
+    with db() as session:
+        stale = [
+            (team_id, user_id)
+            for team_id, users in by_team.items()
+            for user_id, prefs in _with_prefs(session, team_id, users)
+            if needs_timezone(prefs, now)
+        ][:TZ_LOOKUPS_PER_SWEEP]
+    deadline = time.monotonic() + TZ_LOOKUP_SECONDS
+    for team_id, user_id in stale:
+        try:
+            profile = slack_profile(without_rate_limit_waits(client_for(team_id)), user_id)
+        except TryLater as exc:
+            log.info("time zone lookups stop until the next sweep: %s", exc)
+            return
+        with db.begin() as session:
+            remember_timezone(session, team_id=team_id, user_id=user_id, profile=profile, now=now)
+        if time.monotonic() > deadline:
+            return
+
+
+def _with_prefs(
+    session: Session, team_id: str, users: list[str]
+) -> list[tuple[str, UserPrefs | None]]:
+    found = prefs_of_many(session, team_id=team_id, user_ids=users)
+    return [(user_id, found.get(user_id)) for user_id in users]

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.scheduler import nudging
+from bot.scheduler import compose
 from bot.services import followups, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import SNOOZE
@@ -56,7 +56,7 @@ def redrawn(
 ) -> dict[str, Any] | None:
     """The nudge message as it reads now, in its reader's days, after a change."""
     default_tz = deps.settings.default_tz
-    return nudging.rerender(
+    return compose.rerender(
         session, team_id=team_id, outbox_id=outbox_id, now=now, default_tz=default_tz
     )
 

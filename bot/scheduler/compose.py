@@ -1,0 +1,241 @@
+"""What a nudge DM shows: its items as they are now, rendered for its reader.
+
+The sweep writes an outbox row per person naming their nudges; the row is rendered
+when it is sent (`composer`, handed to delivery) and again when a button on it
+changes something (`rerender`, from handlers/actions/nudges.py), so the message
+always shows its items as they are then: done, snoozed, answered and touched items
+say so, the most urgent come first, and words about days are the reader's.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from bot.scheduler import notices
+from bot.scheduler.batches import is_user, subject_ids
+from bot.services import due, followups, lifecycle, rhythm
+from bot.services.concessions import Balance, balance_of
+from bot.services.governance import plan_of
+from bot.services.people import prefs_of, zone
+from messages import render
+from storage.models import Account, CheckIn, Commitment, Nudge, OutboxMessage, Qbr, Rating
+
+# Items shown in one DM: each takes up to three blocks, Slack allows 50.
+MAX_ITEMS_PER_MESSAGE = 15
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass
+class Item:
+    """A nudge with what it is about, as the DM shows it."""
+
+    nudge: Nudge
+    account: Account | None = None
+    commitment: Commitment | None = None
+    qbr: Qbr | None = None
+    checkin: CheckIn | None = None
+    balance: Balance | None = None
+    open_commitments: list[Commitment] = field(default_factory=list)
+    closed: str | None = None  # why it needs no action any more, once it doesn't
+    days_quiet: int = 0
+    kept_since: int = 0
+    kpis: str | None = None  # from the account's governance plan, for a QBR agenda
+    rating: Rating | None = None  # the buyer's answer recorded from a check-in nudge
+
+    @property
+    def day(self) -> date | None:
+        """The day this item is about: a follow-up's due day, a review's, a check-in's."""
+        if self.commitment is not None:
+            return self.commitment.due_on
+        if self.qbr is not None:
+            if self.nudge.kind == "qbr_lapsed" or self.closed:
+                return None
+            return self.qbr.next_on
+        if self.checkin is not None:
+            return self.checkin.due_on
+        return None
+
+
+def _load(
+    session: Session,
+    nudges: Sequence[Nudge],
+    kind: str,
+    model: Any,
+    with_account: Any,
+) -> dict[tuple[str, int], Any]:
+    """The subjects of `kind` the nudges name, keyed by (team, id), one query per team."""
+    found: dict[tuple[str, int], Any] = {}
+    for team_id, ids in subject_ids(((n.team_id, n.subject) for n in nudges), kind).items():
+        query = select(model).where(model.team_id == team_id, model.id.in_(ids))
+        if with_account is not None:
+            query = query.options(joinedload(with_account))
+        for row in session.scalars(query):
+            found[(team_id, row.id)] = row
+    return found
+
+
+def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list[Item]:
+    """What each nudge is about, read in one query per kind of subject."""
+    commitments = _load(session, nudges, "commitment", Commitment, Commitment.account)
+    qbrs = _load(session, nudges, "qbr", Qbr, Qbr.account)
+    checkins = _load(session, nudges, "checkin", CheckIn, CheckIn.account)
+    accounts = _load(session, nudges, "account", Account, None)
+    items = []
+    for nudge in nudges:
+        kind, _, raw = nudge.subject.partition(":")
+        key = (nudge.team_id, int(raw) if raw.isdigit() else -1)
+        item = Item(nudge=nudge)
+        if kind == "commitment" and key in commitments:
+            item.commitment = commitments[key]
+            item.account = item.commitment.account
+            item.closed = followups.closed_reason(
+                item.commitment.done_at, item.commitment.snoozed_until, now
+            )
+        elif kind == "qbr" and key in qbrs:
+            item.qbr = qbrs[key]
+            item.account = item.qbr.account
+            if rhythm.is_answered(nudge.slot, item.qbr.next_on):
+                item.closed = "answered"
+            elif nudge.kind in ("qbr_lead", "qbr_eve"):
+                _add_agenda(session, item)
+        elif kind == "checkin" and key in checkins:
+            item.checkin = checkins[key]
+            item.account = item.checkin.account
+            if item.checkin.done_at is not None:
+                item.closed = "done"
+        elif kind == "person" and nudge.account_id is not None:
+            # The one-time note that overdue follow-ups reach nobody else.
+            item.account = session.get(Account, nudge.account_id)
+        elif kind == "account" and key in accounts:
+            item.account = accounts[key]
+            item.days_quiet = rhythm.days_since_touch(item.account, now)
+            since = item.account.last_touch_at or item.account.won_at or item.account.created_at
+            if not nudge.slot.endswith(since.date().isoformat()):
+                item.closed = "touched"
+        if item.account is not None and lifecycle.is_lost(item.account.stage):
+            item.closed = "lost"
+        items.append(item)
+    _add_ratings(session, items)
+    return items
+
+
+def _add_ratings(session: Session, items: list[Item]) -> None:
+    """The rating recorded for each check-in shown, one query per team."""
+    by_team: dict[str, dict[int, Item]] = defaultdict(dict)
+    for item in items:
+        if item.checkin is not None:
+            by_team[item.checkin.team_id][item.checkin.id] = item
+    for team_id, wanted in by_team.items():
+        for rating in session.scalars(
+            select(Rating)
+            .where(Rating.team_id == team_id, Rating.checkin_id.in_(list(wanted)))
+            .order_by(Rating.id.desc())
+        ):
+            assert rating.checkin_id is not None
+            wanted[rating.checkin_id].rating = rating
+
+
+def _add_agenda(session: Session, item: Item) -> None:
+    """A QBR reminder carries a draft agenda built from the account."""
+    assert item.qbr is not None and item.account is not None
+    team_id, account_id = item.account.team_id, item.account.id
+    item.balance = balance_of(session, team_id=team_id, account_id=account_id)
+    item.open_commitments = followups.open_commitments(
+        session, team_id=team_id, account_id=account_id, limit=5
+    )
+    item.kept_since = followups.kept_since(
+        session, team_id=team_id, account_id=account_id, since=item.qbr.last_held_on
+    )
+    plan = plan_of(session, team_id=team_id, account_id=account_id)
+    item.kpis = plan.kpis if plan is not None else None
+
+
+# --- rendering ------------------------------------------------------------------
+
+
+def render_message(
+    items: list[Item], outbox_id: int, recipient: str, now: datetime, today: date
+) -> dict[str, Any]:
+    """The DM: the most urgent items first (due.by_urgency), as many as fit; when
+    more are due, it says how many and where to see them all."""
+    ranks = [
+        due.Ranked(due.urgency(item.nudge.kind, item.day, today), item.nudge.id) for item in items
+    ]
+    ordered = [items[i] for i in due.by_urgency(ranks)]
+    shown = ordered[:MAX_ITEMS_PER_MESSAGE]
+    return render(
+        "nudge_dm",
+        items=shown,
+        more=len(items) - len(shown),
+        ref=outbox_id,
+        to_channel=not is_user(recipient),
+        now=now,
+        today=today,
+    )
+
+
+def recipient_today(
+    session: Session, *, team_id: str, recipient: str, now: datetime, default_tz: ZoneInfo
+) -> date:
+    """The day it is where the message is read (the team's default zone for a channel)."""
+    prefs = prefs_of(session, team_id=team_id, user_id=recipient) if is_user(recipient) else None
+    tz = zone(prefs.tz_override or prefs.slack_tz, default_tz) if prefs is not None else default_tz
+    return now.astimezone(tz).date()
+
+
+def compose(
+    session: Session, row: OutboxMessage, now: datetime, *, default_tz: ZoneInfo = UTC_ZONE
+) -> dict[str, Any] | None:
+    """The message an outbox row stands for, as it reads at `now`.
+
+    None when nothing in it needs anyone any more (all done or cancelled since it
+    was grouped): then nothing is sent. Its words about days ("today", "on Monday")
+    are worked out now, in the reader's time zone, not when the nudge was planned.
+    """
+    if notices.is_notice(row):
+        return notices.compose_notice(session, row, now)
+    if "nudge_ids" not in row.payload:
+        return row.payload
+    ids = row.payload["nudge_ids"]
+    # None: its sweep died before letting it go (HOLD); its nudges name it instead.
+    # Rare, so the scan of nudges by outbox_id (not indexed) is acceptable.
+    named = Nudge.outbox_id == row.id if ids is None else Nudge.id.in_(ids)
+    nudges = session.scalars(
+        select(Nudge).where(Nudge.team_id == row.team_id, named).order_by(Nudge.id)
+    ).all()
+    items = load_items(session, nudges, now)
+    if row.message_ts is None and all(item.closed for item in items):
+        return None
+    today = recipient_today(
+        session, team_id=row.team_id, recipient=row.recipient, now=now, default_tz=default_tz
+    )
+    return render_message(items, row.id, row.recipient, now, today)
+
+
+def composer(default_tz: ZoneInfo) -> Callable[[Session, OutboxMessage, datetime], Any]:
+    """`compose` for a deployment whose people default to `default_tz`."""
+    return functools.partial(compose, default_tz=default_tz)
+
+
+def rerender(
+    session: Session,
+    *,
+    team_id: str,
+    outbox_id: int,
+    now: datetime,
+    default_tz: ZoneInfo = UTC_ZONE,
+) -> dict[str, Any] | None:
+    """The message as it should read now (after a click), or None if it is not ours."""
+    row = session.scalar(
+        select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.id == outbox_id)
+    )
+    return compose(session, row, now, default_tz=default_tz) if row is not None else None
