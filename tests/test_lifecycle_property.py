@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.scheduler.group import Grouping, group_due
 from bot.scheduler.plan import plan_due
-from bot.services import commitments, lifecycle, people, rhythm
+from bot.services import account_state, commitments, lifecycle, people, rhythm
 from bot.services.accounts import get_or_create_account
 from bot.services.errors import UserFacingError
 from storage.db import SessionFactory
@@ -139,7 +139,7 @@ def run(
 def assert_nothing_scheduled_if_lost(db: SessionFactory, swept_at: datetime) -> None:
     with db() as session:
         account = session.scalars(select(Account)).one_or_none()
-        if account is None or not lifecycle.is_lost(account.stage):
+        if account is None or not account_state.is_lost(account.stage):
             return
         assert account.touch_nudge_at is None
         for model in (Commitment, CheckIn):

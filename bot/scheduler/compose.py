@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from bot.scheduler import notices
 from bot.scheduler.batches import is_user, subject_ids
-from bot.services import due, followups, lifecycle, rhythm
+from bot.services import account_state, due, followups, rhythm
 from bot.services.concessions import Balance, balance_of
 from bot.services.governance import plan_of
 from bot.services.people import prefs_of, zone
@@ -121,7 +121,7 @@ def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list
             since = item.account.last_touch_at or item.account.won_at or item.account.created_at
             if not nudge.slot.endswith(since.date().isoformat()):
                 item.closed = "touched"
-        if item.account is not None and lifecycle.is_lost(item.account.stage):
+        if item.account is not None and account_state.is_lost(item.account.stage):
             item.closed = "lost"
         items.append(item)
     _add_ratings(session, items)

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.scheduler import batches
 from bot.scheduler.batches import Calendars, is_user, plain_rows
-from bot.services import followups, lifecycle, rhythm
+from bot.services import account_state, followups, rhythm
 from bot.services.people import HolidayCountries, needs_timezone
 from storage.db import SessionFactory
 from storage.models import (
@@ -110,7 +110,7 @@ def can_go_now(
     for the recipient's working hours, then, while the account is paused, for the
     owner's first working hour after the pause; else GO.
     """
-    if stage is None or not lifecycle.schedules(stage) or closed:
+    if stage is None or not account_state.schedules(stage) or closed:
         return CANCEL
     opens = hours.opens(team_id, recipient)
     if opens is None:

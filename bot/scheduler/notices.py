@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.services import lifecycle
+from bot.services import account_changes, lifecycle
 from messages import render
 from messages.ids import Action
 from storage.models import Account, OutboxMessage
@@ -24,7 +24,9 @@ def is_notice(row: OutboxMessage) -> bool:
 
 
 def compose_notice(session: Session, row: OutboxMessage, now: datetime) -> dict[str, Any] | None:
-    change = lifecycle.get_change(session, team_id=row.team_id, change_id=row.payload["change_id"])
+    change = account_changes.get_change(
+        session, team_id=row.team_id, change_id=row.payload["change_id"]
+    )
     if change is None:
         return None
     account = session.get(Account, change.account_id) if change.account_id is not None else None

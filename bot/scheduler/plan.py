@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.scheduler import batches
 from bot.scheduler.batches import Calendars, plain_rows
 from bot.scheduler.group import Grouping, Hours, can_go_now, write_planned
-from bot.services import followups, lifecycle, rhythm
+from bot.services import account_state, followups, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.followups import LADDER_COLUMNS, LadderRow
 from bot.services.people import HolidayCountries
@@ -179,7 +179,7 @@ def _read_commitments(
     planned: list[tuple[str, followups.PlannedNudge]] = []
     sources: list[LadderRow] = []
     for commitment in due:
-        if not lifecycle.schedules(commitment.stage):
+        if not account_state.schedules(commitment.stage):
             commitment.next_nudge_at = None
             continue
         prefs = calendars.prefs_of(commitment.team_id, commitment.owner_id)

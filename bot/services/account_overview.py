@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import lifecycle
+from bot.services import account_changes, account_state, lifecycle
 from bot.services.accounts import (
     clean_account_name,
     find_account,
@@ -135,7 +135,7 @@ class AccountOverview:
     def paused_until(self) -> date | None:
         """The pause that holds today: none on a lost account, none once it ended."""
         until = self.account.paused_until
-        if until is None or lifecycle.is_lost(self.account.stage):
+        if until is None or account_state.is_lost(self.account.stage):
             return None
         return until if self.today is None or self.today < until else None
 
@@ -268,4 +268,4 @@ def account_history(
 ) -> tuple[Account, list[AccountChange]]:
     """`ACCOUNT history`: the account and its changes, newest first."""
     account = get_account(session, team_id=team_id, name=name)
-    return account, lifecycle.history(session, account=account)
+    return account, account_changes.history(session, account=account)

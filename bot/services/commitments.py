@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from bot.services import lifecycle
+from bot.services import account_state
 from bot.services.accounts import get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import end_of_day
@@ -47,7 +47,7 @@ def add_commitment(
     account = get_or_create_account(
         session, team_id=team_id, name=account_name, user_id=user_id, now=now
     )
-    lifecycle.require_live(account, "track a follow-up on it")
+    account_state.require_live(account, "track a follow-up on it")
     commitment = Commitment(
         team_id=team_id,
         account=account,

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.services import lifecycle
+from bot.services import account_changes
 from bot.services.accounts import (
     account_key,
     clean_account_name,
@@ -433,11 +433,11 @@ def withdraw_concession(
         entry.withdrawn_at = now
         entry.withdrawn_by = user_id
         session.flush()
-        lifecycle.record_change(
+        account_changes.record_change(
             session,
             team_id=team_id,
             account_id=entry.account_id,
-            kind=lifecycle.ChangeKind.CONCESSION_WITHDRAWN,
+            kind=account_changes.ChangeKind.CONCESSION_WITHDRAWN,
             actor_id=user_id,
             owner_id=entry.logged_by if entry.logged_by != user_id else entry.account.owner_id,
             now=now,

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services import lifecycle
+from bot.services import account_changes, account_state
 from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
 from bot.services.rhythm import TOUCH_INTERVALS
@@ -193,11 +193,11 @@ def unsubscribe(
     """Stop the channel's digest; whoever set it up is told if someone else stopped it."""
     sub = _stop(subscription_for(session, team_id=team_id, channel_id=channel_id), now=now)
     if sub is not None:
-        lifecycle.record_change(
+        account_changes.record_change(
             session,
             team_id=team_id,
             account_id=None,
-            kind=lifecycle.ChangeKind.DIGEST_STOPPED,
+            kind=account_changes.ChangeKind.DIGEST_STOPPED,
             actor_id=user_id,
             owner_id=sub.created_by,
             now=now,
@@ -433,7 +433,7 @@ def load_team(
         picture.accounts[row.id] = account
         picture.owners.add(row.owner_id)
         picture.accounts_owned[row.owner_id] += 1
-        if lifecycle.is_lost(row.stage):
+        if account_state.is_lost(row.stage):
             picture.lost.add(row.id)
             continue
         live.append(row.id)
@@ -552,7 +552,7 @@ def overdue_lines(
     query = (
         _OVERDUE.add_columns(Account.name, Account.owner_id, Account.channel_id)
         .join(Account, Account.id == Commitment.account_id)
-        .where(Commitment.team_id == team_id, Commitment.due_at < now, lifecycle.WORKING)
+        .where(Commitment.team_id == team_id, Commitment.due_at < now, account_state.WORKING)
     )
     if owners:
         query = query.where(Account.owner_id.in_(sorted(owners)))
@@ -573,7 +573,7 @@ def _load_reviews(session: Session, picture: TeamPicture) -> None:
             Qbr.team_id == team_id,
             Qbr.next_on >= today,
             Qbr.next_on <= today + QBR_WINDOW,
-            lifecycle.QBR_LIVE,
+            account_state.QBR_LIVE,
         )
     ):
         account = picture.accounts.get(row.account_id)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from bot.services import lifecycle, rhythm
+from bot.services import account_state, rhythm
 from bot.services.followups import LadderStep
 from storage.models import (
     Account,
@@ -102,7 +102,7 @@ def _on_live_accounts(
     return session.scalars(
         select(model)
         .join(Account, Account.id == model.account_id)
-        .where(model.team_id == team_id, lifecycle.WORKING, *where)
+        .where(model.team_id == team_id, account_state.WORKING, *where)
         .options(joinedload(model.account))
         .order_by(*order, model.id)
     ).all()
@@ -144,7 +144,7 @@ def due_list(
         Qbr,
         team_id,
         Account.owner_id == user_id,
-        lifecycle.QBR_LIVE,
+        account_state.QBR_LIVE,
         Qbr.next_on <= today + QBRS_AHEAD,
         order=(Qbr.next_on,),
     )
@@ -166,7 +166,7 @@ def due_list(
         .where(
             Account.team_id == team_id,
             Account.owner_id == user_id,
-            lifecycle.WORKING,
+            account_state.WORKING,
         )
         .order_by(Account.name)
     ):

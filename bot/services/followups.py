@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
-from bot.services import lifecycle
+from bot.services import account_state
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import end_of_day
 from storage.models import Account, Commitment, CommitmentDirection, Nudge, NudgeStatus
@@ -396,7 +396,7 @@ def open_commitments(
         .join(Account, Account.id == Commitment.account_id)
         # A lost account's follow-ups were closed with it; this keeps any that were
         # left open (written before losses closed them) off the lists too.
-        .where(Commitment.team_id == team_id, Commitment.done_at.is_(None), lifecycle.WORKING)
+        .where(Commitment.team_id == team_id, Commitment.done_at.is_(None), account_state.WORKING)
         .options(joinedload(Commitment.account))
         .order_by(Commitment.due_on, Commitment.id)
         .limit(limit)

@@ -49,7 +49,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from bot.services import lifecycle
+from bot.services import account_state
 from bot.services.rhythm import QBR_WINDOW_DAYS, TOUCH_INTERVALS
 from storage.models import (
     Account,
@@ -352,7 +352,7 @@ def _chunk_health(
             Account.team_id == team_id,
             _among(session, Account.id, ids),
             # A lost account has no health score (bot.services.lifecycle).
-            lifecycle.WORKING,
+            account_state.WORKING,
         )
     ).all()
     if not accounts:
@@ -398,7 +398,7 @@ def _chunk_health(
             select(
                 Qbr.account_id, Qbr.next_on, Qbr.held_count, Qbr.on_time_count, Qbr.missed_count
             ).where(
-                Qbr.team_id == team_id, _among(session, Qbr.account_id, ids), lifecycle.QBR_LIVE
+                Qbr.team_id == team_id, _among(session, Qbr.account_id, ids), account_state.QBR_LIVE
             )
         )
     }

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from bot.services import lifecycle
+from bot.services import account_state
 from bot.services.concessions import Balance
 from bot.services.health import account_health
 from bot.services.people import prefs_of, zone
@@ -107,7 +107,7 @@ def cooling_accounts(accounts: list[Account], now: datetime) -> list[Cooling]:
     """Accounts quiet for longer than their type's ideal gap, quietest first."""
     cooling = []
     for account in accounts:
-        if lifecycle.is_lost(account.stage):
+        if account_state.is_lost(account.stage):
             continue
         ideal, _ = touch_intervals(account)
         quiet = days_since_touch(account, now)
@@ -188,12 +188,12 @@ def upcoming(
     live_owned = (
         Account.team_id == team_id,
         Account.owner_id == user_id,
-        lifecycle.WORKING,
+        account_state.WORKING,
     )
     qbrs = session.execute(
         select(Qbr.next_on, Account)
         .join(Account, Account.id == Qbr.account_id)
-        .where(Qbr.team_id == team_id, Qbr.next_on <= horizon, lifecycle.QBR_LIVE, *live_owned)
+        .where(Qbr.team_id == team_id, Qbr.next_on <= horizon, account_state.QBR_LIVE, *live_owned)
         .order_by(Qbr.next_on, Qbr.id)
         .limit(limit + 1)
     ).all()
@@ -221,13 +221,13 @@ def _count_upcoming(session: Session, *, team_id: str, user_id: str, horizon: da
     owned = select(Account.id).where(
         Account.team_id == team_id,
         Account.owner_id == user_id,
-        lifecycle.WORKING,
+        account_state.WORKING,
     )
     qbrs = session.scalar(
         select(func.count()).where(
             Qbr.team_id == team_id,
             Qbr.next_on <= horizon,
-            lifecycle.QBR_LIVE,
+            account_state.QBR_LIVE,
             Qbr.account_id.in_(owned),
         )
     )
@@ -278,7 +278,7 @@ def home_summary(
             .limit(MAX_OWNED_ACCOUNTS)
         )
     )
-    live = [a for a in owned if not lifecycle.is_lost(a.stage)]
+    live = [a for a in owned if not account_state.is_lost(a.stage)]
     lines = account_lines(session, team_id=team_id, accounts=live, now=now)
     open_mine = (
         Commitment.team_id == team_id,

@@ -13,22 +13,25 @@ App Home) and has no health score; it shows only where someone asks for it.
 
 When someone other than the owner changes an account, the change is queued as a DM
 to the owner (an outbox row the sweep delivers, rendered when sent), with Undo.
+
+This module holds the transitions. What state an account is in (asked everywhere) is
+bot.services.account_state, and the history of changes bot.services.account_changes:
+both sit below the rhythm and the digest, which the transitions call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.services import account_changes, account_state
 from bot.services.calendar import WorkCalendar, whose_calendar
-from bot.services.errors import NotAllowed, UsageError, UserFacingError
+from bot.services.errors import NotAllowed, UsageError
 from storage.models import (
-    STAGE_WORDS,
     Account,
     AccountChange,
     AccountStage,
@@ -36,163 +39,8 @@ from storage.models import (
     Commitment,
     Nudge,
     NudgeStatus,
-    OutboxMessage,
-    OutboxStatus,
     Qbr,
 )
-
-# --- the states ---------------------------------------------------------------------
-
-# SQL: the accounts that belong on working lists (anything not lost).
-WORKING: ColumnElement[bool] = Account.stage != AccountStage.LOST.value
-# SQL: QBR rhythms still running (a loss drops an account's reviews).
-QBR_LIVE: ColumnElement[bool] = Qbr.dropped_at.is_(None)
-
-
-def stage_word(stage: str | None) -> str:
-    return STAGE_WORDS.get(stage or AccountStage.OPEN.value, stage or "prospect")
-
-
-def is_lost(stage: str | None) -> bool:
-    return stage == AccountStage.LOST
-
-
-def schedules(stage: str | None) -> bool:
-    """May anything (reminders, check-ins, reviews, touch nudges) be planned for it?"""
-    return not is_lost(stage)
-
-
-def has_health_score(stage: str | None) -> bool:
-    return not is_lost(stage)
-
-
-def is_paused(account: Account, today: date) -> bool:
-    return account.paused_until is not None and today < account.paused_until
-
-
-class AccountIsLost(UserFacingError):
-    """Something was asked of a lost account that only a live one can take.
-
-    Not a UsageError: the command was written right, so no usage line follows.
-    """
-
-
-def require_live(account: Account, doing: str) -> None:
-    """Refuse `doing` on a lost account, saying how to bring it back."""
-    if is_lost(account.stage):
-        name = account.name
-        raise AccountIsLost(
-            f"{name} is marked lost, so I won't {doing}. If it is back in play, "
-            f"`/rapport won {name}` reopens it as a customer or `/rapport reopen {name}` "
-            "as a prospect; right after the loss, its Undo button puts back everything "
-            "it closed."
-        )
-
-
-# --- the history --------------------------------------------------------------------
-
-
-class ChangeKind(StrEnum):
-    WON = "won"
-    LOST = "lost"
-    REOPENED = "reopened"
-    PAUSED = "paused"
-    RESUMED = "resumed"
-    TYPE = "type"
-    OWNER = "owner"
-    EXPECTS = "expects"
-    CHANNEL = "channel"
-    CONCESSION_WITHDRAWN = "concession_withdrawn"
-    DIGEST_STOPPED = "digest_stopped"
-    # An Undo of one of the above: itself a change, with who undid what.
-    UNDONE = "undone"
-
-
-# Changes that undo one another's ground: only the latest of a group can be undone.
-_GROUPS = {
-    ChangeKind.WON: "stage",
-    ChangeKind.LOST: "stage",
-    ChangeKind.REOPENED: "stage",
-    ChangeKind.PAUSED: "pause",
-    ChangeKind.RESUMED: "pause",
-}
-NOTICE_KIND = "owner_notice"
-HISTORY_SHOWN = 25
-
-
-def record_change(
-    session: Session,
-    *,
-    team_id: str,
-    account_id: int | None,
-    kind: ChangeKind,
-    actor_id: str,
-    owner_id: str,
-    now: datetime,
-    before: str | None = None,
-    after: str | None = None,
-    detail: dict[str, Any] | None = None,
-    notify: bool = True,
-) -> AccountChange:
-    """Write the change into the history; someone else's change is told to the owner
-    (unless `notify` is off: an Undo, whose change the owner was told of already)."""
-    change = AccountChange(
-        team_id=team_id,
-        account_id=account_id,
-        kind=kind.value,
-        actor_id=actor_id,
-        owner_id=owner_id,
-        at=now,
-        before=before,
-        after=after,
-        detail=detail,
-    )
-    session.add(change)
-    session.flush()
-    if notify and actor_id != owner_id:
-        queue_notice(session, change, recipient=owner_id, slot="owner")
-    return change
-
-
-def queue_notice(session: Session, change: AccountChange, *, recipient: str, slot: str) -> None:
-    """A DM about `change` to `recipient`, through the outbox: written with the change
-    (nothing told of a change that rolled back), and rendered when sent, so a change
-    undone by then is not news. `slot` says whom it is for ("owner", "new_owner")."""
-    session.add(
-        OutboxMessage(
-            team_id=change.team_id,
-            kind=NOTICE_KIND,
-            subject=f"change:{change.id}",
-            slot=slot,
-            recipient=recipient,
-            payload={"change_id": change.id, "to": slot},
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            not_before=change.at,
-            created_at=change.at,
-        )
-    )
-
-
-def history(
-    session: Session, *, account: Account, limit: int = HISTORY_SHOWN
-) -> list[AccountChange]:
-    """The account's changes, newest first."""
-    return list(
-        session.scalars(
-            select(AccountChange)
-            .where(AccountChange.team_id == account.team_id, AccountChange.account_id == account.id)
-            .order_by(AccountChange.at.desc(), AccountChange.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def get_change(session: Session, *, team_id: str, change_id: int) -> AccountChange | None:
-    return session.scalar(
-        select(AccountChange).where(AccountChange.team_id == team_id, AccountChange.id == change_id)
-    )
-
 
 # --- transitions --------------------------------------------------------------------
 
@@ -228,7 +76,7 @@ class Outcome:
 
     @property
     def previous_word(self) -> str:
-        return stage_word(self.previous_stage)
+        return account_state.stage_word(self.previous_stage)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -242,7 +90,7 @@ def _from_iso(value: str | None) -> datetime | None:
 def _record_stage(
     session: Session,
     account: Account,
-    kind: ChangeKind,
+    kind: account_changes.ChangeKind,
     previous: str,
     *,
     actor_id: str,
@@ -250,7 +98,7 @@ def _record_stage(
     detail: dict[str, Any],
 ) -> AccountChange:
     """A move from `previous` to the account's stage now, into its history."""
-    return record_change(
+    return account_changes.record_change(
         session,
         team_id=account.team_id,
         account_id=account.id,
@@ -258,8 +106,8 @@ def _record_stage(
         actor_id=actor_id,
         owner_id=account.owner_id,
         now=now,
-        before=stage_word(previous),
-        after=stage_word(account.stage),
+        before=account_state.stage_word(previous),
+        after=account_state.stage_word(account.stage),
         detail=detail,
     )
 
@@ -309,7 +157,7 @@ def win(
     change = _record_stage(
         session,
         account,
-        ChangeKind.WON,
+        account_changes.ChangeKind.WON,
         previous,
         actor_id=actor_id,
         now=now,
@@ -354,7 +202,13 @@ def lose(session: Session, account: Account, *, actor_id: str, now: datetime) ->
     account.lost_at = now
     account.touch_nudge_at = None
     change = _record_stage(
-        session, account, ChangeKind.LOST, previous, actor_id=actor_id, now=now, detail=detail
+        session,
+        account,
+        account_changes.ChangeKind.LOST,
+        previous,
+        actor_id=actor_id,
+        now=now,
+        detail=detail,
     )
     return Outcome(
         account,
@@ -379,7 +233,9 @@ def open_items(session: Session, account: Account) -> Closed:
         )
     )
     qbr = session.scalar(
-        select(Qbr).where(Qbr.team_id == account.team_id, Qbr.account_id == account.id, QBR_LIVE)
+        select(Qbr).where(
+            Qbr.team_id == account.team_id, Qbr.account_id == account.id, account_state.QBR_LIVE
+        )
     )
     return Closed(commitments, tuple(_open_checkins(session, account)), qbr)
 
@@ -456,7 +312,7 @@ def reopen(session: Session, account: Account, *, actor_id: str, now: datetime) 
     change = _record_stage(
         session,
         account,
-        ChangeKind.REOPENED,
+        account_changes.ChangeKind.REOPENED,
         previous,
         actor_id=actor_id,
         now=now,
@@ -481,7 +337,7 @@ def pause(
     today: date,
     now: datetime,
 ) -> AccountChange | None:
-    require_live(account, "pause its reminders")
+    account_state.require_live(account, "pause its reminders")
     if until <= today:
         raise UsageError("Pick a date after today for `until:`.")
     return _set_pause(session, account, until, reason, actor_id=actor_id, now=now)
@@ -491,7 +347,7 @@ def resume(
     session: Session, account: Account, *, actor_id: str, now: datetime
 ) -> AccountChange | None:
     # Nothing of a lost account's is waiting to resume: saying "back on" would not be true.
-    require_live(account, "resume its reminders")
+    account_state.require_live(account, "resume its reminders")
     return _set_pause(session, account, None, None, actor_id=actor_id, now=now)
 
 
@@ -509,11 +365,13 @@ def _set_pause(
         return None
     account.paused_until = until
     account.pause_reason = reason
-    return record_change(
+    return account_changes.record_change(
         session,
         team_id=account.team_id,
         account_id=account.id,
-        kind=ChangeKind.PAUSED if until is not None else ChangeKind.RESUMED,
+        kind=account_changes.ChangeKind.PAUSED
+        if until is not None
+        else account_changes.ChangeKind.RESUMED,
         actor_id=actor_id,
         owner_id=account.owner_id,
         now=now,
@@ -528,10 +386,10 @@ def _set_pause(
 
 # Account fields set with `/rapport account X field: …`: (change kind, attribute).
 FIELDS = {
-    "type": (ChangeKind.TYPE, "relationship_type"),
-    "owner": (ChangeKind.OWNER, "owner_id"),
-    "expects": (ChangeKind.EXPECTS, "expectations"),
-    "channel": (ChangeKind.CHANNEL, "channel_id"),
+    "type": (account_changes.ChangeKind.TYPE, "relationship_type"),
+    "owner": (account_changes.ChangeKind.OWNER, "owner_id"),
+    "expects": (account_changes.ChangeKind.EXPECTS, "expectations"),
+    "channel": (account_changes.ChangeKind.CHANNEL, "channel_id"),
 }
 
 
@@ -553,7 +411,7 @@ def set_field(
     # someone else is told as well, with what they take on.
     owner = account.owner_id
     setattr(account, attribute, value)
-    change = record_change(
+    change = account_changes.record_change(
         session,
         team_id=account.team_id,
         account_id=account.id,
@@ -565,8 +423,8 @@ def set_field(
         after=value,
         detail={"value": before},
     )
-    if kind == ChangeKind.OWNER and value != actor_id:
-        queue_notice(session, change, recipient=value, slot="new_owner")
+    if kind == account_changes.ChangeKind.OWNER and value != actor_id:
+        account_changes.queue_notice(session, change, recipient=value, slot="new_owner")
     return change
 
 
@@ -597,7 +455,7 @@ def undo(
     calendar: WorkCalendar,
     now: datetime,
 ) -> Undone:
-    change = get_change(session, team_id=team_id, change_id=change_id)
+    change = account_changes.get_change(session, team_id=team_id, change_id=change_id)
     if change is None:
         raise UsageError("That change is no longer on record, so there is nothing to undo.")
     account = session.get(Account, change.account_id) if change.account_id is not None else None
@@ -607,10 +465,14 @@ def undo(
         raise NotAllowed(
             f"Only <@{change.owner_id}> or <@{change.actor_id}>, who made the change, can undo it."
         )
-    kind = ChangeKind(change.kind)
+    kind = account_changes.ChangeKind(change.kind)
     if kind not in _UNDO:
         raise UsageError("That was itself an Undo: make the change again instead.")
-    if account is not None and kind in _GROUPS and _superseded(session, change, account):
+    if (
+        account is not None
+        and kind in account_changes.UNDO_GROUPS
+        and _superseded(session, change, account)
+    ):
         raise UsageError(
             f"{account.name} has changed since then (see `/rapport account {account.name} "
             "history`), so this can no longer be undone on its own."
@@ -621,11 +483,11 @@ def undo(
     # The Undo is a change of its own in the history (who undid what, before → after).
     # Not announced: the owner was told of the change it undoes, and that DM, rendered
     # when sent, says it was undone.
-    record_change(
+    account_changes.record_change(
         session,
         team_id=team_id,
         account_id=change.account_id,
-        kind=ChangeKind.UNDONE,
+        kind=account_changes.ChangeKind.UNDONE,
         actor_id=user_id,
         owner_id=account.owner_id if account is not None else change.owner_id,
         now=now,
@@ -647,7 +509,11 @@ def undo(
 
 
 def _superseded(session: Session, change: AccountChange, account: Account) -> bool:
-    group = [k.value for k, g in _GROUPS.items() if g == _GROUPS[ChangeKind(change.kind)]]
+    group = [
+        k.value
+        for k, g in account_changes.UNDO_GROUPS.items()
+        if g == account_changes.UNDO_GROUPS[account_changes.ChangeKind(change.kind)]
+    ]
     later = session.scalar(
         select(AccountChange.id).where(
             AccountChange.team_id == change.team_id,
@@ -719,7 +585,7 @@ def _undo_won(
     account.stage = detail["stage"]
     account.won_at = _from_iso(detail["won_at"])
     account.lost_at = _from_iso(detail["lost_at"])
-    if is_lost(account.stage):
+    if account_state.is_lost(account.stage):
         # Lost again: what was opened while it was won is dropped with it.
         _drop_everything(session, account, actor_id=change.actor_id, now=now)
 
@@ -812,15 +678,15 @@ def _cancel_nudges(session: Session, team_id: str, subject: str) -> None:
 
 
 _UNDO = {
-    ChangeKind.WON: _undo_won,
-    ChangeKind.LOST: _undo_lost,
-    ChangeKind.REOPENED: _undo_reopened,
-    ChangeKind.PAUSED: _undo_pause,
-    ChangeKind.RESUMED: _undo_pause,
-    ChangeKind.TYPE: _undo_field,
-    ChangeKind.OWNER: _undo_field,
-    ChangeKind.EXPECTS: _undo_field,
-    ChangeKind.CHANNEL: _undo_field,
-    ChangeKind.CONCESSION_WITHDRAWN: _undo_withdrawal,
-    ChangeKind.DIGEST_STOPPED: _undo_digest_stop,
+    account_changes.ChangeKind.WON: _undo_won,
+    account_changes.ChangeKind.LOST: _undo_lost,
+    account_changes.ChangeKind.REOPENED: _undo_reopened,
+    account_changes.ChangeKind.PAUSED: _undo_pause,
+    account_changes.ChangeKind.RESUMED: _undo_pause,
+    account_changes.ChangeKind.TYPE: _undo_field,
+    account_changes.ChangeKind.OWNER: _undo_field,
+    account_changes.ChangeKind.EXPECTS: _undo_field,
+    account_changes.ChangeKind.CHANNEL: _undo_field,
+    account_changes.ChangeKind.CONCESSION_WITHDRAWN: _undo_withdrawal,
+    account_changes.ChangeKind.DIGEST_STOPPED: _undo_digest_stop,
 }

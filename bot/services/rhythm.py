@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services import lifecycle
+from bot.services import account_state
 from bot.services.calendar import WorkCalendar
 from bot.services.errors import UsageError
 from bot.services.followups import PlannedNudge, note_activity
@@ -102,7 +102,7 @@ def asked_on(qbr: Qbr, calendar: WorkCalendar) -> date:
 
 def arm_qbr(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> None:
     if qbr.dropped_at is not None or (
-        qbr.account is not None and not lifecycle.schedules(qbr.account.stage)
+        qbr.account is not None and not account_state.schedules(qbr.account.stage)
     ):
         qbr.next_nudge_at = None
         return
@@ -127,7 +127,7 @@ def fit_lead_days(on: date, calendar: WorkCalendar, now: datetime) -> int:
 def _require_live_review(qbr: Qbr, doing: str) -> None:
     # A review built without its account (as in unit tests) has no stage to ask about.
     if qbr.account is not None:
-        lifecycle.require_live(qbr.account, doing)
+        account_state.require_live(qbr.account, doing)
 
 
 def held_on_schedule(review_on: date, held_on: date) -> bool:
@@ -146,7 +146,7 @@ def schedule_qbr(
 ) -> Qbr:
     """Set the account's next review (on the day asked, even one that is not a working
     day: the reminders around it are what the calendar places)."""
-    lifecycle.require_live(account, "plan a QBR with it")
+    account_state.require_live(account, "plan a QBR with it")
     if next_on < calendar.today(now):
         raise UsageError("The next QBR can't be in the past.")
     qbr = session.scalar(
@@ -201,7 +201,7 @@ def _roll(qbr: Qbr, *, base: date, calendar: WorkCalendar, now: datetime) -> Non
 
 def plan_qbr(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> list[PlannedNudge]:
     account = qbr.account
-    if not lifecycle.schedules(account.stage) or qbr.dropped_at is not None:
+    if not account_state.schedules(account.stage) or qbr.dropped_at is not None:
         qbr.next_nudge_at = None
         return []
     due = [r for r in qbr_reminders(qbr, calendar) if r.at <= now]
@@ -211,7 +211,7 @@ def plan_qbr(qbr: Qbr, calendar: WorkCalendar, now: datetime) -> list[PlannedNud
     # After downtime only the latest reminder still makes sense.
     latest = due[-1]
     if latest.kind == "qbr_lapsed":
-        if lifecycle.is_paused(account, calendar.today(now)):
+        if account_state.is_paused(account, calendar.today(now)):
             # Reviews lapse on the owner's working days, not while the account rests.
             assert account.paused_until is not None
             qbr.next_nudge_at = calendar.opening(calendar.on_or_after(account.paused_until))
@@ -421,7 +421,7 @@ def touch_intervals(account: Account) -> tuple[int, int]:
 
 
 def arm_touch_clock(account: Account, *, since: datetime) -> None:
-    if not lifecycle.schedules(account.stage):
+    if not account_state.schedules(account.stage):
         account.touch_nudge_at = None
         return
     _, maximum = touch_intervals(account)
@@ -438,7 +438,7 @@ def log_touch(
     calendar: WorkCalendar,
     permalink: str | None = None,
 ) -> Touch:
-    lifecycle.require_live(account, "start its stay-in-touch clock again")
+    account_state.require_live(account, "start its stay-in-touch clock again")
     touch = Touch(
         team_id=account.team_id,
         account_id=account.id,
@@ -459,7 +459,7 @@ def log_touch(
 
 def plan_touch(account: Account, now: datetime) -> list[PlannedNudge]:
     account.touch_nudge_at = None
-    if not lifecycle.schedules(account.stage):
+    if not account_state.schedules(account.stage):
         return []
     since = account.last_touch_at or account.won_at or account.created_at
     return [

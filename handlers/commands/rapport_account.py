@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from slack_bolt import Ack, BoltContext
 from sqlalchemy.orm import Session
 
+from bot.services import account_changes, governance
 from bot.services import account_overview as accounts
-from bot.services import governance, lifecycle
 from bot.services.accounts import find_account, get_account
 from bot.services.errors import UsageError
 from handlers.accounts import read_account_of, with_new_account
@@ -142,7 +142,7 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
                 "account_history",
                 account=shown,
                 changes=changes,
-                more=len(changes) >= lifecycle.HISTORY_SHOWN,
+                more=len(changes) >= account_changes.HISTORY_SHOWN,
                 tz=viewer.tz,
             )
             ack(**ephemeral(message))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from sqlalchemy import select
 
-from bot.services import lifecycle
+from bot.services import account_state
 from bot.services.accounts import get_account, resolve_account
 from bot.services.health import account_health
 from handlers.accounts import read_account_of
@@ -42,7 +42,7 @@ def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
                 select(Account.id, Account.name).where(
                     Account.team_id == team_id,
                     Account.owner_id == command["user_id"],
-                    lifecycle.WORKING,
+                    account_state.WORKING,
                 )
             ).all()
             scored = account_health(

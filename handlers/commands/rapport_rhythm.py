@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services import lifecycle, rhythm, team_calendar
+from bot.services import account_state, lifecycle, rhythm, team_calendar
 from bot.services.accounts import Reading, get_account, get_or_create_account
 from bot.services.calendar import WorkCalendar, whose_calendar
 from bot.services.dates import HOLIDAY, PAUSE, QBR, DayReader
@@ -212,11 +212,11 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                 select(Qbr).where(
                     Qbr.team_id == account.team_id,
                     Qbr.account_id == account.id,
-                    lifecycle.QBR_LIVE,
+                    account_state.QBR_LIVE,
                 )
             )
             if review_or_none is None:
-                lifecycle.require_live(account, "show or mark its QBRs")
+                account_state.require_live(account, "show or mark its QBRs")
                 raise UsageError(
                     f"No QBR is scheduled for {account.name} yet. Set one with `next: DATE`.",
                     usage=QBR_USAGE,
@@ -273,7 +273,9 @@ def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
             session, account, actor_id=command["user_id"], calendar=calendar, now=now
         )
         # Paused: its check-ins' reminders wait for the owner's first working day after.
-        until = account.paused_until if lifecycle.is_paused(account, calendar.today(now)) else None
+        until = (
+            account.paused_until if account_state.is_paused(account, calendar.today(now)) else None
+        )
         resumes_on = calendar.on_or_after(until) if until is not None else None
         message = with_new_account(
             render(
