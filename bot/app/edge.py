@@ -21,6 +21,7 @@ front adds what this cannot (README: Running it safely).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import resource
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -58,6 +59,7 @@ def _plain_response(status: int, reason: str) -> bytes:
 
 REQUEST_TIMEOUT = _plain_response(408, "Request Timeout")
 BUSY = _plain_response(503, "Service Unavailable")
+_ARRIVALS = itertools.count()
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -66,7 +68,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_timer: asyncio.TimerHandle | None = None
-        self._waiting_since = 0.0
+        self._waiting_since: tuple[float, int] = (0.0, 0)
 
     # -- the read timeout ---------------------------------------------------------
 
@@ -97,7 +99,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
-        self._waiting_since = self.loop.time()
+        # With the order of arrival: uvloop's clock moves once per loop turn, so
+        # connections that began waiting in one turn would tie, and the one evicted
+        # first would be any of them rather than the oldest.
+        self._waiting_since = (self.loop.time(), next(_ARRIVALS))
         self._read_timer = self.loop.call_later(seconds, self._read_timed_out)
 
     def _disarm(self) -> None:
