@@ -17,7 +17,7 @@ from bot.scheduler.digests import plan_digests
 from bot.services import digest as rules
 from bot.services.accounts import get_or_create_account
 from bot.services.calendar import WorkCalendar
-from bot.services.commitments import add_commitment
+from bot.services.followups import add_commitment
 from storage.db import SessionFactory
 from storage.models import (
     Account,

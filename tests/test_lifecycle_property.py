@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.scheduler.group import Grouping, group_due
 from bot.scheduler.plan import plan_due
-from bot.services import account_state, commitments, lifecycle, people, rhythm
+from bot.services import account_state, followups, lifecycle, people, rhythm
 from bot.services.accounts import get_or_create_account
 from bot.services.errors import UserFacingError
 from storage.db import SessionFactory
@@ -100,7 +100,7 @@ def run(
                     now=now,
                 )
         elif command == "followup":
-            commitments.add_commitment(
+            followups.add_commitment(
                 session,
                 team_id=TEAM,
                 account_name="Hooli",

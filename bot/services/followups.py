@@ -1,4 +1,5 @@
-"""Follow-up commitments after they are made: the nudge ladder, done, snooze, reassign.
+"""Follow-up commitments: making one (`add_commitment`), its nudge ladder, done,
+snooze, reassign.
 
 The ladder for a commitment we made: a reminder on the due day, a nudge once it is
 unkept, a second nudge two working days later, then the owner's manager (or the
@@ -24,10 +25,16 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from bot.services import account_state
+from bot.services.accounts import get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import end_of_day
+from bot.services.errors import UsageError
 from storage.models import Account, Commitment, CommitmentDirection, Nudge, NudgeStatus
 
+MAX_COMMITMENT_TEXT = 500
+# A promise further out than this is a plan, not a follow-up; it also keeps typos
+# such as "9999-12-31" from becoming dates.
+MAX_DAYS_AHEAD = 2 * 366
 SECOND_NUDGE_AFTER = 2  # working days after the due day (or the latest activity)
 ESCALATE_AFTER = 4
 
@@ -156,6 +163,52 @@ def start_ladder(commitment: OnLadder, calendar: WorkCalendar, now: datetime) ->
         step = LadderStep.UNKEPT
     commitment.ladder_step = step
     commitment.next_nudge_at = step_instant(commitment, step, calendar)
+
+
+def add_commitment(
+    session: Session,
+    *,
+    team_id: str,
+    account_name: str,
+    user_id: str,
+    what: str,
+    due_on: date,
+    calendar: WorkCalendar,
+    now: datetime,
+    direction: CommitmentDirection = CommitmentDirection.OURS,
+) -> Commitment:
+    """Record that `what` will be done for (or, `theirs`, by) the account by `due_on`.
+
+    The caller owns it either way: for the buyer's promises, they are the one who
+    follows up.
+    """
+    today = calendar.today(now)
+    if due_on < today:
+        raise UsageError(f"{due_on:%a} {due_on.day} {due_on:%b %Y} has already passed.")
+    if (due_on - today).days > MAX_DAYS_AHEAD:
+        raise UsageError("Pick a due date within the next two years.")
+    if len(what) > MAX_COMMITMENT_TEXT:
+        raise UsageError(f"Keep the follow-up under {MAX_COMMITMENT_TEXT} characters.")
+    account = get_or_create_account(
+        session, team_id=team_id, name=account_name, user_id=user_id, now=now
+    )
+    account_state.require_live(account, "track a follow-up on it")
+    commitment = Commitment(
+        team_id=team_id,
+        account=account,
+        owner_id=user_id,
+        what=what,
+        due_on=due_on,
+        due_at=end_of_day(due_on, calendar.tz),
+        created_by=user_id,
+        created_at=now,
+        nudges_sent=0,
+        direction=direction,
+    )
+    start_ladder(commitment, calendar, now)
+    session.add(commitment)
+    session.flush()
+    return commitment
 
 
 _KIND = {

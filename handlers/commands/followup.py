@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from sqlalchemy.orm import Session
 
-from bot.services import commitments, followups
+from bot.services import followups
 from bot.services.accounts import get_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import DUE
@@ -110,7 +110,7 @@ def _account_reply(
         return render(
             "followup_list", commitments=theirs, account=account, today=calendar.today(now)
         )
-    commitment = commitments.add_commitment(
+    commitment = followups.add_commitment(
         session,
         team_id=team_id,
         account_name=reading.name,
