@@ -1,6 +1,7 @@
-"""The coaching library (prompt lines, moves, pitfalls, checklist, templates) as typed data.
+"""The playbook, Rapport's coaching library (prompt lines, moves, pitfalls, checklist,
+templates), as typed data; `bot/services/playbook_search.py` searches it and pages it.
 
-The built-in library is messages/library/playbook.yaml. A team may point PLAYBOOK_FILE
+The built-in playbook is messages/library/playbook.yaml. A team may point PLAYBOOK_FILE
 at its own YAML file of the same shape: its entries are merged over the built-in ones
 by key, field by field; a new key adds an entry and `key: null` removes one. Both are
 checked once, when the settings load, so a bad team file stops Rapport at startup

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from bot.app.bolt import build_app
 from bot.app.server import make_asgi
 from bot.config import Settings
-from bot.services.playbook import find_prompt
+from bot.services.playbook_search import find_prompt
 from messages.playbook import PlaybookError, load_playbook
 from storage.db import make_session_factory
 from storage.models import RELATIONSHIP_TYPES

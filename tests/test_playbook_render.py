@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.services import playbook as coach
+from bot.services import playbook_search as coach
 from bot.services.account_overview import (
     AccountOverview,
     MesoOption,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 
-from bot.services import playbook as coach
+from bot.services import playbook_search as coach
 from handlers.context import deps_of
 from handlers.replies import ephemeral
 from messages import render

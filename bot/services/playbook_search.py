@@ -1,4 +1,5 @@
-"""Finding the right coaching line for loose words, and paging the long lists."""
+"""Searching the playbook (`messages/playbook.py`): the right coaching line for loose
+words, and the long lists (pitfalls, checklist, templates) a page at a time."""
 
 from __future__ import annotations
 
