@@ -117,9 +117,9 @@ def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list
             item.account = session.get(Account, nudge.account_id)
         elif kind == "account" and key in accounts:
             item.account = accounts[key]
-            item.days_quiet = rhythm.days_since_touch(item.account, now)
-            since = item.account.last_touch_at or item.account.won_at or item.account.created_at
-            if not nudge.slot.endswith(since.date().isoformat()):
+            last = rhythm.last_touched(item.account)
+            item.days_quiet = rhythm.days_quiet(last, now)
+            if rhythm.touched_since(nudge.slot, last):
                 item.closed = "touched"
         if item.account is not None and account_state.is_lost(item.account.stage):
             item.closed = "lost"

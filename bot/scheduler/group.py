@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -326,7 +326,7 @@ class AccountState:
     owner_id: str
     stage: str
     paused_until: date | None
-    since: datetime  # the last touch, or the win, or the creation
+    since: datetime  # `rhythm.last_touched`
 
 
 def group_due(
@@ -424,7 +424,7 @@ def _accounts(session: Session, due: list[Due]) -> dict[int, AccountState]:
             Account.owner_id,
             Account.stage,
             Account.paused_until,
-            func.coalesce(Account.last_touch_at, Account.won_at, Account.created_at),
+            rhythm.LAST_TOUCHED,
         ).where(among(session, Account.id, ids)),
     )
     return {
@@ -453,9 +453,7 @@ def _group(
         if account is None:
             nudge.status = NudgeStatus.CANCELLED
             continue
-        touched_since = nudge.kind == "touch" and not nudge.slot.endswith(
-            account.since.date().isoformat()
-        )
+        touched_since = nudge.kind == "touch" and rhythm.touched_since(nudge.slot, account.since)
         verdict = can_go_now(
             hours,
             nudge.team_id,

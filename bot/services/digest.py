@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot.services import account_changes, account_state
 from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
-from bot.services.rhythm import TOUCH_INTERVALS
+from bot.services.rhythm import days_quiet, last_touched, touch_intervals_for
 from messages.phrases import gave
 from storage.models import (
     Account,
@@ -449,9 +449,9 @@ def load_team(
                 ),
             )
             continue
-        ideal, _ = TOUCH_INTERVALS.get(row.relationship_type, TOUCH_INTERVALS[None])
-        since_touch = row.last_touch_at or row.won_at or row.created_at
-        quiet_days = max((now - since_touch).days, 0)
+        ideal, _ = touch_intervals_for(row.relationship_type)
+        since_touch = last_touched(row)
+        quiet_days = days_quiet(since_touch, now)
         if quiet_days > ideal:
             kind = row.relationship_type or "untyped"
             picture.add(

@@ -50,7 +50,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot.services import account_state
-from bot.services.rhythm import QBR_WINDOW_DAYS, TOUCH_INTERVALS
+from bot.services.rhythm import QBR_WINDOW_DAYS, days_since_touch, touch_intervals_for
 from storage.models import (
     Account,
     CheckIn,
@@ -189,7 +189,7 @@ def balance_part(traded: int, one_way: int) -> Raw:
 
 def touch_part(days: int, relationship_type: str | None) -> Raw:
     """Full marks up to the type's ideal gap; half at its maximum; none at twice that."""
-    ideal, maximum = TOUCH_INTERVALS.get(relationship_type, TOUCH_INTERVALS[None])
+    ideal, maximum = touch_intervals_for(relationship_type)
     if days <= ideal:
         fraction = 1.0
     elif days <= maximum:
@@ -423,19 +423,20 @@ def _chunk_health(
         ratings[account_id].append((kind, score, recorded_at))
 
     result = {}
-    for account_id, relationship_type, last_touch_at, won_at, created_at in accounts:
+    for account in accounts:
+        account_id = account.id
         if account_id not in wanted:
             continue  # inside the range, not asked for
         kept, closed, overdue = promises.get(account_id, (0, 0, 0))
         traded, total = gives.get(account_id, (0, 0))
-        since = last_touch_at or won_at or created_at
         raws = {
             "kept": kept_part(kept, closed - kept, overdue),
-            "touch": touch_part(max((now - since).days, 0), relationship_type),
+            "touch": touch_part(days_since_touch(account, now), account.relationship_type),
             "ratings": ratings_part(ratings.get(account_id, ()), now),
             "balance": balance_part(traded, total - traded),
             "qbr": qbr_part(qbrs.get(account_id), today),
             "checkins": checkins_part(checkins.get(account_id, ()), today),
         }
-        result[account_id] = combine(account_id, raws, established=now - created_at >= MIN_HISTORY)
+        established = now - account.created_at >= MIN_HISTORY
+        result[account_id] = combine(account_id, raws, established=established)
     return result

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services import account_state
@@ -416,8 +417,13 @@ def mark_checkin_done(
 # --- touches and pauses ---------------------------------------------------------
 
 
+def touch_intervals_for(relationship_type: str | None) -> tuple[int, int]:
+    """(ideal, maximum) days between touches for a relationship type (None: untyped)."""
+    return TOUCH_INTERVALS.get(relationship_type, TOUCH_INTERVALS[None])
+
+
 def touch_intervals(account: Account) -> tuple[int, int]:
-    return TOUCH_INTERVALS.get(account.relationship_type, TOUCH_INTERVALS[None])
+    return touch_intervals_for(account.relationship_type)
 
 
 def arm_touch_clock(account: Account, *, since: datetime) -> None:
@@ -457,16 +463,45 @@ def log_touch(
     return touch
 
 
+class TouchDates(Protocol):
+    """What `last_touched` reads: an `Account`, or a row with its three columns."""
+
+    @property
+    def last_touch_at(self) -> datetime | None: ...
+    @property
+    def won_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def last_touched(account: TouchDates) -> datetime:
+    """When the account was last touched: its latest logged touch, else its win, else
+    its creation. The stay-in-touch clock, quiet days and cooling count from it."""
+    return account.last_touch_at or account.won_at or account.created_at
+
+
+# `last_touched` in SQL, for grouping, which reads accounts as plain rows.
+LAST_TOUCHED = func.coalesce(Account.last_touch_at, Account.won_at, Account.created_at)
+
+
+def days_quiet(last: datetime, now: datetime) -> int:
+    """Whole days since `last` (`last_touched`), none before it."""
+    return max((now - last).days, 0)
+
+
+def days_since_touch(account: TouchDates, now: datetime) -> int:
+    return days_quiet(last_touched(account), now)
+
+
 def plan_touch(account: Account, now: datetime) -> list[PlannedNudge]:
     account.touch_nudge_at = None
     if not account_state.schedules(account.stage):
         return []
-    since = account.last_touch_at or account.won_at or account.created_at
     return [
         PlannedNudge(
             "touch",
             f"account:{account.id}",
-            f"since:{since.date().isoformat()}",
+            f"since:{last_touched(account).date().isoformat()}",
             account.owner_id,
             account.id,
             now,
@@ -474,6 +509,8 @@ def plan_touch(account: Account, now: datetime) -> list[PlannedNudge]:
     ]
 
 
-def days_since_touch(account: Account, now: datetime) -> int:
-    since = account.last_touch_at or account.won_at or account.created_at
-    return max((now - since).days, 0)
+def touched_since(slot: str, last: datetime) -> bool:
+    """Whether an account was touched after a stay-in-touch nudge about it was planned
+    (the nudge's `slot` names the day it counted from; `last` is `last_touched` now):
+    then the nudge needs nobody, and its DM says it was touched."""
+    return not slot.endswith(last.date().isoformat())
