@@ -1,17 +1,54 @@
-"""Slack listeners: parse, call a service, render, respond. No rules live here."""
+"""Slack listeners, one module per feature: parse, call a service, render, respond. No
+rules live here.
+
+Each feature module holds every surface of its feature (its slash command or /rapport
+subcommands, its buttons, its modals, its events) and exposes `register(app)`; a
+feature reached only through /rapport lists its subcommands in `SUBCOMMANDS`, which
+the router (`rapport.py`) composes. What every listener shares (middleware, the error
+handler, the after-ack runner, reading payloads) is `handlers/edge/`.
+"""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, after_ack, commands, errors, events, shortcuts, views
+from handlers import (
+    account,
+    concede,
+    followups,
+    governance,
+    home,
+    meso,
+    nudges,
+    qbr,
+    rapport,
+    ratings,
+    rhythm,
+    settings,
+)
+from handlers.edge import install
+from handlers.edge.context import Deps
+
+# The features with listeners of their own; digest, due, health, holidays and playbook
+# are /rapport subcommands only, reached through the router.
+FEATURES = (
+    concede,
+    followups,
+    meso,
+    rapport,
+    account,
+    governance,
+    qbr,
+    rhythm,
+    settings,
+    nudges,
+    ratings,
+    home,
+)
 
 
-def register_listeners(app: App) -> None:
-    commands.register(app)
-    actions.register(app)
-    views.register(app)
-    shortcuts.register(app)
-    events.register(app)
-    errors.register(app)
-    after_ack.register(app)
+def register_listeners(app: App, deps: Deps) -> None:
+    """Install the edge, then every feature's listeners."""
+    install(app, deps)
+    for feature in FEATURES:
+        feature.register(app)

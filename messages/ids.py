@@ -22,7 +22,7 @@ class Action(StrEnum):
     # The account view and the governance reply (value: the account id).
     GOVERNANCE_EDIT = "governance_edit"
     DEBRIEF_START = "debrief_start"
-    # The concession log (value: see handlers.actions.concede).
+    # The concession log (value: see handlers.concede).
     CONCESSION_NEW = "concession_new"
     CONCESSION_EDIT = "concession_edit"
     CONCESSION_WITHDRAW = "concession_withdraw"
@@ -42,7 +42,7 @@ class Action(StrEnum):
     # A digest section's "Open an account…" menu (value: the account id).
     DIGEST_OPEN_ACCOUNT = "digest_open_account"
     # A "Did you mean…?" reply: run the command as corrected (value: see
-    # handlers.actions.commands).
+    # handlers.rapport).
     RUN_COMMAND = "run_command"
     # Undo one change to an account (value: the AccountChange id), on the reply to
     # the change and on the DM that tells the owner of someone else's change.
@@ -135,6 +135,6 @@ class RatingBlock(StrEnum):
 # differ within a block, so the score is part of the id).
 RATING_SCORE_PREFIX = "rating_score_"
 
-# action_id of the answers to "Did you mean …?" (handlers/accounts.py):
+# action_id of the answers to "Did you mean …?" (handlers/edge/accounts.py):
 # `account_choice_<n>`, one per button of the question.
 ACCOUNT_CHOICE_PREFIX = "account_choice_"

@@ -4,7 +4,7 @@ A slash command or a form sent again (a client retrying after a time-out, a repl
 signed request) or an event Slack retries must be answered, not done again. Each such
 request's key is claimed by inserting its row, which a second delivery cannot do
 while the first holds it; once the first has its reply, the row holds that too and
-every later delivery is given the same (handlers/replays.py decides when to claim).
+every later delivery is given the same (handlers/edge/replays.py decides when to claim).
 """
 
 from __future__ import annotations

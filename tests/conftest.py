@@ -24,8 +24,8 @@ from bot.app.server import make_asgi
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
 from bot.slackapi.client import make_client
-from handlers import after_ack
-from handlers.events.home import VIEWERS as home_viewers
+from handlers.edge import after_ack
+from handlers.edge.home_tab import VIEWERS as home_viewers
 from storage import migrate
 from storage.db import SessionFactory, make_engine, make_session_factory
 from storage.models import Base

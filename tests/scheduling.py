@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
 from bot.scheduler.delivery import ChannelPacer, ClientForTeam
 from bot.scheduler.sweep import SweepReport, sweep
-from handlers import after_ack
+from handlers.edge import after_ack
 from storage.db import SessionFactory
 from tests.conftest import at
 from tests.slackkit import ALICE, Reply, SlackSender, block_action, blocks_text

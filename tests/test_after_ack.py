@@ -13,7 +13,7 @@ import pytest
 
 from bot.devtools.localslack import LocalSlack, RecordedCall
 from bot.services import meso as meso_service
-from handlers import after_ack
+from handlers.edge import after_ack
 from messages.ids import Action
 from tests.slackkit import ALICE, TEAM, SlackSender, block_action, blocks_text
 
@@ -64,7 +64,7 @@ def test_a_lazy_listener_that_fails_is_logged_and_told(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("handlers.actions.home.utcnow", boom)
+    monkeypatch.setattr("handlers.home.utcnow", boom)
     click = block_action(Action.HOME_DONE.value, "1", response_url=slack.response_url("click"))
     assert slack_user.interact(click).status == 200
     (answer,) = slack.wait_for("response_url")
@@ -81,7 +81,7 @@ def test_without_a_response_url_the_user_is_told_in_a_dm(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("handlers.events.home.publish", boom)
+    monkeypatch.setattr("handlers.home.publish", boom)
     opened = {
         "type": "event_callback",
         "team_id": TEAM,

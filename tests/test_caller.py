@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.devtools.localslack import command_body
-from handlers.caller import Caller, UnknownCaller, caller_of
+from handlers.edge.caller import Caller, UnknownCaller, caller_of
 from messages.ids import View
 from storage.db import SessionFactory
 from storage.models import Concession, UserPrefs

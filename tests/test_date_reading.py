@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot.devtools.localslack import LocalSlack
-from handlers import after_ack
+from handlers.edge import after_ack
 from messages.ids import Action, View
 from storage.db import SessionFactory
 from storage.models import Account, Commitment, Qbr, TeamHoliday, UserPrefs

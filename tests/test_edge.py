@@ -22,9 +22,9 @@ from bot.app.bolt import bolt_logger, build_app
 from bot.app.server import MAX_BODY_BYTES
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack, command_body, interaction_body, signed_headers
-from handlers import after_ack
-from handlers.errors import handle_error
-from handlers.response_urls import is_slack_response_url
+from handlers.edge import after_ack
+from handlers.edge.errors import handle_error
+from handlers.edge.response_urls import is_slack_response_url
 from messages.ids import Action
 from storage.db import SessionFactory
 from storage.models import Concession

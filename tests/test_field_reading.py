@@ -8,8 +8,8 @@ from sqlalchemy.orm import joinedload
 
 from bot.devtools.localslack import LocalSlack
 from bot.services.errors import UsageError
-from handlers.parsing import colons_added, split_share_flag
-from handlers.views.meso import parse_amount
+from handlers.edge.parsing import colons_added, split_share_flag
+from handlers.meso import parse_amount
 from messages.ids import View
 from storage.db import SessionFactory
 from storage.models import Commitment, Concession

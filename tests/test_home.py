@@ -15,7 +15,7 @@ from freezegun import freeze_time
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
 from bot.scheduler.delivery import ClientForTeam
-from handlers import after_ack
+from handlers.edge import after_ack
 from messages.ids import Action, View
 from storage.db import SessionFactory
 from storage.models import Account, CheckIn, Commitment, Concession, Qbr, UserPrefs

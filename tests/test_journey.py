@@ -77,7 +77,7 @@ from bot.services.accounts import account_key
 from bot.services.people import SlackProfile, remember_timezone
 from bot.slackapi.client import make_client
 from bot.slackapi.timezones import slack_profile
-from handlers import after_ack
+from handlers.edge import after_ack
 from storage.db import SessionFactory
 from storage.models import Account, Base
 from tests.conftest import at

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from handlers.commands import COMMANDS
+from handlers.rapport import COMMANDS
 from messages.commands import command_reference
 
 ROOT = Path(__file__).resolve().parents[1]

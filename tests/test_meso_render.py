@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.services import concessions, meso
-from handlers.sharing import Shared
+from handlers.edge.sharing import Shared
 from messages import render
 from messages.ids import Action, ConcessionBlock, MesoBlock, MesoOfferField, View, offer_block
 

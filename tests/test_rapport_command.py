@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.commands import COMMANDS
-from handlers.commands.rapport import SUBCOMMANDS, help_sections
+from handlers.rapport import COMMANDS, SUBCOMMANDS, help_sections
 from messages.commands import command_reference, subcommand_reference
 from tests.slackkit import SlackSender
 

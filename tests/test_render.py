@@ -21,9 +21,9 @@ from bot.services.health import PARTS, Raw, combine
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
 from bot.services.lifecycle import Closed, Outcome
 from bot.services.rhythm import QbrReminder
-from handlers.actions.ratings import RatingForm, rating_modal
-from handlers.commands.rapport import help_sections, suggestions
-from handlers.errors import usage_for
+from handlers.edge.errors import usage_for
+from handlers.rapport import help_sections, suggestions
+from handlers.ratings import RatingForm, rating_modal
 from messages import escape, render
 from messages.ids import Action
 from messages.render import render_source

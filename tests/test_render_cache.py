@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.services.concessions import Balance, ConcessionLog
-from handlers.errors import usage_for
+from handlers.edge.errors import usage_for
 from messages import render
 from messages.ids import Action
 from tests.test_render import HOSTILE, account, concession

@@ -17,9 +17,9 @@ from sqlalchemy import Engine, func, select
 
 from bot.app import server
 from bot.devtools.localslack import LocalSlack, command_body, signed_headers
-from handlers import after_ack
-from handlers.events.home import VIEWERS
-from handlers.replays import request_key
+from handlers.edge import after_ack
+from handlers.edge.home_tab import VIEWERS
+from handlers.edge.replays import request_key
 from messages.ids import ConcessionBlock, View
 from storage import replays
 from storage.db import SessionFactory

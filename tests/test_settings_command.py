@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.devtools.localslack import LocalSlack
 from bot.services.errors import UsageError
 from bot.services.settings import parse_hours
-from handlers import after_ack
+from handlers.edge import after_ack
 from storage.db import SessionFactory
 from storage.models import UserPrefs
 from tests.slackkit import ALICE, SlackSender, view_submission

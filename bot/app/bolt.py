@@ -16,8 +16,8 @@ from bot.config import Settings
 from bot.services.dates import warm_up
 from bot.slackapi.client import make_client
 from handlers import register_listeners
-from handlers.after_ack import AFTER_ACK
-from handlers.context import Deps, use_middleware
+from handlers.edge.context import Deps
+from handlers.edge.pool import AFTER_ACK
 from storage.db import SessionFactory
 
 
@@ -97,7 +97,6 @@ def build_app(
         process_before_response=True,
         listener_executor=AFTER_ACK,
     )
-    use_middleware(app, Deps(settings=settings, db=db))
-    register_listeners(app)
+    register_listeners(app, Deps(settings=settings, db=db))
     warm_up()
     return app

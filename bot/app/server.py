@@ -4,7 +4,7 @@ The edge decides what reaches Bolt. A body over 1 MiB is refused (413) before it
 read; then the signature is checked on the raw bytes, before anything parses them:
 anything that is not a well-formed, current, valid Slack signature gets 401, whatever
 the body holds. Only then is the body parsed and the request admitted
-(handlers/response_urls.py), which is what lets a reply go to its response_url.
+(handlers/edge/response_urls.py), which is what lets a reply go to its response_url.
 How long a client may take to send its request, and how many connections are held
 at once, is bot/app/edge.py's.
 """
@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
-from handlers.response_urls import admit
+from handlers.edge.response_urls import admit
 from storage.db import REQUEST_BUDGET_S, database_answers, request_budget
 
 EVENTS_PATH = "/slack/events"

@@ -15,7 +15,7 @@ from bot.app.server import admitted_request
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack, command_body, signed_headers
 from bot.slackapi.client import make_client
-from handlers.after_ack import drain
+from handlers.edge.after_ack import drain
 from messages.plaintext import to_text
 from storage.db import SessionFactory
 

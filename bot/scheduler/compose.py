@@ -2,7 +2,7 @@
 
 The sweep writes an outbox row per person naming their nudges; the row is rendered
 when it is sent (`composer`, handed to delivery) and again when a button on it
-changes something (`rerender`, from handlers/actions/nudges.py), so the message
+changes something (`rerender`, from handlers/nudges.py), so the message
 always shows its items as they are then: done, snoozed, answered and touched items
 say so, the most urgent come first, and words about days are the reader's.
 """

@@ -34,7 +34,7 @@ KIND_DETAILS = "digest_details"
 KIND_CHART = "digest_chart"
 KIND_PAUSED = "digest_paused"  # the DM to whoever set up a digest its channel refused
 DIGEST_KINDS = frozenset({KIND_TOP, KIND_DETAILS, KIND_CHART})
-# Each section's menu that opens one of its accounts (handlers/actions/account.py).
+# Each section's menu that opens one of its accounts (handlers/account.py).
 OPEN_ACCOUNT = Action.DIGEST_OPEN_ACCOUNT.value
 
 

@@ -75,7 +75,7 @@ class RequestReply(Base):
 
     __tablename__ = "request_replies"
 
-    # sha256 of what identifies the request (handlers/replays.py), in hex.
+    # sha256 of what identifies the request (handlers/edge/replays.py), in hex.
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[int | None]

@@ -1,0 +1,236 @@
+"""One account: /rapport account (its card, a change to it, or its history), the
+account opened from a digest's "Open an account…" menu, and Undo on a change to it.
+
+Undo sits on the reply to the change and on the owner's DM. A lazy listener (acked at
+once): the undo may restore many rows, and the message is then redrawn through its
+response_url to say what was put back. A refusal (not theirs to undo, the account
+moved on since) reaches the clicker through the after-ack runner's error path,
+leaving the message and its button as they were.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from bot.services import account_changes, lifecycle
+from bot.services import account_overview as accounts
+from bot.services.accounts import find_account
+from bot.services.errors import UsageError
+from handlers.edge.account_target import open_about_account, without_nul
+from handlers.edge.accounts import read_account_of, with_new_account
+from handlers.edge.after_ack import clicks_after_ack
+from handlers.edge.caller import caller_of, team_of
+from handlers.edge.context import deps_of, utcnow
+from handlers.edge.home_tab import refresh_home
+from handlers.edge.parsing import split_keyed
+from handlers.edge.replies import ephemeral
+from handlers.playbook import playbook_of
+from messages import render
+from messages.ids import Action
+from storage.models import Account
+
+# The problems below spell out how to write the command; no generic usage line after them.
+USAGE = "/rapport account"
+ACCOUNT_KEYS = ("type", "owner", "expects", "channel")
+# With should_escape on, Slack sends a picked user as <@U123|name> (or <@U123>).
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,31})(?:\|[^<>]*)?>")
+# … and a picked channel as <#C123|name>.
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]{2,31})(?:\|[^<>]*)?>")
+
+
+@dataclass(frozen=True)
+class AccountInput:
+    account: str
+    changes: accounts.AccountChanges
+
+
+def parse_owner(text: str) -> str:
+    match = _MENTION.fullmatch(text.strip())
+    if match:
+        return match.group(1)
+    raise UsageError(
+        "For `owner:`, type `@` and pick the person from Slack's list, so I get the person "
+        "and not just a name that looks like one.",
+        usage=USAGE,
+    )
+
+
+def parse_channel(text: str) -> str:
+    match = _CHANNEL.fullmatch(text.strip())
+    if match:
+        return match.group(1)
+    raise UsageError(
+        "For `channel:`, type `#` and pick the channel from Slack's list.", usage=USAGE
+    )
+
+
+def parse_account(text: str) -> AccountInput:
+    parts = split_keyed(without_nul(text), ACCOUNT_KEYS, command=USAGE)
+    for key, value in parts.fields.items():
+        if not value:
+            raise UsageError(f"Say what goes after `{key}:`.", usage=USAGE)
+    kind = parts.fields.get("type")
+    owner = parts.fields.get("owner")
+    return AccountInput(
+        account=parts.head,
+        changes=accounts.AccountChanges(
+            relationship_type=accounts.relationship_type_from(kind) if kind else None,
+            owner_id=parse_owner(owner) if owner else None,
+            expectations=parts.fields.get("expects"),
+            channel_id=parse_channel(parts.fields["channel"])
+            if "channel" in parts.fields
+            else None,
+        ),
+    )
+
+
+_NO_ACCOUNT = (
+    "Name the account first: `/rapport account ACCOUNT [type: …] [owner: @…] [expects: …]`."
+)
+
+
+# `ACCOUNT history`; the last word as a hurried rep types it ("histroy", "hist").
+HISTORY = re.compile(r"(?P<name>.+?)\s+(?P<word>[a-z]{3,9})", re.IGNORECASE | re.DOTALL)
+
+
+def _history_of(text: str) -> str | None:
+    """The account part of `ACCOUNT history`, or None when that is not what `text` asks."""
+    wanted = HISTORY.fullmatch(text.strip())
+    if wanted is None:
+        return None
+    word = wanted.group("word").casefold()
+    if word != "hist" and not difflib.get_close_matches(word, ["history"], n=1, cutoff=0.75):
+        return None
+    return wanted.group("name")
+
+
+def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    request = parse_account(args)
+    deps, now = deps_of(context), utcnow()
+    team_id = team_of(command)
+    history_of = _history_of(request.account) if not request.changes.names else None
+    with deps.db.begin() as session:
+        # An account whose name ends in "history" is shown; any other `X history` is
+        # X's history, X read as every command reads an account (typos, a start).
+        if (
+            history_of is not None
+            and find_account(session, team_id=team_id, name=request.account) is None
+        ):
+            reading = read_account_of(
+                session,
+                command,
+                history_of,
+                usage=USAGE,
+                whole=True,
+                creates=False,
+                missing=_NO_ACCOUNT,
+            )
+            shown, changes = accounts.account_history(session, team_id=team_id, name=reading.name)
+            # Times as the one reading them lives them.
+            viewer = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"])
+            message = render(
+                "account_history",
+                account=shown,
+                changes=changes,
+                more=len(changes) >= account_changes.HISTORY_SHOWN,
+                tz=viewer.tz,
+            )
+            ack(**ephemeral(message))
+            return
+        # The card says what holds today (a pause that has ended is not shown).
+        today = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"]).today(now)
+        reading = read_account_of(
+            session,
+            command,
+            request.account,
+            usage=USAGE,
+            whole=True,
+            creates=bool(request.changes.names),
+            missing=_NO_ACCOUNT,
+            # Shown, not changed: a new name gets the overview's own answer.
+            new_ok=True,
+        )
+        if request.changes.names:
+            view = accounts.update_account(
+                session,
+                team_id=team_id,
+                name=reading.name,
+                user_id=command["user_id"],
+                changes=request.changes,
+                now=now,
+                today=today,
+            )
+        else:
+            view = accounts.account_overview(
+                session, team_id=team_id, name=reading.name, today=today
+            )
+    if request.changes.names:
+        # A new owner's Home gains the account, the actor's may lose it.
+        for user_id in {command["user_id"], request.changes.owner_id or command["user_id"]}:
+            refresh_home(context, team_id=team_id, user_id=user_id)
+    message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
+    ack(**ephemeral(with_new_account(message, reading)))
+
+
+def open_account(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """A digest's "Open an account…" menu: the account at a glance, in a modal."""
+
+    def account_modal(session: Session, account: Account) -> dict[str, Any]:
+        # What holds today for the one opening it (a pause that ended is not shown).
+        today = (
+            deps_of(context)
+            .calendar_of(session, team_id=account.team_id, user_id=caller_of(body).user_id)
+            .today(utcnow())
+        )
+        view = accounts.overview(session, team_id=account.team_id, account=account, today=today)
+        message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
+        # The view's buttons act on a message; in a modal it is for reading.
+        blocks = [block for block in message["blocks"] if block["type"] != "actions"]
+        return {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Account"},
+            "close": {"type": "plain_text", "text": "Close"},
+            "blocks": blocks[:100],
+        }
+
+    open_about_account(body, context, client, account_modal)
+
+
+def undo(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    caller = caller_of(body)
+    raw = str((body.get("actions") or [{}])[0].get("value", ""))
+    if not raw.isdigit() or len(raw) > 18:
+        return
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        calendar = deps.calendar_of(session, team_id=caller.team_id, user_id=caller.user_id)
+        undone = lifecycle.undo(
+            session,
+            team_id=caller.team_id,
+            change_id=int(raw),
+            user_id=caller.user_id,
+            calendar=calendar,
+            now=now,
+        )
+        message = render(
+            "change_undone", change=undone.change, account=undone.account, changed=undone.changed
+        )
+        owner = undone.account.owner_id if undone.account is not None else None
+    respond(text=message["text"], blocks=message["blocks"], replace_original=True)
+    for person in {caller.user_id, owner or caller.user_id}:
+        refresh_home(context, team_id=caller.team_id, user_id=person)
+
+
+# /rapport subcommand -> listener (handlers/rapport.py routes them).
+SUBCOMMANDS = {"account": account}
+
+
+def register(app: App) -> None:
+    clicks_after_ack(app, {Action.DIGEST_OPEN_ACCOUNT: open_account, Action.CHANGE_UNDO: undo})

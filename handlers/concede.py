@@ -1,0 +1,559 @@
+"""Concessions: /concede (log a give and its get on an account, show the log, or open
+the form), the concession modal (log a new give, or edit one), and the buttons on the
+log (page it, log a new give, edit or withdraw an entry).
+
+The buttons ack first, then work, then redraw the log in place through response_url
+(or open the form with the click's trigger_id).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.services import concessions
+from bot.services.accounts import MAX_ACCOUNT_NAME
+from bot.services.errors import DidYouMean, NotFound, Suggestion, UsageError, UserFacingError
+from handlers.edge.accounts import modal_account, read_account_of, with_new_account
+from handlers.edge.after_ack import later
+from handlers.edge.caller import team_of
+from handlers.edge.context import Deps, deps_of, utcnow
+from handlers.edge.home_tab import refresh_home
+from handlers.edge.parsing import colons_added, split_keyed, split_share_flag
+from handlers.edge.replies import ephemeral
+from handlers.edge.response_urls import ForeignResponseUrl, SlackOnlyRespond
+from handlers.edge.sharing import planned_post, post, report_post, share_channel
+from messages import render
+from messages.ids import Action, ConcessionBlock, View
+from storage.models import Concession
+
+COMMAND = "/concede"
+KEYS = ("item", "give", "get", "trigger", "value")
+# `value: us 2% margin, them 12k saved` (either order; "to us"/"to them" also read). A
+# dash after the side separates only when a space follows it: `us -4%` keeps its sign.
+_VALUE_PART = re.compile(
+    r"(?:^|[,;])\s*(?:to\s+)?(us|them)\b\s*(?:[:=]|[-–—](?=\s))?\s*", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class ConcedeInput:
+    account: str | None  # None: open the form; "": the channel's account
+    values: concessions.ConcessionFields | None = None  # None: show the log
+    share: bool = False
+
+
+def parse_value(text: str) -> tuple[str | None, str | None]:
+    """`us …, them …` -> (value to us, value to them)."""
+    matches = list(_VALUE_PART.finditer(text))
+    if not matches or text[: matches[0].start()].strip():
+        raise UsageError(
+            f"I read “{text[:40]}”: write the value as `value: us …, them …`.",
+            usage=COMMAND,
+            key="value",
+        )
+    found: dict[str, str] = {}
+    for index, match in enumerate(matches):
+        side = match.group(1).lower()
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        if side in found:
+            raise UsageError(f"`value:` names {side} twice.", usage=COMMAND, key="value")
+        found[side] = " ".join(text[match.end() : end].split()).strip(",; ")
+    return found.get("us") or None, found.get("them") or None
+
+
+def parse_concede(text: str) -> ConcedeInput:
+    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
+    text = text.replace("\x00", "")
+    if not text.strip():
+        return ConcedeInput(account=None)
+    typed = text
+    text, share = split_share_flag(text)
+    parts = split_keyed(text, KEYS, command=COMMAND)
+    if not parts.fields and (corrected := colons_added(typed, KEYS)) is not None:
+        whole, keyed = corrected
+        raise DidYouMean(
+            f"Did you mean `{keyed}`? Each part takes a colon after its name.",
+            (Suggestion("Log it", whole),),
+            usage=COMMAND,
+        )
+    account = parts.head
+    if not parts.fields:
+        if share:
+            raise UsageError("`share` posts a new entry: add `give: …`.", usage=COMMAND)
+        return ConcedeInput(account=account)
+    give = parts.fields.get("give")
+    if give and "get" not in parts.fields and colons_added(give, ("get",)):
+        # `give: 10% get 2 years`: the get hides inside the give.
+        whole, keyed = colons_added(typed, ("get",)) or (typed, "")
+        raise DidYouMean(
+            f"Did you mean `{keyed}`? Write `get:` with its colon, or `get: none` if "
+            "nothing came back.",
+            (Suggestion("Log it", whole),),
+            usage=COMMAND,
+        )
+    if not give:
+        raise UsageError("Say what we give with `give:`.", usage=COMMAND, key="give")
+    value_us, value_them = (
+        parse_value(parts.fields["value"]) if "value" in parts.fields else (None, None)
+    )
+    try:
+        values = concessions.ConcessionFields(
+            give=give,
+            get=parts.fields.get("get") or None,
+            item=parts.fields.get("item") or None,
+            trigger=parts.fields.get("trigger") or None,
+            value_to_us=value_us,
+            value_to_them=value_them,
+        )
+    except UsageError as error:
+        raise UsageError(error.problem, usage=COMMAND, key=error.key) from None
+    return ConcedeInput(account=account, values=values, share=share)
+
+
+def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
+    request = parse_concede(command.get("text", ""))
+    if request.account is None:
+        # Right after the ack: the trigger_id is good for 3 s, the ack takes milliseconds.
+        later(
+            context,
+            command,
+            lambda client: open_concession_form(
+                client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
+            ),
+        )
+        ack(**ephemeral(render("concession_form_opened")))
+        return
+    if request.values is None:
+        reply = _show_log(request.account, command, deps_of(context))
+    else:
+        reply = _log(request, request.account, request.values, command, deps_of(context), context)
+    ack(**ephemeral(reply))
+
+
+def _show_log(account: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
+    with deps.db.begin() as session:
+        reading = read_account_of(
+            session, command, account, usage=COMMAND, whole=True, creates=False
+        )
+        log = concessions.concession_log(
+            session, team_id=team_of(command), account_name=reading.name
+        )
+        return render("concession_log", log=log, actions=Action)
+
+
+def _log(
+    request: ConcedeInput,
+    account: str,
+    values: concessions.ConcessionFields,
+    command: dict[str, str],
+    deps: Deps,
+    context: BoltContext,
+) -> dict[str, Any]:
+    with deps.db.begin() as session:
+        reading = read_account_of(session, command, account, usage=COMMAND, whole=True)
+        logged = concessions.log_concession(
+            session,
+            team_id=team_of(command),
+            account_name=reading.name,
+            user_id=command["user_id"],
+            values=values,
+            now=utcnow(),
+        )
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
+    shared = None
+    if request.share:
+        channel = share_channel(logged.entry.account.channel_id, command.get("channel_id"))
+        message = render("concession_shared", entry=logged.entry, balance=logged.balance)
+        shared = planned_post(channel)
+        if channel:
+            later(context, command, lambda client: report_post(post(client, channel, message)))
+    reply = render(
+        "concession_logged",
+        entry=logged.entry,
+        balance=logged.balance,
+        fits=logged.fits,
+        shared=shared,
+        nothing_typed=values.get if values.get and logged.entry.get is None else None,
+    )
+    return with_new_account(reply, reading)
+
+
+log = logging.getLogger("rapport.concede")
+
+_ID = "value"  # the action_id of the element inside every input block
+_OLD_FORM = "This form is out of date. Run `/concede` again."
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The log message an edit was opened from, to redraw it once the edit is saved."""
+
+    page: int = 1
+    # A message in a channel: redrawn with chat.update, which never expires.
+    channel_id: str | None = None
+    message_ts: str | None = None
+    # An ephemeral message (the log is one): only its response_url can replace it.
+    response_url: str | None = None
+
+    @classmethod
+    def of_click(cls, body: dict[str, Any], page: int) -> Origin | None:
+        container = body.get("container") or {}
+        if container.get("type") != "message":
+            return None
+        if container.get("is_ephemeral"):
+            url = body.get("response_url")
+            return cls(page=page, response_url=url) if isinstance(url, str) and url else None
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+        if isinstance(channel, str) and channel and isinstance(ts, str) and ts:
+            return cls(page=page, channel_id=channel, message_ts=ts)
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "page": self.page,
+            "channel_id": self.channel_id,
+            "message_ts": self.message_ts,
+            "response_url": self.response_url,
+        }
+
+    @classmethod
+    def from_json(cls, raw: object) -> Origin | None:
+        # Only ever our own JSON; anything else means no redraw, never a lost edit.
+        if not isinstance(raw, dict):
+            return None
+        page = raw.get("page")
+        texts = {k: raw.get(k) for k in ("channel_id", "message_ts", "response_url")}
+        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+            return None
+        if not all(v is None or (isinstance(v, str) and v) for v in texts.values()):
+            return None
+        origin = cls(page=page, **texts)
+        if origin.response_url is None and not (origin.channel_id and origin.message_ts):
+            return None
+        return origin
+
+
+@dataclass(frozen=True)
+class ConcessionForm:
+    """What the modal is about, kept in its private_metadata."""
+
+    concession_id: int | None = None  # editing this entry; None: a new one
+    channel_id: str | None = None  # where it was opened, for `share`
+    origin: Origin | None = None  # the message to redraw after an edit
+
+    def to_metadata(self) -> str:
+        metadata: dict[str, Any] = {
+            "concession_id": self.concession_id,
+            "channel_id": self.channel_id,
+        }
+        if self.origin is not None:
+            metadata["origin"] = self.origin.to_json()
+        return json.dumps(metadata)
+
+    @classmethod
+    def from_metadata(cls, metadata: str) -> ConcessionForm:
+        try:
+            raw = json.loads(metadata) if metadata else {}
+        except ValueError:
+            raise UserFacingError(_OLD_FORM) from None
+        if not isinstance(raw, dict):
+            raise UserFacingError(_OLD_FORM)
+        concession_id, channel_id = raw.get("concession_id"), raw.get("channel_id")
+        if concession_id is not None and (
+            not isinstance(concession_id, int) or isinstance(concession_id, bool)
+        ):
+            raise UserFacingError(_OLD_FORM)
+        return cls(
+            concession_id=concession_id,
+            channel_id=channel_id if isinstance(channel_id, str) and channel_id else None,
+            origin=Origin.from_json(raw.get("origin")),
+        )
+
+
+def concession_modal(
+    form: ConcessionForm, *, account_name: str = "", entry: Concession | None = None
+) -> dict[str, Any]:
+    return render(
+        "concession_modal",
+        callback_id=View.CONCESSION,
+        metadata=form.to_metadata(),
+        blocks=ConcessionBlock,
+        account_name=account_name,
+        entry=entry,
+        max_text=concessions.MAX_TEXT,
+        max_item=concessions.MAX_ITEM,
+        max_account=MAX_ACCOUNT_NAME,
+    )
+
+
+def open_concession_form(
+    client: WebClient,
+    *,
+    trigger_id: str,
+    channel_id: str | None,
+    account_name: str = "",
+    entry: Concession | None = None,
+    origin: Origin | None = None,
+) -> None:
+    form = ConcessionForm(
+        concession_id=entry.id if entry else None, channel_id=channel_id, origin=origin
+    )
+    try:
+        client.views_open(
+            trigger_id=trigger_id,
+            view=concession_modal(form, account_name=account_name, entry=entry),
+        )
+    except SlackApiError as error:
+        raise UsageError(
+            f"Slack would not open the form ({error.response.get('error', 'error')}). "
+            "Write it as one line instead.",
+            usage="/concede",
+        ) from None
+
+
+def redraw(
+    client: WebClient, origin: Origin, message: dict[str, Any], *, slack_api_url: str
+) -> None:
+    """Show the edited entry in the message the edit began from.
+
+    Best effort: the edit is saved and the modal says so; a message that can no longer
+    be replaced (deleted, or its response_url past 30 minutes) just keeps its old text.
+    """
+    try:
+        if origin.response_url is not None:
+            respond = SlackOnlyRespond(
+                response_url=origin.response_url, slack_api_url=slack_api_url
+            )
+            response = respond(
+                text=message["text"],
+                blocks=message["blocks"],
+                response_type="ephemeral",
+                replace_original=True,
+            )
+            if response.status_code != 200:
+                log.info("could not redraw the log: response_url %s", response.status_code)
+        elif origin.channel_id and origin.message_ts:
+            client.chat_update(
+                channel=origin.channel_id,
+                ts=origin.message_ts,
+                text=message["text"],
+                blocks=message["blocks"],
+            )
+    except SlackApiError as error:
+        log.info("could not redraw the log: %s", error.response.get("error"))
+    except (SlackClientError, OSError, ForeignResponseUrl) as error:
+        log.info("could not redraw the log: %s", error)
+
+
+def _element(values: dict[str, Any], block: ConcessionBlock) -> dict[str, Any]:
+    element = (values.get(block.value) or {}).get(_ID) or {}
+    return element if isinstance(element, dict) else {}
+
+
+def _text(values: dict[str, Any], block: ConcessionBlock, limit: int) -> str | None:
+    raw = _element(values, block).get("value")
+    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
+    text = " ".join(raw.replace("\x00", "").split()) if isinstance(raw, str) else ""
+    if len(text) > limit:
+        raise UsageError(f"This can be up to {limit} characters.", field=block.value)
+    return text or None
+
+
+def parse_form(
+    values: dict[str, Any], *, editing: bool
+) -> tuple[str | None, concessions.ConcessionFields, bool]:
+    """(account, fields, share?) from the form; a problem is shown under its input."""
+    account: str | None = None
+    if not editing:
+        account = _text(values, ConcessionBlock.ACCOUNT, 200) or ""
+    give = _text(values, ConcessionBlock.GIVE, concessions.MAX_TEXT)
+    if not give:
+        raise UsageError("Say what we give.", field=ConcessionBlock.GIVE)
+    limit = concessions.MAX_TEXT
+    fields = concessions.ConcessionFields(
+        give=give,
+        get=_text(values, ConcessionBlock.GET, limit),
+        item=_text(values, ConcessionBlock.ITEM, concessions.MAX_ITEM),
+        trigger=_text(values, ConcessionBlock.TRIGGER, limit),
+        value_to_us=_text(values, ConcessionBlock.VALUE_TO_US, limit),
+        value_to_them=_text(values, ConcessionBlock.VALUE_TO_THEM, limit),
+    )
+    selected = _element(values, ConcessionBlock.SHARE).get("selected_options") or []
+    share = any(isinstance(o, dict) and o.get("value") == "share" for o in selected)
+    return account, fields, share
+
+
+def submit_concession(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    form = ConcessionForm.from_metadata(view.get("private_metadata", ""))
+    editing = form.concession_id is not None
+    account, fields, share = parse_form(
+        (view.get("state") or {}).get("values") or {}, editing=editing
+    )
+    team_id, user_id = team_of(body), body["user"]["id"]
+    redrawn: dict[str, Any] | None = None
+    with deps_of(context).db.begin() as session:
+        if form.concession_id is not None:
+            try:
+                logged = concessions.edit_concession(
+                    session,
+                    team_id=team_id,
+                    concession_id=form.concession_id,
+                    user_id=user_id,
+                    values=fields,
+                    now=utcnow(),
+                )
+            except NotFound as error:
+                raise UsageError(error.problem, field=ConcessionBlock.GIVE) from None
+            if form.origin is not None:
+                history = concessions.log_of_account(
+                    session, account=logged.entry.account, page=form.origin.page
+                )
+                redrawn = render("concession_log", log=history, actions=Action)
+        else:
+            reading = modal_account(
+                session,
+                team_id=team_id,
+                text=account or "",
+                field=ConcessionBlock.ACCOUNT,
+                creates=True,
+            )
+            logged = concessions.log_concession(
+                session,
+                team_id=team_id,
+                account_name=reading.name,
+                user_id=user_id,
+                values=fields,
+                now=utcnow(),
+                # Slack may deliver one submission twice: the view id makes it one entry.
+                source_key=f"view:{view['id']}"[:80],
+            )
+    if redrawn is not None and form.origin is not None:
+        redraw(client, form.origin, redrawn, slack_api_url=deps_of(context).settings.slack_api_url)
+    refresh_home(context, team_id=team_id, user_id=user_id)
+    shared = None
+    if share and logged.created:
+        channel = share_channel(logged.entry.account.channel_id, form.channel_id)
+        shared = post(
+            client, channel, render("concession_shared", entry=logged.entry, balance=logged.balance)
+        )
+    message = render(
+        "concession_logged",
+        entry=logged.entry,
+        balance=logged.balance,
+        fits=logged.fits,
+        shared=shared,
+    )
+    title = "Concession saved" if editing else "Concession logged"
+    ack(response_action="update", view=render("concession_done", title=title, message=message))
+
+
+_OLD_BUTTON = "This button is out of date. Run `/concede ACCOUNT` again."
+
+
+def _value(body: dict[str, Any]) -> str:
+    action = (body.get("actions") or [{}])[0]
+    return str(action.get("value", ""))
+
+
+def _pair(value: str) -> tuple[int, int]:
+    """`<id>:<page>` as the log template writes it."""
+    first, _, second = value.partition(":")
+    if not (first.isdigit() and second.isdigit()) or len(first) > 18 or len(second) > 6:
+        raise UserFacingError(_OLD_BUTTON)
+    return int(first), int(second)
+
+
+def _channel(body: dict[str, Any]) -> str | None:
+    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
+        "id"
+    )
+    return str(channel) if channel else None
+
+
+def _redraw(respond: Respond, log: concessions.ConcessionLog) -> None:
+    message = render("concession_log", log=log, actions=Action)
+    respond(
+        text=message["text"],
+        blocks=message["blocks"],
+        response_type="ephemeral",
+        replace_original=True,
+    )
+
+
+def turn_page(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    account_id, page = _pair(_value(body))
+    with deps_of(context).db.begin() as session:
+        log = concessions.concession_log_by_id(
+            session, team_id=team_of(body), account_id=account_id, page=page
+        )
+    _redraw(respond, log)
+
+
+def withdraw(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    concession_id, page = _pair(_value(body))
+    with deps_of(context).db.begin() as session:
+        entry = concessions.withdraw_concession(
+            session,
+            team_id=team_of(body),
+            concession_id=concession_id,
+            user_id=body["user"]["id"],
+            now=utcnow(),
+        )
+        log = concessions.log_of_account(session, account=entry.account, page=page)
+    _redraw(respond, log)
+    refresh_home(context, team_id=team_of(body), user_id=body["user"]["id"])
+
+
+def edit(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    ack()
+    concession_id, page = _pair(_value(body))
+    with deps_of(context).db.begin() as session:
+        entry = concessions.get_concession(
+            session, team_id=team_of(body), concession_id=concession_id
+        )
+    open_concession_form(
+        client,
+        trigger_id=body["trigger_id"],
+        channel_id=_channel(body),
+        entry=entry,
+        # Saving redraws this log message with the edited entry and balance.
+        origin=Origin.of_click(body, page),
+    )
+
+
+def log_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    ack()
+    account_id = _value(body)
+    if not account_id.isdigit() or len(account_id) > 18:
+        raise UserFacingError(_OLD_BUTTON)
+    with deps_of(context).db.begin() as session:
+        account = concessions.account_of(session, team_id=team_of(body), account_id=int(account_id))
+    open_concession_form(
+        client, trigger_id=body["trigger_id"], channel_id=_channel(body), account_name=account.name
+    )
+
+
+# Slash command -> listener (handlers/rapport.py lists them in help).
+COMMANDS = {COMMAND: concede}
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(concede)
+    app.action(Action.CONCESSION_NEW.value)(log_new)
+    app.action(Action.CONCESSION_EDIT.value)(edit)
+    app.action(Action.CONCESSION_WITHDRAW.value)(withdraw)
+    app.action(Action.CONCESSION_OLDER.value)(turn_page)
+    app.action(Action.CONCESSION_NEWER.value)(turn_page)
+    app.view(View.CONCESSION.value)(submit_concession)

@@ -1,0 +1,158 @@
+"""The account a command, modal or button names, read by the one resolver.
+
+A command reads its account with `read_account_of(session, command, text, …)`. A near
+miss raises AccountUnsure; the app's error path answers it with `account_question`:
+*Did you mean Globex?* and a button per answer. Each button carries the command and
+its text (`AccountChoice`); the click runs the same command again with the answer
+(handlers/rapport.py), so nothing is stored before the rep chooses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.services.accounts import Reading, resolve_account
+from bot.services.errors import AccountUnsure, NotFound, UsageError, UserFacingError
+from bot.services.errors import reading as reading_key
+from handlers.edge.caller import team_of
+from messages import render
+from messages.ids import ACCOUNT_CHOICE_PREFIX
+
+# The account as usage lines name it (`/rapport won ACCOUNT`), named by its errors.
+ACCOUNT = "ACCOUNT"
+# Where a re-run command carries the rep's answer (never in a command Slack sends).
+CHOICE_KEY = "rapport_account_choice"
+# Slack's limit on a button's value.
+MAX_BUTTON_VALUE = 2000
+# The commands a question can be asked for (and so a button may run again).
+CHOICE_COMMANDS = ("/concede", "/followup", "/meso", "/rapport")
+_STALE = "This question is out of date. Run the command again."
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    """A question's answer, as a button carries it: run `command text` with `account_id`
+    (0: the new account)."""
+
+    command: str
+    text: str
+    account_id: int
+
+    def to_value(self) -> str:
+        value = json.dumps({"c": self.command, "t": self.text, "a": self.account_id})
+        # JSON escapes, so no `<!channel>` sits in the message even where no one sees it.
+        return value.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+    @classmethod
+    def from_value(cls, value: str) -> AccountChoice:
+        try:
+            raw = json.loads(value)
+            command, text, account_id = raw["c"], raw["t"], raw["a"]
+        except (ValueError, TypeError, KeyError):
+            raise UserFacingError(_STALE) from None
+        if (
+            command not in CHOICE_COMMANDS
+            or not isinstance(text, str)
+            or len(text) > MAX_BUTTON_VALUE
+            or not isinstance(account_id, int)
+            or isinstance(account_id, bool)
+            or not 0 <= account_id < 2**63
+        ):
+            raise UserFacingError(_STALE)
+        return cls(command=command, text=text, account_id=account_id)
+
+
+def choice_of(command: dict[str, Any]) -> int | None:
+    """The answer a re-run command carries; None for a command as Slack sent it."""
+    choice = command.get(CHOICE_KEY)
+    return choice if isinstance(choice, int) and not isinstance(choice, bool) else None
+
+
+def read_account_of(
+    session: Session,
+    command: dict[str, Any],
+    text: str,
+    *,
+    usage: str,
+    whole: bool = False,
+    creates: bool = True,
+    missing: str = "Start with the account name.",
+    new_ok: bool | None = None,
+) -> Reading:
+    """The account `text` names for this command (or its channel's). See
+    bot.services.accounts for how; `missing` is the answer when there is none.
+
+    A new name is refused unless the command `creates` accounts (or `new_ok`: the
+    caller checks the rest of the text first, and refuses it itself).
+    """
+    with reading_key(ACCOUNT):
+        reading = resolve_account(
+            session,
+            team_id=team_of(command),
+            text=text,
+            whole=whole,
+            creates=creates,
+            channel_id=command.get("channel_id"),
+            choice=choice_of(command),
+        )
+    if reading is None:
+        raise UsageError(missing, usage=usage, key=ACCOUNT)
+    if reading.is_new and not (creates if new_ok is None else new_ok):
+        raise NotFound(f"There is no account called “{reading.name}” yet.")
+    return reading
+
+
+def account_question(question: AccountUnsure, body: dict[str, Any]) -> dict[str, Any]:
+    """*Did you mean Globex?*, with a button for each answer that completes the command."""
+    command, text = str(body.get("command") or ""), str(body.get("text") or "")
+    answers = [(option.name, option.account_id) for option in question.options]
+    if question.new_name is not None:
+        answers.append((question.new_name, 0))
+    values = [AccountChoice(command, text, account_id).to_value() for _, account_id in answers]
+    # Without the command (or past a button's limit) the buttons could not finish it.
+    buttons = command in CHOICE_COMMANDS and all(len(v) <= MAX_BUTTON_VALUE for v in values)
+    return render(
+        "account_question",
+        question=question,
+        prefix=ACCOUNT_CHOICE_PREFIX,
+        buttons=[
+            (name, account_id, value)
+            for (name, account_id), value in zip(answers, values, strict=True)
+        ]
+        if buttons
+        else [],
+    )
+
+
+def with_new_account(message: dict[str, Any], reading: Reading) -> dict[str, Any]:
+    """The reply, with a first line saying a new account was made (if one was)."""
+    if not reading.is_new:
+        return message
+    note = render("account_new", name=reading.name)
+    return {
+        **message,
+        "text": f"{note['text']}\n{message['text']}",
+        "blocks": [*note["blocks"], *message["blocks"]][:50],
+    }
+
+
+def modal_account(
+    session: Session, *, team_id: str, text: str, field: str, creates: bool
+) -> Reading:
+    """The account typed into a modal's account field; a problem shows under the field."""
+    try:
+        reading = resolve_account(session, team_id=team_id, text=text, whole=True, creates=creates)
+    except AccountUnsure as question:
+        hint = " For a new account of that name, put it in quotes." if creates else ""
+        raise UsageError(question.problem + hint, field=field) from None
+    except UsageError as error:
+        raise UsageError(error.problem, field=field) from None
+    if reading is None:
+        raise UsageError("Name the account.", field=field)
+    if reading.is_new and not creates:
+        raise UsageError(f"There is no account called “{reading.name}” yet.", field=field)
+    return reading

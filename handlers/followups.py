@@ -1,0 +1,142 @@
+"""/followup: record a commitment (ours or the buyer's), or list the open ones. The
+reminders it leads to, and their buttons, are handlers/nudges.py; Done and Snooze on
+App Home are handlers/home.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from sqlalchemy.orm import Session
+
+from bot.services import followups
+from bot.services.accounts import get_account
+from bot.services.calendar import WorkCalendar
+from bot.services.dates import DUE
+from bot.services.errors import DidYouMean, Suggestion, UsageError
+from bot.services.people import day_reader
+from handlers.edge.accounts import read_account_of, with_new_account
+from handlers.edge.after_ack import learn_person
+from handlers.edge.caller import team_of
+from handlers.edge.context import deps_of, utcnow
+from handlers.edge.home_tab import refresh_home
+from handlers.edge.parsing import colons_added, split_keyed
+from handlers.edge.replies import ephemeral
+from messages import render
+from storage.models import CommitmentDirection
+
+COMMAND = "/followup"
+# What will be done, as the usage line names it, in errors about it.
+WHAT = "WHAT YOU WILL DO"
+
+
+@dataclass(frozen=True)
+class FollowupInput:
+    """The text before the fields (the account, then what will be done) and the fields."""
+
+    head: str
+    text: str
+    due: str = ""
+    they: str | None = None  # the buyer's promise, when `they:` is given
+
+    @property
+    def records(self) -> bool:
+        return bool(self.due) or self.they is not None
+
+
+def parse_followup(text: str) -> FollowupInput | None:
+    """None: list my open follow-ups."""
+    parts = split_keyed(text, ("due", "they"), command=COMMAND)
+    if not parts.head and not parts.fields:
+        return None
+    return FollowupInput(
+        head=parts.head, text=text, due=parts.fields.get("due", ""), they=parts.fields.get("they")
+    )
+
+
+def what_of(request: FollowupInput, rest: str) -> str:
+    """What will be done: the words after the account, and the buyer's promise."""
+    what = " ".join(filter(None, [rest, request.they]))
+    if not what and request.records:
+        raise UsageError("Say what will be done, after the account name.", usage=COMMAND, key=WHAT)
+    if what and not request.due:
+        corrected = colons_added(request.text, ("due",))
+        if corrected is not None:
+            raise DidYouMean(
+                f"Did you mean `{corrected[1]}`? The date takes a colon after `due`.",
+                (Suggestion("Record it", corrected[0]),),
+                usage=COMMAND,
+            )
+        raise UsageError("Say when with `due:`.", usage=COMMAND, key="due")
+    return what
+
+
+def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
+    request = parse_followup(command.get("text", ""))
+    deps = deps_of(context)
+    team_id, user_id = team_of(command), command["user_id"]
+    now = utcnow()
+    with deps.db.begin() as session:
+        calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
+        if request is None:
+            mine = followups.open_commitments(session, team_id=team_id, owner_id=user_id)
+            reply = render(
+                "followup_list", commitments=mine, account=None, today=calendar.today(now)
+            )
+        else:
+            reply = _account_reply(session, request, command, calendar, now)
+    learn_person(context, command, now=now)
+    if request is not None and request.records:
+        refresh_home(context, team_id=team_id, user_id=user_id)
+    ack(**ephemeral(reply))
+
+
+def _account_reply(
+    session: Session,
+    request: FollowupInput,
+    command: dict[str, str],
+    calendar: WorkCalendar,
+    now: datetime,
+) -> dict[str, Any]:
+    """Record the follow-up on the account the text names, or list the account's."""
+    team_id, user_id = team_of(command), command["user_id"]
+    reading = read_account_of(
+        session, command, request.head, usage=COMMAND, creates=request.records, new_ok=True
+    )
+    what = what_of(request, reading.rest)
+    if not what:
+        account = get_account(session, team_id=team_id, name=reading.name)
+        theirs = followups.open_commitments(session, team_id=team_id, account_id=account.id)
+        return render(
+            "followup_list", commitments=theirs, account=account, today=calendar.today(now)
+        )
+    commitment = followups.add_commitment(
+        session,
+        team_id=team_id,
+        account_name=reading.name,
+        user_id=user_id,
+        what=what,
+        due_on=day_reader(
+            session, team_id=team_id, user_id=user_id, today=calendar.today(now)
+        ).read(request.due, DUE, usage=COMMAND),
+        calendar=calendar,
+        now=now,
+        direction=CommitmentDirection.OURS if request.they is None else CommitmentDirection.THEIRS,
+    )
+    message = render(
+        "followup_recorded",
+        commitment=commitment,
+        reminder_on=followups.first_reminder_day(commitment, calendar),
+        day_off=calendar.why_not_working(commitment.due_on),
+    )
+    return with_new_account(message, reading)
+
+
+# Slash command -> listener (handlers/rapport.py lists them in help).
+COMMANDS = {COMMAND: followup}
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(followup)

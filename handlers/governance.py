@@ -1,0 +1,237 @@
+"""Governance and debriefs: /rapport governance (an account's governance plan) and
+/rapport debrief, the buttons that open their modals (the plan, built from the
+account's; the post-negotiation questions), and the modals' submissions.
+
+The buttons run as lazy listeners (acked at once, then this work): views.open is a
+Slack call whose retries may sleep, so it stays off the request path. Their errors are
+told to the user by handlers/edge/after_ack.py's runner, through the app's error path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from bot.services import governance
+from bot.services.accounts import get_account
+from bot.services.errors import NotFound, UsageError
+from handlers.edge.account_target import AccountTarget, open_about_account, without_nul
+from handlers.edge.accounts import read_account_of
+from handlers.edge.after_ack import clicks_after_ack
+from handlers.edge.caller import team_of
+from handlers.edge.context import deps_of, utcnow
+from handlers.edge.replies import ephemeral
+from messages import render
+from messages.ids import Action, DebriefBlock, GovernanceBlock, View
+from storage.models import Account, GovernancePlan, ReviewCadence
+
+
+def _named(session: Session, command: dict[str, str], text: str, subcommand: str) -> Account:
+    """The known account `/rapport SUBCOMMAND ACCOUNT` names (or this channel's)."""
+    reading = read_account_of(
+        session,
+        command,
+        without_nul(text),
+        usage=f"/rapport {subcommand}",
+        whole=True,
+        creates=False,
+        missing=f"Name the account: `/rapport {subcommand} ACCOUNT`.",
+    )
+    return get_account(session, team_id=team_of(command), name=reading.name)
+
+
+def governance_plan(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    team_id = team_of(command)
+    with deps_of(context).db.begin() as session:
+        found = _named(session, command, args, "governance")
+        view = governance.governance_view(session, team_id=team_id, account=found)
+    ack(**ephemeral(render("governance_plan", view=view, edit_action=Action.GOVERNANCE_EDIT)))
+
+
+def debrief(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    with deps_of(context).db.begin() as session:
+        found = _named(session, command, args, "debrief")
+    ack(**ephemeral(render("debrief_start", account=found, start_action=Action.DEBRIEF_START)))
+
+
+def edit_governance(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def build(session: Session, account: Account) -> dict[str, Any]:
+        plan = governance.plan_of(session, team_id=account.team_id, account_id=account.id)
+        return plan_modal(account, plan)
+
+    open_about_account(body, context, client, build)
+
+
+def start_debrief(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    open_about_account(body, context, client, lambda _session, account: debrief_modal(account))
+
+
+# The modal's inputs carry max_length too; this guards what reaches the database.
+MAX_PLAN_TEXT = 1000
+_ID = "value"  # the action_id of the element inside every input block
+_USER = re.compile(r"[UW][A-Z0-9]{2,31}")
+
+
+def plan_modal(account: Account, plan: GovernancePlan | None) -> dict[str, Any]:
+    return render(
+        "governance_modal",
+        callback_id=View.GOVERNANCE_PLAN,
+        metadata=AccountTarget(account.id).to_metadata(),
+        account=account,
+        plan=plan,
+        blocks=GovernanceBlock,
+        max_text=MAX_PLAN_TEXT,
+        max_owners=governance.MAX_OWNERS,
+    )
+
+
+def _element(values: dict[str, Any], block: GovernanceBlock) -> dict[str, Any]:
+    element = (values.get(block.value) or {}).get(_ID) or {}
+    return element if isinstance(element, dict) else {}
+
+
+def _text(values: dict[str, Any], block: GovernanceBlock, label: str) -> str | None:
+    raw = _element(values, block).get("value")
+    text = without_nul(raw).strip() if isinstance(raw, str) else ""
+    if len(text) > MAX_PLAN_TEXT:
+        raise UsageError(f"{label} can be up to {MAX_PLAN_TEXT} characters.", field=block.value)
+    return text or None
+
+
+def parse_plan(values: dict[str, Any]) -> governance.PlanFields:
+    """The submitted form as plan fields; a problem is shown under its input."""
+    owners = _element(values, GovernanceBlock.OWNERS).get("selected_users") or []
+    owner_ids = tuple(str(user) for user in owners)
+    if any(not _USER.fullmatch(user) for user in owner_ids):
+        raise UsageError("Pick the owners from the list of people.", field=GovernanceBlock.OWNERS)
+    if not owner_ids:
+        raise UsageError("Name at least one owner on our side.", field=GovernanceBlock.OWNERS)
+    if len(owner_ids) > governance.MAX_OWNERS:
+        raise UsageError(
+            f"Up to {governance.MAX_OWNERS} owners; a plan everyone owns, nobody owns.",
+            field=GovernanceBlock.OWNERS,
+        )
+    option = _element(values, GovernanceBlock.CADENCE).get("selected_option") or {}
+    try:
+        cadence = ReviewCadence(str(option.get("value")) if isinstance(option, dict) else "")
+    except ValueError:
+        raise UsageError(
+            "Pick how often you will review the plan together.", field=GovernanceBlock.CADENCE
+        ) from None
+    kpis = _text(values, GovernanceBlock.KPIS, "KPIs")
+    if not kpis:
+        raise UsageError(
+            "Name at least one number both sides will watch, with its threshold.",
+            field=GovernanceBlock.KPIS,
+        )
+    escalation_owner = _element(values, GovernanceBlock.ESCALATION_OWNER).get("selected_user")
+    if escalation_owner is not None and not _USER.fullmatch(str(escalation_owner)):
+        raise UsageError(
+            "Pick the first person to call from the list.", field=GovernanceBlock.ESCALATION_OWNER
+        )
+    return governance.PlanFields(
+        cadence=cadence,
+        owner_ids=owner_ids,
+        kpis=kpis,
+        credits=_text(values, GovernanceBlock.CREDITS, "Credits"),
+        escalation_owner_id=escalation_owner or None,
+        escalation=_text(values, GovernanceBlock.ESCALATION, "The escalation path"),
+        exit_ramps=_text(values, GovernanceBlock.EXIT_RAMPS, "Exit ramps"),
+        reopeners=_text(values, GovernanceBlock.REOPENERS, "Reopener triggers"),
+    )
+
+
+def save_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    target = AccountTarget.from_metadata(view.get("private_metadata", ""))
+    fields = parse_plan((view.get("state") or {}).get("values") or {})
+    try:
+        with deps_of(context).db.begin() as session:
+            saved = governance.save_plan(
+                session,
+                team_id=team_of(body),
+                account_id=target.account_id,
+                user_id=body["user"]["id"],
+                fields=fields,
+                now=utcnow(),
+            )
+    except NotFound as gone:
+        # Shown in the open modal; an empty answer would just close it.
+        raise NotFound(gone.problem, field=GovernanceBlock.KPIS) from gone
+    # The modal turns into the confirmation: no extra Slack call, nothing to clean up.
+    ack(response_action="update", view=render("governance_saved", view=saved))
+
+
+MAX_ANSWER = 2000
+
+
+def debrief_modal(account: Account) -> dict[str, Any]:
+    return render(
+        "debrief_modal",
+        callback_id=View.DEBRIEF,
+        metadata=AccountTarget(account.id).to_metadata(),
+        account=account,
+        blocks=DebriefBlock,
+        max_text=MAX_ANSWER,
+    )
+
+
+def _answer(values: dict[str, Any], block: DebriefBlock) -> str | None:
+    element = (values.get(block.value) or {}).get("value") or {}
+    raw = element.get("value") if isinstance(element, dict) else None
+    text = without_nul(raw).strip() if isinstance(raw, str) else ""
+    if len(text) > MAX_ANSWER:
+        raise UsageError(f"Answers can be up to {MAX_ANSWER} characters.", field=block.value)
+    return text or None
+
+
+def parse_debrief(values: dict[str, Any]) -> governance.DebriefAnswers:
+    answers = governance.DebriefAnswers(
+        trust=_answer(values, DebriefBlock.TRUST),
+        trades=_answer(values, DebriefBlock.TRADES),
+        metrics=_answer(values, DebriefBlock.METRICS),
+        governance=_answer(values, DebriefBlock.GOVERNANCE),
+        next_meso=_answer(values, DebriefBlock.NEXT_MESO),
+    )
+    if answers.is_empty:
+        raise UsageError(
+            "Answer at least one question to save a debrief.", field=DebriefBlock.TRUST
+        )
+    return answers
+
+
+def save_debrief(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+) -> None:
+    target = AccountTarget.from_metadata(view.get("private_metadata", ""))
+    answers = parse_debrief((view.get("state") or {}).get("values") or {})
+    try:
+        with deps_of(context).db.begin() as session:
+            saved = governance.record_debrief(
+                session,
+                team_id=team_of(body),
+                account_id=target.account_id,
+                user_id=body["user"]["id"],
+                answers=answers,
+                view_id=without_nul(str(view.get("id", "")))[:40],
+                now=utcnow(),
+            )
+    except NotFound as gone:
+        # Shown in the open modal; an empty answer would just close it.
+        raise NotFound(gone.problem, field=DebriefBlock.TRUST) from gone
+    ack(response_action="update", view=render("debrief_saved", saved=saved))
+
+
+# /rapport subcommand -> listener (handlers/rapport.py routes them).
+SUBCOMMANDS = {"governance": governance_plan, "debrief": debrief}
+
+
+def register(app: App) -> None:
+    clicks_after_ack(
+        app, {Action.GOVERNANCE_EDIT: edit_governance, Action.DEBRIEF_START: start_debrief}
+    )
+    app.view(View.GOVERNANCE_PLAN.value)(save_plan)
+    app.view(View.DEBRIEF.value)(save_debrief)

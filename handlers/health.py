@@ -1,0 +1,62 @@
+"""/rapport health [ACCOUNT]: explain an account's health score, or rank mine by it."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+from sqlalchemy import select
+
+from bot.services import account_state
+from bot.services.accounts import get_account, resolve_account
+from bot.services.health import account_health
+from handlers.edge.accounts import read_account_of
+from handlers.edge.caller import team_of
+from handlers.edge.context import deps_of, utcnow
+from handlers.edge.replies import ephemeral
+from messages import render
+from storage.models import Account
+
+# Lines in the list: one section of mrkdwn holds them all, well inside 3,000 characters.
+MAX_LISTED = 20
+
+
+def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    deps, now = deps_of(context), utcnow()
+    team_id = team_of(command)
+    with deps.db.begin() as session:
+        # Alone in a channel linked to an account: that account, as in other commands.
+        reading = (
+            read_account_of(
+                session, command, args, usage="/rapport health", whole=True, creates=False
+            )
+            if args.strip()
+            else resolve_account(
+                session, team_id=team_id, text="", channel_id=command.get("channel_id")
+            )
+        )
+        if reading is not None:
+            account = get_account(session, team_id=team_id, name=reading.name)
+            scored = account_health(session, team_id=team_id, account_ids=[account.id], now=now)
+            message = render("health_account", account=account, health=scored.get(account.id))
+        else:
+            mine = session.execute(
+                select(Account.id, Account.name).where(
+                    Account.team_id == team_id,
+                    Account.owner_id == command["user_id"],
+                    account_state.WORKING,
+                )
+            ).all()
+            scored = account_health(
+                session, team_id=team_id, account_ids=[i for i, _ in mine], now=now
+            )
+            ranked = sorted(
+                ((name, scored[i]) for i, name in mine if i in scored),
+                key=lambda pair: (pair[1].is_new, pair[1].score or 0, pair[0].casefold()),
+            )
+            message = render(
+                "health_list", rows=ranked[:MAX_LISTED], more=max(len(ranked) - MAX_LISTED, 0)
+            )
+    ack(**ephemeral(message))
+
+
+# /rapport subcommand -> listener (handlers/rapport.py routes them).
+SUBCOMMANDS = {"health": health}

@@ -1,0 +1,139 @@
+"""/rapport holidays: the team's days off ahead, and changing them (a day off added or
+removed, the country whose public holidays count), which is for workspace admins."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.services import team_calendar
+from bot.services.dates import HOLIDAY, DayReader
+from bot.services.errors import UsageError
+from bot.services.errors import reading as reading_key
+from bot.services.people import holiday_country_code, team_holiday_country
+from bot.slackapi.roles import is_workspace_admin
+from handlers.edge.after_ack import later, learn_person
+from handlers.edge.caller import team_of
+from handlers.edge.context import Deps, caller_calendar, caller_reader, deps_of, utcnow
+from handlers.edge.replies import ephemeral
+from messages import render
+from storage.models import TeamHoliday
+
+_COUNTRY = re.compile(r"country\b\s*:?\s*(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    """`holidays`, `holidays add DATE [name]`, `holidays remove DATE`, `holidays country: XX`.
+
+    Anyone may list them; a change is for workspace admins, which is a users.info
+    call, made after the ack (as for the MESO tolerance).
+    """
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        calendar = caller_calendar(session, deps, command)
+        change = _holiday_change(args, caller_reader(session, calendar, command, now))
+        # Listing, or a change that changes nothing: answered at once, with what there is.
+        answer_now = change is None or not team_calendar.changes_anything(
+            session, team_id=team_of(command), change=change
+        )
+        if answer_now:
+            message = _holidays_list(session, deps, command, now, change, changed=False)
+    if change is None or answer_now:
+        ack(**ephemeral(message))
+        return
+    if isinstance(change, team_calendar.DayOffChange):
+        learn_person(context, command, now=now)
+    respond = context.respond
+    later(context, command, lambda client: _change_holidays(client, change, command, deps, respond))
+    ack(**ephemeral(render("holidays_checking", change=team_calendar.describe(change))))
+
+
+def _holiday_change(args: str, reader: DayReader) -> team_calendar.TeamCalendarChange | None:
+    usage = "/rapport holidays"
+    verb, _, rest = args.strip().partition(" ")
+    country = _COUNTRY.fullmatch(args.strip())
+    if country is not None:
+        if not country.group(1).strip():
+            raise UsageError(
+                "Give the country, e.g. `country: DE`, or `country: none`.", usage=usage
+            )
+        return team_calendar.CountryChange(holiday_country_code(country.group(1)))
+    if verb.lower() in ("add", "remove"):
+        if not rest.strip():
+            raise UsageError(
+                f"Give the date to {verb.lower()}, e.g. `24 Dec` or `2026-12-24`.",
+                usage=usage,
+                key="DATE",
+            )
+        with reading_key("DATE"):
+            day, name = reader.read_leading(rest, HOLIDAY, usage=usage)
+        return team_calendar.DayOffChange(day, verb.lower() == "add", name.strip()[:80])
+    if verb:
+        raise UsageError(
+            f"I read “{verb[:40]}”, which holidays does not know: use `add DATE [name]`, "
+            "`remove DATE` or `country: DE`.",
+            usage=usage,
+        )
+    return None
+
+
+def _change_holidays(
+    client: WebClient,
+    change: team_calendar.TeamCalendarChange,
+    command: dict[str, str],
+    deps: Deps,
+    respond: Respond | None,
+) -> None:
+    """Runs after the ack; a refusal reaches the user through after_ack's error path."""
+    admin = is_workspace_admin(client, command["user_id"])
+    now = utcnow()
+    with deps.db.begin() as session:
+        changed = team_calendar.apply_change(
+            session,
+            team_id=team_of(command),
+            change=change,
+            user_id=command["user_id"],
+            is_workspace_admin=admin,
+            now=now,
+        )
+        message = _holidays_list(session, deps, command, now, change, changed=changed)
+    if respond is not None:
+        respond(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
+
+
+def _holidays_list(
+    session: Session,
+    deps: Deps,
+    command: dict[str, str],
+    now: datetime,
+    change: team_calendar.TeamCalendarChange | None,
+    *,
+    changed: bool,
+) -> dict[str, Any]:
+    """The team's days off ahead, under what became of `change` (if it was a day off):
+    added, removed, or there was nothing to do (a day off already, or none that day)."""
+    team_id = team_of(command)
+    today = caller_calendar(session, deps, command).today(now)
+    days = session.scalars(
+        select(TeamHoliday)
+        .where(TeamHoliday.team_id == team_id, TeamHoliday.day >= today)
+        .order_by(TeamHoliday.day)
+    ).all()
+    return render(
+        "holidays_list",
+        days=days[:40],
+        day_off=change if isinstance(change, team_calendar.DayOffChange) else None,
+        changed=changed,
+        team_country=team_holiday_country(session, team_id=team_id),
+        default_country=deps.settings.holiday_country,
+    )
+
+
+# /rapport subcommand -> listener (handlers/rapport.py routes them).
+SUBCOMMANDS = {"holidays": holidays}

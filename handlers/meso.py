@@ -1,0 +1,610 @@
+"""MESO: /meso (build two or three equivalent offers for an account, and learn from the
+choice), the MESO modal (the bundles side by side, checked and stored on submit), and
+its buttons (start the form from a template, record which offer the buyer chose).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.services import meso as meso_service
+from bot.services.accounts import MAX_ACCOUNT_NAME
+from bot.services.errors import UsageError, UserFacingError
+from bot.slackapi.roles import is_workspace_admin
+from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with_new_account
+from handlers.edge.after_ack import later
+from handlers.edge.caller import team_of
+from handlers.edge.context import Deps, deps_of, utcnow
+from handlers.edge.parsing import split_keyed, split_share_flag
+from handlers.edge.replies import ephemeral
+from handlers.edge.sharing import Shared, planned_post, post, report_post, share_channel
+from messages import render
+from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
+
+COMMAND = "/meso"
+_TOLERANCE = re.compile(r"(?<![\w-])tolerance\s*:\s*(\S*)", re.IGNORECASE)
+_PICKED = re.compile(r"(?<![\w-])picked\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
+# An offer's label: a short word and a colon, at the start of its part.
+_LABEL = re.compile(r"([^\s:|\"“”'‘’]{1,20})\s*:")
+_RESERVED = {"value", "tolerance", "picked"}
+# An offer, as the usage line names it (`A: OFFER | B: OFFER`), in errors about one.
+OFFER = "OFFER"
+
+
+# An offer as typed: its label (None: named by its place, A, B, C) and its text.
+OfferText = tuple[str | None, str]
+
+
+@dataclass(frozen=True)
+class MesoInput:
+    account: str | None = None  # None (with nothing else): open the form
+    offers: tuple[OfferText, ...] = ()
+    picked: str | None = None
+    tolerance_pct: float | None = None
+    share: bool = False
+    # Offers without labels: `account` is the account *and* the first offer's text,
+    # told apart by the account resolver once the team's accounts are at hand.
+    account_then_offer: bool = False
+
+
+def _offer(label: str, text: str) -> tuple[meso_service.OfferSpec, str]:
+    """The offer, and what its value is counted per (month, year, or "")."""
+    parts = split_keyed(text, ("value",), command=COMMAND)
+    value = parts.fields.get("value")
+    amount, period = parse_amount(value) if value else (None, "")
+    try:
+        offer = meso_service.OfferSpec(label=label, terms=parts.head or None, value_to_us=amount)
+    except UsageError as error:
+        raise UsageError(error.problem, usage=COMMAND) from None
+    return offer, period
+
+
+def read_offers(typed: tuple[OfferText, ...]) -> tuple[meso_service.OfferSpec, ...]:
+    """The offers as typed, checked: two or three, valued over one period, labelled apart."""
+    if len(typed) > meso_service.MAX_OFFERS:
+        raise UsageError(
+            f"A MESO is two or three offers; I read {len(typed)} (each after a `|`).",
+            usage=COMMAND,
+            key=OFFER,
+        )
+    read = [
+        _offer(label or "ABC"[index], " ".join(body.split()))
+        for index, (label, body) in enumerate(typed)
+    ]
+    same_period([(offer.label, period) for offer, period in read])
+    offers = tuple(offer for offer, _ in read)
+    labels = [o.label.casefold() for o in offers]
+    if len(set(labels)) != len(labels):
+        twice = next(o.label for o in offers if labels.count(o.label.casefold()) > 1)
+        raise UsageError(
+            f"Give each offer its own label (A, B, C); I read `{twice}:` more than once.",
+            usage=COMMAND,
+            key=OFFER,
+        )
+    return offers
+
+
+def _labelled(segment: str) -> tuple[str, str] | None:
+    match = _LABEL.match(segment.strip())
+    if match is None or match.group(1).casefold() in _RESERVED:
+        return None
+    return match.group(1), segment.strip()[match.end() :]
+
+
+def parse_meso(text: str) -> MesoInput:
+    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
+    text = text.replace("\x00", "").strip()
+    if not text:
+        return MesoInput()
+    text, share = split_share_flag(text)
+    tolerance: float | None = None
+    tolerances = list(_TOLERANCE.finditer(text))
+    if len(tolerances) > 1:
+        raise UsageError("`tolerance:` appears twice.", usage=COMMAND)
+    if tolerances:
+        tolerance = parse_tolerance(tolerances[0].group(1))
+        text = text[: tolerances[0].start()] + " " + text[tolerances[0].end() :]
+    picked_match = _PICKED.search(text)
+    if picked_match is not None:
+        picked = " ".join(picked_match.group(1).split())
+        head = text[: picked_match.start()].strip()
+        if not head:
+            raise UsageError("Start with the account name.", usage=COMMAND, key=ACCOUNT)
+        if not picked or len(picked) > meso_service.MAX_LABEL or "|" in picked:
+            raise UsageError("Say which offer they picked, e.g. `picked: B`.", usage=COMMAND)
+        return MesoInput(account=" ".join(head.split()), picked=picked)
+    segments = text.split("|")
+    first = segments[0]
+    label_match = next(
+        (m for m in _LABEL.finditer(first) if m.group(1).casefold() not in _RESERVED), None
+    )
+    offers_text: list[OfferText] = []
+    if label_match is not None:
+        head = first[: label_match.start()]
+        offers_text.append((label_match.group(1), first[label_match.end() :]))
+    else:
+        head = first
+    head = " ".join(head.split())
+    # `ACCOUNT x | y`: where the account ends and offer A starts is the resolver's call.
+    account_then_offer = label_match is None and len(segments) > 1
+    if not head:
+        if tolerance is not None and not offers_text and len(segments) == 1:
+            return MesoInput(tolerance_pct=tolerance)
+        if label_match is None:
+            raise UsageError(
+                f"Start with the account name; I read none before “{text.strip()[:40]}”.",
+                usage=COMMAND,
+                key=ACCOUNT,
+            )
+        # Offers with no account first: the channel's account, if it has one.
+    for segment in segments[1:]:
+        labelled = _labelled(segment)
+        offers_text.append(labelled if labelled else (None, segment))
+    if not offers_text:
+        if share or tolerance is not None:
+            raise UsageError("Add the offers, e.g. `A: … | B: …`.", usage=COMMAND, key=OFFER)
+        return MesoInput(account=head)
+    typed = tuple(offers_text)
+    if not account_then_offer:
+        read_offers(typed)  # refused before any account is looked up
+    return MesoInput(
+        account=head,
+        offers=typed,
+        tolerance_pct=tolerance,
+        share=share,
+        account_then_offer=account_then_offer,
+    )
+
+
+def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
+    request = parse_meso(command.get("text", ""))
+    if request.account is None and request.tolerance_pct is None:
+        # Right after the ack: the trigger_id is good for 3 s, the ack takes milliseconds.
+        later(
+            context,
+            command,
+            lambda client: open_meso_form(
+                client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
+            ),
+        )
+        ack(**ephemeral(render("meso_form_opened")))
+        return
+    if request.account is None:
+        # A team-wide rule: who may change it is a users.info call, made after the ack.
+        deps, respond = deps_of(context), context.respond
+        later(
+            context, command, lambda client: _set_tolerance(client, request, command, deps, respond)
+        )
+        ack(**ephemeral(render("meso_tolerance_checking", tolerance=request.tolerance_pct)))
+        return
+    if request.picked is not None:
+        reply = _record_pick(request.account, request.picked, command, deps_of(context))
+    elif not request.offers:
+        reply = _overview(request.account, command, deps_of(context))
+    else:
+        reply = _build(request, request.account, command, deps_of(context), context)
+    ack(**ephemeral(reply))
+
+
+def _set_tolerance(
+    client: WebClient,
+    request: MesoInput,
+    command: dict[str, str],
+    deps: Deps,
+    respond: Respond | None,
+) -> None:
+    """Runs after the ack; a refusal reaches the user through after_ack's error path."""
+    assert request.tolerance_pct is not None and respond is not None
+    admin = is_workspace_admin(client, command["user_id"])
+    with deps.db.begin() as session:
+        tolerance = meso_service.set_team_tolerance(
+            session,
+            team_id=team_of(command),
+            tolerance_pct=request.tolerance_pct,
+            user_id=command["user_id"],
+            is_workspace_admin=admin,
+            now=utcnow(),
+        )
+    message = render("meso_tolerance", tolerance=tolerance)
+    respond(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
+
+
+def _record_pick(account: str, label: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
+    team_id = team_of(command)
+    with deps.db.begin() as session:
+        reading = read_account_of(
+            session, command, account, usage=COMMAND, whole=True, creates=False
+        )
+        chosen = meso_service.record_choice(
+            session,
+            team_id=team_id,
+            account_name=reading.name,
+            label=label,
+            user_id=command["user_id"],
+            now=utcnow(),
+        )
+        return render(
+            "meso_picked",
+            meso=chosen,
+            offer=meso_service.chosen_offer(chosen),
+            account=chosen.account,
+            priorities=meso_service.revealed_priorities(session, team_id, chosen.account_id),
+        )
+
+
+def _overview(account: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
+    with deps.db.begin() as session:
+        # An account with no MESO yet still gets the templates to start from.
+        reading = read_account_of(session, command, account, usage=COMMAND, whole=True)
+        overview = meso_service.meso_overview(
+            session, team_id=team_of(command), account_name=reading.name
+        )
+        return render("meso_overview", overview=overview, actions=Action)
+
+
+def _build(
+    request: MesoInput, account: str, command: dict[str, str], deps: Deps, context: BoltContext
+) -> dict[str, Any]:
+    with deps.db.begin() as session:
+        reading = read_account_of(
+            session, command, account, usage=COMMAND, whole=not request.account_then_offer
+        )
+        typed = request.offers
+        if request.account_then_offer:
+            typed = ((None, reading.rest), *typed)
+        built = meso_service.build_meso(
+            session,
+            team_id=team_of(command),
+            account_name=reading.name,
+            user_id=command["user_id"],
+            offers=read_offers(typed),
+            tolerance_pct=request.tolerance_pct,
+            now=utcnow(),
+        )
+    shared = None
+    if request.share:
+        channel = share_channel(built.meso.account.channel_id, command.get("channel_id"))
+        message = render("meso_shared", built=built)
+        shared = planned_post(channel)
+        if channel:
+            later(context, command, lambda client: report_post(post(client, channel, message)))
+    return with_new_account(meso_reply(built, shared), reading)
+
+
+_ID = "value"  # the action_id of the element inside every input block
+_OLD_FORM = "This form is out of date. Run `/meso` again."
+# An offer's value as reps write it: a sign, a currency (symbol or code), k/m/bn, and
+# what it is counted per (`$1,200/mo`, `EUR 14k per year`, `−5k`, `82 pts`).
+_NUMBER = re.compile(
+    r"^(?P<sign>[-−–+])?\s*(?:[$€£¥]|[a-z]{3}\s)?\s*(?P<number>\d[\d,_]*(?:\.\d+)?|\.\d+)\s*"
+    r"(?P<scale>k|m|mm|bn|b)?\s*(?:[$€£¥]|(?!arr|mrr)[a-z]{3}(?![a-z]))?\s*"
+    r"(?:/\s*(?P<per>mo|month|yr|year|y|qtr|quarter)|(?:per|a|an)\s+(?P<per_word>month|year|quarter)"
+    r"|(?P<every>monthly|yearly|annually|annual|quarterly|p\.?a\.?|arr|mrr)|pts|points)?$",
+    re.I,
+)
+_SCALES = {"": 1.0, "k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9}
+_PERIODS = {
+    "mo": "month", "month": "month", "monthly": "month", "mrr": "month",
+    "yr": "year", "year": "year", "y": "year", "yearly": "year", "annually": "year",
+    "annual": "year", "pa": "year", "p.a.": "year", "p.a": "year", "pa.": "year",
+    "arr": "year", "qtr": "quarter", "quarter": "quarter", "quarterly": "quarter",
+}  # fmt: skip
+_TEXT_FIELDS = (
+    MesoOfferField.TERMS,
+    MesoOfferField.SCOPE,
+    MesoOfferField.CADENCE,
+    MesoOfferField.EXTRAS,
+)
+
+
+@dataclass(frozen=True)
+class MesoForm:
+    """Where the modal was opened (for `share`), kept in its private_metadata."""
+
+    channel_id: str | None = None
+
+    def to_metadata(self) -> str:
+        return json.dumps({"channel_id": self.channel_id})
+
+    @classmethod
+    def from_metadata(cls, metadata: str) -> MesoForm:
+        try:
+            raw = json.loads(metadata) if metadata else {}
+        except ValueError:
+            raise UserFacingError(_OLD_FORM) from None
+        channel_id = raw.get("channel_id") if isinstance(raw, dict) else None
+        return cls(channel_id=channel_id if isinstance(channel_id, str) and channel_id else None)
+
+
+def meso_modal(
+    form: MesoForm, *, account_name: str = "", offers: Sequence[meso_service.OfferSpec] = ()
+) -> dict[str, Any]:
+    slots = [offers[i] if i < len(offers) else None for i in range(meso_service.MAX_OFFERS)]
+    return render(
+        "meso_modal",
+        callback_id=View.MESO,
+        metadata=form.to_metadata(),
+        blocks=MesoBlock,
+        fields=MesoOfferField,
+        offer_block=offer_block,
+        account_name=account_name,
+        slots=slots,
+        max_text=meso_service.MAX_OFFER_TEXT,
+        max_label=meso_service.MAX_LABEL,
+        max_account=MAX_ACCOUNT_NAME,
+    )
+
+
+def open_meso_form(
+    client: WebClient,
+    *,
+    trigger_id: str,
+    channel_id: str | None,
+    account_name: str = "",
+    offers: Sequence[meso_service.OfferSpec] = (),
+) -> None:
+    try:
+        client.views_open(
+            trigger_id=trigger_id,
+            view=meso_modal(MesoForm(channel_id), account_name=account_name, offers=offers),
+        )
+    except SlackApiError as error:
+        raise UsageError(
+            f"Slack would not open the form ({error.response.get('error', 'error')}). "
+            "Write it as one line instead.",
+            usage="/meso",
+        ) from None
+
+
+def parse_amount(text: str) -> tuple[float, str]:
+    """`120000`, `$120k`, `1.2m`, `$1,200/mo`, `EUR 14k per year`, `82 pts` -> the
+    number and what it is counted per (`month`, `year`, `quarter`, or "")."""
+    match = _NUMBER.match(text.strip())
+    if match is None:
+        raise UsageError(
+            f"“{text[:40]}” is not a number; write e.g. `value: 120000` or `value: $1,200/mo`.",
+            usage=COMMAND,
+            key="value",
+        )
+    number = float(match["number"].replace(",", "").replace("_", ""))
+    number *= _SCALES[(match["scale"] or "").lower()]
+    period = (match["per"] or match["per_word"] or match["every"] or "").lower()
+    if match["sign"] in ("-", "−", "–") and number:
+        raise UsageError(
+            f"“{text[:40]}” reads as -{number:,.0f}: an offer's value to us is a number from 0 up.",
+            usage=COMMAND,
+            key="value",
+        )
+    if number > meso_service.MAX_VALUE:
+        raise UsageError(
+            f"“{text[:40]}” reads as {number:,.0f}: that value is too large.",
+            usage=COMMAND,
+            key="value",
+        )
+    return number, _PERIODS.get(period, "")
+
+
+def same_period(periods: Sequence[tuple[str, str]]) -> None:
+    """Offers compared per month and per year would not compare: refuse the mix."""
+    counted = {period: label for label, period in periods if period}
+    if len(counted) > 1:
+        named = ", ".join(f"{label} per {period}" for period, label in counted.items())
+        raise UsageError(
+            f"The offers are valued over different periods ({named}): value them all per "
+            "month or all per year.",
+            usage=COMMAND,
+            key="value",
+        )
+
+
+def parse_tolerance(text: str) -> float:
+    raw = text.strip().removesuffix("%").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(
+            "Write the tolerance as a percentage, e.g. `tolerance: 10%`.",
+            usage=COMMAND,
+            key="tolerance",
+        ) from None
+    return meso_service.check_tolerance(value)
+
+
+def meso_reply(
+    built: meso_service.Built, shared: Shared | None, *, buttons: bool = True
+) -> dict[str, Any]:
+    """The grid and its check; without buttons inside a modal, where nothing can redraw it."""
+    return render("meso_grid", built=built, shared=shared, actions=Action if buttons else None)
+
+
+def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    element = (values.get(block_id) or {}).get(_ID) or {}
+    return element if isinstance(element, dict) else {}
+
+
+def _text(values: dict[str, Any], block_id: str, limit: int) -> str | None:
+    raw = _value(values, block_id).get("value")
+    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
+    text = " ".join(raw.replace("\x00", "").split()) if isinstance(raw, str) else ""
+    if len(text) > limit:
+        raise UsageError(f"This can be up to {limit} characters.", field=block_id)
+    return text or None
+
+
+def _amount(values: dict[str, Any], block_id: str) -> tuple[float | None, str]:
+    text = _text(values, block_id, 40)
+    if text is None:
+        return None, ""
+    try:
+        return parse_amount(text)
+    except UsageError as error:
+        raise UsageError(error.problem, field=block_id) from None
+
+
+def parse_offers(values: dict[str, Any]) -> tuple[meso_service.OfferSpec, ...]:
+    """The filled-in bundles; an empty bundle is skipped, a half-filled one is an error."""
+    offers: list[meso_service.OfferSpec] = []
+    periods: list[tuple[str, str]] = []
+    for index in range(meso_service.MAX_OFFERS):
+        label = _text(values, offer_block(index, MesoOfferField.LABEL), meso_service.MAX_LABEL)
+        parts = {
+            field: _text(values, offer_block(index, field), meso_service.MAX_OFFER_TEXT)
+            for field in _TEXT_FIELDS
+        }
+        value, period = _amount(values, offer_block(index, MesoOfferField.VALUE))
+        if not any(parts.values()):
+            if label or value is not None:
+                raise UsageError(
+                    "Say what this offer is.", field=offer_block(index, MesoOfferField.TERMS)
+                )
+            continue
+        label = label or "ABC"[index]
+        if any(label.casefold() == o.label.casefold() for o in offers):
+            raise UsageError(
+                "Each offer needs its own label.", field=offer_block(index, MesoOfferField.LABEL)
+            )
+        offers.append(
+            meso_service.OfferSpec(
+                label=label,
+                terms=parts[MesoOfferField.TERMS],
+                scope=parts[MesoOfferField.SCOPE],
+                cadence=parts[MesoOfferField.CADENCE],
+                extras=parts[MesoOfferField.EXTRAS],
+                value_to_us=value,
+            )
+        )
+        periods.append((label, period))
+        try:
+            same_period(periods)
+        except UsageError as error:
+            raise UsageError(
+                error.problem, field=offer_block(index, MesoOfferField.VALUE)
+            ) from None
+    if len(offers) < 2:
+        raise UsageError(
+            "A MESO is two or three offers: fill in at least two.",
+            field=offer_block(len(offers), MesoOfferField.TERMS),
+        )
+    return tuple(offers)
+
+
+def parse_tolerance_field(values: dict[str, Any]) -> float | None:
+    text = _text(values, MesoBlock.TOLERANCE, 10)
+    if text is None:
+        return None
+    try:
+        return parse_tolerance(text)
+    except UsageError as error:
+        raise UsageError(error.problem, field=MesoBlock.TOLERANCE) from None
+
+
+def submit_meso(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    form = MesoForm.from_metadata(view.get("private_metadata", ""))
+    values = (view.get("state") or {}).get("values") or {}
+    account = _text(values, MesoBlock.ACCOUNT, 200) or ""
+    offers = parse_offers(values)
+    tolerance = parse_tolerance_field(values)
+    selected = _value(values, MesoBlock.SHARE).get("selected_options") or []
+    share = any(isinstance(o, dict) and o.get("value") == "share" for o in selected)
+    with deps_of(context).db.begin() as session:
+        reading = modal_account(
+            session, team_id=team_of(body), text=account, field=MesoBlock.ACCOUNT, creates=True
+        )
+        built = meso_service.build_meso(
+            session,
+            team_id=team_of(body),
+            account_name=reading.name,
+            user_id=body["user"]["id"],
+            offers=offers,
+            tolerance_pct=tolerance,
+            now=utcnow(),
+            # Slack may deliver one submission twice: the view id makes it one set.
+            source_key=f"view:{view['id']}"[:80],
+        )
+    shared = None
+    if share and built.created:
+        channel = share_channel(built.meso.account.channel_id, form.channel_id)
+        shared = post(client, channel, render("meso_shared", built=built))
+    message = meso_reply(built, shared, buttons=False)
+    ack(response_action="update", view=render("meso_done", message=message))
+
+
+_OLD_BUTTON = "This button is out of date. Run `/meso ACCOUNT` again."
+
+
+def start_from_template(
+    ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    ack()
+    action = (body.get("actions") or [{}])[0]
+    try:
+        raw = json.loads(str(action.get("value", "")))
+    except ValueError:
+        raise UserFacingError(_OLD_BUTTON) from None
+    if not isinstance(raw, dict):
+        raise UserFacingError(_OLD_BUTTON)
+    account, template = raw.get("account"), raw.get("template")
+    if not isinstance(account, str) or not isinstance(template, str):
+        raise UserFacingError(_OLD_BUTTON)
+    offers = meso_service.template_set(template)
+    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
+        "id"
+    )
+    open_meso_form(
+        client,
+        trigger_id=body["trigger_id"],
+        channel_id=str(channel) if channel else None,
+        account_name=account,
+        offers=offers,
+    )
+
+
+def pick(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    action = (body.get("actions") or [{}])[0]
+    meso_id, _, position = str(action.get("value", "")).partition(":")
+    if not (meso_id.isdigit() and position.isdigit()) or len(meso_id) > 18 or len(position) > 2:
+        raise UserFacingError(_OLD_BUTTON)
+    with deps_of(context).db.begin() as session:
+        chosen = meso_service.record_choice_by_position(
+            session,
+            team_id=team_of(body),
+            meso_id=int(meso_id),
+            position=int(position),
+            user_id=body["user"]["id"],
+            now=utcnow(),
+        )
+        message = render(
+            "meso_picked",
+            meso=chosen,
+            offer=meso_service.chosen_offer(chosen),
+            account=chosen.account,
+            priorities=meso_service.revealed_priorities(session, chosen.team_id, chosen.account_id),
+        )
+    respond(
+        text=message["text"],
+        blocks=message["blocks"],
+        response_type="ephemeral",
+        replace_original=True,
+    )
+
+
+# Slash command -> listener (handlers/rapport.py lists them in help).
+COMMANDS = {COMMAND: meso}
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(meso)
+    app.action(Action.MESO_TEMPLATE.value)(start_from_template)
+    app.action(Action.MESO_PICK.value)(pick)
+    app.view(View.MESO.value)(submit_meso)

@@ -1,0 +1,272 @@
+"""The buyer's rating from a check-in nudge: a button opens a modal, a score button
+marks the choice (the modal is redrawn), submitting records it and redraws the nudge.
+
+Opening and redrawing call Slack, so those listeners run after the ack (Bolt lazy
+listeners), like the other nudge buttons. The submission is checked in the ack, so a
+problem shows in the open modal and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from bot.services import ratings
+from bot.services.calendar import WorkCalendar
+from bot.services.errors import UsageError, UserFacingError
+from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_after_ack
+from handlers.edge.caller import team_of
+from handlers.edge.context import deps_of, utcnow
+from handlers.nudges import parse_ref, redrawn
+from messages import render
+from messages.ids import RATING_SCORE_PREFIX, Action, RatingBlock, View
+from storage.models import CheckIn, RatingKind
+
+log = logging.getLogger("rapport.ratings")
+_ID = "value"  # the action_id of the element inside each input block
+
+
+@dataclass(frozen=True)
+class RatingForm:
+    """What the modal carries between clicks, in its private_metadata."""
+
+    block_id: str  # the nudge item's actions block: `act:<outbox>:checkin:<id>:<nudge>`
+    channel_id: str
+    message_ts: str
+    account_name: str
+    label: str
+    score: int | None = None
+
+    def to_metadata(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_metadata(cls, metadata: str) -> RatingForm:
+        try:
+            raw = json.loads(metadata)
+            form = cls(**raw)
+        except (ValueError, TypeError) as exc:
+            raise UserFacingError("This form is out of date. Ask for the rating again.") from exc
+        if form.score is not None and (
+            isinstance(form.score, bool) or not isinstance(form.score, int)
+        ):
+            raise UserFacingError("This form is out of date. Ask for the rating again.")
+        return form
+
+
+def rating_modal(
+    form: RatingForm, *, kind: str, contact_on: date, warning: str | None = None
+) -> dict[str, Any]:
+    return render(
+        "rating_modal",
+        callback_id=View.BUYER_RATING,
+        metadata=form.to_metadata(),
+        account_name=form.account_name,
+        label=form.label,
+        kind=kind,
+        score=form.score,
+        contact_on=contact_on,
+        warning=warning,
+        blocks=RatingBlock,
+        prefix=RATING_SCORE_PREFIX,
+    )
+
+
+def _calendar(session: Session, context: BoltContext, team_id: str, user_id: str) -> WorkCalendar:
+    return deps_of(context).calendar_of(session, team_id=team_id, user_id=user_id)
+
+
+def _checkin(session: Session, team_id: str, checkin_id: int) -> CheckIn | None:
+    return session.scalar(
+        select(CheckIn)
+        .where(CheckIn.team_id == team_id, CheckIn.id == checkin_id)
+        .options(joinedload(CheckIn.account))
+    )
+
+
+def _redraw(client: WebClient, channel_id: str, ts: str, message: dict[str, Any] | None) -> None:
+    if message is None or not channel_id or not ts:
+        return
+    client.chat_update(channel=channel_id, ts=ts, text=message["text"], blocks=message["blocks"])
+
+
+# --- the button on the nudge ---------------------------------------------------------
+
+
+def open_rating(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    action = body["actions"][0]
+    ref = parse_ref(action.get("block_id", ""))
+    if ref is None or ref.kind != "checkin":
+        return
+    container = body.get("container") or {}
+    channel_id, ts = container.get("channel_id", ""), container.get("message_ts", "")
+    team_id, user_id = team_of(body), body["user"]["id"]
+    now = utcnow()
+    with deps_of(context).db.begin() as session:
+        checkin = _checkin(session, team_id, ref.subject_id)
+        if checkin is None:
+            return
+        if ratings.rating_for_checkin(session, team_id=team_id, checkin_id=checkin.id):
+            # Already recorded (a second click on an old copy): show it, ask nothing.
+            message = redrawn(
+                session, deps_of(context), team_id=team_id, outbox_id=ref.outbox_id, now=now
+            )
+            modal = None
+        else:
+            form = RatingForm(
+                block_id=action["block_id"],
+                channel_id=channel_id,
+                message_ts=ts,
+                account_name=checkin.account.name,
+                label=checkin.label,
+            )
+            today = _calendar(session, context, team_id, user_id).today(now)
+            modal = rating_modal(form, kind=RatingKind.CSAT.value, contact_on=today)
+    if modal is None:
+        _redraw(client, channel_id, ts, message)
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+# --- inside the modal ------------------------------------------------------------------
+
+
+def _kind(values: dict[str, Any]) -> str | None:
+    element = (values.get(RatingBlock.KIND.value) or {}).get(_ID) or {}
+    option = element.get("selected_option") if isinstance(element, dict) else None
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if value in (RatingKind.CSAT.value, RatingKind.NPS.value) else None
+
+
+def _contact_on(values: dict[str, Any]) -> date | None:
+    element = (values.get(RatingBlock.CONTACT.value) or {}).get(_ID) or {}
+    picked = element.get("selected_date") if isinstance(element, dict) else None
+    try:
+        return date.fromisoformat(picked) if isinstance(picked, str) else None
+    except ValueError:
+        return None
+
+
+def choose_score(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """A score button: redraw the modal with that score marked, keeping what was typed."""
+    view = body.get("view") or {}
+    raw = str(body["actions"][0].get("action_id", "")).removeprefix(RATING_SCORE_PREFIX)
+    if not raw.isdigit() or not 0 <= int(raw) <= 10:
+        return
+    try:
+        form = replace(RatingForm.from_metadata(view.get("private_metadata", "")), score=int(raw))
+    except UserFacingError:
+        return
+    values = (view.get("state") or {}).get("values") or {}
+    contact_on = _contact_on(values) or _today(context, body)
+    modal = rating_modal(form, kind=_kind(values) or RatingKind.CSAT.value, contact_on=contact_on)
+    try:
+        # No hash: with quick clicks the last one should win, not fail.
+        client.views_update(view_id=view["id"], view=modal)
+    except SlackApiError as error:
+        log.info("views.update failed: %s", error.response.get("error"))
+
+
+@dataclass(frozen=True)
+class RatingAnswer:
+    form: RatingForm
+    kind: str
+    score: int
+    contact_on: date
+
+
+def parse_answer(view: dict[str, Any], today: date) -> RatingAnswer:
+    """The submitted modal; a problem names the input it is about (or none: the score)."""
+    form = RatingForm.from_metadata(view.get("private_metadata", ""))
+    values = (view.get("state") or {}).get("values") or {}
+    kind = _kind(values)
+    if kind is None:
+        raise UsageError("Pick the question you asked.", field=RatingBlock.KIND.value)
+    contact_on = _contact_on(values)
+    if contact_on is None:
+        raise UsageError("Pick the day you last spoke.", field=RatingBlock.CONTACT.value)
+    if form.score is None:
+        raise UsageError("Click the score they gave before you record it.")
+    try:
+        ratings.check_rating(kind, form.score, contact_on, today)
+    except UsageError as error:
+        raise UsageError(error.problem, field=RatingBlock.CONTACT.value) from None
+    return RatingAnswer(form, kind, form.score, contact_on)
+
+
+def _today(context: BoltContext, body: dict[str, Any]) -> date:
+    team_id, user_id = team_of(body), body["user"]["id"]
+    with deps_of(context).db() as session:
+        return _calendar(session, context, team_id, user_id).today(utcnow())
+
+
+def ack_rating(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    """Check the answer before the modal closes; nothing is written until it is right."""
+    try:
+        parse_answer(view, _today(context, body))
+    except UsageError as error:
+        if error.field:
+            ack(response_action="errors", errors={error.field: error.problem})
+            return
+        form = RatingForm.from_metadata(view.get("private_metadata", ""))
+        values = (view.get("state") or {}).get("values") or {}
+        modal = rating_modal(
+            form,
+            kind=_kind(values) or RatingKind.CSAT.value,
+            contact_on=_contact_on(values) or _today(context, body),
+            warning=error.problem,
+        )
+        ack(response_action="update", view=modal)
+        return
+    ack()
+
+
+def submit_rating(
+    body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    team_id, user_id = team_of(body), body["user"]["id"]
+    now = utcnow()
+    try:
+        answer = parse_answer(view, _today(context, body))
+    except UserFacingError:
+        return  # the ack showed the problem
+    ref = parse_ref(answer.form.block_id)
+    if ref is None or ref.kind != "checkin":
+        return
+    with deps_of(context).db.begin() as session:
+        checkin = _checkin(session, team_id, ref.subject_id)
+        if checkin is None:
+            return
+        ratings.record_rating(
+            session,
+            team_id=team_id,
+            account_id=checkin.account_id,
+            kind=answer.kind,
+            score=answer.score,
+            contact_on=answer.contact_on,
+            checkin_id=checkin.id,
+            user_id=user_id,
+            now=now,
+            calendar=_calendar(session, context, team_id, user_id),
+        )
+        message = redrawn(
+            session, deps_of(context), team_id=team_id, outbox_id=ref.outbox_id, now=now
+        )
+    _redraw(client, answer.form.channel_id, answer.form.message_ts, message)
+
+
+def register(app: App) -> None:
+    clicks_after_ack(app, {Action.NUDGE_RATE: open_rating})
+    # The 0-10 buttons in the rating modal: one action_id per score.
+    app.action(re.compile(rf"^{RATING_SCORE_PREFIX}\d+$"))(ack=ack_only, lazy=[choose_score])
+    submissions_after_ack(app, {View.BUYER_RATING: (ack_rating, submit_rating)})

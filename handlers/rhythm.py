@@ -1,0 +1,275 @@
+"""An account's rhythm: /rapport won | lost | reopen (its stage), touch and the "Log as
+touch" message shortcut (any Slack message becomes a logged interaction, through a
+modal), pause | resume. QBRs are handlers/qbr.py, the team's days off
+handlers/holidays.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from bot.services import account_state, lifecycle, rhythm
+from bot.services.accounts import Reading, get_account, get_or_create_account
+from bot.services.calendar import whose_calendar
+from bot.services.dates import PAUSE
+from bot.services.errors import UsageError
+from handlers.edge.accounts import modal_account, read_account_of, with_new_account
+from handlers.edge.after_ack import ack_only, learn_person
+from handlers.edge.caller import team_of
+from handlers.edge.context import (
+    caller_calendar,
+    caller_reader,
+    deps_of,
+    owner_calendar,
+    utcnow,
+)
+from handlers.edge.home_tab import refresh_home
+from handlers.edge.parsing import ask_for_colons, split_keyed
+from handlers.edge.replies import ephemeral
+from messages import render
+from messages.ids import Action, View
+
+NO_REASON = frozenset({"none", "no", "-", "n/a", "na", "nothing", "no reason"})
+
+
+def _read(
+    session: Session,
+    command: dict[str, str],
+    text: str,
+    usage: str,
+    *,
+    whole: bool = True,
+    creates: bool = False,
+) -> Reading:
+    """The account the text names (or the channel's); `whole`: nothing may follow it."""
+    return read_account_of(
+        session,
+        command,
+        text,
+        usage=usage,
+        whole=whole,
+        creates=creates,
+        missing="Name the account.",
+    )
+
+
+def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        reading = _read(session, command, args, "/rapport won", creates=True)
+        account = get_or_create_account(
+            session,
+            team_id=team_of(command),
+            name=reading.name,
+            user_id=command["user_id"],
+            now=now,
+        )
+        calendar = owner_calendar(session, deps, account)
+        outcome = lifecycle.win(
+            session, account, actor_id=command["user_id"], calendar=calendar, now=now
+        )
+        # Paused: its check-ins' reminders wait for the owner's first working day after.
+        until = (
+            account.paused_until if account_state.is_paused(account, calendar.today(now)) else None
+        )
+        resumes_on = calendar.on_or_after(until) if until is not None else None
+        message = with_new_account(
+            render(
+                "account_won",
+                outcome=outcome,
+                account=account,
+                actions=Action,
+                resumes_on=resumes_on,
+            ),
+            reading,
+        )
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
+    ack(**ephemeral(message))
+
+
+def lost(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    ack(**ephemeral(_stage_change(command, context, args, "lost", lifecycle.lose)))
+
+
+def reopen(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    ack(**ephemeral(_stage_change(command, context, args, "reopen", lifecycle.reopen)))
+
+
+_STAGE_REPLIES = {"lost": "account_lost", "reopen": "account_reopened"}
+
+
+def _stage_change(
+    command: dict[str, str],
+    context: BoltContext,
+    args: str,
+    subcommand: str,
+    change: Callable[..., lifecycle.Outcome],
+) -> dict[str, Any]:
+    """`lost ACCOUNT`, `reopen ACCOUNT`: the known account named (or the channel's),
+    moved by `change` (bot.services.lifecycle), and the reply saying what it did."""
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        reading = _read(session, command, args, f"/rapport {subcommand}")
+        account = get_account(session, team_id=team_of(command), name=reading.name)
+        outcome = change(session, account, actor_id=command["user_id"], now=now)
+        message = render(
+            _STAGE_REPLIES[subcommand], outcome=outcome, account=account, actions=Action
+        )
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
+    return message
+
+
+def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        calendar = caller_calendar(session, deps, command)
+        reading = _read(session, command, args, "/rapport touch", whole=False)
+        note = reading.rest
+        if len(note) > 1000:
+            raise UsageError(
+                f"Keep the note under 1,000 characters; yours has {len(note):,}.",
+                usage="/rapport touch",
+            )
+        account = get_account(session, team_id=team_of(command), name=reading.name)
+        rhythm.log_touch(
+            session, account, user_id=command["user_id"], note=note, now=now, calendar=calendar
+        )
+        ideal, _ = rhythm.touch_intervals(account)
+        message = render("touch_logged", account=account, note=note, ideal_days=ideal)
+    refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
+    ack(**ephemeral(message))
+
+
+def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    usage = "/rapport pause"
+    parts = split_keyed(args, ("until", "reason"), command=usage)
+    missing = [key for key in ("until", "reason") if not parts.fields.get(key)]
+    if missing:
+        ask_for_colons("pause", args, ("until", "reason"), usage)
+        raise UsageError(
+            "Say until when with `until:` and why with `reason:`; "
+            + " and ".join(f"`{key}:`" for key in missing)
+            + (" is" if len(missing) == 1 else " are")
+            + " missing.",
+            usage=usage,
+            key=missing[0],
+        )
+    # "reason: none" (or "-", "n/a"): no reason, said as such.
+    reason = parts.fields["reason"]
+    if reason.strip().casefold() in NO_REASON:
+        reason = "no reason given"
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        calendar = caller_calendar(session, deps, command)
+        reading = _read(session, command, parts.head, usage)
+        account = get_account(session, team_id=team_of(command), name=reading.name)
+        until = caller_reader(session, calendar, command, now).read(
+            parts.fields["until"], PAUSE, usage=usage
+        )
+        change = lifecycle.pause(
+            session,
+            account,
+            until=until,
+            reason=reason,
+            actor_id=command["user_id"],
+            today=calendar.today(now),
+            now=now,
+        )
+        # Reminders come back on the owner's first working day from `until` on.
+        owner = owner_calendar(session, deps, account)
+        message = render(
+            "account_paused",
+            account=account,
+            change=change,
+            actions=Action,
+            resumes_on=owner.on_or_after(until),
+            resume_why=owner.why_not_working(
+                until, whose=whose_calendar(command["user_id"], account.owner_id)
+            ),
+        )
+    learn_person(context, command, now=now)
+    ack(**ephemeral(message))
+
+
+def resume(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    deps, now = deps_of(context), utcnow()
+    with deps.db.begin() as session:
+        reading = _read(session, command, args, "/rapport resume")
+        account = get_account(session, team_id=team_of(command), name=reading.name)
+        change = lifecycle.resume(session, account, actor_id=command["user_id"], now=now)
+        message = render(
+            "account_paused",
+            account=account,
+            change=change,
+            actions=Action,
+            resumes_on=None,
+            resume_why=None,
+        )
+    ack(**ephemeral(message))
+
+
+SHORTCUT_ID = "log_as_touch"
+
+
+def permalink(channel_id: str, ts: str) -> str:
+    """Slack's archive link for a message, built from its channel and timestamp."""
+    return f"https://slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
+
+
+def open_log_touch(body: dict[str, Any], client: WebClient) -> None:
+    message = body.get("message") or {}
+    link = permalink(body.get("channel", {}).get("id", ""), message.get("ts", ""))
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=render(
+            "log_touch_modal",
+            callback_id=View.LOG_TOUCH.value,
+            note=str(message.get("text", ""))[:2900],
+            link=link,
+        ),
+    )
+
+
+def submit_log_touch(
+    ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext
+) -> None:
+    values = view["state"]["values"]
+    name = (values.get("account", {}).get("value", {}).get("value") or "").strip()
+    note = (values.get("note", {}).get("value", {}).get("value") or "").strip()
+    deps, now = deps_of(context), utcnow()
+    team_id, user_id = team_of(body), body["user"]["id"]
+    with deps.db.begin() as session:
+        reading = modal_account(session, team_id=team_id, text=name, field="account", creates=False)
+        account = get_account(session, team_id=team_id, name=reading.name)
+        calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
+        rhythm.log_touch(
+            session,
+            account,
+            user_id=user_id,
+            note=note[:1000],
+            now=now,
+            calendar=calendar,
+            permalink=view.get("private_metadata") or None,
+        )
+    ack()
+    refresh_home(context, team_id=team_id, user_id=user_id)
+
+
+# /rapport subcommand -> listener (handlers/rapport.py routes them).
+SUBCOMMANDS = {
+    "won": won,
+    "lost": lost,
+    "reopen": reopen,
+    "touch": touch,
+    "pause": pause,
+    "resume": resume,
+}
+
+
+def register(app: App) -> None:
+    app.shortcut(SHORTCUT_ID)(ack=ack_only, lazy=[open_log_touch])
+    app.view(View.LOG_TOUCH.value)(submit_log_touch)
