@@ -32,8 +32,6 @@ from bot.devtools.localslack import LocalSlack, command_body, interaction_body, 
 
 SECRET = "probe-signing-secret"
 MARKER = "PROBE-MARKER-IN-A-BODY"
-# Headers and 10 bytes of a 100-byte body, and then nothing.
-SLOW_REQUEST = b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"
 
 
 def free_port() -> int:

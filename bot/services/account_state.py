@@ -37,10 +37,6 @@ def schedules(stage: str | None) -> bool:
     return not is_lost(stage)
 
 
-def has_health_score(stage: str | None) -> bool:
-    return not is_lost(stage)
-
-
 def is_paused(account: Account, today: date) -> bool:
     return account.paused_until is not None and today < account.paused_until
 

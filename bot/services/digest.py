@@ -345,10 +345,6 @@ class WeekPoint:
     traded: int
     one_way: int
 
-    @property
-    def kept_rate(self) -> float | None:
-        return self.kept / self.due if self.due else None
-
 
 @dataclass
 class Digest:

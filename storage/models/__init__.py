@@ -1,13 +1,17 @@
 """The database models, one module a concern; importing this package registers every
 table on `Base.metadata` (Alembic and `create_all` read it).
 
-- `base`: The declarative base every model derives from, and the column type of Slack ids.
-- `accounts`: Accounts: the customer relationship, its stage and type, and its history of changes.
-- `negotiation`: Negotiation: the give/get concession log (with its edits), MESO sets and their
-- `governance`: Governance plans (who meets whom, how often, on what) and debriefs after a deal.
-- `scheduling`: The relationship scheduler: commitments (follow-ups), user preferences and working
-- `team`: Team-wide views: ratings, health snapshots and digest subscriptions.
-- `delivery`: Delivery: the outbox of messages to Slack, teams on hold, and the replies kept
+- `base`: the declarative base every model derives from, and the column type of Slack ids.
+- `accounts`: the customer relationship, its stage and type, and its history of changes.
+- `negotiation`: the give/get concession log (with its edits), MESO sets and their offers,
+  and each team's negotiation settings.
+- `governance`: governance plans (who meets whom, how often, on what) and debriefs after a
+  deal.
+- `scheduling`: commitments (follow-ups), user preferences and working hours, team days off,
+  nudges, QBRs, check-ins and touches.
+- `team`: team-wide views: ratings, health snapshots and digest subscriptions.
+- `delivery`: the outbox of messages to Slack, teams on hold, and the replies kept for
+  requests Slack may deliver twice.
 """
 
 from storage.models.accounts import (

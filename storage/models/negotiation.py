@@ -50,10 +50,6 @@ class Concession(Base):
 
     account: Mapped[Account] = relationship(back_populates="concessions")
 
-    @property
-    def is_traded(self) -> bool:
-        return bool(self.get)
-
 
 class ConcessionRevision(Base):
     """A concession as it was before someone edited or withdrew it: nothing is lost."""
