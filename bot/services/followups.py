@@ -357,6 +357,7 @@ def first_reminder_day(commitment: OnLadder, calendar: WorkCalendar) -> date | N
 
 
 def cancel_pending(session: Session, *, team_id: str, subject: str) -> None:
+    """Cancel the nudges still pending about `subject` (a commitment, a check-in)."""
     session.execute(
         update(Nudge)
         .where(

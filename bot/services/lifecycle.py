@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from bot.services import account_changes, account_state
 from bot.services.calendar import WorkCalendar, whose_calendar
 from bot.services.errors import NotAllowed, UsageError
+from bot.services.followups import cancel_pending
 from storage.models import (
     Account,
     AccountChange,
@@ -571,12 +572,12 @@ def _undo_won(
     for checkin_id in detail["new"]:
         checkin = session.get(CheckIn, checkin_id)
         if checkin is not None and checkin.done_at is None:
-            _cancel_nudges(session, account.team_id, f"checkin:{checkin_id}")
+            cancel_pending(session, team_id=account.team_id, subject=f"checkin:{checkin_id}")
             session.delete(checkin)
     for checkin_id, (done_at, dropped_at, done_by, label) in detail["revived"].items():
         checkin = session.get(CheckIn, int(checkin_id))
         if checkin is not None and checkin.done_at is None:
-            _cancel_nudges(session, account.team_id, f"checkin:{checkin_id}")
+            cancel_pending(session, team_id=account.team_id, subject=f"checkin:{checkin_id}")
             checkin.done_at = _from_iso(done_at)
             checkin.dropped_at = _from_iso(dropped_at)
             checkin.done_by = done_by
@@ -662,18 +663,6 @@ def _undo_digest_stop(
     assert change.detail is not None
     digest.restart(
         session, team_id=change.team_id, subscription_id=change.detail["digest_id"], now=now
-    )
-
-
-def _cancel_nudges(session: Session, team_id: str, subject: str) -> None:
-    session.execute(
-        update(Nudge)
-        .where(
-            Nudge.team_id == team_id,
-            Nudge.subject == subject,
-            Nudge.status == NudgeStatus.PENDING,
-        )
-        .values(status=NudgeStatus.CANCELLED)
     )
 
 

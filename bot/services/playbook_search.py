@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -146,41 +146,33 @@ def paginate(
     )
 
 
-def _search(items: Sequence[T], words: str, texts: Sequence[str]) -> list[T]:
-    """The items whose text (`texts[i]` for `items[i]`) contains every word searched for."""
-    wanted = _normal(words).split()
-    return [
-        item
-        for item, text in zip(items, texts, strict=True)
-        if all(word in _normal(text) for word in wanted)
-    ]
-
-
 PITFALLS_PAGE = 8
 TEMPLATES_PAGE = 8
 CHECKLIST_PAGE = 24
 
 
-def pitfalls_page(playbook: Playbook, args: str) -> Page[Pitfall]:
+def _page_of(items: Sequence[T], args: str, size: int, text_of: Callable[[T], str]) -> Page[T]:
+    """The page `args` asks for, of the items whose text has every word it searches for."""
     number, search = page_request(args)
-    items: Sequence[Pitfall] = playbook.pitfalls
     if search:
-        items = _search(items, search, [f"{p.key} {p.title} {p.why} {p.fix}" for p in items])
-    return paginate(items, number=number, size=PITFALLS_PAGE, search=search)
+        wanted = _normal(search).split()
+        items = [i for i in items if all(word in _normal(text_of(i)) for word in wanted)]
+    return paginate(items, number=number, size=size, search=search)
+
+
+def pitfalls_page(playbook: Playbook, args: str) -> Page[Pitfall]:
+    return _page_of(
+        playbook.pitfalls, args, PITFALLS_PAGE, lambda p: f"{p.key} {p.title} {p.why} {p.fix}"
+    )
 
 
 def templates_page(playbook: Playbook, args: str) -> Page[FillIn]:
-    number, search = page_request(args)
-    items: Sequence[FillIn] = playbook.templates
-    if search:
-        items = _search(items, search, [f"{t.key} {t.title} {t.text}" for t in items])
-    return paginate(items, number=number, size=TEMPLATES_PAGE, search=search)
+    return _page_of(
+        playbook.templates, args, TEMPLATES_PAGE, lambda t: f"{t.key} {t.title} {t.text}"
+    )
 
 
 def checklist_page(playbook: Playbook, args: str) -> Page[ChecklistItem]:
-    number, search = page_request(args)
     # "Do" first, then "avoid", whatever order a team file added them in.
-    items: Sequence[ChecklistItem] = sorted(playbook.checklist, key=lambda i: i.kind != "do")
-    if search:
-        items = _search(items, search, [f"{i.kind} {i.text}" for i in items])
-    return paginate(items, number=number, size=CHECKLIST_PAGE, search=search)
+    items = sorted(playbook.checklist, key=lambda i: i.kind != "do")
+    return _page_of(items, args, CHECKLIST_PAGE, lambda i: f"{i.kind} {i.text}")
