@@ -26,6 +26,7 @@ from storage.models import (
     Commitment,
     Concession,
     ConcessionRevision,
+    ConcessionTerms,
     MesoOffer,
     MesoSet,
     Qbr,
@@ -90,17 +91,44 @@ def _of_account(model: Any, team_id: str | None, *columns: Any) -> Query:
     return _for_team(stmt, model.team_id, team_id).order_by(model.id)
 
 
+def _of_parent(
+    model: Any, parent: Any, parent_id: Any, team_id: str | None, *columns: Any
+) -> Query:
+    """`columns` of `model`, a row under `parent` (joined on `parent_id`), after its id,
+    team, the account its parent belongs to and the parent's id."""
+    stmt = (
+        select(
+            model.id,
+            model.team_id,
+            parent.account_id,
+            Account.name.label("account_name"),
+            parent_id,
+            *columns,
+        )
+        .join(parent, parent.id == parent_id)
+        .join(Account, Account.id == parent.account_id)
+    )
+    return _for_team(stmt, model.team_id, team_id)
+
+
+def _terms(model: type[ConcessionTerms]) -> tuple[Any, ...]:
+    """The terms columns a concession and each of its revisions have."""
+    return (
+        model.item,
+        model.give,
+        model.get,
+        model.trigger,
+        model.value_to_us,
+        model.value_to_them,
+    )
+
+
 def _concessions(team_id: str | None) -> Query:
     c = Concession
     return _of_account(
         c,
         team_id,
-        c.item,
-        c.give,
-        c.get,
-        c.trigger,
-        c.value_to_us,
-        c.value_to_them,
+        *_terms(c),
         c.logged_by,
         c.logged_at,
         c.edited_at,
@@ -111,27 +139,9 @@ def _concessions(team_id: str | None) -> Query:
 
 def _concession_revisions(team_id: str | None) -> Query:
     r = ConcessionRevision
-    stmt = (
-        select(
-            r.id,
-            r.team_id,
-            Concession.account_id,
-            Account.name.label("account_name"),
-            r.concession_id,
-            r.change,
-            r.item,
-            r.give,
-            r.get,
-            r.trigger,
-            r.value_to_us,
-            r.value_to_them,
-            r.changed_by,
-            r.changed_at,
-        )
-        .join(Concession, Concession.id == r.concession_id)
-        .join(Account, Account.id == Concession.account_id)
-    )
-    return _for_team(stmt, r.team_id, team_id).order_by(r.id)
+    return _of_parent(
+        r, Concession, r.concession_id, team_id, r.change, *_terms(r), r.changed_by, r.changed_at
+    ).order_by(r.id)
 
 
 def _meso_sets(team_id: str | None) -> Query:
@@ -161,19 +171,9 @@ _OFFER_COLUMNS = (
 
 def _meso_offers(team_id: str | None) -> Query:
     o = MesoOffer
-    stmt = (
-        select(
-            o.id,
-            o.team_id,
-            MesoSet.account_id,
-            Account.name.label("account_name"),
-            o.meso_set_id,
-            *_OFFER_COLUMNS,
-        )
-        .join(MesoSet, MesoSet.id == o.meso_set_id)
-        .join(Account, Account.id == MesoSet.account_id)
+    return _of_parent(o, MesoSet, o.meso_set_id, team_id, *_OFFER_COLUMNS).order_by(
+        o.meso_set_id, o.position
     )
-    return _for_team(stmt, o.team_id, team_id).order_by(o.meso_set_id, o.position)
 
 
 def _commitments(team_id: str | None) -> Query:

@@ -220,13 +220,8 @@ def set_team_tolerance(
             f"It stays at {current:g}%; ask an admin to run `/meso tolerance: "
             f"{tolerance_pct:g}%` if it should change."
         )
-    settings = session.get(NegotiationSettings, team_id)
-    if settings is None:
-        settings = NegotiationSettings(team_id=team_id)
-        session.add(settings)
+    settings = NegotiationSettings.for_change(session, team_id=team_id, user_id=user_id, now=now)
     settings.meso_tolerance_pct = tolerance_pct
-    settings.updated_by = user_id
-    settings.updated_at = now
     session.flush()
     return tolerance_pct
 

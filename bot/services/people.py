@@ -82,13 +82,8 @@ def team_holiday_country(session: Session, *, team_id: str) -> str | None:
 def set_team_holiday_country(
     session: Session, *, team_id: str, country: str | None, user_id: str, now: datetime
 ) -> str | None:
-    chosen = session.get(TeamCalendar, team_id)
-    if chosen is None:
-        chosen = TeamCalendar(team_id=team_id)
-        session.add(chosen)
+    chosen = TeamCalendar.for_change(session, team_id=team_id, user_id=user_id, now=now)
     chosen.holiday_country = country
-    chosen.updated_by = user_id
-    chosen.updated_at = now
     session.flush()
     return country
 

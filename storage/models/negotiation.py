@@ -5,22 +5,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
-from storage.models.base import Base, SlackId
+from storage.models.base import Base, SlackId, TeamSettings
 
 
-class Concession(Base):
+class ConcessionTerms:
+    """What was given for what: a concession's terms, which each revision keeps as they
+    were before the edit."""
+
+    # The issue traded on (price, term, SLA…), when the rep names one.
+    item: Mapped[str | None] = mapped_column(String(120))
+    give: Mapped[str] = mapped_column(Text)
+    get: Mapped[str | None] = mapped_column(Text)
+    trigger: Mapped[str | None] = mapped_column(Text)
+    value_to_us: Mapped[str | None] = mapped_column(Text)
+    value_to_them: Mapped[str | None] = mapped_column(Text)
+
+
+class Concession(ConcessionTerms, Base):
     """One give in a negotiation, with what was gotten for it (if anything)."""
 
     __tablename__ = "concessions"
@@ -34,13 +39,6 @@ class Concession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(SlackId)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    # The issue traded on (price, term, SLA…), when the rep names one.
-    item: Mapped[str | None] = mapped_column(String(120))
-    give: Mapped[str] = mapped_column(Text)
-    get: Mapped[str | None] = mapped_column(Text)
-    trigger: Mapped[str | None] = mapped_column(Text)
-    value_to_us: Mapped[str | None] = mapped_column(Text)
-    value_to_them: Mapped[str | None] = mapped_column(Text)
     logged_by: Mapped[str] = mapped_column(SlackId)
     logged_at: Mapped[datetime]
     edited_at: Mapped[datetime | None]
@@ -51,7 +49,7 @@ class Concession(Base):
     account: Mapped[Account] = relationship(back_populates="concessions")
 
 
-class ConcessionRevision(Base):
+class ConcessionRevision(ConcessionTerms, Base):
     """A concession as it was before someone edited or withdrew it: nothing is lost."""
 
     __tablename__ = "concession_revisions"
@@ -62,12 +60,6 @@ class ConcessionRevision(Base):
     concession_id: Mapped[int] = mapped_column(ForeignKey("concessions.id", ondelete="CASCADE"))
     # "edited" or "withdrawn": what the change was.
     change: Mapped[str] = mapped_column(String(10))
-    item: Mapped[str | None] = mapped_column(String(120))
-    give: Mapped[str] = mapped_column(Text)
-    get: Mapped[str | None] = mapped_column(Text)
-    trigger: Mapped[str | None] = mapped_column(Text)
-    value_to_us: Mapped[str | None] = mapped_column(Text)
-    value_to_them: Mapped[str | None] = mapped_column(Text)
     changed_by: Mapped[str] = mapped_column(SlackId)
     changed_at: Mapped[datetime]
 
@@ -125,12 +117,9 @@ class MesoOffer(Base):
     meso_set: Mapped[MesoSet] = relationship(back_populates="offers")
 
 
-class NegotiationSettings(Base):
+class NegotiationSettings(TeamSettings, Base):
     """A team's negotiation defaults."""
 
     __tablename__ = "negotiation_settings"
 
-    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
     meso_tolerance_pct: Mapped[float] = mapped_column(Float)
-    updated_by: Mapped[str] = mapped_column(SlackId)
-    updated_at: Mapped[datetime]

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
-from storage.models.base import Base, SlackId
+from storage.models.base import Base, SlackId, TeamSettings
 
 
 class CommitmentDirection(StrEnum):
@@ -124,17 +124,14 @@ class TeamHoliday(Base):
     name: Mapped[str] = mapped_column(String(80))
 
 
-class TeamCalendar(Base):
+class TeamCalendar(TeamSettings, Base):
     """A team's calendar settings: whose public holidays hold its reminders."""
 
     __tablename__ = "team_calendars"
 
-    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
     # An ISO code the `holidays` package knows (DE, US…); None: the deployment's
     # HOLIDAY_COUNTRY applies.
     holiday_country: Mapped[str | None] = mapped_column(String(8))
-    updated_by: Mapped[str] = mapped_column(SlackId)
-    updated_at: Mapped[datetime]
 
 
 class ChannelPacing(Base):
