@@ -38,7 +38,7 @@ from bot.scheduler.digests import plan_digests  # noqa: E402
 from bot.slackapi.client import make_client  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
-from storage.models import (  # noqa: E402  # noqa: E402  # noqa: E402
+from storage.models import (  # noqa: E402
     Account,
     CheckIn,
     Commitment,

@@ -53,7 +53,7 @@ from bot.scheduler import group, plan  # noqa: E402
 from bot.scheduler.sweep import PLAN_AND_GROUP  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory, one_at_a_time  # noqa: E402
-from storage.models import Account, Commitment, Nudge, OutboxMessage, UserPrefs  # noqa: E402  # noqa: E402
+from storage.models import Account, Commitment, Nudge, OutboxMessage, UserPrefs  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 # Only the due commitments are seeded with this due day: a reset finds them by it.

@@ -597,5 +597,16 @@ def _answered(question: AccountUnsure, choice: int) -> Reading:
     raise UserChoiceStale()
 
 
-def account_by_id(session: Session, *, team_id: str, account_id: int) -> Account | None:
-    return session.scalar(_BY_ID, {"team_id": team_id, "id": account_id})
+def account_by_id(
+    session: Session,
+    *,
+    team_id: str,
+    account_id: int,
+    gone: str = "That account is not there any more.",
+) -> Account:
+    """The team's account with that id (a button's or a modal's); NotFound saying `gone`
+    when it is not there, or the id is another team's."""
+    account = session.scalar(_BY_ID, {"team_id": team_id, "id": account_id})
+    if account is None:
+        raise NotFound(gone)
+    return account

@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.services import account_changes
 from bot.services.accounts import (
+    account_by_id,
     account_key,
     clean_account_name,
     get_account,
@@ -469,13 +470,8 @@ def concession_log(
 
 
 def account_of(session: Session, *, team_id: str, account_id: int) -> Account:
-    """The team's account with that id; another team's id is not found."""
-    account = session.scalar(
-        select(Account).where(Account.team_id == team_id, Account.id == account_id)
-    )
-    if account is None:
-        raise NotFound("That account is not there any more.")
-    return account
+    """The account a log entry's button names (`accounts.account_by_id`)."""
+    return account_by_id(session, team_id=team_id, account_id=account_id)
 
 
 def concession_log_by_id(

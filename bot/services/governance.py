@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.errors import NotFound
+from bot.services import accounts
 from storage.models import Account, Debrief, GovernancePlan, ReviewCadence
 
 MAX_OWNERS = 10
@@ -49,13 +49,13 @@ class GovernanceView:
 
 
 def account_by_id(session: Session, *, team_id: str, account_id: int) -> Account:
-    """The team's account with that id; another team's id is as good as unknown."""
-    account = session.scalar(
-        select(Account).where(Account.team_id == team_id, Account.id == account_id)
+    """The account a governance or debrief modal names (`accounts.account_by_id`)."""
+    return accounts.account_by_id(
+        session,
+        team_id=team_id,
+        account_id=account_id,
+        gone="That account is no longer there. Run the command again.",
     )
-    if account is None:
-        raise NotFound("That account is no longer there. Run the command again.")
-    return account
 
 
 def plan_of(session: Session, *, team_id: str, account_id: int) -> GovernancePlan | None:

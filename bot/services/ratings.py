@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services import rhythm
+from bot.services.accounts import account_by_id
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import CONTACT, DayReader
 from bot.services.errors import NotFound, UsageError
-from storage.models import Account, CheckIn, Rating, RatingKind
+from storage.models import CheckIn, Rating, RatingKind
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,7 @@ def record_rating(
     calendar = calendar or WorkCalendar(tz=ZoneInfo("UTC"))
     today = calendar.today(now)
     checked = check_rating(kind, score, contact_on, today)
-    account = session.scalar(
-        select(Account).where(Account.team_id == team_id, Account.id == account_id)
-    )
-    if account is None:
-        raise NotFound("That account is not there any more.")
+    account = account_by_id(session, team_id=team_id, account_id=account_id)
     if checkin_id is not None:
         # Locked, so two clicks at once on PostgreSQL queue up here and the second
         # finds the first one's rating (SQLite serialises writers anyway).
