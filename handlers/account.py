@@ -23,7 +23,7 @@ from bot.services import account_changes, lifecycle
 from bot.services import account_overview as accounts
 from bot.services.accounts import find_account
 from bot.services.errors import UsageError
-from handlers.edge.account_target import open_about_account, without_nul
+from handlers.edge.account_target import open_about_account
 from handlers.edge.accounts import read_account_of, with_new_account
 from handlers.edge.after_ack import clicks_after_ack
 from handlers.edge.caller import caller_of, team_of
@@ -72,7 +72,7 @@ def parse_channel(text: str) -> str:
 
 
 def parse_account(text: str) -> AccountInput:
-    parts = split_keyed(without_nul(text), ACCOUNT_KEYS, command=USAGE)
+    parts = split_keyed(text, ACCOUNT_KEYS, command=USAGE)
     for key, value in parts.fields.items():
         if not value:
             raise UsageError(f"Say what goes after `{key}:`.", usage=USAGE)

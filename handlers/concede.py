@@ -25,6 +25,7 @@ from handlers.edge.accounts import modal_account, read_account_of, with_new_acco
 from handlers.edge.after_ack import later
 from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
+from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import colons_added, split_keyed, split_share_flag
 from handlers.edge.replies import ephemeral
@@ -70,8 +71,6 @@ def parse_value(text: str) -> tuple[str | None, str | None]:
 
 
 def parse_concede(text: str) -> ConcedeInput:
-    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
-    text = text.replace("\x00", "")
     if not text.strip():
         return ConcedeInput(account=None)
     typed = text
@@ -188,7 +187,6 @@ def _log(
 
 log = logging.getLogger("rapport.concede")
 
-_ID = "value"  # the action_id of the element inside every input block
 _OLD_FORM = "This form is out of date. Run `/concede` again."
 
 
@@ -353,42 +351,26 @@ def redraw(
         log.info("could not redraw the log: %s", error)
 
 
-def _element(values: dict[str, Any], block: ConcessionBlock) -> dict[str, Any]:
-    element = (values.get(block.value) or {}).get(_ID) or {}
-    return element if isinstance(element, dict) else {}
-
-
-def _text(values: dict[str, Any], block: ConcessionBlock, limit: int) -> str | None:
-    raw = _element(values, block).get("value")
-    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
-    text = " ".join(raw.replace("\x00", "").split()) if isinstance(raw, str) else ""
-    if len(text) > limit:
-        raise UsageError(f"This can be up to {limit} characters.", field=block.value)
-    return text or None
-
-
 def parse_form(
-    values: dict[str, Any], *, editing: bool
+    form: Form, *, editing: bool
 ) -> tuple[str | None, concessions.ConcessionFields, bool]:
     """(account, fields, share?) from the form; a problem is shown under its input."""
     account: str | None = None
     if not editing:
-        account = _text(values, ConcessionBlock.ACCOUNT, 200) or ""
-    give = _text(values, ConcessionBlock.GIVE, concessions.MAX_TEXT)
+        account = form.text(ConcessionBlock.ACCOUNT, limit=200) or ""
+    give = form.text(ConcessionBlock.GIVE, limit=concessions.MAX_TEXT)
     if not give:
         raise UsageError("Say what we give.", field=ConcessionBlock.GIVE)
     limit = concessions.MAX_TEXT
     fields = concessions.ConcessionFields(
         give=give,
-        get=_text(values, ConcessionBlock.GET, limit),
-        item=_text(values, ConcessionBlock.ITEM, concessions.MAX_ITEM),
-        trigger=_text(values, ConcessionBlock.TRIGGER, limit),
-        value_to_us=_text(values, ConcessionBlock.VALUE_TO_US, limit),
-        value_to_them=_text(values, ConcessionBlock.VALUE_TO_THEM, limit),
+        get=form.text(ConcessionBlock.GET, limit=limit),
+        item=form.text(ConcessionBlock.ITEM, limit=concessions.MAX_ITEM),
+        trigger=form.text(ConcessionBlock.TRIGGER, limit=limit),
+        value_to_us=form.text(ConcessionBlock.VALUE_TO_US, limit=limit),
+        value_to_them=form.text(ConcessionBlock.VALUE_TO_THEM, limit=limit),
     )
-    selected = _element(values, ConcessionBlock.SHARE).get("selected_options") or []
-    share = any(isinstance(o, dict) and o.get("value") == "share" for o in selected)
-    return account, fields, share
+    return account, fields, form.ticked(ConcessionBlock.SHARE, "share")
 
 
 def submit_concession(
@@ -396,9 +378,7 @@ def submit_concession(
 ) -> None:
     form = ConcessionForm.from_metadata(view.get("private_metadata", ""))
     editing = form.concession_id is not None
-    account, fields, share = parse_form(
-        (view.get("state") or {}).get("values") or {}, editing=editing
-    )
+    account, fields, share = parse_form(Form.of(view), editing=editing)
     team_id, user_id = team_of(body), body["user"]["id"]
     redrawn: dict[str, Any] | None = None
     with deps_of(context).db.begin() as session:

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 from bot.services import governance
 from bot.services.accounts import get_account
 from bot.services.errors import NotFound, UsageError
-from handlers.edge.account_target import AccountTarget, open_about_account, without_nul
+from handlers.edge.account_target import AccountTarget, open_about_account
 from handlers.edge.accounts import read_account_of
 from handlers.edge.after_ack import clicks_after_ack
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of, utcnow
+from handlers.edge.forms import Form
 from handlers.edge.replies import ephemeral
 from messages import render
 from messages.ids import Action, DebriefBlock, GovernanceBlock, View
@@ -35,7 +36,7 @@ def _named(session: Session, command: dict[str, str], text: str, subcommand: str
     reading = read_account_of(
         session,
         command,
-        without_nul(text),
+        text,
         usage=f"/rapport {subcommand}",
         whole=True,
         creates=False,
@@ -72,7 +73,6 @@ def start_debrief(body: dict[str, Any], context: BoltContext, client: WebClient)
 
 # The modal's inputs carry max_length too; this guards what reaches the database.
 MAX_PLAN_TEXT = 1000
-_ID = "value"  # the action_id of the element inside every input block
 _USER = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 
@@ -89,23 +89,14 @@ def plan_modal(account: Account, plan: GovernancePlan | None) -> dict[str, Any]:
     )
 
 
-def _element(values: dict[str, Any], block: GovernanceBlock) -> dict[str, Any]:
-    element = (values.get(block.value) or {}).get(_ID) or {}
-    return element if isinstance(element, dict) else {}
+def _text(form: Form, block: GovernanceBlock, label: str) -> str | None:
+    too_long = f"{label} can be up to {MAX_PLAN_TEXT} characters."
+    return form.text(block, limit=MAX_PLAN_TEXT, too_long=too_long, lines=True)
 
 
-def _text(values: dict[str, Any], block: GovernanceBlock, label: str) -> str | None:
-    raw = _element(values, block).get("value")
-    text = without_nul(raw).strip() if isinstance(raw, str) else ""
-    if len(text) > MAX_PLAN_TEXT:
-        raise UsageError(f"{label} can be up to {MAX_PLAN_TEXT} characters.", field=block.value)
-    return text or None
-
-
-def parse_plan(values: dict[str, Any]) -> governance.PlanFields:
+def parse_plan(form: Form) -> governance.PlanFields:
     """The submitted form as plan fields; a problem is shown under its input."""
-    owners = _element(values, GovernanceBlock.OWNERS).get("selected_users") or []
-    owner_ids = tuple(str(user) for user in owners)
+    owner_ids = tuple(form.users(GovernanceBlock.OWNERS))
     if any(not _USER.fullmatch(user) for user in owner_ids):
         raise UsageError("Pick the owners from the list of people.", field=GovernanceBlock.OWNERS)
     if not owner_ids:
@@ -115,21 +106,20 @@ def parse_plan(values: dict[str, Any]) -> governance.PlanFields:
             f"Up to {governance.MAX_OWNERS} owners; a plan everyone owns, nobody owns.",
             field=GovernanceBlock.OWNERS,
         )
-    option = _element(values, GovernanceBlock.CADENCE).get("selected_option") or {}
     try:
-        cadence = ReviewCadence(str(option.get("value")) if isinstance(option, dict) else "")
+        cadence = ReviewCadence(form.option(GovernanceBlock.CADENCE) or "")
     except ValueError:
         raise UsageError(
             "Pick how often you will review the plan together.", field=GovernanceBlock.CADENCE
         ) from None
-    kpis = _text(values, GovernanceBlock.KPIS, "KPIs")
+    kpis = _text(form, GovernanceBlock.KPIS, "KPIs")
     if not kpis:
         raise UsageError(
             "Name at least one number both sides will watch, with its threshold.",
             field=GovernanceBlock.KPIS,
         )
-    escalation_owner = _element(values, GovernanceBlock.ESCALATION_OWNER).get("selected_user")
-    if escalation_owner is not None and not _USER.fullmatch(str(escalation_owner)):
+    escalation_owner = form.user(GovernanceBlock.ESCALATION_OWNER)
+    if escalation_owner is not None and not _USER.fullmatch(escalation_owner):
         raise UsageError(
             "Pick the first person to call from the list.", field=GovernanceBlock.ESCALATION_OWNER
         )
@@ -137,17 +127,17 @@ def parse_plan(values: dict[str, Any]) -> governance.PlanFields:
         cadence=cadence,
         owner_ids=owner_ids,
         kpis=kpis,
-        credits=_text(values, GovernanceBlock.CREDITS, "Credits"),
+        credits=_text(form, GovernanceBlock.CREDITS, "Credits"),
         escalation_owner_id=escalation_owner or None,
-        escalation=_text(values, GovernanceBlock.ESCALATION, "The escalation path"),
-        exit_ramps=_text(values, GovernanceBlock.EXIT_RAMPS, "Exit ramps"),
-        reopeners=_text(values, GovernanceBlock.REOPENERS, "Reopener triggers"),
+        escalation=_text(form, GovernanceBlock.ESCALATION, "The escalation path"),
+        exit_ramps=_text(form, GovernanceBlock.EXIT_RAMPS, "Exit ramps"),
+        reopeners=_text(form, GovernanceBlock.REOPENERS, "Reopener triggers"),
     )
 
 
 def save_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
     target = AccountTarget.from_metadata(view.get("private_metadata", ""))
-    fields = parse_plan((view.get("state") or {}).get("values") or {})
+    fields = parse_plan(Form.of(view))
     try:
         with deps_of(context).db.begin() as session:
             saved = governance.save_plan(
@@ -179,22 +169,18 @@ def debrief_modal(account: Account) -> dict[str, Any]:
     )
 
 
-def _answer(values: dict[str, Any], block: DebriefBlock) -> str | None:
-    element = (values.get(block.value) or {}).get("value") or {}
-    raw = element.get("value") if isinstance(element, dict) else None
-    text = without_nul(raw).strip() if isinstance(raw, str) else ""
-    if len(text) > MAX_ANSWER:
-        raise UsageError(f"Answers can be up to {MAX_ANSWER} characters.", field=block.value)
-    return text or None
+def _answer(form: Form, block: DebriefBlock) -> str | None:
+    too_long = f"Answers can be up to {MAX_ANSWER} characters."
+    return form.text(block, limit=MAX_ANSWER, too_long=too_long, lines=True)
 
 
-def parse_debrief(values: dict[str, Any]) -> governance.DebriefAnswers:
+def parse_debrief(form: Form) -> governance.DebriefAnswers:
     answers = governance.DebriefAnswers(
-        trust=_answer(values, DebriefBlock.TRUST),
-        trades=_answer(values, DebriefBlock.TRADES),
-        metrics=_answer(values, DebriefBlock.METRICS),
-        governance=_answer(values, DebriefBlock.GOVERNANCE),
-        next_meso=_answer(values, DebriefBlock.NEXT_MESO),
+        trust=_answer(form, DebriefBlock.TRUST),
+        trades=_answer(form, DebriefBlock.TRADES),
+        metrics=_answer(form, DebriefBlock.METRICS),
+        governance=_answer(form, DebriefBlock.GOVERNANCE),
+        next_meso=_answer(form, DebriefBlock.NEXT_MESO),
     )
     if answers.is_empty:
         raise UsageError(
@@ -207,7 +193,7 @@ def save_debrief(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
     target = AccountTarget.from_metadata(view.get("private_metadata", ""))
-    answers = parse_debrief((view.get("state") or {}).get("values") or {})
+    answers = parse_debrief(Form.of(view))
     try:
         with deps_of(context).db.begin() as session:
             saved = governance.record_debrief(
@@ -216,7 +202,7 @@ def save_debrief(
                 account_id=target.account_id,
                 user_id=body["user"]["id"],
                 answers=answers,
-                view_id=without_nul(str(view.get("id", "")))[:40],
+                view_id=str(view.get("id", ""))[:40],
                 now=utcnow(),
             )
     except NotFound as gone:

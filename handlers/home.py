@@ -23,6 +23,7 @@ from bot.slackapi.timezones import learn_timezone
 from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_after_ack
 from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
+from handlers.edge.forms import Form
 from handlers.edge.home_tab import VIEWERS, publish, republish
 from handlers.nudges import ack_snooze_until, snooze_until
 from handlers.settings import open_settings_modal
@@ -108,7 +109,7 @@ def submit_snooze_until(
     view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     """The day picked in the snooze modal opened from Home (checked by its ack)."""
-    picked = view["state"]["values"].get("until", {}).get("day", {}).get("selected_date")
+    picked = Form.of(view).date("until", action="day")
     deps, now = deps_of(context), utcnow()
     team_id, user_id = _who(body, context)
     with deps.db.begin() as session:

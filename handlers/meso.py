@@ -23,6 +23,7 @@ from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with
 from handlers.edge.after_ack import later
 from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
+from handlers.edge.forms import Form
 from handlers.edge.parsing import split_keyed, split_share_flag
 from handlers.edge.replies import ephemeral
 from handlers.edge.sharing import Shared, planned_post, post, report_post, share_channel
@@ -100,8 +101,7 @@ def _labelled(segment: str) -> tuple[str, str] | None:
 
 
 def parse_meso(text: str) -> MesoInput:
-    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
-    text = text.replace("\x00", "").strip()
+    text = text.strip()
     if not text:
         return MesoInput()
     text, share = split_share_flag(text)
@@ -279,7 +279,6 @@ def _build(
     return with_new_account(meso_reply(built, shared), reading)
 
 
-_ID = "value"  # the action_id of the element inside every input block
 _OLD_FORM = "This form is out of date. Run `/meso` again."
 # An offer's value as reps write it: a sign, a currency (symbol or code), k/m/bn, and
 # what it is counted per (`$1,200/mo`, `EUR 14k per year`, `−5k`, `82 pts`).
@@ -425,22 +424,8 @@ def meso_reply(
     return render("meso_grid", built=built, shared=shared, actions=Action if buttons else None)
 
 
-def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
-    element = (values.get(block_id) or {}).get(_ID) or {}
-    return element if isinstance(element, dict) else {}
-
-
-def _text(values: dict[str, Any], block_id: str, limit: int) -> str | None:
-    raw = _value(values, block_id).get("value")
-    # PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might.
-    text = " ".join(raw.replace("\x00", "").split()) if isinstance(raw, str) else ""
-    if len(text) > limit:
-        raise UsageError(f"This can be up to {limit} characters.", field=block_id)
-    return text or None
-
-
-def _amount(values: dict[str, Any], block_id: str) -> tuple[float | None, str]:
-    text = _text(values, block_id, 40)
+def _amount(form: Form, block_id: str) -> tuple[float | None, str]:
+    text = form.text(block_id, limit=40)
     if text is None:
         return None, ""
     try:
@@ -449,17 +434,17 @@ def _amount(values: dict[str, Any], block_id: str) -> tuple[float | None, str]:
         raise UsageError(error.problem, field=block_id) from None
 
 
-def parse_offers(values: dict[str, Any]) -> tuple[meso_service.OfferSpec, ...]:
+def parse_offers(form: Form) -> tuple[meso_service.OfferSpec, ...]:
     """The filled-in bundles; an empty bundle is skipped, a half-filled one is an error."""
     offers: list[meso_service.OfferSpec] = []
     periods: list[tuple[str, str]] = []
     for index in range(meso_service.MAX_OFFERS):
-        label = _text(values, offer_block(index, MesoOfferField.LABEL), meso_service.MAX_LABEL)
+        label = form.text(offer_block(index, MesoOfferField.LABEL), limit=meso_service.MAX_LABEL)
         parts = {
-            field: _text(values, offer_block(index, field), meso_service.MAX_OFFER_TEXT)
+            field: form.text(offer_block(index, field), limit=meso_service.MAX_OFFER_TEXT)
             for field in _TEXT_FIELDS
         }
-        value, period = _amount(values, offer_block(index, MesoOfferField.VALUE))
+        value, period = _amount(form, offer_block(index, MesoOfferField.VALUE))
         if not any(parts.values()):
             if label or value is not None:
                 raise UsageError(
@@ -496,8 +481,8 @@ def parse_offers(values: dict[str, Any]) -> tuple[meso_service.OfferSpec, ...]:
     return tuple(offers)
 
 
-def parse_tolerance_field(values: dict[str, Any]) -> float | None:
-    text = _text(values, MesoBlock.TOLERANCE, 10)
+def parse_tolerance_field(form: Form) -> float | None:
+    text = form.text(MesoBlock.TOLERANCE, limit=10)
     if text is None:
         return None
     try:
@@ -510,12 +495,11 @@ def submit_meso(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     form = MesoForm.from_metadata(view.get("private_metadata", ""))
-    values = (view.get("state") or {}).get("values") or {}
-    account = _text(values, MesoBlock.ACCOUNT, 200) or ""
-    offers = parse_offers(values)
-    tolerance = parse_tolerance_field(values)
-    selected = _value(values, MesoBlock.SHARE).get("selected_options") or []
-    share = any(isinstance(o, dict) and o.get("value") == "share" for o in selected)
+    inputs = Form.of(view)
+    account = inputs.text(MesoBlock.ACCOUNT, limit=200) or ""
+    offers = parse_offers(inputs)
+    tolerance = parse_tolerance_field(inputs)
+    share = inputs.ticked(MesoBlock.SHARE, "share")
     with deps_of(context).db.begin() as session:
         reading = modal_account(
             session, team_id=team_of(body), text=account, field=MesoBlock.ACCOUNT, creates=True

@@ -29,6 +29,7 @@ from bot.services.people import day_reader
 from handlers.edge.after_ack import clicks_after_ack, submissions_after_ack
 from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
+from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
 from messages import render
 from messages.ids import Action, View
@@ -316,7 +317,7 @@ def ack_snooze_until(
 
 
 def _picked_day(view: dict[str, Any]) -> date | None:
-    value = view["state"]["values"].get("until", {}).get("day", {}).get("selected_date")
+    value = Form.of(view).date("until", action="day")
     try:
         return date.fromisoformat(value or "")
     except ValueError:

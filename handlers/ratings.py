@@ -27,13 +27,13 @@ from bot.services.errors import UsageError, UserFacingError
 from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_after_ack
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of, utcnow
+from handlers.edge.forms import Form
 from handlers.nudges import parse_ref, redrawn
 from messages import render
 from messages.ids import RATING_SCORE_PREFIX, Action, RatingBlock, View
 from storage.models import CheckIn, RatingKind
 
 log = logging.getLogger("rapport.ratings")
-_ID = "value"  # the action_id of the element inside each input block
 
 
 @dataclass(frozen=True)
@@ -141,16 +141,13 @@ def open_rating(body: dict[str, Any], context: BoltContext, client: WebClient) -
 # --- inside the modal ------------------------------------------------------------------
 
 
-def _kind(values: dict[str, Any]) -> str | None:
-    element = (values.get(RatingBlock.KIND.value) or {}).get(_ID) or {}
-    option = element.get("selected_option") if isinstance(element, dict) else None
-    value = option.get("value") if isinstance(option, dict) else None
+def _kind(values: Form) -> str | None:
+    value = values.option(RatingBlock.KIND.value)
     return value if value in (RatingKind.CSAT.value, RatingKind.NPS.value) else None
 
 
-def _contact_on(values: dict[str, Any]) -> date | None:
-    element = (values.get(RatingBlock.CONTACT.value) or {}).get(_ID) or {}
-    picked = element.get("selected_date") if isinstance(element, dict) else None
+def _contact_on(values: Form) -> date | None:
+    picked = values.date(RatingBlock.CONTACT.value)
     try:
         return date.fromisoformat(picked) if isinstance(picked, str) else None
     except ValueError:
@@ -167,7 +164,7 @@ def choose_score(body: dict[str, Any], context: BoltContext, client: WebClient) 
         form = replace(RatingForm.from_metadata(view.get("private_metadata", "")), score=int(raw))
     except UserFacingError:
         return
-    values = (view.get("state") or {}).get("values") or {}
+    values = Form.of(view)
     contact_on = _contact_on(values) or _today(context, body)
     modal = rating_modal(form, kind=_kind(values) or RatingKind.CSAT.value, contact_on=contact_on)
     try:
@@ -188,7 +185,7 @@ class RatingAnswer:
 def parse_answer(view: dict[str, Any], today: date) -> RatingAnswer:
     """The submitted modal; a problem names the input it is about (or none: the score)."""
     form = RatingForm.from_metadata(view.get("private_metadata", ""))
-    values = (view.get("state") or {}).get("values") or {}
+    values = Form.of(view)
     kind = _kind(values)
     if kind is None:
         raise UsageError("Pick the question you asked.", field=RatingBlock.KIND.value)
@@ -219,7 +216,7 @@ def ack_rating(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bo
             ack(response_action="errors", errors={error.field: error.problem})
             return
         form = RatingForm.from_metadata(view.get("private_metadata", ""))
-        values = (view.get("state") or {}).get("values") or {}
+        values = Form.of(view)
         modal = rating_modal(
             form,
             kind=_kind(values) or RatingKind.CSAT.value,

@@ -27,6 +27,7 @@ from handlers.edge.context import (
     owner_calendar,
     utcnow,
 )
+from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import ask_for_colons, split_keyed
 from handlers.edge.replies import ephemeral
@@ -237,9 +238,9 @@ def open_log_touch(body: dict[str, Any], client: WebClient) -> None:
 def submit_log_touch(
     ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext
 ) -> None:
-    values = view["state"]["values"]
-    name = (values.get("account", {}).get("value", {}).get("value") or "").strip()
-    note = (values.get("note", {}).get("value", {}).get("value") or "").strip()
+    inputs = Form.of(view)
+    name = inputs.text("account", lines=True) or ""
+    note = inputs.text("note", lines=True) or ""
     deps, now = deps_of(context), utcnow()
     team_id, user_id = team_of(body), body["user"]["id"]
     with deps.db.begin() as session:

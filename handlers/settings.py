@@ -15,6 +15,7 @@ from bot.services.settings import SettingsInput, save_settings
 from handlers.edge.after_ack import later
 from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
+from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import split_keyed
 from handlers.edge.replies import ephemeral
@@ -75,40 +76,34 @@ def open_settings_modal(
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def _value(values: dict[str, Any], block: str) -> dict[str, Any]:
-    found: dict[str, Any] = values.get(block, {}).get("value", {})
-    return found
-
-
-def _time(values: dict[str, Any], block: str, default: time) -> time:
-    raw = _value(values, block).get("selected_time")
+def _time(form: Form, block: str, default: time) -> time:
+    raw = form.time(block)
     return time.fromisoformat(raw) if raw else default
 
 
-def _day(values: dict[str, Any], block: str) -> date | None:
-    raw = _value(values, block).get("selected_date")
+def _day(form: Form, block: str) -> date | None:
+    raw = form.date(block)
     return date.fromisoformat(raw) if raw else None
 
 
-def read_settings(values: dict[str, Any]) -> SettingsInput:
-    days = sorted(o["value"] for o in _value(values, "work_days").get("selected_options") or [])
-    digest = _value(values, "digest").get("selected_options") or []
+def read_settings(form: Form) -> SettingsInput:
+    days = sorted(form.options("work_days"))
     return SettingsInput(
-        work_start=_time(values, "work_start", time(9, 0)),
-        work_end=_time(values, "work_end", time(18, 0)),
+        work_start=_time(form, "work_start", time(9, 0)),
+        work_end=_time(form, "work_end", time(18, 0)),
         work_days="".join(d for d in days if d.isdigit() and int(d) < 7),
-        tz_override=(_value(values, "tz_override").get("value") or "").strip() or None,
-        away_from=_day(values, "away_from"),
-        away_until=_day(values, "away_until"),
-        manager_id=_value(values, "manager").get("selected_user"),
-        digest_opt_out=any(o.get("value") == "opt_out" for o in digest),
+        tz_override=form.text("tz_override", lines=True),
+        away_from=_day(form, "away_from"),
+        away_until=_day(form, "away_until"),
+        manager_id=form.user("manager"),
+        digest_opt_out=form.ticked("digest", "opt_out"),
     )
 
 
 def submit_settings(
     ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext
 ) -> None:
-    given = read_settings(view["state"]["values"])
+    given = read_settings(Form.of(view))
     team_id, user_id = team_of(body), body["user"]["id"]
     deps = deps_of(context)
     with deps.db.begin() as session:

@@ -43,11 +43,6 @@ class AccountTarget:
         return cls(account_id=int(value))
 
 
-def without_nul(text: str) -> str:
-    """PostgreSQL text cannot hold NUL; Slack never sends one, a forged request might."""
-    return text.replace("\x00", "")
-
-
 def open_about_account(
     body: dict[str, Any],
     context: BoltContext,

@@ -1,5 +1,6 @@
 """The request middleware every Rapport app runs before its listeners: admission, who
-is calling, the deps, the command text as typed, and one answer to a repeated request.
+is calling, the deps, the payload as typed (no NUL, a command's text unescaped), and one
+answer to a repeated request.
 
 The middlewares here are classes, not functions: Bolt builds the keyword arguments of
 a function middleware on every request, a few percent of a /concede's CPU
@@ -32,13 +33,19 @@ class ProvideDeps(Middleware):
         return next()
 
 
-class ReadCommandText(Middleware):
-    """Every slash command listener sees the text as the user typed it."""
+class ReadAsTyped(Middleware):
+    """Every listener reads the payload as the user typed it, cleaned here once.
+
+    NUL is dropped from every string of the parsed body (keys too): Slack never sends
+    one, a forged request might, and PostgreSQL text cannot hold it. A slash command's
+    text comes with `&`, `<` and `>` as Slack's entities: read back once, here.
+    """
 
     def process(
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
         body = req.body
+        without_nul(body)
         if "command" in body and isinstance(body.get("text"), str):
             body["text"] = unescape_slack(body["text"])
         return next()
@@ -49,13 +56,30 @@ def use_middleware(app: App, deps: Deps) -> None:
     app.use(RequireAdmission(slack_api_url=deps.settings.slack_api_url))
     app.use(IdentifyCaller())
     app.use(ProvideDeps(deps))
-    app.use(ReadCommandText())
+    app.use(ReadAsTyped())
     app.use(AnswerRepeatsOnce())
 
 
 def unescape_slack(text: str) -> str:
-    """Slack sends `&`, `<` and `>` typed in a command as entities: read them back.
+    """Slack sends `&`, `<` and `>` typed in a command as entities: read them back."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
-    NUL is dropped too: Slack never sends it, PostgreSQL text cannot hold it.
-    """
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("\x00", "")
+
+def without_nul(node: object) -> None:
+    """Drop NUL from every string in `node` (a parsed body), in place."""
+    if isinstance(node, dict):
+        for key, value in list(node.items()):
+            if isinstance(value, str):
+                if "\x00" in value:
+                    node[key] = value.replace("\x00", "")
+            elif isinstance(value, dict | list):
+                without_nul(value)
+            if isinstance(key, str) and "\x00" in key:
+                node[key.replace("\x00", "")] = node.pop(key)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                if "\x00" in value:
+                    node[index] = value.replace("\x00", "")
+            elif isinstance(value, dict | list):
+                without_nul(value)

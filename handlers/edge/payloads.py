@@ -1,0 +1,138 @@
+"""What Rapport round-trips through Slack, typed: a modal's `private_metadata`, a
+button's `value`, a structured `block_id`. Slack hands each back as it was given, but
+a message or a modal may be older than this code, and a request may be forged: so
+every one is read once, at the edge of its listener, by `parse`, before anything is
+done, and anything that does not read is the one "this form (button) is out of date"
+answer (`OutOfDate`), never a traceback and never half of the work.
+
+A payload is a frozen pydantic model on one of three bases, each holding Slack's limit
+on where it is stored (docs: /work/shared/slack/PLATFORM-FACTS.md, Block Kit reference):
+
+- `Metadata`: a view's `private_metadata`, at most 3000 characters; JSON.
+- `ButtonValue`: a button's or an option's `value`, at most 2000 characters (an
+  option's value: 150; its models say so where they are options).
+- `BlockId`: a `block_id`, at most 255 characters (an `action_id` has the same limit).
+
+`dump()` writes the compact string Slack stores: JSON without the fields left at None,
+or, for a model that sets `SEPARATOR`, its fields in order joined by it (`"12:3"`), the
+shape buttons already in Slack messages carry. It refuses (`PayloadTooLarge`) what
+would not fit, rather than have Slack refuse the whole message.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from bot.services.errors import UserFacingError
+
+# Slack's limits (characters), where each payload is stored.
+MAX_PRIVATE_METADATA = 3000
+MAX_BUTTON_VALUE = 2000
+MAX_OPTION_VALUE = 150
+MAX_BLOCK_ID = 255
+MAX_ACTION_ID = 255
+
+
+class OutOfDate(UserFacingError):
+    """A payload Rapport did not write, or wrote in a shape it no longer reads."""
+
+
+class PayloadTooLarge(ValueError):
+    """A payload that would not fit where Slack stores it."""
+
+
+def _digits(max_digits: int) -> Any:
+    """An id or a count as a button writes it: ASCII digits, at most `max_digits`; an
+    int as JSON holds it (never a bool)."""
+
+    def read(value: object) -> object:
+        if isinstance(value, str):
+            if not (value.isascii() and value.isdigit()) or len(value) > max_digits:
+                raise ValueError("not a number Rapport wrote")
+            return int(value)
+        return value
+
+    return BeforeValidator(read)
+
+
+# A database id (a bigint: up to 18 digits stays below 2**63).
+RowId = Annotated[int, _digits(18), Field(ge=0, lt=2**63)]
+# A page of a list, a position in a set: small counts.
+Page = Annotated[int, _digits(6), Field(ge=1)]
+Position = Annotated[int, _digits(2), Field(ge=0)]
+# A Slack id (channel, user, message ts, view id) or URL as Rapport stores it: never empty.
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Payload(BaseModel):
+    """The base: frozen, strict (a bool is no id, a number no string), no unknown keys."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    LIMIT: ClassVar[int]
+    # The answer to a payload that does not read; a model names its command.
+    OUT_OF_DATE: ClassVar[str] = "This is out of date. Run the command again."
+    # Set: the fields in order, joined by it (every field a number or a Slack id).
+    SEPARATOR: ClassVar[str | None] = None
+
+    def dump(self) -> str:
+        """The compact string Slack stores; PayloadTooLarge if it would not fit."""
+        if self.SEPARATOR is not None:
+            raw = self.SEPARATOR.join(str(getattr(self, name)) for name in type(self).model_fields)
+        else:
+            raw = self.model_dump_json(exclude_none=True)
+        if len(raw) > self.LIMIT:
+            raise PayloadTooLarge(f"{type(self).__name__}: {len(raw)} > {self.LIMIT} characters")
+        return raw
+
+    @classmethod
+    def parse(cls, raw: object) -> Self:
+        """The payload `raw` holds; OutOfDate if it is not one Rapport wrote."""
+        if not isinstance(raw, str) or len(raw) > cls.LIMIT:
+            raise OutOfDate(cls.OUT_OF_DATE)
+        try:
+            if cls.SEPARATOR is not None:
+                parts = raw.split(cls.SEPARATOR)
+                names = list(cls.model_fields)
+                if len(parts) != len(names):
+                    raise OutOfDate(cls.OUT_OF_DATE)
+                return cls.model_validate(dict(zip(names, parts, strict=True)))
+            return cls.model_validate_json(raw or "{}")
+        except ValidationError:
+            raise OutOfDate(cls.OUT_OF_DATE) from None
+
+
+class Metadata(Payload):
+    """A view's private_metadata (Slack: at most 3000 characters)."""
+
+    LIMIT = MAX_PRIVATE_METADATA
+    OUT_OF_DATE = "This form is out of date. Run the command again."
+
+
+class ButtonValue(Payload):
+    """A button's value (Slack: at most 2000 characters)."""
+
+    LIMIT = MAX_BUTTON_VALUE
+    OUT_OF_DATE = "This button is out of date. Run the command again."
+
+
+class BlockId(Payload):
+    """A structured block_id (Slack: at most 255 characters, like an action_id)."""
+
+    LIMIT = MAX_BLOCK_ID
+    OUT_OF_DATE = "This message is out of date. Run the command again."
+
+
+def action_value(body: dict[str, Any]) -> str:
+    """The value of the button clicked, or of the option chosen in a menu."""
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else {}
+    if not isinstance(action, dict):
+        return ""
+    value = action.get("value")
+    if value is None:
+        option = action.get("selected_option")
+        value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else ""
