@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from bot.scheduler import digests
 from bot.services import digest as rules
@@ -23,6 +22,9 @@ from handlers.edge.replies import ephemeral
 from messages import render
 from messages.formats import day_time
 from storage.models import DigestScope, DigestSubscription, QuietWeek
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DIGEST_USAGE = "/rapport digest"
 OVERDUE_USAGE = "/rapport overdue"

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
-from sqlalchemy.orm import Session
 
 from bot.services import followups
 from bot.services.accounts import get_account
@@ -26,6 +25,9 @@ from handlers.edge.parsing import colons_added, split_keyed
 from handlers.edge.replies import ephemeral
 from messages import render
 from storage.models import CommitmentDirection
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 COMMAND = "/followup"
 # What will be done, as the usage line names it, in errors about it.

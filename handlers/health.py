@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
-from sqlalchemy import select
 
-from bot.services import account_state
 from bot.services.accounts import get_account, resolve_account
-from bot.services.health import account_health
+from bot.services.health import account_health, owner_health
 from handlers.edge.accounts import read_account_of
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.replies import ephemeral
 from messages import render
-from storage.models import Account
 
 # Lines in the list: one section of mrkdwn holds them all, well inside 3,000 characters.
 MAX_LISTED = 20
@@ -38,20 +35,7 @@ def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
             scored = account_health(session, team_id=team_id, account_ids=[account.id], now=now)
             message = render("health_account", account=account, health=scored.get(account.id))
         else:
-            mine = session.execute(
-                select(Account.id, Account.name).where(
-                    Account.team_id == team_id,
-                    Account.owner_id == command["user_id"],
-                    account_state.WORKING,
-                )
-            ).all()
-            scored = account_health(
-                session, team_id=team_id, account_ids=[i for i, _ in mine], now=now
-            )
-            ranked = sorted(
-                ((name, scored[i]) for i, name in mine if i in scored),
-                key=lambda pair: (pair[1].is_new, pair[1].score or 0, pair[0].casefold()),
-            )
+            ranked = owner_health(session, team_id=team_id, owner_id=command["user_id"], now=now)
             message = render(
                 "health_list", rows=ranked[:MAX_LISTED], more=max(len(ranked) - MAX_LISTED, 0)
             )

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.services import team_calendar
 from bot.services.dates import HOLIDAY, DayReader
@@ -23,7 +21,9 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, caller_calendar, caller_reader, deps_of, utcnow
 from handlers.edge.replies import ephemeral
 from messages import render
-from storage.models import TeamHoliday
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _COUNTRY = re.compile(r"country\b\s*:?\s*(.*)", re.IGNORECASE | re.DOTALL)
 
@@ -120,14 +120,10 @@ def _holidays_list(
     added, removed, or there was nothing to do (a day off already, or none that day)."""
     team_id = team_of(command)
     today = caller_calendar(session, deps, command).today(now)
-    days = session.scalars(
-        select(TeamHoliday)
-        .where(TeamHoliday.team_id == team_id, TeamHoliday.day >= today)
-        .order_by(TeamHoliday.day)
-    ).all()
+    days = team_calendar.days_off_ahead(session, team_id=team_id, today=today, limit=40)
     return render(
         "holidays_list",
-        days=days[:40],
+        days=days,
         day_off=change if isinstance(change, team_calendar.DayOffChange) else None,
         changed=changed,
         team_country=team_holiday_country(session, team_id=team_id),

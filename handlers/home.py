@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from bot.services import followups
 from bot.services.calendar import WorkCalendar
+from bot.services.followups import snooze_until
 from bot.slackapi.timezones import learn_timezone
 from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_after_ack
 from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.home_tab import VIEWERS, publish, republish
-from handlers.nudges import ack_snooze_until, snooze_until
+from handlers.nudges import ack_snooze_until
 from handlers.settings import open_settings_modal
 from messages import render
 from messages.ids import Action, View

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.scheduler import compose
 from bot.services import followups, rhythm
@@ -33,7 +31,11 @@ from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
 from messages import render
 from messages.ids import Action, View
-from storage.models import Account, CheckIn, Commitment, Nudge, Qbr
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from storage.models import Commitment, Qbr
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,6 @@ def parse_ref(block_id: str) -> NudgeRef | None:
     return NudgeRef(int(parts[1]), parts[2], int(parts[3]), int(parts[4]))
 
 
-def _calendar(session: Session, deps: Deps, team_id: str, user_id: str) -> WorkCalendar:
-    return deps.calendar_of(session, team_id=team_id, user_id=user_id)
-
-
 def redrawn(
     session: Session, deps: Deps, *, team_id: str, outbox_id: int, now: datetime
 ) -> dict[str, Any] | None:
@@ -66,16 +64,11 @@ def redrawn(
     )
 
 
-def _redraw(client: WebClient, body: dict[str, Any], message: dict[str, Any] | None) -> None:
-    container = body.get("container") or {}
-    if message is None or not container.get("message_ts"):
+def redraw(client: WebClient, channel_id: str, ts: str, message: dict[str, Any] | None) -> None:
+    """Update the nudge message in place (nothing to do without it, or without where it is)."""
+    if message is None or not channel_id or not ts:
         return
-    client.chat_update(
-        channel=container["channel_id"],
-        ts=container["message_ts"],
-        text=message["text"],
-        blocks=message["blocks"],
-    )
+    client.chat_update(channel=channel_id, ts=ts, text=message["text"], blocks=message["blocks"])
 
 
 @dataclass(frozen=True)
@@ -97,17 +90,33 @@ def _apply(
 ) -> None:
     """Apply `change` to the clicked item, then redraw the message in place."""
     action = body["actions"][0]
-    ref = parse_ref(action.get("block_id", ""))
+    container = body.get("container") or {}
+    where = (container.get("channel_id", ""), container.get("message_ts", ""))
+    _change(body, context, client, action.get("block_id", ""), where, change, action)
+
+
+def _change(
+    body: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    block_id: str,
+    where: tuple[str, str],
+    change: Callable[[Click], None],
+    action: dict[str, Any],
+) -> None:
+    """Apply `change` to the item `block_id` names, then redraw its message (in the
+    channel and at the ts of `where`) and the clicker's App Home."""
+    ref = parse_ref(block_id)
     if ref is None:
         return
     deps = deps_of(context)
     team_id, user_id = team_of(body), body["user"]["id"]
     now = utcnow()
     with deps.db.begin() as session:
-        calendar = _calendar(session, deps, team_id, user_id)
+        calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
         change(Click(session, ref, action, calendar, now, team_id, user_id, deps))
         message = redrawn(session, deps, team_id=team_id, outbox_id=ref.outbox_id, now=now)
-    _redraw(client, body, message)
+    redraw(client, *where, message)
     refresh_home(context, team_id=team_id, user_id=user_id)
 
 
@@ -129,10 +138,8 @@ def _done(click: Click) -> None:
                 now=click.now,
             )
     elif click.ref.kind == "checkin":
-        checkin = click.session.scalar(
-            select(CheckIn).where(
-                CheckIn.team_id == click.team_id, CheckIn.id == click.ref.subject_id
-            )
+        checkin = rhythm.checkin_by_id(
+            click.session, team_id=click.team_id, checkin_id=click.ref.subject_id
         )
         if checkin is not None:
             rhythm.mark_checkin_done(
@@ -148,24 +155,9 @@ def done(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     _apply(body, context, client, _done)
 
 
-def snooze_until(choice: str, calendar: WorkCalendar, now: datetime) -> datetime | None:
-    """When a snooze ends; None for "pick a date", which asks in a modal."""
-    if choice == "1h":
-        return now + timedelta(hours=1)
-    if choice == "3h":
-        return now + timedelta(hours=3)
-    if choice == "tomorrow":
-        return calendar.opening(calendar.working_day_after(calendar.today(now), 1))
-    if choice == "next_week":
-        today = calendar.today(now)
-        monday = today + timedelta(days=7 - today.weekday())
-        return calendar.next_open(calendar.opening(monday))
-    return None
-
-
 def _snooze(click: Click) -> None:
     choice = (click.action.get("selected_option") or {}).get("value", "")
-    until = snooze_until(choice, click.calendar, click.now)
+    until = followups.snooze_until(choice, click.calendar, click.now)
     commitment = _commitment(click)
     if until is not None and commitment is not None and commitment.done_at is None:
         followups.snooze(click.session, commitment, until=until)
@@ -192,7 +184,9 @@ def _reassign(click: Click) -> None:
     new_owner = click.action.get("selected_user")
     commitment = _commitment(click)
     if new_owner and commitment is not None:
-        owner_calendar = _calendar(click.session, click.deps, click.team_id, new_owner)
+        owner_calendar = click.deps.calendar_of(
+            click.session, team_id=click.team_id, user_id=new_owner
+        )
         followups.reassign(
             click.session, commitment, new_owner=new_owner, calendar=owner_calendar, now=click.now
         )
@@ -203,24 +197,17 @@ def reassign(body: dict[str, Any], context: BoltContext, client: WebClient) -> N
 
 
 def _qbr(click: Click) -> Qbr | None:
-    return click.session.scalar(
-        select(Qbr).where(Qbr.team_id == click.team_id, Qbr.id == click.ref.subject_id)
-    )
+    return rhythm.qbr_by_id(click.session, team_id=click.team_id, qbr_id=click.ref.subject_id)
 
 
 def _review_asked(click: Click) -> date | None:
-    """The review the clicked nudge is about: its slot is `<step>:<planned date>`."""
-    nudge = click.session.get(Nudge, click.ref.nudge_id)
-    if nudge is None or nudge.team_id != click.team_id:
-        return None
-    try:
-        return date.fromisoformat(nudge.slot.partition(":")[2])
-    except ValueError:
-        return None
+    return rhythm.review_asked(click.session, team_id=click.team_id, nudge_id=click.ref.nudge_id)
 
 
 def _owner_calendar(click: Click, qbr: Qbr) -> WorkCalendar:
-    return _calendar(click.session, click.deps, click.team_id, qbr.account.owner_id)
+    return click.deps.calendar_of(
+        click.session, team_id=click.team_id, user_id=qbr.account.owner_id
+    )
 
 
 def _qbr_held(click: Click) -> None:
@@ -273,22 +260,15 @@ def qbr_skipped(body: dict[str, Any], context: BoltContext, client: WebClient) -
 
 
 def _touched(click: Click) -> None:
-    account = click.session.scalar(
-        select(Account).where(Account.team_id == click.team_id, Account.id == click.ref.subject_id)
+    rhythm.log_touch_for_nudge(
+        click.session,
+        team_id=click.team_id,
+        account_id=click.ref.subject_id,
+        nudge_id=click.ref.nudge_id,
+        user_id=click.user_id,
+        now=click.now,
+        calendar=click.calendar,
     )
-    nudge = click.session.get(Nudge, click.ref.nudge_id)
-    if account is None or nudge is None or nudge.team_id != click.team_id:
-        return
-    # A second click finds a touch already logged since this nudge: log no other.
-    if account.last_touch_at is None or account.last_touch_at < nudge.created_at:
-        rhythm.log_touch(
-            click.session,
-            account,
-            user_id=click.user_id,
-            note=None,
-            now=click.now,
-            calendar=click.calendar,
-        )
 
 
 def touched(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -306,7 +286,7 @@ def ack_snooze_until(
         return
     deps, team_id, user_id = deps_of(context), team_of(body), body["user"]["id"]
     with deps.db() as session:
-        today = _calendar(session, deps, team_id, user_id).today(utcnow())
+        today = deps.calendar_of(session, team_id=team_id, user_id=user_id).today(utcnow())
         reader = day_reader(session, team_id=team_id, user_id=user_id, today=today)
     try:
         reader.check(picked, SNOOZE)
@@ -329,24 +309,17 @@ def submit_snooze_until(
 ) -> None:
     block_id, _, rest = view.get("private_metadata", "").partition("|")
     channel_id, _, message_ts = rest.partition("|")
-    ref = parse_ref(block_id)
     picked = _picked_day(view)
-    if ref is None or picked is None:
+    if picked is None:
         return
-    deps = deps_of(context)
-    team_id, user_id = team_of(body), body["user"]["id"]
-    now = utcnow()
-    with deps.db.begin() as session:
-        calendar = _calendar(session, deps, team_id, user_id)
-        commitment = followups.get_commitment(
-            session, team_id=team_id, commitment_id=ref.subject_id
-        )
+
+    def snooze_to_day(click: Click) -> None:
+        commitment = _commitment(click)
         if commitment is not None and commitment.done_at is None:
-            until = calendar.next_open(datetime.combine(picked, time(0, 0), tzinfo=calendar.tz))
-            followups.snooze(session, commitment, until=max(until, now))
-        message = redrawn(session, deps, team_id=team_id, outbox_id=ref.outbox_id, now=now)
-    _redraw(client, {"container": {"channel_id": channel_id, "message_ts": message_ts}}, message)
-    refresh_home(context, team_id=team_id, user_id=user_id)
+            until = followups.snooze_until_day(picked, click.calendar, click.now)
+            followups.snooze(click.session, commitment, until=until)
+
+    _change(body, context, client, block_id, (channel_id, message_ts), snooze_to_day, {})
 
 
 def register(app: App) -> None:

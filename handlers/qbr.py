@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
-from sqlalchemy import select
 
 from bot.services import account_state, rhythm
 from bot.services.accounts import get_account, get_or_create_account
@@ -59,7 +58,7 @@ def _answer(
     qbr_id, planned = _target(body)
     deps, now, team_id = deps_of(context), utcnow(), team_of(body)
     with deps.db.begin() as session:
-        qbr = session.scalar(select(Qbr).where(Qbr.team_id == team_id, Qbr.id == qbr_id))
+        qbr = rhythm.qbr_by_id(session, team_id=team_id, qbr_id=qbr_id)
         if qbr is None or qbr.next_on != planned:
             raise UserFacingError(_STALE)
         calendar = owner_calendar(session, deps, qbr.account)
@@ -195,13 +194,7 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
         else:
             account = get_account(session, team_id=team_of(command), name=reading.name)
             calendar = owner_calendar(session, deps, account)
-            review_or_none = session.scalar(
-                select(Qbr).where(
-                    Qbr.team_id == account.team_id,
-                    Qbr.account_id == account.id,
-                    account_state.QBR_LIVE,
-                )
-            )
+            review_or_none = rhythm.live_qbr(session, account)
             if review_or_none is None:
                 account_state.require_live(account, "show or mark its QBRs")
                 raise UsageError(

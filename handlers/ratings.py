@@ -13,13 +13,11 @@ import logging
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
 
 from bot.services import ratings
 from bot.services.calendar import WorkCalendar
@@ -28,10 +26,13 @@ from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_afte
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.forms import Form
-from handlers.nudges import parse_ref, redrawn
+from handlers.nudges import parse_ref, redraw, redrawn
 from messages import render
 from messages.ids import RATING_SCORE_PREFIX, Action, RatingBlock, View
-from storage.models import CheckIn, RatingKind
+from storage.models import RatingKind
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("rapport.ratings")
 
@@ -86,20 +87,6 @@ def _calendar(session: Session, context: BoltContext, team_id: str, user_id: str
     return deps_of(context).calendar_of(session, team_id=team_id, user_id=user_id)
 
 
-def _checkin(session: Session, team_id: str, checkin_id: int) -> CheckIn | None:
-    return session.scalar(
-        select(CheckIn)
-        .where(CheckIn.team_id == team_id, CheckIn.id == checkin_id)
-        .options(joinedload(CheckIn.account))
-    )
-
-
-def _redraw(client: WebClient, channel_id: str, ts: str, message: dict[str, Any] | None) -> None:
-    if message is None or not channel_id or not ts:
-        return
-    client.chat_update(channel=channel_id, ts=ts, text=message["text"], blocks=message["blocks"])
-
-
 # --- the button on the nudge ---------------------------------------------------------
 
 
@@ -113,10 +100,10 @@ def open_rating(body: dict[str, Any], context: BoltContext, client: WebClient) -
     team_id, user_id = team_of(body), body["user"]["id"]
     now = utcnow()
     with deps_of(context).db.begin() as session:
-        checkin = _checkin(session, team_id, ref.subject_id)
+        checkin = ratings.checkin_to_rate(session, team_id=team_id, checkin_id=ref.subject_id)
         if checkin is None:
             return
-        if ratings.rating_for_checkin(session, team_id=team_id, checkin_id=checkin.id):
+        if ratings.rating_for_checkin(session, team_id=team_id, checkin_id=checkin.checkin_id):
             # Already recorded (a second click on an old copy): show it, ask nothing.
             message = redrawn(
                 session, deps_of(context), team_id=team_id, outbox_id=ref.outbox_id, now=now
@@ -127,13 +114,13 @@ def open_rating(body: dict[str, Any], context: BoltContext, client: WebClient) -
                 block_id=action["block_id"],
                 channel_id=channel_id,
                 message_ts=ts,
-                account_name=checkin.account.name,
+                account_name=checkin.account_name,
                 label=checkin.label,
             )
             today = _calendar(session, context, team_id, user_id).today(now)
             modal = rating_modal(form, kind=RatingKind.CSAT.value, contact_on=today)
     if modal is None:
-        _redraw(client, channel_id, ts, message)
+        redraw(client, channel_id, ts, message)
         return
     client.views_open(trigger_id=body["trigger_id"], view=modal)
 
@@ -241,7 +228,7 @@ def submit_rating(
     if ref is None or ref.kind != "checkin":
         return
     with deps_of(context).db.begin() as session:
-        checkin = _checkin(session, team_id, ref.subject_id)
+        checkin = ratings.checkin_to_rate(session, team_id=team_id, checkin_id=ref.subject_id)
         if checkin is None:
             return
         ratings.record_rating(
@@ -251,7 +238,7 @@ def submit_rating(
             kind=answer.kind,
             score=answer.score,
             contact_on=answer.contact_on,
-            checkin_id=checkin.id,
+            checkin_id=checkin.checkin_id,
             user_id=user_id,
             now=now,
             calendar=_calendar(session, context, team_id, user_id),
@@ -259,7 +246,7 @@ def submit_rating(
         message = redrawn(
             session, deps_of(context), team_id=team_id, outbox_id=ref.outbox_id, now=now
         )
-    _redraw(client, answer.form.channel_id, answer.form.message_ts, message)
+    redraw(client, answer.form.channel_id, answer.form.message_ts, message)
 
 
 def register(app: App) -> None:

@@ -6,11 +6,10 @@ handlers/holidays.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from bot.services import account_state, lifecycle, rhythm
 from bot.services.accounts import Reading, get_account, get_or_create_account
@@ -33,6 +32,9 @@ from handlers.edge.parsing import ask_for_colons, split_keyed
 from handlers.edge.replies import ephemeral
 from messages import render
 from messages.ids import Action, View
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 NO_REASON = frozenset({"none", "no", "-", "n/a", "na", "nothing", "no reason"})
 

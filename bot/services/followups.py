@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import IntEnum
 from typing import Any
 
@@ -390,6 +390,30 @@ def mark_done(
     commitment.snoozed_until = None
     cancel_pending(session, team_id=commitment.team_id, subject=subject_of(commitment))
     return True
+
+
+def snooze_until(choice: str, calendar: WorkCalendar, now: datetime) -> datetime | None:
+    """When a snooze picked from a menu ends (`1h`, `3h`, `tomorrow`: the next working
+    day's opening, `next_week`: Monday's, or the first working moment after); None
+    for anything else ("pick a date", which asks for the day)."""
+    if choice == "1h":
+        return now + timedelta(hours=1)
+    if choice == "3h":
+        return now + timedelta(hours=3)
+    if choice == "tomorrow":
+        return calendar.opening(calendar.working_day_after(calendar.today(now), 1))
+    if choice == "next_week":
+        today = calendar.today(now)
+        monday = today + timedelta(days=7 - today.weekday())
+        return calendar.next_open(calendar.opening(monday))
+    return None
+
+
+def snooze_until_day(day: date, calendar: WorkCalendar, now: datetime) -> datetime:
+    """When a snooze to a picked day ends: the first working moment from that day's
+    start where the person is, and never before now."""
+    until = calendar.next_open(datetime.combine(day, time(0, 0), tzinfo=calendar.tz))
+    return max(until, now)
 
 
 def snooze(session: Session, commitment: Commitment, *, until: datetime) -> None:

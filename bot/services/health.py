@@ -335,6 +335,25 @@ def account_health(
     return result
 
 
+def owner_health(
+    session: Session, *, team_id: str, owner_id: str, now: datetime
+) -> list[tuple[str, Health]]:
+    """The owner's open and won accounts by name with their health, lowest score first;
+    new ones (no score yet) after them, and by name among equals."""
+    mine = session.execute(
+        select(Account.id, Account.name).where(
+            Account.team_id == team_id,
+            Account.owner_id == owner_id,
+            account_state.WORKING,
+        )
+    ).all()
+    scored = account_health(session, team_id=team_id, account_ids=[i for i, _ in mine], now=now)
+    return sorted(
+        ((name, scored[i]) for i, name in mine if i in scored),
+        key=lambda pair: (pair[1].is_new, pair[1].score or 0, pair[0].casefold()),
+    )
+
+
 def _chunk_health(
     session: Session, team_id: str, ids: list[int], now: datetime, today: date
 ) -> dict[int, Health]:

@@ -19,7 +19,7 @@ from bot.services.accounts import account_by_id
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import CONTACT, DayReader
 from bot.services.errors import NotFound, UsageError
-from storage.models import CheckIn, Rating, RatingKind
+from storage.models import Account, CheckIn, Rating, RatingKind
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,26 @@ class Recorded:
     rating: Rating
     created: bool  # False: this check-in already had its rating; nothing new was written
     touched: bool  # the last contact was logged as a touch
+
+
+@dataclass(frozen=True)
+class ToRate:
+    """The check-in a rating is asked for, as the modal and its submission need it."""
+
+    checkin_id: int
+    account_id: int
+    account_name: str
+    label: str
+
+
+def checkin_to_rate(session: Session, *, team_id: str, checkin_id: int) -> ToRate | None:
+    """The team's check-in a nudge's button names, with its account; None when gone."""
+    row = session.execute(
+        select(CheckIn.id, CheckIn.account_id, Account.name, CheckIn.label)
+        .join(Account, Account.id == CheckIn.account_id)
+        .where(CheckIn.team_id == team_id, CheckIn.id == checkin_id)
+    ).first()
+    return ToRate(*row) if row is not None else None
 
 
 def check_rating(kind: str, score: object, contact_on: date, today: date) -> RatingKind:

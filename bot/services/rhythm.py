@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services import account_state
+from bot.services.accounts import account_by_id
 from bot.services.calendar import WorkCalendar
-from bot.services.errors import UsageError
+from bot.services.errors import NotFound, UsageError
 from bot.services.followups import PlannedNudge, note_activity
-from storage.models import Account, AccountStage, CheckIn, Qbr, QbrCadence, Touch
+from storage.models import Account, AccountStage, CheckIn, Nudge, Qbr, QbrCadence, Touch
 
 QBR_LEAD_DAYS = 7
 
@@ -123,6 +124,33 @@ def fit_lead_days(on: date, calendar: WorkCalendar, now: datetime) -> int:
     if opens <= now:  # working hours already under way: from the next working day
         first = calendar.working_day_after(first, 1)
     return max((on - first).days, 0)
+
+
+def qbr_by_id(session: Session, *, team_id: str, qbr_id: int) -> Qbr | None:
+    """The team's QBR a button names; None when it is gone or another team's."""
+    return session.scalar(select(Qbr).where(Qbr.team_id == team_id, Qbr.id == qbr_id))
+
+
+def live_qbr(session: Session, account: Account) -> Qbr | None:
+    """The account's review schedule, unless a loss dropped it."""
+    return session.scalar(
+        select(Qbr).where(
+            Qbr.team_id == account.team_id,
+            Qbr.account_id == account.id,
+            account_state.QBR_LIVE,
+        )
+    )
+
+
+def review_asked(session: Session, *, team_id: str, nudge_id: int) -> date | None:
+    """The review a QBR reminder is about: its slot is `<step>:<planned date>`."""
+    nudge = session.get(Nudge, nudge_id)
+    if nudge is None or nudge.team_id != team_id:
+        return None
+    try:
+        return date.fromisoformat(nudge.slot.partition(":")[2])
+    except ValueError:
+        return None
 
 
 def _require_live_review(qbr: Qbr, doing: str) -> None:
@@ -394,6 +422,13 @@ def _continue_series(session: Session, checkin: CheckIn, calendar: WorkCalendar)
         _add_checkin(session, account, checkin.due_on + timedelta(days=repeat), "regular", calendar)
 
 
+def checkin_by_id(session: Session, *, team_id: str, checkin_id: int) -> CheckIn | None:
+    """The team's check-in a button names; None when it is gone or another team's."""
+    return session.scalar(
+        select(CheckIn).where(CheckIn.team_id == team_id, CheckIn.id == checkin_id)
+    )
+
+
 def mark_checkin_done(
     session: Session, checkin: CheckIn, *, user_id: str, calendar: WorkCalendar, now: datetime
 ) -> bool:
@@ -461,6 +496,31 @@ def log_touch(
     )
     session.flush()
     return touch
+
+
+def log_touch_for_nudge(
+    session: Session,
+    *,
+    team_id: str,
+    account_id: int,
+    nudge_id: int,
+    user_id: str,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> bool:
+    """ "I was in touch" on a stay-in-touch nudge: log a touch, unless one was logged
+    since the nudge was planned (a second click logs no other). False: nothing logged."""
+    nudge = session.get(Nudge, nudge_id)
+    if nudge is None or nudge.team_id != team_id:
+        return False
+    try:
+        account = account_by_id(session, team_id=team_id, account_id=account_id)
+    except NotFound:
+        return False  # gone since: the DM is redrawn as it stands, nothing said
+    if account.last_touch_at is not None and account.last_touch_at >= nudge.created_at:
+        return False
+    log_touch(session, account, user_id=user_id, note=None, now=now, calendar=calendar)
+    return True
 
 
 class TouchDates(Protocol):

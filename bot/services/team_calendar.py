@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.services.errors import NotAllowed
@@ -39,6 +39,25 @@ def describe(change: TeamCalendarChange) -> str:
         return f"setting the holiday country to {change.country or 'the default'}"
     day = f"{change.day:%a} {change.day.day} {change.day:%b %Y}"
     return f"adding {day} as a team day off" if change.add else f"removing the day off on {day}"
+
+
+@dataclass(frozen=True)
+class DayOff:
+    """A team day off, as a list shows it."""
+
+    day: date
+    name: str
+
+
+def days_off_ahead(session: Session, *, team_id: str, today: date, limit: int) -> list[DayOff]:
+    """The team's days off from `today` on, soonest first, at most `limit`."""
+    rows = session.execute(
+        select(TeamHoliday.day, TeamHoliday.name)
+        .where(TeamHoliday.team_id == team_id, TeamHoliday.day >= today)
+        .order_by(TeamHoliday.day)
+        .limit(limit)
+    )
+    return [DayOff(day, name) for day, name in rows]
 
 
 def changes_anything(session: Session, *, team_id: str, change: TeamCalendarChange) -> bool:

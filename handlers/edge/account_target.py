@@ -6,17 +6,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from bot.services import governance
 from bot.services.errors import UserFacingError
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of
 from storage.models import Account
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from bot.services.accounts import Reading, resolve_account
 from bot.services.errors import AccountUnsure, NotFound, UsageError, UserFacingError
@@ -21,6 +19,9 @@ from bot.services.errors import reading as reading_key
 from handlers.edge.caller import team_of
 from messages import render
 from messages.ids import ACCOUNT_CHOICE_PREFIX
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # The account as usage lines name it (`/rapport won ACCOUNT`), named by its errors.
 ACCOUNT = "ACCOUNT"

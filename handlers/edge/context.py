@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext
-from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.services import people
@@ -18,6 +17,9 @@ from bot.services.people import day_reader
 from handlers.edge.caller import team_of
 from storage.db import SessionFactory
 from storage.models import Account
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def utcnow() -> datetime:

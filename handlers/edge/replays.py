@@ -34,17 +34,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
-from sqlalchemy import Connection
 
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.pool import AFTER_ACK
 from messages import render
 from storage import replays
 from storage.db import SessionFactory, at_first_transaction, request_budget, request_time_left
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 log = logging.getLogger("rapport.replays")
 
