@@ -30,6 +30,7 @@ from handlers.edge.caller import caller_of, team_of
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import split_keyed
+from handlers.edge.payloads import ButtonValue, RowId, action_value
 from handlers.edge.replies import ephemeral
 from handlers.playbook import playbook_of
 from messages import render
@@ -203,10 +204,18 @@ def open_account(body: dict[str, Any], context: BoltContext, client: WebClient) 
     open_about_account(body, context, client, account_modal)
 
 
+class UndoButton(ButtonValue):
+    """Undo on a change (_undo.j2 writes it): the AccountChange id."""
+
+    SEPARATOR = ":"
+
+    change_id: RowId
+
+
 def undo(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     caller = caller_of(body)
-    raw = str((body.get("actions") or [{}])[0].get("value", ""))
-    if not raw.isdigit() or len(raw) > 18:
+    clicked = UndoButton.parse_or_none(action_value(body))
+    if clicked is None:
         return
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
@@ -214,7 +223,7 @@ def undo(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         undone = lifecycle.undo(
             session,
             team_id=caller.team_id,
-            change_id=int(raw),
+            change_id=clicked.change_id,
             user_id=caller.user_id,
             calendar=calendar,
             now=now,

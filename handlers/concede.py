@@ -8,19 +8,26 @@ The buttons ack first, then work, then redraw the log in place through response_
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.services import concessions
 from bot.services.accounts import MAX_ACCOUNT_NAME
-from bot.services.errors import DidYouMean, NotFound, Suggestion, UsageError, UserFacingError
+from bot.services.errors import DidYouMean, NotFound, Suggestion, UsageError
 from handlers.edge.accounts import modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import later
 from handlers.edge.caller import team_of
@@ -28,6 +35,15 @@ from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import colons_added, split_keyed, split_share_flag
+from handlers.edge.payloads import (
+    ButtonValue,
+    Count,
+    MaybeText,
+    Metadata,
+    Page,
+    RowId,
+    action_value,
+)
 from handlers.edge.replies import ephemeral
 from handlers.edge.response_urls import ForeignResponseUrl, SlackOnlyRespond
 from handlers.edge.sharing import planned_post, post, report_post, share_channel
@@ -190,21 +206,28 @@ log = logging.getLogger("rapport.concede")
 _OLD_FORM = "This form is out of date. Run `/concede` again."
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(BaseModel):
     """The log message an edit was opened from, to redraw it once the edit is saved."""
 
-    page: int = 1
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    page: Page = 1
     # A message in a channel: redrawn with chat.update, which never expires.
-    channel_id: str | None = None
-    message_ts: str | None = None
+    channel_id: MaybeText = None
+    message_ts: MaybeText = None
     # An ephemeral message (the log is one): only its response_url can replace it.
-    response_url: str | None = None
+    response_url: MaybeText = None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Origin:
+        if self.response_url is None and not (self.channel_id and self.message_ts):
+            raise ValueError("no message to redraw")
+        return self
 
     @classmethod
     def of_click(cls, body: dict[str, Any], page: int) -> Origin | None:
         container = body.get("container") or {}
-        if container.get("type") != "message":
+        if container.get("type") != "message" or page < 1:
             return None
         if container.get("is_ephemeral"):
             url = body.get("response_url")
@@ -214,66 +237,44 @@ class Origin:
             return cls(page=page, channel_id=channel, message_ts=ts)
         return None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "page": self.page,
-            "channel_id": self.channel_id,
-            "message_ts": self.message_ts,
-            "response_url": self.response_url,
-        }
 
-    @classmethod
-    def from_json(cls, raw: object) -> Origin | None:
-        # Only ever our own JSON; anything else means no redraw, never a lost edit.
-        if not isinstance(raw, dict):
-            return None
-        page = raw.get("page")
-        texts = {k: raw.get(k) for k in ("channel_id", "message_ts", "response_url")}
-        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
-            return None
-        if not all(v is None or (isinstance(v, str) and v) for v in texts.values()):
-            return None
-        origin = cls(page=page, **texts)
-        if origin.response_url is None and not (origin.channel_id and origin.message_ts):
-            return None
-        return origin
+def _no_redraw(value: object, read: ValidatorFunctionWrapHandler) -> Origin | None:
+    # An origin that does not read means no redraw, never a lost edit.
+    try:
+        origin: Origin | None = read(value)
+    except ValidationError:
+        return None
+    return origin
 
 
-@dataclass(frozen=True)
-class ConcessionForm:
-    """What the modal is about, kept in its private_metadata."""
+class ConcessionForm(Metadata):
+    """What the concession modal is about, kept in its private_metadata."""
 
-    concession_id: int | None = None  # editing this entry; None: a new one
-    channel_id: str | None = None  # where it was opened, for `share`
-    origin: Origin | None = None  # the message to redraw after an edit
+    OUT_OF_DATE = "This form is out of date. Run `/concede` again."
 
-    def to_metadata(self) -> str:
-        metadata: dict[str, Any] = {
-            "concession_id": self.concession_id,
-            "channel_id": self.channel_id,
-        }
-        if self.origin is not None:
-            metadata["origin"] = self.origin.to_json()
-        return json.dumps(metadata)
+    concession_id: RowId | None = None  # editing this entry; None: a new one
+    channel_id: MaybeText = None  # where it was opened, for `share`
+    origin: Annotated[Origin | None, WrapValidator(_no_redraw)] = None  # to redraw after an edit
 
-    @classmethod
-    def from_metadata(cls, metadata: str) -> ConcessionForm:
-        try:
-            raw = json.loads(metadata) if metadata else {}
-        except ValueError:
-            raise UserFacingError(_OLD_FORM) from None
-        if not isinstance(raw, dict):
-            raise UserFacingError(_OLD_FORM)
-        concession_id, channel_id = raw.get("concession_id"), raw.get("channel_id")
-        if concession_id is not None and (
-            not isinstance(concession_id, int) or isinstance(concession_id, bool)
-        ):
-            raise UserFacingError(_OLD_FORM)
-        return cls(
-            concession_id=concession_id,
-            channel_id=channel_id if isinstance(channel_id, str) and channel_id else None,
-            origin=Origin.from_json(raw.get("origin")),
-        )
+
+class LogButton(ButtonValue):
+    """A button on the concession log (concession_log.yaml.j2 writes it): `<id>:<page>`,
+    the entry to edit or withdraw, or the account whose log to page, and the page."""
+
+    OUT_OF_DATE = "This button is out of date. Run `/concede ACCOUNT` again."
+    SEPARATOR = ":"
+
+    id: RowId
+    page: Count
+
+
+class NewEntryButton(ButtonValue):
+    """The log's "Log a new give" button (concession_log.yaml.j2): the account id."""
+
+    OUT_OF_DATE = LogButton.OUT_OF_DATE
+    SEPARATOR = ":"
+
+    account_id: RowId
 
 
 def concession_modal(
@@ -282,7 +283,7 @@ def concession_modal(
     return render(
         "concession_modal",
         callback_id=View.CONCESSION,
-        metadata=form.to_metadata(),
+        metadata=form.dump(),
         blocks=ConcessionBlock,
         account_name=account_name,
         entry=entry,
@@ -376,7 +377,7 @@ def parse_form(
 def submit_concession(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
-    form = ConcessionForm.from_metadata(view.get("private_metadata", ""))
+    form = ConcessionForm.parse(view.get("private_metadata", ""))
     editing = form.concession_id is not None
     account, fields, share = parse_form(Form.of(view), editing=editing)
     team_id, user_id = team_of(body), body["user"]["id"]
@@ -437,22 +438,6 @@ def submit_concession(
     ack(response_action="update", view=render("concession_done", title=title, message=message))
 
 
-_OLD_BUTTON = "This button is out of date. Run `/concede ACCOUNT` again."
-
-
-def _value(body: dict[str, Any]) -> str:
-    action = (body.get("actions") or [{}])[0]
-    return str(action.get("value", ""))
-
-
-def _pair(value: str) -> tuple[int, int]:
-    """`<id>:<page>` as the log template writes it."""
-    first, _, second = value.partition(":")
-    if not (first.isdigit() and second.isdigit()) or len(first) > 18 or len(second) > 6:
-        raise UserFacingError(_OLD_BUTTON)
-    return int(first), int(second)
-
-
 def _channel(body: dict[str, Any]) -> str | None:
     channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
         "id"
@@ -472,54 +457,52 @@ def _redraw(respond: Respond, log: concessions.ConcessionLog) -> None:
 
 def turn_page(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    account_id, page = _pair(_value(body))
+    clicked = LogButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
         log = concessions.concession_log_by_id(
-            session, team_id=team_of(body), account_id=account_id, page=page
+            session, team_id=team_of(body), account_id=clicked.id, page=clicked.page
         )
     _redraw(respond, log)
 
 
 def withdraw(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    concession_id, page = _pair(_value(body))
+    clicked = LogButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
         entry = concessions.withdraw_concession(
             session,
             team_id=team_of(body),
-            concession_id=concession_id,
+            concession_id=clicked.id,
             user_id=body["user"]["id"],
             now=utcnow(),
         )
-        log = concessions.log_of_account(session, account=entry.account, page=page)
+        log = concessions.log_of_account(session, account=entry.account, page=clicked.page)
     _redraw(respond, log)
     refresh_home(context, team_id=team_of(body), user_id=body["user"]["id"])
 
 
 def edit(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    concession_id, page = _pair(_value(body))
+    clicked = LogButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
-        entry = concessions.get_concession(
-            session, team_id=team_of(body), concession_id=concession_id
-        )
+        entry = concessions.get_concession(session, team_id=team_of(body), concession_id=clicked.id)
     open_concession_form(
         client,
         trigger_id=body["trigger_id"],
         channel_id=_channel(body),
         entry=entry,
         # Saving redraws this log message with the edited entry and balance.
-        origin=Origin.of_click(body, page),
+        origin=Origin.of_click(body, clicked.page),
     )
 
 
 def log_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    account_id = _value(body)
-    if not account_id.isdigit() or len(account_id) > 18:
-        raise UserFacingError(_OLD_BUTTON)
+    clicked = NewEntryButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
-        account = concessions.account_of(session, team_id=team_of(body), account_id=int(account_id))
+        account = concessions.account_of(
+            session, team_id=team_of(body), account_id=clicked.account_id
+        )
     open_concession_form(
         client, trigger_id=body["trigger_id"], channel_id=_channel(body), account_name=account.name
     )

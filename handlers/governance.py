@@ -80,7 +80,7 @@ def plan_modal(account: Account, plan: GovernancePlan | None) -> dict[str, Any]:
     return render(
         "governance_modal",
         callback_id=View.GOVERNANCE_PLAN,
-        metadata=AccountTarget(account.id).to_metadata(),
+        metadata=AccountTarget(account_id=account.id).dump(),
         account=account,
         plan=plan,
         blocks=GovernanceBlock,
@@ -136,7 +136,7 @@ def parse_plan(form: Form) -> governance.PlanFields:
 
 
 def save_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
-    target = AccountTarget.from_metadata(view.get("private_metadata", ""))
+    target = AccountTarget.parse(view.get("private_metadata", ""))
     fields = parse_plan(Form.of(view))
     try:
         with deps_of(context).db.begin() as session:
@@ -162,7 +162,7 @@ def debrief_modal(account: Account) -> dict[str, Any]:
     return render(
         "debrief_modal",
         callback_id=View.DEBRIEF,
-        metadata=AccountTarget(account.id).to_metadata(),
+        metadata=AccountTarget(account_id=account.id).dump(),
         account=account,
         blocks=DebriefBlock,
         max_text=MAX_ANSWER,
@@ -192,7 +192,7 @@ def parse_debrief(form: Form) -> governance.DebriefAnswers:
 def save_debrief(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
-    target = AccountTarget.from_metadata(view.get("private_metadata", ""))
+    target = AccountTarget.parse(view.get("private_metadata", ""))
     answers = parse_debrief(Form.of(view))
     try:
         with deps_of(context).db.begin() as session:

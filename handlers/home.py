@@ -26,6 +26,14 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.home_tab import VIEWERS, publish, republish
+from handlers.edge.payloads import (
+    MAX_OPTION_VALUE,
+    ButtonValue,
+    Metadata,
+    RowId,
+    Text,
+    action_value,
+)
 from handlers.nudges import ack_snooze_until
 from handlers.settings import open_settings_modal
 from messages import render
@@ -47,11 +55,46 @@ def publish_home(
     publish(client, deps, team_id=team_id, user_id=user_id)
 
 
-def _mine(session: Session, *, team_id: str, user_id: str, raw_id: str) -> Commitment | None:
-    """The open commitment the click names, if it is still the clicker's to act on."""
-    if not raw_id.isdigit() or len(raw_id) > 18:
+class DoneButton(ButtonValue):
+    """Done on a follow-up (home.yaml.j2 writes it): the commitment id."""
+
+    SEPARATOR = ":"
+
+    commitment_id: RowId
+
+
+class SnoozeOption(ButtonValue):
+    """An option of a follow-up's Snooze menu (home.yaml.j2): `<commitment id>:<choice>`."""
+
+    LIMIT = MAX_OPTION_VALUE
+    SEPARATOR = ":"
+
+    commitment_id: RowId
+    choice: Text
+
+
+class SnoozeForm(Metadata):
+    """The pick-a-day snooze modal's private_metadata: the commitment id."""
+
+    SEPARATOR = ":"
+
+    commitment_id: RowId
+
+
+def _mine(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    clicked: DoneButton | SnoozeForm | SnoozeOption | None,
+) -> Commitment | None:
+    """The open commitment the click names, if it is still the clicker's to act on (a
+    stale or foreign click changes nothing: Home is just drawn again)."""
+    if clicked is None:
         return None
-    commitment = followups.get_commitment(session, team_id=team_id, commitment_id=int(raw_id))
+    commitment = followups.get_commitment(
+        session, team_id=team_id, commitment_id=clicked.commitment_id
+    )
     if commitment is None or commitment.owner_id != user_id or commitment.done_at is not None:
         return None
     return commitment
@@ -61,12 +104,12 @@ def _calendar(session: Session, deps: Deps, team_id: str, user_id: str) -> WorkC
     return deps.calendar_of(session, team_id=team_id, user_id=user_id)
 
 
-def _snooze(deps: Deps, *, team_id: str, user_id: str, raw_id: str, choice: str) -> None:
+def _snooze(deps: Deps, *, team_id: str, user_id: str, clicked: SnoozeOption | None) -> None:
     now = utcnow()
     with deps.db.begin() as session:
-        commitment = _mine(session, team_id=team_id, user_id=user_id, raw_id=raw_id)
+        commitment = _mine(session, team_id=team_id, user_id=user_id, clicked=clicked)
         calendar = _calendar(session, deps, team_id, user_id)
-        until = snooze_until(choice, calendar, now)
+        until = snooze_until(clicked.choice, calendar, now) if clicked else None
         if commitment is not None and until is not None:
             followups.snooze(session, commitment, until=until)
 
@@ -78,9 +121,9 @@ def _who(body: dict[str, Any], context: BoltContext) -> tuple[str, str]:
 def done(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     deps, now = deps_of(context), utcnow()
     team_id, user_id = _who(body, context)
-    raw_id = str(body["actions"][0].get("value", ""))
+    clicked = DoneButton.parse_or_none(action_value(body))
     with deps.db.begin() as session:
-        commitment = _mine(session, team_id=team_id, user_id=user_id, raw_id=raw_id)
+        commitment = _mine(session, team_id=team_id, user_id=user_id, clicked=clicked)
         if commitment is not None:
             calendar = _calendar(session, deps, team_id, user_id)
             followups.mark_done(
@@ -93,15 +136,17 @@ def done(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
 def snooze(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     deps = deps_of(context)
     team_id, user_id = _who(body, context)
-    action = body["actions"][0]
-    raw_id, _, choice = (action.get("selected_option") or {}).get("value", "").partition(":")
-    if choice == "pick":
+    clicked = SnoozeOption.parse_or_none(action_value(body))
+    if clicked is not None and clicked.choice == "pick":
+        form = SnoozeForm(commitment_id=clicked.commitment_id)
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=render("snooze_modal", callback_id=View.HOME_SNOOZE_UNTIL.value, metadata=raw_id),
+            view=render(
+                "snooze_modal", callback_id=View.HOME_SNOOZE_UNTIL.value, metadata=form.dump()
+            ),
         )
         return
-    _snooze(deps, team_id=team_id, user_id=user_id, raw_id=raw_id, choice=choice)
+    _snooze(deps, team_id=team_id, user_id=user_id, clicked=clicked)
     VIEWERS.add(team_id, user_id)
     republish(client, deps, team_id=team_id, user_id=user_id)
 
@@ -114,9 +159,8 @@ def submit_snooze_until(
     deps, now = deps_of(context), utcnow()
     team_id, user_id = _who(body, context)
     with deps.db.begin() as session:
-        commitment = _mine(
-            session, team_id=team_id, user_id=user_id, raw_id=view.get("private_metadata", "")
-        )
+        form = SnoozeForm.parse_or_none(view.get("private_metadata", ""))
+        commitment = _mine(session, team_id=team_id, user_id=user_id, clicked=form)
         calendar = _calendar(session, deps, team_id, user_id)
         if commitment is not None and picked:
             day = datetime.fromisoformat(picked).date()

@@ -5,7 +5,6 @@ its buttons (start the form from a template, record which offer the buyer chose)
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services import meso as meso_service
 from bot.services.accounts import MAX_ACCOUNT_NAME
-from bot.services.errors import UsageError, UserFacingError
+from bot.services.errors import UsageError
 from bot.slackapi.roles import is_workspace_admin
 from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import later
@@ -25,6 +24,14 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.parsing import split_keyed, split_share_flag
+from handlers.edge.payloads import (
+    ButtonValue,
+    MaybeText,
+    Metadata,
+    Position,
+    RowId,
+    action_value,
+)
 from handlers.edge.replies import ephemeral
 from handlers.edge.sharing import Shared, planned_post, post, report_post, share_channel
 from messages import render
@@ -304,23 +311,36 @@ _TEXT_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class MesoForm:
-    """Where the modal was opened (for `share`), kept in its private_metadata."""
+class MesoForm(Metadata):
+    """Where the MESO modal was opened (for `share`), kept in its private_metadata."""
 
-    channel_id: str | None = None
+    OUT_OF_DATE = "This form is out of date. Run `/meso` again."
 
-    def to_metadata(self) -> str:
-        return json.dumps({"channel_id": self.channel_id})
+    channel_id: MaybeText = None
 
-    @classmethod
-    def from_metadata(cls, metadata: str) -> MesoForm:
-        try:
-            raw = json.loads(metadata) if metadata else {}
-        except ValueError:
-            raise UserFacingError(_OLD_FORM) from None
-        channel_id = raw.get("channel_id") if isinstance(raw, dict) else None
-        return cls(channel_id=channel_id if isinstance(channel_id, str) and channel_id else None)
+
+_OLD_BUTTON = "This button is out of date. Run `/meso ACCOUNT` again."
+
+
+class TemplateButton(ButtonValue):
+    """A template's button on the MESO overview (meso_overview.yaml.j2 writes it as
+    JSON): start the form for `account` from `template`."""
+
+    OUT_OF_DATE = _OLD_BUTTON
+
+    account: str
+    template: str
+
+
+class PickButton(ButtonValue):
+    """The button that records the offer the buyer chose (meso_grid.yaml.j2 writes it):
+    `<set id>:<position>`."""
+
+    OUT_OF_DATE = _OLD_BUTTON
+    SEPARATOR = ":"
+
+    meso_id: RowId
+    position: Position
 
 
 def meso_modal(
@@ -330,7 +350,7 @@ def meso_modal(
     return render(
         "meso_modal",
         callback_id=View.MESO,
-        metadata=form.to_metadata(),
+        metadata=form.dump(),
         blocks=MesoBlock,
         fields=MesoOfferField,
         offer_block=offer_block,
@@ -353,7 +373,9 @@ def open_meso_form(
     try:
         client.views_open(
             trigger_id=trigger_id,
-            view=meso_modal(MesoForm(channel_id), account_name=account_name, offers=offers),
+            view=meso_modal(
+                MesoForm(channel_id=channel_id), account_name=account_name, offers=offers
+            ),
         )
     except SlackApiError as error:
         raise UsageError(
@@ -494,7 +516,7 @@ def parse_tolerance_field(form: Form) -> float | None:
 def submit_meso(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
-    form = MesoForm.from_metadata(view.get("private_metadata", ""))
+    form = MesoForm.parse(view.get("private_metadata", ""))
     inputs = Form.of(view)
     account = inputs.text(MesoBlock.ACCOUNT, limit=200) or ""
     offers = parse_offers(inputs)
@@ -523,24 +545,12 @@ def submit_meso(
     ack(response_action="update", view=render("meso_done", message=message))
 
 
-_OLD_BUTTON = "This button is out of date. Run `/meso ACCOUNT` again."
-
-
 def start_from_template(
     ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     ack()
-    action = (body.get("actions") or [{}])[0]
-    try:
-        raw = json.loads(str(action.get("value", "")))
-    except ValueError:
-        raise UserFacingError(_OLD_BUTTON) from None
-    if not isinstance(raw, dict):
-        raise UserFacingError(_OLD_BUTTON)
-    account, template = raw.get("account"), raw.get("template")
-    if not isinstance(account, str) or not isinstance(template, str):
-        raise UserFacingError(_OLD_BUTTON)
-    offers = meso_service.template_set(template)
+    clicked = TemplateButton.parse(action_value(body))
+    offers = meso_service.template_set(clicked.template)
     channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
         "id"
     )
@@ -548,23 +558,20 @@ def start_from_template(
         client,
         trigger_id=body["trigger_id"],
         channel_id=str(channel) if channel else None,
-        account_name=account,
+        account_name=clicked.account,
         offers=offers,
     )
 
 
 def pick(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    action = (body.get("actions") or [{}])[0]
-    meso_id, _, position = str(action.get("value", "")).partition(":")
-    if not (meso_id.isdigit() and position.isdigit()) or len(meso_id) > 18 or len(position) > 2:
-        raise UserFacingError(_OLD_BUTTON)
+    clicked = PickButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
         chosen = meso_service.record_choice_by_position(
             session,
             team_id=team_of(body),
-            meso_id=int(meso_id),
-            position=int(position),
+            meso_id=clicked.meso_id,
+            position=clicked.position,
             user_id=body["user"]["id"],
             now=utcnow(),
         )

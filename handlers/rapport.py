@@ -48,7 +48,8 @@ from handlers import (
 from handlers.edge.accounts import CHOICE_KEY, AccountChoice
 from handlers.edge.caller import caller_of, team_of
 from handlers.edge.errors import error_message
-from handlers.edge.replies import ephemeral
+from handlers.edge.payloads import OutOfDate, action_value
+from handlers.edge.replies import RunCommand, ephemeral
 from messages import render
 from messages.commands import command_reference, subcommand_reference
 from messages.ids import ACCOUNT_CHOICE_PREFIX, Action
@@ -158,22 +159,13 @@ COMMANDS: dict[str, Callable[[Ack, dict[str, str], BoltContext], None]] = {
 }
 
 
-def _command_of(body: dict[str, Any]) -> tuple[str, str]:
-    action = (body.get("actions") or [{}])[0]
-    try:
-        wanted = json.loads(str(action.get("value", "")))
-        command, text = str(wanted["command"]), str(wanted["text"])
-    except (ValueError, KeyError, TypeError):
-        raise UserFacingError("This button is out of date: type the command again.") from None
-    return command, text
-
-
 def run_command(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    name, text = _command_of(body)
+    clicked = RunCommand.parse(action_value(body))
+    name, text = clicked.command, clicked.text
     listener = COMMANDS.get(name)
     if listener is None:
-        raise UserFacingError("This button is out of date: type the command again.")
+        raise OutOfDate(RunCommand.OUT_OF_DATE)
     caller = caller_of(body)
     command = {
         "command": name,
@@ -201,8 +193,7 @@ def run_command(ack: Ack, body: dict[str, Any], context: BoltContext, respond: R
 
 def choose_account(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    action = (body.get("actions") or [{}])[0]
-    choice = AccountChoice.from_value(str(action.get("value", "")))
+    choice = AccountChoice.parse(action_value(body))
     channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
         "id"
     )

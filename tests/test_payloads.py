@@ -113,3 +113,37 @@ def test_what_would_not_fit_is_refused_when_written() -> None:
 )
 def test_action_value_reads_a_button_or_a_menu(body: dict[str, Any], value: str) -> None:
     assert action_value(body) == value
+
+
+def test_an_origin_that_does_not_read_means_no_redraw_not_a_lost_edit() -> None:
+    from handlers.concede import ConcessionForm, Origin
+
+    form = ConcessionForm(concession_id=3, channel_id="C0DEALS", origin=Origin(response_url="u"))
+    assert ConcessionForm.parse(form.dump()) == form
+    junk = '{"concession_id": 3, "origin": {"page": 0, "channel_id": "C0"}}'
+    assert ConcessionForm.parse(junk) == ConcessionForm(concession_id=3)
+    # What the form wrote before it was a model still reads.
+    old = '{"concession_id": null, "channel_id": "", "origin": null}'
+    assert ConcessionForm.parse(old) == ConcessionForm()
+
+
+def test_the_features_buttons_say_which_command_to_run_again() -> None:
+    from handlers.concede import LogButton
+    from handlers.meso import PickButton
+
+    with pytest.raises(OutOfDate, match="/concede ACCOUNT"):
+        LogButton.parse("1:")
+    with pytest.raises(OutOfDate, match="/meso ACCOUNT"):
+        PickButton.parse("1:100")
+    assert PickButton.parse("12:2") == PickButton(meso_id=12, position=2)
+
+
+def test_an_account_choice_keeps_no_mention_in_the_message() -> None:
+    from handlers.edge.accounts import AccountChoice
+
+    choice = AccountChoice(command="/concede", text="<!channel> & co give: x", account_id=4)
+    value = choice.dump()
+    assert "<" not in value and ">" not in value and "&" not in value
+    assert AccountChoice.parse(value) == choice
+    with pytest.raises(OutOfDate):
+        AccountChoice.parse('{"c": "/evil", "t": "x", "a": 1}')

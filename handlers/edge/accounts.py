@@ -9,14 +9,15 @@ its text (`AccountChoice`); the click runs the same command again with the answe
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationError
 
 from bot.services.accounts import Reading, resolve_account
-from bot.services.errors import AccountUnsure, NotFound, UsageError, UserFacingError
+from bot.services.errors import AccountUnsure, NotFound, UsageError
 from bot.services.errors import reading as reading_key
 from handlers.edge.caller import team_of
+from handlers.edge.payloads import MAX_BUTTON_VALUE, ButtonValue, PayloadTooLarge, RowId
 from messages import render
 from messages.ids import ACCOUNT_CHOICE_PREFIX
 
@@ -27,44 +28,28 @@ if TYPE_CHECKING:
 ACCOUNT = "ACCOUNT"
 # Where a re-run command carries the rep's answer (never in a command Slack sends).
 CHOICE_KEY = "rapport_account_choice"
-# Slack's limit on a button's value.
-MAX_BUTTON_VALUE = 2000
 # The commands a question can be asked for (and so a button may run again).
 CHOICE_COMMANDS = ("/concede", "/followup", "/meso", "/rapport")
 _STALE = "This question is out of date. Run the command again."
 
 
-@dataclass(frozen=True)
-class AccountChoice:
+def _choice_command(command: str) -> str:
+    if command not in CHOICE_COMMANDS:
+        raise ValueError("not a command a question is asked for")
+    return command
+
+
+class AccountChoice(ButtonValue):
     """A question's answer, as a button carries it: run `command text` with `account_id`
-    (0: the new account)."""
+    (0: the new account). JSON with one-letter keys, to leave the text the room."""
 
-    command: str
-    text: str
-    account_id: int
+    OUT_OF_DATE = _STALE
 
-    def to_value(self) -> str:
-        value = json.dumps({"c": self.command, "t": self.text, "a": self.account_id})
-        # JSON escapes, so no `<!channel>` sits in the message even where no one sees it.
-        return value.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-
-    @classmethod
-    def from_value(cls, value: str) -> AccountChoice:
-        try:
-            raw = json.loads(value)
-            command, text, account_id = raw["c"], raw["t"], raw["a"]
-        except (ValueError, TypeError, KeyError):
-            raise UserFacingError(_STALE) from None
-        if (
-            command not in CHOICE_COMMANDS
-            or not isinstance(text, str)
-            or len(text) > MAX_BUTTON_VALUE
-            or not isinstance(account_id, int)
-            or isinstance(account_id, bool)
-            or not 0 <= account_id < 2**63
-        ):
-            raise UserFacingError(_STALE)
-        return cls(command=command, text=text, account_id=account_id)
+    command: Annotated[str, AfterValidator(_choice_command)] = Field(
+        validation_alias="c", serialization_alias="c"
+    )
+    text: str = Field(validation_alias="t", serialization_alias="t", max_length=MAX_BUTTON_VALUE)
+    account_id: RowId = Field(validation_alias="a", serialization_alias="a")
 
 
 def choice_of(command: dict[str, Any]) -> int | None:
@@ -113,19 +98,22 @@ def account_question(question: AccountUnsure, body: dict[str, Any]) -> dict[str,
     answers = [(option.name, option.account_id) for option in question.options]
     if question.new_name is not None:
         answers.append((question.new_name, 0))
-    values = [AccountChoice(command, text, account_id).to_value() for _, account_id in answers]
     # Without the command (or past a button's limit) the buttons could not finish it.
-    buttons = command in CHOICE_COMMANDS and all(len(v) <= MAX_BUTTON_VALUE for v in values)
+    try:
+        values = [
+            AccountChoice(command=command, text=text, account_id=account_id).dump()
+            for _, account_id in answers
+        ]
+    except (ValidationError, PayloadTooLarge):
+        values = []
     return render(
         "account_question",
         question=question,
         prefix=ACCOUNT_CHOICE_PREFIX,
         buttons=[
             (name, account_id, value)
-            for (name, account_id), value in zip(answers, values, strict=True)
-        ]
-        if buttons
-        else [],
+            for (name, account_id), value in zip(answers, values, strict=False)
+        ],
     )
 
 

@@ -16,7 +16,9 @@ on where it is stored (docs: /work/shared/slack/PLATFORM-FACTS.md, Block Kit ref
 `dump()` writes the compact string Slack stores: JSON without the fields left at None,
 or, for a model that sets `SEPARATOR`, its fields in order joined by it (`"12:3"`), the
 shape buttons already in Slack messages carry. It refuses (`PayloadTooLarge`) what
-would not fit, rather than have Slack refuse the whole message.
+would not fit, rather than have Slack refuse the whole message. Where a template
+writes a value itself (an id, `id:page`), the model's docstring names the template,
+and the tests click what the template wrote.
 """
 
 from __future__ import annotations
@@ -59,17 +61,22 @@ def _digits(max_digits: int) -> Any:
 
 # A database id (a bigint: up to 18 digits stays below 2**63).
 RowId = Annotated[int, _digits(18), Field(ge=0, lt=2**63)]
-# A page of a list, a position in a set: small counts.
+# A page of a list (from 1); a count or a position in a set (from 0).
 Page = Annotated[int, _digits(6), Field(ge=1)]
+Count = Annotated[int, _digits(6), Field(ge=0)]
 Position = Annotated[int, _digits(2), Field(ge=0)]
 # A Slack id (channel, user, message ts, view id) or URL as Rapport stores it: never empty.
 Text = Annotated[str, Field(min_length=1)]
+# One that may be missing: None, and "" (a command from nowhere has "" for a channel) too.
+MaybeText = Annotated[Text | None, BeforeValidator(lambda value: value or None)]
 
 
 class Payload(BaseModel):
     """The base: frozen, strict (a bool is no id, a number no string), no unknown keys."""
 
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True, strict=True, extra="forbid", validate_by_name=True, validate_by_alias=True
+    )
 
     LIMIT: ClassVar[int]
     # The answer to a payload that does not read; a model names its command.
@@ -82,7 +89,10 @@ class Payload(BaseModel):
         if self.SEPARATOR is not None:
             raw = self.SEPARATOR.join(str(getattr(self, name)) for name in type(self).model_fields)
         else:
-            raw = self.model_dump_json(exclude_none=True)
+            # JSON's own escapes for &, < and >: no `<!channel>` sits in a message, even
+            # where no one sees it.
+            raw = self.model_dump_json(exclude_none=True, by_alias=True)
+            raw = raw.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
         if len(raw) > self.LIMIT:
             raise PayloadTooLarge(f"{type(self).__name__}: {len(raw)} > {self.LIMIT} characters")
         return raw
@@ -102,6 +112,14 @@ class Payload(BaseModel):
             return cls.model_validate_json(raw or "{}")
         except ValidationError:
             raise OutOfDate(cls.OUT_OF_DATE) from None
+
+    @classmethod
+    def parse_or_none(cls, raw: object) -> Self | None:
+        """The payload, or None where a stale click is just ignored (App Home's redraw)."""
+        try:
+            return cls.parse(raw)
+        except OutOfDate:
+            return None
 
 
 class Metadata(Payload):
@@ -132,7 +150,7 @@ def action_value(body: dict[str, Any]) -> str:
     if not isinstance(action, dict):
         return ""
     value = action.get("value")
-    if value is None:
+    if not value:
         option = action.get("selected_option")
         value = option.get("value") if isinstance(option, dict) else None
     return value if isinstance(value, str) else ""

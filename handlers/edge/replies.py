@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-# A button's value holds at most 2000 characters (Block Kit).
-MAX_BUTTON_VALUE = 2000
+from handlers.edge.payloads import ButtonValue, PayloadTooLarge
+
+
+class RunCommand(ButtonValue):
+    """A button that runs `command text` again, as if typed (handlers/rapport.py): the
+    answers to a "Did you mean…?" (did_you_mean.yaml.j2 is given it)."""
+
+    OUT_OF_DATE = "This button is out of date: type the command again."
+
+    command: str
+    text: str
 
 
 def ephemeral(message: dict[str, Any]) -> dict[str, Any]:
@@ -17,5 +25,7 @@ def ephemeral(message: dict[str, Any]) -> dict[str, Any]:
 def run_value(command: str, text: str) -> str | None:
     """The value of a button that runs `command text` (handlers.rapport);
     None if it would not fit in a button."""
-    value = json.dumps({"command": command, "text": text}, ensure_ascii=False)
-    return value if len(value) <= MAX_BUTTON_VALUE else None
+    try:
+        return RunCommand(command=command, text=text).dump()
+    except PayloadTooLarge:
+        return None
