@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -113,16 +113,22 @@ def _record_stage(
     )
 
 
-def _open_checkins(session: Session, account: Account) -> list[CheckIn]:
-    return list(
+_Open = TypeVar("_Open", Commitment, CheckIn)
+
+
+def _open_on(
+    session: Session, account: Account, model: type[_Open], *order: Any
+) -> tuple[_Open, ...]:
+    """The account's follow-ups or check-ins not done yet, in `order`."""
+    return tuple(
         session.scalars(
-            select(CheckIn)
+            select(model)
             .where(
-                CheckIn.team_id == account.team_id,
-                CheckIn.account_id == account.id,
-                CheckIn.done_at.is_(None),
+                model.team_id == account.team_id,
+                model.account_id == account.id,
+                model.done_at.is_(None),
             )
-            .order_by(CheckIn.due_on)
+            .order_by(*order)
         )
     )
 
@@ -135,7 +141,9 @@ def win(
 
     previous = account.stage or AccountStage.OPEN.value
     if previous == AccountStage.WON:
-        return Outcome(account, False, previous, checkins=tuple(_open_checkins(session, account)))
+        return Outcome(
+            account, False, previous, checkins=_open_on(session, account, CheckIn, CheckIn.due_on)
+        )
     # Check-ins a loss dropped may fall on the days planned now: they are taken up
     # again, and an Undo puts them back as they were.
     dropped = {
@@ -222,23 +230,13 @@ def lose(session: Session, account: Account, *, actor_id: str, now: datetime) ->
 
 def open_items(session: Session, account: Account) -> Closed:
     """What is open on the account: what a loss would close, what a new owner takes on."""
-    commitments = tuple(
-        session.scalars(
-            select(Commitment)
-            .where(
-                Commitment.team_id == account.team_id,
-                Commitment.account_id == account.id,
-                Commitment.done_at.is_(None),
-            )
-            .order_by(Commitment.due_on, Commitment.id)
-        )
-    )
+    commitments = _open_on(session, account, Commitment, Commitment.due_on, Commitment.id)
     qbr = session.scalar(
         select(Qbr).where(
             Qbr.team_id == account.team_id, Qbr.account_id == account.id, account_state.QBR_LIVE
         )
     )
-    return Closed(commitments, tuple(_open_checkins(session, account)), qbr)
+    return Closed(commitments, _open_on(session, account, CheckIn, CheckIn.due_on), qbr)
 
 
 def _drop_everything(
@@ -478,7 +476,7 @@ def undo(
             f"{account.name} has changed since then (see `/rapport account {account.name} "
             "history`), so this can no longer be undone on its own."
         )
-    _UNDO[kind](session, change, account, calendar, now)
+    _UNDO[kind](_Undo(session, change, account, calendar, now))
     change.undone_at = now
     change.undone_by = user_id
     # The Undo is a change of its own in the history (who undid what, before → after).
@@ -527,155 +525,127 @@ def _superseded(session: Session, change: AccountChange, account: Account) -> bo
     return later is not None
 
 
-def _undo_lost(
-    session: Session,
-    change: AccountChange,
-    account: Account | None,
-    calendar: WorkCalendar,
-    now: datetime,
-) -> None:
-    """Put back exactly what the loss closed: the rows it dropped, as they were."""
-    from bot.services import rhythm
+@dataclass(frozen=True)
+class _Undo:
+    """Undoing one change: a method per kind of change (`_UNDO`), each putting back
+    what that change did, from what it recorded (`detail`)."""
 
-    assert account is not None and change.detail is not None
-    detail = change.detail
-    dropped_then = change.at
-    for row_id, next_nudge_at in detail["commitments"]:
-        _take_back(session.get(Commitment, row_id), dropped_then, next_nudge_at)
-    for row_id, next_nudge_at in detail["checkins"]:
-        _take_back(session.get(CheckIn, row_id), dropped_then, next_nudge_at)
-    if detail.get("qbr"):
-        qbr = session.get(Qbr, detail["qbr"][0])
-        if qbr is not None and qbr.dropped_at == dropped_then:
-            qbr.dropped_at = None
-            rhythm.arm_qbr(qbr, calendar, now)
-    if detail["nudges"]:
-        session.execute(
-            update(Nudge)
-            .where(Nudge.id.in_(detail["nudges"]), Nudge.status == NudgeStatus.CANCELLED)
-            .values(status=NudgeStatus.PENDING)
+    session: Session
+    change: AccountChange
+    account: Account | None
+    calendar: WorkCalendar
+    now: datetime
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        assert self.change.detail is not None
+        return self.change.detail
+
+    @property
+    def of_account(self) -> Account:
+        assert self.account is not None
+        return self.account
+
+    def lost(self) -> None:
+        """Put back exactly what the loss closed: the rows it dropped, as they were."""
+        from bot.services import rhythm
+
+        session, account, detail = self.session, self.of_account, self.detail
+        dropped_then = self.change.at
+        for row_id, next_nudge_at in detail["commitments"]:
+            _take_back(session.get(Commitment, row_id), dropped_then, next_nudge_at)
+        for row_id, next_nudge_at in detail["checkins"]:
+            _take_back(session.get(CheckIn, row_id), dropped_then, next_nudge_at)
+        if detail.get("qbr"):
+            qbr = session.get(Qbr, detail["qbr"][0])
+            if qbr is not None and qbr.dropped_at == dropped_then:
+                qbr.dropped_at = None
+                rhythm.arm_qbr(qbr, self.calendar, self.now)
+        if detail["nudges"]:
+            session.execute(
+                update(Nudge)
+                .where(Nudge.id.in_(detail["nudges"]), Nudge.status == NudgeStatus.CANCELLED)
+                .values(status=NudgeStatus.PENDING)
+            )
+        account.stage = detail["stage"]
+        account.lost_at = _from_iso(detail["lost_at"])
+        account.touch_nudge_at = _from_iso(detail["touch_nudge_at"])
+
+    def won(self) -> None:
+        session, account, detail = self.session, self.of_account, self.detail
+        for checkin_id in detail["new"]:
+            checkin = session.get(CheckIn, checkin_id)
+            if checkin is not None and checkin.done_at is None:
+                cancel_pending(session, team_id=account.team_id, subject=f"checkin:{checkin_id}")
+                session.delete(checkin)
+        for checkin_id, (done_at, dropped_at, done_by, label) in detail["revived"].items():
+            checkin = session.get(CheckIn, int(checkin_id))
+            if checkin is not None and checkin.done_at is None:
+                cancel_pending(session, team_id=account.team_id, subject=f"checkin:{checkin_id}")
+                checkin.done_at = _from_iso(done_at)
+                checkin.dropped_at = _from_iso(dropped_at)
+                checkin.done_by = done_by
+                checkin.label = label
+                checkin.next_nudge_at = None
+        account.stage = detail["stage"]
+        account.won_at = _from_iso(detail["won_at"])
+        account.lost_at = _from_iso(detail["lost_at"])
+        if account_state.is_lost(account.stage):
+            # Lost again: what was opened while it was won is dropped with it.
+            _drop_everything(session, account, actor_id=self.change.actor_id, now=self.now)
+
+    def reopened(self) -> None:
+        account = self.of_account
+        account.stage = AccountStage.LOST
+        account.lost_at = _from_iso(self.detail["lost_at"])
+        # Lost again: what was opened while it was a prospect is dropped with it.
+        _drop_everything(self.session, account, actor_id=self.change.actor_id, now=self.now)
+
+    def pause(self) -> None:
+        account, detail = self.of_account, self.detail
+        until = detail["until"]
+        account.paused_until = date.fromisoformat(until) if until else None
+        account.pause_reason = detail["reason"]
+
+    def account_field(self) -> None:
+        account, change = self.of_account, self.change
+        (attribute,) = (a for k, a in FIELDS.values() if k == change.kind)
+        if getattr(account, attribute) != change.after:
+            raise UsageError(
+                f"{account.name}'s {change.kind} has changed again since, so this can no "
+                "longer be undone on its own."
+            )
+        setattr(account, attribute, self.detail["value"])
+
+    def withdrawal(self) -> None:
+        from storage.models import Concession
+
+        concession = self.session.get(Concession, self.detail["concession_id"])
+        if concession is not None and concession.withdrawn_at is not None:
+            concession.withdrawn_at = None
+            concession.withdrawn_by = None
+
+    def digest_stop(self) -> None:
+        from bot.services import digest
+
+        digest.restart(
+            self.session,
+            team_id=self.change.team_id,
+            subscription_id=self.detail["digest_id"],
+            now=self.now,
         )
-    account.stage = detail["stage"]
-    account.lost_at = _from_iso(detail["lost_at"])
-    account.touch_nudge_at = _from_iso(detail["touch_nudge_at"])
-
-
-def _undo_won(
-    session: Session,
-    change: AccountChange,
-    account: Account | None,
-    calendar: WorkCalendar,
-    now: datetime,
-) -> None:
-    assert account is not None and change.detail is not None
-    detail = change.detail
-    for checkin_id in detail["new"]:
-        checkin = session.get(CheckIn, checkin_id)
-        if checkin is not None and checkin.done_at is None:
-            cancel_pending(session, team_id=account.team_id, subject=f"checkin:{checkin_id}")
-            session.delete(checkin)
-    for checkin_id, (done_at, dropped_at, done_by, label) in detail["revived"].items():
-        checkin = session.get(CheckIn, int(checkin_id))
-        if checkin is not None and checkin.done_at is None:
-            cancel_pending(session, team_id=account.team_id, subject=f"checkin:{checkin_id}")
-            checkin.done_at = _from_iso(done_at)
-            checkin.dropped_at = _from_iso(dropped_at)
-            checkin.done_by = done_by
-            checkin.label = label
-            checkin.next_nudge_at = None
-    account.stage = detail["stage"]
-    account.won_at = _from_iso(detail["won_at"])
-    account.lost_at = _from_iso(detail["lost_at"])
-    if account_state.is_lost(account.stage):
-        # Lost again: what was opened while it was won is dropped with it.
-        _drop_everything(session, account, actor_id=change.actor_id, now=now)
-
-
-def _undo_reopened(
-    session: Session,
-    change: AccountChange,
-    account: Account | None,
-    calendar: WorkCalendar,
-    now: datetime,
-) -> None:
-    assert account is not None and change.detail is not None
-    account.stage = AccountStage.LOST
-    account.lost_at = _from_iso(change.detail["lost_at"])
-    # Lost again: what was opened while it was a prospect is dropped with it.
-    _drop_everything(session, account, actor_id=change.actor_id, now=now)
-
-
-def _undo_pause(
-    session: Session,
-    change: AccountChange,
-    account: Account | None,
-    calendar: WorkCalendar,
-    now: datetime,
-) -> None:
-    assert account is not None and change.detail is not None
-    until = change.detail["until"]
-    account.paused_until = date.fromisoformat(until) if until else None
-    account.pause_reason = change.detail["reason"]
-
-
-def _undo_field(
-    session: Session,
-    change: AccountChange,
-    account: Account | None,
-    calendar: WorkCalendar,
-    now: datetime,
-) -> None:
-    assert account is not None and change.detail is not None
-    (attribute,) = (a for k, a in FIELDS.values() if k == change.kind)
-    if getattr(account, attribute) != change.after:
-        raise UsageError(
-            f"{account.name}'s {change.kind} has changed again since, so this can no "
-            "longer be undone on its own."
-        )
-    setattr(account, attribute, change.detail["value"])
-
-
-def _undo_withdrawal(
-    session: Session,
-    change: AccountChange,
-    account: Account | None,
-    calendar: WorkCalendar,
-    now: datetime,
-) -> None:
-    from storage.models import Concession
-
-    assert change.detail is not None
-    concession = session.get(Concession, change.detail["concession_id"])
-    if concession is not None and concession.withdrawn_at is not None:
-        concession.withdrawn_at = None
-        concession.withdrawn_by = None
-
-
-def _undo_digest_stop(
-    session: Session,
-    change: AccountChange,
-    account: Account | None,
-    calendar: WorkCalendar,
-    now: datetime,
-) -> None:
-    from bot.services import digest
-
-    assert change.detail is not None
-    digest.restart(
-        session, team_id=change.team_id, subscription_id=change.detail["digest_id"], now=now
-    )
 
 
 _UNDO = {
-    account_changes.ChangeKind.WON: _undo_won,
-    account_changes.ChangeKind.LOST: _undo_lost,
-    account_changes.ChangeKind.REOPENED: _undo_reopened,
-    account_changes.ChangeKind.PAUSED: _undo_pause,
-    account_changes.ChangeKind.RESUMED: _undo_pause,
-    account_changes.ChangeKind.TYPE: _undo_field,
-    account_changes.ChangeKind.OWNER: _undo_field,
-    account_changes.ChangeKind.EXPECTS: _undo_field,
-    account_changes.ChangeKind.CHANNEL: _undo_field,
-    account_changes.ChangeKind.CONCESSION_WITHDRAWN: _undo_withdrawal,
-    account_changes.ChangeKind.DIGEST_STOPPED: _undo_digest_stop,
+    account_changes.ChangeKind.WON: _Undo.won,
+    account_changes.ChangeKind.LOST: _Undo.lost,
+    account_changes.ChangeKind.REOPENED: _Undo.reopened,
+    account_changes.ChangeKind.PAUSED: _Undo.pause,
+    account_changes.ChangeKind.RESUMED: _Undo.pause,
+    account_changes.ChangeKind.TYPE: _Undo.account_field,
+    account_changes.ChangeKind.OWNER: _Undo.account_field,
+    account_changes.ChangeKind.EXPECTS: _Undo.account_field,
+    account_changes.ChangeKind.CHANNEL: _Undo.account_field,
+    account_changes.ChangeKind.CONCESSION_WITHDRAWN: _Undo.withdrawal,
+    account_changes.ChangeKind.DIGEST_STOPPED: _Undo.digest_stop,
 }
