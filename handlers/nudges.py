@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from pydantic import BeforeValidator, PlainSerializer
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
@@ -29,8 +30,9 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
+from handlers.edge.payloads import Metadata, OutOfDate
 from messages import render
-from messages.ids import Action, View
+from messages.ids import Action, NudgeRef, View
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -38,20 +40,26 @@ if TYPE_CHECKING:
     from storage.models import Commitment, Qbr
 
 
-@dataclass(frozen=True)
-class NudgeRef:
-    outbox_id: int
-    kind: str  # commitment, qbr, checkin, account
-    subject_id: int
-    nudge_id: int
+def _ref(raw: object) -> object:
+    """A block id read into the item it names (anything else fails the payload)."""
+    if isinstance(raw, NudgeRef):
+        return raw
+    ref = NudgeRef.parse(raw)
+    if ref is None:
+        raise ValueError("not a nudge item's block id")
+    return ref
 
 
-def parse_ref(block_id: str) -> NudgeRef | None:
-    """`act:<outbox id>:<kind>:<subject id>:<nudge id>` as the nudge template writes it."""
-    parts = block_id.split(":")
-    if len(parts) != 5 or not all(p.isdigit() for p in (parts[1], parts[3], parts[4])):
-        return None
-    return NudgeRef(int(parts[1]), parts[2], int(parts[3]), int(parts[4]))
+class SnoozeTarget(Metadata):
+    """What the pick-a-day snooze modal carries: the item's block id, and where its
+    message is to redraw it (`<block id>|<channel>|<ts>`; an empty channel or ts, when
+    Slack sent none, leaves the message as it is)."""
+
+    SEPARATOR = "|"
+
+    block_id: Annotated[NudgeRef, BeforeValidator(_ref), PlainSerializer(str)]
+    channel_id: str
+    message_ts: str
 
 
 def redrawn(
@@ -90,25 +98,25 @@ def _apply(
 ) -> None:
     """Apply `change` to the clicked item, then redraw the message in place."""
     action = body["actions"][0]
+    ref = NudgeRef.parse(action.get("block_id"))
+    if ref is None:
+        return
     container = body.get("container") or {}
     where = (container.get("channel_id", ""), container.get("message_ts", ""))
-    _change(body, context, client, action.get("block_id", ""), where, change, action)
+    _change(body, context, client, ref, where, change, action)
 
 
 def _change(
     body: dict[str, Any],
     context: BoltContext,
     client: WebClient,
-    block_id: str,
+    ref: NudgeRef,
     where: tuple[str, str],
     change: Callable[[Click], None],
     action: dict[str, Any],
 ) -> None:
-    """Apply `change` to the item `block_id` names, then redraw its message (in the
-    channel and at the ts of `where`) and the clicker's App Home."""
-    ref = parse_ref(block_id)
-    if ref is None:
-        return
+    """Apply `change` to the item `ref` names, then redraw its message (in the channel
+    and at the ts of `where`) and the clicker's App Home."""
     deps = deps_of(context)
     team_id, user_id = team_of(body), body["user"]["id"]
     now = utcnow()
@@ -166,14 +174,19 @@ def _snooze(click: Click) -> None:
 def snooze(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     action = body["actions"][0]
     if (action.get("selected_option") or {}).get("value") == "pick":
+        ref = NudgeRef.parse(action.get("block_id"))
+        if ref is None:
+            return
         container = body.get("container") or {}
-        where = f"{container.get('channel_id', '')}|{container.get('message_ts', '')}"
+        target = SnoozeTarget(
+            block_id=ref,
+            channel_id=container.get("channel_id", ""),
+            message_ts=container.get("message_ts", ""),
+        )
         client.views_open(
             trigger_id=body["trigger_id"],
             view=render(
-                "snooze_modal",
-                callback_id=View.SNOOZE_UNTIL.value,
-                metadata=f"{action.get('block_id', '')}|{where}",
+                "snooze_modal", callback_id=View.SNOOZE_UNTIL.value, metadata=target.dump()
             ),
         )
         return
@@ -307,8 +320,10 @@ def _picked_day(view: dict[str, Any]) -> date | None:
 def submit_snooze_until(
     view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
-    block_id, _, rest = view.get("private_metadata", "").partition("|")
-    channel_id, _, message_ts = rest.partition("|")
+    try:
+        target = SnoozeTarget.parse(view.get("private_metadata"))
+    except OutOfDate:
+        return  # not a modal this code opened: nothing to snooze
     picked = _picked_day(view)
     if picked is None:
         return
@@ -319,7 +334,8 @@ def submit_snooze_until(
             until = followups.snooze_until_day(picked, click.calendar, click.now)
             followups.snooze(click.session, commitment, until=until)
 
-    _change(body, context, client, block_id, (channel_id, message_ts), snooze_to_day, {})
+    where = (target.channel_id, target.message_ts)
+    _change(body, context, client, target.block_id, where, snooze_to_day, {})
 
 
 def register(app: App) -> None:

@@ -9,8 +9,9 @@ A click on a question whose review has been answered since changes nothing and s
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.services import account_state, rhythm
@@ -24,6 +25,7 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import caller_calendar, caller_reader, deps_of, owner_calendar, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import ask_for_colons, split_keyed
+from handlers.edge.payloads import ButtonValue, RowId, action_value
 from handlers.edge.replies import ephemeral
 from messages import render
 from messages.formats import relative_day
@@ -40,22 +42,29 @@ CADENCES = {
 _STALE = "That review has been answered since. `/rapport qbr ACCOUNT` shows where it stands."
 
 
-def _target(body: dict[str, Any]) -> tuple[int, date]:
-    """`<qbr id>:<planned date>` as the question's buttons carry it."""
-    raw_id, _, raw_day = str((body.get("actions") or [{}])[0].get("value", "")).partition(":")
+def _day(raw: object) -> object:
     try:
-        if raw_id.isdigit() and len(raw_id) <= 18:
-            return int(raw_id), date.fromisoformat(raw_day)
+        return date.fromisoformat(raw) if isinstance(raw, str) else raw
     except ValueError:
-        pass
-    raise UserFacingError(_STALE)
+        raise ValueError("not a date Rapport wrote") from None
+
+
+class ReviewAnswer(ButtonValue):
+    """The buttons of "which review took place?": `<qbr id>:<planned date>`."""
+
+    OUT_OF_DATE = _STALE
+    SEPARATOR = ":"
+
+    qbr_id: RowId
+    planned: Annotated[date, BeforeValidator(_day)]
 
 
 def _answer(
     ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond, *, extra: bool
 ) -> None:
     ack()
-    qbr_id, planned = _target(body)
+    answer = ReviewAnswer.parse(action_value(body))
+    qbr_id, planned = answer.qbr_id, answer.planned
     deps, now, team_id = deps_of(context), utcnow(), team_of(body)
     with deps.db.begin() as session:
         qbr = rhythm.qbr_by_id(session, team_id=team_id, qbr_id=qbr_id)

@@ -8,13 +8,13 @@ problem shows in the open modal and nothing is written.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from pydantic import AfterValidator
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -26,9 +26,10 @@ from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_afte
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.forms import Form
-from handlers.nudges import parse_ref, redraw, redrawn
+from handlers.edge.payloads import Metadata, OutOfDate
+from handlers.nudges import redraw, redrawn
 from messages import render
-from messages.ids import RATING_SCORE_PREFIX, Action, RatingBlock, View
+from messages.ids import RATING_SCORE_PREFIX, Action, NudgeRef, RatingBlock, View
 from storage.models import RatingKind
 
 if TYPE_CHECKING:
@@ -37,32 +38,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("rapport.ratings")
 
 
-@dataclass(frozen=True)
-class RatingForm:
-    """What the modal carries between clicks, in its private_metadata."""
+# What the modal shows reads back as shown: a lone surrogate (Slack's JSON can carry
+# one) is the replacement character, as the template writes it.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_Shown = Annotated[str, AfterValidator(lambda text: _SURROGATES.sub("\ufffd", text))]
 
-    block_id: str  # the nudge item's actions block: `act:<outbox>:checkin:<id>:<nudge>`
+
+class RatingForm(Metadata):
+    """What the modal carries between clicks, in its private_metadata (JSON)."""
+
+    OUT_OF_DATE = "This form is out of date. Ask for the rating again."
+
+    # The nudge item's buttons: `act:<outbox>:checkin:<id>:<nudge>` (messages.ids.NudgeRef).
+    block_id: str
     channel_id: str
     message_ts: str
-    account_name: str
-    label: str
+    account_name: _Shown
+    label: _Shown
     score: int | None = None
 
-    def to_metadata(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_metadata(cls, metadata: str) -> RatingForm:
-        try:
-            raw = json.loads(metadata)
-            form = cls(**raw)
-        except (ValueError, TypeError) as exc:
-            raise UserFacingError("This form is out of date. Ask for the rating again.") from exc
-        if form.score is not None and (
-            isinstance(form.score, bool) or not isinstance(form.score, int)
-        ):
-            raise UserFacingError("This form is out of date. Ask for the rating again.")
-        return form
+    def __init__(self, *fields: Any, **named: Any) -> None:
+        # Also positionally, in the order above, as when it was a dataclass.
+        super().__init__(**dict(zip(type(self).model_fields, fields, strict=False)), **named)
 
 
 def rating_modal(
@@ -71,7 +68,7 @@ def rating_modal(
     return render(
         "rating_modal",
         callback_id=View.BUYER_RATING,
-        metadata=form.to_metadata(),
+        metadata=form.dump(),
         account_name=form.account_name,
         label=form.label,
         kind=kind,
@@ -92,7 +89,7 @@ def _calendar(session: Session, context: BoltContext, team_id: str, user_id: str
 
 def open_rating(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     action = body["actions"][0]
-    ref = parse_ref(action.get("block_id", ""))
+    ref = NudgeRef.parse(action.get("block_id"))
     if ref is None or ref.kind != "checkin":
         return
     container = body.get("container") or {}
@@ -148,8 +145,8 @@ def choose_score(body: dict[str, Any], context: BoltContext, client: WebClient) 
     if not raw.isdigit() or not 0 <= int(raw) <= 10:
         return
     try:
-        form = replace(RatingForm.from_metadata(view.get("private_metadata", "")), score=int(raw))
-    except UserFacingError:
+        form = RatingForm.parse(view.get("private_metadata")).model_copy(update={"score": int(raw)})
+    except OutOfDate:
         return
     values = Form.of(view)
     contact_on = _contact_on(values) or _today(context, body)
@@ -171,7 +168,7 @@ class RatingAnswer:
 
 def parse_answer(view: dict[str, Any], today: date) -> RatingAnswer:
     """The submitted modal; a problem names the input it is about (or none: the score)."""
-    form = RatingForm.from_metadata(view.get("private_metadata", ""))
+    form = RatingForm.parse(view.get("private_metadata"))
     values = Form.of(view)
     kind = _kind(values)
     if kind is None:
@@ -202,7 +199,7 @@ def ack_rating(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bo
         if error.field:
             ack(response_action="errors", errors={error.field: error.problem})
             return
-        form = RatingForm.from_metadata(view.get("private_metadata", ""))
+        form = RatingForm.parse(view.get("private_metadata"))
         values = Form.of(view)
         modal = rating_modal(
             form,
@@ -224,7 +221,7 @@ def submit_rating(
         answer = parse_answer(view, _today(context, body))
     except UserFacingError:
         return  # the ack showed the problem
-    ref = parse_ref(answer.form.block_id)
+    ref = NudgeRef.parse(answer.form.block_id)
     if ref is None or ref.kind != "checkin":
         return
     with deps_of(context).db.begin() as session:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 
 class Action(StrEnum):
@@ -138,3 +141,54 @@ RATING_SCORE_PREFIX = "rating_score_"
 # action_id of the answers to "Did you mean …?" (handlers/edge/accounts.py):
 # `account_choice_<n>`, one per button of the question.
 ACCOUNT_CHOICE_PREFIX = "account_choice_"
+
+
+def _ascii_digits(value: object) -> object:
+    # An id as the block id writes it: ASCII digits, at most 18 (below 2**63).
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:
+            raise ValueError("not an id Rapport wrote")
+        return int(value)
+    return value
+
+
+_RowId = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=0, lt=2**63)]
+
+
+class NudgeRef(BaseModel):
+    """Which item of which reminder DM a button is on: the block_id of the item's
+    buttons, `act:<outbox id>:<kind>:<subject id>:<nudge id>`. The DM's template writes
+    it (`block_id`, as the `nudge_block` filter); the nudge and rating listeners read
+    it once (`parse`), before anything is done. Slack allows 255 characters."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    PREFIX: ClassVar[str] = "act"
+    SEPARATOR: ClassVar[str] = ":"
+    LIMIT: ClassVar[int] = 255
+
+    outbox_id: _RowId
+    kind: Literal["commitment", "qbr", "checkin", "account"]
+    subject_id: _RowId
+    nudge_id: _RowId
+
+    @classmethod
+    def block_id(cls, outbox_id: int, subject: str, nudge_id: int) -> str:
+        """The block id of a nudge's item; `subject` is the nudge's (`<kind>:<id>`)."""
+        return cls.SEPARATOR.join((cls.PREFIX, str(outbox_id), subject, str(nudge_id)))
+
+    def __str__(self) -> str:
+        return self.block_id(self.outbox_id, f"{self.kind}:{self.subject_id}", self.nudge_id)
+
+    @classmethod
+    def parse(cls, raw: object) -> NudgeRef | None:
+        """The item `raw` names; None for anything Rapport did not write."""
+        if not isinstance(raw, str) or len(raw) > cls.LIMIT:
+            return None
+        prefix, *parts = raw.split(cls.SEPARATOR)
+        if prefix != cls.PREFIX or len(parts) != len(cls.model_fields):
+            return None
+        try:
+            return cls.model_validate(dict(zip(cls.model_fields, parts, strict=True)))
+        except ValidationError:
+            return None

@@ -19,6 +19,7 @@ from slack_sdk.models.views import View
 
 from messages import phrases
 from messages.formats import day_time, full_day, relative_day
+from messages.ids import NudgeRef
 from storage.models import STAGE_WORDS
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks) that slack_sdk's
@@ -184,6 +185,8 @@ def _environment() -> Environment:
         # `day|when(today)`: "today", "on Monday", "in 12 days", worded as it is read.
         when=relative_day,
         stage=_stage,
+        # `outbox_id|nudge_block(nudge.subject, nudge.id)`: a reminder item's block id.
+        nudge_block=NudgeRef.block_id,
     )
     return env
 
