@@ -119,7 +119,7 @@ def can_go_now(
         return Verdict(until=opens)  # outside the recipient's hours: wait for them
     if paused_until is not None:
         owner_calendar = hours.calendars.of(team_id, owner_id)
-        if owner_calendar.today(hours.now) < paused_until:
+        if account_state.paused_on(paused_until, owner_calendar.today(hours.now)):
             return Verdict(until=owner_calendar.opening(paused_until))
     return GO
 

@@ -137,7 +137,7 @@ class AccountOverview:
         until = self.account.paused_until
         if until is None or account_state.is_lost(self.account.stage):
             return None
-        return until if self.today is None or self.today < until else None
+        return until if self.today is None or account_state.paused_on(until, self.today) else None
 
     @property
     def more_commitments(self) -> int:

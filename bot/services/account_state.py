@@ -37,8 +37,14 @@ def schedules(stage: str | None) -> bool:
     return not is_lost(stage)
 
 
+def paused_on(paused_until: date | None, today: date) -> bool:
+    """Whether a pause until `paused_until` still holds on `today`: it ends as that day
+    begins."""
+    return paused_until is not None and today < paused_until
+
+
 def is_paused(account: Account, today: date) -> bool:
-    return account.paused_until is not None and today < account.paused_until
+    return paused_on(account.paused_until, today)
 
 
 class AccountIsLost(UserFacingError):

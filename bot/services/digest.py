@@ -433,8 +433,7 @@ def load_team(
             picture.lost.add(row.id)
             continue
         live.append(row.id)
-        paused = row.paused_until is not None and row.paused_until > today
-        if paused:
+        if account_state.paused_on(row.paused_until, today):
             picture.paused.add(row.id)
             picture.add(
                 "paused",
