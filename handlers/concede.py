@@ -46,7 +46,7 @@ from handlers.edge.payloads import (
 )
 from handlers.edge.replies import ephemeral
 from handlers.edge.response_urls import ForeignResponseUrl, SlackOnlyRespond
-from handlers.edge.sharing import planned_post, post, report_post, share_channel
+from handlers.edge.sharing import Shared, planned_post, share_channel, share_later, update_view
 from messages import render
 from messages.ids import Action, ConcessionBlock, View
 from storage.models import Concession
@@ -187,18 +187,23 @@ def _log(
     if request.share:
         channel = share_channel(logged.entry.account.channel_id, command.get("channel_id"))
         message = render("concession_shared", entry=logged.entry, balance=logged.balance)
-        shared = planned_post(channel)
-        if channel:
-            later(context, command, lambda client: report_post(post(client, channel, message)))
-    reply = render(
+        shared = share_later(context, command, channel, message)
+    nothing_typed = values.get if values.get and logged.entry.get is None else None
+    return with_new_account(logged_reply(logged, shared, nothing_typed=nothing_typed), reading)
+
+
+def logged_reply(
+    logged: concessions.Logged, shared: Shared | None, *, nothing_typed: str | None = None
+) -> dict[str, Any]:
+    """What a logged (or edited) give is answered with, in a reply or a modal."""
+    return render(
         "concession_logged",
         entry=logged.entry,
         balance=logged.balance,
         fits=logged.fits,
         shared=shared,
-        nothing_typed=values.get if values.get and logged.entry.get is None else None,
+        nothing_typed=nothing_typed,
     )
-    return with_new_account(reply, reading)
 
 
 log = logging.getLogger("rapport.concede")
@@ -375,14 +380,17 @@ def parse_form(
 
 
 def submit_concession(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
+    """Saved, then acked with the done view; every Slack call (the log redrawn, the
+    post to the channel, App Home) goes after the ack."""
     form = ConcessionForm.parse(view.get("private_metadata", ""))
     editing = form.concession_id is not None
     account, fields, share = parse_form(Form.of(view), editing=editing)
     team_id, user_id = team_of(body), body["user"]["id"]
-    redrawn: dict[str, Any] | None = None
-    with deps_of(context).db.begin() as session:
+    deps = deps_of(context)
+    history: concessions.ConcessionLog | None = None
+    with deps.db.begin() as session:
         if form.concession_id is not None:
             try:
                 logged = concessions.edit_concession(
@@ -399,7 +407,6 @@ def submit_concession(
                 history = concessions.log_of_account(
                     session, account=logged.entry.account, page=form.origin.page
                 )
-                redrawn = render("concession_log", log=history, actions=Action)
         else:
             reading = modal_account(
                 session,
@@ -418,24 +425,29 @@ def submit_concession(
                 # Slack may deliver one submission twice: the view id makes it one entry.
                 source_key=f"view:{view['id']}"[:80],
             )
-    if redrawn is not None and form.origin is not None:
-        redraw(client, form.origin, redrawn, slack_api_url=deps_of(context).settings.slack_api_url)
-    refresh_home(context, team_id=team_id, user_id=user_id)
-    shared = None
-    if share and logged.created:
-        channel = share_channel(logged.entry.account.channel_id, form.channel_id)
-        shared = post(
-            client, channel, render("concession_shared", entry=logged.entry, balance=logged.balance)
-        )
-    message = render(
-        "concession_logged",
-        entry=logged.entry,
-        balance=logged.balance,
-        fits=logged.fits,
-        shared=shared,
-    )
     title = "Concession saved" if editing else "Concession logged"
-    ack(response_action="update", view=render("concession_done", title=title, message=message))
+
+    def done(shared: Shared | None) -> dict[str, Any]:
+        return render("concession_done", title=title, message=logged_reply(logged, shared))
+
+    channel = share_channel(logged.entry.account.channel_id, form.channel_id)
+    sharing = share and logged.created
+    ack(response_action="update", view=done(planned_post(channel) if sharing else None))
+    if history is not None and form.origin is not None:
+        origin, redrawn = form.origin, render("concession_log", log=history, actions=Action)
+        url = deps.settings.slack_api_url
+        later(context, body, lambda client: redraw(client, origin, redrawn, slack_api_url=url))
+    refresh_home(context, team_id=team_id, user_id=user_id)
+    if sharing:
+        shared = render("concession_shared", entry=logged.entry, balance=logged.balance)
+        share_later(
+            context,
+            body,
+            channel,
+            shared,
+            # The done view said it was on its way: it says what came of it instead.
+            failed=lambda client, failure: update_view(client, view, done(failure)),
+        )
 
 
 def _channel(body: dict[str, Any]) -> str | None:

@@ -33,7 +33,7 @@ from handlers.edge.payloads import (
     action_value,
 )
 from handlers.edge.replies import ephemeral
-from handlers.edge.sharing import Shared, planned_post, post, report_post, share_channel
+from handlers.edge.sharing import Shared, post, share_channel, share_later
 from messages import render
 from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 
@@ -280,9 +280,7 @@ def _build(
     if request.share:
         channel = share_channel(built.meso.account.channel_id, command.get("channel_id"))
         message = render("meso_shared", built=built)
-        shared = planned_post(channel)
-        if channel:
-            later(context, command, lambda client: report_post(post(client, channel, message)))
+        shared = share_later(context, command, channel, message)
     return with_new_account(meso_reply(built, shared), reading)
 
 

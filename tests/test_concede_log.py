@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.devtools.localslack import LocalSlack
+from handlers.edge import after_ack
 from messages.ids import Action, ConcessionBlock, View
 from storage.db import SessionFactory
 from storage.models import Account, Concession, ConcessionRevision
@@ -177,7 +178,8 @@ def test_form_share_posts_to_the_channel_it_came_from(
             private_metadata=json.dumps({"concession_id": None, "channel_id": "C0DEALS"}),
         )
     )
-    (post,) = slack.calls("chat.postMessage")
+    # Posted after the ack.
+    (post,) = slack.wait_for("chat.postMessage")
     assert post.args["channel"] == "C0DEALS"
     assert "extra seats" in blocks_text(post.args)
     assert "Posting it to <#C0DEALS>" in blocks_text(reply.body["view"])
@@ -299,6 +301,7 @@ def test_editing_from_the_ephemeral_log_redraws_it_through_its_response_url(
     )
 
     assert reply.body["response_action"] == "update"
+    after_ack.drain()  # the log is redrawn after the ack
     (redrawn,) = responses(slack)
     assert redrawn["replace_original"] is True
     assert redrawn["response_type"] == "ephemeral"
@@ -323,7 +326,8 @@ def test_editing_from_a_log_in_a_channel_updates_that_message(
         )
     )
 
-    (update,) = slack.calls("chat.update")
+    (update,) = slack.wait_for("chat.update")  # after the ack
+    after_ack.drain()
     assert (update.args["channel"], update.args["ts"]) == ("C0SALES", "1700000000.000200")
     text = blocks_text(update.args)
     assert "free onboarding" in text and "5% discount" not in text

@@ -18,7 +18,6 @@ import yaml
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.services import account_changes
 from bot.services.accounts import (
@@ -92,9 +91,57 @@ class TradeableFit:
 
 
 @dataclass(frozen=True)
+class AccountShown:
+    """What the concession messages show of an account."""
+
+    id: int
+    team_id: str
+    name: str
+    channel_id: str | None
+
+    @classmethod
+    def of(cls, account: Account) -> AccountShown:
+        return cls(
+            id=account.id, team_id=account.team_id, name=account.name, channel_id=account.channel_id
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One log entry as the messages show it: plain values, read inside the session, so
+    a reply can be drawn (or drawn again after the ack) without one."""
+
+    id: int
+    account: AccountShown
+    give: str
+    get: str | None
+    item: str | None
+    trigger: str | None
+    value_to_us: str | None
+    value_to_them: str | None
+    logged_by: str
+    logged_at: datetime
+    edited_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    withdrawn_by: str | None = None
+
+    @property
+    def account_id(self) -> int:
+        return self.account.id
+
+    @classmethod
+    def of(cls, row: Concession, account: AccountShown | None = None) -> Entry:
+        shown = account or AccountShown.of(row.account)
+        return cls(account=shown, **{name: getattr(row, name) for name in _ENTRY_COLUMNS})
+
+
+_ENTRY_COLUMNS = tuple(field.name for field in fields(Entry) if field.name != "account")
+
+
+@dataclass(frozen=True)
 class ConcessionLog:
-    account: Account
-    entries: list[Concession]  # one page, newest first
+    account: AccountShown
+    entries: list[Entry]  # one page, newest first
     balance: Balance
     page: int = 1
     pages: int = 1
@@ -149,7 +196,7 @@ _CHANGEABLE = tuple(field.name for field in fields(ConcessionFields))
 
 @dataclass(frozen=True)
 class Logged:
-    entry: Concession
+    entry: Entry
     balance: Balance
     fits: tuple[TradeableFit, ...]
     created: bool  # False: the same form was submitted before, nothing new was written
@@ -332,13 +379,14 @@ def log_concession(
     account, before = _account_and_balance(
         session, team_id=team_id, name=account_name, user_id=user_id, now=now
     )
+    terms = _normalised(values)
     row = {
         "team_id": team_id,
         "account_id": account.id,
         "logged_by": user_id,
         "logged_at": now,
         "source_key": source_key,
-        **_normalised(values),
+        **terms,
     }
     # One statement, not a unit-of-work flush (a third of a /concede's database time,
     # bench/README.md); a form submitted twice loses the race here and nothing else.
@@ -349,26 +397,42 @@ def log_concession(
         if existing is None:
             raise RuntimeError("a concession conflicted with one that is not there")
         return _logged(session, existing, created=False)
-    # The reply's view of the new row, outside the session: nothing here changes it.
-    concession = Concession(id=concession_id, **row)
-    set_committed_value(concession, "account", account)
+    # The reply's view of the new row: what was just written, no read back.
+    entry = Entry(
+        id=concession_id,
+        account=AccountShown.of(account),
+        give=terms["give"] or "",
+        get=terms["get"],
+        item=terms["item"],
+        trigger=terms["trigger"],
+        value_to_us=terms["value_to_us"],
+        value_to_them=terms["value_to_them"],
+        logged_by=user_id,
+        logged_at=now,
+    )
     return Logged(
-        entry=concession,
+        entry=entry,
         # Counted before the insert, in the same transaction: this give added to it.
-        balance=before.plus_give(traded=concession.get is not None),
-        fits=_fits(concession),
+        balance=before.plus_give(traded=entry.get is not None),
+        fits=_fits(entry),
         created=True,
     )
 
 
-def _logged(session: Session, entry: Concession, *, created: bool) -> Logged:
-    balance = balance_of(session, team_id=entry.team_id, account_id=entry.account_id)
+def _logged(session: Session, row: Concession, *, created: bool) -> Logged:
+    balance = balance_of(session, team_id=row.team_id, account_id=row.account_id)
+    entry = Entry.of(row)
     return Logged(entry=entry, balance=balance, fits=_fits(entry), created=created)
 
 
-def _fits(entry: Concession) -> tuple[TradeableFit, ...]:
+def _fits(entry: Entry) -> tuple[TradeableFit, ...]:
     """What could have been asked for in return, for a give that got nothing."""
     return tuple(fits_for_give(entry.give)[:2]) if not entry.get else ()
+
+
+def entry_of(session: Session, *, team_id: str, concession_id: int) -> Entry:
+    """The team's entry, to edit in the form."""
+    return Entry.of(get_concession(session, team_id=team_id, concession_id=concession_id))
 
 
 def get_concession(session: Session, *, team_id: str, concession_id: int) -> Concession:
@@ -422,7 +486,7 @@ def edit_concession(
 
 def withdraw_concession(
     session: Session, *, team_id: str, concession_id: int, user_id: str, now: datetime
-) -> Concession:
+) -> Entry:
     """Mark an entry withdrawn (a second click changes nothing).
 
     Into the account's history; whoever logged it (or, if they withdrew it, the
@@ -446,7 +510,7 @@ def withdraw_concession(
             after="withdrawn",
             detail={"concession_id": entry.id, "logged_by": entry.logged_by},
         )
-    return entry
+    return Entry.of(entry)
 
 
 def revisions_of(session: Session, *, team_id: str, concession_id: int) -> list[ConcessionRevision]:
@@ -466,7 +530,7 @@ def concession_log(
     session: Session, *, team_id: str, account_name: str, page: int = 1
 ) -> ConcessionLog:
     account = get_account(session, team_id=team_id, name=account_name)
-    return log_of_account(session, account=account, page=page)
+    return log_of_account(session, account=AccountShown.of(account), page=page)
 
 
 def account_of(session: Session, *, team_id: str, account_id: int) -> Account:
@@ -478,10 +542,10 @@ def concession_log_by_id(
     session: Session, *, team_id: str, account_id: int, page: int = 1
 ) -> ConcessionLog:
     account = account_of(session, team_id=team_id, account_id=account_id)
-    return log_of_account(session, account=account, page=page)
+    return log_of_account(session, account=AccountShown.of(account), page=page)
 
 
-def log_of_account(session: Session, *, account: Account, page: int = 1) -> ConcessionLog:
+def log_of_account(session: Session, *, account: AccountShown, page: int = 1) -> ConcessionLog:
     """One page of the log, newest first; a page past the end shows the last page."""
     balance = balance_of(session, team_id=account.team_id, account_id=account.id)
     pages = max(math.ceil((balance.total + balance.withdrawn) / LOG_PAGE), 1)
@@ -510,7 +574,7 @@ def log_of_account(session: Session, *, account: Account, page: int = 1) -> Conc
     ).all()
     return ConcessionLog(
         account=account,
-        entries=entries,
+        entries=[Entry.of(row, account) for row in entries],
         balance=balance,
         page=page,
         pages=pages,

@@ -1,15 +1,23 @@
-"""Posting an entry to the account's channel, so the team sees what was traded."""
+"""Posting an entry to the account's channel, so the team sees what was traded.
+
+The post is a Slack call, so it goes after the ack (`share_later`): the reply says it
+is on its way (`planned_post`), and a post that then fails is told to the user, in a
+second reply, or however the caller says (a modal's done view is updated).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.services.errors import UserFacingError
+from handlers.edge.after_ack import later
 
 log = logging.getLogger("rapport.sharing")
 
@@ -49,7 +57,35 @@ def planned_post(channel: str | None) -> Shared:
     return Shared(channel=channel, ok=True)
 
 
-def report_post(shared: Shared) -> None:
+def share_later(
+    context: BoltContext,
+    body: dict[str, Any],
+    channel: str | None,
+    message: dict[str, Any],
+    *,
+    failed: Callable[[WebClient, Shared], None] | None = None,
+) -> Shared:
+    """Post `message` to `channel` after the ack; what the reply says of it meanwhile.
+
+    A post that fails is told to the user by `failed`, or else in a second reply."""
+
+    def work(client: WebClient) -> None:
+        shared = post(client, channel, message)
+        if not shared.ok:
+            (failed or report_post)(client, shared)
+
+    if channel:
+        later(context, body, work)
+    return planned_post(channel)
+
+
+def update_view(client: WebClient, view: dict[str, Any], new: dict[str, Any]) -> None:
+    """Show `new` in place of the modal `view` (acked with `response_action: update`, it
+    keeps its id)."""
+    client.views_update(view_id=view["id"], view=new)
+
+
+def report_post(client: WebClient, shared: Shared) -> None:
     """A post that failed after the reply went out: tell the user in a second reply."""
     if not shared.ok:
         raise UserFacingError(
