@@ -30,7 +30,7 @@ from bot.services.accounts import MAX_ACCOUNT_NAME
 from bot.services.errors import DidYouMean, NotFound, Suggestion, UsageError
 from handlers.edge.accounts import modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import later
-from handlers.edge.caller import team_of
+from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
@@ -450,13 +450,6 @@ def submit_concession(
         )
 
 
-def _channel(body: dict[str, Any]) -> str | None:
-    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
-        "id"
-    )
-    return str(channel) if channel else None
-
-
 def _redraw(respond: Respond, log: concessions.ConcessionLog) -> None:
     message = render("concession_log", log=log, actions=Action)
     respond(
@@ -501,7 +494,7 @@ def edit(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
     open_concession_form(
         client,
         trigger_id=body["trigger_id"],
-        channel_id=_channel(body),
+        channel_id=channel_of(body),
         entry=entry,
         # Saving redraws this log message with the edited entry and balance.
         origin=Origin.of_click(body, clicked.page),
@@ -516,7 +509,10 @@ def log_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebCli
             session, team_id=team_of(body), account_id=clicked.account_id
         )
     open_concession_form(
-        client, trigger_id=body["trigger_id"], channel_id=_channel(body), account_name=account.name
+        client,
+        trigger_id=body["trigger_id"],
+        channel_id=channel_of(body),
+        account_name=account.name,
     )
 
 

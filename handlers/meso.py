@@ -20,7 +20,7 @@ from bot.services.errors import UsageError
 from bot.slackapi.roles import is_workspace_admin
 from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import later
-from handlers.edge.caller import team_of
+from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.parsing import split_keyed, split_share_flag
@@ -33,7 +33,13 @@ from handlers.edge.payloads import (
     action_value,
 )
 from handlers.edge.replies import ephemeral
-from handlers.edge.sharing import Shared, post, share_channel, share_later
+from handlers.edge.sharing import (
+    Shared,
+    planned_post,
+    share_channel,
+    share_later,
+    update_view,
+)
 from messages import render
 from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 
@@ -238,13 +244,21 @@ def _record_pick(account: str, label: str, command: dict[str, str], deps: Deps) 
             user_id=command["user_id"],
             now=utcnow(),
         )
-        return render(
-            "meso_picked",
-            meso=chosen,
-            offer=meso_service.chosen_offer(chosen),
-            account=chosen.account,
-            priorities=meso_service.revealed_priorities(session, team_id, chosen.account_id),
-        )
+        priorities = meso_service.revealed_priorities(session, team_id, chosen.account_id)
+    return picked_reply(chosen, priorities)
+
+
+def picked_reply(
+    chosen: meso_service.OfferSet, priorities: meso_service.RevealedPriorities
+) -> dict[str, Any]:
+    """The buyer's choice recorded, and what their choices so far say they value."""
+    return render(
+        "meso_picked",
+        meso=chosen,
+        offer=meso_service.chosen_offer(chosen),
+        account=chosen.account,
+        priorities=priorities,
+    )
 
 
 def _overview(account: str, command: dict[str, str], deps: Deps) -> dict[str, Any]:
@@ -254,7 +268,7 @@ def _overview(account: str, command: dict[str, str], deps: Deps) -> dict[str, An
         overview = meso_service.meso_overview(
             session, team_id=team_of(command), account_name=reading.name
         )
-        return render("meso_overview", overview=overview, actions=Action)
+    return render("meso_overview", overview=overview, actions=Action)
 
 
 def _build(
@@ -511,9 +525,8 @@ def parse_tolerance_field(form: Form) -> float | None:
         raise UsageError(error.problem, field=MesoBlock.TOLERANCE) from None
 
 
-def submit_meso(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
+def submit_meso(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    """Stored, then acked with the done view; the post to the channel goes after it."""
     form = MesoForm.parse(view.get("private_metadata", ""))
     inputs = Form.of(view)
     account = inputs.text(MesoBlock.ACCOUNT, limit=200) or ""
@@ -535,12 +548,22 @@ def submit_meso(
             # Slack may deliver one submission twice: the view id makes it one set.
             source_key=f"view:{view['id']}"[:80],
         )
-    shared = None
-    if share and built.created:
-        channel = share_channel(built.meso.account.channel_id, form.channel_id)
-        shared = post(client, channel, render("meso_shared", built=built))
-    message = meso_reply(built, shared, buttons=False)
-    ack(response_action="update", view=render("meso_done", message=message))
+
+    def done(shared: Shared | None) -> dict[str, Any]:
+        return render("meso_done", message=meso_reply(built, shared, buttons=False))
+
+    channel = share_channel(built.meso.account.channel_id, form.channel_id)
+    sharing = share and built.created
+    ack(response_action="update", view=done(planned_post(channel) if sharing else None))
+    if sharing:
+        share_later(
+            context,
+            body,
+            channel,
+            render("meso_shared", built=built),
+            # The done view said it was on its way: it says what came of it instead.
+            failed=lambda client, failure: update_view(client, view, done(failure)),
+        )
 
 
 def start_from_template(
@@ -549,13 +572,10 @@ def start_from_template(
     ack()
     clicked = TemplateButton.parse(action_value(body))
     offers = meso_service.template_set(clicked.template)
-    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
-        "id"
-    )
     open_meso_form(
         client,
         trigger_id=body["trigger_id"],
-        channel_id=str(channel) if channel else None,
+        channel_id=channel_of(body),
         account_name=clicked.account,
         offers=offers,
     )
@@ -573,13 +593,8 @@ def pick(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond)
             user_id=body["user"]["id"],
             now=utcnow(),
         )
-        message = render(
-            "meso_picked",
-            meso=chosen,
-            offer=meso_service.chosen_offer(chosen),
-            account=chosen.account,
-            priorities=meso_service.revealed_priorities(session, chosen.team_id, chosen.account_id),
-        )
+        priorities = meso_service.revealed_priorities(session, chosen.team_id, chosen.account_id)
+    message = picked_reply(chosen, priorities)
     respond(
         text=message["text"],
         blocks=message["blocks"],

@@ -1,7 +1,8 @@
-"""A modal submission is acked before any Slack call: the done view comes back in the
-HTTP response, and the log's redraw, the post to the channel and App Home follow it,
-through the after-ack runner. Checked with the runner held: the answer arrives while
-the fake Slack has recorded nothing, and the calls come once it is let go."""
+"""A modal submission (the concession form, the MESO form) is acked before any Slack
+call: the done view comes back in the HTTP response, and the log's redraw, the post to
+the channel and App Home follow it, through the after-ack runner. Checked with the
+runner held: the answer arrives while the fake Slack has recorded nothing, and the
+calls come once it is let go."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 from bot.devtools.localslack import LocalSlack
 from handlers.edge import after_ack
 from handlers.edge.pool import AFTER_ACK
-from messages.ids import Action, ConcessionBlock, View
+from messages.ids import Action, ConcessionBlock, MesoBlock, MesoOfferField, View, offer_block
 from tests.slackkit import SlackSender, block_action, blocks_text, view_submission
 
 
@@ -72,13 +73,17 @@ def test_a_new_concession_is_acked_before_it_is_posted(
 def test_a_post_that_fails_after_the_ack_is_told_in_the_done_view(
     slack_user: SlackSender, slack: LocalSlack
 ) -> None:
-    slack.fail_next("chat.postMessage", error="not_in_channel")
-    metadata = json.dumps({"channel_id": "C0DEALS"})
     values = {**typed(ACCOUNT="acme", GIVE="extra seats"), **SHARE}
+    failed_post_is_told(slack_user, slack, view_submission(View.CONCESSION, values))
+
+
+def failed_post_is_told(slack_user: SlackSender, slack: LocalSlack, form: dict[str, Any]) -> None:
+    """Submit `form` (share ticked) with the post bound to fail: the done view the ack
+    shows says it is on its way, then the same view says it could not go."""
+    slack.fail_next("chat.postMessage", error="not_in_channel")
+    form["view"].update(id="V0DONE", private_metadata=json.dumps({"channel_id": "C0DEALS"}))
     with after_ack_held():
-        reply = slack_user.interact(
-            view_submission(View.CONCESSION, values, private_metadata=metadata, view_id="V0DONE")
-        )
+        reply = slack_user.interact(form)
         assert slack.calls() == []
     (update,) = slack.calls("views.update")
     assert update.args["view_id"] == "V0DONE"
@@ -123,3 +128,40 @@ def test_an_edit_is_acked_before_the_log_is_redrawn(
         assert slack.calls() == []
     (update,) = slack.calls("chat.update")
     assert "free onboarding" in blocks_text(update.args)
+
+
+def meso_values(share: bool) -> dict[str, dict[str, Any]]:
+    def text(block: str, value: str) -> dict[str, dict[str, Any]]:
+        return {block: {"value": {"type": "plain_text_input", "value": value}}}
+
+    values = {
+        **text(MesoBlock.ACCOUNT, "acme"),
+        **text(offer_block(0, MesoOfferField.TERMS), "3 years, 5% off"),
+        **text(offer_block(1, MesoOfferField.TERMS), "1 year, list price"),
+    }
+    if share:
+        option = {"text": {"type": "plain_text", "text": "Post"}, "value": "share"}
+        values[MesoBlock.SHARE] = {"value": {"type": "checkboxes", "selected_options": [option]}}
+    return values
+
+
+def test_a_meso_set_is_acked_before_it_is_posted(
+    slack_user: SlackSender, slack: LocalSlack
+) -> None:
+    metadata = json.dumps({"channel_id": "C0DEALS"})
+    with after_ack_held():
+        reply = slack_user.interact(
+            view_submission(View.MESO, meso_values(share=True), private_metadata=metadata)
+        )
+        assert reply.body["response_action"] == "update"
+        assert "Posting it to <#C0DEALS>" in blocks_text(reply.body["view"])
+        assert slack.calls() == [], "no Slack call before the ack"
+    (post,) = slack.calls("chat.postMessage")
+    assert post.args["channel"] == "C0DEALS" and "1 year, list price" in blocks_text(post.args)
+    assert slack.calls("views.update") == []
+
+
+def test_a_meso_post_that_fails_after_the_ack_is_told_in_the_done_view(
+    slack_user: SlackSender, slack: LocalSlack
+) -> None:
+    failed_post_is_told(slack_user, slack, view_submission(View.MESO, meso_values(share=True)))

@@ -329,7 +329,7 @@ def test_form_share_box_posts_to_where_the_form_was_opened(
     slack_user.interact(
         view_submission(View.MESO, values, private_metadata=json.dumps({"channel_id": "C0DEAL"}))
     )
-    (post,) = slack.calls("chat.postMessage")
+    (post,) = slack.wait_for("chat.postMessage")  # posted after the ack
     assert post.args["channel"] == "C0DEAL"
 
 

@@ -610,3 +610,19 @@ def account_by_id(
     if account is None:
         raise NotFound(gone)
     return account
+
+
+@dataclass(frozen=True)
+class AccountShown:
+    """An account as a message shows it (plain values, read inside the session)."""
+
+    id: int
+    team_id: str
+    name: str
+    channel_id: str | None
+
+    @classmethod
+    def of(cls, account: Account) -> AccountShown:
+        return cls(
+            id=account.id, team_id=account.team_id, name=account.name, channel_id=account.channel_id
+        )

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from bot.services import account_changes
 from bot.services.accounts import (
+    AccountShown,
     account_by_id,
     account_key,
     clean_account_name,
@@ -88,22 +89,6 @@ class TradeableFit:
     gave: Side
     ask_for: Side
     give: str  # the give it was matched on
-
-
-@dataclass(frozen=True)
-class AccountShown:
-    """What the concession messages show of an account."""
-
-    id: int
-    team_id: str
-    name: str
-    channel_id: str | None
-
-    @classmethod
-    def of(cls, account: Account) -> AccountShown:
-        return cls(
-            id=account.id, team_id=account.team_id, name=account.name, channel_id=account.channel_id
-        )
 
 
 @dataclass(frozen=True)

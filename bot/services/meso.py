@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -21,9 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from bot.services.accounts import find_account, get_account, get_or_create_account
+from bot.services.accounts import (
+    AccountShown,
+    find_account,
+    get_account,
+    get_or_create_account,
+)
 from bot.services.errors import NotAllowed, NotFound, UsageError
-from storage.models import Account, MesoOffer, MesoSet, NegotiationSettings
+from storage.models import MesoOffer, MesoSet, NegotiationSettings
 
 DEFAULT_TOLERANCE_PCT = 5.0
 MAX_TOLERANCE_PCT = 50.0
@@ -74,7 +79,60 @@ def phrases(parts: Sequence[str | None]) -> dict[str, str]:
     return found
 
 
-def offer_phrases(offer: OfferSpec | MesoOffer) -> dict[str, str]:
+@dataclass(frozen=True)
+class Offer:
+    """A stored offer as a message shows it."""
+
+    position: int
+    label: str
+    terms: str | None
+    scope: str | None
+    cadence: str | None
+    extras: str | None
+    value_to_us: float | None
+
+    @classmethod
+    def of(cls, row: MesoOffer) -> Offer:
+        return cls(**{name: getattr(row, name) for name in _OFFER_COLUMNS})
+
+
+_OFFER_COLUMNS = tuple(column.name for column in fields(Offer))
+
+
+@dataclass(frozen=True)
+class OfferSet:
+    """A stored MESO set as a message shows it: plain values, read inside the session."""
+
+    id: int
+    account: AccountShown
+    created_by: str
+    created_at: datetime
+    tolerance_pct: float
+    chosen_label: str | None
+    offers: tuple[Offer, ...]
+
+    @property
+    def team_id(self) -> str:
+        return self.account.team_id
+
+    @property
+    def account_id(self) -> int:
+        return self.account.id
+
+    @classmethod
+    def of(cls, row: MesoSet) -> OfferSet:
+        return cls(
+            id=row.id,
+            account=AccountShown.of(row.account),
+            created_by=row.created_by,
+            created_at=row.created_at,
+            tolerance_pct=row.tolerance_pct,
+            chosen_label=row.chosen_label,
+            offers=tuple(Offer.of(offer) for offer in row.offers),
+        )
+
+
+def offer_phrases(offer: OfferSpec | Offer) -> dict[str, str]:
     return phrases((offer.terms, offer.scope, offer.cadence, offer.extras))
 
 
@@ -154,7 +212,7 @@ def offer_gaps(
 
 
 def check_equivalence(
-    offers: Sequence[OfferSpec | MesoOffer], *, tolerance_pct: float = DEFAULT_TOLERANCE_PCT
+    offers: Sequence[OfferSpec | Offer], *, tolerance_pct: float = DEFAULT_TOLERANCE_PCT
 ) -> Equivalence:
     """Are these offers a fair MESO: several, really different, and worth the same to us?"""
     issues: list[Issue] = []
@@ -231,9 +289,9 @@ def set_team_tolerance(
 
 @dataclass(frozen=True)
 class Built:
-    meso: MesoSet
+    meso: OfferSet
     equivalence: Equivalence
-    previous: MesoSet | None  # the latest earlier set the buyer chose from
+    previous: OfferSet | None  # the latest earlier set the buyer chose from
     created: bool  # False: the same form was submitted before
 
 
@@ -251,7 +309,7 @@ def _sets(session: Session, *, team_id: str, account_id: int) -> list[MesoSet]:
 
 def last_decided(
     session: Session, *, team_id: str, account_id: int, before_id: int | None = None
-) -> MesoSet | None:
+) -> OfferSet | None:
     query = (
         select(MesoSet)
         .where(
@@ -265,7 +323,8 @@ def last_decided(
     )
     if before_id is not None:
         query = query.where(MesoSet.id != before_id)
-    return session.scalar(query)
+    found = session.scalar(query)
+    return OfferSet.of(found) if found is not None else None
 
 
 def _check_labels(offers: Sequence[OfferSpec]) -> None:
@@ -350,15 +409,16 @@ def _built(session: Session, meso: MesoSet, *, created: bool) -> Built:
     previous = last_decided(
         session, team_id=meso.team_id, account_id=meso.account_id, before_id=meso.id
     )
+    shown = OfferSet.of(meso)
     return Built(
-        meso=meso,
-        equivalence=check_equivalence(meso.offers, tolerance_pct=meso.tolerance_pct),
+        meso=shown,
+        equivalence=check_equivalence(shown.offers, tolerance_pct=meso.tolerance_pct),
         previous=previous,
         created=created,
     )
 
 
-def chosen_offer(meso: MesoSet) -> MesoOffer | None:
+def chosen_offer(meso: OfferSet) -> Offer | None:
     if meso.chosen_label is None:
         return None
     return next((o for o in meso.offers if o.label == meso.chosen_label), None)
@@ -372,7 +432,7 @@ def record_choice(
     label: str,
     user_id: str,
     now: datetime,
-) -> MesoSet:
+) -> OfferSet:
     """The buyer chose `label` from the account's latest set."""
     account = get_account(session, team_id=team_id, name=account_name)
     latest = next(iter(_sets(session, team_id=team_id, account_id=account.id)), None)
@@ -388,7 +448,7 @@ def record_choice(
 
 def record_choice_by_position(
     session: Session, *, team_id: str, meso_id: int, position: int, user_id: str, now: datetime
-) -> MesoSet:
+) -> OfferSet:
     """The buyer chose the offer at `position` of that set (a button on the set's reply)."""
     meso = session.scalar(
         select(MesoSet)
@@ -403,12 +463,12 @@ def record_choice_by_position(
 
 def _choose(
     session: Session, meso: MesoSet, offer: MesoOffer, *, user_id: str, now: datetime
-) -> MesoSet:
+) -> OfferSet:
     meso.chosen_label = offer.label
     meso.chosen_by = user_id
     meso.chosen_at = now
     session.flush()
-    return meso
+    return OfferSet.of(meso)
 
 
 # --- what the buyer's choices reveal ---------------------------------------------------------
@@ -443,7 +503,7 @@ def revealed_priorities(session: Session, team_id: str, account_id: int) -> Reve
     counts: dict[str, int] = {}
     shown: dict[str, str] = {}
     highest = lowest = decided = 0
-    for meso in _sets(session, team_id=team_id, account_id=account_id):
+    for meso in map(OfferSet.of, _sets(session, team_id=team_id, account_id=account_id)):
         chosen = chosen_offer(meso)
         if chosen is None:
             continue
@@ -473,9 +533,9 @@ def revealed_priorities(session: Session, team_id: str, account_id: int) -> Reve
 @dataclass(frozen=True)
 class Overview:
     account_name: str
-    account: Account | None
-    latest: MesoSet | None
-    previous: MesoSet | None
+    account: AccountShown | None
+    latest: OfferSet | None
+    previous: OfferSet | None
     priorities: RevealedPriorities
     tolerance_pct: float
     templates: tuple[BundleTemplate, ...] = field(default=())
@@ -498,8 +558,8 @@ def meso_overview(session: Session, *, team_id: str, account_name: str) -> Overv
     sets = _sets(session, team_id=team_id, account_id=account.id)
     return Overview(
         account_name=account.name,
-        account=account,
-        latest=sets[0] if sets else None,
+        account=AccountShown.of(account),
+        latest=OfferSet.of(sets[0]) if sets else None,
         previous=last_decided(session, team_id=team_id, account_id=account.id),
         priorities=revealed_priorities(session, team_id, account.id),
         tolerance_pct=tolerance,

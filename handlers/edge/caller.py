@@ -82,6 +82,13 @@ def team_of(body: Mapping[str, Any]) -> str:
     return caller_of(body).team_id
 
 
+def channel_of(body: Mapping[str, Any]) -> str | None:
+    """The channel a click came from (a message's), if any: where a form it opens
+    would share to."""
+    channel = _field(body.get("container"), "channel_id") or _field(body.get("channel"), "id")
+    return str(channel) if channel else None
+
+
 def user_of(body: Mapping[str, Any]) -> str | None:
     """The person a request came from, if it names one."""
     try:
