@@ -1,8 +1,9 @@
-"""Outbox queries: enqueue once per key, claim atomically, settle each row."""
+"""Outbox queries: enqueue once per key, hold back and let go the sweep's own
+messages, claim atomically, settle each row."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from storage.models import DeliveryHold, OutboxMessage, OutboxStatus
-from storage.upsert import insert_ignore_returning
+from storage.reads import plain_rows
+from storage.upsert import among, insert_ignore_returning, update_by_id
 
 
 def enqueue_many(
@@ -44,6 +46,50 @@ def enqueue_many(
         returning=("id", "team_id", "subject", "slot"),
     )
     return {(team, subject, slot): row_id for row_id, team, subject, slot in added}
+
+
+# --- messages the sweep writes held back, then lets go (bot/scheduler/group.py) -----
+
+
+def lock_untouched(session: Session, ids: Sequence[int]) -> set[int]:
+    """Those of `ids` still pending and never tried (no sender took them), locked for
+    this transaction so that no sender takes them before it ends."""
+    return {
+        row_id
+        for (row_id,) in plain_rows(
+            session,
+            select(OutboxMessage.id)
+            .where(
+                among(session, OutboxMessage.id, ids),
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.attempts == 0,
+            )
+            .with_for_update(),
+        )
+    }
+
+
+def delete_by_ids(session: Session, ids: Sequence[int]) -> None:
+    session.execute(delete(OutboxMessage).where(among(session, OutboxMessage.id, ids)))
+
+
+def let_go(session: Session, payloads: Mapping[int, dict[str, Any]], *, now: datetime) -> None:
+    """Give each held row (id -> payload) its payload, and make it sendable from `now`."""
+    update_by_id(
+        session,
+        OutboxMessage,
+        [
+            {"id": row_id, "payload": payload, "not_before": now}
+            for row_id, payload in payloads.items()
+        ],
+    )
+
+
+# --- sending ------------------------------------------------------------------------
+
+
+def by_id(session: Session, row_id: int) -> OutboxMessage | None:
+    return session.get(OutboxMessage, row_id)
 
 
 def claim(

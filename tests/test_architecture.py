@@ -2,8 +2,10 @@
 
 storage and messages import nothing of ours but each other; bot.services never
 imports handlers, the composition root, the pipeline or Slack; bot.scheduler and
-bot.slackapi never import handlers or bot.app; only bot.app imports handlers; and no
-two sibling modules or packages import each other in a circle.
+bot.slackapi never import handlers or bot.app; only bot.app imports handlers; no
+two sibling modules or packages import each other in a circle; and SQL is written
+only in bot.services and storage (handlers, bot.scheduler, bot.slackapi and bot.app
+import sqlalchemy only under TYPE_CHECKING, but for the few listed and explained).
 """
 
 from __future__ import annotations

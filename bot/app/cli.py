@@ -8,17 +8,20 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
 
 from bot.app.edge import EdgeLimits
 from bot.config import MissingSetting, Settings
 from bot.scheduler.delivery import ClientForTeam
 from storage import migrate
 from storage.db import SessionFactory, make_engine, make_session_factory, start_wal_checkpointer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger("rapport")
 

@@ -16,11 +16,11 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -30,6 +30,9 @@ from starlette.routing import Route
 from bot.config import Settings
 from handlers.edge.response_urls import admit
 from storage.db import REQUEST_BUDGET_S, database_answers, request_budget
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 EVENTS_PATH = "/slack/events"
 

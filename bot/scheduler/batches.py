@@ -1,5 +1,5 @@
-"""What the sweep's stages share to work in batches: the batch size, plain-row reads,
-one batch's working calendars, and telling a person from a channel.
+"""What the sweep's stages share to work in batches: the batch size, one batch's
+working calendars, and telling a person from a channel.
 
 Every stage (`plan`, `group`) works in batches with a handful of statements per
 batch, so a sweep's cost follows what is due, not the size of the tables
@@ -9,20 +9,18 @@ batch, so a sweep's cost follows what is due, not the size of the tables
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVarTuple
-
-from sqlalchemy import Row, Select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.services.calendar import WorkCalendar
 from bot.services.people import HolidayCountries, calendar_from, prefs_of_many, team_days_off
 from storage.models import UserPrefs
 
-_Ts = TypeVarTuple("_Ts")
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # Rows per transaction. Larger batches cost fewer round trips (2,000 -> 5,000 took a
 # 10,000-due sweep from about 1.7 s to 1.1 s on SQLite), but on SQLite a batch holds
@@ -35,12 +33,6 @@ BATCH = 5000
 def is_user(recipient: str) -> bool:
     """A person (a DM), not a channel."""
     return recipient.startswith(("U", "W"))
-
-
-def plain_rows(session: Session, statement: Select[*_Ts]) -> Sequence[Row[*_Ts]]:
-    """Plain rows through the Core connection, fetched in one call: the ORM's per-row
-    loading and the driver's row-by-row fetch cost more than the sweep's queries."""
-    return session.connection().execute(statement).all()
 
 
 def subject_ids(named: Iterable[tuple[str, str]], kind: str) -> dict[str, list[int]]:

@@ -10,25 +10,27 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from bot.slackapi.client import retry_after, without_rate_limit_waits
 from storage import outbox, pacing
 from storage.db import SessionFactory
 from storage.models import OutboxMessage, OutboxStatus
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 log = logging.getLogger("rapport.delivery")
 _T = TypeVar("_T")
 
 ClientForTeam = Callable[[str], WebClient]
 # Builds the message an outbox row stands for when it is sent; None: nothing to send.
-Composer = Callable[[Session, OutboxMessage, datetime], "dict[str, Any] | None"]
+Composer = Callable[["Session", OutboxMessage, datetime], "dict[str, Any] | None"]
 
 # A refused token: nothing for the team can go until it is fixed, and nothing is lost
 # meanwhile. The team is put on hold (storage/outbox.py) and its rows wait.
@@ -84,7 +86,7 @@ MAX_PACING_LEAD_S = 60.0
 
 WallClock = Callable[[], datetime]
 # Called in the transaction that marks a row failed for good (digests pause here).
-OnFailure = Callable[[Session, OutboxMessage, str, datetime], None]
+OnFailure = Callable[["Session", OutboxMessage, str, datetime], None]
 
 
 def wall_clock() -> datetime:
@@ -631,7 +633,7 @@ class _Run:
     def parent_ts(self, row: OutboxMessage, parent_id: int) -> str | None:
         """The ts to reply under; None when the reply must wait (or never go: skipped)."""
         with self.db.begin() as session:
-            parent = session.get(OutboxMessage, parent_id)
+            parent = outbox.by_id(session, parent_id)
             if parent is not None and parent.status == OutboxStatus.SENT and parent.message_ts:
                 return parent.message_ts
             if parent is None or parent.status in (OutboxStatus.FAILED, OutboxStatus.SKIPPED):

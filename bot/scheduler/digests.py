@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
 from bot.scheduler import charts
 from bot.scheduler.delivery import CHANNEL_GONE, ClientForTeam
@@ -26,6 +25,9 @@ from messages.ids import Action
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import DigestScope, DigestSubscription, OutboxMessage, QuietWeek
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("rapport.digests")
 

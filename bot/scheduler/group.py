@@ -13,6 +13,11 @@ says GO to are written once, straight into their recipient's message for this sw
 for them after the sweep's time-zone lookups. Each message is held back from every
 sender (HOLD) until grouping ends and lets it go (`release` inside `group_due`), so
 batches that split a person's nudges still give them one message.
+
+The reads and writes are named functions: the nudges' and the outbox's in
+storage/nudges.py and storage/outbox.py, whether a subject is still open in the
+service that owns it (`followups.closed_among`, `rhythm.done_checkins_among`,
+`rhythm.qbr_days`, `rhythm.nudged_accounts`). This module writes no SQL.
 """
 
 from __future__ import annotations
@@ -22,30 +27,19 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import ColumnElement, delete, select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.scheduler import batches
-from bot.scheduler.batches import Calendars, is_user, plain_rows
+from bot.scheduler.batches import Calendars, is_user
 from bot.services import account_state, followups, rhythm
 from bot.services.people import HolidayCountries, needs_timezone
+from storage import nudges, outbox
 from storage.db import SessionFactory
-from storage.models import (
-    NUDGE_IS_PENDING,
-    Account,
-    CheckIn,
-    Commitment,
-    Nudge,
-    NudgeStatus,
-    OutboxMessage,
-    OutboxStatus,
-    Qbr,
-)
-from storage.outbox import enqueue_many
-from storage.upsert import among, insert_ignore_many, insert_ignore_returning, update_by_id
+from storage.models import NudgeStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # --- can this go now? -------------------------------------------------------------
 
@@ -129,7 +123,6 @@ def can_go_now(
 # How long a message written while planning stays unsendable if its sweep dies before
 # grouping ends and lets it go: then any worker sends it after this, nothing lost.
 HOLD = timedelta(minutes=5)
-_KEY = ("team_id", "kind", "subject", "slot")
 
 
 @dataclass
@@ -186,7 +179,7 @@ def write_planned(
     if direct:
         assert grouping is not None
         written += _write_grouped(session, grouping, direct, pending, now)
-    return written + insert_ignore_many(session, Nudge, pending, unique=_KEY)
+    return written + nudges.add_new(session, pending)
 
 
 def _still_held(session: Session, grouping: Grouping, wanted: Iterable[tuple[str, str]]) -> None:
@@ -195,19 +188,7 @@ def _still_held(session: Session, grouping: Grouping, wanted: Iterable[tuple[str
     ids = {grouping.held[to].outbox_id: to for to in wanted if to in grouping.held}
     if not ids:
         return
-    untouched = {
-        row_id
-        for (row_id,) in plain_rows(
-            session,
-            select(OutboxMessage.id)
-            .where(
-                among(session, OutboxMessage.id, sorted(ids)),
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.attempts == 0,
-            )
-            .with_for_update(),
-        )
-    }
+    untouched = outbox.lock_untouched(session, sorted(ids))
     for row_id, to in ids.items():
         if row_id not in untouched:
             del grouping.held[to]
@@ -241,7 +222,7 @@ def _write_grouped(
         for (team_id, recipient), items in direct.items()
         if (team_id, recipient) not in grouping.held
     ]
-    ids = enqueue_many(session, new_rows, now=now, not_before=now + HOLD)
+    ids = outbox.enqueue_many(session, new_rows, now=now, not_before=now + HOLD)
     for row in new_rows:
         outbox_id = ids.get((str(row["team_id"]), str(row["subject"]), str(row["slot"])))
         if outbox_id is not None:
@@ -260,9 +241,7 @@ def _write_grouped(
                 grouped.append(_nudge_row(team_id, item, now, NudgeStatus.GROUPED, held.outbox_id))
             else:
                 grouped.append(_nudge_row(team_id, item, now, NudgeStatus.SUPERSEDED, None))
-    added = insert_ignore_returning(
-        session, Nudge, grouped, unique=_KEY, returning=("id", "outbox_id", "subject")
-    )
+    added = nudges.add_new_returning(session, grouped)
     by_outbox = {held.outbox_id: held for held in grouping.held.values()}
     for nudge_id, outbox_id, subject in added:
         if outbox_id is None:  # superseded by a newer one in the same message
@@ -271,7 +250,7 @@ def _write_grouped(
         if subject in held.nudges:  # an earlier batch's nudge about it: this one is newer
             replaced.append(held.nudges[subject])
         held.nudges[subject] = nudge_id
-    _bulk_update_nudges(
+    nudges.update_many(
         session,
         [{"id": i, "status": NudgeStatus.SUPERSEDED, "outbox_id": None} for i in replaced],
     )
@@ -283,19 +262,15 @@ def release(session: Session, grouping: Grouping, now: datetime) -> int:
     _still_held(session, grouping, list(grouping.held))
     empty = [h.outbox_id for h in grouping.held.values() if not h.nudges]
     if empty:  # every nudge it was for had been written before: nothing to send
-        session.execute(delete(OutboxMessage).where(among(session, OutboxMessage.id, empty)))
-    update_by_id(
+        outbox.delete_by_ids(session, empty)
+    outbox.let_go(
         session,
-        OutboxMessage,
-        [
-            {
-                "id": h.outbox_id,
-                "payload": {"nudge_ids": sorted(h.nudges.values())},
-                "not_before": now,
-            }
+        {
+            h.outbox_id: {"nudge_ids": sorted(h.nudges.values())}
             for h in grouping.held.values()
             if h.nudges
-        ],
+        },
+        now=now,
     )
     released = len(grouping.held) - len(empty)
     grouping.held.clear()
@@ -321,14 +296,6 @@ class Due:
     outbox_id: int | None = None
 
 
-@dataclass
-class AccountState:
-    owner_id: str
-    stage: str
-    paused_until: date | None
-    since: datetime  # `rhythm.last_touched`
-
-
 def group_due(
     db: SessionFactory, settings: Settings, *, now: datetime, grouping: Grouping | None = None
 ) -> int:
@@ -342,25 +309,7 @@ def group_due(
     held = grouping if grouping is not None else Grouping()
     while True:
         with db.begin() as session:
-            due = [
-                Due(*row)
-                for row in plain_rows(
-                    session,
-                    select(
-                        Nudge.id,
-                        Nudge.team_id,
-                        Nudge.kind,
-                        Nudge.subject,
-                        Nudge.slot,
-                        Nudge.recipient,
-                        Nudge.account_id,
-                    )
-                    .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now)
-                    .order_by(Nudge.team_id, Nudge.recipient, Nudge.id)
-                    .limit(batches.BATCH)
-                    .with_for_update(skip_locked=True),
-                )
-            ]
+            due = [Due(*row) for row in nudges.lock_due(session, now=now, limit=batches.BATCH)]
             full = len(due) == batches.BATCH
             batch = _whole_recipients(due) if full else due
             messages += _group(
@@ -387,22 +336,12 @@ def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str
     """Subjects that need nobody any more: done, held, snoozed, or touched since."""
     closed: set[str] = set()
     # Only the closed ones come back: nearly every subject of a due nudge is still open.
-    done: tuple[tuple[str, Any, ColumnElement[bool]], ...] = (
-        ("commitment", Commitment, followups.closed_by(now)),
-        ("checkin", CheckIn, CheckIn.done_at.is_not(None)),
-    )
-    for kind, model, is_closed in done:
-        if ids := _subject_ids(due, kind):
-            closed |= {
-                f"{kind}:{subject_id}"
-                for (subject_id,) in plain_rows(
-                    session, select(model.id).where(among(session, model.id, ids), is_closed)
-                )
-            }
+    if ids := _subject_ids(due, "commitment"):
+        closed |= {f"commitment:{i}" for i in followups.closed_among(session, ids, now)}
+    if ids := _subject_ids(due, "checkin"):
+        closed |= {f"checkin:{i}" for i in rhythm.done_checkins_among(session, ids)}
     if ids := _subject_ids(due, "qbr"):
-        next_on = dict(
-            plain_rows(session, select(Qbr.id, Qbr.next_on).where(among(session, Qbr.id, ids)))
-        )
+        next_on = rhythm.qbr_days(session, ids)
         closed |= {
             n.subject
             for n in due
@@ -413,23 +352,11 @@ def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str
     return closed
 
 
-def _accounts(session: Session, due: list[Due]) -> dict[int, AccountState]:
+def _accounts(session: Session, due: list[Due]) -> dict[int, rhythm.NudgedAccount]:
     ids = sorted({n.account_id for n in due if n.account_id is not None})
     if not ids:
         return {}
-    rows = plain_rows(
-        session,
-        select(
-            Account.id,
-            Account.owner_id,
-            Account.stage,
-            Account.paused_until,
-            rhythm.LAST_TOUCHED,
-        ).where(among(session, Account.id, ids)),
-    )
-    return {
-        aid: AccountState(owner, stage, paused, since) for aid, owner, stage, paused, since in rows
-    }
+    return rhythm.nudged_accounts(session, ids)
 
 
 def _group(
@@ -500,7 +427,7 @@ def _group(
                 "payload": {"nudge_ids": [n.id for n in kept]},
             }
         )
-    ids = enqueue_many(session, outbox_rows, now=now)
+    ids = outbox.enqueue_many(session, outbox_rows, now=now)
     for kept, row in zip(groups, outbox_rows, strict=True):
         outbox_id = ids.get((str(row["team_id"]), str(row["subject"]), str(row["slot"])))
         if outbox_id is None:
@@ -517,17 +444,8 @@ def _group(
         if row["deliver_at"] is None:
             del row["deliver_at"]
     changed += [{"id": i, "status": NudgeStatus.SUPERSEDED, "outbox_id": None} for i in replaced]
-    _bulk_update_nudges(session, changed)
+    nudges.update_many(session, changed)
     return len(ids)
-
-
-def _bulk_update_nudges(session: Session, changes: list[dict[str, Any]]) -> None:
-    # executemany needs one shape per call: split the rows by the columns they set.
-    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for change in changes:
-        by_shape[tuple(sorted(change))].append(change)
-    for rows in by_shape.values():
-        update_by_id(session, Nudge, rows)
 
 
 def _coalesce(batch: list[Due]) -> list[Due]:
@@ -546,10 +464,5 @@ def due_recipients(db: SessionFactory, *, now: datetime) -> list[tuple[str, str]
     """The people (not channels) grouping is about to nudge: (team, user) pairs, a
     batch's worth, for the sweep's time-zone lookups."""
     with db() as session:
-        due = session.execute(
-            select(Nudge.team_id, Nudge.recipient)
-            .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now)
-            .distinct()
-            .limit(batches.BATCH)
-        ).all()
+        due = nudges.due_recipients(session, now=now, limit=batches.BATCH)
     return [(team_id, user_id) for team_id, user_id in due if is_user(user_id)]

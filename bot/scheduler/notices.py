@@ -9,14 +9,15 @@ in between shows as such, and loses its button).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from bot.services import account_changes, lifecycle
 from messages import render
 from messages.ids import Action
-from storage.models import Account, OutboxMessage
+from storage.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def is_notice(row: OutboxMessage) -> bool:
@@ -29,7 +30,7 @@ def compose_notice(session: Session, row: OutboxMessage, now: datetime) -> dict[
     )
     if change is None:
         return None
-    account = session.get(Account, change.account_id) if change.account_id is not None else None
+    account = account_changes.account_of(session, change)
     if row.payload.get("to") == "new_owner":
         if change.undone_at is not None or account is None:
             return None  # given back before they heard of it: nothing to say

@@ -2,9 +2,11 @@
 
 Four sources fall due: follow-up commitments (their ladder, `followups.plan`, which
 also decides escalation), QBRs, check-ins, and accounts gone quiet (touches). Each
-is read in batches through its `next_nudge_at` (or `touch_nudge_at`) index, moved on,
-and a `Nudge` row written for every reminder that fell due, unique per kind, subject
-and slot, so a sweep run twice writes nothing twice.
+is read in batches through its `next_nudge_at` (or `touch_nudge_at`) index by the
+service that owns it (`followups.lock_due`, `rhythm.lock_due_qbrs`, `…_checkins`,
+`…_touches`), moved on, and a `Nudge` row written for every reminder that fell due
+(storage/nudges.py), unique per kind, subject and slot, so a sweep run twice writes
+nothing twice. This module keeps the order and the batching; it writes no SQL.
 
 A commitment's nudge that `group.can_go_now` says may go right away is written once,
 straight into its recipient's message for this sweep (`group.write_planned`); every
@@ -17,23 +19,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
-
-from sqlalchemy import select, type_coerce
-from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
-from sqlalchemy.types import NullType
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.config import Settings
 from bot.scheduler import batches
-from bot.scheduler.batches import Calendars, plain_rows
+from bot.scheduler.batches import Calendars
 from bot.scheduler.group import Grouping, Hours, can_go_now, write_planned
 from bot.services import account_state, followups, rhythm
 from bot.services.calendar import WorkCalendar
-from bot.services.followups import LADDER_COLUMNS, LadderRow
+from bot.services.followups import LadderRow
 from bot.services.people import HolidayCountries
 from storage.db import SessionFactory, engine_of
-from storage.models import Account, CheckIn, Commitment, Qbr
-from storage.upsert import update_by_id
+from storage.models import CheckIn, Qbr
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def plan_due(
@@ -56,35 +56,6 @@ def plan_due(
             if count < batches.BATCH:
                 break
     return written
-
-
-# Dates and instants come back as the driver hands them over and are converted once
-# per distinct value (`_reader`): a batch holds a few dozen due days and due instants,
-# and converting 25,000 values one by one was a fifth of reading it (SQLite 58 -> 47 ms
-# a batch, PostgreSQL 32 -> 17-22).
-_READ_ONCE = frozenset(
-    {"due_on", "due_at", "ladder_anchor", "snoozed_until", "done_at", "paused_until"}
-)
-_LADDER_COLUMNS = tuple(
-    type_coerce(column, NullType()) if column.key in _READ_ONCE else column
-    for column in LADDER_COLUMNS
-)
-
-
-def _reader(session: Session, column: InstrumentedAttribute[Any]) -> Callable[[Any], Any] | None:
-    """The column type's own conversion of a stored value, answered once per value."""
-    if column.key not in _READ_ONCE:
-        return None
-    dialect = session.get_bind().dialect
-    convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
-    answers: dict[Any, Any] = {None: None}
-
-    def read(value: Any) -> Any:
-        if value not in answers:
-            answers[value] = value if convert is None else convert(value)
-        return answers[value]
-
-    return read
 
 
 @dataclass
@@ -158,23 +129,7 @@ def _close_read(read: Future[LadderBatch]) -> None:
 def _read_commitments(
     session: Session, calendars: Calendars, now: datetime, grouping: Grouping | None
 ) -> LadderBatch:
-    found = plain_rows(
-        session,
-        select(*_LADDER_COLUMNS)
-        .join(Account, Account.id == Commitment.account_id)
-        .where(Commitment.next_nudge_at <= now)
-        .order_by(Commitment.next_nudge_at, Commitment.id)
-        .limit(batches.BATCH)
-        .with_for_update(skip_locked=True, of=Commitment),
-    )
-    # Column by column (map and zip, no Python frame per value), then back into rows.
-    readers = [_reader(session, column) for column in LADDER_COLUMNS]
-    columns = [
-        list(values) if read is None else list(map(read, values))
-        # Not strict: no rows, no columns.
-        for read, values in zip(readers, zip(*found, strict=True), strict=False)
-    ]
-    due = [LadderRow(*cast("tuple[Any, ...]", values)) for values in zip(*columns, strict=True)]
+    due = followups.lock_due(session, now=now, limit=batches.BATCH)
     calendars.preload((c.team_id, c.owner_id) for c in due)
     planned: list[tuple[str, followups.PlannedNudge]] = []
     sources: list[LadderRow] = []
@@ -199,7 +154,7 @@ def _read_commitments(
 
 def _write_commitments(batch: LadderBatch, now: datetime, grouping: Grouping | None) -> int:
     if batch.due:
-        update_by_id(batch.session, Commitment, [c.changes() for c in batch.due])
+        followups.save_ladders(batch.session, batch.due)
     return write_planned(batch.session, batch.planned, now, ready=batch.ready, grouping=grouping)
 
 
@@ -236,19 +191,11 @@ _Scheduled = TypeVar("_Scheduled", Qbr, CheckIn)
 def _plan_by_owner(
     session: Session,
     calendars: Calendars,
-    model: type[_Scheduled],
+    due: Sequence[_Scheduled],
     now: datetime,
     plan_one: Callable[[_Scheduled, WorkCalendar], list[followups.PlannedNudge]],
 ) -> tuple[int, int]:
     """A batch of due QBRs or check-ins, each planned in its account owner's calendar."""
-    due = session.scalars(
-        select(model)
-        .where(model.next_nudge_at <= now)
-        .order_by(model.next_nudge_at, model.id)
-        .limit(batches.BATCH)
-        .options(joinedload(model.account))
-        .with_for_update(skip_locked=True, of=model)
-    ).all()
     calendars.preload((row.team_id, row.account.owner_id) for row in due)
     planned = [
         (row.team_id, item)
@@ -260,7 +207,11 @@ def _plan_by_owner(
 
 def _plan_qbrs(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
     return _plan_by_owner(
-        session, calendars, Qbr, now, lambda qbr, calendar: rhythm.plan_qbr(qbr, calendar, now)
+        session,
+        calendars,
+        rhythm.lock_due_qbrs(session, now=now, limit=batches.BATCH),
+        now,
+        lambda qbr, calendar: rhythm.plan_qbr(qbr, calendar, now),
     )
 
 
@@ -268,19 +219,13 @@ def _plan_checkins(session: Session, calendars: Calendars, now: datetime) -> tup
     return _plan_by_owner(
         session,
         calendars,
-        CheckIn,
+        rhythm.lock_due_checkins(session, now=now, limit=batches.BATCH),
         now,
         lambda checkin, calendar: rhythm.plan_checkin(session, checkin, calendar, now),
     )
 
 
 def _plan_touches(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
-    due = session.scalars(
-        select(Account)
-        .where(Account.touch_nudge_at <= now)
-        .order_by(Account.touch_nudge_at, Account.id)
-        .limit(batches.BATCH)
-        .with_for_update(skip_locked=True)
-    ).all()
+    due = rhythm.lock_due_touches(session, now=now, limit=batches.BATCH)
     planned = [(a.team_id, item) for a in due for item in rhythm.plan_touch(a, now)]
     return len(due), write_planned(session, planned, now)

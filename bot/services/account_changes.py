@@ -119,3 +119,8 @@ def get_change(session: Session, *, team_id: str, change_id: int) -> AccountChan
     return session.scalar(
         select(AccountChange).where(AccountChange.team_id == team_id, AccountChange.id == change_id)
     )
+
+
+def account_of(session: Session, change: AccountChange) -> Account | None:
+    """The account a change was made to; None when it names none or it is gone."""
+    return session.get(Account, change.account_id) if change.account_id is not None else None

@@ -1,18 +1,21 @@
 """The relationship's rhythm after a deal: QBRs, post-sale check-ins, touches, pauses.
 
 Each source row keeps a `next_nudge_at` (or `touch_nudge_at`) pointing at its next
-reminder, so the sweep finds work through an index and never scans whole tables.
+reminder, so the sweep finds work through an index and never scans whole tables
+(`lock_due_qbrs`, `lock_due_checkins`, `lock_due_touches`, at the end with the
+other reads grouping makes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.services import account_state
 from bot.services.accounts import account_by_id
@@ -20,6 +23,8 @@ from bot.services.calendar import WorkCalendar
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import PlannedNudge, note_activity
 from storage.models import Account, AccountStage, CheckIn, Nudge, Qbr, QbrCadence, Touch
+from storage.reads import plain_rows
+from storage.upsert import among
 
 QBR_LEAD_DAYS = 7
 
@@ -574,3 +579,87 @@ def touched_since(slot: str, last: datetime) -> bool:
     (the nudge's `slot` names the day it counted from; `last` is `last_touched` now):
     then the nudge needs nobody, and its DM says it was touched."""
     return not slot.endswith(last.date().isoformat())
+
+
+# --- the sweep's reads (bot/scheduler/plan.py, group.py) ----------------------------
+
+_Scheduled = TypeVar("_Scheduled", Qbr, CheckIn)
+
+
+def _lock_due(
+    session: Session, model: type[_Scheduled], now: datetime, limit: int
+) -> Sequence[_Scheduled]:
+    return session.scalars(
+        select(model)
+        .where(model.next_nudge_at <= now)
+        .order_by(model.next_nudge_at, model.id)
+        .limit(limit)
+        .options(joinedload(model.account))
+        .with_for_update(skip_locked=True, of=model)
+    ).all()
+
+
+def lock_due_qbrs(session: Session, *, now: datetime, limit: int) -> Sequence[Qbr]:
+    """Up to `limit` QBRs with a reminder due by `now`, with their accounts, locked
+    for this transaction (another worker's skipped)."""
+    return _lock_due(session, Qbr, now, limit)
+
+
+def lock_due_checkins(session: Session, *, now: datetime, limit: int) -> Sequence[CheckIn]:
+    """Up to `limit` check-ins with a reminder due by `now`, as `lock_due_qbrs`."""
+    return _lock_due(session, CheckIn, now, limit)
+
+
+def lock_due_touches(session: Session, *, now: datetime, limit: int) -> Sequence[Account]:
+    """Up to `limit` accounts whose stay-in-touch nudge is due by `now`, locked for
+    this transaction (another worker's skipped)."""
+    return session.scalars(
+        select(Account)
+        .where(Account.touch_nudge_at <= now)
+        .order_by(Account.touch_nudge_at, Account.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
+def done_checkins_among(session: Session, ids: Sequence[int]) -> set[int]:
+    """Those of the check-ins `ids` that are done."""
+    return {
+        checkin_id
+        for (checkin_id,) in plain_rows(
+            session,
+            select(CheckIn.id).where(among(session, CheckIn.id, ids), CheckIn.done_at.is_not(None)),
+        )
+    }
+
+
+def qbr_days(session: Session, ids: Sequence[int]) -> dict[int, date]:
+    """The next review day of each of the QBRs `ids` (`is_answered` reads it)."""
+    return dict(plain_rows(session, select(Qbr.id, Qbr.next_on).where(among(session, Qbr.id, ids))))
+
+
+@dataclass
+class NudgedAccount:
+    """What grouping reads of a nudge's account (`bot/scheduler/group.py`)."""
+
+    owner_id: str
+    stage: str
+    paused_until: date | None
+    since: datetime  # `last_touched`
+
+
+def nudged_accounts(session: Session, ids: Sequence[int]) -> dict[int, NudgedAccount]:
+    """The accounts `ids` as grouping reads them, one query, by id."""
+    rows = plain_rows(
+        session,
+        select(
+            Account.id,
+            Account.owner_id,
+            Account.stage,
+            Account.paused_until,
+            LAST_TOUCHED,
+        ).where(among(session, Account.id, ids)),
+    )
+    return {
+        aid: NudgedAccount(owner, stage, paused, since) for aid, owner, stage, paused, since in rows
+    }

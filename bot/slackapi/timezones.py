@@ -13,10 +13,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.services.followups import retime_open
@@ -31,6 +31,9 @@ from bot.services.people import (
 from bot.slackapi.client import without_rate_limit_waits
 from storage.db import SessionFactory
 from storage.models import UserPrefs
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("rapport.timezones")
 

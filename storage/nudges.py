@@ -1,0 +1,79 @@
+"""Nudge queries for the sweep: write planned nudges once per key, lock the due ones
+a batch at a time, and record what grouping decided for each.
+
+A nudge is unique per (team, kind, subject, slot): a sweep run twice writes nothing
+twice. What goes into a nudge and what becomes of it are bot/scheduler's decisions
+(`plan`, `group`); these are only their reads and writes, in batches.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
+
+from storage.models import NUDGE_IS_PENDING, Nudge
+from storage.reads import plain_rows
+from storage.upsert import insert_ignore_many, insert_ignore_returning, update_by_id
+
+KEY = ("team_id", "kind", "subject", "slot")
+
+
+def add_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Write the nudges whose key is new; returns how many were."""
+    return insert_ignore_many(session, Nudge, rows, unique=KEY)
+
+
+def add_new_returning(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Write the nudges whose key is new; returns (id, outbox_id, subject) of each."""
+    return insert_ignore_returning(
+        session, Nudge, rows, unique=KEY, returning=("id", "outbox_id", "subject")
+    )
+
+
+def lock_due(
+    session: Session, *, now: datetime, limit: int
+) -> Sequence[Row[int, str, str, str, str, str, int | None]]:
+    """Up to `limit` pending nudges due by `now`, in recipient order, locked for this
+    transaction (another worker's locked ones skipped): (id, team, kind, subject,
+    slot, recipient, account id)."""
+    return plain_rows(
+        session,
+        select(
+            Nudge.id,
+            Nudge.team_id,
+            Nudge.kind,
+            Nudge.subject,
+            Nudge.slot,
+            Nudge.recipient,
+            Nudge.account_id,
+        )
+        .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now)
+        .order_by(Nudge.team_id, Nudge.recipient, Nudge.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True),
+    )
+
+
+def update_many(session: Session, changes: list[dict[str, Any]]) -> None:
+    """Set each nudge's changed columns (each dict holds its "id")."""
+    # executemany needs one shape per call: split the rows by the columns they set.
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in changes:
+        by_shape[tuple(sorted(change))].append(change)
+    for rows in by_shape.values():
+        update_by_id(session, Nudge, rows)
+
+
+def due_recipients(session: Session, *, now: datetime, limit: int) -> Sequence[Row[str, str]]:
+    """Up to `limit` distinct (team, recipient) pairs with a pending nudge due by `now`."""
+    return session.execute(
+        select(Nudge.team_id, Nudge.recipient)
+        .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now)
+        .distinct()
+        .limit(limit)
+    ).all()
