@@ -182,7 +182,7 @@ def _confirmation(sub: DigestSubscription) -> dict[str, Any]:
     next_local = day_time(sub.next_run_at.astimezone(ZoneInfo(sub.tz))) if sub.next_run_at else ""
     return render(
         "digest_subscribed",
-        sub=sub,
+        sub=rules.SubscriptionShown.of(sub),
         schedule=digests.schedule_words(sub),
         scope_label=digests.scope_label(sub.scope, ids),
         next_local=next_local,

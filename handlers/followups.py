@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.services import followups
-from bot.services.accounts import get_account
+from bot.services.accounts import AccountShown, get_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import DUE
 from bot.services.errors import DidYouMean, Suggestion, UsageError
+from bot.services.followups import CommitmentShown
 from bot.services.people import day_reader
 from handlers.edge.accounts import read_account_of, with_new_account
 from handlers.edge.after_ack import learn_person
@@ -85,7 +86,10 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
         if request is None:
             mine = followups.open_commitments(session, team_id=team_id, owner_id=user_id)
             reply = render(
-                "followup_list", commitments=mine, account=None, today=calendar.today(now)
+                "followup_list",
+                commitments=[CommitmentShown.of(c) for c in mine],
+                account=None,
+                today=calendar.today(now),
             )
         else:
             reply = _account_reply(session, request, command, calendar, now)
@@ -112,7 +116,10 @@ def _account_reply(
         account = get_account(session, team_id=team_id, name=reading.name)
         theirs = followups.open_commitments(session, team_id=team_id, account_id=account.id)
         return render(
-            "followup_list", commitments=theirs, account=account, today=calendar.today(now)
+            "followup_list",
+            commitments=[CommitmentShown.of(c) for c in theirs],
+            account=AccountShown.of(account),
+            today=calendar.today(now),
         )
     commitment = followups.add_commitment(
         session,
@@ -129,7 +136,7 @@ def _account_reply(
     )
     message = render(
         "followup_recorded",
-        commitment=commitment,
+        commitment=CommitmentShown.of(commitment),
         reminder_on=followups.first_reminder_day(commitment, calendar),
         day_off=calendar.why_not_working(commitment.due_on),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 
-from bot.services.accounts import get_account, resolve_account
+from bot.services.accounts import AccountShown, get_account, resolve_account
 from bot.services.health import account_health, owner_health
 from handlers.edge.accounts import read_account_of
 from handlers.edge.caller import team_of
@@ -33,7 +33,9 @@ def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
         if reading is not None:
             account = get_account(session, team_id=team_id, name=reading.name)
             scored = account_health(session, team_id=team_id, account_ids=[account.id], now=now)
-            message = render("health_account", account=account, health=scored.get(account.id))
+            message = render(
+                "health_account", account=AccountShown.of(account), health=scored.get(account.id)
+            )
         else:
             ranked = owner_health(session, team_id=team_id, owner_id=command["user_id"], now=now)
             message = render(

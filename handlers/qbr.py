@@ -15,10 +15,11 @@ from pydantic import BeforeValidator
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.services import account_state, rhythm
-from bot.services.accounts import get_account, get_or_create_account
+from bot.services.accounts import AccountShown, get_account, get_or_create_account
 from bot.services.calendar import WorkCalendar, whose_calendar
 from bot.services.dates import QBR
 from bot.services.errors import UsageError, UserFacingError
+from bot.services.rhythm import QbrShown
 from handlers.edge.accounts import read_account_of, with_new_account
 from handlers.edge.after_ack import learn_person
 from handlers.edge.caller import team_of
@@ -127,8 +128,8 @@ def qbr_reply(
         "qbr_scheduled",
         moved_from=by_cadence if by_cadence != qbr.next_on else None,
         moved_why=calendar.why_not_working(by_cadence, whose=whose),
-        qbr=qbr,
-        account=account,
+        qbr=QbrShown.of(qbr),
+        account=AccountShown.of(account),
         held=held,
         extra=extra,
         on_schedule=held is not None and rhythm.held_on_schedule(held, today),
@@ -217,8 +218,8 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                     # Far from its date: perhaps not the review that was planned.
                     message = render(
                         "qbr_which",
-                        qbr=review_or_none,
-                        account=account,
+                        qbr=QbrShown.of(review_or_none),
+                        account=AccountShown.of(account),
                         days=abs((review_or_none.next_on - today).days),
                         today=today,
                     )

@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import account_state, lifecycle, rhythm
-from bot.services.accounts import Reading, get_account, get_or_create_account
+from bot.services.accounts import AccountShown, Reading, get_account, get_or_create_account
 from bot.services.calendar import whose_calendar
 from bot.services.dates import PAUSE
 from bot.services.errors import UsageError
@@ -142,7 +142,9 @@ def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
             session, account, user_id=command["user_id"], note=note, now=now, calendar=calendar
         )
         ideal, _ = rhythm.touch_intervals(account)
-        message = render("touch_logged", account=account, note=note, ideal_days=ideal)
+        message = render(
+            "touch_logged", account=AccountShown.of(account), note=note, ideal_days=ideal
+        )
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))
 

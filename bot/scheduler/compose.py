@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,9 +23,15 @@ from sqlalchemy.orm import Session, joinedload
 from bot.scheduler import notices
 from bot.scheduler.batches import is_user, subject_ids
 from bot.services import account_state, due, followups, rhythm
+from bot.services.accounts import AccountShown, account_by_id
 from bot.services.concessions import Balance, balance_of
+from bot.services.errors import NotFound
+from bot.services.followups import CommitmentShown
 from bot.services.governance import plan_of
 from bot.services.people import prefs_of, zone
+from bot.services.ratings import RatingShown
+from bot.services.rhythm import CheckInShown, QbrShown
+from bot.services.shown import copied
 from messages import render
 from storage.models import Account, CheckIn, Commitment, Nudge, OutboxMessage, Qbr, Rating
 
@@ -34,22 +40,37 @@ MAX_ITEMS_PER_MESSAGE = 15
 UTC_ZONE = ZoneInfo("UTC")
 
 
-@dataclass
-class Item:
-    """A nudge with what it is about, as the DM shows it."""
+@dataclass(frozen=True, slots=True)
+class NudgeShown:
+    """A nudge as its DM item shows it."""
 
-    nudge: Nudge
-    account: Account | None = None
-    commitment: Commitment | None = None
-    qbr: Qbr | None = None
-    checkin: CheckIn | None = None
+    id: int
+    kind: str
+    subject: str  # `<kind>:<id>`, as the item's block id names it
+    slot: str
+
+    @classmethod
+    def of(cls, nudge: Nudge) -> NudgeShown:
+        return copied(cls, nudge)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A nudge with what it is about, as the DM shows it: plain values, read while the
+    session is open, so rendering needs no database."""
+
+    nudge: NudgeShown
+    account: AccountShown | None = None
+    commitment: CommitmentShown | None = None
+    qbr: QbrShown | None = None
+    checkin: CheckInShown | None = None
     balance: Balance | None = None
-    open_commitments: list[Commitment] = field(default_factory=list)
+    open_commitments: tuple[CommitmentShown, ...] = ()
     closed: str | None = None  # why it needs no action any more, once it doesn't
     days_quiet: int = 0
     kept_since: int = 0
     kpis: str | None = None  # from the account's governance plan, for a QBR agenda
-    rating: Rating | None = None  # the buyer's answer recorded from a check-in nudge
+    rating: RatingShown | None = None  # the buyer's answer recorded from a check-in nudge
 
     @property
     def day(self) -> date | None:
@@ -85,78 +106,132 @@ def _load(
 
 def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list[Item]:
     """What each nudge is about, read in one query per kind of subject."""
-    commitments = _load(session, nudges, "commitment", Commitment, Commitment.account)
-    qbrs = _load(session, nudges, "qbr", Qbr, Qbr.account)
-    checkins = _load(session, nudges, "checkin", CheckIn, CheckIn.account)
-    accounts = _load(session, nudges, "account", Account, None)
-    items = []
-    for nudge in nudges:
-        kind, _, raw = nudge.subject.partition(":")
-        key = (nudge.team_id, int(raw) if raw.isdigit() else -1)
-        item = Item(nudge=nudge)
-        if kind == "commitment" and key in commitments:
-            item.commitment = commitments[key]
-            item.account = item.commitment.account
-            item.closed = followups.closed_reason(
-                item.commitment.done_at, item.commitment.snoozed_until, now
+    subjects = _Subjects(
+        commitments=_load(session, nudges, "commitment", Commitment, Commitment.account),
+        qbrs=_load(session, nudges, "qbr", Qbr, Qbr.account),
+        checkins=_load(session, nudges, "checkin", CheckIn, CheckIn.account),
+        accounts=_load(session, nudges, "account", Account, None),
+    )
+    ratings = _ratings(session, subjects.checkins.values())
+    return [_item(nudge, subjects, ratings, session, now) for nudge in nudges]
+
+
+@dataclass(frozen=True)
+class _Subjects:
+    commitments: dict[tuple[str, int], Commitment]
+    qbrs: dict[tuple[str, int], Qbr]
+    checkins: dict[tuple[str, int], CheckIn]
+    accounts: dict[tuple[str, int], Account]
+
+
+def _item(
+    nudge: Nudge,
+    subjects: _Subjects,
+    ratings: dict[tuple[str, int], RatingShown],
+    session: Session,
+    now: datetime,
+) -> Item:
+    """One nudge's item, from the subjects read for the whole message."""
+    kind, _, raw = nudge.subject.partition(":")
+    key = (nudge.team_id, int(raw) if raw.isdigit() else -1)
+    shown = NudgeShown.of(nudge)
+    account: Account | None = None
+    if kind == "commitment" and key in subjects.commitments:
+        commitment = subjects.commitments[key]
+        account = commitment.account
+        promise = CommitmentShown.of(commitment)
+        closed = followups.closed_reason(commitment.done_at, commitment.snoozed_until, now)
+        item = Item(shown, promise.account, commitment=promise, closed=closed)
+    elif kind == "qbr" and key in subjects.qbrs:
+        qbr = subjects.qbrs[key]
+        account = qbr.account
+        review = QbrShown.of(qbr)
+        if rhythm.is_answered(nudge.slot, qbr.next_on):
+            item = Item(shown, review.account, qbr=review, closed="answered")
+        elif nudge.kind in ("qbr_lead", "qbr_eve"):
+            balance, still_open, kept, kpis = _agenda(session, qbr)
+            item = Item(
+                shown,
+                review.account,
+                qbr=review,
+                balance=balance,
+                open_commitments=still_open,
+                kept_since=kept,
+                kpis=kpis,
             )
-        elif kind == "qbr" and key in qbrs:
-            item.qbr = qbrs[key]
-            item.account = item.qbr.account
-            if rhythm.is_answered(nudge.slot, item.qbr.next_on):
-                item.closed = "answered"
-            elif nudge.kind in ("qbr_lead", "qbr_eve"):
-                _add_agenda(session, item)
-        elif kind == "checkin" and key in checkins:
-            item.checkin = checkins[key]
-            item.account = item.checkin.account
-            if item.checkin.done_at is not None:
-                item.closed = "done"
-        elif kind == "person" and nudge.account_id is not None:
-            # The one-time note that overdue follow-ups reach nobody else.
-            item.account = session.get(Account, nudge.account_id)
-        elif kind == "account" and key in accounts:
-            item.account = accounts[key]
-            last = rhythm.last_touched(item.account)
-            item.days_quiet = rhythm.days_quiet(last, now)
-            if rhythm.touched_since(nudge.slot, last):
-                item.closed = "touched"
-        if item.account is not None and account_state.is_lost(item.account.stage):
-            item.closed = "lost"
-        items.append(item)
-    _add_ratings(session, items)
-    return items
+        else:
+            item = Item(shown, review.account, qbr=review)
+    elif kind == "checkin" and key in subjects.checkins:
+        checkin = subjects.checkins[key]
+        account = checkin.account
+        check = CheckInShown.of(checkin)
+        closed = "done" if checkin.done_at is not None else None
+        item = Item(shown, check.account, checkin=check, closed=closed, rating=ratings.get(key))
+    elif kind == "person" and nudge.account_id is not None:
+        # The one-time note that overdue follow-ups reach nobody else.
+        account = _account(session, nudge.team_id, nudge.account_id)
+        item = Item(shown, AccountShown.of(account) if account is not None else None)
+    elif kind == "account" and key in subjects.accounts:
+        account = subjects.accounts[key]
+        last = rhythm.last_touched(account)
+        touched = rhythm.touched_since(nudge.slot, last)
+        item = Item(
+            shown,
+            AccountShown.of(account),
+            days_quiet=rhythm.days_quiet(last, now),
+            closed="touched" if touched else None,
+        )
+    else:
+        item = Item(shown)
+    if account is not None and account_state.is_lost(account.stage):
+        return replace(item, closed="lost")
+    return item
 
 
-def _add_ratings(session: Session, items: list[Item]) -> None:
-    """The rating recorded for each check-in shown, one query per team."""
-    by_team: dict[str, dict[int, Item]] = defaultdict(dict)
-    for item in items:
-        if item.checkin is not None:
-            by_team[item.checkin.team_id][item.checkin.id] = item
+def _account(session: Session, team_id: str, account_id: int) -> Account | None:
+    try:
+        return account_by_id(session, team_id=team_id, account_id=account_id)
+    except NotFound:
+        return None
+
+
+def _ratings(session: Session, checkins: Iterable[CheckIn]) -> dict[tuple[str, int], RatingShown]:
+    """The rating recorded for each check-in shown (its first), one query per team."""
+    by_team: dict[str, list[int]] = defaultdict(list)
+    for checkin in checkins:
+        by_team[checkin.team_id].append(checkin.id)
+    found: dict[tuple[str, int], RatingShown] = {}
     for team_id, wanted in by_team.items():
         for rating in session.scalars(
             select(Rating)
-            .where(Rating.team_id == team_id, Rating.checkin_id.in_(list(wanted)))
+            .where(Rating.team_id == team_id, Rating.checkin_id.in_(wanted))
             .order_by(Rating.id.desc())
         ):
             assert rating.checkin_id is not None
-            wanted[rating.checkin_id].rating = rating
+            found[(team_id, rating.checkin_id)] = RatingShown.of(rating)
+    return found
 
 
-def _add_agenda(session: Session, item: Item) -> None:
-    """A QBR reminder carries a draft agenda built from the account."""
-    assert item.qbr is not None and item.account is not None
-    team_id, account_id = item.account.team_id, item.account.id
-    item.balance = balance_of(session, team_id=team_id, account_id=account_id)
-    item.open_commitments = followups.open_commitments(
-        session, team_id=team_id, account_id=account_id, limit=5
-    )
-    item.kept_since = followups.kept_since(
-        session, team_id=team_id, account_id=account_id, since=item.qbr.last_held_on
-    )
+def _agenda(
+    session: Session, qbr: Qbr
+) -> tuple[Balance, tuple[CommitmentShown, ...], int, str | None]:
+    """A QBR reminder's draft agenda, built from the account: its give/get balance, its
+    open follow-ups (five), the promises kept since the last review, the agreed KPIs."""
+    team_id, account_id = qbr.team_id, qbr.account_id
     plan = plan_of(session, team_id=team_id, account_id=account_id)
-    item.kpis = plan.kpis if plan is not None else None
+    return (
+        balance_of(session, team_id=team_id, account_id=account_id),
+        tuple(
+            CommitmentShown.of(commitment)
+            for commitment in followups.open_commitments(
+                session, team_id=team_id, account_id=account_id, limit=5
+            )
+        ),
+        followups.kept_since(
+            session, team_id=team_id, account_id=account_id, since=qbr.last_held_on
+        ),
+        plan.kpis if plan is not None else None,
+    )
 
 
 # --- rendering ------------------------------------------------------------------

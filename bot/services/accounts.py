@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.errors import AccountOption, AccountUnsure, NotFound, UsageError
+from bot.services.shown import copied
 from storage.models import Account
 
 MAX_ACCOUNT_NAME = 80
@@ -191,6 +192,29 @@ class KnownAccount(NamedTuple):
     @property
     def key(self) -> str:
         return match_key(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountShown:
+    """An account as a message shows it: plain values, read while its session is open,
+    so a template never reaches into the database (and a reply can be drawn again
+    after the ack without one)."""
+
+    id: int
+    team_id: str
+    name: str
+    owner_id: str
+    stage: str
+    channel_id: str | None
+    relationship_type: str | None
+    won_at: datetime | None
+    lost_at: datetime | None
+    paused_until: date | None
+    pause_reason: str | None
+
+    @classmethod
+    def of(cls, account: Account) -> AccountShown:
+        return copied(cls, account)
 
 
 @dataclass(frozen=True)
@@ -610,19 +634,3 @@ def account_by_id(
     if account is None:
         raise NotFound(gone)
     return account
-
-
-@dataclass(frozen=True)
-class AccountShown:
-    """An account as a message shows it (plain values, read inside the session)."""
-
-    id: int
-    team_id: str
-    name: str
-    channel_id: str | None
-
-    @classmethod
-    def of(cls, account: Account) -> AccountShown:
-        return cls(
-            id=account.id, team_id=account.team_id, name=account.name, channel_id=account.channel_id
-        )

@@ -29,6 +29,7 @@ from bot.services import account_changes, account_state
 from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
 from bot.services.rhythm import days_quiet, last_touched, touch_intervals_for
+from bot.services.shown import copied
 from messages.phrases import gave
 from storage.models import (
     Account,
@@ -135,6 +136,19 @@ class DigestRequest:
     scope: DigestScope = DigestScope.TEAM
     scope_ids: tuple[str, ...] = ()
     quiet: QuietWeek = QuietWeek.SKIP
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionShown:
+    """A channel's subscription as the reply to setting or stopping it shows it."""
+
+    channel_id: str
+    active: bool
+    quiet: str
+
+    @classmethod
+    def of(cls, sub: DigestSubscription) -> SubscriptionShown:
+        return copied(cls, sub)
 
 
 def subscription_for(
@@ -346,7 +360,7 @@ class WeekPoint:
     one_way: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Digest:
     sections: list[Section]
     counts: dict[str, int]

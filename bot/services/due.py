@@ -19,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.services import account_state, rhythm
-from bot.services.followups import LadderStep
+from bot.services.accounts import AccountShown
+from bot.services.followups import CommitmentShown, LadderStep
+from bot.services.rhythm import CheckInShown, QbrShown
 from storage.models import (
     Account,
     AccountStage,
@@ -72,16 +74,17 @@ def by_urgency(ranks: Sequence[Ranked]) -> list[int]:
 # --- /rapport due ---------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class DueList:
-    """Everything one person has due or coming up, by kind, each list capped."""
+    """Everything one person has due or coming up, by kind, each list capped: plain
+    values, read while the session is open."""
 
     today: date
-    followups: list[Commitment] = field(default_factory=list)
-    escalated: list[Commitment] = field(default_factory=list)
-    qbrs: list[Qbr] = field(default_factory=list)
-    checkins: list[CheckIn] = field(default_factory=list)
-    quiet: list[tuple[Account, int]] = field(default_factory=list)  # (account, days quiet)
+    followups: list[CommitmentShown] = field(default_factory=list)
+    escalated: list[CommitmentShown] = field(default_factory=list)
+    qbrs: list[QbrShown] = field(default_factory=list)
+    checkins: list[CheckInShown] = field(default_factory=list)
+    quiet: list[tuple[AccountShown, int]] = field(default_factory=list)  # (account, days quiet)
     more: dict[str, int] = field(default_factory=dict)  # kind -> how many not listed
 
     @property
@@ -113,7 +116,7 @@ def due_list(
 ) -> DueList:
     """What `user_id` has due today, overdue or coming up within a week (QBRs two),
     on accounts that are not lost, plus promises escalated to them as a manager."""
-    result = DueList(today=today)
+    more: dict[str, int] = {}
     followups = _on_live_accounts(
         session,
         Commitment,
@@ -123,7 +126,6 @@ def due_list(
         Commitment.due_on <= today + AHEAD,
         order=(Commitment.due_on,),
     )
-    result.followups = _capped(followups, "followups", result.more)
     reports = select(UserPrefs.user_id).where(
         UserPrefs.team_id == team_id, UserPrefs.manager_id == user_id
     )
@@ -138,7 +140,6 @@ def due_list(
         Commitment.ladder_step >= LadderStep.FINISHED,
         order=(Commitment.due_on,),
     )
-    result.escalated = _capped(escalated, "escalated", result.more)
     qbrs = _on_live_accounts(
         session,
         Qbr,
@@ -148,7 +149,6 @@ def due_list(
         Qbr.next_on <= today + QBRS_AHEAD,
         order=(Qbr.next_on,),
     )
-    result.qbrs = _capped(qbrs, "qbrs", result.more)
     checkins = _on_live_accounts(
         session,
         CheckIn,
@@ -159,7 +159,6 @@ def due_list(
         CheckIn.due_on <= today + AHEAD,
         order=(CheckIn.due_on,),
     )
-    result.checkins = _capped(checkins, "checkins", result.more)
     quiet = []
     for account in session.scalars(
         select(Account)
@@ -174,5 +173,12 @@ def due_list(
         if days >= rhythm.touch_intervals(account)[1]:
             quiet.append((account, days))
     quiet.sort(key=lambda pair: -pair[1])
-    result.quiet = _capped(quiet, "quiet", result.more)
-    return result
+    return DueList(
+        today=today,
+        followups=[CommitmentShown.of(c) for c in _capped(followups, "followups", more)],
+        escalated=[CommitmentShown.of(c) for c in _capped(escalated, "escalated", more)],
+        qbrs=[QbrShown.of(qbr) for qbr in _capped(qbrs, "qbrs", more)],
+        checkins=[CheckInShown.of(checkin) for checkin in _capped(checkins, "checkins", more)],
+        quiet=[(AccountShown.of(a), days) for a, days in _capped(quiet, "quiet", more)],
+        more=more,
+    )

@@ -30,10 +30,11 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 from sqlalchemy.types import NullType
 
 from bot.services import account_state
-from bot.services.accounts import get_or_create_account
+from bot.services.accounts import AccountShown, get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import end_of_day
 from bot.services.errors import UsageError
+from bot.services.shown import copied
 from storage.models import Account, Commitment, CommitmentDirection, Nudge, NudgeStatus
 from storage.reads import plain_rows
 from storage.upsert import among, update_by_id
@@ -44,6 +45,24 @@ MAX_COMMITMENT_TEXT = 500
 MAX_DAYS_AHEAD = 2 * 366
 SECOND_NUDGE_AFTER = 2  # working days after the due day (or the latest activity)
 ESCALATE_AFTER = 4
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentShown:
+    """A commitment as a message shows it, with its account: plain values, read while
+    its session is open."""
+
+    id: int
+    account: AccountShown
+    what: str
+    due_on: date
+    direction: str
+    owner_id: str
+    snoozed_until: datetime | None
+
+    @classmethod
+    def of(cls, commitment: Commitment) -> CommitmentShown:
+        return copied(cls, commitment, account=AccountShown.of(commitment.account))
 
 
 @dataclass(slots=True)

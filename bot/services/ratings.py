@@ -19,6 +19,7 @@ from bot.services.accounts import account_by_id
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import CONTACT, DayReader
 from bot.services.errors import NotFound, UsageError
+from bot.services.shown import copied
 from storage.models import Account, CheckIn, Rating, RatingKind
 
 
@@ -27,6 +28,19 @@ class Recorded:
     rating: Rating
     created: bool  # False: this check-in already had its rating; nothing new was written
     touched: bool  # the last contact was logged as a touch
+
+
+@dataclass(frozen=True, slots=True)
+class RatingShown:
+    """A recorded rating as a message shows it."""
+
+    kind: str
+    score: int
+    contact_on: date | None
+
+    @classmethod
+    def of(cls, rating: Rating) -> RatingShown:
+        return copied(cls, rating)
 
 
 @dataclass(frozen=True)

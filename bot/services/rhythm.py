@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.services import account_state
-from bot.services.accounts import account_by_id
+from bot.services.accounts import AccountShown, account_by_id
 from bot.services.calendar import WorkCalendar
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import PlannedNudge, note_activity
+from bot.services.shown import copied
 from storage.models import Account, AccountStage, CheckIn, Nudge, Qbr, QbrCadence, Touch
 from storage.reads import plain_rows
 from storage.upsert import among
@@ -77,6 +78,24 @@ class QbrReminder:
     @property
     def ahead(self) -> bool:
         return self.kind in ("qbr_lead", "qbr_eve")
+
+
+@dataclass(frozen=True, slots=True)
+class QbrShown:
+    """A review schedule as a message shows it, with its account: plain values, read
+    while its session is open."""
+
+    id: int
+    account: AccountShown
+    next_on: date
+    cadence: str
+    lead_days: int
+    last_held_on: date | None
+    held_count: int
+
+    @classmethod
+    def of(cls, qbr: Qbr) -> QbrShown:
+        return copied(cls, qbr, account=AccountShown.of(qbr.account))
 
 
 def qbr_reminders(qbr: Qbr, calendar: WorkCalendar) -> list[QbrReminder]:
@@ -312,6 +331,20 @@ def note_extra_review(qbr: Qbr, *, today: date) -> None:
 
 
 # --- check-ins ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInShown:
+    """A check-in as a message shows it, with its account."""
+
+    id: int
+    account: AccountShown
+    label: str
+    due_on: date
+
+    @classmethod
+    def of(cls, checkin: CheckIn) -> CheckInShown:
+        return copied(cls, checkin, account=AccountShown.of(checkin.account))
 
 
 def checkin_label(days: int) -> str:
