@@ -13,11 +13,10 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from bot.services import account_changes, lifecycle
 from bot.services import account_overview as accounts
@@ -36,6 +35,9 @@ from handlers.playbook import playbook_of
 from messages import render
 from messages.ids import Action
 from storage.models import Account
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # The problems below spell out how to write the command; no generic usage line after them.
 USAGE = "/rapport account"

@@ -10,11 +10,10 @@ told to the user by handlers/edge/after_ack.py's runner, through the app's error
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from bot.services import governance
 from bot.services.accounts import get_account
@@ -29,6 +28,9 @@ from handlers.edge.replies import ephemeral
 from messages import render
 from messages.ids import Action, DebriefBlock, GovernanceBlock, View
 from storage.models import Account, GovernancePlan, ReviewCadence
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _named(session: Session, command: dict[str, str], text: str, subcommand: str) -> Account:

@@ -10,16 +10,14 @@ reassigned) changes nothing and just redraws Home as it now stands.
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from bot.services import followups
-from bot.services.calendar import WorkCalendar
-from bot.services.followups import snooze_until
+from bot.services.followups import snooze_until, snooze_until_day
 from bot.slackapi.timezones import learn_timezone
 from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_after_ack
 from handlers.edge.caller import team_of
@@ -38,7 +36,11 @@ from handlers.nudges import ack_snooze_until
 from handlers.settings import open_settings_modal
 from messages import render
 from messages.ids import Action, View
-from storage.models import Commitment
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from storage.models import Commitment
 
 
 def publish_home(
@@ -92,23 +94,16 @@ def _mine(
     stale or foreign click changes nothing: Home is just drawn again)."""
     if clicked is None:
         return None
-    commitment = followups.get_commitment(
-        session, team_id=team_id, commitment_id=clicked.commitment_id
+    return followups.open_commitment_of(
+        session, team_id=team_id, user_id=user_id, commitment_id=clicked.commitment_id
     )
-    if commitment is None or commitment.owner_id != user_id or commitment.done_at is not None:
-        return None
-    return commitment
-
-
-def _calendar(session: Session, deps: Deps, team_id: str, user_id: str) -> WorkCalendar:
-    return deps.calendar_of(session, team_id=team_id, user_id=user_id)
 
 
 def _snooze(deps: Deps, *, team_id: str, user_id: str, clicked: SnoozeOption | None) -> None:
     now = utcnow()
     with deps.db.begin() as session:
         commitment = _mine(session, team_id=team_id, user_id=user_id, clicked=clicked)
-        calendar = _calendar(session, deps, team_id, user_id)
+        calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
         until = snooze_until(clicked.choice, calendar, now) if clicked else None
         if commitment is not None and until is not None:
             followups.snooze(session, commitment, until=until)
@@ -125,7 +120,7 @@ def done(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     with deps.db.begin() as session:
         commitment = _mine(session, team_id=team_id, user_id=user_id, clicked=clicked)
         if commitment is not None:
-            calendar = _calendar(session, deps, team_id, user_id)
+            calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
             followups.mark_done(
                 session, commitment, user_id=user_id, today=calendar.today(now), now=now
             )
@@ -161,11 +156,10 @@ def submit_snooze_until(
     with deps.db.begin() as session:
         form = SnoozeForm.parse_or_none(view.get("private_metadata", ""))
         commitment = _mine(session, team_id=team_id, user_id=user_id, clicked=form)
-        calendar = _calendar(session, deps, team_id, user_id)
+        calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
         if commitment is not None and picked:
-            day = datetime.fromisoformat(picked).date()
-            until = calendar.next_open(datetime.combine(day, time(0, 0), tzinfo=calendar.tz))
-            followups.snooze(session, commitment, until=max(until, now))
+            until = snooze_until_day(date.fromisoformat(picked), calendar, now)
+            followups.snooze(session, commitment, until=until)
     republish(client, deps, team_id=team_id, user_id=user_id)
 
 

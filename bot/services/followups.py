@@ -473,6 +473,17 @@ def get_commitment(session: Session, *, team_id: str, commitment_id: int) -> Com
     )
 
 
+def open_commitment_of(
+    session: Session, *, team_id: str, user_id: str, commitment_id: int
+) -> Commitment | None:
+    """The open commitment, if it is `user_id`'s to act on: App Home's Done and Snooze
+    change only one's own, and a click on one done or handed on since changes nothing."""
+    commitment = get_commitment(session, team_id=team_id, commitment_id=commitment_id)
+    if commitment is None or commitment.owner_id != user_id or commitment.done_at is not None:
+        return None
+    return commitment
+
+
 def mark_done(
     session: Session, commitment: Commitment, *, user_id: str, today: date, now: datetime
 ) -> bool:
