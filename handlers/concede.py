@@ -2,8 +2,9 @@
 the form), the concession modal (log a new give, or edit one), and the buttons on the
 log (page it, log a new give, edit or withdraw an entry).
 
-The buttons ack first, then work, then redraw the log in place through response_url
-(or open the form with the click's trigger_id).
+The buttons and the form answer Slack first; every Slack call (the log redrawn in place
+through response_url or chat.update, the form opened with the click's trigger_id, the
+post to the channel, App Home) runs after that answer (handlers/edge/after_ack.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bot.services import concessions
 from bot.services.accounts import MAX_ACCOUNT_NAME
 from bot.services.errors import DidYouMean, NotFound, Suggestion, UsageError
 from handlers.edge.accounts import modal_account, read_account_of, with_new_account
-from handlers.edge.after_ack import later
+from handlers.edge.after_ack import clicks_after_ack, later
 from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
@@ -460,8 +461,7 @@ def _redraw(respond: Respond, log: concessions.ConcessionLog) -> None:
     )
 
 
-def turn_page(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
-    ack()
+def turn_page(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     clicked = LogButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
         log = concessions.concession_log_by_id(
@@ -470,8 +470,7 @@ def turn_page(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Res
     _redraw(respond, log)
 
 
-def withdraw(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
-    ack()
+def withdraw(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     clicked = LogButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
         entry = concessions.withdraw_concession(
@@ -486,8 +485,7 @@ def withdraw(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Resp
     refresh_home(context, team_id=team_of(body), user_id=body["user"]["id"])
 
 
-def edit(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    ack()
+def edit(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     clicked = LogButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
         entry = concessions.get_concession(session, team_id=team_of(body), concession_id=clicked.id)
@@ -501,8 +499,7 @@ def edit(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
     )
 
 
-def log_new(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    ack()
+def log_new(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     clicked = NewEntryButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
         account = concessions.account_of(
@@ -522,9 +519,14 @@ COMMANDS = {COMMAND: concede}
 
 def register(app: App) -> None:
     app.command(COMMAND)(concede)
-    app.action(Action.CONCESSION_NEW.value)(log_new)
-    app.action(Action.CONCESSION_EDIT.value)(edit)
-    app.action(Action.CONCESSION_WITHDRAW.value)(withdraw)
-    app.action(Action.CONCESSION_OLDER.value)(turn_page)
-    app.action(Action.CONCESSION_NEWER.value)(turn_page)
+    clicks_after_ack(
+        app,
+        {
+            Action.CONCESSION_NEW: log_new,
+            Action.CONCESSION_EDIT: edit,
+            Action.CONCESSION_WITHDRAW: withdraw,
+            Action.CONCESSION_OLDER: turn_page,
+            Action.CONCESSION_NEWER: turn_page,
+        },
+    )
     app.view(View.CONCESSION.value)(submit_concession)

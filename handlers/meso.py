@@ -19,7 +19,7 @@ from bot.services.accounts import MAX_ACCOUNT_NAME
 from bot.services.errors import UsageError
 from bot.slackapi.roles import is_workspace_admin
 from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with_new_account
-from handlers.edge.after_ack import later
+from handlers.edge.after_ack import clicks_after_ack, later
 from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
@@ -566,10 +566,7 @@ def submit_meso(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
         )
 
 
-def start_from_template(
-    ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
-    ack()
+def start_from_template(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     clicked = TemplateButton.parse(action_value(body))
     offers = meso_service.template_set(clicked.template)
     open_meso_form(
@@ -581,8 +578,7 @@ def start_from_template(
     )
 
 
-def pick(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
-    ack()
+def pick(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     clicked = PickButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
         chosen = meso_service.record_choice_by_position(
@@ -609,6 +605,5 @@ COMMANDS = {COMMAND: meso}
 
 def register(app: App) -> None:
     app.command(COMMAND)(meso)
-    app.action(Action.MESO_TEMPLATE.value)(start_from_template)
-    app.action(Action.MESO_PICK.value)(pick)
+    clicks_after_ack(app, {Action.MESO_TEMPLATE: start_from_template, Action.MESO_PICK: pick})
     app.view(View.MESO.value)(submit_meso)

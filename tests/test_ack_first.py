@@ -34,6 +34,17 @@ def after_ack_held() -> Iterator[None]:
         after_ack.drain()
 
 
+def button(message: dict[str, Any], action: str) -> dict[str, Any]:
+    """The first button of `message` with that action_id."""
+    return next(
+        element
+        for block in message["blocks"]
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element["action_id"] == action
+    )
+
+
 def typed(**fields: str) -> dict[str, dict[str, Any]]:
     return {
         ConcessionBlock[name].value: {"value": {"type": "plain_text_input", "value": text}}
@@ -104,13 +115,7 @@ def test_an_edit_is_acked_before_the_log_is_redrawn(
 ) -> None:
     slack_user.command("/concede", "acme give: 5% discount")
     log = slack_user.command("/concede", "acme")
-    edit = next(
-        e
-        for b in log.body["blocks"]
-        if b.get("type") == "actions"
-        for e in b["elements"]
-        if e["action_id"] == Action.CONCESSION_EDIT
-    )
+    edit = button(log.body, Action.CONCESSION_EDIT)
     in_channel = {"type": "message", "channel_id": "C0SALES", "message_ts": "1700000000.000200"}
     slack_user.interact(block_action(Action.CONCESSION_EDIT, edit["value"], container=in_channel))
     (opened,) = slack.wait_for("views.open")
@@ -165,3 +170,26 @@ def test_a_meso_post_that_fails_after_the_ack_is_told_in_the_done_view(
     slack_user: SlackSender, slack: LocalSlack
 ) -> None:
     failed_post_is_told(slack_user, slack, view_submission(View.MESO, meso_values(share=True)))
+
+
+def test_the_log_and_offer_buttons_answer_before_they_call_slack(
+    slack_user: SlackSender, slack: LocalSlack
+) -> None:
+    slack_user.command("/concede", "acme give: 5% discount")
+    log = slack_user.command("/concede", "acme")
+    built = slack_user.command("/meso", "acme A: 3 years | B: 1 year")
+    after_ack.drain()
+    slack.clear()
+    clicks = [
+        (Action.CONCESSION_EDIT, button(log.body, Action.CONCESSION_EDIT)["value"]),
+        (Action.CONCESSION_NEW, button(log.body, Action.CONCESSION_NEW)["value"]),
+        (Action.CONCESSION_WITHDRAW, button(log.body, Action.CONCESSION_WITHDRAW)["value"]),
+        (Action.MESO_PICK, button(built.body, Action.MESO_PICK)["value"]),
+    ]
+    with after_ack_held():
+        for action, value in clicks:
+            click = block_action(action, value, response_url=slack.response_url("click"))
+            assert slack_user.interact(click).status == 200
+        assert slack.calls() == [], "no Slack call before the ack"
+    assert len(slack.calls("views.open")) == 2
+    assert len(slack.calls("response_url")) == 2

@@ -61,8 +61,15 @@ def buttons(message: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def calls(slack: LocalSlack, method: str) -> list[Any]:
+    """Slack's calls of `method`, once the work after the acks is done: a click's and a
+    submission's Slack calls come after their answer."""
+    after_ack.drain()
+    return slack.calls(method)
+
+
 def responses(slack: LocalSlack) -> list[dict[str, Any]]:
-    return [call.args for call in slack.calls("response_url")]
+    return [call.args for call in calls(slack, "response_url")]
 
 
 def test_concede_logs_item_and_values(slack_user: SlackSender, db: SessionFactory) -> None:
@@ -151,7 +158,7 @@ def test_form_submission_logs_once_even_when_sent_twice(
         "view:V0TWICE",
     )
     assert "Already" not in blocks_text(first.body["view"])
-    assert slack.calls("chat.postMessage") == []
+    assert calls(slack, "chat.postMessage") == []
 
 
 def test_form_errors_show_under_the_field(slack_user: SlackSender, db: SessionFactory) -> None:
@@ -178,8 +185,7 @@ def test_form_share_posts_to_the_channel_it_came_from(
             private_metadata=json.dumps({"concession_id": None, "channel_id": "C0DEALS"}),
         )
     )
-    # Posted after the ack.
-    (post,) = slack.wait_for("chat.postMessage")
+    (post,) = calls(slack, "chat.postMessage")
     assert post.args["channel"] == "C0DEALS"
     assert "extra seats" in blocks_text(post.args)
     assert "Posting it to <#C0DEALS>" in blocks_text(reply.body["view"])
@@ -223,7 +229,7 @@ def test_log_button_opens_the_form_with_the_account(
 
     slack_user.interact(block_action(Action.CONCESSION_NEW, new["value"]))
 
-    (call,) = slack.calls("views.open")
+    (call,) = calls(slack, "views.open")
     account_block = next(
         b for b in call.args["view"]["blocks"] if b.get("block_id") == ConcessionBlock.ACCOUNT
     )
@@ -238,7 +244,7 @@ def test_edit_keeps_what_the_entry_said_before(
     (edit,) = buttons(log.body)[Action.CONCESSION_EDIT]
 
     slack_user.interact(block_action(Action.CONCESSION_EDIT, edit["value"]))
-    (call,) = slack.calls("views.open")
+    (call,) = calls(slack, "views.open")
     view = call.args["view"]
     entry_id = only_entry(db).id
     assert json.loads(view["private_metadata"])["concession_id"] == entry_id
@@ -276,7 +282,7 @@ def edit_from(
             Action.CONCESSION_EDIT, edit["value"], container=container, response_url=response_url
         )
     )
-    (opened,) = slack.calls("views.open")
+    (opened,) = calls(slack, "views.open")
     return str(opened.args["view"]["private_metadata"])
 
 
@@ -301,7 +307,6 @@ def test_editing_from_the_ephemeral_log_redraws_it_through_its_response_url(
     )
 
     assert reply.body["response_action"] == "update"
-    after_ack.drain()  # the log is redrawn after the ack
     (redrawn,) = responses(slack)
     assert redrawn["replace_original"] is True
     assert redrawn["response_type"] == "ephemeral"
@@ -310,7 +315,7 @@ def test_editing_from_the_ephemeral_log_redraws_it_through_its_response_url(
     assert "5% discount" not in text
     assert "1 traded give, 0 one-way gives" in text
     assert buttons(redrawn)[Action.CONCESSION_EDIT], "the redrawn log can be edited again"
-    assert slack.calls("chat.update") == []
+    assert calls(slack, "chat.update") == []
 
 
 def test_editing_from_a_log_in_a_channel_updates_that_message(
@@ -326,8 +331,7 @@ def test_editing_from_a_log_in_a_channel_updates_that_message(
         )
     )
 
-    (update,) = slack.wait_for("chat.update")  # after the ack
-    after_ack.drain()
+    (update,) = calls(slack, "chat.update")
     assert (update.args["channel"], update.args["ts"]) == ("C0SALES", "1700000000.000200")
     text = blocks_text(update.args)
     assert "free onboarding" in text and "5% discount" not in text
@@ -396,7 +400,7 @@ def test_another_team_cannot_touch_an_entry(
             )
         )
         assert reply.status == 200
-    assert slack.calls("views.open") == []
+    assert calls(slack, "views.open") == []
     said = [blocks_text(r) for r in responses(slack)]
     assert len(said) == 2 and all("not there" in text for text in said)
     assert all("secret discount" not in text for text in said)

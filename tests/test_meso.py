@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.app.tryout import run_try
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
+from handlers.edge import after_ack
 from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 from storage.db import SessionFactory
 from storage.models import Account, MesoOffer, MesoSet, NegotiationSettings
@@ -221,7 +222,7 @@ def test_meso_account_offers_templates_that_open_the_form_filled(
 
     slack_user.interact(block_action(Action.MESO_TEMPLATE, template_buttons[1]["value"]))
 
-    (call,) = slack.calls("views.open")
+    (call,) = slack.wait_for("views.open")  # opened after the ack
     initial = {
         block["block_id"]: block["element"].get("initial_value")
         for block in call.args["view"]["blocks"]
@@ -361,12 +362,14 @@ def test_pick_buttons_record_the_choice_in_place(
         )
     )
     assert other.status == 200
+    after_ack.drain()
     with db() as session:
         assert session.scalars(select(MesoSet.chosen_label)).one() is None
 
     slack_user.interact(
         block_action(Action.MESO_PICK, picks[2]["value"], response_url=slack.response_url("pick"))
     )
+    after_ack.drain()  # redrawn after the ack
     redrawn = slack.calls("response_url")[-1].args
     assert redrawn["replace_original"] is True
     assert "picked *C*" in blocks_text(redrawn)
