@@ -77,3 +77,15 @@ def due_recipients(session: Session, *, now: datetime, limit: int) -> Sequence[R
         .distinct()
         .limit(limit)
     ).all()
+
+
+def of_message(
+    session: Session, *, team_id: str, outbox_id: int, ids: Sequence[int] | None
+) -> Sequence[Nudge]:
+    """The nudges an outbox message names (`ids`, its payload's), in order; None: it
+    was never let go (its sweep died first), so its nudges name it instead (rare, so
+    the scan of nudges by outbox_id, which is not indexed, is acceptable)."""
+    named = Nudge.outbox_id == outbox_id if ids is None else Nudge.id.in_(ids)
+    return session.scalars(
+        select(Nudge).where(Nudge.team_id == team_id, named).order_by(Nudge.id)
+    ).all()

@@ -92,6 +92,13 @@ def by_id(session: Session, row_id: int) -> OutboxMessage | None:
     return session.get(OutboxMessage, row_id)
 
 
+def team_row(session: Session, *, team_id: str, row_id: int) -> OutboxMessage | None:
+    """The team's row with that id (a button's message); None if another team's."""
+    return session.scalar(
+        select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.id == row_id)
+    )
+
+
 def claim(
     session: Session,
     *,

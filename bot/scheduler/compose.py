@@ -14,11 +14,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
 
 from bot.scheduler import notices
 from bot.scheduler.batches import is_user, subject_ids
@@ -29,11 +26,16 @@ from bot.services.errors import NotFound
 from bot.services.followups import CommitmentShown
 from bot.services.governance import plan_of
 from bot.services.people import prefs_of, zone
-from bot.services.ratings import RatingShown
+from bot.services.ratings import RatingShown, first_ratings
 from bot.services.rhythm import CheckInShown, QbrShown
 from bot.services.shown import copied
 from messages import render
-from storage.models import Account, CheckIn, Commitment, Nudge, OutboxMessage, Qbr, Rating
+from storage import nudges as stored_nudges
+from storage import outbox, reads
+from storage.models import Account, CheckIn, Commitment, Nudge, OutboxMessage, Qbr
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # Items shown in one DM: each takes up to three blocks, Slack allows 50.
 MAX_ITEMS_PER_MESSAGE = 15
@@ -87,30 +89,25 @@ class Item:
 
 
 def _load(
-    session: Session,
-    nudges: Sequence[Nudge],
-    kind: str,
-    model: Any,
-    with_account: Any,
+    session: Session, nudges: Sequence[Nudge], kind: str, model: Any, with_account: bool
 ) -> dict[tuple[str, int], Any]:
     """The subjects of `kind` the nudges name, keyed by (team, id), one query per team."""
     found: dict[tuple[str, int], Any] = {}
     for team_id, ids in subject_ids(((n.team_id, n.subject) for n in nudges), kind).items():
-        query = select(model).where(model.team_id == team_id, model.id.in_(ids))
-        if with_account is not None:
-            query = query.options(joinedload(with_account))
-        for row in session.scalars(query):
-            found[(team_id, row.id)] = row
+        rows = reads.team_rows_by_id(
+            session, model, team_id=team_id, ids=ids, with_account=with_account
+        )
+        found.update(((team_id, row_id), row) for row_id, row in rows.items())
     return found
 
 
 def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list[Item]:
     """What each nudge is about, read in one query per kind of subject."""
     subjects = _Subjects(
-        commitments=_load(session, nudges, "commitment", Commitment, Commitment.account),
-        qbrs=_load(session, nudges, "qbr", Qbr, Qbr.account),
-        checkins=_load(session, nudges, "checkin", CheckIn, CheckIn.account),
-        accounts=_load(session, nudges, "account", Account, None),
+        commitments=_load(session, nudges, "commitment", Commitment, True),
+        qbrs=_load(session, nudges, "qbr", Qbr, True),
+        checkins=_load(session, nudges, "checkin", CheckIn, True),
+        accounts=_load(session, nudges, "account", Account, False),
     )
     ratings = _ratings(session, subjects.checkins.values())
     return [_item(nudge, subjects, ratings, session, now) for nudge in nudges]
@@ -200,16 +197,13 @@ def _ratings(session: Session, checkins: Iterable[CheckIn]) -> dict[tuple[str, i
     by_team: dict[str, list[int]] = defaultdict(list)
     for checkin in checkins:
         by_team[checkin.team_id].append(checkin.id)
-    found: dict[tuple[str, int], RatingShown] = {}
-    for team_id, wanted in by_team.items():
-        for rating in session.scalars(
-            select(Rating)
-            .where(Rating.team_id == team_id, Rating.checkin_id.in_(wanted))
-            .order_by(Rating.id.desc())
-        ):
-            assert rating.checkin_id is not None
-            found[(team_id, rating.checkin_id)] = RatingShown.of(rating)
-    return found
+    return {
+        (team_id, checkin_id): rating
+        for team_id, wanted in by_team.items()
+        for checkin_id, rating in first_ratings(
+            session, team_id=team_id, checkin_ids=wanted
+        ).items()
+    }
 
 
 def _agenda(
@@ -280,13 +274,9 @@ def compose(
         return notices.compose_notice(session, row, now)
     if "nudge_ids" not in row.payload:
         return row.payload
-    ids = row.payload["nudge_ids"]
-    # None: its sweep died before letting it go (HOLD); its nudges name it instead.
-    # Rare, so the scan of nudges by outbox_id (not indexed) is acceptable.
-    named = Nudge.outbox_id == row.id if ids is None else Nudge.id.in_(ids)
-    nudges = session.scalars(
-        select(Nudge).where(Nudge.team_id == row.team_id, named).order_by(Nudge.id)
-    ).all()
+    nudges = stored_nudges.of_message(
+        session, team_id=row.team_id, outbox_id=row.id, ids=row.payload["nudge_ids"]
+    )
     items = load_items(session, nudges, now)
     if row.message_ts is None and all(item.closed for item in items):
         return None
@@ -310,7 +300,5 @@ def rerender(
     default_tz: ZoneInfo = UTC_ZONE,
 ) -> dict[str, Any] | None:
     """The message as it should read now (after a click), or None if it is not ours."""
-    row = session.scalar(
-        select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.id == outbox_id)
-    )
+    row = outbox.team_row(session, team_id=team_id, row_id=outbox_id)
     return compose(session, row, now, default_tz=default_tz) if row is not None else None

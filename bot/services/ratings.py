@@ -7,6 +7,7 @@ the last touch logged, so answering a check-in also restarts the stay-in-touch c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -74,6 +75,21 @@ def check_rating(kind: str, score: object, contact_on: date, today: date) -> Rat
     # The one range rule for dates (bot.services.dates), with its wording.
     DayReader(today).check(contact_on, CONTACT)
     return checked
+
+
+def first_ratings(
+    session: Session, *, team_id: str, checkin_ids: Sequence[int]
+) -> dict[int, RatingShown]:
+    """The rating first recorded for each of the check-ins that has one, by check-in."""
+    found: dict[int, RatingShown] = {}
+    for rating in session.scalars(
+        select(Rating)
+        .where(Rating.team_id == team_id, Rating.checkin_id.in_(checkin_ids))
+        .order_by(Rating.id.desc())
+    ):
+        assert rating.checkin_id is not None
+        found[rating.checkin_id] = RatingShown.of(rating)
+    return found
 
 
 def rating_for_checkin(session: Session, *, team_id: str, checkin_id: int) -> Rating | None:
