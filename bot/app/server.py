@@ -123,12 +123,6 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def is_slash_command(body: bytes) -> bool:
-    """Slash commands are form bodies with a `command` field; interactivity posts a
-    single `payload` field and the Events API posts JSON."""
-    return not body.startswith((b"payload=", b"{")) and b"command=" in body
-
-
 def _refusal(refused: Refused) -> Response:
     # Close the connection: whatever is left of a refused body is not worth reading.
     return JSONResponse(
@@ -199,7 +193,7 @@ def make_asgi(app: App, engine: Engine, settings: Settings) -> Starlette:
             return _refusal(refused)
         except ClientDisconnect:
             return Response(status_code=400)
-        if is_slash_command(raw):
+        if "command" in bolt_request.body:  # a slash command, as Bolt itself tells one
             loop = asyncio.get_running_loop()
             response = await loop.run_in_executor(commands, dispatch, bolt_request, arrived)
         else:
