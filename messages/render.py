@@ -63,6 +63,8 @@ def _json(value: object) -> str:
 # round-trip (a slot inside a longer string, `|json` of a `|json`) falls back to
 # parsing the full text. With STRICT_VALIDATION every render is also compared with
 # the full parse; tests/test_render_cache.py compares them under hostile text.
+# Kept for the weekly digest, whose step takes about 40% more CPU without it
+# (bench/README.md, "Issue 14: what each speed-up buys").
 _SLOT = f"\ue000{secrets.token_hex(4)}:"
 _SLOTS: ContextVar[list[str] | None] = ContextVar("rapport_render_slots", default=None)
 _SURROGATES = re.compile("[\ud800-\udfff]")
