@@ -373,8 +373,9 @@ def log_concession(
         "source_key": source_key,
         **terms,
     }
-    # One statement, not a unit-of-work flush (a third of a /concede's database time,
-    # bench/README.md); a form submitted twice loses the race here and nothing else.
+    # One statement, not a unit-of-work flush, which costs 29% more CPU a /concede
+    # (bench/README.md, "Issue 14"); a form submitted twice loses the race here and
+    # nothing else.
     connection = session.connection()
     concession_id = connection.execute(_INSERT_ENTRY[connection.dialect.name], row).scalar()
     if concession_id is None:
