@@ -257,7 +257,7 @@ _COUNTS = (
     func.count(Concession.withdrawn_at),
 )
 # Built once, with bind parameters: every /concede runs them, and building a statement
-# and its cache key on each call cost more than running it (bench/README.md).
+# and its cache key on each call cost 15% of its CPU (bench/README.md, "Issue 14").
 _BALANCE = select(*_COUNTS).where(
     Concession.team_id == bindparam("team_id"), Concession.account_id == bindparam("account_id")
 )
