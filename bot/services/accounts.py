@@ -151,6 +151,8 @@ def typos_allowed(length: int) -> int:
     return 3
 
 
+# Cached, as is spelled_words: a command that rebuilds its team's index (after a new
+# account) takes a fifth less CPU (bench/README.md, "Issue 14: what each speed-up buys").
 @lru_cache(maxsize=8192)
 def name_words(name: str) -> tuple[str, ...]:
     """A name as words for comparing: folded, unaccented, no punctuation or legal suffix.
@@ -364,6 +366,8 @@ class NameIndex:
         return found
 
 
+# Without it a command that reads a name not on file takes a fifth more CPU with 500
+# accounts (bench/README.md, "Issue 14: what each speed-up buys").
 @lru_cache(maxsize=64)
 def _index_of(known: tuple[KnownAccount, ...]) -> NameIndex:
     return NameIndex(known)
