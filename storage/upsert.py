@@ -65,9 +65,10 @@ def _remembering(convert: Convert) -> Convert:
     """`convert`, answering each distinct value once.
 
     A batch of thousands of rows holds a few dozen distinct instants (the sweep's
-    `now`, the working-day openings), and converting each one again was a fifth of a
-    SQLite batch. Only for dates and instants: hashable, and equal values convert
-    alike (two aware datetimes are equal when they are the same instant).
+    `now`, the working-day openings); converting each one again costs the sweep a fifth
+    more CPU on SQLite (bench/README.md, "Issue 14: what each speed-up buys"). Only for
+    dates and instants: hashable, and equal values convert alike (two aware datetimes
+    are equal when they are the same instant).
     """
     answers: dict[Any, Any] = {}
 
