@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 
 from bot.services import account_changes, lifecycle
 from bot.services import account_overview as accounts
-from bot.services.accounts import find_account
+from bot.services.accounts import AccountShown, find_account
 from bot.services.errors import UsageError
 from handlers.edge.account_target import open_about_account
 from handlers.edge.accounts import read_account_of, with_new_account
@@ -34,7 +34,6 @@ from handlers.edge.replies import ephemeral
 from handlers.playbook import playbook_of
 from messages import render
 from messages.ids import Action
-from storage.models import Account
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -185,7 +184,7 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
 def open_account(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """A digest's "Open an account…" menu: the account at a glance, in a modal."""
 
-    def account_modal(session: Session, account: Account) -> dict[str, Any]:
+    def account_modal(session: Session, account: AccountShown) -> dict[str, Any]:
         # What holds today for the one opening it (a pause that ended is not shown).
         today = (
             deps_of(context)

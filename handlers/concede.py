@@ -162,7 +162,7 @@ def _show_log(account: str, command: dict[str, str], deps: Deps) -> dict[str, An
         log = concessions.concession_log(
             session, team_id=team_of(command), account_name=reading.name
         )
-        return render("concession_log", log=log, actions=Action)
+    return render("concession_log", log=log, actions=Action)
 
 
 def _log(

@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import governance
-from bot.services.accounts import get_account
+from bot.services.accounts import AccountShown, get_account
 from bot.services.errors import NotFound, UsageError
 from handlers.edge.account_target import AccountTarget, open_about_account
 from handlers.edge.accounts import read_account_of
@@ -27,13 +27,13 @@ from handlers.edge.forms import Form
 from handlers.edge.replies import ephemeral
 from messages import render
 from messages.ids import Action, DebriefBlock, GovernanceBlock, View
-from storage.models import Account, GovernancePlan, ReviewCadence
+from storage.models import ReviewCadence
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
-def _named(session: Session, command: dict[str, str], text: str, subcommand: str) -> Account:
+def _named(session: Session, command: dict[str, str], text: str, subcommand: str) -> AccountShown:
     """The known account `/rapport SUBCOMMAND ACCOUNT` names (or this channel's)."""
     reading = read_account_of(
         session,
@@ -44,7 +44,7 @@ def _named(session: Session, command: dict[str, str], text: str, subcommand: str
         creates=False,
         missing=f"Name the account: `/rapport {subcommand} ACCOUNT`.",
     )
-    return get_account(session, team_id=team_of(command), name=reading.name)
+    return AccountShown.of(get_account(session, team_id=team_of(command), name=reading.name))
 
 
 def governance_plan(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
@@ -62,7 +62,7 @@ def debrief(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
 
 
 def edit_governance(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    def build(session: Session, account: Account) -> dict[str, Any]:
+    def build(session: Session, account: AccountShown) -> dict[str, Any]:
         plan = governance.plan_of(session, team_id=account.team_id, account_id=account.id)
         return plan_modal(account, plan)
 
@@ -78,7 +78,7 @@ MAX_PLAN_TEXT = 1000
 _USER = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 
-def plan_modal(account: Account, plan: GovernancePlan | None) -> dict[str, Any]:
+def plan_modal(account: AccountShown, plan: governance.Plan | None) -> dict[str, Any]:
     return render(
         "governance_modal",
         callback_id=View.GOVERNANCE_PLAN,
@@ -160,7 +160,7 @@ def save_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
 MAX_ANSWER = 2000
 
 
-def debrief_modal(account: Account) -> dict[str, Any]:
+def debrief_modal(account: AccountShown) -> dict[str, Any]:
     return render(
         "debrief_modal",
         callback_id=View.DEBRIEF,

@@ -10,7 +10,6 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import settings as rules
-from bot.services.people import ensure_prefs, zone
 from bot.services.settings import SettingsInput, save_settings
 from handlers.edge.after_ack import later
 from handlers.edge.caller import team_of
@@ -36,7 +35,7 @@ def settings(ack: Ack, command: dict[str, str], context: BoltContext, args: str)
         with deps.db.begin() as session:
             prefs = rules.set_hours(session, team_id=team_id, user_id=user_id, start=start, end=end)
             calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
-            reply = render("settings_hours_set", prefs=prefs, tz_name=str(calendar.tz))
+        reply = render("settings_hours_set", prefs=prefs, tz_name=str(calendar.tz))
         refresh_home(context, team_id=team_id, user_id=user_id)
         ack(**ephemeral(reply))
         return
@@ -63,16 +62,21 @@ def open_settings_modal(
 ) -> None:
     """The settings modal, from the command or from App Home's Edit button."""
     with deps.db.begin() as session:
-        prefs = ensure_prefs(session, team_id=team_id, user_id=user_id)
-        tz_name = str(zone(prefs.tz_override or prefs.slack_tz, deps.settings.default_tz))
         today = deps.calendar_of(session, team_id=team_id, user_id=user_id).today(utcnow())
-        view = render(
-            "settings_modal",
-            callback_id=View.SETTINGS.value,
-            prefs=prefs,
-            tz_name=tz_name,
-            away_ended=prefs.away_until is not None and prefs.away_until < today,
+        form = rules.settings_form(
+            session,
+            team_id=team_id,
+            user_id=user_id,
+            default_tz=deps.settings.default_tz,
+            today=today,
         )
+    view = render(
+        "settings_modal",
+        callback_id=View.SETTINGS.value,
+        prefs=form.prefs,
+        tz_name=form.tz_name,
+        away_ended=form.away_ended,
+    )
     client.views_open(trigger_id=trigger_id, view=view)
 
 

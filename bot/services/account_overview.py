@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.services import account_changes, account_state, lifecycle
 from bot.services.accounts import (
+    AccountShown,
     clean_account_name,
     find_account,
     get_account,
@@ -20,14 +21,11 @@ from bot.services.accounts import (
 from bot.services.concessions import balance_of
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import reliability
-from bot.services.governance import latest_debrief, plan_of
+from bot.services.governance import DebriefShown, Plan, latest_debrief, plan_of
 from storage.models import (
     RELATIONSHIP_TYPES,
-    Account,
     AccountChange,
     Commitment,
-    Debrief,
-    GovernancePlan,
     MesoSet,
 )
 
@@ -116,10 +114,10 @@ class OpenCommitment:
 
 @dataclass(frozen=True)
 class AccountOverview:
-    account: Account
+    account: AccountShown
     balance: GiveBalance
-    plan: GovernancePlan | None
-    latest_debrief: Debrief | None
+    plan: Plan | None
+    latest_debrief: DebriefShown | None
     meso: MesoSummary | None
     open_commitments: tuple[OpenCommitment, ...]
     open_count: int
@@ -186,7 +184,7 @@ def overview(
     session: Session,
     *,
     team_id: str,
-    account: Account,
+    account: AccountShown,
     changed: tuple[str, ...] = (),
     today: date | None = None,
 ) -> AccountOverview:
@@ -227,7 +225,7 @@ def account_overview(
             f"There is no account called “{clean_account_name(name)}” yet. Start one with "
             f"`/rapport account {clean_account_name(name)} type: …` or `/concede`."
         )
-    return overview(session, team_id=team_id, account=account, today=today)
+    return overview(session, team_id=team_id, account=AccountShown.of(account), today=today)
 
 
 def update_account(
@@ -260,12 +258,13 @@ def update_account(
         if value is not None:
             lifecycle.set_field(session, account, field, value, actor_id=user_id, now=now)
     session.flush()
-    return overview(session, team_id=team_id, account=account, changed=changes.names, today=today)
+    shown = AccountShown.of(account)
+    return overview(session, team_id=team_id, account=shown, changed=changes.names, today=today)
 
 
 def account_history(
     session: Session, *, team_id: str, name: str
-) -> tuple[Account, list[AccountChange]]:
+) -> tuple[AccountShown, list[AccountChange]]:
     """`ACCOUNT history`: the account and its changes, newest first."""
     account = get_account(session, team_id=team_id, name=name)
-    return account, account_changes.history(session, account=account)
+    return AccountShown.of(account), account_changes.history(session, account=account)

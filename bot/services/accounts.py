@@ -210,6 +210,7 @@ class AccountShown:
     stage: str
     channel_id: str | None
     relationship_type: str | None
+    expectations: str | None
     won_at: datetime | None
     lost_at: datetime | None
     paused_until: date | None

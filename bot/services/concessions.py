@@ -29,6 +29,7 @@ from bot.services.accounts import (
     get_or_create_account,
 )
 from bot.services.errors import NotFound, UsageError
+from bot.services.shown import copied
 from storage.models import Account, Concession, ConcessionRevision
 
 MAX_ITEM = 120
@@ -117,10 +118,7 @@ class Entry:
     @classmethod
     def of(cls, row: Concession, account: AccountShown | None = None) -> Entry:
         shown = account or AccountShown.of(row.account)
-        return cls(account=shown, **{name: getattr(row, name) for name in _ENTRY_COLUMNS})
-
-
-_ENTRY_COLUMNS = tuple(field.name for field in fields(Entry) if field.name != "account")
+        return copied(cls, row, account=shown)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services import accounts
+from bot.services.accounts import AccountShown
+from bot.services.shown import copied
 from storage.models import Account, Debrief, GovernancePlan, ReviewCadence
 
 MAX_OWNERS = 10
@@ -43,9 +45,46 @@ class DebriefAnswers:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """An account's governance plan as a message shows it (plain values)."""
+
+    cadence: str
+    owner_ids: tuple[str, ...]
+    kpis: str
+    credits: str | None
+    escalation_owner_id: str | None
+    escalation: str | None
+    exit_ramps: str | None
+    reopeners: str | None
+    updated_by: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: GovernancePlan) -> Plan:
+        return copied(cls, row, owner_ids=tuple(row.owner_ids or ()))
+
+
+@dataclass(frozen=True)
+class DebriefShown:
+    """A debrief as a message shows it (plain values)."""
+
+    trust: str | None
+    trades: str | None
+    metrics: str | None
+    governance: str | None
+    next_meso: str | None
+    by_user: str
+    at: datetime
+
+    @classmethod
+    def of(cls, row: Debrief) -> DebriefShown:
+        return copied(cls, row)
+
+
+@dataclass(frozen=True)
 class GovernanceView:
-    account: Account
-    plan: GovernancePlan | None
+    account: AccountShown
+    plan: Plan | None
 
 
 def account_by_id(session: Session, *, team_id: str, account_id: int) -> Account:
@@ -58,7 +97,18 @@ def account_by_id(session: Session, *, team_id: str, account_id: int) -> Account
     )
 
 
-def plan_of(session: Session, *, team_id: str, account_id: int) -> GovernancePlan | None:
+def shown_by_id(session: Session, *, team_id: str, account_id: int) -> AccountShown:
+    """The account a button names, as its modal shows it."""
+    return AccountShown.of(account_by_id(session, team_id=team_id, account_id=account_id))
+
+
+def plan_of(session: Session, *, team_id: str, account_id: int) -> Plan | None:
+    """The account's plan as messages show it; None before one is written."""
+    row = _plan_row(session, team_id=team_id, account_id=account_id)
+    return Plan.of(row) if row is not None else None
+
+
+def _plan_row(session: Session, *, team_id: str, account_id: int) -> GovernancePlan | None:
     return session.scalar(
         select(GovernancePlan).where(
             GovernancePlan.team_id == team_id, GovernancePlan.account_id == account_id
@@ -66,9 +116,10 @@ def plan_of(session: Session, *, team_id: str, account_id: int) -> GovernancePla
     )
 
 
-def governance_view(session: Session, *, team_id: str, account: Account) -> GovernanceView:
+def governance_view(session: Session, *, team_id: str, account: AccountShown) -> GovernanceView:
     return GovernanceView(
-        account=account, plan=plan_of(session, team_id=team_id, account_id=account.id)
+        account=account,
+        plan=plan_of(session, team_id=team_id, account_id=account.id),
     )
 
 
@@ -83,7 +134,7 @@ def save_plan(
 ) -> GovernanceView:
     """Write the account's plan, replacing the previous version of it."""
     account = account_by_id(session, team_id=team_id, account_id=account_id)
-    plan = plan_of(session, team_id=team_id, account_id=account.id)
+    plan = _plan_row(session, team_id=team_id, account_id=account.id)
     if plan is None:
         plan = GovernancePlan(team_id=team_id, account=account, created_by=user_id, created_at=now)
         try:
@@ -92,13 +143,13 @@ def save_plan(
                 _fill(plan, fields, user_id, now)
                 session.add(plan)
         except IntegrityError:
-            plan = plan_of(session, team_id=team_id, account_id=account.id)
+            plan = _plan_row(session, team_id=team_id, account_id=account.id)
             assert plan is not None
             _fill(plan, fields, user_id, now)
     else:
         _fill(plan, fields, user_id, now)
     session.flush()
-    return GovernanceView(account=account, plan=plan)
+    return GovernanceView(account=AccountShown.of(account), plan=Plan.of(plan))
 
 
 def _fill(plan: GovernancePlan, fields: PlanFields, user_id: str, now: datetime) -> None:
@@ -116,8 +167,8 @@ def _fill(plan: GovernancePlan, fields: PlanFields, user_id: str, now: datetime)
 
 @dataclass(frozen=True)
 class SavedDebrief:
-    account: Account
-    debrief: Debrief
+    account: AccountShown
+    debrief: DebriefShown
     count: int  # debriefs on the account, this one included
 
 
@@ -155,8 +206,8 @@ def record_debrief(
         assert existing is not None
         debrief = existing
     return SavedDebrief(
-        account=account,
-        debrief=debrief,
+        account=AccountShown.of(account),
+        debrief=DebriefShown.of(debrief),
         count=debrief_count(session, team_id=team_id, account_id=account.id),
     )
 
@@ -170,10 +221,11 @@ def debrief_count(session: Session, *, team_id: str, account_id: int) -> int:
     )
 
 
-def latest_debrief(session: Session, *, team_id: str, account_id: int) -> Debrief | None:
-    return session.scalar(
+def latest_debrief(session: Session, *, team_id: str, account_id: int) -> DebriefShown | None:
+    row = session.scalar(
         select(Debrief)
         .where(Debrief.team_id == team_id, Debrief.account_id == account_id)
         .order_by(Debrief.at.desc(), Debrief.id.desc())
         .limit(1)
     )
+    return DebriefShown.of(row) if row is not None else None

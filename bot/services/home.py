@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.services import account_state
-from bot.services.concessions import Balance
+from bot.services.accounts import AccountShown
+from bot.services.concessions import Balance, Entry
+from bot.services.followups import CommitmentShown
 from bot.services.health import account_health
 from bot.services.people import prefs_of, zone
 from bot.services.rhythm import days_since_touch, touch_intervals
@@ -47,7 +49,7 @@ MAX_OWNED_ACCOUNTS = 500
 class Cooling:
     """An account past the ideal gap between touches for its relationship type."""
 
-    account: Account
+    account: AccountShown
     days_quiet: int
     ideal_days: int
 
@@ -56,7 +58,7 @@ class Cooling:
 class AccountLine:
     """One owned account with its health; `score` is None while it cannot be scored."""
 
-    account: Account
+    account: AccountShown
     score: int | None = None
     band: str | None = None
     # The part of the score pulling it down most, so the number is never a black box.
@@ -69,7 +71,7 @@ class Upcoming:
     """A QBR or post-sale check-in on one of the user's accounts, by day."""
 
     day: date
-    account: Account
+    account: AccountShown
     kind: str  # "qbr" or "checkin"
     label: str = ""  # the check-in's name ("one-month"); empty for a QBR
 
@@ -92,11 +94,11 @@ class HomeSummary:
     tz: ZoneInfo
     accounts: list[AccountLine]
     more_accounts: int
-    open_commitments: list[Commitment]
+    open_commitments: list[CommitmentShown]
     more_commitments: int
     upcoming: list[Upcoming]
     more_upcoming: int
-    recent_concessions: list[Concession]
+    recent_concessions: list[Entry]
     balance: Balance  # of the user's gives over the last BALANCE_DAYS
     cooling: list[Cooling]
     more_cooling: int
@@ -112,7 +114,8 @@ def cooling_accounts(accounts: list[Account], now: datetime) -> list[Cooling]:
         ideal, _ = touch_intervals(account)
         quiet = days_since_touch(account, now)
         if quiet > ideal:
-            cooling.append(Cooling(account=account, days_quiet=quiet, ideal_days=ideal))
+            shown = AccountShown.of(account)
+            cooling.append(Cooling(account=shown, days_quiet=quiet, ideal_days=ideal))
     return sorted(cooling, key=lambda c: -c.days_quiet)
 
 
@@ -160,12 +163,12 @@ def account_lines(
     for account in accounts:
         health = scores.get(account.id)
         if health is None:
-            lines.append(AccountLine(account=account))
+            lines.append(AccountLine(account=AccountShown.of(account)))
             continue
         weakest = None if health.is_new else health.weakest
         lines.append(
             AccountLine(
-                account=account,
+                account=AccountShown.of(account),
                 score=health.score,
                 band=health.band,
                 weakest_label=weakest.label if weakest else None,
@@ -209,8 +212,9 @@ def upcoming(
         .order_by(CheckIn.due_on, CheckIn.id)
         .limit(limit + 1)
     ).all()
-    found = [Upcoming(day, account, "qbr") for day, account in qbrs] + [
-        Upcoming(day, account, "checkin", label) for day, label, account in checkins
+    found = [Upcoming(day, AccountShown.of(account), "qbr") for day, account in qbrs] + [
+        Upcoming(day, AccountShown.of(account), "checkin", label)
+        for day, label, account in checkins
     ]
     found.sort(key=lambda u: (u.day, u.account.name, u.kind))
     total = _count_upcoming(session, team_id=team_id, user_id=user_id, horizon=horizon)
@@ -317,11 +321,11 @@ def home_summary(
         tz=tz,
         accounts=lines[:HOME_ACCOUNTS],
         more_accounts=max(len(lines) - HOME_ACCOUNTS, 0),
-        open_commitments=commitments,
+        open_commitments=[CommitmentShown.of(commitment) for commitment in commitments],
         more_commitments=max(open_count - HOME_COMMITMENTS, 0),
         upcoming=coming,
         more_upcoming=more_coming,
-        recent_concessions=concessions,
+        recent_concessions=[Entry.of(entry) for entry in concessions],
         balance=recent_balance(
             session, team_id=team_id, user_id=user_id, since=now - timedelta(days=BALANCE_DAYS)
         ),

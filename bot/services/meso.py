@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -28,6 +28,7 @@ from bot.services.accounts import (
     get_or_create_account,
 )
 from bot.services.errors import NotAllowed, NotFound, UsageError
+from bot.services.shown import copied
 from storage.models import MesoOffer, MesoSet, NegotiationSettings
 
 DEFAULT_TOLERANCE_PCT = 5.0
@@ -93,10 +94,7 @@ class Offer:
 
     @classmethod
     def of(cls, row: MesoOffer) -> Offer:
-        return cls(**{name: getattr(row, name) for name in _OFFER_COLUMNS})
-
-
-_OFFER_COLUMNS = tuple(column.name for column in fields(Offer))
+        return copied(cls, row)
 
 
 @dataclass(frozen=True)
@@ -121,15 +119,8 @@ class OfferSet:
 
     @classmethod
     def of(cls, row: MesoSet) -> OfferSet:
-        return cls(
-            id=row.id,
-            account=AccountShown.of(row.account),
-            created_by=row.created_by,
-            created_at=row.created_at,
-            tolerance_pct=row.tolerance_pct,
-            chosen_label=row.chosen_label,
-            offers=tuple(Offer.of(offer) for offer in row.offers),
-        )
+        offers = tuple(Offer.of(offer) for offer in row.offers)
+        return copied(cls, row, account=AccountShown.of(row.account), offers=offers)
 
 
 def offer_phrases(offer: OfferSpec | Offer) -> dict[str, str]:

@@ -12,12 +12,15 @@ from sqlalchemy.orm import Session
 from bot.services.dates import AWAY, DayReader
 from bot.services.digest import parse_clock
 from bot.services.errors import UsageError
-from bot.services.people import ensure_prefs
+from bot.services.people import ensure_prefs, zone
+from bot.services.shown import copied
 from storage.models import UserPrefs
 
 
 @dataclass(frozen=True)
 class SettingsInput:
+    """A person's scheduling settings: as the modal submits them, or as stored (`of`)."""
+
     work_start: time
     work_end: time
     work_days: str
@@ -26,6 +29,32 @@ class SettingsInput:
     away_until: date | None
     manager_id: str | None
     digest_opt_out: bool
+
+    @classmethod
+    def of(cls, prefs: UserPrefs) -> SettingsInput:
+        """The settings as stored, as the settings modal and replies show them."""
+        return copied(cls, prefs, digest_opt_out=bool(prefs.digest_opt_out))
+
+
+@dataclass(frozen=True)
+class SettingsForm:
+    """What the settings modal opens with: the settings, the zone in use, and whether
+    the time away they set has ended (shown, so it can be cleared)."""
+
+    prefs: SettingsInput
+    tz_name: str
+    away_ended: bool
+
+
+def settings_form(
+    session: Session, *, team_id: str, user_id: str, default_tz: ZoneInfo, today: date
+) -> SettingsForm:
+    prefs = ensure_prefs(session, team_id=team_id, user_id=user_id)
+    return SettingsForm(
+        prefs=SettingsInput.of(prefs),
+        tz_name=str(zone(prefs.tz_override or prefs.slack_tz, default_tz)),
+        away_ended=prefs.away_until is not None and prefs.away_until < today,
+    )
 
 
 HOURS_USAGE = "/rapport settings"
@@ -57,11 +86,13 @@ def check_hours(start: time, end: time, *, key: str | None = None) -> None:
         )
 
 
-def set_hours(session: Session, *, team_id: str, user_id: str, start: time, end: time) -> UserPrefs:
+def set_hours(
+    session: Session, *, team_id: str, user_id: str, start: time, end: time
+) -> SettingsInput:
     check_hours(start, end)
     prefs = ensure_prefs(session, team_id=team_id, user_id=user_id)
     prefs.work_start, prefs.work_end = start, end
-    return prefs
+    return SettingsInput.of(prefs)
 
 
 def check_away(given: SettingsInput, *, today: date) -> None:

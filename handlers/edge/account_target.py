@@ -13,10 +13,11 @@ from bot.services import governance
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of
 from handlers.edge.payloads import ButtonValue, Metadata, RowId, action_value
-from storage.models import Account
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from bot.services.accounts import AccountShown
 
 
 class AccountTarget(Metadata):
@@ -38,7 +39,7 @@ def open_about_account(
     body: dict[str, Any],
     context: BoltContext,
     client: WebClient,
-    build: Callable[[Session, Account], dict[str, Any]],
+    build: Callable[[Session, AccountShown], dict[str, Any]],
 ) -> None:
     """Open the modal `build` makes for the account a button (or menu) names.
 
@@ -46,7 +47,7 @@ def open_about_account(
     # A button carries its value; a menu, the option chosen.
     target = AccountButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
-        account = governance.account_by_id(
+        account = governance.shown_by_id(
             session, team_id=team_of(body), account_id=target.account_id
         )
         modal = build(session, account)

@@ -69,7 +69,7 @@ def publish(client: WebClient, deps: Deps, *, team_id: str, user_id: str) -> Non
                 now=utcnow(),
                 default_tz=deps.settings.default_tz,
             )
-            view = render("home", summary=summary, actions=Action)
+        view = render("home", summary=summary, actions=Action)
         client.views_publish(user_id=user_id, view=view)
 
 
