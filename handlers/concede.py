@@ -33,7 +33,7 @@ from handlers.edge.accounts import modal_account, read_account_of, with_new_acco
 from handlers.edge.after_ack import clicks_after_ack, later
 from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
-from handlers.edge.forms import Form
+from handlers.edge.forms import Form, open_form
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import colons_added, split_keyed, split_share_flag
 from handlers.edge.payloads import (
@@ -50,7 +50,6 @@ from handlers.edge.response_urls import ForeignResponseUrl, SlackOnlyRespond
 from handlers.edge.sharing import Shared, planned_post, share_channel, share_later, update_view
 from messages import render
 from messages.ids import Action, ConcessionBlock, View
-from storage.models import Concession
 
 COMMAND = "/concede"
 KEYS = ("item", "give", "get", "trigger", "value")
@@ -284,7 +283,7 @@ class NewEntryButton(ButtonValue):
 
 
 def concession_modal(
-    form: ConcessionForm, *, account_name: str = "", entry: Concession | None = None
+    form: ConcessionForm, *, account_name: str = "", entry: concessions.Entry | None = None
 ) -> dict[str, Any]:
     return render(
         "concession_modal",
@@ -305,23 +304,14 @@ def open_concession_form(
     trigger_id: str,
     channel_id: str | None,
     account_name: str = "",
-    entry: Concession | None = None,
+    entry: concessions.Entry | None = None,
     origin: Origin | None = None,
 ) -> None:
     form = ConcessionForm(
         concession_id=entry.id if entry else None, channel_id=channel_id, origin=origin
     )
-    try:
-        client.views_open(
-            trigger_id=trigger_id,
-            view=concession_modal(form, account_name=account_name, entry=entry),
-        )
-    except SlackApiError as error:
-        raise UsageError(
-            f"Slack would not open the form ({error.response.get('error', 'error')}). "
-            "Write it as one line instead.",
-            usage="/concede",
-        ) from None
+    view = concession_modal(form, account_name=account_name, entry=entry)
+    open_form(client, trigger_id=trigger_id, view=view, usage=COMMAND)
 
 
 def redraw(
@@ -488,7 +478,7 @@ def withdraw(body: dict[str, Any], context: BoltContext, respond: Respond) -> No
 def edit(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     clicked = LogButton.parse(action_value(body))
     with deps_of(context).db.begin() as session:
-        entry = concessions.get_concession(session, team_id=team_of(body), concession_id=clicked.id)
+        entry = concessions.entry_of(session, team_id=team_of(body), concession_id=clicked.id)
     open_concession_form(
         client,
         trigger_id=body["trigger_id"],

@@ -12,7 +12,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.services import meso as meso_service
 from bot.services.accounts import MAX_ACCOUNT_NAME
@@ -22,7 +21,7 @@ from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with
 from handlers.edge.after_ack import clicks_after_ack, later
 from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
-from handlers.edge.forms import Form
+from handlers.edge.forms import Form, open_form
 from handlers.edge.parsing import split_keyed, split_share_flag
 from handlers.edge.payloads import (
     ButtonValue,
@@ -382,19 +381,9 @@ def open_meso_form(
     account_name: str = "",
     offers: Sequence[meso_service.OfferSpec] = (),
 ) -> None:
-    try:
-        client.views_open(
-            trigger_id=trigger_id,
-            view=meso_modal(
-                MesoForm(channel_id=channel_id), account_name=account_name, offers=offers
-            ),
-        )
-    except SlackApiError as error:
-        raise UsageError(
-            f"Slack would not open the form ({error.response.get('error', 'error')}). "
-            "Write it as one line instead.",
-            usage="/meso",
-        ) from None
+    form = MesoForm(channel_id=channel_id)
+    view = meso_modal(form, account_name=account_name, offers=offers)
+    open_form(client, trigger_id=trigger_id, view=view, usage=COMMAND)
 
 
 def parse_amount(text: str) -> tuple[float, str]:

@@ -13,10 +13,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
 from bot.services.errors import UsageError
 
 # The action_id of the element inside every input block, unless a template names another.
 VALUE = "value"
+
+
+def open_form(client: WebClient, *, trigger_id: str, view: dict[str, Any], usage: str) -> None:
+    """Open a modal that stands for a one-line command; if Slack will not (an expired
+    trigger, say), the answer says so and points to the command (`usage`)."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        raise UsageError(
+            f"Slack would not open the form ({error.response.get('error', 'error')}). "
+            "Write it as one line instead.",
+            usage=usage,
+        ) from None
 
 
 @dataclass(frozen=True)
