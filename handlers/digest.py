@@ -135,7 +135,7 @@ def digest(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
     """`digest #channel|here [day:] [time:] [owners:] [quiet:]`, `digest off`, `digest preview`."""
     target, request = parse_request(args, command.get("channel_id", ""))
     deps, now = deps_of(context), utcnow()
-    team_id = team_of(command)
+    team_id, user_id, channel_id = team_of(command), command["user_id"], target.channel_id
     if target.action == "preview":
         ack()
         later(
@@ -144,29 +144,20 @@ def digest(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
         return
     with deps.db.begin() as session:
         if target.action == "show":
-            sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
+            sub = rules.subscription_for(session, team_id=team_id, channel_id=channel_id)
             if sub is None or not sub.active:
-                ack(**ephemeral(_status(session, team_id, target.channel_id)))
+                ack(**ephemeral(_status(session, team_id, channel_id)))
                 return
         elif target.action == "off":
             sub = rules.unsubscribe(
-                session,
-                team_id=team_id,
-                channel_id=target.channel_id,
-                user_id=command["user_id"],
-                now=now,
+                session, team_id=team_id, channel_id=channel_id, user_id=user_id, now=now
             )
             if sub is None:
                 raise UsageError("That channel gets no weekly digest to stop.", usage=DIGEST_USAGE)
         else:
             tz = _calendar_tz(session, deps, command)
             sub = rules.subscribe(
-                session,
-                team_id=team_id,
-                request=request,
-                tz=tz,
-                user_id=command["user_id"],
-                now=now,
+                session, team_id=team_id, request=request, tz=tz, user_id=user_id, now=now
             )
         ack(**ephemeral(_confirmation(sub)))
 
@@ -208,22 +199,16 @@ def _preview(
     target: Target,
     now: datetime,
 ) -> None:
-    team_id = team_of(command)
+    team_id, channel_id = team_of(command), target.channel_id
     # Read once; the session closes before Slack is asked who is in a user group.
     with deps.db() as session:
-        sub = rules.subscription_for(session, team_id=team_id, channel_id=target.channel_id)
+        sub = rules.subscription_for(session, team_id=team_id, channel_id=channel_id)
         tz = ZoneInfo(sub.tz) if sub else _calendar_tz(session, deps, command)
     scope, scope_ids = (sub.scope, sub.scope_ids) if sub else (DigestScope.TEAM, None)
     cover = digests.coverage(lambda _team: client, team_id, scope, scope_ids)
     with deps.db() as session:
         message = digests.preview(
-            session,
-            team_id=team_id,
-            channel_id=target.channel_id,
-            sub=sub,
-            cover=cover,
-            tz=tz,
-            now=now,
+            session, team_id=team_id, channel_id=channel_id, sub=sub, cover=cover, tz=tz, now=now
         )
     assert context.respond is not None
     context.respond(**ephemeral(message))

@@ -15,12 +15,12 @@ from pydantic import BeforeValidator
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.services import account_state, rhythm
-from bot.services.accounts import AccountShown, get_account, get_or_create_account
+from bot.services.accounts import AccountShown, get_account
 from bot.services.calendar import WorkCalendar, whose_calendar
 from bot.services.dates import QBR
 from bot.services.errors import UsageError, UserFacingError
 from bot.services.rhythm import QbrShown
-from handlers.edge.accounts import read_account_of, with_new_account
+from handlers.edge.accounts import account_read, read_account_of, with_new_account
 from handlers.edge.after_ack import learn_person
 from handlers.edge.caller import team_of
 from handlers.edge.context import caller_calendar, caller_reader, deps_of, owner_calendar, utcnow
@@ -174,13 +174,7 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
             typed_account = " ".join(parts.head.split())[: -len(rest)].strip()
             ask_for_colons("qbr", args, ("next", "every"), QBR_USAGE, account=typed_account)
         if scheduling:
-            account = get_or_create_account(
-                session,
-                team_id=team_of(command),
-                name=reading.name,
-                user_id=command["user_id"],
-                now=now,
-            )
+            account = account_read(session, command, reading, now=now)
             # Read from the typist's today, in their locale; the QBR then follows the
             # owner's working days.
             day = caller_reader(

@@ -62,22 +62,16 @@ class RatingForm(Metadata):
         super().__init__(**dict(zip(type(self).model_fields, fields, strict=False)), **named)
 
 
+# The ids the modal and its inputs carry (messages/ids.py).
+_IDS = {"callback_id": View.BUYER_RATING, "blocks": RatingBlock, "prefix": RATING_SCORE_PREFIX}
+
+
 def rating_modal(
     form: RatingForm, *, kind: str, contact_on: date, warning: str | None = None
 ) -> dict[str, Any]:
-    return render(
-        "rating_modal",
-        callback_id=View.BUYER_RATING,
-        metadata=form.dump(),
-        account_name=form.account_name,
-        label=form.label,
-        kind=kind,
-        score=form.score,
-        contact_on=contact_on,
-        warning=warning,
-        blocks=RatingBlock,
-        prefix=RATING_SCORE_PREFIX,
-    )
+    """The modal showing `form` (its score marked), the question `kind` picked."""
+    shown = {"form": form, "metadata": form.dump(), "kind": kind, "contact_on": contact_on}
+    return render("rating_modal", warning=warning, **shown, **_IDS)
 
 
 def _calendar(session: Session, context: BoltContext, team_id: str, user_id: str) -> WorkCalendar:

@@ -5,6 +5,7 @@ handlers/holidays.py."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -12,11 +13,11 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import account_state, lifecycle, rhythm
-from bot.services.accounts import AccountShown, Reading, get_account, get_or_create_account
+from bot.services.accounts import AccountShown, get_account
 from bot.services.calendar import whose_calendar
 from bot.services.dates import PAUSE
 from bot.services.errors import UsageError
-from handlers.edge.accounts import modal_account, read_account_of, with_new_account
+from handlers.edge.accounts import account_read, modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import ack_only, learn_person
 from handlers.edge.caller import team_of
 from handlers.edge.context import (
@@ -34,43 +35,20 @@ from messages import render
 from messages.ids import Action, View
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    pass
 
 NO_REASON = frozenset({"none", "no", "-", "n/a", "na", "nothing", "no reason"})
 
 
-def _read(
-    session: Session,
-    command: dict[str, str],
-    text: str,
-    usage: str,
-    *,
-    whole: bool = True,
-    creates: bool = False,
-) -> Reading:
-    """The account the text names (or the channel's); `whole`: nothing may follow it."""
-    return read_account_of(
-        session,
-        command,
-        text,
-        usage=usage,
-        whole=whole,
-        creates=creates,
-        missing="Name the account.",
-    )
+# The account the text names (or the channel's); by default nothing may follow it.
+_read = functools.partial(read_account_of, whole=True, creates=False, missing="Name the account.")
 
 
 def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        reading = _read(session, command, args, "/rapport won", creates=True)
-        account = get_or_create_account(
-            session,
-            team_id=team_of(command),
-            name=reading.name,
-            user_id=command["user_id"],
-            now=now,
-        )
+        reading = _read(session, command, args, usage="/rapport won", creates=True)
+        account = account_read(session, command, reading, now=now)
         calendar = owner_calendar(session, deps, account)
         outcome = lifecycle.win(
             session, account, actor_id=command["user_id"], calendar=calendar, now=now
@@ -116,7 +94,7 @@ def _stage_change(
     moved by `change` (bot.services.lifecycle), and the reply saying what it did."""
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        reading = _read(session, command, args, f"/rapport {subcommand}")
+        reading = _read(session, command, args, usage=f"/rapport {subcommand}")
         account = get_account(session, team_id=team_of(command), name=reading.name)
         outcome = change(session, account, actor_id=command["user_id"], now=now)
         message = render(
@@ -130,7 +108,7 @@ def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         calendar = caller_calendar(session, deps, command)
-        reading = _read(session, command, args, "/rapport touch", whole=False)
+        reading = _read(session, command, args, usage="/rapport touch", whole=False)
         note = reading.rest
         if len(note) > 1000:
             raise UsageError(
@@ -170,7 +148,7 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
         calendar = caller_calendar(session, deps, command)
-        reading = _read(session, command, parts.head, usage)
+        reading = _read(session, command, parts.head, usage=usage)
         account = get_account(session, team_id=team_of(command), name=reading.name)
         until = caller_reader(session, calendar, command, now).read(
             parts.fields["until"], PAUSE, usage=usage
@@ -203,7 +181,7 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
 def resume(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        reading = _read(session, command, args, "/rapport resume")
+        reading = _read(session, command, args, usage="/rapport resume")
         account = get_account(session, team_id=team_of(command), name=reading.name)
         change = lifecycle.resume(session, account, actor_id=command["user_id"], now=now)
         message = render(

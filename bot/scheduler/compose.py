@@ -28,7 +28,7 @@ from bot.services.governance import plan_of
 from bot.services.people import prefs_of, zone
 from bot.services.ratings import RatingShown, first_ratings
 from bot.services.rhythm import CheckInShown, QbrShown
-from bot.services.shown import copied
+from bot.services.shown import Shown
 from messages import render
 from storage import nudges as stored_nudges
 from storage import outbox, reads
@@ -43,17 +43,13 @@ UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True, slots=True)
-class NudgeShown:
+class NudgeShown(Shown):
     """A nudge as its DM item shows it."""
 
     id: int
     kind: str
     subject: str  # `<kind>:<id>`, as the item's block id names it
     slot: str
-
-    @classmethod
-    def of(cls, nudge: Nudge) -> NudgeShown:
-        return copied(cls, nudge)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.errors import AccountOption, AccountUnsure, NotFound, UsageError
-from bot.services.shown import copied
+from bot.services.shown import Shown
 from storage.models import Account
 
 MAX_ACCOUNT_NAME = 80
@@ -198,7 +198,7 @@ class KnownAccount(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class AccountShown:
+class AccountShown(Shown):
     """An account as a message shows it: plain values, read while its session is open,
     so a template never reaches into the database (and a reply can be drawn again
     after the ack without one)."""
@@ -215,10 +215,6 @@ class AccountShown:
     lost_at: datetime | None
     paused_until: date | None
     pause_reason: str | None
-
-    @classmethod
-    def of(cls, account: Account) -> AccountShown:
-        return copied(cls, account)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from bot.services import account_changes, account_state
 from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
 from bot.services.rhythm import days_quiet, last_touched, touch_intervals_for
-from bot.services.shown import copied
+from bot.services.shown import Shown
 from messages.phrases import gave
 from storage.models import (
     Account,
@@ -139,16 +139,12 @@ class DigestRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriptionShown:
+class SubscriptionShown(Shown):
     """A channel's subscription as the reply to setting or stopping it shows it."""
 
     channel_id: str
     active: bool
     quiet: str
-
-    @classmethod
-    def of(cls, sub: DigestSubscription) -> SubscriptionShown:
-        return copied(cls, sub)
 
 
 def subscription_for(

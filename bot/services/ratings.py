@@ -20,7 +20,7 @@ from bot.services.accounts import account_by_id
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import CONTACT, DayReader
 from bot.services.errors import NotFound, UsageError
-from bot.services.shown import copied
+from bot.services.shown import Shown
 from storage.models import Account, CheckIn, Rating, RatingKind
 
 
@@ -32,16 +32,12 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
-class RatingShown:
+class RatingShown(Shown):
     """A recorded rating as a message shows it."""
 
     kind: str
     score: int
     contact_on: date | None
-
-    @classmethod
-    def of(cls, rating: Rating) -> RatingShown:
-        return copied(cls, rating)
 
 
 @dataclass(frozen=True)

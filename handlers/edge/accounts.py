@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationError
 
-from bot.services.accounts import Reading, resolve_account
+from bot.services.accounts import Reading, get_or_create_account, resolve_account
 from bot.services.errors import AccountUnsure, NotFound, UsageError
 from bot.services.errors import reading as reading_key
 from handlers.edge.caller import team_of
@@ -22,7 +22,11 @@ from messages import render
 from messages.ids import ACCOUNT_CHOICE_PREFIX
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.orm import Session
+
+    from storage.models import Account
 
 # The account as usage lines name it (`/rapport won ACCOUNT`), named by its errors.
 ACCOUNT = "ACCOUNT"
@@ -114,6 +118,15 @@ def account_question(question: AccountUnsure, body: dict[str, Any]) -> dict[str,
             (name, account_id, value)
             for (name, account_id), value in zip(answers, values, strict=False)
         ],
+    )
+
+
+def account_read(
+    session: Session, command: dict[str, Any], reading: Reading, *, now: datetime
+) -> Account:
+    """The account `reading` names for this command, made (the caller owns it) if new."""
+    return get_or_create_account(
+        session, team_id=team_of(command), name=reading.name, user_id=command["user_id"], now=now
     )
 
 
