@@ -1,4 +1,6 @@
-"""Bulk writes the sweep needs, for SQLite and PostgreSQL alike.
+"""Writes that meet a unique key: the sweep's bulk writes, for SQLite and PostgreSQL
+alike, and one row added unless another transaction added it first
+(`add_or_read_winner`, at the end).
 
 `INSERT … ON CONFLICT DO NOTHING` is what keeps two sweeps from writing the same
 thing twice: a unique key, not a lock. SQLAlchemy's executemany spent more time
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Boolean,
@@ -40,6 +42,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from storage.models import Base
@@ -295,3 +298,31 @@ def among(
         return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
     listed = func.json_each(bindparam(None, json.dumps(list(ids)))).table_valued("value")
     return column.in_(select(listed.c.value))
+
+
+# --- one row, when two transactions add it at once --------------------------------
+
+_Row = TypeVar("_Row", bound=Base)
+
+
+def add_or_read_winner(
+    session: Session, row: _Row, winner: Callable[[], _Row | None]
+) -> tuple[_Row, bool]:
+    """Add `row` under a savepoint: (row, True).
+
+    Two people submitting the same form, two workers meeting the same new person:
+    both look, find nothing, and add; the loser's insert breaks the unique key. The
+    savepoint then costs only that insert: it is rolled back (which takes `row` out
+    of the session), the caller's transaction goes on, and `winner` reads the row
+    that won: (that row, False). When `winner` finds none, the key was not the
+    trouble, and the IntegrityError is raised.
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = winner()
+        if found is None:
+            raise
+        return found, False
+    return row, True

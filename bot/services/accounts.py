@@ -28,12 +28,12 @@ from typing import NamedTuple
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.errors import AccountOption, AccountUnsure, NotFound, UsageError
 from bot.services.shown import Shown
 from storage.models import Account
+from storage.upsert import add_or_read_winner
 
 MAX_ACCOUNT_NAME = 80
 
@@ -93,13 +93,10 @@ def get_or_create_account(
         created_by=user_id,
         created_at=now,
     )
-    try:
-        # A savepoint, so that losing a race to create the same account costs
-        # only this insert, not the caller's whole transaction.
-        with session.begin_nested():
-            session.add(account)
-    except IntegrityError:
-        return get_account(session, team_id=team_id, name=name)
+    # Two people creating the same account at once: the loser gets the winner's.
+    account, _ = add_or_read_winner(
+        session, account, lambda: get_account(session, team_id=team_id, name=name)
+    )
     return account
 
 

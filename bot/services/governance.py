@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services import accounts
 from bot.services.accounts import AccountShown
 from bot.services.shown import copied
 from storage.models import Account, Debrief, GovernancePlan, ReviewCadence
+from storage.upsert import add_or_read_winner
 
 MAX_OWNERS = 10
 
@@ -137,14 +137,12 @@ def save_plan(
     plan = _plan_row(session, team_id=team_id, account_id=account.id)
     if plan is None:
         plan = GovernancePlan(team_id=team_id, account=account, created_by=user_id, created_at=now)
-        try:
-            # Two people saving the first plan at once: the loser updates the winner's row.
-            with session.begin_nested():
-                _fill(plan, fields, user_id, now)
-                session.add(plan)
-        except IntegrityError:
-            plan = _plan_row(session, team_id=team_id, account_id=account.id)
-            assert plan is not None
+        _fill(plan, fields, user_id, now)
+        # Two people saving the first plan at once: the loser updates the winner's row.
+        plan, added = add_or_read_winner(
+            session, plan, lambda: _plan_row(session, team_id=team_id, account_id=account.id)
+        )
+        if not added:
             _fill(plan, fields, user_id, now)
     else:
         _fill(plan, fields, user_id, now)
@@ -196,15 +194,14 @@ def record_debrief(
         at=now,
         view_id=view_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(debrief)
-    except IntegrityError:
-        existing = session.scalar(
+    # The same modal submitted twice: the second gets the first one's debrief.
+    debrief, _ = add_or_read_winner(
+        session,
+        debrief,
+        lambda: session.scalar(
             select(Debrief).where(Debrief.team_id == team_id, Debrief.view_id == view_id)
-        )
-        assert existing is not None
-        debrief = existing
+        ),
+    )
     return SavedDebrief(
         account=AccountShown.of(account),
         debrief=DebriefShown.of(debrief),

@@ -18,7 +18,6 @@ from importlib.resources import files
 
 import yaml
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.services.accounts import (
@@ -30,6 +29,7 @@ from bot.services.accounts import (
 from bot.services.errors import NotAllowed, NotFound, UsageError
 from bot.services.shown import copied
 from storage.models import MesoOffer, MesoSet, NegotiationSettings
+from storage.upsert import add_or_read_winner
 
 DEFAULT_TOLERANCE_PCT = 5.0
 MAX_TOLERANCE_PCT = 50.0
@@ -374,18 +374,13 @@ def build_meso(
             for position, offer in enumerate(offers)
         ],
     )
-    try:
-        with session.begin_nested():
-            session.add(meso)
-    except IntegrityError:
-        session.expunge(meso)
-        existing = (
-            _by_source(session, team_id=team_id, source_key=source_key) if source_key else None
-        )
-        if existing is None:
-            raise
-        return _built(session, existing, created=False)
-    return _built(session, meso, created=True)
+    # The same form submitted twice at once: the second gets the first one's set.
+    meso, created = add_or_read_winner(
+        session,
+        meso,
+        lambda: _by_source(session, team_id=team_id, source_key=source_key) if source_key else None,
+    )
+    return _built(session, meso, created=created)
 
 
 def _by_source(session: Session, *, team_id: str, source_key: str) -> MesoSet | None:

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.calendar import WorkCalendar, parse_work_days
 from bot.services.dates import DayReader, NumericOrder, order_of_locale
 from bot.services.errors import UsageError
 from storage.models import TeamCalendar, TeamHoliday, UserPrefs
+from storage.upsert import add_or_read_winner
 
 # Slack's tz_offset changes silently with DST; the IANA name does not, but a person
 # may move: refresh it daily.
@@ -39,15 +39,12 @@ def ensure_prefs(session: Session, *, team_id: str, user_id: str) -> UserPrefs:
     prefs = prefs_of(session, team_id=team_id, user_id=user_id)
     if prefs is not None:
         return prefs
-    try:
-        # Two workers may meet the same new person at once; the loser reads the row.
-        with session.begin_nested():
-            prefs = UserPrefs(team_id=team_id, user_id=user_id)
-            session.add(prefs)
-    except IntegrityError:
-        found = prefs_of(session, team_id=team_id, user_id=user_id)
-        assert found is not None
-        return found
+    # Two workers may meet the same new person at once; the loser reads the row.
+    prefs, _ = add_or_read_winner(
+        session,
+        UserPrefs(team_id=team_id, user_id=user_id),
+        lambda: prefs_of(session, team_id=team_id, user_id=user_id),
+    )
     return prefs
 
 
