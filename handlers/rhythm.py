@@ -13,6 +13,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import account_state, lifecycle, rhythm
+from bot.services.account_changes import ChangeShown
 from bot.services.accounts import AccountShown, get_account
 from bot.services.calendar import whose_calendar
 from bot.services.dates import PAUSE
@@ -62,7 +63,7 @@ def won(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
             render(
                 "account_won",
                 outcome=outcome,
-                account=account,
+                account=AccountShown.of(account),
                 actions=Action,
                 resumes_on=resumes_on,
             ),
@@ -98,7 +99,10 @@ def _stage_change(
         account = get_account(session, team_id=team_of(command), name=reading.name)
         outcome = change(session, account, actor_id=command["user_id"], now=now)
         message = render(
-            _STAGE_REPLIES[subcommand], outcome=outcome, account=account, actions=Action
+            _STAGE_REPLIES[subcommand],
+            outcome=outcome,
+            account=AccountShown.of(account),
+            actions=Action,
         )
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     return message
@@ -166,8 +170,8 @@ def pause(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
         owner = owner_calendar(session, deps, account)
         message = render(
             "account_paused",
-            account=account,
-            change=change,
+            account=AccountShown.of(account),
+            change=ChangeShown.of(change) if change is not None else None,
             actions=Action,
             resumes_on=owner.on_or_after(until),
             resume_why=owner.why_not_working(
@@ -186,8 +190,8 @@ def resume(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
         change = lifecycle.resume(session, account, actor_id=command["user_id"], now=now)
         message = render(
             "account_paused",
-            account=account,
-            change=change,
+            account=AccountShown.of(account),
+            change=ChangeShown.of(change) if change is not None else None,
             actions=Action,
             resumes_on=None,
             resume_why=None,

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.services import account_changes, lifecycle
+from bot.services.account_changes import ChangeShown
+from bot.services.accounts import AccountShown
 from messages import render
 from messages.ids import Action
 from storage.models import OutboxMessage
@@ -36,12 +38,19 @@ def compose_notice(session: Session, row: OutboxMessage, now: datetime) -> dict[
             return None  # given back before they heard of it: nothing to say
         return render(
             "owner_notice",
-            change=change,
-            account=account,
+            change=ChangeShown.of(change),
+            account=AccountShown.of(account),
             actions=Action,
             new_owner=True,
             open_items=lifecycle.open_items(session, account).count,
         )
     if change.undone_at is not None and change.undone_by == change.owner_id:
         return None  # undone by the very person it would tell: nothing to say
-    return render("owner_notice", change=change, account=account, actions=Action, new_owner=False)
+    shown = AccountShown.of(account) if account is not None else None
+    return render(
+        "owner_notice",
+        change=ChangeShown.of(change),
+        account=shown,
+        actions=Action,
+        new_owner=False,
+    )

@@ -4,6 +4,7 @@ that tells the owner when someone else made one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.shown import Shown
 from storage.models import (
     Account,
     AccountChange,
@@ -44,6 +46,24 @@ UNDO_GROUPS = {
     ChangeKind.RESUMED: "pause",
 }
 NOTICE_KIND = "owner_notice"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeShown(Shown):
+    """A recorded change as a message shows it (its Undo button names its id)."""
+
+    id: int
+    kind: str
+    actor_id: str
+    owner_id: str
+    at: datetime
+    before: str | None
+    after: str | None
+    detail: dict[str, Any] | None
+    undone_at: datetime | None
+    undone_by: str | None
+
+
 HISTORY_SHOWN = 25
 
 
