@@ -30,7 +30,7 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
-from handlers.edge.payloads import Metadata, OutOfDate
+from handlers.edge.payloads import ButtonValue, Day, Metadata, OutOfDate
 from messages import render
 from messages.ids import Action, NudgeRef, View
 
@@ -223,12 +223,20 @@ def _owner_calendar(click: Click, qbr: Qbr) -> WorkCalendar:
     )
 
 
+class HeldReview(ButtonValue):
+    """The Held button of a QBR reminder: the day of the review it marks held."""
+
+    SEPARATOR = ":"
+
+    review_on: Day
+
+
 def _qbr_held(click: Click) -> None:
     qbr = _qbr(click)
     try:
-        review_on = date.fromisoformat(click.action.get("value", ""))
-    except ValueError:
-        return
+        review_on = HeldReview.parse(click.action.get("value")).review_on
+    except OutOfDate:
+        return  # not a button this code wrote: nothing to mark
     if qbr is not None:
         calendar = _owner_calendar(click, qbr)
         rhythm.mark_qbr_held(

@@ -9,9 +9,8 @@ A click on a question whose review has been answered since changes nothing and s
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.services import account_state, rhythm
@@ -26,7 +25,7 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import caller_calendar, caller_reader, deps_of, owner_calendar, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import ask_for_colons, split_keyed
-from handlers.edge.payloads import ButtonValue, RowId, action_value
+from handlers.edge.payloads import ButtonValue, Day, RowId, action_value
 from handlers.edge.replies import ephemeral
 from messages import render
 from messages.formats import relative_day
@@ -43,13 +42,6 @@ CADENCES = {
 _STALE = "That review has been answered since. `/rapport qbr ACCOUNT` shows where it stands."
 
 
-def _day(raw: object) -> object:
-    try:
-        return date.fromisoformat(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        raise ValueError("not a date Rapport wrote") from None
-
-
 class ReviewAnswer(ButtonValue):
     """The buttons of "which review took place?": `<qbr id>:<planned date>`."""
 
@@ -57,7 +49,7 @@ class ReviewAnswer(ButtonValue):
     SEPARATOR = ":"
 
     qbr_id: RowId
-    planned: Annotated[date, BeforeValidator(_day)]
+    planned: Day
 
 
 def _answer(

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from handlers.edge.payloads import OutOfDate
-from handlers.nudges import SnoozeTarget
+from handlers.nudges import HeldReview, SnoozeTarget
 from handlers.qbr import ReviewAnswer
 from handlers.ratings import RatingForm
 from messages.ids import NudgeRef
@@ -81,3 +81,13 @@ def test_which_review_buttons_carry_the_review_and_its_planned_day() -> None:
     for raw in ("4", "x:2027-01-17", "4:2027-13-01", "4:2027-01-17:5", "9" * 19 + ":2027-01-17"):
         with pytest.raises(OutOfDate, match="answered since"):
             ReviewAnswer.parse(raw)
+
+
+def test_a_held_button_carries_the_day_of_its_review() -> None:
+    held = HeldReview(review_on=date(2027, 1, 17))
+    # The shape the reminder writes (the review's day, ISO), as buttons in Slack carry it.
+    assert held.dump() == "2027-01-17"
+    assert HeldReview.parse("2027-01-17") == held
+    for raw in ("", "held", "2027-13-01", "2027-01-17:4", None):
+        with pytest.raises(OutOfDate):
+            HeldReview.parse(raw)

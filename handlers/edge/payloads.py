@@ -23,6 +23,7 @@ and the tests click what the template wrote.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -69,6 +70,19 @@ Position = Annotated[int, _digits(2), Field(ge=0)]
 Text = Annotated[str, Field(min_length=1)]
 # One that may be missing: None, and "" (a command from nowhere has "" for a channel) too.
 MaybeText = Annotated[Text | None, BeforeValidator(lambda value: value or None)]
+
+
+def _iso_day(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a day Rapport wrote") from None
+
+
+# A day as a button writes it: ISO (`2027-01-17`).
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class Payload(BaseModel):
