@@ -21,17 +21,21 @@ both sit below the rhythm and the digest, which the transitions call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.services import account_changes, account_state
+from bot.services.account_changes import ChangeShown
+from bot.services.accounts import AccountShown
 from bot.services.calendar import WorkCalendar, whose_calendar
 from bot.services.errors import NotAllowed, UsageError
-from bot.services.followups import cancel_pending
+from bot.services.followups import CommitmentShown, cancel_pending
+from bot.services.rhythm import CheckInShown, QbrShown
 from storage.models import (
     Account,
     AccountChange,
@@ -48,25 +52,43 @@ from storage.models import (
 
 @dataclass(frozen=True)
 class Closed:
-    """What a loss closed as dropped."""
+    """What is open on an account, which a loss closes as dropped, as a reply lists it."""
 
-    commitments: tuple[Commitment, ...] = ()
-    checkins: tuple[CheckIn, ...] = ()
-    qbr: Qbr | None = None
+    commitments: tuple[CommitmentShown, ...] = ()
+    checkins: tuple[CheckInShown, ...] = ()
+    qbr: QbrShown | None = None
 
     @property
     def count(self) -> int:
         return len(self.commitments) + len(self.checkins) + (1 if self.qbr else 0)
 
 
+class _OpenRows(NamedTuple):
+    """What is open on an account, as rows (a loss drops them)."""
+
+    commitments: tuple[Commitment, ...]
+    checkins: tuple[CheckIn, ...]
+    qbr: Qbr | None
+
+    def shown(self) -> Closed:
+        return Closed(
+            tuple(map(CommitmentShown.of, self.commitments)),
+            tuple(map(CheckInShown.of, self.checkins)),
+            QbrShown.of(self.qbr) if self.qbr is not None else None,
+        )
+
+
 @dataclass(frozen=True)
 class Outcome:
-    account: Account
+    """What a stage change did, as its reply says it: plain values, read inside the
+    session (built by `_outcome`)."""
+
+    account: AccountShown
     # False: it already was in the state asked for; nothing changed.
     changed: bool
     previous_stage: str
-    change: AccountChange | None = None
-    checkins: tuple[CheckIn, ...] = ()
+    change: ChangeShown | None = None
+    checkins: tuple[CheckInShown, ...] = ()
     closed: Closed = field(default_factory=Closed)
     # A won account's first check-in, when the calendar moved it off the day the plan
     # gave (a weekend, a day off): that day, why it is not a working one, and how
@@ -78,6 +100,25 @@ class Outcome:
     @property
     def previous_word(self) -> str:
         return account_state.stage_word(self.previous_stage)
+
+
+def _outcome(
+    account: Account,
+    changed: bool,
+    previous: str,
+    *,
+    change: AccountChange | None = None,
+    checkins: Sequence[CheckIn] = (),
+    **rest: Any,
+) -> Outcome:
+    return Outcome(
+        AccountShown.of(account),
+        changed,
+        previous,
+        change=ChangeShown.of(change) if change is not None else None,
+        checkins=tuple(map(CheckInShown.of, checkins)),
+        **rest,
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -141,7 +182,7 @@ def win(
 
     previous = account.stage or AccountStage.OPEN.value
     if previous == AccountStage.WON:
-        return Outcome(
+        return _outcome(
             account, False, previous, checkins=_open_on(session, account, CheckIn, CheckIn.due_on)
         )
     # Check-ins a loss dropped may fall on the days planned now: they are taken up
@@ -179,7 +220,7 @@ def win(
     today = calendar.today(now)
     wanted = rhythm.first_checkin_wanted(account, today)
     moved = wanted if planned and planned[0].due_on != wanted else None
-    return Outcome(
+    return _outcome(
         account,
         True,
         previous,
@@ -199,7 +240,7 @@ def lose(session: Session, account: Account, *, actor_id: str, now: datetime) ->
     """Lost: everything open on it is closed as dropped (account lost), nothing planned."""
     previous = account.stage or AccountStage.OPEN.value
     if previous == AccountStage.LOST:
-        return Outcome(account, False, previous)
+        return _outcome(account, False, previous)
     detail: dict[str, Any] = {
         "stage": previous,
         "lost_at": _iso(account.lost_at),
@@ -219,7 +260,7 @@ def lose(session: Session, account: Account, *, actor_id: str, now: datetime) ->
         now=now,
         detail=detail,
     )
-    return Outcome(
+    return _outcome(
         account,
         True,
         previous,
@@ -230,13 +271,17 @@ def lose(session: Session, account: Account, *, actor_id: str, now: datetime) ->
 
 def open_items(session: Session, account: Account) -> Closed:
     """What is open on the account: what a loss would close, what a new owner takes on."""
+    return _open_rows(session, account).shown()
+
+
+def _open_rows(session: Session, account: Account) -> _OpenRows:
     commitments = _open_on(session, account, Commitment, Commitment.due_on, Commitment.id)
     qbr = session.scalar(
         select(Qbr).where(
             Qbr.team_id == account.team_id, Qbr.account_id == account.id, account_state.QBR_LIVE
         )
     )
-    return Closed(commitments, _open_on(session, account, CheckIn, CheckIn.due_on), qbr)
+    return _OpenRows(commitments, _open_on(session, account, CheckIn, CheckIn.due_on), qbr)
 
 
 def _drop_everything(
@@ -244,8 +289,8 @@ def _drop_everything(
 ) -> tuple[Closed, dict[str, Any]]:
     """Close all that is open on the account as dropped; what an Undo needs to reopen it."""
     team, account_id = account.team_id, account.id
-    found = open_items(session, account)
-    commitments, checkins, qbr = found.commitments, found.checkins, found.qbr
+    found = _open_rows(session, account)
+    commitments, checkins, qbr = found
     nudges = list(
         session.scalars(
             select(Nudge.id).where(
@@ -273,7 +318,7 @@ def _drop_everything(
             update(Nudge).where(Nudge.id.in_(nudges)).values(status=NudgeStatus.CANCELLED)
         )
     account.touch_nudge_at = None
-    return found, detail
+    return found.shown(), detail
 
 
 def _drop(row: Commitment | CheckIn, actor_id: str, now: datetime) -> None:
@@ -302,7 +347,7 @@ def reopen(session: Session, account: Account, *, actor_id: str, now: datetime) 
 
     previous = account.stage or AccountStage.OPEN.value
     if previous != AccountStage.LOST:
-        return Outcome(account, False, previous)
+        return _outcome(account, False, previous)
     lost_at = account.lost_at
     account.stage = AccountStage.OPEN
     account.lost_at = None
@@ -317,7 +362,7 @@ def reopen(session: Session, account: Account, *, actor_id: str, now: datetime) 
         now=now,
         detail={"lost_at": _iso(lost_at)},
     )
-    return Outcome(account, True, previous, change=change)
+    return _outcome(account, True, previous, change=change)
 
 
 def _pause_words(until: date | None, reason: str | None) -> str:
