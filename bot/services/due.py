@@ -38,6 +38,7 @@ QBRS_AHEAD = timedelta(days=14)
 MAX_PER_KIND = 15
 
 _T = TypeVar("_T")
+_OPEN = Commitment.done_at.is_(None)
 
 
 class Urgency(IntEnum):
@@ -99,15 +100,17 @@ def _capped(rows: Sequence[_T], kind: str, more: dict[str, int]) -> list[_T]:
 
 
 def _on_live_accounts(
-    session: Session, model: Any, team_id: str, *where: Any, order: tuple[Any, ...]
+    session: Session, day: Any, until: date, team_id: str, *where: Any
 ) -> Sequence[Any]:
-    """Rows of `model` (with their account) on the team's accounts that are not lost."""
+    """Rows (with their account) on the team's accounts that are not lost, whose `day`
+    (a column: a follow-up's due day, a QBR's) is `until` or before, soonest first."""
+    model = day.class_
     return session.scalars(
         select(model)
         .join(Account, Account.id == model.account_id)
-        .where(model.team_id == team_id, account_state.WORKING, *where)
+        .where(model.team_id == team_id, account_state.WORKING, day <= until, *where)
         .options(joinedload(model.account))
-        .order_by(*order, model.id)
+        .order_by(day, model.id)
     ).all()
 
 
@@ -117,47 +120,31 @@ def due_list(
     """What `user_id` has due today, overdue or coming up within a week (QBRs two),
     on accounts that are not lost, plus promises escalated to them as a manager."""
     more: dict[str, int] = {}
+    week, mine = today + AHEAD, Account.owner_id == user_id
     followups = _on_live_accounts(
-        session,
-        Commitment,
-        team_id,
-        Commitment.owner_id == user_id,
-        Commitment.done_at.is_(None),
-        Commitment.due_on <= today + AHEAD,
-        order=(Commitment.due_on,),
+        session, Commitment.due_on, week, team_id, Commitment.owner_id == user_id, _OPEN
     )
     reports = select(UserPrefs.user_id).where(
         UserPrefs.team_id == team_id, UserPrefs.manager_id == user_id
     )
+    # Our promises past the last rung of their ladder, of the people who report to me.
     escalated = _on_live_accounts(
         session,
-        Commitment,
+        Commitment.due_on,
+        week,
         team_id,
         Commitment.owner_id.in_(reports),
         Commitment.owner_id != user_id,
-        Commitment.done_at.is_(None),
+        _OPEN,
         Commitment.direction == CommitmentDirection.OURS,
         Commitment.ladder_step >= LadderStep.FINISHED,
-        order=(Commitment.due_on,),
     )
     qbrs = _on_live_accounts(
-        session,
-        Qbr,
-        team_id,
-        Account.owner_id == user_id,
-        account_state.QBR_LIVE,
-        Qbr.next_on <= today + QBRS_AHEAD,
-        order=(Qbr.next_on,),
+        session, Qbr.next_on, today + QBRS_AHEAD, team_id, mine, account_state.QBR_LIVE
     )
+    won = Account.stage == AccountStage.WON
     checkins = _on_live_accounts(
-        session,
-        CheckIn,
-        team_id,
-        Account.owner_id == user_id,
-        Account.stage == AccountStage.WON,
-        CheckIn.done_at.is_(None),
-        CheckIn.due_on <= today + AHEAD,
-        order=(CheckIn.due_on,),
+        session, CheckIn.due_on, week, team_id, mine, won, CheckIn.done_at.is_(None)
     )
     quiet = []
     for account in session.scalars(

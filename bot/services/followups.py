@@ -35,7 +35,7 @@ from bot.services.calendar import WorkCalendar
 from bot.services.dates import end_of_day
 from bot.services.errors import UsageError
 from bot.services.shown import copied
-from storage.models import Account, Commitment, CommitmentDirection, Nudge, NudgeStatus
+from storage.models import Account, CheckIn, Commitment, CommitmentDirection, Nudge, NudgeStatus
 from storage.reads import plain_rows
 from storage.upsert import among, update_by_id
 
@@ -484,16 +484,22 @@ def open_commitment_of(
     return commitment
 
 
+def close_once(row: Commitment | CheckIn, *, user_id: str, now: datetime) -> bool:
+    """Mark a follow-up or check-in done by `user_id` now, its reminders stopped; False
+    when it was done already (a second click changes nothing)."""
+    if row.done_at is not None:
+        return False
+    row.done_at, row.done_by, row.next_nudge_at = now, user_id, None
+    return True
+
+
 def mark_done(
     session: Session, commitment: Commitment, *, user_id: str, today: date, now: datetime
 ) -> bool:
     """Close it; returns False when it was already done (a second click changes nothing)."""
-    if commitment.done_at is not None:
+    if not close_once(commitment, user_id=user_id, now=now):
         return False
-    commitment.done_at = now
-    commitment.done_by = user_id
     commitment.kept_on_time = today <= commitment.due_on
-    commitment.next_nudge_at = None
     commitment.snoozed_until = None
     cancel_pending(session, team_id=commitment.team_id, subject=subject_of(commitment))
     return True

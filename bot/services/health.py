@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.orm import Session
 
 from bot.services import account_state
@@ -167,24 +167,26 @@ def _plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
+def _share(good: float, total: int, none: Raw, detail: str) -> Raw:
+    """`good` of `total` counted things as the part's fraction; `none` with none counted."""
+    return Raw(good / total, detail) if total else none
+
+
+def _and(count: int, words: str) -> str:
+    """`; <count> <words>`, said only when there are some."""
+    return f"; {count} {words}" if count else ""
+
+
 def kept_part(kept: int, closed_late: int, overdue: int) -> Raw:
     total = kept + closed_late + overdue
-    if total == 0:
-        return _NO_PROMISES
     detail = f"{kept} of {_plural(total, 'follow-up')} due in the last 6 months kept on time"
-    if overdue:
-        detail += f"; {overdue} still open past the due day"
-    return Raw(kept / total, detail)
+    return _share(kept, total, _NO_PROMISES, detail + _and(overdue, "still open past the due day"))
 
 
 def balance_part(traded: int, one_way: int) -> Raw:
     total = traded + one_way
-    if total == 0:
-        return _NO_GIVES
     detail = f"{traded} of {_plural(total, 'give')} traded for something in return"
-    if one_way:
-        detail += f"; {one_way} one-way"
-    return Raw(traded / total, detail)
+    return _share(traded, total, _NO_GIVES, detail + _and(one_way, "one-way"))
 
 
 def touch_part(days: int, relationship_type: str | None) -> Raw:
@@ -230,14 +232,9 @@ def checkins_part(rows: Sequence[tuple[date, datetime | None]], today: date) -> 
         elif due_on + GRACE < today:
             missed += 1
     counted = on_time + late + missed
-    if counted == 0:
-        return _NO_CHECKINS
     detail = f"{on_time + late} of {_plural(counted, 'check-in')} done"
-    if late:
-        detail += f" ({late} late)"
-    if missed:
-        detail += f"; {missed} missed"
-    return Raw((on_time + 0.5 * late) / counted, detail)
+    detail += (f" ({late} late)" if late else "") + _and(missed, "missed")
+    return _share(on_time + 0.5 * late, counted, _NO_CHECKINS, detail)
 
 
 def ratings_part(rows: Sequence[tuple[str, int, datetime]], now: datetime) -> Raw:
@@ -354,6 +351,14 @@ def owner_health(
     )
 
 
+def _counts_by_account(
+    conn: Connection, account_id: Any, counts: tuple[Any, ...], *where: Any
+) -> dict[int, tuple[Any, ...]]:
+    """Each account's `counts` (aggregates) over the rows `where` holds, by account id."""
+    rows = conn.execute(select(account_id, *counts).where(*where).group_by(account_id))
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
 def _chunk_health(
     session: Session, team_id: str, ids: list[int], now: datetime, today: date
 ) -> dict[int, Health]:
@@ -377,40 +382,29 @@ def _chunk_health(
     if not accounts:
         return {}
 
-    kept_since = today - KEPT_WINDOW
     done = Commitment.done_at.is_not(None)
-    promises = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            select(
-                Commitment.account_id,
-                func.count().filter(done, Commitment.kept_on_time.is_(True)),
-                func.count().filter(done),
-                func.count().filter(Commitment.done_at.is_(None), Commitment.due_at < now),
-            )
-            .where(
-                Commitment.team_id == team_id,
-                _among(session, Commitment.account_id, ids),
-                Commitment.direction == CommitmentDirection.OURS,
-                Commitment.due_on >= kept_since,
-                Commitment.dropped_at.is_(None),
-            )
-            .group_by(Commitment.account_id)
-        )
-    }
+    promises = _counts_by_account(
+        conn,
+        Commitment.account_id,
+        (
+            func.count().filter(done, Commitment.kept_on_time.is_(True)),
+            func.count().filter(done),
+            func.count().filter(Commitment.done_at.is_(None), Commitment.due_at < now),
+        ),
+        Commitment.team_id == team_id,
+        _among(session, Commitment.account_id, ids),
+        Commitment.direction == CommitmentDirection.OURS,
+        Commitment.due_on >= today - KEPT_WINDOW,
+        Commitment.dropped_at.is_(None),
+    )
     live = Concession.withdrawn_at.is_(None)
-    gives = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            select(
-                Concession.account_id,
-                func.count(Concession.get).filter(live),
-                func.count().filter(live),
-            )
-            .where(Concession.team_id == team_id, _among(session, Concession.account_id, ids))
-            .group_by(Concession.account_id)
-        )
-    }
+    gives = _counts_by_account(
+        conn,
+        Concession.account_id,
+        (func.count(Concession.get).filter(live), func.count().filter(live)),
+        Concession.team_id == team_id,
+        _among(session, Concession.account_id, ids),
+    )
     qbrs = {
         row[0]: (row[1], row[2], row[3], row[4])
         for row in conn.execute(

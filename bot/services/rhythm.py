@@ -21,7 +21,7 @@ from bot.services import account_state
 from bot.services.accounts import AccountShown, account_by_id
 from bot.services.calendar import WorkCalendar
 from bot.services.errors import NotFound, UsageError
-from bot.services.followups import PlannedNudge, note_activity
+from bot.services.followups import PlannedNudge, close_once, note_activity
 from bot.services.shown import copied
 from storage.models import Account, AccountStage, CheckIn, Nudge, Qbr, QbrCadence, Touch
 from storage.reads import plain_rows
@@ -470,11 +470,8 @@ def checkin_by_id(session: Session, *, team_id: str, checkin_id: int) -> CheckIn
 def mark_checkin_done(
     session: Session, checkin: CheckIn, *, user_id: str, calendar: WorkCalendar, now: datetime
 ) -> bool:
-    if checkin.done_at is not None:
+    if not close_once(checkin, user_id=user_id, now=now):
         return False
-    checkin.done_at = now
-    checkin.done_by = user_id
-    checkin.next_nudge_at = None
     _continue_series(session, checkin, calendar)
     log_touch(
         session,
