@@ -246,10 +246,12 @@ class WalCheckpointer:
 
     By default the connection whose commit pushes the WAL past 1,000 pages runs the
     checkpoint itself: it copies the pages and fsyncs inside that commit, 4-24 ms on
-    this project's machine. `rapport serve` writes on its event loop's thread, so every
-    request in flight waited for it (bench/README.md). With this running, the serving
-    connection never checkpoints (`wal_autocheckpoint=0`) and this thread does it with
-    its own connection, in PASSIVE mode, which runs beside readers and the writer.
+    this project's machine. `rapport serve`'s requests share one pooled connection, so
+    every request in flight waited for it: without this thread the ack's p99 at
+    concurrency 16 was 13% higher on a quiet machine (bench/README.md, "Issue 14: what
+    each speed-up buys"). With this running, the serving connection never checkpoints
+    (`wal_autocheckpoint=0`) and this thread does it with its own connection, in
+    PASSIVE mode, which runs beside readers and the writer.
 
     A PASSIVE checkpoint never blocks, so under a steady stream of writes it may never
     catch up with the last frame, and only then does the next writer start the WAL over
