@@ -7,10 +7,11 @@ thing twice: a unique key, not a lock. SQLAlchemy's executemany spent more time
 building parameters than the database spent writing, so these forms go around it:
 
 - PostgreSQL: one statement, one round trip. Each column's values as one text
-  parameter in array syntax, cast and unnested side by side (`_pg_arrays`); we write
-  the text ourselves, as psycopg's per-value encoding of Python lists cost a quarter
-  of a second a sweep. Tables with other column types (JSON), and RETURNING inserts,
-  send a JSON array of rows read back by `json_populate_recordset` instead.
+  parameter in array syntax, cast and unnested side by side (`_pg_arrays`). We write
+  the text ourselves: with psycopg encoding Python lists the sweep took a fifth more
+  CPU, and with every table on the JSON path a tenth more (bench/README.md, "Issue 14:
+  what each speed-up buys"). Tables with other column types (JSON) send a JSON array
+  of rows read back by `json_populate_recordset` instead.
 - SQLite: the driver's own executemany over plain tuples, which is in-process and
   took half the CPU of reading a JSON array back; when the new rows' columns must
   come back (RETURNING), the JSON array through `json_each` instead.
@@ -148,41 +149,24 @@ def _pg_array_type(table: Table, name: str) -> str | None:
     return None
 
 
-# PostgreSQL text never holds a NUL, so it can stand between the values of a column
-# while they are escaped together.
-_NUL = "\x00"
-
-
-def _quoted(text: str) -> str:
-    # Inside an array element's double quotes only `"` and `\` are special.
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _array_literal(values: Sequence[Any]) -> str:
-    """A column's values in PostgreSQL's array syntax: each quoted, or NULL unquoted.
-
-    Escaped in one pass over the joined values rather than value by value, which was
-    the larger part of the client's CPU for a 5,000-row batch.
-    """
-    if all(value is None or type(value) is int for value in values):
-        return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
-    if any(value is None for value in values):
-        return "{" + ",".join("NULL" if v is None else _quoted(str(v)) for v in values) + "}"
-    joined = _NUL.join(map(str, values))
-    if joined.count(_NUL) != len(values) - 1:  # a value holds a NUL: PostgreSQL refuses it
-        return "{" + ",".join(_quoted(str(value)) for value in values) + "}"
-    if "\\" in joined or '"' in joined:
-        joined = joined.replace("\\", "\\\\").replace('"', '\\"')
-    return '{"' + joined.replace(_NUL, '","') + '"}'
+    """A column's values in PostgreSQL's array syntax: each one quoted (inside the
+    quotes only `"` and `\\` are special), NULL unquoted."""
+    quoted = (
+        "NULL"
+        if value is None
+        else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        for value in values
+    )
+    return "{" + ",".join(quoted) + "}"
 
 
 def _pg_arrays(
     table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]], dialect: Dialect
 ) -> tuple[str, dict[str, Any]] | None:
     """A FROM item `v` with the `names` columns of `rows`: one array per column, each
-    one text parameter, unnested side by side. Both sides did less work than with the
-    JSON array (which PostgreSQL parsed into whole rows: 20-30 ms a 5,000-row batch,
-    against 7 for the arrays). None when a column's type is not one of the above."""
+    one text parameter, unnested side by side. None when a column's type is not one of
+    the above."""
     types = [_pg_array_type(table, name) for name in names]
     if None in types:
         return None
