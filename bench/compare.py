@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WITHIN = 0.10  # the bar: the new tree within 10% of the old one
 
 # What each mode runs: the arguments of each bench script, and how many times each
-# tree runs it. Quick takes about four minutes on SQLite, full about 25.
+# tree runs it. Quick takes 2 minutes on SQLite on a quiet machine, full about 20.
 MODES: dict[str, dict[str, tuple[list[str], int]]] = {
     "quick": {
         "ack": (["--requests", "1000", "--runs", "1"], 4),
@@ -282,7 +282,7 @@ def main() -> None:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--old", required=True, help="the revision to compare with (git rev)")
-    parser.add_argument("--full", action="store_true", help="README-sized runs (about 25 minutes)")
+    parser.add_argument("--full", action="store_true", help="README-sized runs (about 20 minutes)")
     parser.add_argument(
         "--only", default="ack,sweep,digest", help="comma-separated: ack, sweep, digest"
     )
