@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
@@ -34,9 +34,6 @@ from handlers.edge.parsing import ask_for_colons, split_keyed
 from handlers.edge.replies import ephemeral
 from messages import render
 from messages.ids import Action, View
-
-if TYPE_CHECKING:
-    pass
 
 NO_REASON = frozenset({"none", "no", "-", "n/a", "na", "nothing", "no reason"})
 
