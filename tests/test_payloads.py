@@ -3,6 +3,7 @@ what `dump` writes reads back, and anything else is the one "out of date" answer
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -89,11 +90,10 @@ def test_malformed_button_values_are_out_of_date(raw: str) -> None:
 
 @given(st.text(max_size=300))
 def test_any_text_parses_or_is_out_of_date(raw: str) -> None:
+    # Anything but a parse or OutOfDate (a ValidationError, a KeyError) fails the test.
     for model in (Form, Pair, Ref):
-        try:
+        with contextlib.suppress(OutOfDate):
             model.parse(raw)
-        except OutOfDate:
-            pass
 
 
 def test_what_would_not_fit_is_refused_when_written() -> None:
