@@ -13,7 +13,7 @@ from slack_bolt import Ack, App, BoltContext
 from bot.services import followups
 from bot.services.accounts import AccountShown, get_account
 from bot.services.calendar import WorkCalendar
-from bot.services.dates import DUE
+from bot.services.dates import DUE, DayReader
 from bot.services.errors import DidYouMean, Suggestion, UsageError
 from bot.services.followups import CommitmentShown
 from bot.services.people import day_reader
@@ -59,7 +59,7 @@ def parse_followup(text: str) -> FollowupInput | None:
     )
 
 
-def what_of(request: FollowupInput, rest: str) -> str:
+def what_of(request: FollowupInput, rest: str, reader: DayReader) -> str:
     """What will be done: the words after the account, and the buyer's promise."""
     what = " ".join(filter(None, [rest, request.they]))
     if not what and request.records:
@@ -70,6 +70,16 @@ def what_of(request: FollowupInput, rest: str) -> str:
             raise DidYouMean(
                 f"Did you mean `{corrected[1]}`? The date takes a colon after `due`.",
                 (Suggestion("Record it", corrected[0]),),
+                usage=COMMAND,
+            )
+        # `send the deck by 15 Dec`: the date is there, written as a sentence ends.
+        words = request.text.split()
+        ending = reader.date_at_end(request.text, keep_words=len(words) - len(what.split()))
+        if ending is not None:
+            raise DidYouMean(
+                f"Did you mean `{ending.before} due: {ending.day}`? "
+                "A follow-up's date goes after `due:`, at the end.",
+                (Suggestion("Record it", f"{ending.before} due: {ending.day}"),),
                 usage=COMMAND,
             )
         raise UsageError("Say when with `due:`.", usage=COMMAND, key="due")
@@ -111,7 +121,8 @@ def _account_reply(
     reading = read_account_of(
         session, command, request.head, usage=COMMAND, creates=request.records, new_ok=True
     )
-    what = what_of(request, reading.rest)
+    reader = day_reader(session, team_id=team_id, user_id=user_id, today=calendar.today(now))
+    what = what_of(request, reading.rest, reader)
     if not what:
         account = get_account(session, team_id=team_id, name=reading.name)
         theirs = followups.open_commitments(session, team_id=team_id, account_id=account.id)
@@ -127,9 +138,7 @@ def _account_reply(
         account_name=reading.name,
         user_id=user_id,
         what=what,
-        due_on=day_reader(
-            session, team_id=team_id, user_id=user_id, today=calendar.today(now)
-        ).read(request.due, DUE, usage=COMMAND),
+        due_on=reader.read(request.due, DUE, usage=COMMAND),
         calendar=calendar,
         now=now,
         direction=CommitmentDirection.OURS if request.they is None else CommitmentDirection.THEIRS,

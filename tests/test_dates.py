@@ -17,6 +17,7 @@ from bot.services.dates import (
     QBR,
     SNOOZE,
     AmbiguousDate,
+    DateAtEnd,
     DateField,
     DayReader,
     NumericOrder,
@@ -182,6 +183,27 @@ def test_read_leading_takes_the_longest_date_at_the_start(
     typed: str, meant: date, rest: str
 ) -> None:
     assert READER.read_leading(typed, HOLIDAY) == (meant, rest)
+
+
+@pytest.mark.parametrize(
+    ("typed", "keep", "found"),
+    [
+        ("Acme Corp send the deck by 15 Dec", 2, DateAtEnd("Acme Corp send the deck", "15 Dec")),
+        ("Acme call on fri", 1, DateAtEnd("Acme call", "fri")),
+        ("Acme send pricing end of month", 1, DateAtEnd("Acme send pricing", "end of month")),
+        ("Acme send it by 2", 1, DateAtEnd("Acme send it", "2")),
+        # a bare number is a version, a count: a date only after `by` or `on`
+        ("Acme send version 2", 1, None),
+        ("Acme call Mike", 1, None),
+        # nothing would be left of what is to be done
+        ("Acme Corp 15 Dec", 2, None),
+        ("Acme by fri", 1, None),
+    ],
+)
+def test_date_at_end_splits_a_sentence_before_its_date(
+    typed: str, keep: int, found: DateAtEnd | None
+) -> None:
+    assert READER.date_at_end(typed, keep_words=keep) == found
 
 
 # --- properties ------------------------------------------------------------------------

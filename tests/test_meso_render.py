@@ -39,7 +39,8 @@ def meso_set(text: str, chosen: str | None = None) -> SimpleNamespace:
     items = offers(text)
     return SimpleNamespace(
         id=1,
-        account=SimpleNamespace(name=text[:80], channel_id=None),
+        # lost, so the grid carries its longest line too
+        account=SimpleNamespace(name=text[:80], channel_id=None, stage="lost", lost_at=NOW),
         offers=items,
         created_by="U0ALICE",
         created_at=NOW,
@@ -73,7 +74,7 @@ def every_template(text: str) -> dict[str, dict[str, Any]]:
     )
     entry = SimpleNamespace(
         id=3,
-        account=SimpleNamespace(name=text[:80], id=1, channel_id=None),
+        account=SimpleNamespace(name=text[:80], id=1, channel_id=None, stage="lost", lost_at=NOW),
         item=text[:120],
         give=text,
         get=None,

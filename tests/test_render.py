@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.services import team_calendar
+from bot.services.accounts import AccountShown
 from bot.services.concessions import Balance, ConcessionLog
 from bot.services.digest import SECTIONS, AccountRow, Digest, Line, Section, WeekPoint
 from bot.services.due import DueList
@@ -32,8 +33,21 @@ NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 HOSTILE = "<!channel> @here & <https://evil.test|invoice> \u2028 \x00 \ud800 *bold* \"q\" 'a' : - #"
 
 
-def account(name: str = HOSTILE) -> SimpleNamespace:
-    return SimpleNamespace(name=name, owner_id="U0ALICE", id=1)
+def account(name: str = HOSTILE, *, stage: str = "open") -> AccountShown:
+    return AccountShown(
+        id=1,
+        team_id="T1",
+        name=name,
+        owner_id="U0ALICE",
+        stage=stage,
+        channel_id=None,
+        relationship_type=None,
+        expectations=None,
+        won_at=None,
+        lost_at=NOW if stage == "lost" else None,
+        paused_until=None,
+        pause_reason=None,
+    )
 
 
 def concession(text: str, with_get: bool = True) -> SimpleNamespace:
@@ -181,7 +195,7 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
 def every_template(text: str) -> dict[str, dict]:
     entries = [concession(text, with_get=i % 2 == 0) for i in range(15)]
     log = ConcessionLog(account=account(text[:80]), entries=entries, balance=Balance(8, 30))  # type: ignore[arg-type]
-    owned = SimpleNamespace(**vars(account(text[:80])), stage="won")
+    owned = account(text[:80], stage="won")
     summary = HomeSummary(
         today=date(2026, 11, 23),
         tz=ZoneInfo("Asia/Tokyo"),
@@ -231,6 +245,13 @@ def every_template(text: str) -> dict[str, dict]:
         "concession_logged": render("concession_logged", entry=entries[0], balance=Balance(1, 0)),
         "concession_logged_one_way": render(
             "concession_logged", entry=entries[1], balance=Balance(0, 1)
+        ),
+        "concession_logged_lost": render(
+            "concession_logged",
+            entry=SimpleNamespace(
+                **{**vars(entries[1]), "account": account(text[:80], stage="lost")}
+            ),
+            balance=Balance(0, 1),
         ),
         "concession_log": render("concession_log", log=log, actions=Action),
         "followup_recorded": render(

@@ -339,6 +339,18 @@ def _read(words: str, today: date, order: NumericOrder | None, typed: str) -> da
     return _written(words, today)
 
 
+# Words that put a date at the end of a sentence: `call them on fri`, `send it by 15 Dec`.
+_DATE_PREPOSITIONS = frozenset({"by", "on", "before", "until", "till", "due"})
+
+
+@dataclass(frozen=True)
+class DateAtEnd:
+    """A sentence split before the date it ends with (see DayReader.date_at_end)."""
+
+    before: str
+    day: str
+
+
 @dataclass(frozen=True)
 class DayReader:
     """Reads one person's dates: their today (in their time zone) and their locale's
@@ -392,6 +404,37 @@ class DayReader:
             if found:
                 return self.read(head, field, usage=usage), " ".join(words[size:])
         return self.read(" ".join(words[:most_words]), field, usage=usage), ""
+
+    def date_at_end(
+        self, text: str, *, keep_words: int = 0, most_words: int = 5
+    ) -> DateAtEnd | None:
+        """The date a sentence ends with, written without its field's key: `send the deck
+        by 15 Dec` -> (`send the deck`, `15 Dec`). The longest run of last words that
+        reads as a day, a `by`/`on`/`before`/`until` in front of it left out; None when
+        the text does not end in one, or when no word would be left after the first
+        `keep_words` (the account's). A bare number (`version 2`) counts only after such
+        a word (`by 2`)."""
+        words = text.split()
+        for size in range(min(len(words) - keep_words - 1, most_words), 0, -1):
+            before, phrase = words[:-size], words[-size:]
+            if phrase[0].lower() in _DATE_PREPOSITIONS:
+                continue  # the shorter run without it is tried next
+            led = before[-1].lower() in _DATE_PREPOSITIONS
+            if phrase[-1].isdigit() and len(phrase) == 1 and not led:
+                continue
+            typed = " ".join(phrase)
+            try:
+                found = _read(typed.lower(), self.today, self.order, typed) is not None
+            except UsageError:  # a date in two ways (`5/6`), or a weekday that does not fit
+                found = True
+            if not found:
+                continue
+            if led:
+                before = before[:-1]
+                if len(before) <= keep_words:  # `Acme by fri`: nothing said of what
+                    return None
+            return DateAtEnd(before=" ".join(before), day=typed)
+        return None
 
     def check(
         self, day: date, field: DateField, *, typed: str | None = None, usage: str | None = None
