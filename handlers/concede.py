@@ -33,7 +33,7 @@ from handlers.edge.accounts import modal_account, read_account_of, with_new_acco
 from handlers.edge.after_ack import clicks_after_ack, later
 from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
-from handlers.edge.forms import Form, open_form
+from handlers.edge.forms import Form, open_form, open_form_for
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import colons_added, split_keyed, split_share_flag
 from handlers.edge.payloads import (
@@ -45,9 +45,9 @@ from handlers.edge.payloads import (
     RowId,
     action_value,
 )
-from handlers.edge.replies import ephemeral
+from handlers.edge.replies import ephemeral, replace_clicked
 from handlers.edge.response_urls import ForeignResponseUrl, SlackOnlyRespond
-from handlers.edge.sharing import Shared, planned_post, share_channel, share_later, update_view
+from handlers.edge.sharing import Shared, close_form_and_share, share_channel, share_later
 from messages import render
 from messages.ids import Action, ConcessionBlock, View
 
@@ -136,15 +136,7 @@ def parse_concede(text: str) -> ConcedeInput:
 def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     request = parse_concede(command.get("text", ""))
     if request.account is None:
-        # Right after the ack: the trigger_id is good for 3 s, the ack takes milliseconds.
-        later(
-            context,
-            command,
-            lambda client: open_concession_form(
-                client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
-            ),
-        )
-        ack(**ephemeral(render("concession_form_opened")))
+        open_form_for(ack, context, command, open_concession_form, render("concession_form_opened"))
         return
     if request.values is None:
         reply = _show_log(request.account, command, deps_of(context))
@@ -421,34 +413,20 @@ def submit_concession(
     def done(shared: Shared | None) -> dict[str, Any]:
         return render("concession_done", title=title, message=logged_reply(logged, shared))
 
+    post = None
+    if share and logged.created:
+        post = render("concession_shared", entry=logged.entry, balance=logged.balance)
     channel = share_channel(logged.entry.account.channel_id, form.channel_id)
-    sharing = share and logged.created
-    ack(response_action="update", view=done(planned_post(channel) if sharing else None))
+    close_form_and_share(ack, context, body, view, done, channel=channel, message=post)
     if history is not None and form.origin is not None:
         origin, redrawn = form.origin, render("concession_log", log=history, actions=Action)
         url = deps.settings.slack_api_url
         later(context, body, lambda client: redraw(client, origin, redrawn, slack_api_url=url))
     refresh_home(context, team_id=team_id, user_id=user_id)
-    if sharing:
-        shared = render("concession_shared", entry=logged.entry, balance=logged.balance)
-        share_later(
-            context,
-            body,
-            channel,
-            shared,
-            # The done view said it was on its way: it says what came of it instead.
-            failed=lambda client, failure: update_view(client, view, done(failure)),
-        )
 
 
 def _redraw(respond: Respond, log: concessions.ConcessionLog) -> None:
-    message = render("concession_log", log=log, actions=Action)
-    respond(
-        text=message["text"],
-        blocks=message["blocks"],
-        response_type="ephemeral",
-        replace_original=True,
-    )
+    replace_clicked(respond, render("concession_log", log=log, actions=Action))
 
 
 def turn_page(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:

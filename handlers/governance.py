@@ -17,8 +17,8 @@ from slack_sdk import WebClient
 
 from bot.services import governance
 from bot.services.accounts import AccountShown, get_account
-from bot.services.errors import NotFound, UsageError
-from handlers.edge.account_target import AccountTarget, open_about_account
+from bot.services.errors import UsageError
+from handlers.edge.account_target import AccountTarget, open_about_account, saved_about_account
 from handlers.edge.accounts import read_account_of
 from handlers.edge.after_ack import clicks_after_ack
 from handlers.edge.caller import team_of
@@ -140,19 +140,18 @@ def parse_plan(form: Form) -> governance.PlanFields:
 def save_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
     target = AccountTarget.parse(view.get("private_metadata", ""))
     fields = parse_plan(Form.of(view))
-    try:
-        with deps_of(context).db.begin() as session:
-            saved = governance.save_plan(
-                session,
-                team_id=team_of(body),
-                account_id=target.account_id,
-                user_id=body["user"]["id"],
-                fields=fields,
-                now=utcnow(),
-            )
-    except NotFound as gone:
-        # Shown in the open modal; an empty answer would just close it.
-        raise NotFound(gone.problem, field=GovernanceBlock.KPIS) from gone
+    saved = saved_about_account(
+        context,
+        lambda session: governance.save_plan(
+            session,
+            team_id=team_of(body),
+            account_id=target.account_id,
+            user_id=body["user"]["id"],
+            fields=fields,
+            now=utcnow(),
+        ),
+        field=GovernanceBlock.KPIS,
+    )
     # The modal turns into the confirmation: no extra Slack call, nothing to clean up.
     ack(response_action="update", view=render("governance_saved", view=saved))
 
@@ -196,20 +195,19 @@ def save_debrief(
 ) -> None:
     target = AccountTarget.parse(view.get("private_metadata", ""))
     answers = parse_debrief(Form.of(view))
-    try:
-        with deps_of(context).db.begin() as session:
-            saved = governance.record_debrief(
-                session,
-                team_id=team_of(body),
-                account_id=target.account_id,
-                user_id=body["user"]["id"],
-                answers=answers,
-                view_id=str(view.get("id", ""))[:40],
-                now=utcnow(),
-            )
-    except NotFound as gone:
-        # Shown in the open modal; an empty answer would just close it.
-        raise NotFound(gone.problem, field=DebriefBlock.TRUST) from gone
+    saved = saved_about_account(
+        context,
+        lambda session: governance.record_debrief(
+            session,
+            team_id=team_of(body),
+            account_id=target.account_id,
+            user_id=body["user"]["id"],
+            answers=answers,
+            view_id=str(view.get("id", ""))[:40],
+            now=utcnow(),
+        ),
+        field=DebriefBlock.TRUST,
+    )
     ack(response_action="update", view=render("debrief_saved", saved=saved))
 
 

@@ -21,7 +21,7 @@ from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with
 from handlers.edge.after_ack import clicks_after_ack, later
 from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
-from handlers.edge.forms import Form, open_form
+from handlers.edge.forms import Form, open_form, open_form_for
 from handlers.edge.parsing import split_keyed, split_share_flag
 from handlers.edge.payloads import (
     ButtonValue,
@@ -31,14 +31,8 @@ from handlers.edge.payloads import (
     RowId,
     action_value,
 )
-from handlers.edge.replies import ephemeral
-from handlers.edge.sharing import (
-    Shared,
-    planned_post,
-    share_channel,
-    share_later,
-    update_view,
-)
+from handlers.edge.replies import ephemeral, replace_clicked
+from handlers.edge.sharing import Shared, close_form_and_share, share_channel, share_later
 from messages import render
 from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 
@@ -179,15 +173,7 @@ def parse_meso(text: str) -> MesoInput:
 def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     request = parse_meso(command.get("text", ""))
     if request.account is None and request.tolerance_pct is None:
-        # Right after the ack: the trigger_id is good for 3 s, the ack takes milliseconds.
-        later(
-            context,
-            command,
-            lambda client: open_meso_form(
-                client, trigger_id=command["trigger_id"], channel_id=command.get("channel_id")
-            ),
-        )
-        ack(**ephemeral(render("meso_form_opened")))
+        open_form_for(ack, context, command, open_meso_form, render("meso_form_opened"))
         return
     if request.account is None:
         # A team-wide rule: who may change it is a users.info call, made after the ack.
@@ -541,18 +527,9 @@ def submit_meso(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
     def done(shared: Shared | None) -> dict[str, Any]:
         return render("meso_done", message=meso_reply(built, shared, buttons=False))
 
+    post = render("meso_shared", built=built) if share and built.created else None
     channel = share_channel(built.meso.account.channel_id, form.channel_id)
-    sharing = share and built.created
-    ack(response_action="update", view=done(planned_post(channel) if sharing else None))
-    if sharing:
-        share_later(
-            context,
-            body,
-            channel,
-            render("meso_shared", built=built),
-            # The done view said it was on its way: it says what came of it instead.
-            failed=lambda client, failure: update_view(client, view, done(failure)),
-        )
+    close_form_and_share(ack, context, body, view, done, channel=channel, message=post)
 
 
 def start_from_template(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -579,13 +556,7 @@ def pick(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
             now=utcnow(),
         )
         priorities = meso_service.revealed_priorities(session, chosen.team_id, chosen.account_id)
-    message = picked_reply(chosen, priorities)
-    respond(
-        text=message["text"],
-        blocks=message["blocks"],
-        response_type="ephemeral",
-        replace_original=True,
-    )
+    replace_clicked(respond, picked_reply(chosen, priorities))
 
 
 # Slash command -> listener (handlers/rapport.py lists them in help).

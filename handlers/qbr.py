@@ -26,7 +26,7 @@ from handlers.edge.context import caller_calendar, caller_reader, deps_of, owner
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import ask_for_colons, split_keyed
 from handlers.edge.payloads import ButtonValue, Day, RowId, action_value
-from handlers.edge.replies import ephemeral
+from handlers.edge.replies import ephemeral, replace_clicked
 from messages import render
 from messages.formats import relative_day
 from messages.ids import Action
@@ -78,12 +78,7 @@ def _answer(
             reader_id=body["user"]["id"],
             extra=extra,
         )
-    respond(
-        text=message["text"],
-        blocks=message["blocks"],
-        response_type="ephemeral",
-        replace_original=True,
-    )
+    replace_clicked(respond, message)
     refresh_home(context, team_id=team_id, user_id=body["user"]["id"])
 
 

@@ -49,7 +49,7 @@ from handlers.edge.accounts import CHOICE_KEY, AccountChoice
 from handlers.edge.caller import caller_of, team_of
 from handlers.edge.errors import error_message
 from handlers.edge.payloads import OutOfDate, action_value
-from handlers.edge.replies import RunCommand, ephemeral
+from handlers.edge.replies import RunCommand, ephemeral, replace_clicked
 from messages import render
 from messages.commands import command_reference, subcommand_reference
 from messages.ids import ACCOUNT_CHOICE_PREFIX, Action
@@ -183,11 +183,8 @@ def run_command(ack: Ack, body: dict[str, Any], context: BoltContext, respond: R
     listener(answer, command, context)
     reply = json.loads(answer.response.body) if answer.response and answer.response.body else {}
     if reply.get("text") or reply.get("blocks"):
-        respond(
-            text=reply.get("text", ""),
-            blocks=reply.get("blocks") or [],
-            response_type="ephemeral",
-            replace_original=True,
+        replace_clicked(
+            respond, {"text": reply.get("text", ""), "blocks": reply.get("blocks") or []}
         )
 
 
@@ -215,12 +212,7 @@ def choose_account(ack: Ack, body: dict[str, Any], context: BoltContext, respond
     except UserFacingError as error:
         # Another question, or a problem with the command: it replaces this question.
         reply = error_message(error, command)
-    respond(
-        text=reply.get("text", ""),
-        blocks=reply.get("blocks", []),
-        response_type="ephemeral",
-        replace_original=True,
-    )
+    replace_clicked(respond, {"text": reply.get("text", ""), "blocks": reply.get("blocks", [])})
 
 
 def register(app: App) -> None:

@@ -1,15 +1,17 @@
 """The account a modal is about, round-tripped through the view's private_metadata, and
-the account a button names (its value: the account id), with the modal it opens."""
+the account a button names (its value: the account id), with the modal it opens and
+what its submission saves."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.services import governance
+from bot.services.errors import NotFound
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of
 from handlers.edge.payloads import ButtonValue, Metadata, RowId, action_value
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from bot.services.accounts import AccountShown
+
+T = TypeVar("T")
 
 
 class AccountTarget(Metadata):
@@ -52,3 +56,15 @@ def open_about_account(
         )
         modal = build(session, account)
     client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+def saved_about_account(context: BoltContext, save: Callable[[Session], T], *, field: str) -> T:
+    """What `save` stores from a submitted modal about an account, in one transaction.
+
+    The account deleted since the modal opened is said under `field` of the modal, which
+    stays open (an empty answer would just close it)."""
+    try:
+        with deps_of(context).db.begin() as session:
+            return save(session)
+    except NotFound as gone:
+        raise NotFound(gone.problem, field=field) from gone

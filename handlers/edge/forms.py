@@ -11,12 +11,15 @@ reaches here (handlers/edge/middleware.py drops it from every payload).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.services.errors import UsageError
+from handlers.edge.after_ack import later
+from handlers.edge.replies import ephemeral
 
 # The action_id of the element inside every input block, unless a template names another.
 VALUE = "value"
@@ -33,6 +36,28 @@ def open_form(client: WebClient, *, trigger_id: str, view: dict[str, Any], usage
             "Write it as one line instead.",
             usage=usage,
         ) from None
+
+
+class OpensForm(Protocol):
+    """Opens a command's form (open_concession_form, open_meso_form)."""
+
+    def __call__(self, client: WebClient, *, trigger_id: str, channel_id: str | None) -> None: ...
+
+
+def open_form_for(
+    ack: Ack,
+    context: BoltContext,
+    command: dict[str, str],
+    opens: OpensForm,
+    opening: dict[str, Any],
+) -> None:
+    """A command typed with nothing after it: its form, opened right after the ack (the
+    trigger_id is good for 3 s, the ack takes milliseconds), which says so (`opening`)."""
+    trigger_id, channel_id = command["trigger_id"], command.get("channel_id")
+    later(
+        context, command, lambda client: opens(client, trigger_id=trigger_id, channel_id=channel_id)
+    )
+    ack(**ephemeral(opening))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import Respond
+
 from handlers.edge.payloads import ButtonValue, PayloadTooLarge
 
 
@@ -20,6 +22,17 @@ class RunCommand(ButtonValue):
 def ephemeral(message: dict[str, Any]) -> dict[str, Any]:
     """ack() keyword arguments for a reply only the caller sees."""
     return {"text": message["text"], "blocks": message["blocks"], "response_type": "ephemeral"}
+
+
+def replace_clicked(respond: Respond, message: dict[str, Any]) -> None:
+    """Show `message` in place of the message a button was clicked on, to the clicker
+    only (a log paged, a choice recorded, a question answered)."""
+    respond(
+        text=message["text"],
+        blocks=message["blocks"],
+        response_type="ephemeral",
+        replace_original=True,
+    )
 
 
 def run_value(command: str, text: str) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import BoltContext
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -79,10 +79,27 @@ def share_later(
     return planned_post(channel)
 
 
-def update_view(client: WebClient, view: dict[str, Any], new: dict[str, Any]) -> None:
-    """Show `new` in place of the modal `view` (acked with `response_action: update`, it
-    keeps its id)."""
-    client.views_update(view_id=view["id"], view=new)
+def close_form_and_share(
+    ack: Ack,
+    context: BoltContext,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    done: Callable[[Shared | None], dict[str, Any]],
+    *,
+    channel: str | None,
+    message: dict[str, Any] | None,
+) -> None:
+    """Ack a submitted form with its done view (`done`), and post `message`, if any, to
+    `channel` after the ack: the done view says it is on its way, and if the post fails,
+    the view says so instead."""
+
+    def failed(client: WebClient, failure: Shared) -> None:
+        # Acked with `response_action: update`, the modal keeps its id.
+        client.views_update(view_id=view["id"], view=done(failure))
+
+    ack(response_action="update", view=done(planned_post(channel) if message is not None else None))
+    if message is not None:
+        share_later(context, body, channel, message, failed=failed)
 
 
 def report_post(client: WebClient, shared: Shared) -> None:
