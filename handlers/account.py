@@ -26,7 +26,7 @@ from handlers.edge.account_target import open_about_account
 from handlers.edge.accounts import read_account_of, with_new_account
 from handlers.edge.after_ack import clicks_after_ack
 from handlers.edge.caller import caller_of, team_of
-from handlers.edge.context import deps_of, utcnow
+from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import split_keyed
 from handlers.edge.payloads import ButtonValue, RowId, action_value
@@ -113,11 +113,25 @@ def _history_of(text: str) -> str | None:
     return wanted.group("name")
 
 
+def _history(session: Session, command: dict[str, str], name: str, deps: Deps) -> dict[str, Any]:
+    """What `ACCOUNT history` shows (account_history.yaml.j2), as plain values."""
+    team_id = team_of(command)
+    reading = read_account_of(
+        session, command, name, usage=USAGE, whole=True, creates=False, missing=_NO_ACCOUNT
+    )
+    shown, changes = accounts.account_history(session, team_id=team_id, name=reading.name)
+    # Times as the one reading them lives them.
+    viewer = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"])
+    more = len(changes) >= account_changes.HISTORY_SHOWN
+    return {"account": shown, "changes": changes, "more": more, "tz": viewer.tz}
+
+
 def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     request = parse_account(args)
     deps, now = deps_of(context), utcnow()
     team_id = team_of(command)
     history_of = _history_of(request.account) if not request.changes.names else None
+    history = None
     with deps.db.begin() as session:
         # An account whose name ends in "history" is shown; any other `X history` is
         # X's history, X read as every command reads an account (typos, a start).
@@ -125,54 +139,39 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
             history_of is not None
             and find_account(session, team_id=team_id, name=request.account) is None
         ):
+            history = _history(session, command, history_of, deps)
+        else:
+            # The card says what holds today (a pause that has ended is not shown).
+            calendar = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"])
+            today = calendar.today(now)
             reading = read_account_of(
                 session,
                 command,
-                history_of,
+                request.account,
                 usage=USAGE,
                 whole=True,
-                creates=False,
+                creates=bool(request.changes.names),
                 missing=_NO_ACCOUNT,
+                # Shown, not changed: a new name gets the overview's own answer.
+                new_ok=True,
             )
-            shown, changes = accounts.account_history(session, team_id=team_id, name=reading.name)
-            # Times as the one reading them lives them.
-            viewer = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"])
-            message = render(
-                "account_history",
-                account=shown,
-                changes=changes,
-                more=len(changes) >= account_changes.HISTORY_SHOWN,
-                tz=viewer.tz,
-            )
-            ack(**ephemeral(message))
-            return
-        # The card says what holds today (a pause that has ended is not shown).
-        today = deps.calendar_of(session, team_id=team_id, user_id=command["user_id"]).today(now)
-        reading = read_account_of(
-            session,
-            command,
-            request.account,
-            usage=USAGE,
-            whole=True,
-            creates=bool(request.changes.names),
-            missing=_NO_ACCOUNT,
-            # Shown, not changed: a new name gets the overview's own answer.
-            new_ok=True,
-        )
-        if request.changes.names:
-            view = accounts.update_account(
-                session,
-                team_id=team_id,
-                name=reading.name,
-                user_id=command["user_id"],
-                changes=request.changes,
-                now=now,
-                today=today,
-            )
-        else:
-            view = accounts.account_overview(
-                session, team_id=team_id, name=reading.name, today=today
-            )
+            if request.changes.names:
+                view = accounts.update_account(
+                    session,
+                    team_id=team_id,
+                    name=reading.name,
+                    user_id=command["user_id"],
+                    changes=request.changes,
+                    now=now,
+                    today=today,
+                )
+            else:
+                view = accounts.account_overview(
+                    session, team_id=team_id, name=reading.name, today=today
+                )
+    if history is not None:
+        ack(**ephemeral(render("account_history", **history)))
+        return
     if request.changes.names:
         # A new owner's Home gains the account, the actor's may lose it.
         for user_id in {command["user_id"], request.changes.owner_id or command["user_id"]}:
@@ -229,10 +228,10 @@ def undo(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
             calendar=calendar,
             now=now,
         )
-        message = render(
-            "change_undone", change=undone.change, account=undone.account, changed=undone.changed
-        )
-        owner = undone.account.owner_id if undone.account is not None else None
+    message = render(
+        "change_undone", change=undone.change, account=undone.account, changed=undone.changed
+    )
+    owner = undone.account.owner_id if undone.account is not None else None
     respond(text=message["text"], blocks=message["blocks"], replace_original=True)
     for person in {caller.user_id, owner or caller.user_id}:
         refresh_home(context, team_id=caller.team_id, user_id=person)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.services import account_changes, account_state, lifecycle
+from bot.services.account_changes import ChangeShown
 from bot.services.accounts import (
     AccountShown,
     clean_account_name,
@@ -22,12 +23,7 @@ from bot.services.concessions import balance_of
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import reliability
 from bot.services.governance import DebriefShown, Plan, latest_debrief, plan_of
-from storage.models import (
-    RELATIONSHIP_TYPES,
-    AccountChange,
-    Commitment,
-    MesoSet,
-)
+from storage.models import RELATIONSHIP_TYPES, Commitment, MesoSet
 
 OPEN_COMMITMENTS_SHOWN = 5
 MAX_EXPECTATIONS = 500
@@ -264,7 +260,8 @@ def update_account(
 
 def account_history(
     session: Session, *, team_id: str, name: str
-) -> tuple[AccountShown, list[AccountChange]]:
+) -> tuple[AccountShown, list[ChangeShown]]:
     """`ACCOUNT history`: the account and its changes, newest first."""
     account = get_account(session, team_id=team_id, name=name)
-    return AccountShown.of(account), account_changes.history(session, account=account)
+    changes = account_changes.history(session, account=account)
+    return AccountShown.of(account), [ChangeShown.of(change) for change in changes]

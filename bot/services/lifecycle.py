@@ -477,10 +477,17 @@ def set_field(
 
 @dataclass(frozen=True)
 class Undone:
-    change: AccountChange
-    account: Account | None
+    """What an Undo did, as its reply says it: plain values, read inside the session."""
+
+    change: ChangeShown
+    account: AccountShown | None
     # False: it was undone before (a second click); nothing changed now.
     changed: bool
+
+    @classmethod
+    def of(cls, change: AccountChange, account: Account | None, changed: bool) -> Undone:
+        shown = AccountShown.of(account) if account is not None else None
+        return cls(ChangeShown.of(change), shown, changed)
 
 
 def may_undo(change: AccountChange, account: Account | None, user_id: str) -> bool:
@@ -504,7 +511,7 @@ def undo(
         raise UsageError("That change is no longer on record, so there is nothing to undo.")
     account = session.get(Account, change.account_id) if change.account_id is not None else None
     if change.undone_at is not None:
-        return Undone(change, account, False)
+        return Undone.of(change, account, False)
     if not may_undo(change, account, user_id):
         raise NotAllowed(
             f"Only <@{change.owner_id}> or <@{change.actor_id}>, who made the change, can undo it."
@@ -549,7 +556,7 @@ def undo(
         },
         notify=False,
     )
-    return Undone(change, account, True)
+    return Undone.of(change, account, True)
 
 
 def _superseded(session: Session, change: AccountChange, account: Account) -> bool:
