@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.services import accounts
 from bot.services.accounts import AccountShown
-from bot.services.shown import copied
+from bot.services.shown import Shown, copied
 from storage.models import Account, Debrief, GovernancePlan, ReviewCadence
 from storage.upsert import add_or_read_winner
 
@@ -65,7 +65,7 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class DebriefShown:
+class DebriefShown(Shown):
     """A debrief as a message shows it (plain values)."""
 
     trust: str | None
@@ -75,10 +75,6 @@ class DebriefShown:
     next_meso: str | None
     by_user: str
     at: datetime
-
-    @classmethod
-    def of(cls, row: Debrief) -> DebriefShown:
-        return copied(cls, row)
 
 
 @dataclass(frozen=True)

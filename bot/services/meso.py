@@ -27,7 +27,7 @@ from bot.services.accounts import (
     get_or_create_account,
 )
 from bot.services.errors import NotAllowed, NotFound, UsageError
-from bot.services.shown import copied
+from bot.services.shown import Shown, copied
 from storage.models import MesoOffer, MesoSet, NegotiationSettings
 from storage.upsert import add_or_read_winner
 
@@ -81,7 +81,7 @@ def phrases(parts: Sequence[str | None]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Offer:
+class Offer(Shown):
     """A stored offer as a message shows it."""
 
     position: int
@@ -91,10 +91,6 @@ class Offer:
     cadence: str | None
     extras: str | None
     value_to_us: float | None
-
-    @classmethod
-    def of(cls, row: MesoOffer) -> Offer:
-        return copied(cls, row)
 
 
 @dataclass(frozen=True)
