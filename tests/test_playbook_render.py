@@ -10,12 +10,7 @@ from typing import Any
 import pytest
 
 from bot.services import playbook_search as coach
-from bot.services.account_overview import (
-    AccountOverview,
-    MesoOption,
-    MesoSummary,
-    OpenCommitment,
-)
+from bot.services.account_overview import AccountOverview, MesoOption, MesoSummary
 from bot.services.governance import GovernanceView, SavedDebrief
 from messages import render
 from messages.ids import Action, DebriefBlock, GovernanceBlock, View
@@ -150,7 +145,8 @@ def test_account_and_governance_templates_at_their_largest(text: str) -> None:
             chosen=text[:20],
         ),
         open_commitments=tuple(
-            OpenCommitment(text, date(2026, 12, 1), "U0ALICE") for _ in range(5)
+            SimpleNamespace(what=text, due_on=date(2026, 12, 1), owner_id="U0ALICE")  # type: ignore[misc]
+            for _ in range(5)
         ),
         open_count=40,
         changed=("type", "owner", "expects"),

@@ -21,7 +21,7 @@ from bot.services.accounts import (
 )
 from bot.services.concessions import balance_of
 from bot.services.errors import NotFound, UsageError
-from bot.services.followups import reliability
+from bot.services.followups import CommitmentShown, reliability
 from bot.services.governance import DebriefShown, Plan, latest_debrief, plan_of
 from storage.models import RELATIONSHIP_TYPES, Commitment, MesoSet
 
@@ -102,20 +102,13 @@ def last_meso_set(session: Session, *, team_id: str, account_id: int) -> MesoSum
 
 
 @dataclass(frozen=True)
-class OpenCommitment:
-    what: str
-    due_on: date
-    owner_id: str
-
-
-@dataclass(frozen=True)
 class AccountOverview:
     account: AccountShown
     balance: GiveBalance
     plan: Plan | None
     latest_debrief: DebriefShown | None
     meso: MesoSummary | None
-    open_commitments: tuple[OpenCommitment, ...]
+    open_commitments: tuple[CommitmentShown, ...]
     open_count: int
     # Which fields this request changed: "type", "owner", "expects".
     changed: tuple[str, ...] = ()
@@ -189,12 +182,12 @@ def overview(
         Commitment.account_id == account.id,
         Commitment.done_at.is_(None),
     )
-    rows = session.execute(
-        select(Commitment.what, Commitment.due_on, Commitment.owner_id)
+    commitments = session.scalars(
+        select(Commitment)
         .where(*open_filter)
         .order_by(Commitment.due_on, Commitment.id)
         .limit(OPEN_COMMITMENTS_SHOWN)
-    ).all()
+    )
     open_count = session.scalar(select(func.count()).where(*open_filter)) or 0
     kept, closed = reliability(session, team_id=team_id, account_id=account.id)
     return AccountOverview(
@@ -203,7 +196,7 @@ def overview(
         plan=plan_of(session, team_id=team_id, account_id=account.id),
         latest_debrief=latest_debrief(session, team_id=team_id, account_id=account.id),
         meso=last_meso_set(session, team_id=team_id, account_id=account.id),
-        open_commitments=tuple(OpenCommitment(r.what, r.due_on, r.owner_id) for r in rows),
+        open_commitments=tuple(CommitmentShown.of(row, account) for row in commitments),
         open_count=open_count,
         changed=changed,
         kept_on_time=kept,

@@ -61,8 +61,10 @@ class CommitmentShown:
     snoozed_until: datetime | None
 
     @classmethod
-    def of(cls, commitment: Commitment) -> CommitmentShown:
-        return copied(cls, commitment, account=AccountShown.of(commitment.account))
+    def of(cls, commitment: Commitment, account: AccountShown | None = None) -> CommitmentShown:
+        """`account`: the commitment's account as already read, when it is (no load of it)."""
+        shown = account or AccountShown.of(commitment.account)
+        return copied(cls, commitment, account=shown)
 
 
 @dataclass(slots=True)
