@@ -525,7 +525,7 @@ def account_of(session: Session, *, team_id: str, account_id: int) -> Account:
 def concession_log_by_id(
     session: Session, *, team_id: str, account_id: int, page: int = 1
 ) -> ConcessionLog:
-    account = account_of(session, team_id=team_id, account_id=account_id)
+    account = account_by_id(session, team_id=team_id, account_id=account_id)
     return log_of_account(session, account=AccountShown.of(account), page=page)
 
 

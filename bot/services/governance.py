@@ -8,13 +8,16 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.services import accounts
-from bot.services.accounts import AccountShown
+from bot.services.accounts import AccountShown, account_by_id
 from bot.services.shown import Shown, copied
-from storage.models import Account, Debrief, GovernancePlan, ReviewCadence
+from storage.models import Debrief, GovernancePlan, ReviewCadence
 from storage.upsert import add_or_read_winner
 
 MAX_OWNERS = 10
+# `accounts.account_by_id`'s wording for an account a modal, or the button opening one,
+# names and the team does not have (a stale or another workspace's id): the open modal
+# shows it, so it says how to start again.
+MODAL_ACCOUNT_GONE = "That account is no longer there. Run the command again."
 
 
 @dataclass(frozen=True)
@@ -83,19 +86,11 @@ class GovernanceView:
     plan: Plan | None
 
 
-def account_by_id(session: Session, *, team_id: str, account_id: int) -> Account:
-    """The account a governance or debrief modal names (`accounts.account_by_id`)."""
-    return accounts.account_by_id(
-        session,
-        team_id=team_id,
-        account_id=account_id,
-        gone="That account is no longer there. Run the command again.",
-    )
-
-
 def shown_by_id(session: Session, *, team_id: str, account_id: int) -> AccountShown:
     """The account a button names, as its modal shows it."""
-    return AccountShown.of(account_by_id(session, team_id=team_id, account_id=account_id))
+    return AccountShown.of(
+        account_by_id(session, team_id=team_id, account_id=account_id, gone=MODAL_ACCOUNT_GONE)
+    )
 
 
 def plan_of(session: Session, *, team_id: str, account_id: int) -> Plan | None:
@@ -129,7 +124,9 @@ def save_plan(
     now: datetime,
 ) -> GovernanceView:
     """Write the account's plan, replacing the previous version of it."""
-    account = account_by_id(session, team_id=team_id, account_id=account_id)
+    account = account_by_id(
+        session, team_id=team_id, account_id=account_id, gone=MODAL_ACCOUNT_GONE
+    )
     plan = _plan_row(session, team_id=team_id, account_id=account.id)
     if plan is None:
         plan = GovernancePlan(team_id=team_id, account=account, created_by=user_id, created_at=now)
@@ -177,7 +174,9 @@ def record_debrief(
     now: datetime,
 ) -> SavedDebrief:
     """Store one debrief; the same modal submitted twice stores it once."""
-    account = account_by_id(session, team_id=team_id, account_id=account_id)
+    account = account_by_id(
+        session, team_id=team_id, account_id=account_id, gone=MODAL_ACCOUNT_GONE
+    )
     debrief = Debrief(
         team_id=team_id,
         account=account,
