@@ -315,10 +315,10 @@ def linked(channel: str = "C0GLOBEX") -> list[KnownAccount]:
 def test_in_an_accounts_channel_the_account_may_be_left_out() -> None:
     known = linked()
     assert read_account("send deck", known, channel_id="C0GLOBEX") == Reading(
-        name="Globex", rest="send deck", account_id=1, via_channel=True
+        name="Globex", rest="send deck", account_id=1
     )
     assert read_account("", known, whole=True, channel_id="C0GLOBEX") == Reading(
-        name="Globex", rest="", account_id=1, via_channel=True
+        name="Globex", rest="", account_id=1
     )
     # Another account named first is still that account.
     assert read_account("Initech send deck", known, channel_id="C0GLOBEX") == Reading(
@@ -475,7 +475,7 @@ def test_resolve_takes_the_channels_account(db: SessionFactory) -> None:
         reading = resolve_account(
             session, team_id="T0ACME", text="", whole=True, channel_id="C0GLOBEX"
         )
-    assert reading == Reading(name="Globex", rest="", account_id=ids["Globex"], via_channel=True)
+    assert reading == Reading(name="Globex", rest="", account_id=ids["Globex"])
 
 
 def test_resolve_refuses_a_new_name_too_long_to_keep(db: SessionFactory) -> None:

@@ -5,15 +5,29 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.services import concessions
 from bot.services.concessions import ConcessionFields, fits_for_give
 from bot.services.errors import NotFound
 from storage.db import SessionFactory
+from storage.models import ConcessionRevision
 from tests.conftest import at
 
 NOW = at("2026-11-22T10:00:00")
 TEAM = "T0ACME"
+
+
+def revisions(session: Session, concession_id: int) -> list[ConcessionRevision]:
+    """The entry's stored earlier versions, oldest first (export writes them out)."""
+    return list(
+        session.scalars(
+            select(ConcessionRevision)
+            .where(ConcessionRevision.concession_id == concession_id)
+            .order_by(ConcessionRevision.changed_at, ConcessionRevision.id)
+        )
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,7 +93,7 @@ def test_withdrawn_gives_leave_the_balance_but_not_the_log(db: SessionFactory) -
         )
     with db() as session:
         page = concessions.concession_log(session, team_id=TEAM, account_name="acme")
-        history = concessions.revisions_of(session, team_id=TEAM, concession_id=one_way)
+        history = revisions(session, one_way)
     assert page.balance == concessions.Balance(traded=1, one_way=0, withdrawn=1)
     assert len(page.entries) == 2
     assert [r.change for r in history] == ["withdrawn"]
@@ -138,7 +152,7 @@ def test_an_edit_keeps_the_old_values_and_an_unchanged_one_writes_nothing(
                 now=NOW,
             )
     with db() as session:
-        history = concessions.revisions_of(session, team_id=TEAM, concession_id=entry_id)
+        history = revisions(session, entry_id)
     assert [(r.give, r.get, r.changed_by) for r in history] == [("5% off", None, "U0BOB")]
 
 

@@ -225,7 +225,6 @@ class Reading:
     name: str
     rest: str
     account_id: int | None = None
-    via_channel: bool = False
 
     @property
     def is_new(self) -> bool:
@@ -551,7 +550,7 @@ def _in_channel(linked: list[KnownAccount], rest: str) -> Reading | None:
     if len(linked) > 1:
         names = ", ".join(sorted(a.name for a in linked))
         raise UsageError(f"This channel belongs to several accounts ({names}): name one.")
-    return Reading(name=linked[0].name, rest=rest, account_id=linked[0].id, via_channel=True)
+    return Reading(name=linked[0].name, rest=rest, account_id=linked[0].id)
 
 
 class UserChoiceStale(UsageError):

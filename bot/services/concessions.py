@@ -497,19 +497,6 @@ def withdraw_concession(
     return Entry.of(entry)
 
 
-def revisions_of(session: Session, *, team_id: str, concession_id: int) -> list[ConcessionRevision]:
-    return list(
-        session.scalars(
-            select(ConcessionRevision)
-            .where(
-                ConcessionRevision.team_id == team_id,
-                ConcessionRevision.concession_id == concession_id,
-            )
-            .order_by(ConcessionRevision.changed_at, ConcessionRevision.id)
-        )
-    )
-
-
 def concession_log(
     session: Session, *, team_id: str, account_name: str, page: int = 1
 ) -> ConcessionLog:
