@@ -19,15 +19,14 @@ which of a batch's are closed (`closed_among`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import IntEnum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, type_coerce, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
-from sqlalchemy.types import NullType
 
 from bot.services import account_state
 from bot.services.accounts import AccountShown, get_or_create_account
@@ -133,34 +132,6 @@ OnLadder = Commitment | LadderRow
 
 # --- the sweep's reads and writes (bot/scheduler/plan.py, group.py) -----------------
 
-# Dates and instants come back as the driver hands them over and are converted once
-# per distinct value (`_reader`): a batch holds a few dozen due days and due instants,
-# and converting 25,000 values one by one was a fifth of reading it (SQLite 58 -> 47 ms
-# a batch, PostgreSQL 32 -> 17-22).
-_READ_ONCE = frozenset(
-    {"due_on", "due_at", "ladder_anchor", "snoozed_until", "done_at", "paused_until"}
-)
-_LADDER_COLUMNS = tuple(
-    type_coerce(column, NullType()) if column.key in _READ_ONCE else column
-    for column in LADDER_COLUMNS
-)
-
-
-def _reader(session: Session, column: InstrumentedAttribute[Any]) -> Callable[[Any], Any] | None:
-    """The column type's own conversion of a stored value, answered once per value."""
-    if column.key not in _READ_ONCE:
-        return None
-    dialect = session.get_bind().dialect
-    convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
-    answers: dict[Any, Any] = {None: None}
-
-    def read(value: Any) -> Any:
-        if value not in answers:
-            answers[value] = value if convert is None else convert(value)
-        return answers[value]
-
-    return read
-
 
 def lock_due(session: Session, *, now: datetime, limit: int) -> list[LadderRow]:
     """Up to `limit` commitments whose next nudge is due by `now`, with their
@@ -168,21 +139,14 @@ def lock_due(session: Session, *, now: datetime, limit: int) -> list[LadderRow]:
     worker's batch is skipped, not waited for)."""
     found = plain_rows(
         session,
-        select(*_LADDER_COLUMNS)
+        select(*LADDER_COLUMNS)
         .join(Account, Account.id == Commitment.account_id)
         .where(Commitment.next_nudge_at <= now)
         .order_by(Commitment.next_nudge_at, Commitment.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Commitment),
     )
-    # Column by column (map and zip, no Python frame per value), then back into rows.
-    readers = [_reader(session, column) for column in LADDER_COLUMNS]
-    columns = [
-        list(values) if read is None else list(map(read, values))
-        # Not strict: no rows, no columns.
-        for read, values in zip(readers, zip(*found, strict=True), strict=False)
-    ]
-    return [LadderRow(*cast("tuple[Any, ...]", values)) for values in zip(*columns, strict=True)]
+    return [LadderRow(*row) for row in found]
 
 
 def save_ladders(session: Session, rows: Sequence[LadderRow]) -> None:
