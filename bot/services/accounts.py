@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple, Self
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.services.errors import AccountOption, AccountUnsure, NotFound, UsageError
-from bot.services.shown import Shown
+from bot.services.shown import Shown, copied
 from storage.models import Account
 from storage.upsert import add_or_read_winner
 
@@ -212,6 +212,18 @@ class AccountShown(Shown):
     lost_at: datetime | None
     paused_until: date | None
     pause_reason: str | None
+
+
+class ShownWithAccount(Shown):
+    """A `Shown` dataclass of a row on an account, whose `account` field is that account
+    as `AccountShown`: `Cls.of(row)` reads it from the row, `Cls.of(row, account)` takes
+    the one already read (no load of it)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, row: Any, account: AccountShown | None = None) -> Self:
+        return copied(cls, row, account=account or AccountShown.of(row.account))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 from bot.services import account_changes
 from bot.services.accounts import (
     AccountShown,
+    ShownWithAccount,
     account_by_id,
     account_key,
     clean_account_name,
@@ -29,7 +30,6 @@ from bot.services.accounts import (
     get_or_create_account,
 )
 from bot.services.errors import NotFound, UsageError
-from bot.services.shown import copied
 from storage.models import Account, Concession, ConcessionRevision
 
 MAX_ITEM = 120
@@ -93,7 +93,7 @@ class TradeableFit:
 
 
 @dataclass(frozen=True)
-class Entry:
+class Entry(ShownWithAccount):
     """One log entry as the messages show it: plain values, read inside the session, so
     a reply can be drawn (or drawn again after the ack) without one."""
 
@@ -114,11 +114,6 @@ class Entry:
     @property
     def account_id(self) -> int:
         return self.account.id
-
-    @classmethod
-    def of(cls, row: Concession, account: AccountShown | None = None) -> Entry:
-        shown = account or AccountShown.of(row.account)
-        return copied(cls, row, account=shown)
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,10 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from bot.services import account_state
-from bot.services.accounts import AccountShown, get_or_create_account
+from bot.services.accounts import AccountShown, ShownWithAccount, get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import end_of_day
 from bot.services.errors import UsageError
-from bot.services.shown import copied
 from storage.models import Account, CheckIn, Commitment, CommitmentDirection, Nudge, NudgeStatus
 from storage.reads import plain_rows
 from storage.upsert import among, update_by_id
@@ -47,7 +46,7 @@ ESCALATE_AFTER = 4
 
 
 @dataclass(frozen=True, slots=True)
-class CommitmentShown:
+class CommitmentShown(ShownWithAccount):
     """A commitment as a message shows it, with its account: plain values, read while
     its session is open."""
 
@@ -58,12 +57,6 @@ class CommitmentShown:
     direction: str
     owner_id: str
     snoozed_until: datetime | None
-
-    @classmethod
-    def of(cls, commitment: Commitment, account: AccountShown | None = None) -> CommitmentShown:
-        """`account`: the commitment's account as already read, when it is (no load of it)."""
-        shown = account or AccountShown.of(commitment.account)
-        return copied(cls, commitment, account=shown)
 
 
 @dataclass(slots=True)

@@ -18,11 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.services import account_state
-from bot.services.accounts import AccountShown, account_by_id
+from bot.services.accounts import AccountShown, ShownWithAccount, account_by_id
 from bot.services.calendar import WorkCalendar
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import PlannedNudge, close_once, note_activity
-from bot.services.shown import copied
 from storage.models import Account, AccountStage, CheckIn, Nudge, Qbr, QbrCadence, Touch
 from storage.reads import plain_rows
 from storage.upsert import among
@@ -81,7 +80,7 @@ class QbrReminder:
 
 
 @dataclass(frozen=True, slots=True)
-class QbrShown:
+class QbrShown(ShownWithAccount):
     """A review schedule as a message shows it, with its account: plain values, read
     while its session is open."""
 
@@ -92,10 +91,6 @@ class QbrShown:
     lead_days: int
     last_held_on: date | None
     held_count: int
-
-    @classmethod
-    def of(cls, qbr: Qbr) -> QbrShown:
-        return copied(cls, qbr, account=AccountShown.of(qbr.account))
 
 
 def qbr_reminders(qbr: Qbr, calendar: WorkCalendar) -> list[QbrReminder]:
@@ -334,17 +329,13 @@ def note_extra_review(qbr: Qbr, *, today: date) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class CheckInShown:
+class CheckInShown(ShownWithAccount):
     """A check-in as a message shows it, with its account."""
 
     id: int
     account: AccountShown
     label: str
     due_on: date
-
-    @classmethod
-    def of(cls, checkin: CheckIn) -> CheckInShown:
-        return copied(cls, checkin, account=AccountShown.of(checkin.account))
 
 
 def checkin_label(days: int) -> str:
