@@ -17,7 +17,7 @@ MAX_OWNERS = 10
 # `accounts.account_by_id`'s wording for an account a modal, or the button opening one,
 # names and the team does not have (a stale or another workspace's id): the open modal
 # shows it, so it says how to start again.
-MODAL_ACCOUNT_GONE = "That account is no longer there. Run the command again."
+ACCOUNT_GONE = "That account is no longer there. Run the command again."
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class GovernanceView:
 def shown_by_id(session: Session, *, team_id: str, account_id: int) -> AccountShown:
     """The account a button names, as its modal shows it."""
     return AccountShown.of(
-        account_by_id(session, team_id=team_id, account_id=account_id, gone=MODAL_ACCOUNT_GONE)
+        account_by_id(session, team_id=team_id, account_id=account_id, gone=ACCOUNT_GONE)
     )
 
 
@@ -124,9 +124,7 @@ def save_plan(
     now: datetime,
 ) -> GovernanceView:
     """Write the account's plan, replacing the previous version of it."""
-    account = account_by_id(
-        session, team_id=team_id, account_id=account_id, gone=MODAL_ACCOUNT_GONE
-    )
+    account = account_by_id(session, team_id=team_id, account_id=account_id, gone=ACCOUNT_GONE)
     plan = _plan_row(session, team_id=team_id, account_id=account.id)
     if plan is None:
         plan = GovernancePlan(team_id=team_id, account=account, created_by=user_id, created_at=now)
@@ -174,9 +172,7 @@ def record_debrief(
     now: datetime,
 ) -> SavedDebrief:
     """Store one debrief; the same modal submitted twice stores it once."""
-    account = account_by_id(
-        session, team_id=team_id, account_id=account_id, gone=MODAL_ACCOUNT_GONE
-    )
+    account = account_by_id(session, team_id=team_id, account_id=account_id, gone=ACCOUNT_GONE)
     debrief = Debrief(
         team_id=team_id,
         account=account,
