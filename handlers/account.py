@@ -29,11 +29,11 @@ from handlers.edge.caller import caller_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import split_keyed
-from handlers.edge.payloads import ButtonValue, RowId, action_value
+from handlers.edge.payloads import action_value
 from handlers.edge.replies import ephemeral
 from handlers.playbook import playbook_of
 from messages import render
-from messages.ids import Action
+from messages.ids import Action, UndoButton
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -202,14 +202,6 @@ def open_account(body: dict[str, Any], context: BoltContext, client: WebClient) 
         }
 
     open_about_account(body, context, client, account_modal)
-
-
-class UndoButton(ButtonValue):
-    """Undo on a change (_undo.j2 writes it): the AccountChange id."""
-
-    SEPARATOR = ":"
-
-    change_id: RowId
 
 
 def undo(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:

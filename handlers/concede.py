@@ -36,20 +36,13 @@ from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form, open_form, open_form_for
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import colons_added, split_keyed, split_share_flag
-from handlers.edge.payloads import (
-    ButtonValue,
-    Count,
-    MaybeText,
-    Metadata,
-    Page,
-    RowId,
-    action_value,
-)
+from handlers.edge.payloads import action_value
 from handlers.edge.replies import ephemeral, replace_clicked
 from handlers.edge.response_urls import ForeignResponseUrl, SlackOnlyRespond
 from handlers.edge.sharing import Shared, close_form_and_share, share_channel, share_later
 from messages import render
-from messages.ids import Action, ConcessionBlock, View
+from messages.ids import Action, ConcessionBlock, LogButton, NewEntryButton, View
+from messages.payloads import MaybeText, Metadata, Page, RowId
 
 COMMAND = "/concede"
 KEYS = ("item", "give", "get", "trigger", "value")
@@ -200,8 +193,6 @@ def logged_reply(
 
 log = logging.getLogger("rapport.concede")
 
-_OLD_FORM = "This form is out of date. Run `/concede` again."
-
 
 class Origin(BaseModel):
     """The log message an edit was opened from, to redraw it once the edit is saved."""
@@ -252,26 +243,6 @@ class ConcessionForm(Metadata):
     concession_id: RowId | None = None  # editing this entry; None: a new one
     channel_id: MaybeText = None  # where it was opened, for `share`
     origin: Annotated[Origin | None, WrapValidator(_no_redraw)] = None  # to redraw after an edit
-
-
-class LogButton(ButtonValue):
-    """A button on the concession log (concession_log.yaml.j2 writes it): `<id>:<page>`,
-    the entry to edit or withdraw, or the account whose log to page, and the page."""
-
-    OUT_OF_DATE = "This button is out of date. Run `/concede ACCOUNT` again."
-    SEPARATOR = ":"
-
-    id: RowId
-    page: Count
-
-
-class NewEntryButton(ButtonValue):
-    """The log's "Log a new give" button (concession_log.yaml.j2): the account id."""
-
-    OUT_OF_DATE = LogButton.OUT_OF_DATE
-    SEPARATOR = ":"
-
-    account_id: RowId
 
 
 def concession_modal(

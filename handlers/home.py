@@ -24,18 +24,12 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.home_tab import VIEWERS, publish, republish
-from handlers.edge.payloads import (
-    MAX_OPTION_VALUE,
-    ButtonValue,
-    Metadata,
-    RowId,
-    Text,
-    action_value,
-)
+from handlers.edge.payloads import action_value
 from handlers.nudges import ack_snooze_until
 from handlers.settings import open_settings_modal
 from messages import render
-from messages.ids import Action, View
+from messages.ids import Action, DoneButton, SnoozeOption, View
+from messages.payloads import Metadata, RowId
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -55,24 +49,6 @@ def publish_home(
     # (users.info at most once a day a person).
     learn_timezone(deps.db, client, deps.settings, team_id=team_id, user_id=user_id, now=utcnow())
     publish(client, deps, team_id=team_id, user_id=user_id)
-
-
-class DoneButton(ButtonValue):
-    """Done on a follow-up (home.yaml.j2 writes it): the commitment id."""
-
-    SEPARATOR = ":"
-
-    commitment_id: RowId
-
-
-class SnoozeOption(ButtonValue):
-    """An option of a follow-up's Snooze menu (home.yaml.j2): `<commitment id>:<choice>`."""
-
-    LIMIT = MAX_OPTION_VALUE
-    SEPARATOR = ":"
-
-    commitment_id: RowId
-    choice: Text
 
 
 class SnoozeForm(Metadata):

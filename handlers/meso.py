@@ -23,18 +23,20 @@ from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form, open_form, open_form_for
 from handlers.edge.parsing import split_keyed, split_share_flag
-from handlers.edge.payloads import (
-    ButtonValue,
-    MaybeText,
-    Metadata,
-    Position,
-    RowId,
-    action_value,
-)
+from handlers.edge.payloads import action_value
 from handlers.edge.replies import ephemeral, replace_clicked
 from handlers.edge.sharing import Shared, close_form_and_share, share_channel, share_later
 from messages import render
-from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
+from messages.ids import (
+    Action,
+    MesoBlock,
+    MesoOfferField,
+    PickButton,
+    TemplateButton,
+    View,
+    offer_block,
+)
+from messages.payloads import MaybeText, Metadata
 
 COMMAND = "/meso"
 _TOLERANCE = re.compile(r"(?<![\w-])tolerance\s*:\s*(\S*)", re.IGNORECASE)
@@ -283,7 +285,6 @@ def _build(
     return with_new_account(meso_reply(built, shared), reading)
 
 
-_OLD_FORM = "This form is out of date. Run `/meso` again."
 # An offer's value as reps write it: a sign, a currency (symbol or code), k/m/bn, and
 # what it is counted per (`$1,200/mo`, `EUR 14k per year`, `−5k`, `82 pts`).
 _NUMBER = re.compile(
@@ -314,30 +315,6 @@ class MesoForm(Metadata):
     OUT_OF_DATE = "This form is out of date. Run `/meso` again."
 
     channel_id: MaybeText = None
-
-
-_OLD_BUTTON = "This button is out of date. Run `/meso ACCOUNT` again."
-
-
-class TemplateButton(ButtonValue):
-    """A template's button on the MESO overview (meso_overview.yaml.j2 writes it as
-    JSON): start the form for `account` from `template`."""
-
-    OUT_OF_DATE = _OLD_BUTTON
-
-    account: str
-    template: str
-
-
-class PickButton(ButtonValue):
-    """The button that records the offer the buyer chose (meso_grid.yaml.j2 writes it):
-    `<set id>:<position>`."""
-
-    OUT_OF_DATE = _OLD_BUTTON
-    SEPARATOR = ":"
-
-    meso_id: RowId
-    position: Position
 
 
 def meso_modal(

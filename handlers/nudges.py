@@ -30,9 +30,9 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
-from handlers.edge.payloads import ButtonValue, Day, Metadata, OutOfDate
 from messages import render
-from messages.ids import Action, NudgeRef, View
+from messages.ids import Action, HeldReview, NudgeRef, View
+from messages.payloads import Metadata, OutOfDate
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -221,14 +221,6 @@ def _owner_calendar(click: Click, qbr: Qbr) -> WorkCalendar:
     return click.deps.calendar_of(
         click.session, team_id=click.team_id, user_id=qbr.account.owner_id
     )
-
-
-class HeldReview(ButtonValue):
-    """The Held button of a QBR reminder: the day of the review it marks held."""
-
-    SEPARATOR = ":"
-
-    review_on: Day
 
 
 def _qbr_held(click: Click) -> None:

@@ -25,11 +25,11 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import caller_calendar, caller_reader, deps_of, owner_calendar, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import ask_for_colons, split_keyed
-from handlers.edge.payloads import ButtonValue, Day, RowId, action_value
+from handlers.edge.payloads import action_value
 from handlers.edge.replies import ephemeral, replace_clicked
 from messages import render
 from messages.formats import relative_day
-from messages.ids import Action
+from messages.ids import Action, ReviewAnswer
 from storage.models import Account, Qbr, QbrCadence
 
 QBR_USAGE = "/rapport qbr"
@@ -39,17 +39,6 @@ CADENCES = {
     "month": QbrCadence.MONTH,
     "monthly": QbrCadence.MONTH,
 }
-_STALE = "That review has been answered since. `/rapport qbr ACCOUNT` shows where it stands."
-
-
-class ReviewAnswer(ButtonValue):
-    """The buttons of "which review took place?": `<qbr id>:<planned date>`."""
-
-    OUT_OF_DATE = _STALE
-    SEPARATOR = ":"
-
-    qbr_id: RowId
-    planned: Day
 
 
 def _answer(
@@ -62,7 +51,7 @@ def _answer(
     with deps.db.begin() as session:
         qbr = rhythm.qbr_by_id(session, team_id=team_id, qbr_id=qbr_id)
         if qbr is None or qbr.next_on != planned:
-            raise UserFacingError(_STALE)
+            raise UserFacingError(ReviewAnswer.OUT_OF_DATE)
         calendar = owner_calendar(session, deps, qbr.account)
         today = calendar.today(now)
         if extra:

@@ -48,11 +48,12 @@ from handlers import (
 from handlers.edge.accounts import CHOICE_KEY, AccountChoice
 from handlers.edge.caller import caller_of, team_of
 from handlers.edge.errors import error_message
-from handlers.edge.payloads import OutOfDate, action_value
+from handlers.edge.payloads import action_value
 from handlers.edge.replies import RunCommand, ephemeral, replace_clicked
 from messages import render
 from messages.commands import command_reference, subcommand_reference
 from messages.ids import ACCOUNT_CHOICE_PREFIX, Action
+from messages.payloads import OutOfDate
 
 COMMAND = "/rapport"
 

@@ -26,10 +26,10 @@ from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_afte
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.forms import Form
-from handlers.edge.payloads import Metadata, OutOfDate
 from handlers.nudges import redraw, redrawn
 from messages import render
 from messages.ids import RATING_SCORE_PREFIX, Action, NudgeRef, RatingBlock, View
+from messages.payloads import Metadata, OutOfDate
 from storage.models import RatingKind
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ def submit_rating(
     now = utcnow()
     try:
         answer = parse_answer(view, _today(context, body))
-    except UserFacingError:
+    except (UserFacingError, OutOfDate):
         return  # the ack showed the problem
     ref = NudgeRef.parse(answer.form.block_id)
     if ref is None or ref.kind != "checkin":

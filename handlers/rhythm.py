@@ -34,6 +34,7 @@ from handlers.edge.parsing import ask_for_colons, split_keyed
 from handlers.edge.replies import ephemeral
 from messages import render
 from messages.ids import Action, View
+from messages.payloads import Metadata, Text
 
 NO_REASON = frozenset({"none", "no", "-", "n/a", "na", "nothing", "no reason"})
 
@@ -204,6 +205,16 @@ def permalink(channel_id: str, ts: str) -> str:
     return f"https://slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
 
 
+class LoggedMessage(Metadata):
+    """The "Log as touch" modal's private_metadata: the link of the message it was
+    opened on, as is (the shape modals already open carry)."""
+
+    OUT_OF_DATE = "This form is out of date. Open it again from the message: Log as touch."
+    SEPARATOR = "|"
+
+    permalink: Text
+
+
 def open_log_touch(body: dict[str, Any], client: WebClient) -> None:
     message = body.get("message") or {}
     link = permalink(body.get("channel", {}).get("id", ""), message.get("ts", ""))
@@ -213,7 +224,7 @@ def open_log_touch(body: dict[str, Any], client: WebClient) -> None:
             "log_touch_modal",
             callback_id=View.LOG_TOUCH.value,
             note=str(message.get("text", ""))[:2900],
-            link=link,
+            metadata=LoggedMessage(permalink=link).dump(),
         ),
     )
 
@@ -221,6 +232,7 @@ def open_log_touch(body: dict[str, Any], client: WebClient) -> None:
 def submit_log_touch(
     ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext
 ) -> None:
+    logged = LoggedMessage.parse(view.get("private_metadata"))
     inputs = Form.of(view)
     name = inputs.text("account", lines=True) or ""
     note = inputs.text("note", lines=True) or ""
@@ -237,7 +249,7 @@ def submit_log_touch(
             note=note[:1000],
             now=now,
             calendar=calendar,
-            permalink=view.get("private_metadata") or None,
+            permalink=logged.permalink,
         )
     ack()
     refresh_home(context, team_id=team_id, user_id=user_id)

@@ -1,11 +1,15 @@
-"""Every action_id, callback_id and block_id Rapport puts in Block Kit, defined once."""
+"""Every action_id, callback_id and block_id Rapport puts in Block Kit, defined once;
+and the button values templates write (their models, whose `dump()` the templates
+call by name, messages/render.py), which the listeners and the sweep share."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from messages.payloads import MAX_OPTION_VALUE, ButtonValue, Day, Page, Position, RowId
 
 
 class Action(StrEnum):
@@ -143,18 +147,6 @@ RATING_SCORE_PREFIX = "rating_score_"
 ACCOUNT_CHOICE_PREFIX = "account_choice_"
 
 
-def _ascii_digits(value: object) -> object:
-    # An id as the block id writes it: ASCII digits, at most 18 (below 2**63).
-    if isinstance(value, str):
-        if not (value.isascii() and value.isdigit()) or len(value) > 18:
-            raise ValueError("not an id Rapport wrote")
-        return int(value)
-    return value
-
-
-_RowId = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=0, lt=2**63)]
-
-
 class NudgeRef(BaseModel):
     """Which item of which reminder DM a button is on: the block_id of the item's
     buttons, `act:<outbox id>:<kind>:<subject id>:<nudge id>`. The DM's template writes
@@ -167,10 +159,10 @@ class NudgeRef(BaseModel):
     SEPARATOR: ClassVar[str] = ":"
     LIMIT: ClassVar[int] = 255
 
-    outbox_id: _RowId
+    outbox_id: RowId
     kind: Literal["commitment", "qbr", "checkin", "account"]
-    subject_id: _RowId
-    nudge_id: _RowId
+    subject_id: RowId
+    nudge_id: RowId
 
     @classmethod
     def block_id(cls, outbox_id: int, subject: str, nudge_id: int) -> str:
@@ -192,3 +184,152 @@ class NudgeRef(BaseModel):
             return cls.model_validate(dict(zip(cls.model_fields, parts, strict=True)))
         except ValidationError:
             return None
+
+
+# --- the button values templates write ------------------------------------------------
+# Each is read back once, at the top of its listener (`parse`); what does not read is
+# the model's OUT_OF_DATE answer. The shapes are those buttons already in Slack carry.
+
+
+class AccountButton(ButtonValue):
+    """A button (or a menu's option) that names an account by its id: account_view,
+    governance_plan, debrief_start and _digest write it."""
+
+    SEPARATOR = ":"
+
+    account_id: RowId
+
+
+class UndoButton(ButtonValue):
+    """Undo on a change (_undo.j2): the recorded change's id."""
+
+    SEPARATOR = ":"
+
+    change_id: RowId
+
+
+_OLD_LOG = "This button is out of date. Run `/concede ACCOUNT` again."
+
+
+class LogButton(ButtonValue):
+    """A button on the concession log (concession_log.yaml.j2): `<id>:<page>`, the entry
+    to edit or withdraw, or the account whose log to page, and the page."""
+
+    OUT_OF_DATE = _OLD_LOG
+    SEPARATOR = ":"
+
+    id: RowId
+    page: Page
+
+
+class NewEntryButton(ButtonValue):
+    """The log's "Log a new give" button (concession_log.yaml.j2): the account id."""
+
+    OUT_OF_DATE = _OLD_LOG
+    SEPARATOR = ":"
+
+    account_id: RowId
+
+
+_OLD_MESO = "This button is out of date. Run `/meso ACCOUNT` again."
+
+
+class TemplateButton(ButtonValue):
+    """A template's button on the MESO overview (meso_overview.yaml.j2), as JSON: start
+    the form for `account` from `template`."""
+
+    OUT_OF_DATE = _OLD_MESO
+
+    account: str
+    template: str
+
+
+class PickButton(ButtonValue):
+    """The button that records the offer the buyer chose (meso_grid.yaml.j2):
+    `<set id>:<position>`."""
+
+    OUT_OF_DATE = _OLD_MESO
+    SEPARATOR = ":"
+
+    meso_id: RowId
+    position: Position
+
+
+class ReviewAnswer(ButtonValue):
+    """The buttons of "which review took place?" (qbr_which.yaml.j2):
+    `<qbr id>:<planned date>`."""
+
+    OUT_OF_DATE = (
+        "That review has been answered since. `/rapport qbr ACCOUNT` shows where it stands."
+    )
+    SEPARATOR = ":"
+
+    qbr_id: RowId
+    planned: Day
+
+
+# The one answer to a click on a reminder whose item it no longer holds (a message
+# from before a reset, an item since handed to a newer reminder, a shape this code
+# does not write): nothing is changed.
+REMINDER_OUT_OF_DATE = (
+    "This reminder is out of date, so nothing was changed. `/rapport due` lists what is open now."
+)
+
+
+class HeldReview(ButtonValue):
+    """The Held button of a QBR reminder (nudge_dm.yaml.j2): the day of the review."""
+
+    OUT_OF_DATE = REMINDER_OUT_OF_DATE
+    SEPARATOR = ":"
+
+    review_on: Day
+
+
+# How long a snooze from a menu lasts, as bot.services.followups.snooze_until reads it;
+# `pick` asks for the day in a modal.
+SnoozeFor = Literal["1h", "3h", "tomorrow", "next_week", "pick"]
+
+
+class SnoozeChoice(ButtonValue):
+    """An option of a reminder's Snooze menu (nudge_dm.yaml.j2): how long."""
+
+    LIMIT = MAX_OPTION_VALUE
+    OUT_OF_DATE = REMINDER_OUT_OF_DATE
+    SEPARATOR = ":"
+
+    choice: SnoozeFor
+
+
+class DoneButton(ButtonValue):
+    """Done on a follow-up in App Home (home.yaml.j2): the commitment id."""
+
+    SEPARATOR = ":"
+
+    commitment_id: RowId
+
+
+class SnoozeOption(ButtonValue):
+    """An option of a follow-up's Snooze menu in App Home (home.yaml.j2):
+    `<commitment id>:<how long>`."""
+
+    LIMIT = MAX_OPTION_VALUE
+    SEPARATOR = ":"
+
+    commitment_id: RowId
+    choice: SnoozeFor
+
+
+# Given to every template by name (messages/render.py): `AccountButton(account_id=…).dump()`.
+WRITTEN_BY_TEMPLATES: tuple[type[ButtonValue], ...] = (
+    AccountButton,
+    UndoButton,
+    LogButton,
+    NewEntryButton,
+    TemplateButton,
+    PickButton,
+    ReviewAnswer,
+    HeldReview,
+    SnoozeChoice,
+    DoneButton,
+    SnoozeOption,
+)

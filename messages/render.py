@@ -19,7 +19,7 @@ from slack_sdk.models.views import View
 
 from messages import phrases
 from messages.formats import day_time, full_day, relative_day
-from messages.ids import NudgeRef
+from messages.ids import WRITTEN_BY_TEMPLATES, NudgeRef
 from storage.models import STAGE_WORDS
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks) that slack_sdk's
@@ -190,6 +190,8 @@ def _environment() -> Environment:
         # `outbox_id|nudge_block(nudge.subject, nudge.id)`: a reminder item's block id.
         nudge_block=NudgeRef.block_id,
     )
+    # A button's value is its model's `dump()`: `{{ UndoButton(change_id=c.id).dump()|json }}`.
+    env.globals.update({model.__name__: model for model in WRITTEN_BY_TEMPLATES})
     return env
 
 

@@ -10,11 +10,10 @@ from datetime import date
 
 import pytest
 
-from handlers.edge.payloads import OutOfDate
-from handlers.nudges import HeldReview, SnoozeTarget
-from handlers.qbr import ReviewAnswer
+from handlers.nudges import SnoozeTarget
 from handlers.ratings import RatingForm
-from messages.ids import NudgeRef
+from messages.ids import HeldReview, NudgeRef, ReviewAnswer
+from messages.payloads import OutOfDate
 
 
 def test_the_block_id_the_template_writes_reads_back_as_its_item() -> None:

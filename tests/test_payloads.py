@@ -1,4 +1,4 @@
-"""The typed payloads Rapport round-trips through Slack (handlers/edge/payloads.py):
+"""The typed payloads Rapport round-trips through Slack (messages/payloads.py):
 what `dump` writes reads back, and anything else is the one "out of date" answer."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.edge.payloads import (
+from handlers.edge.payloads import action_value
+from messages.payloads import (
     BlockId,
     ButtonValue,
     Metadata,
@@ -19,7 +20,6 @@ from handlers.edge.payloads import (
     PayloadTooLarge,
     RowId,
     Text,
-    action_value,
 )
 
 
@@ -128,8 +128,7 @@ def test_an_origin_that_does_not_read_means_no_redraw_not_a_lost_edit() -> None:
 
 
 def test_the_features_buttons_say_which_command_to_run_again() -> None:
-    from handlers.concede import LogButton
-    from handlers.meso import PickButton
+    from messages.ids import LogButton, PickButton
 
     with pytest.raises(OutOfDate, match="/concede ACCOUNT"):
         LogButton.parse("1:")

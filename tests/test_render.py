@@ -472,7 +472,7 @@ def team_templates(text: str) -> dict[str, dict]:
         "settings_hours_set": render("settings_hours_set", prefs=prefs, tz_name="America/New_York"),
         "settings_in_form": render("settings_in_form", typed=text),
         "log_touch_modal": render(
-            "log_touch_modal", callback_id="log_touch", note=text[:2900], link=None
+            "log_touch_modal", callback_id="log_touch", note=text[:2900], metadata=text[:3000]
         ),
         "touch_logged": render(
             "touch_logged",

@@ -14,7 +14,9 @@ from bot.services import governance
 from bot.services.errors import NotFound
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of
-from handlers.edge.payloads import ButtonValue, Metadata, RowId, action_value
+from handlers.edge.payloads import action_value
+from messages.ids import AccountButton
+from messages.payloads import Metadata, RowId
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -26,15 +28,6 @@ T = TypeVar("T")
 
 class AccountTarget(Metadata):
     """The account a modal is about (governance plan, debrief), in its private_metadata."""
-
-    account_id: RowId
-
-
-class AccountButton(ButtonValue):
-    """A button (or a menu's option) that names an account by its id: account_view,
-    governance_plan, debrief_start and _digest write it."""
-
-    SEPARATOR = ":"
 
     account_id: RowId
 

@@ -17,9 +17,9 @@ from bot.services.accounts import Reading, get_or_create_account, resolve_accoun
 from bot.services.errors import AccountUnsure, NotFound, UsageError
 from bot.services.errors import reading as reading_key
 from handlers.edge.caller import team_of
-from handlers.edge.payloads import MAX_BUTTON_VALUE, ButtonValue, PayloadTooLarge, RowId
 from messages import render
 from messages.ids import ACCOUNT_CHOICE_PREFIX
+from messages.payloads import MAX_BUTTON_VALUE, ButtonValue, PayloadTooLarge, RowId
 
 if TYPE_CHECKING:
     from datetime import datetime

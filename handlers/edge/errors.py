@@ -30,6 +30,7 @@ from messages import render
 from messages.commands import CommandHelp, command_reference, subcommand_reference
 from messages.formats import full_day
 from messages.ids import Action
+from messages.payloads import OutOfDate
 from storage.db import is_database_timeout
 
 log = logging.getLogger("rapport.errors")
@@ -88,6 +89,13 @@ def typed_line(body: dict[str, Any]) -> str | None:
     return " ".join([command, *text.split()])
 
 
+def _as_told(error: Exception) -> Exception:
+    """A payload that no longer reads (messages/payloads.py, below the services' errors)
+    is told as any problem the user can fix: in its own words, in the open modal or a
+    reply only they see."""
+    return UserFacingError(error.problem) if isinstance(error, OutOfDate) else error
+
+
 def error_message(
     error: Exception, body: dict[str, Any], *, after_ack: bool = False
 ) -> dict[str, Any]:
@@ -97,6 +105,7 @@ def error_message(
     After the ack, part of the work may be done already (a saved change whose message
     could not be redrawn), so the reply does not promise that nothing was saved.
     """
+    error = _as_told(error)
     if isinstance(error, AccountUnsure):
         return account_question(error, body)
     command = str(body.get("command") or "")
@@ -187,6 +196,7 @@ def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -
     if isinstance(error, AlreadyAnswered):
         return answer_repeat(error, context, body)
     let_go_of_failed(context)  # it saved nothing: a retry of it runs again
+    error = _as_told(error)
     kind = body.get("type")
     if kind == "view_submission" and isinstance(error, UserFacingError):
         field = _field_for(error, body)

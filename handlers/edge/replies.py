@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Respond
 
-from handlers.edge.payloads import ButtonValue, PayloadTooLarge
+from messages.payloads import ButtonValue, PayloadTooLarge
 
 
 class RunCommand(ButtonValue):
