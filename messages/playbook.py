@@ -51,6 +51,8 @@ class Prompt:
     risk: str
     when: str | None = None
     signal: str | None = None
+    # When the relationship approach is the wrong tool for this moment.
+    not_when: str | None = None
     # A reaction rather than a topic (an objection, pushback): when the same words
     # also name a topic ("price pushback"), the topic's line is the one to give.
     broad: bool = False
@@ -118,8 +120,10 @@ class _Section:
 
 
 _SECTIONS: dict[str, _Section] = {
-    "situations": _Section(("title", "line", "why", "risk"), ("aliases", "broad")),
-    "moves": _Section(("title", "when", "line", "why", "signal", "risk"), ("aliases", "broad")),
+    "situations": _Section(("title", "line", "why", "risk"), ("aliases", "broad", "not_when")),
+    "moves": _Section(
+        ("title", "when", "line", "why", "signal", "risk"), ("aliases", "broad", "not_when")
+    ),
     "pitfalls": _Section(("title", "why", "fix")),
     "checklist": _Section(("kind", "text")),
     "templates": _Section(("title", "text")),

@@ -51,6 +51,7 @@ def largest_playbook() -> Playbook:
             risk=text,
             when=text if kind == "move" else None,
             signal=text if kind == "move" else None,
+            not_when=text,
         )
 
     built_in = load_playbook()
