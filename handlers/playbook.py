@@ -1,10 +1,11 @@
-"""/rapport prompt|pitfalls|checklist|templates: the coaching library, privately."""
+"""/rapport prompt|pitfalls|checklist|templates|tradeables: the coaching library, privately."""
 
 from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 
 from bot.services import playbook_search as coach
+from bot.services.tradeables import tradeables_page
 from handlers.edge.context import deps_of
 from handlers.edge.replies import ephemeral
 from messages import render
@@ -40,10 +41,15 @@ def templates(ack: Ack, command: dict[str, str], context: BoltContext, args: str
     ack(**ephemeral(render("playbook_templates", page=page)))
 
 
+def tradeables(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
+    ack(**ephemeral(render("playbook_tradeables", page=tradeables_page(args))))
+
+
 # /rapport subcommand -> listener (handlers/rapport.py routes them).
 SUBCOMMANDS = {
     "prompt": prompt,
     "pitfalls": pitfalls,
     "checklist": checklist,
     "templates": templates,
+    "tradeables": tradeables,
 }

@@ -758,7 +758,7 @@ def test_every_template_file_is_rendered_by_these_checks() -> None:
     from jinja2 import Environment
 
     from messages.render import _environment
-    from tests import test_meso_render, test_playbook_render
+    from tests import test_coaching_render, test_meso_render, test_playbook_render
 
     env = _environment()
     rendered: set[str] = set()
@@ -776,6 +776,7 @@ def test_every_template_file_is_rendered_by_these_checks() -> None:
             test_playbook_render.load_playbook()
         )
         test_playbook_render.test_account_and_governance_templates_at_their_largest("x")
+        test_coaching_render.every_template("x" * 300)
     finally:
         del env.get_template
     files = {

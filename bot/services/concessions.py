@@ -74,6 +74,9 @@ class Side:
     name: str
     ask: str
     words: tuple[str, ...]
+    # What moving this side their way costs us, and what it is worth to them.
+    costs_us: str = ""
+    worth_to_them: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,13 @@ def tradeables() -> tuple[Tradeable, ...]:
     result = []
     for raw in loaded:
         first, second = (
-            Side(name=s["name"], ask=s["ask"], words=tuple(str(w) for w in s["words"]))
+            Side(
+                name=s["name"],
+                ask=s["ask"],
+                words=tuple(str(w) for w in s["words"]),
+                costs_us=s.get("costs_us", ""),
+                worth_to_them=s.get("worth_to_them", ""),
+            )
             for s in raw["sides"]
         )
         result.append(Tradeable(id=raw["id"], sides=(first, second)))

@@ -37,6 +37,11 @@ def _normal(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold().replace("-", " ")))
 
 
+def normal_words(text: str) -> list[str]:
+    """The words of `text` as searches compare them: folded, hyphens as spaces."""
+    return _normal(text).split()
+
+
 def _phrases(prompt: Prompt) -> tuple[str, ...]:
     return tuple(
         dict.fromkeys(_normal(p) for p in (prompt.key, prompt.title, *prompt.aliases) if _normal(p))
