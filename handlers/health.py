@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 
 from bot.services.accounts import AccountShown, get_account, resolve_account
+from bot.services.buyer_scores import SCALES
 from bot.services.health import account_health, owner_health
 from handlers.edge.accounts import read_account_of
 from handlers.edge.caller import team_of
@@ -34,12 +35,18 @@ def health(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
             account = get_account(session, team_id=team_id, name=reading.name)
             scored = account_health(session, team_id=team_id, account_ids=[account.id], now=now)
             message = render(
-                "health_account", account=AccountShown.of(account), health=scored.get(account.id)
+                "health_account",
+                account=AccountShown.of(account),
+                health=scored.get(account.id),
+                scales=SCALES,
             )
         else:
             ranked = owner_health(session, team_id=team_id, owner_id=command["user_id"], now=now)
             message = render(
-                "health_list", rows=ranked[:MAX_LISTED], more=max(len(ranked) - MAX_LISTED, 0)
+                "health_list",
+                rows=ranked[:MAX_LISTED],
+                more=max(len(ranked) - MAX_LISTED, 0),
+                scales=SCALES,
             )
     ack(**ephemeral(message))
 

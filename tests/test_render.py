@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bot.services import team_calendar
 from bot.services.accounts import AccountShown
+from bot.services.buyer_scores import SCALES, BuyerScores
 from bot.services.concessions import Balance, ConcessionLog
 from bot.services.digest import SECTIONS, AccountRow, Digest, Line, Section, WeekPoint
 from bot.services.due import DueList
@@ -340,8 +341,10 @@ def every_template(text: str) -> dict[str, dict]:
             "qbr_which", qbr=review, account=account(text[:80]), days=45, today=NOW.date()
         ),
         "snooze_modal": render("snooze_modal", callback_id="snooze_until", metadata=text),
-        "health_account": render("health_account", account=account(text[:80]), health=sick),
-        "health_list": render("health_list", rows=[(text[:80], sick)] * 20, more=5),
+        "health_account": render(
+            "health_account", account=account(text[:80]), health=sick, scales=SCALES
+        ),
+        "health_list": render("health_list", rows=[(text[:80], sick)] * 20, more=5, scales=SCALES),
         "rating_modal": rating_modal(
             RatingForm("act:1:checkin:1:1", "D1", "1.1", text[:80], text[:30], score=4),
             kind="nps",
@@ -393,6 +396,9 @@ def sample_digest(text: str, *, lines_each: int = 12) -> Digest:
         chart=[WeekPoint(date(2026, 11, 2 + 7 * n), 5, 4, 2, 1) for n in range(4)],
         accounts=240,
         opted_out=2,
+        buyers=BuyerScores(
+            csat_answers=120, csat_total=1003, promoters=400, passives=300, detractors=99
+        ),
     )
 
 

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services import account_changes, account_state
+from bot.services import account_changes, account_state, buyer_scores
+from bot.services.buyer_scores import BuyerScores
 from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
 from bot.services.rhythm import days_quiet, last_touched, touch_intervals_for
@@ -43,6 +44,7 @@ from storage.models import (
     Qbr,
     QuietWeek,
     Rating,
+    RatingKind,
     UserPrefs,
 )
 from storage.upsert import insert_ignore_returning
@@ -364,6 +366,8 @@ class Digest:
     chart: list[WeekPoint]
     accounts: int
     opted_out: int
+    # This week's CSAT and NPS answers summed up (buyer_scores), when there were any.
+    buyers: BuyerScores | None = None
 
     @property
     def empty(self) -> bool:
@@ -392,6 +396,8 @@ class TeamPicture:
     paused: set[int] = field(default_factory=set)
     opted_out: set[str] = field(default_factory=set)
     health: dict[int, Health] = field(default_factory=dict)
+    # owner -> this week's buyer answers (kind, score) on their accounts.
+    answers: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, section: str, line: Line) -> None:
         self.lines[line.account.owner_id][section].append(line)
@@ -650,16 +656,25 @@ def _load_ratings(session: Session, picture: TeamPicture) -> None:
         account = picture.accounts.get(rating.account_id)
         if account is None:
             continue
+        picture.answers[account.owner_id].append((rating.kind, rating.score))
         # The unhappiest answers first: they are the ones a manager can still act on.
         picture.add(
             "ratings",
             Line(
                 account,
-                f"{rating.kind.upper()} {rating.score}/10",
+                _rating_words(rating.kind, rating.score),
                 (rating.score, account.name),
                 rating.recorded_at,
             ),
         )
+
+
+def _rating_words(kind: str, score: int) -> str:
+    """One answer, read on its own scale: CSAT against its target, NPS by its group."""
+    if kind == RatingKind.NPS:
+        return f"NPS {score}/10, a {buyer_scores.nps_group(score)}"
+    meets = "meets" if buyer_scores.above_target(score) else "short of"
+    return f"CSAT {score}/10, {meets} the target (above {buyer_scores.CSAT_TARGET})"
 
 
 def _load_health(session: Session, picture: TeamPicture, live: list[int]) -> None:
@@ -756,6 +771,9 @@ def build_digest(
             shown = _first_lines(lists, since, lines_per_section)
             sections.append(Section(spec, shown, total))
     chart = _chart(picture, owners)
+    buyers = buyer_scores.sum_up(
+        answer for owner in owners for answer in picture.answers.get(owner, ())
+    )
     return Digest(
         sections=sections,
         counts=counts,
@@ -763,6 +781,7 @@ def build_digest(
         chart=chart,
         accounts=sum(picture.accounts_owned.get(owner, 0) for owner in owners),
         opted_out=len(picture.opted_out & picture.owners),
+        buyers=None if buyers.empty else buyers,
     )
 
 

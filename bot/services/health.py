@@ -13,7 +13,9 @@ Weights (out of 100), and why:
   relationship type (bot.services.rhythm.TOUCH_INTERVALS). Cooling engagement is
   the post-sale pitfall the negotiation article warns about, and regular contact is
   what the relationship-management article asks for.
-- **ratings, 20**: the buyer's own CSAT/NPS answers. Satisfaction and willingness to
+- **ratings, 20**: the buyer's own CSAT/NPS answers, each on its own scale
+  (bot.services.buyer_scores: CSAT out of 10 against its target of above 8, NPS
+  by promoters, passives and detractors). Satisfaction and willingness to
   recommend are the KPIs the relationship-management article names; the
   buyer's voice deserves as much as our own activity, but it is sparse and
   self-reported, so it does not outweigh what we did.
@@ -49,7 +51,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.orm import Session
 
-from bot.services import account_state
+from bot.services import account_state, buyer_scores
 from bot.services.rhythm import QBR_WINDOW_DAYS, days_since_touch, touch_intervals_for
 from storage.models import (
     Account,
@@ -59,6 +61,7 @@ from storage.models import (
     Concession,
     Qbr,
     Rating,
+    RatingKind,
 )
 from storage.upsert import among
 
@@ -238,23 +241,58 @@ def checkins_part(rows: Sequence[tuple[date, datetime | None]], today: date) -> 
 
 
 def ratings_part(rows: Sequence[tuple[str, int, datetime]], now: datetime) -> Raw:
-    """(kind, score 0-10, recorded at): a weighted mean, halving weight every quarter."""
+    """(kind, score 0-10, recorded at): each answer read on its own scale
+    (buyer_scores.answer_value: a CSAT out of 10, an NPS answer by its group), a
+    weighted mean, halving weight every quarter."""
     total_weight = weighted = 0.0
-    latest: tuple[datetime, str, int] | None = None
+    csat_weight = csat_weighted = 0.0
+    latest: dict[str, tuple[datetime, int]] = {}
     for kind, score, recorded_at in rows:
         age = max((now - recorded_at).total_seconds() / 86400, 0.0)
         weight = 0.5 ** (age / RATING_HALF_LIFE_DAYS)
         total_weight += weight
-        weighted += weight * min(max(score, 0), 10)
-        if latest is None or recorded_at > latest[0]:
-            latest = (recorded_at, kind, score)
-    if latest is None or total_weight == 0:
+        weighted += weight * buyer_scores.answer_value(kind, score)
+        if kind != RatingKind.NPS:
+            csat_weight += weight
+            csat_weighted += weight * min(max(score, 0), 10)
+        if kind not in latest or recorded_at > latest[kind][0]:
+            latest[kind] = (recorded_at, score)
+    if not latest or total_weight == 0:
         return _NO_RATINGS
-    mean = weighted / total_weight
-    detail = f"latest {latest[1].upper()} {latest[2]}/10"
-    if len(rows) > 1:
-        detail += f"; {mean:.1f}/10 over {len(rows)} ratings, recent ones counting more"
-    return Raw(mean / 10, detail)
+    summed = buyer_scores.sum_up((kind, score) for kind, score, _ in rows)
+    said = []
+    # The kind answered last leads.
+    for kind in sorted(latest, key=lambda kind: latest[kind][0], reverse=True):
+        score = latest[kind][1]
+        if kind == RatingKind.NPS:
+            said.append(_nps_detail(score, summed))
+        else:
+            said.append(_csat_detail(score, summed, csat_weighted / csat_weight))
+    return Raw(weighted / total_weight, "; ".join(said))
+
+
+def _csat_detail(latest: int, summed: buyer_scores.BuyerScores, mean: float) -> str:
+    detail = f"latest CSAT {latest}/10"
+    if summed.csat_answers > 1:
+        detail += f", {mean:.1f} over {summed.csat_answers} answers, recent ones counting more"
+    met = "met" if buyer_scores.above_target(mean) else "not met"
+    return f"{detail} (target: above {buyer_scores.CSAT_TARGET}, {met})"
+
+
+def _nps_detail(latest: int, summed: buyer_scores.BuyerScores) -> str:
+    detail = f"latest NPS {latest}/10, a {buyer_scores.nps_group(latest)}"
+    if summed.nps is not None:
+        groups = ", ".join(
+            _plural(count, word)
+            for count, word in (
+                (summed.promoters, "promoter"),
+                (summed.passives, "passive"),
+                (summed.detractors, "detractor"),
+            )
+            if count
+        )
+        detail += f"; NPS {summed.nps:+d} over {summed.nps_answers} answers ({groups})"
+    return detail
 
 
 # One shared instance per part without data (they are immutable): the digest scores
