@@ -10,22 +10,21 @@ reassigned) changes nothing and just redraws Home as it now stands.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import followups
+from bot.services.errors import UsageError
 from bot.services.followups import snooze_until, snooze_until_day
 from bot.slackapi.timezones import learn_timezone
 from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_after_ack
 from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
-from handlers.edge.forms import Form
 from handlers.edge.home_tab import VIEWERS, publish, republish
 from handlers.edge.payloads import action_value
-from handlers.nudges import ack_snooze_until
+from handlers.nudges import ack_snooze_until, picked_snooze_day
 from handlers.settings import open_settings_modal
 from messages import render
 from messages.ids import Action, DoneButton, SnoozeOption, View
@@ -125,16 +124,20 @@ def snooze(body: dict[str, Any], context: BoltContext, client: WebClient) -> Non
 def submit_snooze_until(
     view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
-    """The day picked in the snooze modal opened from Home (checked by its ack)."""
-    picked = Form.of(view).date("until", action="day")
+    """The day picked in the snooze modal opened from Home; a day its ack refused
+    changes nothing (the modal said why)."""
+    try:
+        picked = picked_snooze_day(body, view, context)
+    except UsageError:
+        return
     deps, now = deps_of(context), utcnow()
     team_id, user_id = _who(body, context)
     with deps.db.begin() as session:
         form = SnoozeForm.parse_or_none(view.get("private_metadata", ""))
         commitment = _mine(session, team_id=team_id, user_id=user_id, clicked=form)
         calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
-        if commitment is not None and picked:
-            until = snooze_until_day(date.fromisoformat(picked), calendar, now)
+        if commitment is not None:
+            until = snooze_until_day(picked, calendar, now)
             followups.snooze(session, commitment, until=until)
     republish(client, deps, team_id=team_id, user_id=user_id)
 

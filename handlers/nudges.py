@@ -5,11 +5,15 @@ handlers/ratings.py.
 
 Each click is acked at once; the work runs after the ack (Bolt lazy listener) because
 it ends in a Slack call that updates the message in place. Clicks are idempotent:
-a second Done on a done commitment changes nothing and redraws the same message.
+a second Done on a done commitment changes nothing and redraws the same message. A
+click on a reminder that no longer holds its item (a message from before a reset, an
+item a newer reminder took over, a value this code does not write) changes nothing
+and is answered with the one "this reminder is out of date" reply.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,8 +34,9 @@ from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form
 from handlers.edge.home_tab import refresh_home
+from handlers.edge.payloads import action_value
 from messages import render
-from messages.ids import Action, HeldReview, NudgeRef, View
+from messages.ids import REMINDER_OUT_OF_DATE, Action, HeldReview, NudgeRef, SnoozeChoice, View
 from messages.payloads import Metadata, OutOfDate
 
 if TYPE_CHECKING:
@@ -55,6 +60,7 @@ class SnoozeTarget(Metadata):
     message is to redraw it (`<block id>|<channel>|<ts>`; an empty channel or ts, when
     Slack sent none, leaves the message as it is)."""
 
+    OUT_OF_DATE = REMINDER_OUT_OF_DATE
     SEPARATOR = "|"
 
     block_id: Annotated[NudgeRef, BeforeValidator(_ref), PlainSerializer(str)]
@@ -93,14 +99,26 @@ class Click:
     deps: Deps
 
 
+def clicked_item(action: dict[str, Any]) -> NudgeRef:
+    """The item a reminder's button is on (its block id); OutOfDate if none reads."""
+    ref = NudgeRef.parse(action.get("block_id"))
+    if ref is None:
+        raise OutOfDate(REMINDER_OUT_OF_DATE)
+    return ref
+
+
+def still_held(session: Session, team_id: str, ref: NudgeRef) -> None:
+    """OutOfDate unless the reminder still holds the item `ref` names."""
+    if not compose.holds(session, team_id=team_id, ref=ref):
+        raise OutOfDate(REMINDER_OUT_OF_DATE)
+
+
 def _apply(
     body: dict[str, Any], context: BoltContext, client: WebClient, change: Callable[[Click], None]
 ) -> None:
     """Apply `change` to the clicked item, then redraw the message in place."""
     action = body["actions"][0]
-    ref = NudgeRef.parse(action.get("block_id"))
-    if ref is None:
-        return
+    ref = clicked_item(action)
     container = body.get("container") or {}
     where = (container.get("channel_id", ""), container.get("message_ts", ""))
     _change(body, context, client, ref, where, change, action)
@@ -116,11 +134,13 @@ def _change(
     action: dict[str, Any],
 ) -> None:
     """Apply `change` to the item `ref` names, then redraw its message (in the channel
-    and at the ts of `where`) and the clicker's App Home."""
+    and at the ts of `where`) and the clicker's App Home; an item the reminder no longer
+    holds is out of date, and nothing is changed."""
     deps = deps_of(context)
     team_id, user_id = team_of(body), body["user"]["id"]
     now = utcnow()
     with deps.db.begin() as session:
+        still_held(session, team_id, ref)
         calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
         change(Click(session, ref, action, calendar, now, team_id, user_id, deps))
         message = redrawn(session, deps, team_id=team_id, outbox_id=ref.outbox_id, now=now)
@@ -163,34 +183,36 @@ def done(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     _apply(body, context, client, _done)
 
 
-def _snooze(click: Click) -> None:
-    choice = (click.action.get("selected_option") or {}).get("value", "")
-    until = followups.snooze_until(choice, click.calendar, click.now)
-    commitment = _commitment(click)
-    if until is not None and commitment is not None and commitment.done_at is None:
-        followups.snooze(click.session, commitment, until=until)
-
-
 def snooze(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    action = body["actions"][0]
-    if (action.get("selected_option") or {}).get("value") == "pick":
-        ref = NudgeRef.parse(action.get("block_id"))
-        if ref is None:
-            return
-        container = body.get("container") or {}
-        target = SnoozeTarget(
-            block_id=ref,
-            channel_id=container.get("channel_id", ""),
-            message_ts=container.get("message_ts", ""),
-        )
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=render(
-                "snooze_modal", callback_id=View.SNOOZE_UNTIL.value, metadata=target.dump()
-            ),
-        )
+    chosen = SnoozeChoice.parse(action_value(body)).choice
+    if chosen == "pick":
+        _ask_for_day(body, context, client)
         return
-    _apply(body, context, client, _snooze)
+
+    def snooze_for(click: Click) -> None:
+        until = followups.snooze_until(chosen, click.calendar, click.now)
+        commitment = _commitment(click)
+        if until is not None and commitment is not None and commitment.done_at is None:
+            followups.snooze(click.session, commitment, until=until)
+
+    _apply(body, context, client, snooze_for)
+
+
+def _ask_for_day(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Snooze's "Pick a date…": the modal that asks for the day."""
+    ref = clicked_item(body["actions"][0])
+    with deps_of(context).db() as session:
+        still_held(session, team_of(body), ref)
+    container = body.get("container") or {}
+    target = SnoozeTarget(
+        block_id=ref,
+        channel_id=container.get("channel_id", ""),
+        message_ts=container.get("message_ts", ""),
+    )
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=render("snooze_modal", callback_id=View.SNOOZE_UNTIL.value, metadata=target.dump()),
+    )
 
 
 def _reassign(click: Click) -> None:
@@ -225,10 +247,7 @@ def _owner_calendar(click: Click, qbr: Qbr) -> WorkCalendar:
 
 def _qbr_held(click: Click) -> None:
     qbr = _qbr(click)
-    try:
-        review_on = HeldReview.parse(click.action.get("value")).review_on
-    except OutOfDate:
-        return  # not a button this code wrote: nothing to mark
+    review_on = HeldReview.parse(click.action.get("value")).review_on
     if qbr is not None:
         calendar = _owner_calendar(click, qbr)
         rhythm.mark_qbr_held(
@@ -288,25 +307,43 @@ def touched(body: dict[str, Any], context: BoltContext, client: WebClient) -> No
     _apply(body, context, client, _touched)
 
 
-def ack_snooze_until(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
-) -> None:
-    """Check the picked day before the modal closes, by the snooze's range rule, from the
-    person's own today; a refusal shows under the picker."""
+def picked_snooze_day(body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> date:
+    """The day picked in a pick-a-day snooze modal (the reminder's or App Home's), held
+    to the snooze's range from the person's own today; a UsageError if there is none
+    or it is out of range."""
     picked = _picked_day(view)
     if picked is None:
-        ack(response_action="errors", errors={"until": "Pick a day."})
-        return
+        raise UsageError("Pick a day.")
     deps, team_id, user_id = deps_of(context), team_of(body), body["user"]["id"]
     with deps.db() as session:
         today = deps.calendar_of(session, team_id=team_id, user_id=user_id).today(utcnow())
         reader = day_reader(session, team_id=team_id, user_id=user_id, today=today)
+    reader.check(picked, SNOOZE)
+    return picked
+
+
+def ack_snooze_until(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+) -> None:
+    """Check the picked day before the modal closes; a refusal shows under the picker
+    (and the work after the ack, which runs all the same, snoozes nothing)."""
     try:
-        reader.check(picked, SNOOZE)
+        picked_snooze_day(body, view, context)
     except UsageError as refused:
         ack(response_action="errors", errors={"until": refused.problem})
         return
     ack()
+
+
+def ack_reminder_snooze(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+) -> None:
+    """The reminder's pick-a-day modal: an item the reminder no longer holds is out of
+    date (said under the picker by the error path), and the day is checked as above."""
+    target = SnoozeTarget.parse(view.get("private_metadata"))
+    with deps_of(context).db() as session:
+        still_held(session, team_of(body), target.block_id)
+    ack_snooze_until(ack, body, view, context)
 
 
 def _picked_day(view: dict[str, Any]) -> date | None:
@@ -320,12 +357,12 @@ def _picked_day(view: dict[str, Any]) -> date | None:
 def submit_snooze_until(
     view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
+    """The day picked for a reminder's follow-up. What its ack refused (the day, or an
+    item the reminder no longer holds) changes nothing here: the modal said so."""
     try:
         target = SnoozeTarget.parse(view.get("private_metadata"))
-    except OutOfDate:
-        return  # not a modal this code opened: nothing to snooze
-    picked = _picked_day(view)
-    if picked is None:
+        picked = picked_snooze_day(body, view, context)
+    except (OutOfDate, UsageError):
         return
 
     def snooze_to_day(click: Click) -> None:
@@ -335,7 +372,8 @@ def submit_snooze_until(
             followups.snooze(click.session, commitment, until=until)
 
     where = (target.channel_id, target.message_ts)
-    _change(body, context, client, target.block_id, where, snooze_to_day, {})
+    with contextlib.suppress(OutOfDate):  # the ack said so, in the modal
+        _change(body, context, client, target.block_id, where, snooze_to_day, {})
 
 
 def register(app: App) -> None:
@@ -351,4 +389,4 @@ def register(app: App) -> None:
             Action.NUDGE_TOUCHED: touched,
         },
     )
-    submissions_after_ack(app, {View.SNOOZE_UNTIL: (ack_snooze_until, submit_snooze_until)})
+    submissions_after_ack(app, {View.SNOOZE_UNTIL: (ack_reminder_snooze, submit_snooze_until)})

@@ -26,9 +26,16 @@ from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_afte
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.forms import Form
-from handlers.nudges import redraw, redrawn
+from handlers.nudges import clicked_item, redraw, redrawn, still_held
 from messages import render
-from messages.ids import RATING_SCORE_PREFIX, Action, NudgeRef, RatingBlock, View
+from messages.ids import (
+    RATING_SCORE_PREFIX,
+    REMINDER_OUT_OF_DATE,
+    Action,
+    NudgeRef,
+    RatingBlock,
+    View,
+)
 from messages.payloads import Metadata, OutOfDate
 from storage.models import RatingKind
 
@@ -83,14 +90,15 @@ def _calendar(session: Session, context: BoltContext, team_id: str, user_id: str
 
 def open_rating(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     action = body["actions"][0]
-    ref = NudgeRef.parse(action.get("block_id"))
-    if ref is None or ref.kind != "checkin":
-        return
+    ref = clicked_item(action)
+    if ref.kind != "checkin":
+        raise OutOfDate(REMINDER_OUT_OF_DATE)
     container = body.get("container") or {}
     channel_id, ts = container.get("channel_id", ""), container.get("message_ts", "")
     team_id, user_id = team_of(body), body["user"]["id"]
     now = utcnow()
     with deps_of(context).db.begin() as session:
+        still_held(session, team_id, ref)
         checkin = ratings.checkin_to_rate(session, team_id=team_id, checkin_id=ref.subject_id)
         if checkin is None:
             return

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from storage.models import NUDGE_IS_PENDING, Nudge
+from storage.models import NUDGE_IS_PENDING, Nudge, OutboxMessage
 from storage.reads import plain_rows
 from storage.upsert import insert_ignore_many, insert_ignore_returning, update_by_id
 
@@ -89,3 +89,23 @@ def of_message(
     return session.scalars(
         select(Nudge).where(Nudge.team_id == team_id, named).order_by(Nudge.id)
     ).all()
+
+
+def in_message(
+    session: Session, *, team_id: str, nudge_id: int, outbox_id: int, subject: str
+) -> bool:
+    """Whether the team's nudge about `subject` is still an item of that outbox message,
+    and the message is still there (a click on a copy from before a reset, or on an item
+    a newer nudge took over, names one that is not)."""
+    found = session.scalar(
+        select(Nudge.id)
+        .join(OutboxMessage, OutboxMessage.id == Nudge.outbox_id)
+        .where(
+            Nudge.id == nudge_id,
+            Nudge.team_id == team_id,
+            Nudge.outbox_id == outbox_id,
+            Nudge.subject == subject,
+            OutboxMessage.team_id == team_id,
+        )
+    )
+    return found is not None

@@ -68,8 +68,10 @@ class Scenario:
         user: str = ALICE,
         extra: Callable[[dict[str, Any]], None] | None = None,
         value: str | None = None,
+        response_url: str | None = None,
     ) -> None:
-        """Click `action_id` on the `item`-th nudge of a posted DM."""
+        """Click `action_id` on the `item`-th nudge of a posted DM (an answer to it goes
+        to `response_url`, if given; else to a URL nothing listens on)."""
         actions = [b for b in message["blocks"] if b["type"] == "actions"]
         block = actions[item]
         element = next(e for e in block["elements"] if e["action_id"] == action_id)
@@ -82,6 +84,7 @@ class Scenario:
                 "channel_id": message["channel"],
                 "message_ts": "1.000001",
             },
+            **({"response_url": response_url} if response_url is not None else {}),
         )
         payload["actions"][0]["block_id"] = block["block_id"]
         if extra is not None:

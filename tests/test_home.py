@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
 from bot.scheduler.delivery import ClientForTeam
 from handlers.edge import after_ack
+from handlers.home import SnoozeForm
 from messages.ids import Action, View
 from storage.db import SessionFactory
 from storage.models import Account, CheckIn, Commitment, Concession, Qbr, UserPrefs
@@ -357,6 +358,22 @@ def test_snooze_to_a_picked_day_from_home(s: Scenario) -> None:
     with s.db() as session:
         snoozed = session.get(Commitment, commitment_id)
         assert snoozed is not None and snoozed.snoozed_until == at("2026-12-01T09:00:00Z")
+
+
+def test_a_day_the_home_picker_refuses_snoozes_nothing(s: Scenario) -> None:
+    command(s.slack_user, MONDAY, "/followup", "acme send the pricing sheet due: fri")
+    home_at(s.slack_user, s.slack, MONDAY)
+    (commitment_id,) = commitment_ids(s.db).values()
+    picked = {"until": {"day": {"type": "datepicker", "selected_date": "2028-01-10"}}}
+    form = SnoozeForm(commitment_id=commitment_id).dump()
+    submission = view_submission(View.HOME_SNOOZE_UNTIL, picked, private_metadata=form)
+    with freeze_time(at(MONDAY), real_asyncio=True):
+        answer = s.slack_user.interact(submission).body
+        after_ack.drain()
+    assert "within one year" in answer["errors"]["until"]
+    with s.db() as session:
+        commitment = session.get(Commitment, commitment_id)
+        assert commitment is not None and commitment.snoozed_until is None
 
 
 def test_editing_settings_from_home_saves_them_and_republishes(s: Scenario) -> None:

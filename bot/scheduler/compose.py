@@ -30,6 +30,7 @@ from bot.services.ratings import RatingShown, first_ratings
 from bot.services.rhythm import CheckInShown, QbrShown
 from bot.services.shown import Shown
 from messages import render
+from messages.ids import NudgeRef
 from storage import nudges as stored_nudges
 from storage import outbox, reads
 from storage.models import Account, CheckIn, Commitment, Nudge, OutboxMessage, Qbr
@@ -298,3 +299,16 @@ def rerender(
     """The message as it should read now (after a click), or None if it is not ours."""
     row = outbox.team_row(session, team_id=team_id, row_id=outbox_id)
     return compose(session, row, now, default_tz=default_tz) if row is not None else None
+
+
+def holds(session: Session, *, team_id: str, ref: NudgeRef) -> bool:
+    """Whether the reminder a button names (`ref`, its item's block id) still holds that
+    item: a button on a message this database no longer has, or on an item a newer
+    reminder took over, is out of date."""
+    return stored_nudges.in_message(
+        session,
+        team_id=team_id,
+        nudge_id=ref.nudge_id,
+        outbox_id=ref.outbox_id,
+        subject=f"{ref.kind}:{ref.subject_id}",
+    )
