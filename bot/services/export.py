@@ -26,7 +26,6 @@ from storage.models import (
     Commitment,
     Concession,
     ConcessionRevision,
-    ConcessionTerms,
     MesoOffer,
     MesoSet,
     Qbr,
@@ -58,189 +57,99 @@ def _for_team(stmt: Query, team_column: Any, team_id: str | None) -> Query:
     return stmt if team_id is None else stmt.where(team_column == team_id)
 
 
-def _accounts(team_id: str | None) -> Query:
-    stmt = select(
-        Account.id,
-        Account.team_id,
-        Account.name,
-        Account.owner_id,
-        Account.relationship_type,
-        Account.channel_id,
-        Account.expectations,
-        Account.stage,
-        Account.created_by,
-        Account.created_at,
-        Account.won_at,
-        Account.lost_at,
-        Account.paused_until,
-        Account.pause_reason,
-        Account.last_touch_at,
-    )
-    return _for_team(stmt, Account.team_id, team_id).order_by(Account.id)
+def _named(model: Any, names: str) -> tuple[Any, ...]:
+    """`model`'s columns `names` (space-separated), in that order: the export's header."""
+    return tuple(getattr(model, name) for name in names.split())
 
 
-def _of_account(model: Any, team_id: str | None, *columns: Any) -> Query:
-    """`columns` of `model`, after its id, team and the account it belongs to."""
-    stmt = select(
+def _of_account(model: Any, names: str) -> Table:
+    """`model`'s rows, each of one account: its id, team, the account's id and name, then
+    the columns `names` says."""
+    columns = (
         model.id,
         model.team_id,
         model.account_id,
         Account.name.label("account_name"),
-        *columns,
-    ).join(Account, Account.id == model.account_id)
-    return _for_team(stmt, model.team_id, team_id).order_by(model.id)
+        *_named(model, names),
+    )
+
+    def query(team_id: str | None) -> Query:
+        stmt = select(*columns).join(Account, Account.id == model.account_id)
+        return _for_team(stmt, model.team_id, team_id).order_by(model.id)
+
+    return Table(model.__tablename__, query)
 
 
-def _of_parent(
-    model: Any, parent: Any, parent_id: Any, team_id: str | None, *columns: Any
-) -> Query:
-    """`columns` of `model`, a row under `parent` (joined on `parent_id`), after its id,
-    team, the account its parent belongs to and the parent's id."""
-    stmt = (
-        select(
-            model.id,
-            model.team_id,
-            parent.account_id,
-            Account.name.label("account_name"),
-            parent_id,
-            *columns,
+def _of_parent(model: Any, parent: Any, parent_id: Any, names: str, *, order_by: str) -> Table:
+    """`model`'s rows, each under a row of `parent` (joined on `parent_id`): its id, team,
+    the account its parent belongs to (id and name), the parent's id, then the columns
+    `names` says; sorted by the columns `order_by` says."""
+    columns = (
+        model.id,
+        model.team_id,
+        parent.account_id,
+        Account.name.label("account_name"),
+        parent_id,
+        *_named(model, names),
+    )
+    order = _named(model, order_by)
+
+    def query(team_id: str | None) -> Query:
+        stmt = (
+            select(*columns)
+            .join(parent, parent.id == parent_id)
+            .join(Account, Account.id == parent.account_id)
         )
-        .join(parent, parent.id == parent_id)
-        .join(Account, Account.id == parent.account_id)
-    )
-    return _for_team(stmt, model.team_id, team_id)
+        return _for_team(stmt, model.team_id, team_id).order_by(*order)
+
+    return Table(model.__tablename__, query)
 
 
-def _terms(model: type[ConcessionTerms]) -> tuple[Any, ...]:
-    """The terms columns a concession and each of its revisions have."""
-    return (
-        model.item,
-        model.give,
-        model.get,
-        model.trigger,
-        model.value_to_us,
-        model.value_to_them,
-    )
-
-
-def _concessions(team_id: str | None) -> Query:
-    c = Concession
-    return _of_account(
-        c,
-        team_id,
-        *_terms(c),
-        c.logged_by,
-        c.logged_at,
-        c.edited_at,
-        c.withdrawn_at,
-        c.withdrawn_by,
-    )
-
-
-def _concession_revisions(team_id: str | None) -> Query:
-    r = ConcessionRevision
-    return _of_parent(
-        r, Concession, r.concession_id, team_id, r.change, *_terms(r), r.changed_by, r.changed_at
-    ).order_by(r.id)
-
-
-def _meso_sets(team_id: str | None) -> Query:
-    m = MesoSet
-    return _of_account(
-        m,
-        team_id,
-        m.created_by,
-        m.created_at,
-        m.tolerance_pct,
-        m.chosen_label,
-        m.chosen_by,
-        m.chosen_at,
-    )
-
-
-_OFFER_COLUMNS = (
-    MesoOffer.position,
-    MesoOffer.label,
-    MesoOffer.terms,
-    MesoOffer.scope,
-    MesoOffer.cadence,
-    MesoOffer.extras,
-    MesoOffer.value_to_us,
+_ACCOUNT_COLUMNS = _named(
+    Account,
+    "id team_id name owner_id relationship_type channel_id expectations stage created_by "
+    "created_at won_at lost_at paused_until pause_reason last_touch_at",
 )
 
 
-def _meso_offers(team_id: str | None) -> Query:
-    o = MesoOffer
-    return _of_parent(o, MesoSet, o.meso_set_id, team_id, *_OFFER_COLUMNS).order_by(
-        o.meso_set_id, o.position
-    )
+def _accounts(team_id: str | None) -> Query:
+    stmt = select(*_ACCOUNT_COLUMNS)
+    return _for_team(stmt, Account.team_id, team_id).order_by(Account.id)
 
 
-def _commitments(team_id: str | None) -> Query:
-    c = Commitment
-    return _of_account(
-        c,
-        team_id,
-        c.owner_id,
-        c.direction,
-        c.what,
-        c.due_on,
-        c.due_at,
-        c.created_by,
-        c.created_at,
-        c.done_at,
-        c.done_by,
-        c.kept_on_time,
-    )
-
-
-def _qbrs(team_id: str | None) -> Query:
-    q = Qbr
-    return _of_account(
-        q,
-        team_id,
-        q.next_on,
-        q.cadence,
-        q.lead_days,
-        q.last_held_on,
-        q.held_count,
-        q.on_time_count,
-        q.created_by,
-    )
-
-
-def _checkins(team_id: str | None) -> Query:
-    c = CheckIn
-    return _of_account(c, team_id, c.due_on, c.label, c.done_at, c.done_by)
-
-
-def _touches(team_id: str | None) -> Query:
-    t = Touch
-    return _of_account(t, team_id, t.user_id, t.at, t.note, t.permalink)
-
-
-def _ratings(team_id: str | None) -> Query:
-    r = Rating
-    return _of_account(
-        r, team_id, r.kind, r.score, r.contact_on, r.checkin_id, r.recorded_by, r.recorded_at
-    )
-
+# What the other tables hold, after the columns that say whose rows they are.
+# The terms a concession and each of its revisions have (ConcessionTerms):
+_TERMS = "item give get trigger value_to_us value_to_them"
+_OFFER_COLUMNS = "position label terms scope cadence extras value_to_us"
 
 ACCOUNTS = Table("accounts", _accounts)
-MESO_SETS = Table("meso_sets", _meso_sets)
-MESO_OFFERS = Table("meso_offers", _meso_offers)
+MESO_SETS = _of_account(
+    MesoSet, "created_by created_at tolerance_pct chosen_label chosen_by chosen_at"
+)
+MESO_OFFERS = _of_parent(
+    MesoOffer, MesoSet, MesoOffer.meso_set_id, _OFFER_COLUMNS, order_by="meso_set_id position"
+)
 # In the order they are written: accounts first, then what hangs off them.
 TABLES = (
     ACCOUNTS,
-    Table("concessions", _concessions),
-    Table("concession_revisions", _concession_revisions),
+    _of_account(Concession, f"{_TERMS} logged_by logged_at edited_at withdrawn_at withdrawn_by"),
+    _of_parent(
+        ConcessionRevision,
+        Concession,
+        ConcessionRevision.concession_id,
+        f"change {_TERMS} changed_by changed_at",
+        order_by="id",
+    ),
     MESO_SETS,
     MESO_OFFERS,
-    Table("commitments", _commitments),
-    Table("qbrs", _qbrs),
-    Table("checkins", _checkins),
-    Table("touches", _touches),
-    Table("ratings", _ratings),
+    _of_account(
+        Commitment,
+        "owner_id direction what due_on due_at created_by created_at done_at done_by kept_on_time",
+    ),
+    _of_account(Qbr, "next_on cadence lead_days last_held_on held_count on_time_count created_by"),
+    _of_account(CheckIn, "due_on label done_at done_by"),
+    _of_account(Touch, "user_id at note permalink"),
+    _of_account(Rating, "kind score contact_on checkin_id recorded_by recorded_at"),
 )
 
 
@@ -263,9 +172,11 @@ def rows_of(session: Session, table: Table, *, team_id: str | None) -> Iterator[
 
 def meso_sets_with_offers(session: Session, *, team_id: str | None) -> Iterator[dict[str, Value]]:
     """Each MESO set with its offers inside, in one ordered pass over a join."""
-    offer_labels = [column.label(f"offer_{column.key}") for column in _OFFER_COLUMNS]
+    offer_labels = [
+        column.label(f"offer_{column.key}") for column in _named(MesoOffer, _OFFER_COLUMNS)
+    ]
     stmt = (
-        _meso_sets(team_id)
+        MESO_SETS.query(team_id)
         .add_columns(*offer_labels)
         .outerjoin(MesoOffer, MesoOffer.meso_set_id == MesoSet.id)
         .order_by(MesoOffer.position)
