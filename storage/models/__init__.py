@@ -1,7 +1,8 @@
 """The database models, one module a concern; importing this package registers every
 table on `Base.metadata` (Alembic and `create_all` read it).
 
-- `base`: the declarative base every model derives from, and the column type of Slack ids.
+- `base`: the declarative base every model derives from, the column type of Slack ids, and
+  the columns many tables share (a team's row, an account's row, team-wide settings).
 - `accounts`: the customer relationship, its stage and type, and its history of changes.
 - `negotiation`: the give/get concession log (with its edits), MESO sets and their offers,
   and each team's negotiation settings.

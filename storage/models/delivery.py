@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.base import Base, SlackId
+from storage.models.base import Base, SlackId, TeamRow
 
 
 class OutboxStatus(StrEnum):
@@ -21,7 +21,7 @@ class OutboxStatus(StrEnum):
     SKIPPED = "skipped"  # everything in it was settled before it could be sent
 
 
-class OutboxMessage(Base):
+class OutboxMessage(TeamRow, Base):
     """A message the scheduler owes someone; the unique key makes each one single."""
 
     __tablename__ = "outbox"
@@ -30,13 +30,11 @@ class OutboxMessage(Base):
         Index("ix_outbox_pending", "status", "not_before"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
     kind: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(80))
     slot: Mapped[str] = mapped_column(String(40))
     # A user id (delivered as a DM) or a channel id.
-    recipient: Mapped[str] = mapped_column(SlackId)
+    recipient: Mapped[SlackId]
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -45,7 +43,7 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    channel_id: Mapped[str | None] = mapped_column(SlackId)
+    channel_id: Mapped[SlackId | None]
     message_ts: Mapped[str | None] = mapped_column(String(32))
     # The delivery run holding the row while it is `sending`, and when (by the wall
     # clock) its attempt began: every change of state checks the holder, so a run
@@ -64,7 +62,7 @@ class DeliveryHold(Base):
 
     __tablename__ = "delivery_holds"
 
-    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
     error: Mapped[str] = mapped_column(String(40))
     since: Mapped[datetime]
     checked_at: Mapped[datetime]

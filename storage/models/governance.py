@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
-from storage.models.base import Base, SlackId
+from storage.models.base import AccountRow, Base, SlackId
 
 
 class ReviewCadence(StrEnum):
@@ -20,34 +20,31 @@ class ReviewCadence(StrEnum):
     TWICE_A_YEAR = "twice-a-year"
 
 
-class GovernancePlan(Base):
+class GovernancePlan(AccountRow, Base):
     """The one-page operating agreement attached to an account's offers: one per account."""
 
     __tablename__ = "governance_plans"
     __table_args__ = (UniqueConstraint("team_id", "account_id", name="uq_governance_account"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     cadence: Mapped[str] = mapped_column(String(20))
     # Slack user ids of the people on our side who own the plan.
     owner_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     kpis: Mapped[str] = mapped_column(Text)
     credits: Mapped[str | None] = mapped_column(Text)
     # Who gets the first call when something breaks, then the path beyond them.
-    escalation_owner_id: Mapped[str | None] = mapped_column(SlackId)
+    escalation_owner_id: Mapped[SlackId | None]
     escalation: Mapped[str | None] = mapped_column(Text)
     exit_ramps: Mapped[str | None] = mapped_column(Text)
     reopeners: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(SlackId)
+    created_by: Mapped[SlackId]
     created_at: Mapped[datetime]
-    updated_by: Mapped[str] = mapped_column(SlackId)
+    updated_by: Mapped[SlackId]
     updated_at: Mapped[datetime]
 
     account: Mapped[Account] = relationship()
 
 
-class Debrief(Base):
+class Debrief(AccountRow, Base):
     """One post-negotiation debrief of an account: who answered, when, and what they said."""
 
     __tablename__ = "debriefs"
@@ -57,15 +54,12 @@ class Debrief(Base):
         UniqueConstraint("team_id", "view_id", name="uq_debriefs_view"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     trust: Mapped[str | None] = mapped_column(Text)
     trades: Mapped[str | None] = mapped_column(Text)
     metrics: Mapped[str | None] = mapped_column(Text)
     governance: Mapped[str | None] = mapped_column(Text)
     next_meso: Mapped[str | None] = mapped_column(Text)
-    by_user: Mapped[str] = mapped_column(SlackId)
+    by_user: Mapped[SlackId]
     at: Mapped[datetime]
     view_id: Mapped[str] = mapped_column(String(40))
 

@@ -9,7 +9,7 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
-from storage.models.base import Base, SlackId, TeamSettings
+from storage.models.base import AccountRow, Base, SlackId, TeamRow, TeamSettings
 
 
 class ConcessionTerms:
@@ -25,7 +25,7 @@ class ConcessionTerms:
     value_to_them: Mapped[str | None] = mapped_column(Text)
 
 
-class Concession(ConcessionTerms, Base):
+class Concession(AccountRow, ConcessionTerms, Base):
     """One give in a negotiation, with what was gotten for it (if anything)."""
 
     __tablename__ = "concessions"
@@ -36,37 +36,32 @@ class Concession(ConcessionTerms, Base):
         UniqueConstraint("team_id", "source_key", name="uq_concessions_source"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    logged_by: Mapped[str] = mapped_column(SlackId)
+    logged_by: Mapped[SlackId]
     logged_at: Mapped[datetime]
     edited_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
-    withdrawn_by: Mapped[str | None] = mapped_column(SlackId)
+    withdrawn_by: Mapped[SlackId | None]
     source_key: Mapped[str | None] = mapped_column(String(80))
 
     account: Mapped[Account] = relationship(back_populates="concessions")
 
 
-class ConcessionRevision(ConcessionTerms, Base):
+class ConcessionRevision(TeamRow, ConcessionTerms, Base):
     """A concession as it was before someone edited or withdrew it: nothing is lost."""
 
     __tablename__ = "concession_revisions"
     __table_args__ = (Index("ix_concession_revisions_entry", "team_id", "concession_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
     concession_id: Mapped[int] = mapped_column(ForeignKey("concessions.id", ondelete="CASCADE"))
     # "edited" or "withdrawn": what the change was.
     change: Mapped[str] = mapped_column(String(10))
-    changed_by: Mapped[str] = mapped_column(SlackId)
+    changed_by: Mapped[SlackId]
     changed_at: Mapped[datetime]
 
     concession: Mapped[Concession] = relationship()
 
 
-class MesoSet(Base):
+class MesoSet(AccountRow, Base):
     """Two or three offers put to a buyer at once, and which one they chose."""
 
     __tablename__ = "meso_sets"
@@ -76,15 +71,12 @@ class MesoSet(Base):
         UniqueConstraint("team_id", "source_key", name="uq_meso_sets_source"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    created_by: Mapped[str] = mapped_column(SlackId)
+    created_by: Mapped[SlackId]
     created_at: Mapped[datetime]
     # The equivalence tolerance the set was checked with, in percent.
     tolerance_pct: Mapped[float] = mapped_column(Float)
     chosen_label: Mapped[str | None] = mapped_column(String(20))
-    chosen_by: Mapped[str | None] = mapped_column(SlackId)
+    chosen_by: Mapped[SlackId | None]
     chosen_at: Mapped[datetime | None]
     source_key: Mapped[str | None] = mapped_column(String(80))
 
@@ -94,14 +86,12 @@ class MesoSet(Base):
     )
 
 
-class MesoOffer(Base):
+class MesoOffer(TeamRow, Base):
     """One offer of a MESO set: its terms, and what it is worth to us."""
 
     __tablename__ = "meso_offers"
     __table_args__ = (UniqueConstraint("meso_set_id", "position", name="uq_meso_offers_position"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
     meso_set_id: Mapped[int] = mapped_column(ForeignKey("meso_sets.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(20))

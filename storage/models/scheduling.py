@@ -9,7 +9,6 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     Float,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
-from storage.models.base import Base, SlackId, TeamSettings
+from storage.models.base import AccountRow, Base, SlackId, TeamRow, TeamSettings
 
 
 class CommitmentDirection(StrEnum):
@@ -30,7 +29,7 @@ class CommitmentDirection(StrEnum):
     THEIRS = "theirs"
 
 
-class Commitment(Base):
+class Commitment(AccountRow, Base):
     """A follow-up someone promised, due on a calendar day."""
 
     __tablename__ = "commitments"
@@ -49,18 +48,15 @@ class Commitment(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    owner_id: Mapped[str] = mapped_column(SlackId)
+    owner_id: Mapped[SlackId]
     what: Mapped[str] = mapped_column(Text)
     due_on: Mapped[date]
     # The instant the due day ends where the owner is: from then on it is unkept.
     due_at: Mapped[datetime]
-    created_by: Mapped[str] = mapped_column(SlackId)
+    created_by: Mapped[SlackId]
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
-    done_by: Mapped[str | None] = mapped_column(SlackId)
+    done_by: Mapped[SlackId | None]
     next_nudge_at: Mapped[datetime | None]
     nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
     # "ours": we promised it; "theirs": the buyer promised it and we track it.
@@ -95,8 +91,8 @@ class UserPrefs(Base):
 
     __tablename__ = "user_prefs"
 
-    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
-    user_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
+    user_id: Mapped[SlackId] = mapped_column(primary_key=True)
     # From Slack's users.info (an IANA name), refreshed when older than a day.
     slack_tz: Mapped[str | None] = mapped_column(String(64))
     slack_tz_fetched_at: Mapped[datetime | None]
@@ -110,7 +106,7 @@ class UserPrefs(Base):
     work_days: Mapped[str] = mapped_column(String(7), default=DEFAULT_WORK_DAYS)
     away_from: Mapped[date | None]
     away_until: Mapped[date | None]
-    manager_id: Mapped[str | None] = mapped_column(SlackId)
+    manager_id: Mapped[SlackId | None]
     digest_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -119,7 +115,7 @@ class TeamHoliday(Base):
 
     __tablename__ = "team_holidays"
 
-    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
 
@@ -143,8 +139,8 @@ class ChannelPacing(Base):
 
     __tablename__ = "channel_pacing"
 
-    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
-    channel_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
+    channel_id: Mapped[SlackId] = mapped_column(primary_key=True)
     # Seconds since the epoch (wall clock, shared by the workers): plain arithmetic in
     # the upsert on SQLite and PostgreSQL alike.
     next_free_at: Mapped[float] = mapped_column(Float)
@@ -161,7 +157,7 @@ class NudgeStatus(StrEnum):
 _PENDING_ONLY = text("status = 'pending'")
 
 
-class Nudge(Base):
+class Nudge(TeamRow, Base):
     """One thing someone should be reminded of. Unique per (kind, subject, slot).
 
     The sweep writes nudges as their sources fall due; a second pass groups a
@@ -180,12 +176,10 @@ class Nudge(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
     kind: Mapped[str] = mapped_column(String(30))
     subject: Mapped[str] = mapped_column(String(80))
     slot: Mapped[str] = mapped_column(String(60))
-    recipient: Mapped[str] = mapped_column(SlackId)
+    recipient: Mapped[SlackId]
     # Not foreign keys: the sweep writes both from rows it has just read or written,
     # and PostgreSQL's per-row checks were a sixth of a big sweep (migration 0007).
     account_id: Mapped[int | None]
@@ -205,7 +199,7 @@ class QbrCadence(StrEnum):
     MONTH = "month"
 
 
-class Qbr(Base):
+class Qbr(AccountRow, Base):
     """The business-review rhythm of one account: when the next one is, how often."""
 
     __tablename__ = "qbrs"
@@ -214,9 +208,6 @@ class Qbr(Base):
         Index("ix_qbrs_next_nudge", "next_nudge_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     next_on: Mapped[date]
     cadence: Mapped[str] = mapped_column(String(10), default=QbrCadence.QUARTER)
     lead_days: Mapped[int] = mapped_column(Integer, default=7)
@@ -225,7 +216,7 @@ class Qbr(Base):
     on_time_count: Mapped[int] = mapped_column(Integer, default=0)
     # Reviews that did not take place: skipped, or never answered within their window.
     missed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_by: Mapped[str] = mapped_column(SlackId)
+    created_by: Mapped[SlackId]
     next_nudge_at: Mapped[datetime | None]
     # Set when the account was lost: no review is planned until it is scheduled again.
     dropped_at: Mapped[datetime | None]
@@ -233,7 +224,7 @@ class Qbr(Base):
     account: Mapped[Account] = relationship()
 
 
-class CheckIn(Base):
+class CheckIn(AccountRow, Base):
     """A post-sale check-in on a won account."""
 
     __tablename__ = "checkins"
@@ -242,13 +233,10 @@ class CheckIn(Base):
         Index("ix_checkins_next_nudge", "next_nudge_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     due_on: Mapped[date]
     label: Mapped[str] = mapped_column(String(30))
     done_at: Mapped[datetime | None]
-    done_by: Mapped[str | None] = mapped_column(SlackId)
+    done_by: Mapped[SlackId | None]
     next_nudge_at: Mapped[datetime | None]
     # Set (with done_at) when it was closed because the account was lost, not held.
     dropped_at: Mapped[datetime | None]
@@ -256,16 +244,13 @@ class CheckIn(Base):
     account: Mapped[Account] = relationship()
 
 
-class Touch(Base):
+class Touch(AccountRow, Base):
     """An interaction with the customer: it resets the account's stay-in-touch clock."""
 
     __tablename__ = "touches"
     __table_args__ = (Index("ix_touches_account", "team_id", "account_id", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    user_id: Mapped[str] = mapped_column(SlackId)
+    user_id: Mapped[SlackId]
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
     # A link to the Slack message it was logged from, when it came from the shortcut.

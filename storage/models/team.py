@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
-from storage.models.base import Base, SlackId
+from storage.models.base import AccountRow, Base, SlackId, TeamRow
 
 
 class RatingKind(StrEnum):
@@ -28,22 +28,19 @@ class RatingKind(StrEnum):
     NPS = "nps"  # "how likely are you to recommend us", 0-10
 
 
-class Rating(Base):
+class Rating(AccountRow, Base):
     """The buyer's answer to a CSAT or NPS question, as the owner recorded it."""
 
     __tablename__ = "ratings"
     __table_args__ = (Index("ix_ratings_account", "team_id", "account_id", "recorded_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(4))
     score: Mapped[int] = mapped_column(Integer)
     # The day the owner last spoke with the buyer, when they said.
     contact_on: Mapped[date | None]
     # The check-in whose nudge asked for it, if one did.
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="SET NULL"))
-    recorded_by: Mapped[str] = mapped_column(SlackId)
+    recorded_by: Mapped[SlackId]
     recorded_at: Mapped[datetime]
 
     account: Mapped[Account] = relationship()
@@ -55,7 +52,7 @@ class HealthSnapshot(Base):
     __tablename__ = "health_snapshots"
     __table_args__ = (Index("ix_health_snapshots_week", "team_id", "week"),)
 
-    team_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
@@ -76,7 +73,7 @@ class QuietWeek(StrEnum):
     LINE = "line"  # nothing to report: post one line saying so
 
 
-class DigestSubscription(Base):
+class DigestSubscription(TeamRow, Base):
     """A channel that gets the weekly relationship digest, and when."""
 
     __tablename__ = "digest_subscriptions"
@@ -86,9 +83,7 @@ class DigestSubscription(Base):
         Index("ix_digest_next_run", "next_run_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[str] = mapped_column(SlackId)
-    channel_id: Mapped[str] = mapped_column(SlackId)
+    channel_id: Mapped[SlackId]
     # Python weekday (Monday = 0), local time, and the IANA zone they are read in.
     weekday: Mapped[int] = mapped_column(Integer, default=0)
     send_at: Mapped[time] = mapped_column(Time, default=time(9, 0))
@@ -98,7 +93,7 @@ class DigestSubscription(Base):
     scope_ids: Mapped[str | None] = mapped_column(Text)
     quiet: Mapped[str] = mapped_column(String(4), default=QuietWeek.SKIP)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_by: Mapped[str] = mapped_column(SlackId)
+    created_by: Mapped[SlackId]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     # None when inactive; otherwise the next slot, in UTC.
