@@ -14,7 +14,7 @@ import math
 import random
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -70,34 +70,32 @@ def retry_after(headers: Mapping[str, Any] | None) -> float:
     return 1.0
 
 
+class Attempt(TypedDict):
+    """What slack_sdk tells a retry handler about a failed attempt: the keyword arguments
+    of `_can_retry` and `prepare_for_next_attempt`."""
+
+    state: RetryState
+    request: HttpRequest
+    response: NotRequired[HttpResponse | None]
+    error: NotRequired[Exception | None]
+
+
 class RateLimitRetry(RateLimitErrorRetryHandler):
     """Sleeps out a 429's Retry-After (any number, capped); a 429 means nothing was
     done, so posts may be retried too."""
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
+    def _can_retry(self, **attempt: Unpack[Attempt]) -> bool:
+        response = attempt.get("response")
         return (
             response is not None
             and response.status_code == 429
             and retry_after(response.headers) <= MAX_CLIENT_RATE_LIMIT_WAIT
         )
 
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
+    def prepare_for_next_attempt(self, **attempt: Unpack[Attempt]) -> None:
+        state, response = attempt["state"], attempt.get("response")
         if response is None:
-            raise error or RuntimeError("a rate-limit retry without a response")
+            raise attempt.get("error") or RuntimeError("a rate-limit retry without a response")
         state.next_attempt_requested = True
         sleep(retry_after(response.headers) + random.random())
         state.increment_current_attempt()
@@ -110,17 +108,12 @@ class _PostAware(RetryHandler):
     def may_repeat_post(self, error: Exception | None) -> bool:
         return False
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if method_of(request) in POSTING_METHODS and not self.may_repeat_post(error):
+    def _can_retry(self, **attempt: Unpack[Attempt]) -> bool:
+        if method_of(attempt["request"]) in POSTING_METHODS and not self.may_repeat_post(
+            attempt.get("error")
+        ):
             return False
-        return super()._can_retry(state=state, request=request, response=response, error=error)
+        return super()._can_retry(**attempt)
 
 
 class ServerErrorRetry(_PostAware, ServerErrorRetryHandler):
