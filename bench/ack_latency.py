@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,20 +26,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, free_port, wait_healthy
 
-from bot.devtools.localslack import LocalSlack, command_body, signed_headers  # noqa: E402
+from bot.devtools.localslack import LocalSlack, command_body, signed_headers
 
 SECRET = "bench-signing-secret"
 TARGET_P99_MS = 50.0  # at concurrency 16, 2 cores (bench/README.md)
 TARGET_PEER_FRACTION = 0.5  # Rapport's p99 at most half the plain peer's (issue 14)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_bare(port: int, api_url: str) -> None:
@@ -71,21 +62,6 @@ def serve_bare(port: int, api_url: str) -> None:
 
     engine = create_engine("sqlite://")
     uvicorn.run(make_asgi(app, engine, settings), host="127.0.0.1", port=port, log_level="warning")
-
-
-def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server on {port} exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server on {port} did not come up")
 
 
 class Target:

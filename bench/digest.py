@@ -17,28 +17,21 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import own_database
+from sqlalchemy import Engine, delete, func, insert, select, update
 
-from sqlalchemy import Engine, delete, func, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from bot.config import Settings  # noqa: E402
-from bot.devtools.localslack import LocalSlack  # noqa: E402
-from bot.scheduler.digests import plan_digests  # noqa: E402
-from bot.slackapi.client import make_client  # noqa: E402
-from storage import migrate  # noqa: E402
-from storage.db import make_engine, make_session_factory  # noqa: E402
-from storage.models import (  # noqa: E402
+from bot.config import Settings
+from bot.devtools.localslack import LocalSlack
+from bot.scheduler.digests import plan_digests
+from bot.slackapi.client import make_client
+from storage import migrate
+from storage.db import make_engine, make_session_factory
+from storage.models import (
     Account,
     CheckIn,
     Commitment,
@@ -225,58 +218,47 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
 
-    schema = None
-    if args.database_url:
-        schema = f"bench_digest_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(args.database_url)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = make_url(args.database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        database_url = url.render_as_string(hide_password=False)
-    else:
-        folder = tempfile.mkdtemp(prefix="rapport-bench-digest-")
-        database_url = f"sqlite:///{folder}/bench.db"
-        admin = None
-    engine = make_engine(database_url)
-    migrate.upgrade(engine)
-    try:
-        with LocalSlack() as slack:
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                slack_bot_token="xoxb-bench",
-                slack_signing_secret="bench",
-                slack_api_url=slack.api_url,
-                database_url=database_url,
-            )
-            client = make_client(settings, token="xoxb-bench")
-            started = time.perf_counter()
-            seed(engine, args.accounts, args.owners, args.channels, slack)
-            print(f"seeded in {time.perf_counter() - started:.1f} s")
-            db = make_session_factory(engine)
+    with own_database(args.database_url, "digest") as database_url:
+        engine = make_engine(database_url)
+        try:
+            migrate.upgrade(engine)
+            run(engine, database_url, args)
+        finally:
+            engine.dispose()
 
-            started, cpu = time.perf_counter(), time.process_time()
-            served = plan_digests(db, lambda _team: client, now=NOW)
-            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-            with db() as session:
-                queued = session.scalar(select(func.count()).select_from(OutboxMessage))
-            print(
-                f"{args.channels} channels over {args.accounts:,} accounts: "
-                f"{served} digests built and queued ({queued} outbox rows) in {elapsed:.2f} s "
-                f"(CPU {cpu:.2f} s here)"
-            )
 
-            reset(engine)
-            tracemalloc.start()
-            plan_digests(db, lambda _team: client, now=NOW)
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            print(f"peak memory allocated by Python during the step: {peak / 2**20:.0f} MiB")
-    finally:
-        engine.dispose()
-        if admin is not None and schema is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
+def run(engine: Engine, database_url: str, args: argparse.Namespace) -> None:
+    with LocalSlack() as slack:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            slack_bot_token="xoxb-bench",
+            slack_signing_secret="bench",
+            slack_api_url=slack.api_url,
+            database_url=database_url,
+        )
+        client = make_client(settings, token="xoxb-bench")
+        started = time.perf_counter()
+        seed(engine, args.accounts, args.owners, args.channels, slack)
+        print(f"seeded in {time.perf_counter() - started:.1f} s")
+        db = make_session_factory(engine)
+
+        started, cpu = time.perf_counter(), time.process_time()
+        served = plan_digests(db, lambda _team: client, now=NOW)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        with db() as session:
+            queued = session.scalar(select(func.count()).select_from(OutboxMessage))
+        print(
+            f"{args.channels} channels over {args.accounts:,} accounts: "
+            f"{served} digests built and queued ({queued} outbox rows) in {elapsed:.2f} s "
+            f"(CPU {cpu:.2f} s here)"
+        )
+
+        reset(engine)
+        tracemalloc.start()
+        plan_digests(db, lambda _team: client, now=NOW)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"peak memory allocated by Python during the step: {peak / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -24,20 +24,12 @@ import time
 from pathlib import Path
 
 import httpx
+from _common import ROOT, free_port, wait_healthy
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bot.devtools.localslack import LocalSlack, command_body, interaction_body, signed_headers  # noqa: E402
+from bot.devtools.localslack import LocalSlack, command_body, interaction_body, signed_headers
 
 SECRET = "probe-signing-secret"
 MARKER = "PROBE-MARKER-IN-A-BODY"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_serve(port: int, api_url: str, tmp: str, nofile: int) -> subprocess.Popen[bytes]:
@@ -63,17 +55,6 @@ def start_serve(port: int, api_url: str, tmp: str, nofile: int) -> subprocess.Po
         stderr=subprocess.STDOUT,
         preexec_fn=limit_files,
     )
-
-
-def wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit("rapport serve did not come up")
 
 
 def probe(url: str, port: int, slack: LocalSlack, attacker: LocalSlack, slow: int) -> None:
@@ -153,7 +134,7 @@ def main() -> None:
         port = free_port()
         server = start_serve(port, slack.api_url, tmp, args.nofile)
         try:
-            wait_healthy(f"http://127.0.0.1:{port}")
+            wait_healthy(port, server)
             probe(f"http://127.0.0.1:{port}", port, slack, attacker, args.slow)
         finally:
             server.terminate()

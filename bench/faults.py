@@ -41,34 +41,29 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
 
 import httpx
+from _common import ROOT, free_port, own_database, wait_healthy
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from bot.devtools.localslack import LocalSlack, command_body, signed_headers  # noqa: E402
-from storage import migrate  # noqa: E402
-from storage.db import make_engine, make_session_factory  # noqa: E402
-from storage.models import (  # noqa: E402
+from bot.devtools.localslack import LocalSlack, command_body, signed_headers
+from storage import migrate
+from storage.db import make_engine, make_session_factory
+from storage.models import (
     Account,
     Commitment,
     DeliveryHold,
-    DigestSubscription,  # noqa: E402
+    DigestSubscription,
     OutboxMessage,
     OutboxStatus,
-    UserPrefs,  # noqa: E402
+    UserPrefs,
 )
 
 SECRET = "faults-signing-secret"
@@ -100,25 +95,6 @@ class Commands:
     refused: int = 0  # acked with an answer that is not "Noted" (said nothing was saved)
     failed: int = 0  # no HTTP 200 (or no answer)
     answers: Counter[str] = field(default_factory=Counter)
-
-
-@contextmanager
-def database(url: str | None) -> Iterator[str]:
-    if url is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'faults.db'}"
-        return
-    schema = f"rapport_faults_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield scoped.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def owner(n: int) -> str:
@@ -197,14 +173,6 @@ def seed(url: str, owners: int, slack: LocalSlack) -> None:
     slack.state.refused_channels[GONE_CHANNEL] = "channel_not_found"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def rapport(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "bot.app.cli", *args],
@@ -213,20 +181,6 @@ def rapport(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
-
-
-def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"rapport serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("rapport serve did not become healthy")
 
 
 def send_commands(port: int, commands: Commands, requests: Requests, stop: threading.Event) -> None:
@@ -341,7 +295,7 @@ def unsettled(url: str) -> int:
 
 
 def run(args: argparse.Namespace) -> bool:
-    with database(args.database_url) as url, LocalSlack() as slack:
+    with own_database(args.database_url, "faults") as url, LocalSlack() as slack:
         seed(url, args.owners, slack)
         logs = Path(tempfile.mkdtemp(prefix="rapport-faults-"))
         env = {

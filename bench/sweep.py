@@ -24,17 +24,14 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import (  # noqa: E402
+from _common import in_schema, own_database
+from sqlalchemy import (
     Engine,
     create_engine,
     delete,
@@ -46,14 +43,14 @@ from sqlalchemy import (  # noqa: E402
     text,
     update,
 )
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.engine import make_url
 
-from bot.config import Settings  # noqa: E402
-from bot.scheduler import group, plan  # noqa: E402
-from bot.scheduler.sweep import PLAN_AND_GROUP  # noqa: E402
-from storage import migrate  # noqa: E402
-from storage.db import make_engine, make_session_factory, one_at_a_time  # noqa: E402
-from storage.models import Account, Commitment, Nudge, OutboxMessage, UserPrefs  # noqa: E402
+from bot.config import Settings
+from bot.scheduler import group, plan
+from bot.scheduler.sweep import PLAN_AND_GROUP
+from storage import migrate
+from storage.db import make_engine, make_session_factory, one_at_a_time
+from storage.models import Account, Commitment, Nudge, OutboxMessage, UserPrefs
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 # Only the due commitments are seeded with this due day: a reset finds them by it.
@@ -120,20 +117,6 @@ def seed(engine, rows: int, due: int) -> None:  # type: ignore[no-untyped-def]
             conn.execute(insert(Commitment), batch)
 
 
-def fresh_database(url: str | None, tmp: str) -> tuple[str, str | None]:
-    if not url:
-        return f"sqlite:///{tmp}/sweep-bench.db", None
-    schema = f"rapport_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(url).begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    return _in_schema(url, schema), schema
-
-
-def _in_schema(url: str, schema: str) -> str:
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return scoped.render_as_string(hide_password=False)
-
-
 def kept_database(url: str | None, name: str) -> tuple[str, bool]:
     """The database `--reuse` names, and whether it is already seeded."""
     if not url:
@@ -145,7 +128,7 @@ def kept_database(url: str | None, name: str) -> tuple[str, bool]:
         )
         if not exists:
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    return _in_schema(url, name), bool(exists)
+    return in_schema(url, name), bool(exists)
 
 
 def record_fixture(engine: Engine, rows: int, due: int) -> None:
@@ -288,12 +271,12 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with ExitStack() as stack:
         if args.reuse:
             url, seeded_before = kept_database(args.database_url, args.reuse)
-            schema = None
         else:
-            (url, schema), seeded_before = fresh_database(args.database_url, tmp), False
+            url = stack.enter_context(own_database(args.database_url, "sweep"))
+            seeded_before = False
         engine = make_engine(url)
         server = ServerCpu(engine)
         try:
@@ -321,9 +304,6 @@ def main() -> None:
                 total = conn.scalar(select(func.count()).select_from(Commitment))
         finally:
             engine.dispose()
-            if schema:
-                with create_engine(args.database_url).begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
     backend = make_url(url).get_backend_name()
     how = f"seeded in {seeded:.1f} s" if seeded else f"reused {args.reuse}"
