@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.accounts import account_by_id
+from bot.services.errors import NotFound
 from bot.services.shown import Shown
 from storage.models import (
     Account,
@@ -143,4 +145,9 @@ def get_change(session: Session, *, team_id: str, change_id: int) -> AccountChan
 
 def account_of(session: Session, change: AccountChange) -> Account | None:
     """The account a change was made to; None when it names none or it is gone."""
-    return session.get(Account, change.account_id) if change.account_id is not None else None
+    if change.account_id is None:
+        return None
+    try:
+        return account_by_id(session, team_id=change.team_id, account_id=change.account_id)
+    except NotFound:
+        return None
