@@ -237,8 +237,8 @@ def measure(args: argparse.Namespace) -> list[Target]:
         servers = [rapport, peer, bare]
         try:
             wait_healthy(rapport_port, rapport)
-            wait_healthy(peer_port, peer)
-            wait_healthy(bare_port, bare)
+            wait_healthy(peer_port, peer, "the plain peer")
+            wait_healthy(bare_port, bare, "the bare Bolt app")
             targets = [
                 Target("rapport", rapport_port),
                 Target("plain peer", peer_port),
