@@ -1,7 +1,8 @@
 """Every word a user sees: the Jinja2 templates that render Slack Block Kit
 (`render`), the slash-command reference (`commands`), the playbook (`playbook`), how
-values and a give are worded (`formats`, `phrases`), the ids that templates,
-listeners and the sweep share (`ids`), and Block Kit as terminal text (`plaintext`).
+values and a give are worded (`formats`, `phrases`), the ids and button values that
+templates, listeners and the sweep share (`ids`, on the typed payloads of `payloads`),
+and Block Kit as terminal text (`plaintext`).
 
 Templates are YAML with every interpolated value JSON-encoded (`|json`) and all
 user text Slack-escaped first (`|esc`). YAML rather than raw JSON because a
