@@ -90,6 +90,22 @@ class Reply:
     def ephemeral(self) -> bool:
         return self.body.get("response_type") == "ephemeral"
 
+    @property
+    def parsed(self) -> str:
+        """The texts Slack parses for mentions and links (the fallback and every mrkdwn
+        object), joined; plain_text (a header, a button label) is shown as typed."""
+        return "\n".join([self.body.get("text", ""), *mrkdwn_texts(self.body)])
+
+
+def mrkdwn_texts(node: object) -> list[str]:
+    """Every mrkdwn text object's text in a message, a view or a block."""
+    if isinstance(node, dict):
+        found = [node["text"]] if node.get("type") == "mrkdwn" else []
+        return found + [t for value in node.values() for t in mrkdwn_texts(value)]
+    if isinstance(node, list):
+        return [t for item in node for t in mrkdwn_texts(item)]
+    return []
+
 
 def _texts(node: Any) -> list[str]:
     if isinstance(node, dict):

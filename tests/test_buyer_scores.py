@@ -75,8 +75,7 @@ def test_the_health_part_reads_each_kind_on_its_scale() -> None:
     rows += [("nps", 3, NOW - day)]
     nps_only = health.ratings_part(rows, NOW)
     assert nps_only.detail == (
-        "latest NPS 3/10, a detractor; NPS +25 over 4 answers "
-        "(2 promoters, 1 passive, 1 detractor)"
+        "latest NPS 3/10, a detractor; NPS +25 over 4 answers (2 promoters, 1 passive, 1 detractor)"
     )
     # Four passives score half, where reading them as scores gave them 80%.
     passives = health.ratings_part([("nps", 8, NOW - day * n) for n in range(4)], NOW)
@@ -89,9 +88,7 @@ def test_the_health_part_reads_each_kind_on_its_scale() -> None:
         "latest CSAT 8/10 (target: above 8, not met)"
     )
     both = health.ratings_part([("csat", 9, NOW - 2 * day), ("nps", 6, NOW - day)], NOW)
-    assert both.detail == (
-        "latest NPS 6/10, a detractor; latest CSAT 9/10 (target: above 8, met)"
-    )
+    assert both.detail == ("latest NPS 6/10, a detractor; latest CSAT 9/10 (target: above 8, met)")
 
 
 def test_health_view_shows_the_csat_target_and_the_nps_groups(s: Scenario) -> None:

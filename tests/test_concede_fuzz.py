@@ -7,8 +7,7 @@ from hypothesis import example, given
 from storage.db import SessionFactory
 from storage.models import Account, Concession
 from tests.fuzzing import FUZZ, command_text, row_counts
-from tests.slackkit import SlackSender
-from tests.test_meso_render import mrkdwn_texts
+from tests.slackkit import SlackSender, mrkdwn_texts
 
 KEYWORDS = [
     "acme",

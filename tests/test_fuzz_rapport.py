@@ -45,7 +45,7 @@ def assert_answered(reply: Any) -> None:
     assert reply.status == 200
     assert reply.ephemeral
     assert reply.text
-    assert "<!channel>" not in str(reply.body)
+    assert "<!channel>" not in reply.parsed
     assert "Something went wrong" not in reply.text
 
 

@@ -15,6 +15,7 @@ from bot.services import concessions, meso
 from handlers.edge.sharing import Shared
 from messages import render
 from messages.ids import Action, ConcessionBlock, MesoBlock, MesoOfferField, View, offer_block
+from tests.slackkit import mrkdwn_texts
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 HOSTILE = "<!channel> @here & <https://evil.test|invoice> \u2028 *bold* \"q\" 'a' : - # | ~"
@@ -145,15 +146,6 @@ def every_template(text: str) -> dict[str, dict[str, Any]]:
             max_account=80,
         ),
     }
-
-
-def mrkdwn_texts(node: object) -> list[str]:
-    if isinstance(node, dict):
-        found = [node["text"]] if node.get("type") == "mrkdwn" else []
-        return found + [t for value in node.values() for t in mrkdwn_texts(value)]
-    if isinstance(node, list):
-        return [t for item in node for t in mrkdwn_texts(item)]
-    return []
 
 
 @pytest.mark.parametrize("text", [HOSTILE, "x" * 3500, "🤝 emoji ok"])

@@ -29,6 +29,7 @@ from handlers.ratings import RatingForm, rating_modal
 from messages import escape, render
 from messages.ids import Action
 from messages.render import render_source
+from tests.slackkit import mrkdwn_texts
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 HOSTILE = "<!channel> @here & <https://evil.test|invoice> \u2028 \x00 \ud800 *bold* \"q\" 'a' : - #"
@@ -717,15 +718,6 @@ def lifecycle_templates(text: str) -> dict[str, dict]:
             open_items=45,
         ),
     }
-
-
-def mrkdwn_texts(node: object) -> list[str]:
-    if isinstance(node, dict):
-        found = [node["text"]] if node.get("type") == "mrkdwn" else []
-        return found + [t for value in node.values() for t in mrkdwn_texts(value)]
-    if isinstance(node, list):
-        return [t for item in node for t in mrkdwn_texts(item)]
-    return []
 
 
 def test_escape_defuses_mentions_and_links() -> None:
