@@ -72,9 +72,13 @@ def redrawn(
     session: Session, deps: Deps, *, team_id: str, outbox_id: int, now: datetime
 ) -> dict[str, Any] | None:
     """The nudge message as it reads now, in its reader's days, after a change."""
-    default_tz = deps.settings.default_tz
     return compose.rerender(
-        session, team_id=team_id, outbox_id=outbox_id, now=now, default_tz=default_tz
+        session,
+        team_id=team_id,
+        outbox_id=outbox_id,
+        now=now,
+        default_tz=deps.settings.default_tz,
+        playbook_file=deps.settings.playbook_file,
     )
 
 
@@ -113,7 +117,7 @@ def still_held(session: Session, team_id: str, ref: NudgeRef) -> None:
         raise OutOfDate(REMINDER_OUT_OF_DATE)
 
 
-def _apply(
+def apply_click(
     body: dict[str, Any], context: BoltContext, client: WebClient, change: Callable[[Click], None]
 ) -> None:
     """Apply `change` to the clicked item, then redraw the message in place."""
@@ -180,7 +184,7 @@ def _done(click: Click) -> None:
 
 
 def done(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    _apply(body, context, client, _done)
+    apply_click(body, context, client, _done)
 
 
 def snooze(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -195,7 +199,7 @@ def snooze(body: dict[str, Any], context: BoltContext, client: WebClient) -> Non
         if until is not None and commitment is not None and commitment.done_at is None:
             followups.snooze(click.session, commitment, until=until)
 
-    _apply(body, context, client, snooze_for)
+    apply_click(body, context, client, snooze_for)
 
 
 def _ask_for_day(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -228,7 +232,7 @@ def _reassign(click: Click) -> None:
 
 
 def reassign(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    _apply(body, context, client, _reassign)
+    apply_click(body, context, client, _reassign)
 
 
 def _qbr(click: Click) -> Qbr | None:
@@ -260,7 +264,7 @@ def _qbr_held(click: Click) -> None:
 
 
 def qbr_held(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    _apply(body, context, client, _qbr_held)
+    apply_click(body, context, client, _qbr_held)
 
 
 def _qbr_moved(click: Click) -> None:
@@ -276,7 +280,7 @@ def _qbr_moved(click: Click) -> None:
 
 
 def qbr_moved(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    _apply(body, context, client, _qbr_moved)
+    apply_click(body, context, client, _qbr_moved)
 
 
 def _qbr_skipped(click: Click) -> None:
@@ -288,7 +292,7 @@ def _qbr_skipped(click: Click) -> None:
 
 
 def qbr_skipped(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    _apply(body, context, client, _qbr_skipped)
+    apply_click(body, context, client, _qbr_skipped)
 
 
 def _touched(click: Click) -> None:
@@ -304,7 +308,7 @@ def _touched(click: Click) -> None:
 
 
 def touched(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    _apply(body, context, client, _touched)
+    apply_click(body, context, client, _touched)
 
 
 def picked_snooze_day(body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> date:

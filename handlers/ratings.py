@@ -26,7 +26,7 @@ from handlers.edge.after_ack import ack_only, clicks_after_ack, submissions_afte
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.forms import Form
-from handlers.nudges import clicked_item, redraw, redrawn, still_held
+from handlers.nudges import Click, apply_click, clicked_item, redraw, redrawn, still_held
 from messages import render
 from messages.ids import (
     RATING_SCORE_PREFIX,
@@ -34,6 +34,7 @@ from messages.ids import (
     Action,
     NudgeRef,
     RatingBlock,
+    RecoveryButton,
     View,
 )
 from messages.payloads import Metadata, OutOfDate
@@ -248,8 +249,31 @@ def submit_rating(
     redraw(client, answer.form.channel_id, answer.form.message_ts, message)
 
 
+# --- after a low score: its follow-up, one click away ---------------------------------
+
+
+def record_recovery(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Record a follow-up: the recovery a low score calls for, due the next working day."""
+    apply_click(body, context, client, _recover)
+
+
+def _recover(click: Click) -> None:
+    button = RecoveryButton.parse(click.action.get("value"))
+    if click.ref.kind != "checkin":
+        raise OutOfDate(REMINDER_OUT_OF_DATE)
+    ratings.record_recovery_followup(
+        click.session,
+        button.rating_id,
+        click.ref.subject_id,
+        team_id=click.team_id,
+        user_id=click.user_id,
+        calendar=click.calendar,
+        now=click.now,
+    )
+
+
 def register(app: App) -> None:
-    clicks_after_ack(app, {Action.NUDGE_RATE: open_rating})
+    clicks_after_ack(app, {Action.NUDGE_RATE: open_rating, Action.NUDGE_RECOVERY: record_recovery})
     # The 0-10 buttons in the rating modal: one action_id per score.
     app.action(re.compile(rf"^{RATING_SCORE_PREFIX}\d+$"))(ack=ack_only, lazy=[choose_score])
     submissions_after_ack(app, {View.BUYER_RATING: (ack_rating, submit_rating)})

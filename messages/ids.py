@@ -26,6 +26,8 @@ class Action(StrEnum):
     NUDGE_TOUCHED = "nudge_touched"
     # Check-in nudges: open the modal that records the buyer's CSAT/NPS answer.
     NUDGE_RATE = "nudge_rate"
+    # After a low answer: record the recovery follow-up (value: RecoveryButton).
+    NUDGE_RECOVERY = "nudge_recovery"
     # The account view and the governance reply (value: the account id).
     GOVERNANCE_EDIT = "governance_edit"
     DEBRIEF_START = "debrief_start"
@@ -319,6 +321,16 @@ class SnoozeOption(ButtonValue):
     choice: SnoozeFor
 
 
+class RecoveryButton(ButtonValue):
+    """Record a follow-up, under a low CSAT or NPS answer on a check-in reminder
+    (nudge_dm.yaml.j2): the rating it recovers from."""
+
+    OUT_OF_DATE = REMINDER_OUT_OF_DATE
+    SEPARATOR = ":"
+
+    rating_id: RowId
+
+
 # Given to every template by name (messages/render.py): `AccountButton(account_id=…).dump()`.
 WRITTEN_BY_TEMPLATES: tuple[type[ButtonValue], ...] = (
     AccountButton,
@@ -332,4 +344,5 @@ WRITTEN_BY_TEMPLATES: tuple[type[ButtonValue], ...] = (
     SnoozeChoice,
     DoneButton,
     SnoozeOption,
+    RecoveryButton,
 )

@@ -155,3 +155,8 @@ def gave(text: str) -> str:
         return f"agreed to {give.text}"
     thing, amount = _thing(give.rest)
     return f"gave them {thing}" if amount else f"gave {thing}"
+
+
+def recovery_followup(kind: str, score: int) -> str:
+    """The follow-up a low score records with one click (bot.services.ratings)."""
+    return f"Hear what is behind their {kind.upper()} of {score}/10 and agree one fix, with a date"

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bot.services import team_calendar
 from bot.services.accounts import AccountShown
 from bot.services.buyer_scores import SCALES, BuyerScores
+from bot.services.coaching import Advice
 from bot.services.concessions import Balance, ConcessionLog
 from bot.services.digest import SECTIONS, AccountRow, Digest, Line, Section, WeekPoint
 from bot.services.due import DueList
@@ -22,6 +23,7 @@ from bot.services.errors import AccountOption, AccountUnsure
 from bot.services.health import PARTS, Raw, combine
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
 from bot.services.lifecycle import Closed, Outcome
+from bot.services.ratings import RatingShown, RecoveryShown
 from bot.services.rhythm import QbrReminder
 from handlers.edge.errors import usage_for
 from handlers.rapport import help_sections, suggestions
@@ -186,11 +188,32 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
             kept_since=0,
             balance=None,
             open_commitments=[],
-            rating=SimpleNamespace(kind="nps", score=9, contact_on=date(2026, 11, 27)),
+            rating=RatingShown(5, "nps", 9, date(2026, 11, 27)),
+            advice=Advice("referral-ask", text[:80], text[:500], say=True),
         )
     )
+    # After a low answer: the recovery move, with its follow-up one click away (an
+    # open check-in, a done one), then recorded.
+    low = RatingShown(6, "csat", 3, date(2026, 11, 27))
+    recorded = RatingShown(
+        7, "nps", 0, None, followup=RecoveryShown(text[:500], date(2026, 12, 1), False)
+    )
+    for n, (rating, closed) in enumerate([(low, None), (low, "done"), (recorded, "done")]):
+        items.append(
+            SimpleNamespace(
+                nudge=SimpleNamespace(kind="checkin", subject=f"checkin:{3 + n}", id=24 + n),
+                account=account(text[:80]),
+                commitment=None,
+                qbr=None,
+                checkin=SimpleNamespace(label="30-day", due_on=date(2026, 12, 2)),
+                closed=closed,
+                rating=rating,
+                advice=Advice("recovery", None, text[:500], say=False),
+            )
+        )
     for item in items:
         item.__dict__.setdefault("rating", None)
+        item.__dict__.setdefault("advice", None)
     return items
 
 
@@ -822,3 +845,17 @@ def test_long_lifecycle_messages_keep_every_line_and_their_end() -> None:
     lost = lifecycle_templates(text)["account_lost"]["text"]
     assert lost.count("\n• ") == 10 and "• …and 36 more" in lost
     assert lost.endswith("`/rapport account " + "x" * 80 + "` still shows it.")
+
+
+def test_fifteen_rated_check_ins_with_their_advice_fit_one_reminder() -> None:
+    """The most blocks an item takes: a done check-in whose low score still offers its
+    follow-up (its line, the Done note, the button). Fifteen of them, the most a DM
+    shows, stay within Slack's 50 blocks, each line whole."""
+    text = "x" * 3500
+    worst = nudge_items(text)[-2]
+    assert worst.closed == "done" and worst.rating.next == "recovery"
+    message = render(
+        "nudge_dm", items=[worst] * 15, more=40, ref=7, to_channel=False, now=NOW, today=NOW.date()
+    )
+    assert len(message["blocks"]) <= 50
+    assert sum("Record a follow-up" in str(block) for block in message["blocks"]) == 15

@@ -14,13 +14,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.scheduler import notices
 from bot.scheduler.batches import is_user, subject_ids
-from bot.services import account_state, due, followups, rhythm
+from bot.services import account_state, buyer_scores, coaching, due, followups, rhythm
 from bot.services.accounts import AccountShown, account_by_id
+from bot.services.coaching import Advice
 from bot.services.concessions import Balance, balance_of
 from bot.services.errors import NotFound
 from bot.services.followups import CommitmentShown
@@ -31,6 +33,7 @@ from bot.services.rhythm import CheckInShown, QbrShown
 from bot.services.shown import Shown
 from messages import render
 from messages.ids import NudgeRef
+from messages.playbook import Playbook, load_playbook
 from storage import nudges as stored_nudges
 from storage import outbox, reads
 from storage.models import Account, CheckIn, Commitment, Nudge, OutboxMessage, Qbr
@@ -70,6 +73,7 @@ class Item:
     kept_since: int = 0
     kpis: str | None = None  # from the account's governance plan, for a QBR agenda
     rating: RatingShown | None = None  # the buyer's answer recorded from a check-in nudge
+    advice: Advice | None = None  # what the playbook says to do next (after a rating)
 
     @property
     def day(self) -> date | None:
@@ -98,8 +102,11 @@ def _load(
     return found
 
 
-def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list[Item]:
-    """What each nudge is about, read in one query per kind of subject."""
+def load_items(
+    session: Session, nudges: Sequence[Nudge], now: datetime, playbook: Playbook | None = None
+) -> list[Item]:
+    """What each nudge is about, read in one query per kind of subject; `playbook`
+    (the deployment's, else the built-in one) says what to do after a rating."""
     subjects = _Subjects(
         commitments=_load(session, nudges, "commitment", Commitment, True),
         qbrs=_load(session, nudges, "qbr", Qbr, True),
@@ -107,7 +114,17 @@ def load_items(session: Session, nudges: Sequence[Nudge], now: datetime) -> list
         accounts=_load(session, nudges, "account", Account, False),
     )
     ratings = _ratings(session, subjects.checkins.values())
-    return [_item(nudge, subjects, ratings, session, now) for nudge in nudges]
+    read = _Read(session, now, playbook or load_playbook())
+    return [_item(nudge, subjects, ratings, read) for nudge in nudges]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What every item of one message is read with."""
+
+    session: Session
+    now: datetime
+    playbook: Playbook
 
 
 @dataclass(frozen=True)
@@ -122,10 +139,10 @@ def _item(
     nudge: Nudge,
     subjects: _Subjects,
     ratings: dict[tuple[str, int], RatingShown],
-    session: Session,
-    now: datetime,
+    read: _Read,
 ) -> Item:
     """One nudge's item, from the subjects read for the whole message."""
+    session, now = read.session, read.now
     kind, _, raw = nudge.subject.partition(":")
     key = (nudge.team_id, int(raw) if raw.isdigit() else -1)
     shown = NudgeShown.of(nudge)
@@ -160,7 +177,15 @@ def _item(
         account = checkin.account
         check = CheckInShown.of(checkin)
         closed = "done" if checkin.done_at is not None else None
-        item = Item(shown, check.account, checkin=check, closed=closed, rating=ratings.get(key))
+        rating = ratings.get(key)
+        advice = (
+            coaching.for_answer(read.playbook, buyer_scores.next_move(rating.kind, rating.score))
+            if rating is not None
+            else None
+        )
+        item = Item(
+            shown, check.account, checkin=check, closed=closed, rating=rating, advice=advice
+        )
     elif kind == "person" and nudge.account_id is not None:
         # The one-time note that overdue follow-ups reach nobody else.
         account = _account(session, nudge.team_id, nudge.account_id)
@@ -259,7 +284,12 @@ def recipient_today(
 
 
 def compose(
-    session: Session, row: OutboxMessage, now: datetime, *, default_tz: ZoneInfo = UTC_ZONE
+    session: Session,
+    row: OutboxMessage,
+    now: datetime,
+    *,
+    default_tz: ZoneInfo = UTC_ZONE,
+    playbook_file: Path | None = None,
 ) -> dict[str, Any] | None:
     """The message an outbox row stands for, as it reads at `now`.
 
@@ -274,7 +304,7 @@ def compose(
     nudges = stored_nudges.of_message(
         session, team_id=row.team_id, outbox_id=row.id, ids=row.payload["nudge_ids"]
     )
-    items = load_items(session, nudges, now)
+    items = load_items(session, nudges, now, load_playbook(playbook_file))
     if row.message_ts is None and all(item.closed for item in items):
         return None
     today = recipient_today(
@@ -283,9 +313,12 @@ def compose(
     return render_message(items, row.id, row.recipient, now, today)
 
 
-def composer(default_tz: ZoneInfo) -> Callable[[Session, OutboxMessage, datetime], Any]:
-    """`compose` for a deployment whose people default to `default_tz`."""
-    return functools.partial(compose, default_tz=default_tz)
+def composer(
+    default_tz: ZoneInfo, playbook_file: Path | None = None
+) -> Callable[[Session, OutboxMessage, datetime], Any]:
+    """`compose` for a deployment whose people default to `default_tz`, coached from
+    its playbook (PLAYBOOK_FILE merged over the built-in one)."""
+    return functools.partial(compose, default_tz=default_tz, playbook_file=playbook_file)
 
 
 def rerender(
@@ -295,10 +328,13 @@ def rerender(
     outbox_id: int,
     now: datetime,
     default_tz: ZoneInfo = UTC_ZONE,
+    playbook_file: Path | None = None,
 ) -> dict[str, Any] | None:
     """The message as it should read now (after a click), or None if it is not ours."""
     row = outbox.team_row(session, team_id=team_id, row_id=outbox_id)
-    return compose(session, row, now, default_tz=default_tz) if row is not None else None
+    if row is None:
+        return None
+    return compose(session, row, now, default_tz=default_tz, playbook_file=playbook_file)
 
 
 def holds(session: Session, *, team_id: str, ref: NudgeRef) -> bool:

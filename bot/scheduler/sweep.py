@@ -54,7 +54,7 @@ def sweep(
             db,
             client_for,
             now=now,
-            compose=compose.composer(settings.default_tz),
+            compose=compose.composer(settings.default_tz, settings.playbook_file),
             pacer=pacer,
             on_failure=digests.on_delivery_failure,
         )

@@ -149,7 +149,7 @@ TABLES = (
     _of_account(Qbr, "next_on cadence lead_days last_held_on held_count on_time_count created_by"),
     _of_account(CheckIn, "due_on label done_at done_by"),
     _of_account(Touch, "user_id at note permalink"),
-    _of_account(Rating, "kind score contact_on checkin_id recorded_by recorded_at"),
+    _of_account(Rating, "kind score contact_on checkin_id recorded_by recorded_at followup_id"),
 )
 
 

@@ -13,15 +13,16 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from bot.services import rhythm
+from bot.services import buyer_scores, followups, rhythm
 from bot.services.accounts import account_by_id
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import CONTACT, DayReader
 from bot.services.errors import NotFound, UsageError
-from bot.services.shown import Shown
-from storage.models import Account, CheckIn, Rating, RatingKind
+from bot.services.shown import Shown, copied
+from messages.phrases import recovery_followup
+from storage.models import Account, CheckIn, Commitment, Rating, RatingKind
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,52 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
-class RatingShown(Shown):
-    """A recorded rating as a message shows it."""
+class RecoveryShown:
+    """The follow-up recorded from a low score, as the reminder shows it."""
 
+    what: str
+    due_on: date
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RatingShown(Shown):
+    """A recorded rating as a message shows it, with what it calls for (buyer_scores)."""
+
+    id: int
     kind: str
     score: int
     contact_on: date | None
+    followup: RecoveryShown | None = None
+
+    @classmethod
+    def of(cls, row: Rating) -> RatingShown:
+        made = row.followup
+        followup = (
+            None
+            if made is None
+            else RecoveryShown(made.what, made.due_on, made.done_at is not None)
+        )
+        return copied(cls, row, followup=followup)
+
+    @property
+    def nps_group(self) -> str | None:
+        return buyer_scores.nps_group(self.score) if self.kind == RatingKind.NPS else None
+
+    @property
+    def target(self) -> int:
+        return buyer_scores.CSAT_TARGET
+
+    @property
+    def meets_target(self) -> bool:
+        """A CSAT above the target (an NPS answer is read by its group instead)."""
+        return buyer_scores.above_target(self.score)
+
+    @property
+    def next(self) -> str | None:
+        """ "referral", "recovery" or None (buyer_scores.next_move)."""
+        move = buyer_scores.next_move(self.kind, self.score)
+        return None if move is None else move.value
 
 
 @dataclass(frozen=True)
@@ -81,6 +122,7 @@ def first_ratings(
     for rating in session.scalars(
         select(Rating)
         .where(Rating.team_id == team_id, Rating.checkin_id.in_(checkin_ids))
+        .options(selectinload(Rating.followup))
         .order_by(Rating.id.desc())
     ):
         assert rating.checkin_id is not None
@@ -162,3 +204,44 @@ def record_rating(
         )
     session.flush()
     return Recorded(rating, created=True, touched=touched)
+
+
+def record_recovery_followup(
+    session: Session,
+    rating_id: int,
+    checkin_id: int,
+    *,
+    team_id: str,
+    user_id: str,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> Commitment | None:
+    """The follow-up a low score calls for (buyer_scores: a detractor, a CSAT of 6 or
+    less), recorded once for the caller, due on their next working day: hear what went
+    wrong and agree one fix. A second click finds the first one; None for a rating that
+    called for no recovery, or that is not the one of `checkin_id`."""
+    rating = session.scalar(
+        select(Rating)
+        .where(Rating.team_id == team_id, Rating.id == rating_id, Rating.checkin_id == checkin_id)
+        # Two clicks at once on PostgreSQL queue here; the second finds the first's.
+        .with_for_update()
+    )
+    if rating is None:
+        raise NotFound("That rating is not there any more.")
+    if rating.followup is not None:
+        return rating.followup
+    if buyer_scores.next_move(rating.kind, rating.score) is not buyer_scores.Next.RECOVERY:
+        return None
+    commitment = followups.add_commitment(
+        session,
+        team_id=team_id,
+        account_name=rating.account.name,
+        user_id=user_id,
+        what=recovery_followup(rating.kind, rating.score),
+        due_on=calendar.working_day_after(calendar.today(now), 1),
+        calendar=calendar,
+        now=now,
+    )
+    rating.followup = commitment
+    session.flush()
+    return commitment

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
 from storage.models.base import AccountRow, Base, SlackId, TeamRow
+from storage.models.scheduling import Commitment
 
 
 class RatingKind(StrEnum):
@@ -42,8 +43,13 @@ class Rating(AccountRow, Base):
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="SET NULL"))
     recorded_by: Mapped[SlackId]
     recorded_at: Mapped[datetime]
+    # The follow-up recorded from it with one click, when a low score called for one.
+    followup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("commitments.id", ondelete="SET NULL")
+    )
 
     account: Mapped[Account] = relationship()
+    followup: Mapped[Commitment | None] = relationship()
 
 
 class HealthSnapshot(Base):
