@@ -19,6 +19,7 @@ from bot.services.errors import UsageError
 from bot.slackapi.roles import is_workspace_admin
 from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import clicks_after_ack, later
+from handlers.edge.amounts import AmountWords, read_amount
 from handlers.edge.caller import channel_of, team_of
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form, open_form, open_form_for
@@ -285,22 +286,13 @@ def _build(
     return with_new_account(meso_reply(built, shared), reading)
 
 
-# An offer's value as reps write it: a sign, a currency (symbol or code), k/m/bn, and
-# what it is counted per (`$1,200/mo`, `EUR 14k per year`, `−5k`, `82 pts`).
-_NUMBER = re.compile(
-    r"^(?P<sign>[-−–+])?\s*(?:[$€£¥]|[a-z]{3}\s)?\s*(?P<number>\d[\d,_]*(?:\.\d+)?|\.\d+)\s*"
-    r"(?P<scale>k|m|mm|bn|b)?\s*(?:[$€£¥]|(?!arr|mrr)[a-z]{3}(?![a-z]))?\s*"
-    r"(?:/\s*(?P<per>mo|month|yr|year|y|qtr|quarter)|(?:per|a|an)\s+(?P<per_word>month|year|quarter)"
-    r"|(?P<every>monthly|yearly|annually|annual|quarterly|p\.?a\.?|arr|mrr)|pts|points)?$",
-    re.I,
+# How a value that does not read is answered (handlers/edge/amounts.py reads it).
+_VALUE = AmountWords(
+    example="`value: 120000` or `value: $1,200/mo`",
+    what="an offer's value to us",
+    usage=COMMAND,
+    key="value",
 )
-_SCALES = {"": 1.0, "k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9}
-_PERIODS = {
-    "mo": "month", "month": "month", "monthly": "month", "mrr": "month",
-    "yr": "year", "year": "year", "y": "year", "yearly": "year", "annually": "year",
-    "annual": "year", "pa": "year", "p.a.": "year", "p.a": "year", "pa.": "year",
-    "arr": "year", "qtr": "quarter", "quarter": "quarter", "quarterly": "quarter",
-}  # fmt: skip
 _TEXT_FIELDS = (
     MesoOfferField.TERMS,
     MesoOfferField.SCOPE,
@@ -352,29 +344,7 @@ def open_meso_form(
 def parse_amount(text: str) -> tuple[float, str]:
     """`120000`, `$120k`, `1.2m`, `$1,200/mo`, `EUR 14k per year`, `82 pts` -> the
     number and what it is counted per (`month`, `year`, `quarter`, or "")."""
-    match = _NUMBER.match(text.strip())
-    if match is None:
-        raise UsageError(
-            f"“{text[:40]}” is not a number; write e.g. `value: 120000` or `value: $1,200/mo`.",
-            usage=COMMAND,
-            key="value",
-        )
-    number = float(match["number"].replace(",", "").replace("_", ""))
-    number *= _SCALES[(match["scale"] or "").lower()]
-    period = (match["per"] or match["per_word"] or match["every"] or "").lower()
-    if match["sign"] in ("-", "−", "–") and number:
-        raise UsageError(
-            f"“{text[:40]}” reads as -{number:,.0f}: an offer's value to us is a number from 0 up.",
-            usage=COMMAND,
-            key="value",
-        )
-    if number > meso_service.MAX_VALUE:
-        raise UsageError(
-            f"“{text[:40]}” reads as {number:,.0f}: that value is too large.",
-            usage=COMMAND,
-            key="value",
-        )
-    return number, _PERIODS.get(period, "")
+    return read_amount(text, _VALUE, maximum=meso_service.MAX_VALUE)
 
 
 def same_period(periods: Sequence[tuple[str, str]]) -> None:
