@@ -31,6 +31,10 @@ class Action(StrEnum):
     # The account view and the governance reply (value: the account id).
     GOVERNANCE_EDIT = "governance_edit"
     DEBRIEF_START = "debrief_start"
+    # The prep reply and the account view (value: the account id): open the prep form,
+    # for the current negotiation or to start the next one.
+    PREP_EDIT = "prep_edit"
+    PREP_NEW = "prep_new"
     # The concession log (value: see handlers.concede).
     CONCESSION_NEW = "concession_new"
     CONCESSION_EDIT = "concession_edit"
@@ -66,6 +70,7 @@ class View(StrEnum):
     LOG_TOUCH = "log_touch"
     GOVERNANCE_PLAN = "governance_plan"
     DEBRIEF = "debrief"
+    PREP = "negotiation_prep"
     CONCESSION = "concession"
     MESO = "meso"
     BUYER_RATING = "buyer_rating"
@@ -93,6 +98,30 @@ class DebriefBlock(StrEnum):
     METRICS = "debrief_metrics"
     GOVERNANCE = "debrief_governance"
     NEXT_MESO = "debrief_next_meso"
+
+
+class PrepBlock(StrEnum):
+    """block_id of each input in the negotiation prep modal (the action_id is "value");
+    the people on their side are person_block(0…)."""
+
+    QUESTION = "prep_question"
+    OUR_BATNA = "prep_our_batna"
+    THEIR_BATNA = "prep_their_batna"
+    ANCHOR = "prep_anchor"
+    TARGET = "prep_target"
+    RESERVATION = "prep_reservation"
+    VALUE_NOTES = "prep_value_notes"
+    # Checkboxes, one option per person: the option's value is the person's index.
+    DECIDES = "prep_decides"
+    OUR_ISSUES = "prep_our_issues"
+    THEIR_ISSUES = "prep_their_issues"
+    WE_CAN_GIVE = "prep_we_can_give"
+    WE_WANT = "prep_we_want"
+
+
+def person_block(index: int) -> str:
+    """block_id of the prep modal's input for one person on their side: `prep_person_<i>`."""
+    return f"prep_person_{index}"
 
 
 class ConcessionBlock(StrEnum):
@@ -195,7 +224,7 @@ class NudgeRef(BaseModel):
 
 class AccountButton(ButtonValue):
     """A button (or a menu's option) that names an account by its id: account_view,
-    governance_plan, debrief_start and _digest write it."""
+    governance_plan, debrief_start, prep_view and _digest write it."""
 
     SEPARATOR = ":"
 

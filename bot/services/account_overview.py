@@ -23,6 +23,7 @@ from bot.services.concessions import balance_of
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import CommitmentShown, reliability
 from bot.services.governance import DebriefShown, Plan, latest_debrief, plan_of
+from bot.services.prep import Prep, current_prep
 from storage.models import RELATIONSHIP_TYPES, Commitment, MesoSet
 
 OPEN_COMMITMENTS_SHOWN = 5
@@ -117,6 +118,8 @@ class AccountOverview:
     closed_count: int = 0
     # The day it is shown on, for what holds on it (None: show what is stored).
     today: date | None = None
+    # The current negotiation's prep, if one is written (bot/services/prep.py).
+    prep: Prep | None = None
 
     @property
     def paused_until(self) -> date | None:
@@ -202,6 +205,7 @@ def overview(
         kept_on_time=kept,
         closed_count=closed,
         today=today,
+        prep=current_prep(session, team_id=team_id, account_id=account.id),
     )
 
 

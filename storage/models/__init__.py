@@ -8,6 +8,7 @@ table on `Base.metadata` (Alembic and `create_all` read it).
   and each team's negotiation settings.
 - `governance`: governance plans (who meets whom, how often, on what) and debriefs after a
   deal.
+- `preparation`: negotiation preps, the one-page plan written before each negotiation.
 - `scheduling`: commitments (follow-ups), user preferences and working hours, team days off,
   nudges, QBRs, check-ins and touches.
 - `team`: team-wide views: ratings, health snapshots and digest subscriptions.
@@ -33,6 +34,7 @@ from storage.models.negotiation import (
     MesoSet,
     NegotiationSettings,
 )
+from storage.models.preparation import NegotiationPrep
 from storage.models.scheduling import (
     DEFAULT_WORK_DAYS,
     DEFAULT_WORK_END,
@@ -75,6 +77,7 @@ __all__ = [
     "Debrief",
     "GovernancePlan",
     "ReviewCadence",
+    "NegotiationPrep",
     "Concession",
     "ConcessionRevision",
     "MesoOffer",
