@@ -52,7 +52,6 @@ _AMOUNT = AmountWords(example="`120000`, `$120k` or `$1,200/mo`", what="a value 
 _MARKER = re.compile(r"^\s*(?:[-•*·]+|\d{1,2}[.)])\s*")
 # Where a person's role ends and what they care about begins: `CFO: cash this quarter`.
 _ROLE_END = re.compile(r"\s*:\s*|\s+[-–—]\s+")
-DECIDES = "decides"
 POINTS = (
     (PrepBlock.ANCHOR, "anchor", "the opening anchor"),
     (PrepBlock.TARGET, "target", "the target"),
@@ -125,7 +124,6 @@ def prep_modal(view: prep_service.PrepView, *, new: bool) -> dict[str, Any]:
         max_text=prep_service.MAX_TEXT,
         max_list=prep_service.MAX_ITEMS * (prep_service.MAX_ITEM + 1),
         max_person=prep_service.MAX_ROLE + prep_service.MAX_CARES + 2,
-        decides=DECIDES,
     )
 
 

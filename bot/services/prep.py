@@ -28,15 +28,19 @@ from bot.services.shown import copied
 from storage.models import NegotiationPrep
 from storage.upsert import add_or_read_winner
 
+# One page: with every field at these limits (and hostile text escaped), the shown prep
+# with the last debrief stays under Slack's ~13k characters a message
+# (tests/test_coaching_render.py draws it).
 MAX_QUESTION = 300
 MAX_TEXT = 500
 MAX_PEOPLE = 5
 MAX_ROLE = 80
 MAX_CARES = 160
-# Issues and tradeables: one a line, a handful each, so the page stays one page.
+# Issues and tradeables: one a line, a handful each.
 MAX_ITEMS = 8
 MAX_ITEM = 100
-# The same ceiling as a MESO offer's value (bot/services/meso.py).
+# The ceiling of a MESO offer's value; not imported from bot/services/meso.py, which
+# is to read the prep (its walk-away point and anchor) for its equivalence check.
 MAX_VALUE = 1e12
 PERIODS = ("", "month", "quarter", "year")
 # The account (or the prep) a form names, deleted since it opened.
@@ -66,15 +70,11 @@ class Points:
         if self.period not in PERIODS:
             raise ValueError(f"unknown period {self.period!r}")
 
-    @property
-    def any(self) -> bool:
-        return any(value is not None for value in (self.target, self.reservation, self.anchor))
-
 
 @dataclass(frozen=True)
 class PrepFields:
-    """What a prep says, already read by whoever collected it; `check_prep` holds the
-    rules that span fields."""
+    """What a prep says, already read by whoever collected it; `check_points` holds the
+    rule that spans fields."""
 
     question: str
     our_batna: str | None = None
@@ -106,7 +106,7 @@ def check_points(points: Points) -> None:
         named = "target" if target is not None else "walk-away point"
         raise UsageError(
             f"I read the opening anchor as {anchor:,.0f} and the {named} as {floor:,.0f}. "
-            "The anchor is where you open, so it sits at or above the target.",
+            f"The anchor is where you open, so it sits at or above the {named}.",
             key="anchor",
         )
 
