@@ -6,8 +6,9 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
+from dataclasses import fields, is_dataclass
 from functools import cache, lru_cache
 from typing import Any
 
@@ -221,8 +222,34 @@ def _parse_rendered(template_name: str, context: dict[str, Any]) -> Any:
     return yaml.load(render_source(template_name, **context), Loader=_YAML_LOADER)
 
 
+def _database_row_in(value: object, depth: int = 3) -> str | None:
+    """The type of a database row found in `value` (a template's argument, the
+    dataclasses, lists and mappings in it), or None. SQLAlchemy marks its mapped
+    instances with `_sa_instance_state`; messages does not import storage."""
+    if hasattr(value, "_sa_instance_state"):
+        return type(value).__name__
+    if depth == 0 or isinstance(value, str | bytes | int | float | None):
+        return None
+    if is_dataclass(value) and not isinstance(value, type):
+        parts: Iterable[object] = (getattr(value, f.name) for f in fields(value))
+    elif isinstance(value, Mapping):
+        parts = value.values()
+    elif isinstance(value, list | tuple | set | frozenset):
+        parts = value
+    else:
+        return None
+    for part in parts:
+        if (found := _database_row_in(part, depth - 1)) is not None:
+            return found
+    return None
+
+
 def render(template_name: str, /, **context: Any) -> dict[str, Any]:
     """Render a template to a Slack message (`text` + `blocks`) or a view (`type`)."""
+    if STRICT_VALIDATION:  # templates get plain values, so a reply renders outside its session
+        for name, value in context.items():
+            if (row := _database_row_in(value)) is not None:
+                raise AssertionError(f"{template_name}: {name} holds a database row ({row})")
     document = _parse_rendered(template_name, context)
     if not isinstance(document, dict):
         raise ValueError(f"template {template_name} did not render a mapping")

@@ -859,3 +859,15 @@ def test_fifteen_rated_check_ins_with_their_advice_fit_one_reminder() -> None:
     )
     assert len(message["blocks"]) <= 50
     assert sum("Record a follow-up" in str(block) for block in message["blocks"]) == 15
+
+
+def test_a_template_given_a_database_row_is_refused_in_tests() -> None:
+    """Templates get plain values (issue 14), so a reply renders after its session has
+    closed; under the tests' strict mode a row anywhere in the arguments is refused."""
+    from storage.models import Account
+
+    row = Account(name="Globex", owner_id="U0ALICE")
+    with pytest.raises(AssertionError, match="holds a database row"):
+        render("account_view", view={"account": row})
+    with pytest.raises(AssertionError, match=r"entries holds a database row \(Account\)"):
+        render("concession_log", entries=[row])
