@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -81,6 +81,37 @@ class WorkCalendar:
         if self.is_working_day(day) and local < self.opening(day):
             return self.opening(day)
         return self.opening(self.working_day_after(day, 1))
+
+    def after_working(self, start: datetime, minutes: int) -> datetime:
+        """The instant `minutes` of working time after `start`, counted from the first
+        working moment at or after it: a question asked on Friday evening against a
+        four-hour norm is due on Monday at 13:00 (hours 9 to 18), not on Saturday."""
+        left = timedelta(minutes=max(minutes, 0))
+        at = self.next_open(start).astimezone(UTC)
+        for _ in range(MAX_DAYS_SEARCHED):
+            day = at.astimezone(self.tz).date()
+            room = self.closing(day).astimezone(UTC) - at
+            if left <= room:
+                return at + left
+            left -= room
+            at = self.opening(self.working_day_after(day, 1)).astimezone(UTC)
+        return at
+
+    def working_minutes(self, start: datetime, end: datetime) -> int:
+        """Whole minutes of working time from `start` to `end` (none if `end` is not
+        later): what a reply took, counted the way its norm is."""
+        if end <= start:
+            return 0
+        day, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
+        worked = timedelta()
+        while day <= last:
+            if self.is_working_day(day):
+                begins = max(self.opening(day).astimezone(UTC), start.astimezone(UTC))
+                ends = min(self.closing(day).astimezone(UTC), end.astimezone(UTC))
+                if ends > begins:
+                    worked += ends - begins
+            day += timedelta(days=1)
+        return int(worked.total_seconds() // 60)
 
     def working_day_after(self, day: date, count: int) -> date:
         """The `count`-th working day after `day` (day itself not counted)."""
