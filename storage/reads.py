@@ -8,6 +8,7 @@ queries themselves (bench/README.md, "Sweep").
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import Row, Select, select
@@ -31,3 +32,17 @@ def team_rows_by_id(
     if with_account:
         query = query.options(joinedload(model.account))
     return {row.id: row for row in session.scalars(query)}
+
+
+def lock_due_rows(session: Session, model: Any, *, now: datetime, limit: int) -> Sequence[Any]:
+    """Up to `limit` rows of `model` (a table the sweep plans from: its `next_nudge_at`,
+    indexed, and its `account`) due by `now`, soonest first, with their accounts, locked
+    for this transaction (FOR UPDATE SKIP LOCKED: another worker's batch is skipped)."""
+    return session.scalars(
+        select(model)
+        .where(model.next_nudge_at <= now)
+        .order_by(model.next_nudge_at, model.id)
+        .limit(limit)
+        .options(joinedload(model.account))
+        .with_for_update(skip_locked=True, of=model)
+    ).all()

@@ -11,6 +11,7 @@ table on `Base.metadata` (Alembic and `create_all` read it).
 - `preparation`: negotiation preps, the one-page plan written before each negotiation.
 - `scheduling`: commitments (follow-ups), user preferences and working hours, team days off,
   nudges, QBRs, check-ins and touches.
+- `kpis`: client questions on the team's reply clock.
 - `team`: team-wide views: ratings, health snapshots and digest subscriptions.
 - `delivery`: the outbox of messages to Slack, teams on hold, and the replies kept for
   requests Slack may deliver twice.
@@ -26,6 +27,7 @@ from storage.models.accounts import (
 from storage.models.base import Base, SlackId
 from storage.models.delivery import DeliveryHold, OutboxMessage, OutboxStatus, RequestReply
 from storage.models.governance import Debrief, GovernancePlan, ReviewCadence
+from storage.models.kpis import ClientQuestion
 from storage.models.negotiation import (
     Concession,
     ConcessionRevision,
@@ -74,6 +76,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "RequestReply",
+    "ClientQuestion",
     "Debrief",
     "GovernancePlan",
     "ReviewCadence",

@@ -121,13 +121,17 @@ class TeamHoliday(Base):
 
 
 class TeamCalendar(TeamSettings, Base):
-    """A team's calendar settings: whose public holidays hold its reminders."""
+    """A team's calendar settings: whose public holidays hold its reminders, and how
+    long, in working time, a client's question may wait for a reply."""
 
     __tablename__ = "team_calendars"
 
     # An ISO code the `holidays` package knows (DE, US…); None: the deployment's
     # HOLIDAY_COUNTRY applies.
     holiday_country: Mapped[str | None] = mapped_column(String(8))
+    # How many working minutes a client's question may wait for our reply; None: the
+    # default (bot.services.questions.DEFAULT_NORM_MINUTES).
+    reply_norm_minutes: Mapped[int | None] = mapped_column(Integer)
 
 
 class ChannelPacing(Base):
