@@ -22,6 +22,7 @@ from handlers import (
     nudges,
     prep,
     qbr,
+    questions,
     rapport,
     ratings,
     rhythm,
@@ -35,6 +36,7 @@ from handlers.edge.context import Deps
 FEATURES = (
     concede,
     followups,
+    questions,
     meso,
     rapport,
     account,

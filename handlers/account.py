@@ -167,7 +167,7 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
                 )
             else:
                 view = accounts.account_overview(
-                    session, team_id=team_id, name=reading.name, today=today
+                    session, team_id=team_id, name=reading.name, today=today, now=now
                 )
     if history is not None:
         ack(**ephemeral(render("account_history", **history)))
@@ -185,12 +185,15 @@ def open_account(body: dict[str, Any], context: BoltContext, client: WebClient) 
 
     def account_modal(session: Session, account: AccountShown) -> dict[str, Any]:
         # What holds today for the one opening it (a pause that ended is not shown).
+        now = utcnow()
         today = (
             deps_of(context)
             .calendar_of(session, team_id=account.team_id, user_id=caller_of(body).user_id)
-            .today(utcnow())
+            .today(now)
         )
-        view = accounts.overview(session, team_id=account.team_id, account=account, today=today)
+        view = accounts.overview(
+            session, team_id=account.team_id, account=account, today=today, now=now
+        )
         message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
         # The view's buttons act on a message; in a modal it is for reading.
         blocks = [block for block in message["blocks"] if block["type"] != "actions"]

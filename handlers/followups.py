@@ -1,6 +1,7 @@
 """/followup: record a commitment (ours or the buyer's), or list the open ones. The
 reminders it leads to, and their buttons, are handlers/nudges.py; Done and Snooze on
-App Home are handlers/home.py."""
+App Home are handlers/home.py. A client's question (`they asked:`), `ACCOUNT replied`
+and the team's reply norm (`norm:`) are read here and handled in handlers/questions.py."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from handlers.edge.context import deps_of, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import colons_added, split_keyed
 from handlers.edge.replies import ephemeral
+from handlers.questions import norm, record, replied
 from messages import render
 from storage.models import CommitmentDirection
 
@@ -43,6 +45,8 @@ class FollowupInput:
     text: str
     due: str = ""
     they: str | None = None  # the buyer's promise, when `they:` is given
+    asked: str | None = None  # the client's question, when `asked:` is given
+    norm: str | None = None  # the team's reply norm, when `norm:` is given
 
     @property
     def records(self) -> bool:
@@ -51,11 +55,31 @@ class FollowupInput:
 
 def parse_followup(text: str) -> FollowupInput | None:
     """None: list my open follow-ups."""
-    parts = split_keyed(text, ("due", "they"), command=COMMAND)
+    parts = split_keyed(text, ("due", "they", "asked", "norm"), command=COMMAND)
     if not parts.head and not parts.fields:
         return None
+    fields = parts.fields
+    if "norm" in fields and (parts.head or len(fields) > 1):
+        raise UsageError(
+            "The reply norm is the whole team's, so it goes alone: `/followup norm: 3h`.",
+            usage=COMMAND,
+            key="norm",
+        )
+    if "asked" in fields and ("due" in fields or fields.get("they")):
+        raise UsageError(
+            "A question runs on the team's reply clock, not to a due day: write "
+            "`/followup ACCOUNT they asked: …` alone, and a promise of theirs as its own "
+            "`/followup ACCOUNT they: … due: …`.",
+            usage=COMMAND,
+            key="asked",
+        )
     return FollowupInput(
-        head=parts.head, text=text, due=parts.fields.get("due", ""), they=parts.fields.get("they")
+        head=parts.head,
+        text=text,
+        due=fields.get("due", ""),
+        they=fields.get("they"),
+        asked=fields.get("asked"),
+        norm=fields.get("norm"),
     )
 
 
@@ -88,12 +112,19 @@ def what_of(request: FollowupInput, rest: str, reader: DayReader) -> str:
 
 def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     request = parse_followup(command.get("text", ""))
+    if request is not None and request.norm is not None:
+        norm(ack, command, context, request.norm)
+        return
     deps = deps_of(context)
     team_id, user_id = team_of(command), command["user_id"]
     now = utcnow()
     with deps.db.begin() as session:
         calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
-        if request is None:
+        if request is not None and request.asked is not None:
+            reply = record(session, command, deps, head=request.head, asked=request.asked, now=now)
+        elif request is not None and not request.records and _says_replied(request.head):
+            reply = replied(session, command, deps, head=request.head.rsplit(" ", 1)[0], now=now)
+        elif request is None:
             mine = followups.open_commitments(session, team_id=team_id, owner_id=user_id)
             reply = render(
                 "followup_list",
@@ -107,6 +138,12 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     if request is not None and request.records:
         refresh_home(context, team_id=team_id, user_id=user_id)
     ack(**ephemeral(reply))
+
+
+def _says_replied(head: str) -> bool:
+    """`/followup ACCOUNT replied`: the account's questions are answered."""
+    words = head.split()
+    return len(words) > 1 and words[-1].casefold() in ("replied", "answered")
 
 
 def _account_reply(

@@ -1,7 +1,7 @@
 """The reminder DM (a nudge) and its buttons: Done, Snooze (with the pick-a-day modal),
-Reassign, Mark held, Moved to…, Skipped, I was in touch. One DM carries items of every
-kind (follow-ups, QBRs, check-ins, quiet accounts); the check-in's rating is
-handlers/ratings.py.
+Reassign, Mark held, Moved to…, Skipped, I was in touch, Replied. One DM carries items
+of every kind (follow-ups, QBRs, check-ins, quiet accounts, client questions waiting
+for an answer); the check-in's rating is handlers/ratings.py.
 
 Each click is acked at once; the work runs after the ack (Bolt lazy listener) because
 it ends in a Slack call that updates the message in place. Clicks are idempotent:
@@ -24,7 +24,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.scheduler import compose
-from bot.services import followups, rhythm
+from bot.services import followups, questions, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import SNOOZE
 from bot.services.errors import UsageError
@@ -311,6 +311,21 @@ def touched(body: dict[str, Any], context: BoltContext, client: WebClient) -> No
     apply_click(body, context, client, _touched)
 
 
+def _replied(click: Click) -> None:
+    question = questions.question_by_id(
+        click.session, team_id=click.team_id, question_id=click.ref.subject_id
+    )
+    # The clock runs in the owner's working hours, whoever clicks.
+    owner = click.deps.calendar_of(click.session, team_id=click.team_id, user_id=question.owner_id)
+    questions.mark_replied(
+        click.session, question, user_id=click.user_id, calendar=owner, now=click.now
+    )
+
+
+def replied(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    apply_click(body, context, client, _replied)
+
+
 def picked_snooze_day(body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> date:
     """The day picked in a pick-a-day snooze modal (the reminder's or App Home's), held
     to the snooze's range from the person's own today; a UsageError if there is none
@@ -391,6 +406,7 @@ def register(app: App) -> None:
             Action.NUDGE_QBR_MOVED: qbr_moved,
             Action.NUDGE_QBR_SKIPPED: qbr_skipped,
             Action.NUDGE_TOUCHED: touched,
+            Action.NUDGE_REPLIED: replied,
         },
     )
     submissions_after_ack(app, {View.SNOOZE_UNTIL: (ack_reminder_snooze, submit_snooze_until)})

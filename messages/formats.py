@@ -41,3 +41,21 @@ def relative_day(day: date, today: date) -> str:
     if days >= 7:
         return f"in {days} days"
     return f"{-days} days ago"
+
+
+def duration(minutes: int) -> str:
+    """A stretch of time as a reply's clock counts it: "45m", "2h", "2h 10m"."""
+    hours, rest = divmod(max(int(minutes), 0), 60)
+    if not hours:
+        return f"{rest}m"
+    return f"{hours}h {rest}m" if rest else f"{hours}h"
+
+
+def norm_words(minutes: int) -> str:
+    """A reply norm in words: "4 working hours", "1 working hour", "90 working minutes"."""
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} working hour{'s' * (hours != 1)}"
+    if minutes < 60:
+        return f"{minutes} working minute{'s' * (minutes != 1)}"
+    return f"{duration(minutes)} of working time"

@@ -24,6 +24,8 @@ class Action(StrEnum):
     NUDGE_QBR_MOVED = "nudge_qbr_moved"
     NUDGE_QBR_SKIPPED = "nudge_qbr_skipped"
     NUDGE_TOUCHED = "nudge_touched"
+    # A client question's reminder: the reply went out, stop its clock.
+    NUDGE_REPLIED = "nudge_replied"
     # Check-in nudges: open the modal that records the buyer's CSAT/NPS answer.
     NUDGE_RATE = "nudge_rate"
     # After a low answer: record the recovery follow-up (value: RecoveryButton).
@@ -57,6 +59,8 @@ class Action(StrEnum):
     # A "Did you mean…?" reply: run the command as corrected (value: see
     # handlers.rapport).
     RUN_COMMAND = "run_command"
+    # Replied, on the answer to `/followup ACCOUNT they asked: …` (value: QuestionButton).
+    QUESTION_REPLIED = "question_replied"
     # Undo one change to an account (value: the AccountChange id), on the reply to
     # the change and on the DM that tells the owner of someone else's change.
     CHANGE_UNDO = "change_undo"
@@ -75,6 +79,8 @@ class View(StrEnum):
     MESO = "meso"
     BUYER_RATING = "buyer_rating"
     HOME_SNOOZE_UNTIL = "home_snooze_until"
+    # The "Reply owed" message shortcut's form: the account and the client's question.
+    REPLY_OWED = "reply_owed"
 
 
 class GovernanceBlock(StrEnum):
@@ -191,7 +197,7 @@ class NudgeRef(BaseModel):
     LIMIT: ClassVar[int] = 255
 
     outbox_id: RowId
-    kind: Literal["commitment", "qbr", "checkin", "account"]
+    kind: Literal["commitment", "qbr", "checkin", "account", "question"]
     subject_id: RowId
     nudge_id: RowId
 
@@ -331,6 +337,16 @@ class SnoozeChoice(ButtonValue):
     choice: SnoozeFor
 
 
+class QuestionButton(ButtonValue):
+    """Replied on the answer to a client question put on the clock
+    (question_recorded.yaml.j2): the question's id."""
+
+    OUT_OF_DATE = "This button is out of date. `/followup ACCOUNT replied` stops the clock."
+    SEPARATOR = ":"
+
+    question_id: RowId
+
+
 class DoneButton(ButtonValue):
     """Done on a follow-up in App Home (home.yaml.j2): the commitment id."""
 
@@ -371,6 +387,7 @@ WRITTEN_BY_TEMPLATES: tuple[type[ButtonValue], ...] = (
     ReviewAnswer,
     HeldReview,
     SnoozeChoice,
+    QuestionButton,
     DoneButton,
     SnoozeOption,
     RecoveryButton,

@@ -214,6 +214,7 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
     for item in items:
         item.__dict__.setdefault("rating", None)
         item.__dict__.setdefault("advice", None)
+        item.__dict__.setdefault("question", None)
     return items
 
 
@@ -779,7 +780,12 @@ def test_every_template_file_is_rendered_by_these_checks() -> None:
     from jinja2 import Environment
 
     from messages.render import _environment
-    from tests import test_coaching_render, test_meso_render, test_playbook_render
+    from tests import (
+        test_coaching_render,
+        test_meso_render,
+        test_playbook_render,
+        test_reply_render,
+    )
 
     env = _environment()
     rendered: set[str] = set()
@@ -798,6 +804,7 @@ def test_every_template_file_is_rendered_by_these_checks() -> None:
         )
         test_playbook_render.test_account_and_governance_templates_at_their_largest("x")
         test_coaching_render.every_template("x" * 300)
+        test_reply_render.every_template("x" * 300)
     finally:
         del env.get_template
     files = {

@@ -426,6 +426,34 @@ def command_body(
     )
 
 
+def message_shortcut(
+    callback_id: str,
+    message: dict[str, str],
+    *,
+    team_id: str = "T0LOCAL",
+    user_id: str = "U0LOCAL",
+    channel_id: str = "C0LOCAL",
+) -> dict[str, Any]:
+    """A message shortcut's payload (`message_action`), as Slack sends it when someone
+    picks the shortcut on `message` (its `user`, `ts` and `text`): the channel it is
+    in, who picked it, and a trigger_id of its own to open a form with. Send it with
+    `interaction_body`."""
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": f"{next(_TRIGGERS)}.42.{uuid.uuid4().hex[:12]}",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": "local"},
+        "user": {"id": user_id, "team_id": team_id, "name": "local.user"},
+        "channel": {"id": channel_id, "name": "local"},
+        "is_enterprise_install": False,
+        "message_ts": message.get("ts", ""),
+        "message": {"type": "message", **message},
+        "response_url": "http://127.0.0.1:9/response/none",
+        "token": "deprecated-verification-token",
+    }
+
+
 def interaction_body(payload: dict[str, Any]) -> str:
     """An interactivity POST body: the JSON payload, form-encoded as `payload=`."""
     return urlencode({"payload": json.dumps(payload)})

@@ -28,6 +28,7 @@ from bot.services.errors import NotFound
 from bot.services.followups import CommitmentShown
 from bot.services.governance import plan_of
 from bot.services.people import prefs_of, zone
+from bot.services.questions import QuestionShown
 from bot.services.ratings import RatingShown, first_ratings
 from bot.services.rhythm import CheckInShown, QbrShown
 from bot.services.shown import Shown
@@ -36,7 +37,7 @@ from messages.ids import NudgeRef
 from messages.playbook import Playbook, load_playbook
 from storage import nudges as stored_nudges
 from storage import outbox, reads
-from storage.models import Account, CheckIn, Commitment, Nudge, OutboxMessage, Qbr
+from storage.models import Account, CheckIn, ClientQuestion, Commitment, Nudge, OutboxMessage, Qbr
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -74,6 +75,7 @@ class Item:
     kpis: str | None = None  # from the account's governance plan, for a QBR agenda
     rating: RatingShown | None = None  # the buyer's answer recorded from a check-in nudge
     advice: Advice | None = None  # what the playbook says to do next (after a rating)
+    question: QuestionShown | None = None  # a client's question waiting for our reply
 
     @property
     def day(self) -> date | None:
@@ -86,6 +88,8 @@ class Item:
             return self.qbr.next_on
         if self.checkin is not None:
             return self.checkin.due_on
+        if self.question is not None:
+            return self.question.reply_by.date()
         return None
 
 
@@ -112,6 +116,7 @@ def load_items(
         qbrs=_load(session, nudges, "qbr", Qbr, True),
         checkins=_load(session, nudges, "checkin", CheckIn, True),
         accounts=_load(session, nudges, "account", Account, False),
+        questions=_load(session, nudges, "question", ClientQuestion, True),
     )
     ratings = _ratings(session, subjects.checkins.values())
     read = _Read(session, now, playbook or load_playbook())
@@ -133,6 +138,7 @@ class _Subjects:
     qbrs: dict[tuple[str, int], Qbr]
     checkins: dict[tuple[str, int], CheckIn]
     accounts: dict[tuple[str, int], Account]
+    questions: dict[tuple[str, int], ClientQuestion]
 
 
 def _item(
@@ -186,6 +192,12 @@ def _item(
         item = Item(
             shown, check.account, checkin=check, closed=closed, rating=rating, advice=advice
         )
+    elif kind == "question" and key in subjects.questions:
+        waiting = subjects.questions[key]
+        account = waiting.account
+        asked = QuestionShown.of(waiting)
+        closed = "replied" if waiting.answered_at is not None else None
+        item = Item(shown, asked.account, question=asked, closed=closed)
     elif kind == "person" and nudge.account_id is not None:
         # The one-time note that overdue follow-ups reach nobody else.
         account = _account(session, nudge.team_id, nudge.account_id)
@@ -254,7 +266,12 @@ def _agenda(
 
 
 def render_message(
-    items: list[Item], outbox_id: int, recipient: str, now: datetime, today: date
+    items: list[Item],
+    outbox_id: int,
+    recipient: str,
+    now: datetime,
+    today: date,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> dict[str, Any]:
     """The DM: the most urgent items first (due.by_urgency), as many as fit; when
     more are due, it says how many and where to see them all."""
@@ -271,16 +288,18 @@ def render_message(
         to_channel=not is_user(recipient),
         now=now,
         today=today,
+        tz=tz,
     )
 
 
-def recipient_today(
-    session: Session, *, team_id: str, recipient: str, now: datetime, default_tz: ZoneInfo
-) -> date:
-    """The day it is where the message is read (the team's default zone for a channel)."""
+def recipient_zone(
+    session: Session, *, team_id: str, recipient: str, default_tz: ZoneInfo
+) -> ZoneInfo:
+    """The time zone the message is read in (the team's default zone for a channel)."""
     prefs = prefs_of(session, team_id=team_id, user_id=recipient) if is_user(recipient) else None
-    tz = zone(prefs.tz_override or prefs.slack_tz, default_tz) if prefs is not None else default_tz
-    return now.astimezone(tz).date()
+    return (
+        zone(prefs.tz_override or prefs.slack_tz, default_tz) if prefs is not None else default_tz
+    )
 
 
 def compose(
@@ -307,10 +326,10 @@ def compose(
     items = load_items(session, nudges, now, load_playbook(playbook_file))
     if row.message_ts is None and all(item.closed for item in items):
         return None
-    today = recipient_today(
-        session, team_id=row.team_id, recipient=row.recipient, now=now, default_tz=default_tz
+    tz = recipient_zone(
+        session, team_id=row.team_id, recipient=row.recipient, default_tz=default_tz
     )
-    return render_message(items, row.id, row.recipient, now, today)
+    return render_message(items, row.id, row.recipient, now, now.astimezone(tz).date(), tz)
 
 
 def composer(

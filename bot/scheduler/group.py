@@ -17,7 +17,7 @@ batches that split a person's nudges still give them one message.
 The reads and writes are named functions: the nudges' and the outbox's in
 storage/nudges.py and storage/outbox.py, whether a subject is still open in the
 service that owns it (`followups.closed_among`, `rhythm.done_checkins_among`,
-`rhythm.qbr_days`, `rhythm.nudged_accounts`). This module writes no SQL.
+`rhythm.qbr_days`, `questions.answered_among`, `rhythm.nudged_accounts`). This module writes no SQL.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 from bot.scheduler import batches
 from bot.scheduler.batches import Calendars, is_user
-from bot.services import account_state, followups, rhythm
+from bot.services import account_state, followups, questions, rhythm
 from bot.services.people import HolidayCountries, needs_timezone
 from storage import nudges, outbox
 from storage.db import SessionFactory
@@ -333,13 +333,15 @@ def _subject_ids(due: list[Due], kind: str) -> list[int]:
 
 
 def _closed_subjects(session: Session, due: list[Due], now: datetime) -> set[str]:
-    """Subjects that need nobody any more: done, held, snoozed, or touched since."""
+    """Subjects that need nobody any more: done, held, snoozed, replied, or touched since."""
     closed: set[str] = set()
     # Only the closed ones come back: nearly every subject of a due nudge is still open.
     if ids := _subject_ids(due, "commitment"):
         closed |= {f"commitment:{i}" for i in followups.closed_among(session, ids, now)}
     if ids := _subject_ids(due, "checkin"):
         closed |= {f"checkin:{i}" for i in rhythm.done_checkins_among(session, ids)}
+    if ids := _subject_ids(due, "question"):
+        closed |= {f"question:{i}" for i in questions.answered_among(session, ids)}
     if ids := _subject_ids(due, "qbr"):
         next_on = rhythm.qbr_days(session, ids)
         closed |= {

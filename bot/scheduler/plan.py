@@ -1,10 +1,11 @@
 """Planning: from due sources to nudges (a sweep's first stage).
 
-Four sources fall due: follow-up commitments (their ladder, `followups.plan`, which
-also decides escalation), QBRs, check-ins, and accounts gone quiet (touches). Each
-is read in batches through its `next_nudge_at` (or `touch_nudge_at`) index by the
-service that owns it (`followups.lock_due`, `rhythm.lock_due_qbrs`, `…_checkins`,
-`…_touches`), moved on, and a `Nudge` row written for every reminder that fell due
+Five sources fall due: follow-up commitments (their ladder, `followups.plan`, which
+also decides escalation), QBRs, check-ins, accounts gone quiet (touches), and client
+questions whose reply clock is about to run out. Each is read in batches through its
+`next_nudge_at` (or `touch_nudge_at`) index by the service that owns it
+(`followups.lock_due`, `rhythm.lock_due_qbrs`, `…_checkins`, `…_touches`,
+`questions.lock_due`), moved on, and a `Nudge` row written for every reminder that fell due
 (storage/nudges.py), unique per kind, subject and slot, so a sweep run twice writes
 nothing twice. This module keeps the order and the batching; it writes no SQL.
 
@@ -25,7 +26,7 @@ from bot.config import Settings
 from bot.scheduler import batches
 from bot.scheduler.batches import Calendars
 from bot.scheduler.group import Grouping, Hours, can_go_now, write_planned
-from bot.services import account_state, followups, rhythm
+from bot.services import account_state, followups, questions, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.followups import LadderRow
 from bot.services.people import HolidayCountries
@@ -47,7 +48,7 @@ def plan_due(
     """
     countries = HolidayCountries(settings.holiday_country)
     written = _plan_commitments(db, settings, countries, now, grouping)
-    for planner in (_plan_qbrs, _plan_checkins, _plan_touches):
+    for planner in (_plan_qbrs, _plan_checkins, _plan_touches, _plan_questions):
         while True:
             with db.begin() as session:
                 calendars = Calendars(session, settings, countries=countries)
@@ -228,4 +229,12 @@ def _plan_checkins(session: Session, calendars: Calendars, now: datetime) -> tup
 def _plan_touches(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
     due = rhythm.lock_due_touches(session, now=now, limit=batches.BATCH)
     planned = [(a.team_id, item) for a in due for item in rhythm.plan_touch(a, now)]
+    return len(due), write_planned(session, planned, now)
+
+
+def _plan_questions(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
+    # The reminder's instant was placed in the owner's working hours when the question
+    # was recorded; grouping still holds it for them, as for every nudge.
+    due = questions.lock_due(session, now=now, limit=batches.BATCH)
+    planned = [(q.team_id, item) for q in due for item in questions.plan(q)]
     return len(due), write_planned(session, planned, now)

@@ -24,6 +24,7 @@ from bot.services.errors import NotFound, UsageError
 from bot.services.followups import CommitmentShown, reliability
 from bot.services.governance import DebriefShown, Plan, latest_debrief, plan_of
 from bot.services.prep import Prep, current_prep
+from bot.services.questions import REPLY_WINDOW, AccountReplies, account_replies
 from storage.models import RELATIONSHIP_TYPES, Commitment, MesoSet
 
 OPEN_COMMITMENTS_SHOWN = 5
@@ -120,6 +121,8 @@ class AccountOverview:
     today: date | None = None
     # The current negotiation's prep, if one is written (bot/services/prep.py).
     prep: Prep | None = None
+    # The client's questions and how fast we answered them (None: not read).
+    replies: AccountReplies | None = None
 
     @property
     def paused_until(self) -> date | None:
@@ -179,7 +182,9 @@ def overview(
     account: AccountShown,
     changed: tuple[str, ...] = (),
     today: date | None = None,
+    now: datetime | None = None,
 ) -> AccountOverview:
+    """The account at a glance; with `now`, its client questions' response time too."""
     open_filter = (
         Commitment.team_id == team_id,
         Commitment.account_id == account.id,
@@ -206,11 +211,21 @@ def overview(
         closed_count=closed,
         today=today,
         prep=current_prep(session, team_id=team_id, account_id=account.id),
+        replies=None
+        if now is None
+        else account_replies(
+            session, team_id=team_id, account=account, since=now - REPLY_WINDOW, now=now
+        ),
     )
 
 
 def account_overview(
-    session: Session, *, team_id: str, name: str, today: date | None = None
+    session: Session,
+    *,
+    team_id: str,
+    name: str,
+    today: date | None = None,
+    now: datetime | None = None,
 ) -> AccountOverview:
     account = find_account(session, team_id=team_id, name=name)
     if account is None:
@@ -218,7 +233,9 @@ def account_overview(
             f"There is no account called “{clean_account_name(name)}” yet. Start one with "
             f"`/rapport account {clean_account_name(name)} type: …` or `/concede`."
         )
-    return overview(session, team_id=team_id, account=AccountShown.of(account), today=today)
+    return overview(
+        session, team_id=team_id, account=AccountShown.of(account), today=today, now=now
+    )
 
 
 def update_account(
@@ -252,7 +269,9 @@ def update_account(
             lifecycle.set_field(session, account, field, value, actor_id=user_id, now=now)
     session.flush()
     shown = AccountShown.of(account)
-    return overview(session, team_id=team_id, account=shown, changed=changes.names, today=today)
+    return overview(
+        session, team_id=team_id, account=shown, changed=changes.names, today=today, now=now
+    )
 
 
 def account_history(

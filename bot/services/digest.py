@@ -9,7 +9,9 @@ the promises we kept (reliability is what buyers remember), the reviews and
 check-ins coming up (the relationship needs a rhythm, not just a close), gives
 without gets this week (drip concessions teach the buyer to keep asking), accounts
 going quiet for longer than their kind of relationship allows, accounts paused for a
-known reason, and the health scores that moved.
+known reason, the health scores that moved, and how fast the clients' questions were
+answered (the response time, against the team's reply norm: a late answer or one
+still owed is named).
 """
 
 from __future__ import annotations
@@ -25,16 +27,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services import account_changes, account_state, buyer_scores
+from bot.services import account_changes, account_state, buyer_scores, questions
 from bot.services.buyer_scores import BuyerScores
 from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
 from bot.services.rhythm import days_quiet, last_touched, touch_intervals_for
 from bot.services.shown import Shown
+from messages.formats import duration, full_day, norm_words
 from messages.phrases import gave
 from storage.models import (
     Account,
     CheckIn,
+    ClientQuestion,
     Commitment,
     CommitmentDirection,
     Concession,
@@ -328,6 +332,7 @@ SECTIONS = (
     SectionSpec("cooling", "Going quiet", "/rapport health"),
     SectionSpec("paused", "Paused"),
     SectionSpec("ratings", "What buyers told us this week"),
+    SectionSpec("late_replies", "Questions answered late or still owed"),
     SectionSpec("movers_down", "Health falling", "/rapport health"),
     SectionSpec("movers_up", "Health rising", "/rapport health"),
 )
@@ -368,10 +373,12 @@ class Digest:
     opted_out: int
     # This week's CSAT and NPS answers summed up (buyer_scores), when there were any.
     buyers: BuyerScores | None = None
+    # How this week's client questions were answered (questions.tally), if any were.
+    replies: questions.ReplyTally | None = None
 
     @property
     def empty(self) -> bool:
-        return not any(section.total for section in self.sections)
+        return not any(section.total for section in self.sections) and self.replies is None
 
 
 @dataclass
@@ -398,6 +405,11 @@ class TeamPicture:
     health: dict[int, Health] = field(default_factory=dict)
     # owner -> this week's buyer answers (kind, score) on their accounts.
     answers: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
+    # owner -> the client questions answered this week or still owed past their norm:
+    # (reply by, answered at, reply minutes), as questions.tally reads them.
+    asked: dict[str, list[tuple[datetime, datetime | None, int | None]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
     def add(self, section: str, line: Line) -> None:
         self.lines[line.account.owner_id][section].append(line)
@@ -478,6 +490,7 @@ def load_team(
     _load_reviews(session, picture)
     _load_concessions(session, picture)
     _load_ratings(session, picture)
+    _load_questions(session, picture)
     if with_health:
         _load_health(session, picture, live)
     for sections in picture.lines.values():
@@ -677,6 +690,42 @@ def _rating_words(kind: str, score: int) -> str:
     return f"CSAT {score}/10, {meets} the target (above {buyer_scores.CSAT_TARGET})"
 
 
+def _load_questions(session: Session, picture: TeamPicture) -> None:
+    """This week's answers to the clients' questions, and those still owed past their
+    norm; the late ones and the owed ones become lines, the oldest first."""
+    now = picture.now
+    for row in session.execute(
+        select(
+            ClientQuestion.account_id,
+            ClientQuestion.question,
+            ClientQuestion.reply_by,
+            ClientQuestion.answered_at,
+            ClientQuestion.reply_minutes,
+            ClientQuestion.norm_minutes,
+        ).where(
+            ClientQuestion.team_id == picture.team_id,
+            (ClientQuestion.answered_at >= now - WEEK)
+            | (ClientQuestion.answered_at.is_(None) & (ClientQuestion.reply_by <= now)),
+        )
+    ):
+        account = picture.accounts.get(row.account_id)
+        if account is None or (row.answered_at is None and not _is_live(picture, account)):
+            continue
+        picture.asked[account.owner_id].append((row.reply_by, row.answered_at, row.reply_minutes))
+        norm = norm_words(row.norm_minutes)
+        if row.answered_at is None:
+            text = f"“{row.question}”: still owed, its {norm} ran out {full_day(row.reply_by)}"
+        elif row.answered_at > row.reply_by:
+            took = duration(row.reply_minutes or 0)
+            text = f"“{row.question}”: answered after {took} of working time, past its {norm}"
+        else:
+            continue
+        picture.add(
+            "late_replies",
+            Line(account, text, (row.reply_by, account.name), row.answered_at or row.reply_by),
+        )
+
+
 def _load_health(session: Session, picture: TeamPicture, live: list[int]) -> None:
     if not live:
         return
@@ -774,6 +823,9 @@ def build_digest(
     buyers = buyer_scores.sum_up(
         answer for owner in owners for answer in picture.answers.get(owner, ())
     )
+    replies = questions.tally(
+        (asked for owner in owners for asked in picture.asked.get(owner, ())), picture.now
+    )
     return Digest(
         sections=sections,
         counts=counts,
@@ -782,6 +834,7 @@ def build_digest(
         accounts=sum(picture.accounts_owned.get(owner, 0) for owner in owners),
         opted_out=len(picture.opted_out & picture.owners),
         buyers=None if buyers.empty else buyers,
+        replies=None if replies.empty else replies,
     )
 
 

@@ -1,6 +1,6 @@
 """Relationship health: one 0-100 score per account, made of parts anyone can read.
 
-The score is the sum of six parts. Each part earns points up to its weight, and each
+The score is the sum of seven parts. Each part earns points up to its weight, and each
 says in plain words why it earned what it did, so a score is never a black box.
 
 Weights (out of 100), and why:
@@ -27,6 +27,16 @@ Weights (out of 100), and why:
   check-ins done; neglecting the relationship after the sale breaks trust
   continuity. They are the scheduled form of "touch", so each
   weighs less on its own.
+- **replies, a tenth of the score**: client questions answered within the team's
+  reply norm (bot.services.questions; four working hours unless the team set
+  another). How fast we answer is a KPI the relationship-management article names,
+  and a slow answer tells a buyer where they rank. A part of its own, not a detail
+  of "kept": a question is not a promise the rep chose to make, and folding dozens
+  of questions into a handful of promises would drown the promises. Its base weight
+  is 100/9, so that with every part holding data it is worth 10 of the 100 and the
+  six above keep their proportions (each gives up a tenth); an account with no
+  question on record scores exactly as before. A late answer earns half (it came),
+  a question still waiting past the norm nothing.
 
 A part with no data yet (no QBR scheduled, no ratings recorded, nothing promised)
 earns nothing and is worth nothing: its weight is spread over the parts that have
@@ -34,9 +44,10 @@ data, in proportion to their weights, so a new account is not punished for being
 new. The last touch always has data (it counts from the win or the creation).
 
 Windows: promises and check-ins count when due in the last 180 / 365 days, so an
-old slip fades; a rating counts half as much for every quarter of age.
+old slip fades; a rating counts half as much for every quarter of age; client
+questions count when asked in the last 90 days.
 
-`account_health` reads everything in six grouped queries per 2,000 accounts, and
+`account_health` reads everything in seven grouped queries per 2,000 accounts, and
 does a few arithmetic steps per account: the weekly digest scores every account.
 """
 
@@ -51,11 +62,13 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.orm import Session
 
-from bot.services import account_state, buyer_scores
+from bot.services import account_state, buyer_scores, questions
 from bot.services.rhythm import QBR_WINDOW_DAYS, days_since_touch, touch_intervals_for
+from messages.formats import duration
 from storage.models import (
     Account,
     CheckIn,
+    ClientQuestion,
     Commitment,
     CommitmentDirection,
     Concession,
@@ -73,6 +86,8 @@ PARTS: dict[str, tuple[str, float]] = {
     "balance": ("Give/get balance", 15.0),
     "qbr": ("QBRs on schedule", 10.0),
     "checkins": ("Check-ins done", 10.0),
+    # A tenth of the score when every part has data (see the module's docstring).
+    "replies": ("Replies to client questions", 100.0 / 9),
 }
 
 CHUNK = 2000
@@ -160,6 +175,7 @@ _NO_GIVES = Raw(None, "no data yet: no concessions logged")
 _NO_QBR = Raw(None, "no data yet: no QBR scheduled")
 _NO_CHECKINS = Raw(None, "no data yet: no check-in due in the last year")
 _NO_RATINGS = Raw(None, "no data yet: no CSAT or NPS answer recorded")
+_NO_QUESTIONS = Raw(None, "no data yet: no client question answered or overdue in 90 days")
 
 
 def _day(day: date) -> str:
@@ -269,6 +285,22 @@ def ratings_part(rows: Sequence[tuple[str, int, datetime]], now: datetime) -> Ra
         else:
             said.append(_csat_detail(score, summed, csat_weighted / csat_weight))
     return Raw(weighted / total_weight, "; ".join(said))
+
+
+def replies_part(tally: questions.ReplyTally) -> Raw:
+    """Client questions of the window: within the norm earns in full, answered late
+    half, still waiting past the norm nothing; the median reply is said too."""
+    if tally.empty:
+        return _NO_QUESTIONS
+    detail = (
+        f"{tally.within} of {_plural(tally.counted, 'client question')} in the last 90 days "
+        "answered within the team's norm"
+    )
+    detail += f" ({tally.late} late)" if tally.late else ""
+    detail += _and(tally.waiting_late, "still waiting past the norm")
+    if tally.median_minutes is not None:
+        detail += f"; median reply {duration(tally.median_minutes)} of working time"
+    return Raw((tally.within + 0.5 * tally.late) / tally.counted, detail)
 
 
 def _csat_detail(latest: int, summed: buyer_scores.BuyerScores, mean: float) -> str:
@@ -473,6 +505,21 @@ def _chunk_health(
     ):
         ratings[account_id].append((kind, score, recorded_at))
 
+    asked: dict[int, list[tuple[datetime, datetime | None, int | None]]] = defaultdict(list)
+    for account_id, reply_by, answered_at, minutes in conn.execute(
+        select(
+            ClientQuestion.account_id,
+            ClientQuestion.reply_by,
+            ClientQuestion.answered_at,
+            ClientQuestion.reply_minutes,
+        ).where(
+            ClientQuestion.team_id == team_id,
+            _among(session, ClientQuestion.account_id, ids),
+            ClientQuestion.asked_at >= now - questions.REPLY_WINDOW,
+        )
+    ):
+        asked[account_id].append((reply_by, answered_at, minutes))
+
     result = {}
     for account in accounts:
         account_id = account.id
@@ -487,6 +534,7 @@ def _chunk_health(
             "balance": balance_part(traded, total - traded),
             "qbr": qbr_part(qbrs.get(account_id), today),
             "checkins": checkins_part(checkins.get(account_id, ()), today),
+            "replies": replies_part(questions.tally(asked.get(account_id, ()), now)),
         }
         established = now - account.created_at >= MIN_HISTORY
         result[account_id] = combine(account_id, raws, established=established)

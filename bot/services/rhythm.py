@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from bot.services import account_state
 from bot.services.accounts import AccountShown, ShownWithAccount, account_by_id
@@ -23,7 +23,7 @@ from bot.services.calendar import WorkCalendar
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import PlannedNudge, close_once, note_activity
 from storage.models import Account, AccountStage, CheckIn, Nudge, Qbr, QbrCadence, Touch
-from storage.reads import plain_rows
+from storage.reads import lock_due_rows, plain_rows
 from storage.upsert import among
 
 QBR_LEAD_DAYS = 7
@@ -610,14 +610,8 @@ _Scheduled = TypeVar("_Scheduled", Qbr, CheckIn)
 def _lock_due(
     session: Session, model: type[_Scheduled], now: datetime, limit: int
 ) -> Sequence[_Scheduled]:
-    return session.scalars(
-        select(model)
-        .where(model.next_nudge_at <= now)
-        .order_by(model.next_nudge_at, model.id)
-        .limit(limit)
-        .options(joinedload(model.account))
-        .with_for_update(skip_locked=True, of=model)
-    ).all()
+    due: Sequence[_Scheduled] = lock_due_rows(session, model, now=now, limit=limit)
+    return due
 
 
 def lock_due_qbrs(session: Session, *, now: datetime, limit: int) -> Sequence[Qbr]:
