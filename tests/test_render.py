@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +22,7 @@ from bot.services.digest import SECTIONS, AccountRow, Digest, Line, Section, Wee
 from bot.services.due import DueList
 from bot.services.errors import AccountOption, AccountUnsure
 from bot.services.health import PARTS, Raw, combine
+from bot.services.health_watch import AlertRule, FallenPart, FallShown
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
 from bot.services.lifecycle import Closed, Outcome
 from bot.services.ratings import RatingShown, RecoveryShown
@@ -34,6 +36,7 @@ from messages.render import render_source
 from tests.slackkit import mrkdwn_texts
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
+RULE = AlertRule()
 HOSTILE = "<!channel> @here & <https://evil.test|invoice> \u2028 \x00 \ud800 *bold* \"q\" 'a' : - #"
 
 
@@ -211,10 +214,34 @@ def nudge_items(text: str) -> list[SimpleNamespace]:
                 advice=Advice("recovery", None, text[:500], say=False),
             )
         )
+    # An account's health fell: every part named, the playbook's move; then back up.
+    fell = FallShown(
+        before=88,
+        after=31,
+        below=45,
+        day=date(2026, 11, 24),
+        now=29,
+        parts=tuple(FallenPart(label, 12, text[:3000]) for label, _ in PARTS.values()),
+        advice=Advice("recovery", text[:80], text[:500], say=True),
+        recovered=False,
+    )
+    for n, (shown, closed) in enumerate([(fell, None), (replace(fell, advice=None), "recovered")]):
+        items.append(
+            SimpleNamespace(
+                nudge=SimpleNamespace(kind="health_drop", subject="health:1", id=30 + n),
+                account=account(text[:80]),
+                commitment=None,
+                qbr=None,
+                checkin=None,
+                closed=closed,
+                health_fall=shown,
+            )
+        )
     for item in items:
         item.__dict__.setdefault("rating", None)
         item.__dict__.setdefault("advice", None)
         item.__dict__.setdefault("question", None)
+        item.__dict__.setdefault("health_fall", None)
     return items
 
 
@@ -367,9 +394,25 @@ def every_template(text: str) -> dict[str, dict]:
         ),
         "snooze_modal": render("snooze_modal", callback_id="snooze_until", metadata=text),
         "health_account": render(
-            "health_account", account=account(text[:80]), health=sick, scales=SCALES
+            "health_account", account=account(text[:80]), health=sick, scales=SCALES, rule=RULE
         ),
-        "health_list": render("health_list", rows=[(text[:80], sick)] * 20, more=5, scales=SCALES),
+        "health_account_rule_off": render(
+            "health_account",
+            account=account(text[:80]),
+            health=sick,
+            scales=SCALES,
+            rule=AlertRule(None, None),
+        ),
+        "health_list": render(
+            "health_list", rows=[(text[:80], sick)] * 20, more=5, scales=SCALES, rule=RULE
+        ),
+        "health_rule_checking": render(
+            "health_rule", change={"drop": 20, "below": None}, rule=None
+        ),
+        "health_rule_set": render("health_rule", change={"drop": 20}, rule=AlertRule(20, 45)),
+        "health_rule_off": render(
+            "health_rule", change={"drop": None, "below": None}, rule=AlertRule(None, None)
+        ),
         "rating_modal": rating_modal(
             RatingForm("act:1:checkin:1:1", "D1", "1.1", text[:80], text[:30], score=4),
             kind="nps",
@@ -859,7 +902,7 @@ def test_fifteen_rated_check_ins_with_their_advice_fit_one_reminder() -> None:
     follow-up (its line, the Done note, the button). Fifteen of them, the most a DM
     shows, stay within Slack's 50 blocks, each line whole."""
     text = "x" * 3500
-    worst = nudge_items(text)[-2]
+    worst = next(i for i in nudge_items(text) if i.nudge.id == 25)
     assert worst.closed == "done" and worst.rating.next == "recovery"
     message = render(
         "nudge_dm", items=[worst] * 15, more=40, ref=7, to_channel=False, now=NOW, today=NOW.date()

@@ -20,13 +20,22 @@ from zoneinfo import ZoneInfo
 
 from bot.scheduler import notices
 from bot.scheduler.batches import is_user, subject_ids
-from bot.services import account_state, buyer_scores, coaching, due, followups, rhythm
+from bot.services import (
+    account_state,
+    buyer_scores,
+    coaching,
+    due,
+    followups,
+    health_watch,
+    rhythm,
+)
 from bot.services.accounts import AccountShown, account_by_id
 from bot.services.coaching import Advice
 from bot.services.concessions import Balance, balance_of
 from bot.services.errors import NotFound
 from bot.services.followups import CommitmentShown
 from bot.services.governance import plan_of
+from bot.services.health_watch import FallShown
 from bot.services.people import prefs_of, zone
 from bot.services.questions import QuestionShown
 from bot.services.ratings import RatingShown, first_ratings
@@ -76,6 +85,7 @@ class Item:
     rating: RatingShown | None = None  # the buyer's answer recorded from a check-in nudge
     advice: Advice | None = None  # what the playbook says to do next (after a rating)
     question: QuestionShown | None = None  # a client's question waiting for our reply
+    health_fall: FallShown | None = None  # an account's health fell (health_watch)
 
     @property
     def day(self) -> date | None:
@@ -117,6 +127,7 @@ def load_items(
         checkins=_load(session, nudges, "checkin", CheckIn, True),
         accounts=_load(session, nudges, "account", Account, False),
         questions=_load(session, nudges, "question", ClientQuestion, True),
+        watched=_load(session, nudges, health_watch.SUBJECT, Account, False),
     )
     ratings = _ratings(session, subjects.checkins.values())
     read = _Read(session, now, playbook or load_playbook())
@@ -139,6 +150,7 @@ class _Subjects:
     checkins: dict[tuple[str, int], CheckIn]
     accounts: dict[tuple[str, int], Account]
     questions: dict[tuple[str, int], ClientQuestion]
+    watched: dict[tuple[str, int], Account]  # accounts whose health fell
 
 
 def _item(
@@ -198,6 +210,23 @@ def _item(
         asked = QuestionShown.of(waiting)
         closed = "replied" if waiting.answered_at is not None else None
         item = Item(shown, asked.account, question=asked, closed=closed)
+    elif kind == health_watch.SUBJECT and key in subjects.watched:
+        account = subjects.watched[key]
+        fell = health_watch.fall_shown(
+            session,
+            team_id=nudge.team_id,
+            account_id=account.id,
+            day=date.fromisoformat(nudge.slot),
+            now=now,
+            playbook=read.playbook,
+        )
+        recovered = fell is None or fell.recovered
+        item = Item(
+            shown,
+            AccountShown.of(account),
+            health_fall=fell,
+            closed="recovered" if recovered else None,
+        )
     elif kind == "person" and nudge.account_id is not None:
         # The one-time note that overdue follow-ups reach nobody else.
         account = _account(session, nudge.team_id, nudge.account_id)

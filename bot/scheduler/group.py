@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 from bot.scheduler import batches
 from bot.scheduler.batches import Calendars, is_user
-from bot.services import account_state, followups, questions, rhythm
+from bot.services import account_state, followups, health_watch, questions, rhythm
 from bot.services.people import HolidayCountries, needs_timezone
 from storage import nudges, outbox
 from storage.db import SessionFactory
@@ -383,6 +383,10 @@ def _group(
             nudge.status = NudgeStatus.CANCELLED
             continue
         touched_since = nudge.kind == "touch" and rhythm.touched_since(nudge.slot, account.since)
+        # A paused account's owner hears of no fall, even one found before the pause.
+        paused_fall = nudge.kind == health_watch.KIND and account_state.paused_on(
+            account.paused_until, now.date()
+        )
         verdict = can_go_now(
             hours,
             nudge.team_id,
@@ -390,7 +394,7 @@ def _group(
             stage=account.stage,
             owner_id=account.owner_id,
             paused_until=account.paused_until,
-            closed=nudge.subject in closed or touched_since,
+            closed=nudge.subject in closed or touched_since or paused_fall,
         )
         if verdict.go:
             ready[(nudge.team_id, nudge.recipient)].append(nudge)

@@ -7,7 +7,9 @@ questions whose reply clock is about to run out. Each is read in batches through
 (`followups.lock_due`, `rhythm.lock_due_qbrs`, `…_checkins`, `…_touches`,
 `questions.lock_due`), moved on, and a `Nudge` row written for every reminder that fell due
 (storage/nudges.py), unique per kind, subject and slot, so a sweep run twice writes
-nothing twice. This module keeps the order and the batching; it writes no SQL.
+nothing twice. A sixth comes once a day per team: its health scores, a batch of
+accounts a sweep, taken to find falls to tell owners of (`health_watch.check_team`).
+This module keeps the order and the batching; it writes no SQL.
 
 A commitment's nudge that `group.can_go_now` says may go right away is written once,
 straight into its recipient's message for this sweep (`group.write_planned`); every
@@ -26,7 +28,7 @@ from bot.config import Settings
 from bot.scheduler import batches
 from bot.scheduler.batches import Calendars
 from bot.scheduler.group import Grouping, Hours, can_go_now, write_planned
-from bot.services import account_state, followups, questions, rhythm
+from bot.services import account_state, followups, health_watch, questions, rhythm
 from bot.services.calendar import WorkCalendar
 from bot.services.followups import LadderRow
 from bot.services.people import HolidayCountries
@@ -56,6 +58,27 @@ def plan_due(
                 written += new
             if count < batches.BATCH:
                 break
+    return written + _plan_health_falls(db, now)
+
+
+def _plan_health_falls(db: SessionFactory, now: datetime) -> int:
+    """Each (UTC) day, every team's health scores, a budget of accounts a sweep
+    (bot.services.health_watch), and a DM planned for each fall found. The scoring
+    reads outside any write transaction, so on SQLite the bot's own writes do not wait
+    behind it; each batch's rows, falls and nudges are then written in one short one."""
+    with db.begin() as session:
+        teams = health_watch.teams_to_score(session, today=now.date())
+    budget, written = health_watch.BUDGET, 0
+    for team_id in teams:
+        done = False
+        while not done and budget > 0:
+            with db() as session:
+                check = health_watch.check_team(session, team_id=team_id, now=now, limit=budget)
+            with db.begin() as session:
+                health_watch.save_check(session, check)
+                written += write_planned(session, [(team_id, item) for item in check.nudges], now)
+            budget -= max(check.scored, 1)
+            done = check.done
     return written
 
 

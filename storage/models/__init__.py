@@ -12,7 +12,8 @@ table on `Base.metadata` (Alembic and `create_all` read it).
 - `scheduling`: commitments (follow-ups), user preferences and working hours, team days off,
   nudges, QBRs, check-ins and touches.
 - `kpis`: client questions on the team's reply clock.
-- `team`: team-wide views: ratings, health snapshots and digest subscriptions.
+- `team`: team-wide views: ratings, health snapshots, the daily health watch and its
+  alerts, and digest subscriptions.
 - `delivery`: the outbox of messages to Slack, teams on hold, and the replies kept for
   requests Slack may deliver twice.
 """
@@ -58,7 +59,11 @@ from storage.models.scheduling import (
 from storage.models.team import (
     DigestScope,
     DigestSubscription,
+    HealthAlerts,
+    HealthDay,
+    HealthFall,
     HealthSnapshot,
+    HealthWatch,
     QuietWeek,
     Rating,
     RatingKind,
@@ -105,7 +110,11 @@ __all__ = [
     "UserPrefs",
     "DigestScope",
     "DigestSubscription",
+    "HealthAlerts",
+    "HealthDay",
+    "HealthFall",
     "HealthSnapshot",
+    "HealthWatch",
     "QuietWeek",
     "Rating",
     "RatingKind",

@@ -1,4 +1,5 @@
-"""Team-wide views: ratings, health snapshots and digest subscriptions."""
+"""Team-wide views: ratings, health snapshots, the daily health watch and its alerts,
+and digest subscriptions."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
-from storage.models.base import AccountRow, Base, SlackId, TeamRow
+from storage.models.base import AccountRow, Base, SlackId, TeamRow, TeamSettings
 from storage.models.scheduling import Commitment
 
 
@@ -66,6 +67,72 @@ class HealthSnapshot(Base):
     week: Mapped[date] = mapped_column(primary_key=True)
     score: Mapped[int] = mapped_column(Integer)
     taken_at: Mapped[datetime]
+
+
+class HealthDay(Base):
+    """An account's health score on one day, taken by the sweep once a day per team
+    (bot.services.health_watch): a fall is measured against the week of them before."""
+
+    __tablename__ = "health_days"
+
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
+    # The UTC day it was taken.
+    day: Mapped[date] = mapped_column(primary_key=True)
+    # Not a foreign key: a day's rows go in one bulk insert, where a check per row costs
+    # more than it guards (storage.models.scheduling.Nudge says the same), and a
+    # deleted account's rows are pruned with the rest after a week.
+    account_id: Mapped[int] = mapped_column(primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    # The points each part with data missed (its weight less what it earned), as
+    # `key:points` words (`touch:12.5 kept:4`): plain text, written in bulk the way
+    # storage.upsert writes every other column (bot.services.health_watch reads it).
+    missed: Mapped[str] = mapped_column(Text)
+
+
+class HealthFall(Base):
+    """A fall of an account's health its owner was told of (once a week at most): the
+    numbers the DM shows, as they were when it was found."""
+
+    __tablename__ = "health_falls"
+
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The UTC day it was found: the slot of its nudge.
+    day: Mapped[date] = mapped_column(primary_key=True)
+    # The highest score of the week before, and the score that day.
+    before: Mapped[int] = mapped_column(Integer)
+    after: Mapped[int] = mapped_column(Integer)
+    # The team's line it fell under, if it did.
+    below: Mapped[int | None] = mapped_column(Integer)
+    # The parts that fell, most first: [[part key, points lost], ...].
+    fell: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class HealthWatch(Base):
+    """Where a team's daily pass over its accounts' health stands: each (UTC) day the
+    sweep scores its accounts in id order, a batch at a time, until `done`."""
+
+    __tablename__ = "health_watch"
+
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
+    # The day of the pass under way, or of the last one.
+    scored_on: Mapped[date]
+    # The accounts up to this id are scored on `scored_on`.
+    after_id: Mapped[int] = mapped_column(Integer)
+    done: Mapped[bool] = mapped_column(Boolean)
+
+
+class HealthAlerts(TeamSettings, Base):
+    """A team's rule for telling owners that an account's health fell."""
+
+    __tablename__ = "health_alert_settings"
+
+    # A fall of more than this many points in a week; None: not told of drops.
+    drop_points: Mapped[int | None] = mapped_column(Integer)
+    # A fall under this score; None: not told of it.
+    below: Mapped[int | None] = mapped_column(Integer)
 
 
 class DigestScope(StrEnum):
