@@ -4,13 +4,16 @@ once-a-day scoring per team, and who is never told (lost, paused, new, told alre
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.services import health_watch
+from bot.services.coaching import for_part
 from bot.services.errors import NotAllowed, UsageError
+from bot.services.health import PARTS
 from bot.services.health_watch import AlertRule, Fall, fall, fallen_parts
 from messages.playbook import load_playbook
 from storage.db import SessionFactory
@@ -311,3 +314,19 @@ def test_the_dm_reads_the_fall_and_says_when_it_is_back_up(db: SessionFactory) -
             playbook=playbook,
         )
     assert back is not None and back.recovered
+
+
+def test_every_part_of_the_score_has_a_move_in_the_playbook() -> None:
+    """A part added to the health score needs its move (bot.services.coaching), or a
+    fall in it would reach its owner with no advice."""
+    library = load_playbook()
+    missing = [key for key in PARTS if for_part(library, key) is None]
+    assert missing == []
+
+
+def test_a_team_file_that_removes_a_move_falls_back_to_the_next(tmp_path: Path) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text("pitfalls:\n  no-reciprocity: null\n", "utf-8")
+    advice = for_part(load_playbook(team), "balance")
+    assert advice is not None and advice.title == "Avoid"
+    assert advice.text == "Concessions with nothing asked in return."

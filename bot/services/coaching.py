@@ -29,6 +29,8 @@ PART_MOVES: dict[str, tuple[tuple[str, str], ...]] = {
     "qbr": (("moves", "owners-cadence"), ("pitfalls", "vague-governance")),
     # Check-ins missed: put the reviews in the calendar rather than hoping.
     "checkins": (("pitfalls", "gone-after-sale"), ("moves", "relationship-care")),
+    # Client questions answered late: answer within the norm, or say when you will.
+    "replies": (("checklist", "reply-on-time"), ("pitfalls", "liked-not-trusted")),
 }
 
 ANSWER_MOVES: dict[Next, tuple[tuple[str, str], ...]] = {
@@ -40,7 +42,7 @@ ANSWER_MOVES: dict[Next, tuple[tuple[str, str], ...]] = {
 @dataclass(frozen=True)
 class Advice:
     """One playbook entry as a suggestion shows it: its title (a checklist line has
-    none), and either the line to say (a situation or a move: `say` true) or what to
+    none, or "Avoid"), and either the line to say (a situation or a move: `say` true) or what to
     do (a pitfall's fix, a checklist line)."""
 
     key: str
@@ -61,7 +63,8 @@ def _entry(playbook: Playbook, section: str, key: str) -> Advice | None:
     elif section == "checklist":
         for item in playbook.checklist:
             if item.key == key:
-                return Advice(key, None, item.text, say=False)
+                # A thing to avoid says so; a thing to do reads as advice on its own.
+                return Advice(key, "Avoid" if item.kind == "avoid" else None, item.text, say=False)
     return None
 
 
