@@ -118,3 +118,16 @@ def test_a_rule_that_cannot_be_read_is_answered_and_nothing_changes(s: Scenario)
     assert s.slack.calls("users.info") == []
     with s.db() as session:
         assert session.scalars(select(HealthAlerts)).all() == []
+
+
+def test_a_fall_that_is_no_fall_by_the_time_it_would_go_is_not_sent(s: Scenario) -> None:
+    _acme_with_a_good_week(s, "2026-11-27T09:00:00Z")
+    _three_one_way_gives(s, "2026-11-28T08:00:00Z")
+    s.sweep("2026-11-28T09:00:00Z")  # found on Saturday, held for Monday
+    with s.db() as session:
+        (found,) = session.scalars(select(HealthFall)).all()
+    # Over the weekend the team decides that only a bigger drop is news.
+    s.slack.add_user(ALICE, is_admin=True)
+    s.say("2026-11-29T10:00:00Z", "/rapport", f"health drop: {found.before - found.after + 5}")
+    s.sweep("2026-11-30T09:00:00Z")
+    assert _falls(s) == []
