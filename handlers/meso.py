@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.services import meso as meso_service
 from bot.services.accounts import MAX_ACCOUNT_NAME
-from bot.services.errors import UsageError
+from bot.services.errors import UsageError, UserFacingError
 from bot.slackapi.roles import is_workspace_admin
 from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import clicks_after_ack, later
@@ -26,13 +26,20 @@ from handlers.edge.forms import Form, open_form, open_form_for
 from handlers.edge.parsing import split_keyed, split_share_flag
 from handlers.edge.payloads import action_value
 from handlers.edge.replies import ephemeral, replace_clicked
-from handlers.edge.sharing import Shared, close_form_and_share, share_channel, share_later
+from handlers.edge.sharing import (
+    Shared,
+    close_form_and_share,
+    post,
+    share_channel,
+    share_later,
+)
 from messages import render
 from messages.ids import (
     Action,
     MesoBlock,
     MesoOfferField,
     PickButton,
+    ShareButton,
     TemplateButton,
     View,
     offer_block,
@@ -65,16 +72,17 @@ class MesoInput:
     account_then_offer: bool = False
 
 
-def _offer(label: str, text: str) -> tuple[meso_service.OfferSpec, str]:
-    """The offer, and what its value is counted per (month, year, or "")."""
+def _offer(label: str, text: str) -> meso_service.OfferSpec:
+    """The offer, with what its value is counted per (month, year, or "")."""
     parts = split_keyed(text, ("value",), command=COMMAND)
     value = parts.fields.get("value")
     amount, period = parse_amount(value) if value else (None, "")
     try:
-        offer = meso_service.OfferSpec(label=label, terms=parts.head or None, value_to_us=amount)
+        return meso_service.OfferSpec(
+            label=label, terms=parts.head or None, value_to_us=amount, period=period
+        )
     except UsageError as error:
         raise UsageError(error.problem, usage=COMMAND) from None
-    return offer, period
 
 
 def read_offers(typed: tuple[OfferText, ...]) -> tuple[meso_service.OfferSpec, ...]:
@@ -85,12 +93,11 @@ def read_offers(typed: tuple[OfferText, ...]) -> tuple[meso_service.OfferSpec, .
             usage=COMMAND,
             key=OFFER,
         )
-    read = [
+    offers = tuple(
         _offer(label or "ABC"[index], " ".join(body.split()))
         for index, (label, body) in enumerate(typed)
-    ]
-    same_period([(offer.label, period) for offer, period in read])
-    offers = tuple(offer for offer, _ in read)
+    )
+    same_period([(offer.label, offer.period) for offer in offers])
     labels = [o.label.casefold() for o in offers]
     if len(set(labels)) != len(labels):
         twice = next(o.label for o in offers if labels.count(o.label.casefold()) > 1)
@@ -279,11 +286,13 @@ def _build(
             now=utcnow(),
         )
     shared = None
-    if request.share:
+    if request.share and not built.needs_confirmation:
         channel = share_channel(built.meso.account.channel_id, command.get("channel_id"))
         message = render("meso_shared", built=built)
         shared = share_later(context, command, channel, message)
-    return with_new_account(meso_reply(built, shared), reading)
+    # Below the walk-away point, `share` waits for the Share button's confirmation.
+    share = ShareOffer(channel_id=command.get("channel_id"), held=request.share)
+    return with_new_account(meso_reply(built, shared, share=share), reading)
 
 
 # How a value that does not read is answered (handlers/edge/amounts.py reads it).
@@ -373,11 +382,33 @@ def parse_tolerance(text: str) -> float:
     return meso_service.check_tolerance(value)
 
 
+@dataclass(frozen=True)
+class ShareOffer:
+    """The grid's Share button: the channel the command or form came from (the account's
+    own channel comes first), and whether a post asked for was held back (an offer below
+    the walk-away point waits for a confirmation)."""
+
+    channel_id: str | None
+    held: bool = False
+    action: str = Action.MESO_SHARE
+
+
 def meso_reply(
-    built: meso_service.Built, shared: Shared | None, *, buttons: bool = True
+    built: meso_service.Built,
+    shared: Shared | None,
+    *,
+    buttons: bool = True,
+    share: ShareOffer | None = None,
 ) -> dict[str, Any]:
-    """The grid and its check; without buttons inside a modal, where nothing can redraw it."""
-    return render("meso_grid", built=built, shared=shared, actions=Action if buttons else None)
+    """The grid and its checks; inside a modal, without the buttons that redraw a message
+    (the pick buttons), and with Share only when a post was held back."""
+    return render(
+        "meso_grid",
+        built=built,
+        shared=shared,
+        actions=Action if buttons else None,
+        share=share,
+    )
 
 
 def _amount(form: Form, block_id: str) -> tuple[float | None, str]:
@@ -420,6 +451,7 @@ def parse_offers(form: Form) -> tuple[meso_service.OfferSpec, ...]:
                 cadence=parts[MesoOfferField.CADENCE],
                 extras=parts[MesoOfferField.EXTRAS],
                 value_to_us=value,
+                period=period,
             )
         )
         periods.append((label, period))
@@ -471,12 +503,49 @@ def submit_meso(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
             source_key=f"view:{view['id']}"[:80],
         )
 
-    def done(shared: Shared | None) -> dict[str, Any]:
-        return render("meso_done", message=meso_reply(built, shared, buttons=False))
+    # Below the walk-away point, the post waits for the done view's Share anyway.
+    held = share and built.created and built.needs_confirmation
+    held_share = ShareOffer(channel_id=form.channel_id, held=True) if held else None
 
-    post = render("meso_shared", built=built) if share and built.created else None
+    def done(shared: Shared | None) -> dict[str, Any]:
+        return meso_done(built, shared, held_share)
+
+    post = render("meso_shared", built=built) if share and built.created and not held else None
     channel = share_channel(built.meso.account.channel_id, form.channel_id)
     close_form_and_share(ack, context, body, view, done, channel=channel, message=post)
+
+
+def meso_done(
+    built: meso_service.Built, shared: Shared | None, share: ShareOffer | None
+) -> dict[str, Any]:
+    """The MESO modal's last screen: the grid and its checks."""
+    return render("meso_done", message=meso_reply(built, shared, buttons=False, share=share))
+
+
+def share_set(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Share (anyway): post the set to the team once, then redraw where it was clicked
+    (the reply, or the form's done view) saying where it went."""
+    clicked = ShareButton.parse(action_value(body))
+    team_id, db = team_of(body), deps_of(context).db
+    with db.begin() as session:
+        built = meso_service.built_by_id(session, team_id=team_id, meso_id=clicked.meso_id)
+        channel = share_channel(built.meso.account.channel_id, clicked.channel_id)
+        if channel and not meso_service.mark_shared(
+            session, team_id=team_id, meso_id=clicked.meso_id, now=utcnow()
+        ):
+            raise UserFacingError(ALREADY_SHARED)
+    shared = post(client, channel, render("meso_shared", built=built))
+    if not shared.ok and channel:
+        with db.begin() as session:
+            meso_service.unmark_shared(session, team_id=team_id, meso_id=clicked.meso_id)
+    again = None if shared.ok else ShareOffer(channel_id=clicked.channel_id)
+    if body.get("view"):
+        client.views_update(view_id=body["view"]["id"], view=meso_done(built, shared, again))
+    elif context.respond is not None:
+        replace_clicked(context.respond, meso_reply(built, shared, share=again))
+
+
+ALREADY_SHARED = "These offers were already shared with the team; nothing was posted again."
 
 
 def start_from_template(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -512,5 +581,12 @@ COMMANDS = {COMMAND: meso}
 
 def register(app: App) -> None:
     app.command(COMMAND)(meso)
-    clicks_after_ack(app, {Action.MESO_TEMPLATE: start_from_template, Action.MESO_PICK: pick})
+    clicks_after_ack(
+        app,
+        {
+            Action.MESO_TEMPLATE: start_from_template,
+            Action.MESO_PICK: pick,
+            Action.MESO_SHARE: share_set,
+        },
+    )
     app.view(View.MESO.value)(submit_meso)

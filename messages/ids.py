@@ -9,7 +9,15 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from messages.payloads import MAX_OPTION_VALUE, ButtonValue, Day, Page, Position, RowId
+from messages.payloads import (
+    MAX_OPTION_VALUE,
+    ButtonValue,
+    Day,
+    MaybeText,
+    Page,
+    Position,
+    RowId,
+)
 
 
 class Action(StrEnum):
@@ -47,6 +55,9 @@ class Action(StrEnum):
     MESO_TEMPLATE = "meso_template"
     # The reply to a new MESO set: record which offer the buyer chose.
     MESO_PICK = "meso_pick"
+    # … and post it to the team (value: ShareButton), asking first when an offer is
+    # below the prep's walk-away point.
+    MESO_SHARE = "meso_share"
     # App Home (Done value: the commitment id; Snooze option values: `<id>:<choice>`).
     HOME_DONE = "home_done"
     HOME_SNOOZE = "home_snooze"
@@ -292,6 +303,16 @@ class PickButton(ButtonValue):
     position: Position
 
 
+class ShareButton(ButtonValue):
+    """Share on a MESO set's reply (meso_grid.yaml.j2), as JSON: the set, and the
+    channel the command or form came from (the account's own channel comes first)."""
+
+    OUT_OF_DATE = _OLD_MESO
+
+    meso_id: RowId
+    channel_id: MaybeText = None
+
+
 class ReviewAnswer(ButtonValue):
     """The buttons of "which review took place?" (qbr_which.yaml.j2):
     `<qbr id>:<planned date>`."""
@@ -384,6 +405,7 @@ WRITTEN_BY_TEMPLATES: tuple[type[ButtonValue], ...] = (
     NewEntryButton,
     TemplateButton,
     PickButton,
+    ShareButton,
     ReviewAnswer,
     HeldReview,
     SnoozeChoice,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.services import concessions, meso
+from bot.services.prep import Points
 from handlers.edge.sharing import Shared
 from messages import render
 from messages.ids import Action, ConcessionBlock, MesoBlock, MesoOfferField, View, offer_block
@@ -41,23 +43,77 @@ def meso_set(text: str, chosen: str | None = None) -> SimpleNamespace:
     return SimpleNamespace(
         id=1,
         # lost, so the grid carries its longest line too
-        account=SimpleNamespace(name=text[:80], channel_id=None, stage="lost", lost_at=NOW),
+        account=SimpleNamespace(id=1, name=text[:80], channel_id=None, stage="lost", lost_at=NOW),
         offers=items,
         created_by="U0ALICE",
         created_at=NOW,
         chosen_label=chosen if chosen is None else items[1].label,
         tolerance_pct=5.0,
+        value_period="quarter",
+        shared_at=None,
     )
+
+
+def held_against_prep(text: str, offers_: list[SimpleNamespace]) -> meso.PrepCheck:
+    """The offers against a prep that flags every one of them, at the largest numbers."""
+    prep = SimpleNamespace(
+        number=12, points=Points(reservation=1e12, anchor=9.99e11, target=1e12, period="year")
+    )
+    return meso.check_against_prep(offers_, "quarter", prep)  # type: ignore[arg-type]
+
+
+def debrief(text: str) -> SimpleNamespace:
+    return SimpleNamespace(at=NOW, by_user="U0BOB", next_meso=(text * 2000)[:2000])
+
+
+def grids(text: str, built: SimpleNamespace) -> dict[str, dict[str, Any]]:
+    """The grid with each of the prep's answers, each share state, in and out of a modal."""
+    from handlers.meso import ShareOffer, meso_done, meso_reply
+    from tests.test_playbook_render import plan
+
+    prep = built.against_prep
+    variants = {
+        "held": SimpleNamespace(**{**vars(built), "plan": None}),
+        "no prep": SimpleNamespace(**{**vars(built), "against_prep": None, "last_debrief": None}),
+        "no points": SimpleNamespace(
+            **{**vars(built), "against_prep": replace(prep, points=Points(target=1.0))}
+        ),
+        "apart": SimpleNamespace(
+            **{**vars(built), "against_prep": replace(prep, comparable=False, offers=())}
+        ),
+        "total": SimpleNamespace(
+            **{
+                **vars(built),
+                "against_prep": replace(
+                    prep, comparable=False, points=Points(reservation=1.0), offers=()
+                ),
+                "plan": plan(text),
+            }
+        ),
+    }
+    drawn: dict[str, dict[str, Any]] = {}
+    for name, variant in variants.items():
+        variant.needs_confirmation = bool(variant.against_prep and variant.against_prep.below)
+        share = ShareOffer(channel_id="C0FROM", held=name == "held")
+        drawn[f"meso_grid {name}"] = meso_reply(variant, None, share=share)  # type: ignore[arg-type]
+        drawn[f"meso_done {name}"] = meso_done(variant, None, share)  # type: ignore[arg-type]
+    return drawn
 
 
 def every_template(text: str) -> dict[str, dict[str, Any]]:
     latest = meso_set(text)
     previous = meso_set(text, chosen="B")
+    from tests.test_playbook_render import plan
+
     built = SimpleNamespace(
         meso=latest,
         equivalence=meso.check_equivalence(latest.offers, tolerance_pct=5),
         previous=previous,
         created=True,
+        against_prep=held_against_prep(text, latest.offers),
+        plan=plan((text * 1000)[:1000]),
+        last_debrief=debrief(text),
+        needs_confirmation=True,
     )
     priorities = meso.RevealedPriorities(
         decided=3,
@@ -72,6 +128,11 @@ def every_template(text: str) -> dict[str, dict[str, Any]]:
         priorities=priorities,
         tolerance_pct=7.5,
         templates=meso.bundle_templates(),
+        prep=SimpleNamespace(
+            number=12,
+            points=SimpleNamespace(reservation=1e12, anchor=9.99e11, target=1e12, period="year"),
+        ),
+        last_debrief=debrief(text),
     )
     entry = SimpleNamespace(
         id=3,
@@ -97,12 +158,18 @@ def every_template(text: str) -> dict[str, dict[str, Any]]:
         fits=fits,
         shared=Shared(channel="C0X", ok=False, error=text),
     )
-    grid = render("meso_grid", built=built, shared=Shared(channel="C0X", ok=True), actions=Action)
+    grid = render(
+        "meso_grid", built=built, shared=Shared(channel="C0X", ok=True), actions=Action, share=None
+    )
     again = SimpleNamespace(**{**vars(built), "created": False})
     slots = meso.template_set("phased")
     return {
+        **grids(text, built),
         "meso_grid": grid,
         "meso_shared": render("meso_shared", built=built),
+        "meso_shared without a plan": render(
+            "meso_shared", built=SimpleNamespace(**{**vars(built), "plan": None})
+        ),
         "meso_overview": render("meso_overview", overview=overview, actions=Action),
         "meso_picked": render(
             "meso_picked",
@@ -115,7 +182,8 @@ def every_template(text: str) -> dict[str, dict[str, Any]]:
         "meso_tolerance_checking": render("meso_tolerance_checking", tolerance=12.5),
         "meso_form_opened": render("meso_form_opened"),
         "meso_done": render(
-            "meso_done", message=render("meso_grid", built=again, shared=None, actions=None)
+            "meso_done",
+            message=render("meso_grid", built=again, shared=None, actions=None, share=None),
         ),
         "meso_modal": render(
             "meso_modal",
@@ -171,3 +239,22 @@ def test_the_grid_puts_offers_side_by_side() -> None:
     fields = next(block["fields"] for block in grid["blocks"] if block.get("fields"))
     assert len(fields) == 3
     assert "1,000,000,000,000" in fields[1]["text"]
+
+
+@pytest.mark.parametrize("text", [HOSTILE, "x" * 3500])
+def test_the_grid_with_its_prep_plan_and_debrief_fits_one_message(text: str) -> None:
+    """Every offer flagged against the prep, the longest plan and debrief: the grid,
+    its post and the overview still fit one message (and the done view one modal)."""
+    from tests.test_playbook_render import check
+
+    drawn = every_template(text)
+    for name, message in drawn.items():
+        if name.startswith(("meso_grid", "meso_shared", "meso_overview")):
+            check(message)
+        if name.startswith("meso_done"):
+            assert message["type"] == "modal" and len(message["blocks"]) <= 100, name
+    held = drawn["meso_grid held"]
+    share = next(b for b in held["blocks"] if b.get("block_id") == "meso_share")
+    assert share["elements"][0]["confirm"]["confirm"]["text"] == "Share anyway"
+    assert "Not posted to the team yet" in str(held)
+    assert "walk-away" not in str(drawn["meso_shared"]), "the post never names our walk-away"

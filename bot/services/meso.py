@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from importlib.resources import files
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.services.accounts import (
@@ -27,6 +27,8 @@ from bot.services.accounts import (
     get_or_create_account,
 )
 from bot.services.errors import NotAllowed, NotFound, UsageError
+from bot.services.governance import DebriefShown, Plan, latest_debrief, plan_of
+from bot.services.prep import Points, Prep, current_prep
 from bot.services.shown import Shown, copied
 from storage.models import MesoOffer, MesoSet, NegotiationSettings
 from storage.upsert import add_or_read_winner
@@ -37,6 +39,10 @@ MAX_OFFERS = 3
 MAX_LABEL = 20
 MAX_OFFER_TEXT = 500
 MAX_VALUE = 1e12
+# What a value can be counted per: "" is a total, or a value whose period was not said.
+PERIODS = ("", "month", "quarter", "year")
+# How many of each period a year holds: values per month, quarter or year convert.
+PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 # How many decided sets the revealed priorities look back over.
 PRIORITY_HISTORY = 20
 
@@ -53,8 +59,12 @@ class OfferSpec:
     cadence: str | None = None  # review cadence
     extras: str | None = None
     value_to_us: float | None = None
+    # What value_to_us is counted per ("month", "quarter", "year", or "" when not said).
+    period: str = ""
 
     def __post_init__(self) -> None:
+        if self.period not in PERIODS:
+            raise ValueError(f"unknown period {self.period!r}")
         if not self.label or len(self.label) > MAX_LABEL:
             raise UsageError(f"Offer labels are 1 to {MAX_LABEL} characters.")
         if not any(self.parts):
@@ -104,6 +114,9 @@ class OfferSet:
     tolerance_pct: float
     chosen_label: str | None
     offers: tuple[Offer, ...]
+    # What the values are counted per ("" when not said); when it was shared by button.
+    value_period: str = ""
+    shared_at: datetime | None = None
 
     @property
     def team_id(self) -> str:
@@ -231,6 +244,94 @@ def check_equivalence(
     )
 
 
+# --- against the prep --------------------------------------------------------------------
+
+
+def converted(value: float, period: str, to: str) -> float | None:
+    """`value` counted per `period`, counted per `to` instead; None when one of the two
+    is a total (or not said) and the other is not: they do not convert."""
+    if period == to:
+        return value
+    if period in PER_YEAR and to in PER_YEAR:
+        return value * PER_YEAR[period] / PER_YEAR[to]
+    return None
+
+
+@dataclass(frozen=True)
+class OfferAgainstPrep:
+    """One valued offer held against the prep's points."""
+
+    label: str
+    value: float  # as the offer counts it
+    in_prep_terms: float  # counted per the prep's period
+    below_walk_away: bool
+    # How far from the opening anchor, as a percent of it: + above, - below; None
+    # without an anchor (or with an anchor of 0, which no offer can be a share of).
+    from_anchor_pct: float | None
+
+
+@dataclass(frozen=True)
+class PrepCheck:
+    """A set's offers against the account's current negotiation prep: below its walk-away
+    point (not to be put to the buyer as it stands), and how far each sits from its
+    opening anchor. Values over different periods are compared only when they convert
+    (per month, quarter or year); a total and a value per period do not."""
+
+    prep_number: int  # which negotiation with the account the prep is about
+    points: Points  # the prep's walk-away point, anchor and target, and their period
+    offers_period: str  # the set's
+    comparable: bool
+    offers: tuple[OfferAgainstPrep, ...] = ()
+
+    @property
+    def has_points(self) -> bool:
+        return self.points.reservation is not None or self.points.anchor is not None
+
+    @property
+    def below(self) -> tuple[OfferAgainstPrep, ...]:
+        """The offers worth less to us than the walk-away point."""
+        return tuple(offer for offer in self.offers if offer.below_walk_away)
+
+    @property
+    def converted(self) -> bool:
+        """The offers count per another period than the prep, converted to its own."""
+        return self.comparable and self.offers_period != self.points.period
+
+
+def check_against_prep(
+    offers: Sequence[OfferSpec | Offer], offers_period: str, prep: Prep
+) -> PrepCheck:
+    """Each valued offer against the prep's walk-away point and anchor."""
+    points = prep.points
+    comparable = converted(1.0, offers_period, points.period) is not None
+    check = PrepCheck(prep.number, points, offers_period, comparable)
+    if not check.comparable or not check.has_points:
+        return check
+    held: list[OfferAgainstPrep] = []
+    for offer in offers:
+        if offer.value_to_us is None:
+            continue
+        value = converted(offer.value_to_us, offers_period, points.period)
+        assert value is not None
+        anchor = points.anchor
+        held.append(
+            OfferAgainstPrep(
+                label=offer.label,
+                value=offer.value_to_us,
+                in_prep_terms=value,
+                below_walk_away=points.reservation is not None and value < points.reservation,
+                from_anchor_pct=(value - anchor) / anchor * 100 if anchor else None,
+            )
+        )
+    return replace(check, offers=tuple(held))
+
+
+def set_period(offers: Sequence[OfferSpec]) -> str:
+    """What a set's values are counted per: the one period its offers name, or "".
+    (Offers naming two different periods are refused before they get here.)"""
+    return next((offer.period for offer in offers if offer.period), "")
+
+
 # --- the team's tolerance -----------------------------------------------------------------
 
 
@@ -280,6 +381,17 @@ class Built:
     equivalence: Equivalence
     previous: OfferSet | None  # the latest earlier set the buyer chose from
     created: bool  # False: the same form was submitted before
+    # What the set is read beside: its offers against the account's current prep (None:
+    # no prep), the governance plan that goes with every offer, and what the latest
+    # debrief said the next set should include.
+    against_prep: PrepCheck | None = None
+    plan: Plan | None = None
+    last_debrief: DebriefShown | None = None
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Sharing it waits for a deliberate yes: an offer is below the walk-away point."""
+        return self.against_prep is not None and bool(self.against_prep.below)
 
 
 def _sets(session: Session, *, team_id: str, account_id: int) -> list[MesoSet]:
@@ -356,6 +468,7 @@ def build_meso(
         created_at=now,
         tolerance_pct=tolerance,
         source_key=source_key,
+        value_period=set_period(offers),
         offers=[
             MesoOffer(
                 team_id=team_id,
@@ -388,15 +501,54 @@ def _by_source(session: Session, *, team_id: str, source_key: str) -> MesoSet | 
 
 
 def _built(session: Session, meso: MesoSet, *, created: bool) -> Built:
-    previous = last_decided(
-        session, team_id=meso.team_id, account_id=meso.account_id, before_id=meso.id
-    )
+    team_id, account_id = meso.team_id, meso.account_id
+    previous = last_decided(session, team_id=team_id, account_id=account_id, before_id=meso.id)
     shown = OfferSet.of(meso)
+    prep = current_prep(session, team_id=team_id, account_id=account_id)
     return Built(
         meso=shown,
         equivalence=check_equivalence(shown.offers, tolerance_pct=meso.tolerance_pct),
         previous=previous,
         created=created,
+        against_prep=(check_against_prep(shown.offers, shown.value_period, prep) if prep else None),
+        plan=plan_of(session, team_id=team_id, account_id=account_id),
+        last_debrief=latest_debrief(session, team_id=team_id, account_id=account_id),
+    )
+
+
+def _set_by_id(session: Session, *, team_id: str, meso_id: int) -> MesoSet | None:
+    return session.scalar(
+        select(MesoSet)
+        .where(MesoSet.team_id == team_id, MesoSet.id == meso_id)
+        .options(selectinload(MesoSet.offers), joinedload(MesoSet.account))
+    )
+
+
+def built_by_id(session: Session, *, team_id: str, meso_id: int) -> Built:
+    """A stored set as its reply shows it, checked again (the prep may have moved)."""
+    meso = _set_by_id(session, team_id=team_id, meso_id=meso_id)
+    if meso is None:
+        raise NotFound("That MESO set is not there any more. Run `/meso ACCOUNT` again.")
+    return _built(session, meso, created=True)
+
+
+def mark_shared(session: Session, *, team_id: str, meso_id: int, now: datetime) -> bool:
+    """Note that the set is being posted to the team; False if it was already (two
+    clicks on its Share button post it once)."""
+    result = session.execute(
+        update(MesoSet)
+        .where(MesoSet.team_id == team_id, MesoSet.id == meso_id, MesoSet.shared_at.is_(None))
+        .values(shared_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def unmark_shared(session: Session, *, team_id: str, meso_id: int) -> None:
+    """The post did not go out: the Share button may try again."""
+    session.execute(
+        update(MesoSet)
+        .where(MesoSet.team_id == team_id, MesoSet.id == meso_id)
+        .values(shared_at=None)
     )
 
 
@@ -432,11 +584,7 @@ def record_choice_by_position(
     session: Session, *, team_id: str, meso_id: int, position: int, user_id: str, now: datetime
 ) -> OfferSet:
     """The buyer chose the offer at `position` of that set (a button on the set's reply)."""
-    meso = session.scalar(
-        select(MesoSet)
-        .where(MesoSet.team_id == team_id, MesoSet.id == meso_id)
-        .options(selectinload(MesoSet.offers), joinedload(MesoSet.account))
-    )
+    meso = _set_by_id(session, team_id=team_id, meso_id=meso_id)
     offer = next((o for o in meso.offers if o.position == position), None) if meso else None
     if meso is None or offer is None:
         raise NotFound("That MESO set is not there any more. Run `/meso ACCOUNT` again.")
@@ -521,6 +669,10 @@ class Overview:
     priorities: RevealedPriorities
     tolerance_pct: float
     templates: tuple[BundleTemplate, ...] = field(default=())
+    # What the next set starts from besides the history: the prep's points, and what
+    # the latest debrief said the next set should include.
+    prep: Prep | None = None
+    last_debrief: DebriefShown | None = None
 
 
 def meso_overview(session: Session, *, team_id: str, account_name: str) -> Overview:
@@ -546,6 +698,8 @@ def meso_overview(session: Session, *, team_id: str, account_name: str) -> Overv
         priorities=revealed_priorities(session, team_id, account.id),
         tolerance_pct=tolerance,
         templates=bundle_templates(),
+        prep=current_prep(session, team_id=team_id, account_id=account.id),
+        last_debrief=latest_debrief(session, team_id=team_id, account_id=account.id),
     )
 
 

@@ -79,6 +79,11 @@ class MesoSet(AccountRow, Base):
     chosen_by: Mapped[SlackId | None]
     chosen_at: Mapped[datetime | None]
     source_key: Mapped[str | None] = mapped_column(String(80))
+    # What the offers' values are counted per ("month", "quarter", "year", or "" when
+    # not said), so they can be held against a negotiation prep's points (migration 0017).
+    value_period: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    # When the set was posted to the team's channel from its Share button: once.
+    shared_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
     offers: Mapped[list[MesoOffer]] = relationship(
