@@ -50,6 +50,7 @@ class DateField:
     years: int
     key: str = ""  # the command's key for it, named in errors: `due:`
     past: bool = False  # a day that has been (the last contact): today or before
+    either: bool = False  # a day either side of today (a renewal, ahead or just gone)
 
     @property
     def named(self) -> str:
@@ -77,6 +78,8 @@ SNOOZE = DateField("A snooze", years=1)
 # the team days off's rule; the first day may have passed (time away under way).
 AWAY = DateField("The last day away", years=HOLIDAY.years)
 CONTACT = DateField("The last contact", years=1, past=True)
+# A contract's renewal: ahead, or one that fell due and is being recorded after it.
+RENEWAL = DateField("A renewal date", years=3, key="renewal", either=True)
 LONGEST = max(DUE, QBR, PAUSE, HOLIDAY, SNOOZE, AWAY, key=lambda field: field.years)
 
 
@@ -449,6 +452,14 @@ class DayReader:
     def _fault(self, day: date, field: DateField) -> str | None:
         if field.past:
             return self._past_fault(day, field)
+        if field.either:
+            first, last = field.first_day(self.today), field.last_day(self.today)
+            if first <= day <= last:
+                return None
+            return (
+                f"more than {field.within} {'ago' if day < first else 'away'}. {field.named} "
+                f"must be from {full_day(first)} to {full_day(last)}."
+            )
         if day < self.today:
             return (
                 f"which has passed. {field.named} must be from today ({full_day(self.today)}) on."

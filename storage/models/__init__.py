@@ -11,7 +11,8 @@ table on `Base.metadata` (Alembic and `create_all` read it).
 - `preparation`: negotiation preps, the one-page plan written before each negotiation.
 - `scheduling`: commitments (follow-ups), user preferences and working hours, team days off,
   nudges, QBRs, check-ins and touches.
-- `kpis`: client questions on the team's reply clock.
+- `kpis`: client questions on the team's reply clock; renewals, repeat purchases and
+  referrals.
 - `team`: team-wide views: ratings, health snapshots, the daily health watch and its
   alerts, and digest subscriptions.
 - `delivery`: the outbox of messages to Slack, teams on hold, and the replies kept for
@@ -28,7 +29,7 @@ from storage.models.accounts import (
 from storage.models.base import Base, SlackId
 from storage.models.delivery import DeliveryHold, OutboxMessage, OutboxStatus, RequestReply
 from storage.models.governance import Debrief, GovernancePlan, ReviewCadence
-from storage.models.kpis import ClientQuestion
+from storage.models.kpis import AccountKpi, ClientQuestion, KpiKind, RenewalOutcome
 from storage.models.negotiation import (
     Concession,
     ConcessionRevision,
@@ -81,7 +82,10 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "RequestReply",
+    "AccountKpi",
     "ClientQuestion",
+    "KpiKind",
+    "RenewalOutcome",
     "Debrief",
     "GovernancePlan",
     "ReviewCadence",

@@ -1,11 +1,12 @@
 """What the relationship's KPIs are counted from, beyond ratings: the client's questions
-on the team's reply clock."""
+on the team's reply clock, and the account's renewals, repeat purchases and referrals."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import Index, Integer, Text, text
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
@@ -52,3 +53,37 @@ class ClientQuestion(AccountRow, Base):
     reply_minutes: Mapped[int | None] = mapped_column(Integer)
 
     account: Mapped[Account] = relationship()
+
+
+class KpiKind(StrEnum):
+    RENEWAL = "renewal"  # a renewal date, and whether they renewed at it
+    REPEAT = "repeat"  # a repeat purchase
+    REFERRAL = "referral"  # a referral they gave us
+
+
+class RenewalOutcome(StrEnum):
+    RENEWED = "renewed"
+    NOT_RENEWED = "not_renewed"
+
+
+class AccountKpi(AccountRow, Base):
+    """One thing an account did that its KPIs count: a renewal (its date, and once
+    known whether they renewed), a repeat purchase, a referral given."""
+
+    __tablename__ = "account_kpis"
+    __table_args__ = (
+        Index("ix_account_kpis_account", "team_id", "account_id", "kind"),
+        # The digest's way in: a team's renewals, purchases and referrals by day.
+        Index("ix_account_kpis_day", "team_id", "day"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(10))
+    # The renewal's date, or the day of the purchase or referral; None for counts an
+    # import brought without days (they count on the card, in no week).
+    day: Mapped[date | None]
+    # A renewal's outcome (RenewalOutcome); None while it is still ahead or unrecorded.
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    # What was bought, whom they referred.
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[SlackId]
+    recorded_at: Mapped[datetime]
