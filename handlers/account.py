@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -20,13 +21,16 @@ from slack_sdk import WebClient
 
 from bot.services import account_changes, lifecycle
 from bot.services import account_overview as accounts
+from bot.services.account_kpis import KpiInput, clean_note, read_renewed
 from bot.services.accounts import AccountShown, find_account
+from bot.services.calendar import WorkCalendar
+from bot.services.dates import RENEWAL
 from bot.services.errors import UsageError
 from handlers.edge.account_target import open_about_account
 from handlers.edge.accounts import read_account_of, with_new_account
 from handlers.edge.after_ack import clicks_after_ack
 from handlers.edge.caller import caller_of, team_of
-from handlers.edge.context import Deps, deps_of, utcnow
+from handlers.edge.context import Deps, caller_reader, deps_of, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import split_keyed
 from handlers.edge.payloads import action_value
@@ -40,7 +44,7 @@ if TYPE_CHECKING:
 
 # The problems below spell out how to write the command; no generic usage line after them.
 USAGE = "/rapport account"
-ACCOUNT_KEYS = ("type", "owner", "expects", "channel")
+ACCOUNT_KEYS = ("type", "owner", "expects", "channel", "renewal", "renewed", "repeat", "referral")
 # With should_escape on, Slack sends a picked user as <@U123|name> (or <@U123>).
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,31})(?:\|[^<>]*)?>")
 # … and a picked channel as <#C123|name>.
@@ -51,6 +55,12 @@ _CHANNEL = re.compile(r"<#([CG][A-Z0-9]{2,31})(?:\|[^<>]*)?>")
 class AccountInput:
     account: str
     changes: accounts.AccountChanges
+    # `renewal:` as typed: read as a date by the caller's reader, inside the request.
+    renewal: str | None = None
+
+    @property
+    def changing(self) -> bool:
+        return bool(self.changes.names) or self.renewal is not None
 
 
 def parse_owner(text: str) -> str:
@@ -80,6 +90,7 @@ def parse_account(text: str) -> AccountInput:
             raise UsageError(f"Say what goes after `{key}:`.", usage=USAGE)
     kind = parts.fields.get("type")
     owner = parts.fields.get("owner")
+    renewed, repeat, referral = (parts.fields.get(k) for k in ("renewed", "repeat", "referral"))
     return AccountInput(
         account=parts.head,
         changes=accounts.AccountChanges(
@@ -89,12 +100,19 @@ def parse_account(text: str) -> AccountInput:
             channel_id=parse_channel(parts.fields["channel"])
             if "channel" in parts.fields
             else None,
+            kpis=KpiInput(
+                renewed=read_renewed(renewed, usage=USAGE) if renewed else None,
+                repeat=clean_note(repeat, "repeat") if repeat else None,
+                referral=clean_note(referral, "referral") if referral else None,
+            ),
         ),
+        renewal=parts.fields.get("renewal"),
     )
 
 
 _NO_ACCOUNT = (
-    "Name the account first: `/rapport account ACCOUNT [type: …] [owner: @…] [expects: …]`."
+    "Name the account first: `/rapport account ACCOUNT [type: …] [owner: @…] [expects: …] "
+    "[renewal: DATE]`."
 )
 
 
@@ -126,11 +144,26 @@ def _history(session: Session, command: dict[str, str], name: str, deps: Deps) -
     return {"account": shown, "changes": changes, "more": more, "tz": viewer.tz}
 
 
+def _changes_read(
+    session: Session,
+    request: AccountInput,
+    calendar: WorkCalendar,
+    command: dict[str, str],
+    now: datetime,
+) -> accounts.AccountChanges:
+    """The changes, with `renewal:` read as a date by the caller's own reader."""
+    if request.renewal is None:
+        return request.changes
+    day = caller_reader(session, calendar, command, now).read(request.renewal, RENEWAL, usage=USAGE)
+    kpis = replace(request.changes.kpis, renewal_on=day)
+    return replace(request.changes, kpis=kpis)
+
+
 def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     request = parse_account(args)
     deps, now = deps_of(context), utcnow()
     team_id = team_of(command)
-    history_of = _history_of(request.account) if not request.changes.names else None
+    history_of = _history_of(request.account) if not request.changing else None
     history = None
     with deps.db.begin() as session:
         # An account whose name ends in "history" is shown; any other `X history` is
@@ -150,18 +183,18 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
                 request.account,
                 usage=USAGE,
                 whole=True,
-                creates=bool(request.changes.names),
+                creates=request.changing,
                 missing=_NO_ACCOUNT,
                 # Shown, not changed: a new name gets the overview's own answer.
                 new_ok=True,
             )
-            if request.changes.names:
+            if request.changing:
                 view = accounts.update_account(
                     session,
                     team_id=team_id,
                     name=reading.name,
                     user_id=command["user_id"],
-                    changes=request.changes,
+                    changes=_changes_read(session, request, calendar, command, now),
                     now=now,
                     today=today,
                 )
@@ -172,7 +205,7 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
     if history is not None:
         ack(**ephemeral(render("account_history", **history)))
         return
-    if request.changes.names:
+    if request.changing:
         # A new owner's Home gains the account, the actor's may lose it.
         for user_id in {command["user_id"], request.changes.owner_id or command["user_id"]}:
             refresh_home(context, team_id=team_id, user_id=user_id)

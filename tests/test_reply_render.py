@@ -1,7 +1,7 @@
 """The reply clock's templates (the answer to a question put on the clock, Replied, the
 Reply owed form, the team's norm) and its parts of shared ones (the reminder DM, the
-account card, the digest) stay valid Block Kit inside Slack's sizes at their largest,
-with hostile text."""
+account card, the digest), and the account KPIs' parts of the card and the digest,
+stay valid Block Kit inside Slack's sizes at their largest, with hostile text."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services import questions
+from bot.services import account_kpis, questions
+from bot.services.account_kpis import AccountKpis, Done, KpiTally
 from bot.services.account_overview import AccountOverview
 from bot.services.questions import AccountReplies, QuestionShown, Recorded, ReplyTally
 from messages import render
@@ -128,27 +129,51 @@ def every_template(text: str) -> None:
             tz=TOKYO,
         )
     )
-    # The account card with its questions, and with none yet.
+    # The account card with its questions and KPIs, and with none yet.
     tally = ReplyTally(answered=120, within=100, waiting_late=7, median_minutes=4 * 60 + 59)
-    for replies in (
-        AccountReplies(tally, tuple(many[:5]), 3, 240, NOW),
-        AccountReplies(ReplyTally(), (), 0, 240, NOW),
-        AccountReplies(ReplyTally(), (waiting,), 1, 240, NOW),
-    ):
-        check(
-            render(
-                "account_view", view=card(text, replies), playbook=load_playbook(), actions=Action
-            )
-        )
-    digest = replace(sample_digest(text), replies=tally)
-    check(
-        render(
-            "digest_top", digest=digest, week_of=date(2026, 11, 30), scope_label="across the team"
-        )
+    note = text[: account_kpis.MAX_NOTE]
+    full = AccountKpis(
+        next_renewal=date(2026, 11, 30),
+        last_outcome="not_renewed",
+        last_renewed_on=date(2025, 11, 30),
+        renewals_decided=12,
+        renewed=11,
+        repeats=9999,
+        last_repeat=Done(date(2026, 12, 1), note),
+        referrals=40,
+        last_referral=Done(None, note or None),
     )
+    empty = AccountKpis(None, None, None, 0, 0, 0, None, 0, None)
+    playbook = load_playbook()
+    for replies, kpis in (
+        (AccountReplies(tally, tuple(many[:5]), 3, 240, NOW), full),
+        (AccountReplies(ReplyTally(), (), 0, 240, NOW), empty),
+        (AccountReplies(ReplyTally(), (waiting,), 1, 240, NOW), replace(full, next_renewal=None)),
+    ):
+        view = card(text, replies, kpis)
+        check(render("account_view", view=view, playbook=playbook, actions=Action))
+    ahead = replace(card(text, None, full), today=date(2026, 11, 1))
+    check(render("account_view", view=ahead, playbook=playbook, actions=Action))
+    quarter = KpiTally(400, 300, 60, 1000, 9000, 300, 2000)
+    digest = replace(sample_digest(text), replies=tally, kpis=quarter)
+    week_of = date(2026, 11, 30)
+    check(render("digest_top", digest=digest, week_of=week_of, scope_label="across the team"))
+    details = render("digest_details", digest=digest, open_action=Action.DIGEST_OPEN_ACCOUNT.value)
+    assert len(details["blocks"]) <= 50
+    preview = render(
+        "digest_preview",
+        open_action=Action.DIGEST_OPEN_ACCOUNT.value,
+        digest=digest,
+        week_of=week_of,
+        scope_label="across the team",
+        channel_id="C0SALES",
+        schedule="every Mon at 09:00 (Europe/Berlin)",
+        quiet="skip",
+    )
+    assert len(preview["blocks"]) <= 50
 
 
-def card(text: str, replies: AccountReplies) -> AccountOverview:
+def card(text: str, replies: AccountReplies | None, kpis: AccountKpis) -> AccountOverview:
     shown = replace(account(fill(80)), relationship_type="personal", expectations=fill(500))
     return AccountOverview(
         account=shown,  # type: ignore[arg-type]
@@ -162,6 +187,8 @@ def card(text: str, replies: AccountReplies) -> AccountOverview:
         ),
         open_count=40,
         replies=replies,
+        kpis=kpis,
+        today=date(2026, 12, 3),
     )
 
 

@@ -10,8 +10,9 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import account_changes, account_state, lifecycle
+from bot.services import account_changes, account_kpis, account_state, lifecycle
 from bot.services.account_changes import ChangeShown
+from bot.services.account_kpis import AccountKpis, KpiInput
 from bot.services.accounts import (
     AccountShown,
     clean_account_name,
@@ -123,6 +124,8 @@ class AccountOverview:
     prep: Prep | None = None
     # The client's questions and how fast we answered them (None: not read).
     replies: AccountReplies | None = None
+    # Renewal, retention, repeat purchases and referrals (None: not read).
+    kpis: AccountKpis | None = None
 
     @property
     def paused_until(self) -> date | None:
@@ -144,18 +147,23 @@ class AccountChanges:
     expectations: str | None = None
     # Where shared entries and escalations of unkept follow-ups go.
     channel_id: str | None = None
+    # A renewal (its date, its outcome), a repeat purchase, a referral.
+    kpis: KpiInput = KpiInput()
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(
-            name
-            for name, value in (
-                ("type", self.relationship_type),
-                ("owner", self.owner_id),
-                ("expects", self.expectations),
-                ("channel", self.channel_id),
+        return (
+            tuple(
+                name
+                for name, value in (
+                    ("type", self.relationship_type),
+                    ("owner", self.owner_id),
+                    ("expects", self.expectations),
+                    ("channel", self.channel_id),
+                )
+                if value is not None
             )
-            if value is not None
+            + self.kpis.names
         )
 
 
@@ -216,6 +224,7 @@ def overview(
         else account_replies(
             session, team_id=team_id, account=account, since=now - REPLY_WINDOW, now=now
         ),
+        kpis=account_kpis.account_kpis(session, team_id=team_id, account_id=account.id),
     )
 
 
@@ -267,6 +276,9 @@ def update_account(
     ):
         if value is not None:
             lifecycle.set_field(session, account, field, value, actor_id=user_id, now=now)
+    if changes.kpis.names:
+        day = today or now.date()
+        account_kpis.record(session, account, changes.kpis, user_id=user_id, today=day, now=now)
     session.flush()
     shown = AccountShown.of(account)
     return overview(

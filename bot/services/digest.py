@@ -11,7 +11,8 @@ without gets this week (drip concessions teach the buyer to keep asking), accoun
 going quiet for longer than their kind of relationship allows, accounts paused for a
 known reason, the health scores that moved, and how fast the clients' questions were
 answered (the response time, against the team's reply norm: a late answer or one
-still owed is named).
+still owed is named), and what the accounts did: the quarter's renewals (the retention
+rate), the week's and the quarter's repeat purchases and referrals.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services import account_changes, account_state, buyer_scores, questions
+from bot.services import account_changes, account_kpis, account_state, buyer_scores, questions
 from bot.services.buyer_scores import BuyerScores
 from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
@@ -37,6 +38,7 @@ from messages.formats import duration, full_day, norm_words
 from messages.phrases import gave
 from storage.models import (
     Account,
+    AccountKpi,
     CheckIn,
     ClientQuestion,
     Commitment,
@@ -45,10 +47,12 @@ from storage.models import (
     DigestScope,
     DigestSubscription,
     HealthSnapshot,
+    KpiKind,
     Qbr,
     QuietWeek,
     Rating,
     RatingKind,
+    RenewalOutcome,
     UserPrefs,
 )
 from storage.upsert import insert_ignore_returning
@@ -333,6 +337,7 @@ SECTIONS = (
     SectionSpec("paused", "Paused"),
     SectionSpec("ratings", "What buyers told us this week"),
     SectionSpec("late_replies", "Questions answered late or still owed"),
+    SectionSpec("renewals", "Renewals, repeat purchases and referrals"),
     SectionSpec("movers_down", "Health falling", "/rapport health"),
     SectionSpec("movers_up", "Health rising", "/rapport health"),
 )
@@ -375,6 +380,9 @@ class Digest:
     buyers: BuyerScores | None = None
     # How this week's client questions were answered (questions.tally), if any were.
     replies: questions.ReplyTally | None = None
+    # The quarter's renewals and the week's and quarter's repeat purchases and
+    # referrals (account_kpis.tally), if there were any.
+    kpis: account_kpis.KpiTally | None = None
 
     @property
     def empty(self) -> bool:
@@ -408,6 +416,11 @@ class TeamPicture:
     # owner -> the client questions answered this week or still owed past their norm:
     # (reply by, answered at, reply minutes), as questions.tally reads them.
     asked: dict[str, list[tuple[datetime, datetime | None, int | None]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    # owner -> the quarter's renewals, repeat purchases and referrals on their accounts:
+    # (kind, day, outcome), as account_kpis.tally reads them.
+    kpis: dict[str, list[tuple[str, date, str | None]]] = field(
         default_factory=lambda: defaultdict(list)
     )
 
@@ -491,6 +504,7 @@ def load_team(
     _load_concessions(session, picture)
     _load_ratings(session, picture)
     _load_questions(session, picture)
+    _load_kpis(session, picture)
     if with_health:
         _load_health(session, picture, live)
     for sections in picture.lines.values():
@@ -726,6 +740,44 @@ def _load_questions(session: Session, picture: TeamPicture) -> None:
         )
 
 
+def _load_kpis(session: Session, picture: TeamPicture) -> None:
+    """The quarter's renewals, repeat purchases and referrals, for the top line; as
+    lines, the week's, and the quarter's renewals whose outcome is still unrecorded."""
+    today = picture.today
+    week = today - timedelta(days=6)
+    for row in session.execute(
+        select(
+            AccountKpi.account_id,
+            AccountKpi.kind,
+            AccountKpi.day,
+            AccountKpi.outcome,
+            AccountKpi.note,
+            AccountKpi.recorded_at,
+        ).where(
+            AccountKpi.team_id == picture.team_id,
+            AccountKpi.day >= account_kpis.quarter_start(today),
+            AccountKpi.day <= today,
+        )
+    ):
+        account = picture.accounts.get(row.account_id)
+        if account is None:
+            continue
+        picture.kpis[account.owner_id].append((row.kind, row.day, row.outcome))
+        text = _kpi_words(row.kind, row.day, row.outcome, row.note)
+        if row.day >= week or (row.kind == KpiKind.RENEWAL and row.outcome is None):
+            picture.add("renewals", Line(account, text, (row.day, account.name), row.recorded_at))
+
+
+def _kpi_words(kind: str, day: date, outcome: str | None, note: str | None) -> str:
+    if kind == KpiKind.RENEWAL:
+        said = {RenewalOutcome.RENEWED: "renewed", RenewalOutcome.NOT_RENEWED: "did not renew"}
+        if outcome is None:
+            return f"renewal was due {_day(day)}; whether they renewed is not recorded yet"
+        return f"{said[RenewalOutcome(outcome)]} (renewal due {_day(day)})"
+    what = "repeat purchase" if kind == KpiKind.REPEAT else "referral"
+    return f"{what} on {_day(day)}" + (f": {note}" if note else "")
+
+
 def _load_health(session: Session, picture: TeamPicture, live: list[int]) -> None:
     if not live:
         return
@@ -826,6 +878,9 @@ def build_digest(
     replies = questions.tally(
         (asked for owner in owners for asked in picture.asked.get(owner, ())), picture.now
     )
+    kpis = account_kpis.tally(
+        (row for owner in owners for row in picture.kpis.get(owner, ())), picture.today
+    )
     return Digest(
         sections=sections,
         counts=counts,
@@ -835,6 +890,7 @@ def build_digest(
         opted_out=len(picture.opted_out & picture.owners),
         buyers=None if buyers.empty else buyers,
         replies=None if replies.empty else replies,
+        kpis=None if kpis.empty else kpis,
     )
 
 
