@@ -16,7 +16,9 @@ from bot.services import export
 from storage.db import SessionFactory
 from storage.models import (
     Account,
+    AccountKpi,
     CheckIn,
+    ClientQuestion,
     Commitment,
     Concession,
     ConcessionRevision,
@@ -105,6 +107,29 @@ def seed_account(db: SessionFactory, *, team: str, name: str, owner: str) -> int
                 recorded_at=WHEN,
             )
         )
+        s.add(
+            AccountKpi(
+                team_id=team,
+                account_id=account.id,
+                kind="renewal",
+                day=date(2027, 3, 31),
+                recorded_by=owner,
+                recorded_at=WHEN,
+            )
+        )
+        s.add(
+            ClientQuestion(
+                team_id=team,
+                account_id=account.id,
+                question="is SSO in the base plan?",
+                owner_id=owner,
+                asked_at=WHEN,
+                norm_minutes=240,
+                reply_by=at("2026-11-20T18:30:00"),
+                recorded_by=owner,
+                recorded_at=WHEN,
+            )
+        )
         return account.id
 
 
@@ -132,8 +157,11 @@ def test_json_holds_a_list_per_table_for_one_team(db: SessionFactory, engine: En
         "checkins",
         "touches",
         "ratings",
+        "account_kpis",
+        "client_questions",
     ]
     [account] = doc["accounts"]
+    assert (account["renewal_on"], account["repeat_purchases"]) == ("2027-03-31", 0)
     assert account["name"] == "Acme" and account["owner_id"] == ALICE
     assert account["created_at"] == "2026-11-20T14:30:00Z"
     assert account["expectations"] == "straight answers; no lunches"

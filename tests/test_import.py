@@ -31,7 +31,7 @@ class Directory:
 
 
 def check(text: str, directory: Directory | None = None) -> CheckedFile:
-    return check_accounts_csv(text, directory=directory or Directory())
+    return check_accounts_csv(text, directory=directory or Directory(), today=NOW.date())
 
 
 def accounts(db: SessionFactory, team: str = TEAM) -> list[tuple[str, str, str | None]]:

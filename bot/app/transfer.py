@@ -131,7 +131,9 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
         lambda: make_client(settings, token=settings.require("slack_bot_token"))
     )
     try:
-        checked = importing.check_accounts_csv(text, directory=directory)
+        checked = importing.check_accounts_csv(
+            text, directory=directory, today=datetime.now(UTC).date()
+        )
         if not checked.importable(skip_bad=args.skip_bad):
             print(
                 _describe(

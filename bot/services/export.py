@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 
+from bot.services.account_kpis import EXPORT_COLUMNS
 from storage.models import (
     Account,
+    AccountKpi,
     CheckIn,
+    ClientQuestion,
     Commitment,
     Concession,
     ConcessionRevision,
@@ -113,7 +116,8 @@ _ACCOUNT_COLUMNS = _named(
 
 
 def _accounts(team_id: str | None) -> Query:
-    stmt = select(*_ACCOUNT_COLUMNS)
+    # With its KPIs as `rapport import` reads them back (account_kpis.EXPORT_COLUMNS).
+    stmt = select(*_ACCOUNT_COLUMNS, *EXPORT_COLUMNS)
     return _for_team(stmt, Account.team_id, team_id).order_by(Account.id)
 
 
@@ -150,6 +154,12 @@ TABLES = (
     _of_account(CheckIn, "due_on label done_at done_by"),
     _of_account(Touch, "user_id at note permalink"),
     _of_account(Rating, "kind score contact_on checkin_id recorded_by recorded_at followup_id"),
+    _of_account(AccountKpi, "kind day outcome note recorded_by recorded_at"),
+    _of_account(
+        ClientQuestion,
+        "owner_id question asked_at norm_minutes reply_by recorded_by recorded_at permalink "
+        "answered_at answered_by reply_minutes",
+    ),
 )
 
 

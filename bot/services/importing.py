@@ -1,4 +1,6 @@
-"""Import: accounts and their owners from a CRM's CSV export.
+"""Import: accounts and their owners from a CRM's CSV export, with their KPIs when the
+file has them (the renewal date and whether they renewed, counts of repeat purchases
+and of referrals given: bot/services/account_kpis.py says how each lands).
 
 Every row is checked before anything is written, and problems are reported by the
 line of the file they are on. The file is read forgivingly (header names as CRMs
@@ -14,12 +16,13 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services import account_kpis
 from bot.services.account_overview import MAX_EXPECTATIONS, relationship_type_from
 from bot.services.accounts import (
     MAX_ACCOUNT_NAME,
@@ -29,6 +32,7 @@ from bot.services.accounts import (
     known_accounts,
     match_key,
 )
+from bot.services.dates import RENEWAL, DayReader
 from bot.services.errors import UsageError
 from bot.services.export import restore_formula
 from storage.models import RELATIONSHIP_TYPES, Account
@@ -63,6 +67,20 @@ OWNER_HEADERS = (
 TYPE_HEADERS = ("relationship type", "relationship")
 CHANNEL_HEADERS = ("channel", "channel id", "slack channel", "slack channel id", "account channel")
 EXPECTATION_HEADERS = ("expectations", "expects", "expectation", "buyer expectations")
+RENEWAL_HEADERS = (
+    "renewal on",
+    "renewal date",
+    "renewal",
+    "renews on",
+    "next renewal",
+    "contract end date",
+    "contract end",
+)
+RENEWED_HEADERS = ("renewed", "renewal outcome", "retained")
+REPEAT_HEADERS = ("repeat purchases", "repeat orders", "repeat purchase count", "repeat")
+REFERRAL_HEADERS = ("referrals", "referrals given", "referral count")
+# A count a CRM could hold for one account; more is a column of something else.
+MAX_COUNT = 10_000
 
 _USER_ID = re.compile(r"<?@?([UW][A-Z0-9]{2,31})(?:\|[^<>]*)?>?")
 _CHANNEL_ID = re.compile(r"<?#?([CG][A-Z0-9]{2,31})(?:\|[^<>]*)?>?")
@@ -97,6 +115,7 @@ class AccountRow:
     relationship_type: str | None = None
     channel_id: str | None = None
     expectations: str | None = None
+    kpis: account_kpis.Imported = account_kpis.Imported()
 
 
 @dataclass(frozen=True)
@@ -154,6 +173,10 @@ class _Columns:
     channel: int | None
     expectations: int | None
     ignored: tuple[str, ...]
+    renewal: int | None = None
+    renewed: int | None = None
+    repeats: int | None = None
+    referrals: int | None = None
 
 
 def _columns(header: Sequence[str]) -> _Columns | str:
@@ -179,8 +202,22 @@ def _columns(header: Sequence[str]) -> _Columns | str:
         channel=first(CHANNEL_HEADERS),
         expectations=first(EXPECTATION_HEADERS),
         ignored=(),
+        renewal=first(RENEWAL_HEADERS),
+        renewed=first(RENEWED_HEADERS),
+        repeats=first(REPEAT_HEADERS),
+        referrals=first(REFERRAL_HEADERS),
     )
-    used = {name, *owners, columns.relationship_type, columns.channel, columns.expectations}
+    used = {
+        name,
+        *owners,
+        columns.relationship_type,
+        columns.channel,
+        columns.expectations,
+        columns.renewal,
+        columns.renewed,
+        columns.repeats,
+        columns.referrals,
+    }
     ignored = tuple(h.strip() for i, h in enumerate(header) if i not in used and h.strip())
     return replace(columns, ignored=ignored)
 
@@ -225,8 +262,39 @@ def _owner(
     )
 
 
+def _kpis(
+    record: Sequence[str], columns: _Columns, reader: DayReader, problems: list[str]
+) -> account_kpis.Imported:
+    """The row's KPIs, read as commands read them; what does not read is a problem."""
+    renewal_on: date | None = None
+    if typed := _cell(record, columns.renewal):
+        try:
+            renewal_on = reader.read(typed, RENEWAL)
+        except UsageError as error:
+            problems.append(f"renewal date: {error.problem}")
+    renewed: bool | None = None
+    if typed := _cell(record, columns.renewed):
+        try:
+            renewed = account_kpis.read_renewed(typed)
+        except UsageError:
+            problems.append(f"renewed “{typed[:40]}” is neither yes nor no")
+        if renewal_on is None and not problems:
+            problems.append("renewed needs the date of the renewal it answers (renewal date)")
+    counts: list[int | None] = []
+    for index, what in ((columns.repeats, "repeat purchases"), (columns.referrals, "referrals")):
+        typed = _cell(record, index)
+        if typed and not (typed.isdigit() and int(typed) <= MAX_COUNT):
+            problems.append(f"{what} “{typed[:40]}” is not a count from 0 to {MAX_COUNT:,}")
+        counts.append(int(typed) if typed.isdigit() else None)
+    return account_kpis.Imported(renewal_on, renewed, counts[0], counts[1])
+
+
 def _row(
-    line: int, record: Sequence[str], columns: _Columns, directory: OwnerDirectory
+    line: int,
+    record: Sequence[str],
+    columns: _Columns,
+    directory: OwnerDirectory,
+    reader: DayReader,
 ) -> AccountRow | BadRow:
     problems: list[str] = []
     name = ""
@@ -262,13 +330,15 @@ def _row(
     expectations = _cell(record, columns.expectations) or None
     if expectations and len(expectations) > MAX_EXPECTATIONS:
         problems.append(f"expectations are longer than {MAX_EXPECTATIONS} characters")
+    kpis = _kpis(record, columns, reader, problems)
     if problems or owner_id is None:
         return BadRow(line, "; ".join(problems))
-    return AccountRow(line, name, owner_id, kind, channel, expectations)
+    return AccountRow(line, name, owner_id, kind, channel, expectations, kpis)
 
 
-def check_accounts_csv(text: str, *, directory: OwnerDirectory) -> CheckedFile:
-    """Every row of the file checked; owners given by email are looked up in `directory`."""
+def check_accounts_csv(text: str, *, directory: OwnerDirectory, today: date) -> CheckedFile:
+    """Every row of the file checked; owners given by email are looked up in `directory`;
+    dates are read as commands read them, from `today`."""
     text = text.removeprefix("\ufeff")
     records = iter(_records(text))
     header: list[str] = []
@@ -286,7 +356,7 @@ def check_accounts_csv(text: str, *, directory: OwnerDirectory) -> CheckedFile:
     for line, record in records:
         if not any(cell.strip() for cell in record):
             continue
-        checked = _row(line, record, columns, directory)
+        checked = _row(line, record, columns, directory, DayReader(today))
         if isinstance(checked, BadRow):
             bad.append(checked)
             continue
@@ -356,6 +426,27 @@ def _changes(account: Account, row: AccountRow) -> dict[str, str]:
     }
 
 
+def _create(session: Session, team_id: str, row: AccountRow, now: datetime) -> None:
+    """A new account from the row, with its KPIs (which need the account's id)."""
+    account = Account(
+        team_id=team_id,
+        key=account_key(row.name),
+        name=row.name,
+        owner_id=row.owner_id,
+        created_by=row.owner_id,
+        created_at=now,
+        relationship_type=row.relationship_type,
+        channel_id=row.channel_id,
+        expectations=row.expectations,
+    )
+    session.add(account)
+    if row.kpis != account_kpis.Imported():
+        session.flush()
+        account_kpis.import_changes(
+            session, account, row.kpis, user_id=row.owner_id, now=now, write=True
+        )
+
+
 def import_accounts(
     session: Session,
     *,
@@ -404,22 +495,13 @@ def import_accounts(
         if account is None:
             created += 1
             if not dry_run:
-                session.add(
-                    Account(
-                        team_id=team_id,
-                        key=account_key(row.name),
-                        name=row.name,
-                        owner_id=row.owner_id,
-                        created_by=row.owner_id,
-                        created_at=now,
-                        relationship_type=row.relationship_type,
-                        channel_id=row.channel_id,
-                        expectations=row.expectations,
-                    )
-                )
+                _create(session, team_id, row, now)
             continue
         changes = _changes(account, row)
-        if not changes:
+        kpis_changed = account_kpis.import_changes(
+            session, account, row.kpis, user_id=row.owner_id, now=now, write=not dry_run
+        )
+        if not changes and not kpis_changed:
             unchanged += 1
             continue
         updated += 1
