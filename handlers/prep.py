@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from bot.services import prep as prep_service
 from bot.services.accounts import AccountShown, find_account, get_account
 from bot.services.errors import UsageError
+from bot.services.fields import reads_as_nothing
 from handlers.edge.account_target import open_about_account, saved_about_account
 from handlers.edge.accounts import read_account_of
 from handlers.edge.after_ack import clicks_after_ack, later
@@ -45,8 +46,6 @@ WORDS = ("show", "edit", "new")
 # below it, "net" or "now" would be read as "new" and leave the account a word short.
 WORD_CUTOFF = 0.75
 _MISSING = "Name the account: `/rapport prep ACCOUNT`."
-# What a rep types in a value field for "I don't know it yet".
-_NOTHING = {"none", "n/a", "na", "-", "--", "?", "tbd", "tbc", "unknown", "not sure", "nil", "no"}
 _AMOUNT = AmountWords(example="`120000`, `$120k` or `$1,200/mo`", what="a value to us")
 # A bullet or a number a rep puts in front of a line: `- price`, `2. term`, `3) SLA`.
 _MARKER = re.compile(r"^\s*(?:[-•*·]+|\d{1,2}[.)])\s*")
@@ -163,10 +162,6 @@ def save_prep(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
 # --- reading the form -------------------------------------------------------------------
 
 
-def _none(text: str | None) -> bool:
-    return text is None or text.casefold().strip(" .!") in _NOTHING
-
-
 def _text(form: Form, block: str, label: str, limit: int) -> str | None:
     text = form.text(
         block, limit=limit, too_long=f"{label} can be up to {limit} characters.", lines=True
@@ -178,7 +173,7 @@ def _value(form: Form, block: str) -> tuple[float | None, str]:
     text = form.text(
         block, limit=40, too_long="Write the value in up to 40 characters, e.g. `$120k`."
     )
-    if _none(text):
+    if reads_as_nothing(text):
         return None, ""
     assert text is not None
     try:
@@ -226,7 +221,7 @@ def read_items(form: Form, block: str, what: str) -> tuple[str, ...]:
         too_long=f"Keep {what} to {prep_service.MAX_ITEMS} short lines.",
         lines=True,
     )
-    if _none(text):
+    if reads_as_nothing(text):
         return ()
     assert text is not None
     lines = text.splitlines()
@@ -257,7 +252,7 @@ def read_people(form: Form) -> tuple[prep_service.Person, ...]:
         block = person_block(index)
         text = form.text(block, limit=prep_service.MAX_ROLE + prep_service.MAX_CARES + 2)
         decides = str(index) in deciders
-        if _none(text):
+        if reads_as_nothing(text):
             if decides:
                 raise UsageError(
                     f"You ticked person {index + 1} as deciding: say who they are here "
@@ -297,7 +292,7 @@ def parse_prep(form: Form) -> prep_service.PrepFields:
         limit=prep_service.MAX_QUESTION,
         too_long=f"Keep it to one sentence, up to {prep_service.MAX_QUESTION} characters.",
     )
-    if _none(question):
+    if reads_as_nothing(question):
         raise UsageError(
             "Write the one question this negotiation should settle, e.g. “Will they "
             "commit to two years if we add the premium SLA?”",

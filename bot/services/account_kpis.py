@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from bot.services.errors import UsageError
+from bot.services.fields import reads_as_nothing
 from storage.models import Account, AccountKpi, KpiKind, RenewalOutcome
 
 MAX_NOTE = 300
@@ -49,7 +50,16 @@ def read_renewed(text: str, *, usage: str | None = None) -> bool:
 
 
 def clean_note(text: str, key: str) -> str:
+    """What `repeat:` or `referral:` records; `none` and its like record nothing, so
+    they are refused rather than counted as a purchase or a referral named "none"."""
     note = " ".join(text.split())
+    if reads_as_nothing(note):
+        example = "20 more seats" if key == "repeat" else "their CFO's peer at Initech"
+        raise UsageError(
+            f"`{key}: {note[:40]}` would record nothing. Say what it was, as in "
+            f"`{key}: {example}`; with nothing to record, leave `{key}:` out.",
+            key=key,
+        )
     if len(note) > MAX_NOTE:
         raise UsageError(
             f"Keep `{key}:` under {MAX_NOTE} characters; yours has {len(note):,}.", key=key

@@ -30,6 +30,7 @@ from bot.services.accounts import (
     get_or_create_account,
 )
 from bot.services.errors import NotFound, UsageError
+from bot.services.fields import reads_as_nothing
 from storage.models import Account, Concession, ConcessionRevision
 
 MAX_ITEM = 120
@@ -306,23 +307,8 @@ def _clean(value: str | None) -> str | None:
     return cleaned or None
 
 
-# What reps write in `get:` when nothing came back. Logged as a get, these would count
-# the give as traded and silence the one warning the log exists for.
-NOTHING_BACK = frozenset(
-    {
-        "nothing", "nothing yet", "nothing back", "nothing in return", "none", "none yet",
-        "no", "nope", "nil", "nada", "zero", "0", "n/a", "na", "n.a.", "-", "--", "—", "–",
-        "tbd", "tba", "tbc", "not yet", "?", "??", "x",
-    }
-)  # fmt: skip
-
-
-def reads_as_nothing(get: str | None) -> bool:
-    """True when `get:` says nothing came back (`none`, `n/a`, `TBD`, empty…)."""
-    words = " ".join((get or "").casefold().split())
-    return words.strip(" .!") in NOTHING_BACK | {""} or words in NOTHING_BACK
-
-
+# `get: none` (and the other words of bot.services.fields.NOTHING): logged as a get,
+# they would count the give as traded and silence the one warning the log exists for.
 def _normalised(values: ConcessionFields) -> dict[str, str | None]:
     cleaned = {name: _clean(getattr(values, name)) for name in _CHANGEABLE}
     if reads_as_nothing(cleaned["get"]):
