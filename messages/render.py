@@ -6,7 +6,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import fields, is_dataclass
 from functools import cache, lru_cache
@@ -161,6 +161,31 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
 
+# Every filter a template may use, by the name templates write: `{{ name|esc }}`.
+FILTERS: dict[str, Callable[..., Any]] = {
+    "json": _json_filter,
+    "esc": escape,
+    "clip": clip,
+    "day": full_day,
+    "plural": _plural,
+    "mention": _mention,
+    "channel": _channel,
+    "we_can": phrases.we_can,
+    "lines": lines,
+    "bullets": bullets,
+    "day_time": day_time,
+    # Working time, as a reply's clock counts it: `minutes|duration`, `norm|norm_words`.
+    "duration": duration,
+    "norm_words": norm_words,
+    "gave": phrases.gave,
+    # `day|when(today)`: "today", "on Monday", "in 12 days", worded as it is read.
+    "when": relative_day,
+    "stage": _stage,
+    # `outbox_id|nudge_block(nudge.subject, nudge.id)`: a reminder item's block id.
+    "nudge_block": NudgeRef.block_id,
+}
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -172,28 +197,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,  # templates ship with the package; no stat() per render
     )
-    env.filters.update(
-        json=_json_filter,
-        esc=escape,
-        clip=clip,
-        day=full_day,
-        plural=_plural,
-        mention=_mention,
-        channel=_channel,
-        we_can=phrases.we_can,
-        lines=lines,
-        bullets=bullets,
-        day_time=day_time,
-        # Working time, as a reply's clock counts it: `minutes|duration`, `norm|norm_words`.
-        duration=duration,
-        norm_words=norm_words,
-        gave=phrases.gave,
-        # `day|when(today)`: "today", "on Monday", "in 12 days", worded as it is read.
-        when=relative_day,
-        stage=_stage,
-        # `outbox_id|nudge_block(nudge.subject, nudge.id)`: a reminder item's block id.
-        nudge_block=NudgeRef.block_id,
-    )
+    env.filters.update(FILTERS)
     # A button's value is its model's `dump()`: `{{ UndoButton(change_id=c.id).dump()|json }}`.
     env.globals.update({model.__name__: model for model in WRITTEN_BY_TEMPLATES})
     return env
