@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from bot.services import governance
 from bot.services.accounts import AccountShown, get_account
 from bot.services.errors import UsageError
+from bot.services.review_cadence import CadenceFit, cadence_fit
 from handlers.edge.account_target import AccountTarget, open_about_account, saved_about_account
 from handlers.edge.accounts import read_account_of
 from handlers.edge.after_ack import clicks_after_ack
@@ -140,20 +141,27 @@ def parse_plan(form: Form) -> governance.PlanFields:
 def save_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
     target = AccountTarget.parse(view.get("private_metadata", ""))
     fields = parse_plan(Form.of(view))
-    saved = saved_about_account(
-        context,
-        lambda session: governance.save_plan(
+    team_id = team_of(body)
+
+    def save(session: Session) -> tuple[governance.GovernanceView, CadenceFit | None]:
+        saved = governance.save_plan(
             session,
-            team_id=team_of(body),
+            team_id=team_id,
             account_id=target.account_id,
             user_id=body["user"]["id"],
             fields=fields,
             now=utcnow(),
-        ),
-        field=GovernanceBlock.KPIS,
-    )
+        )
+        return saved, cadence_fit(session, team_id=team_id, account_id=saved.account.id)
+
+    saved, fit = saved_about_account(context, save, field=GovernanceBlock.KPIS)
     # The modal turns into the confirmation: no extra Slack call, nothing to clean up.
-    ack(response_action="update", view=render("governance_saved", view=saved))
+    ack(response_action="update", view=plan_saved(saved, fit))
+
+
+def plan_saved(view: governance.GovernanceView, fit: CadenceFit | None) -> dict[str, Any]:
+    """The saved plan's modal, with its cadence beside the QBR rhythm."""
+    return render("governance_saved", view=view, fit=fit, actions=Action)
 
 
 MAX_ANSWER = 2000

@@ -12,24 +12,26 @@ from datetime import date, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
 
-from bot.services import account_state, rhythm
+from bot.services import account_state, governance, review_cadence, rhythm
 from bot.services.accounts import AccountShown, get_account
 from bot.services.calendar import WorkCalendar, whose_calendar
 from bot.services.dates import QBR
 from bot.services.errors import UsageError, UserFacingError
 from bot.services.rhythm import QbrShown
 from handlers.edge.accounts import account_read, read_account_of, with_new_account
-from handlers.edge.after_ack import learn_person
+from handlers.edge.after_ack import clicks_after_ack, learn_person
 from handlers.edge.caller import team_of
 from handlers.edge.context import caller_calendar, caller_reader, deps_of, owner_calendar, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import ask_for_colons, split_keyed
 from handlers.edge.payloads import action_value
 from handlers.edge.replies import ephemeral, replace_clicked
+from handlers.governance import plan_saved
 from messages import render
 from messages.formats import relative_day
-from messages.ids import Action, ReviewAnswer
+from messages.ids import AccountButton, Action, ReviewAnswer
 from storage.models import Account, Qbr, QbrCadence
 
 QBR_USAGE = "/rapport qbr"
@@ -217,6 +219,53 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
     ack(**ephemeral(message))
 
 
+def align_with_plan(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Line the QBR rhythm up with the governance plan (a button on the saved plan and on
+    the account card), then say so where it was clicked: the plan's modal is redrawn,
+    a message gets a reply under it with the next review and its reminders."""
+    target = AccountButton.parse(action_value(body))
+    deps, now, team_id, user_id = deps_of(context), utcnow(), team_of(body), body["user"]["id"]
+    in_modal = bool(body.get("view"))
+    with deps.db.begin() as session:
+        owner = governance.shown_by_id(session, team_id=team_id, account_id=target.account_id)
+        calendar = deps.calendar_of(session, team_id=team_id, user_id=owner.owner_id)
+        aligned = review_cadence.align_qbr(
+            session,
+            team_id=team_id,
+            account_id=owner.id,
+            user_id=user_id,
+            calendar=calendar,
+            now=now,
+        )
+        account = AccountShown.of(aligned.account)
+        if in_modal:
+            modal = plan_saved(
+                governance.governance_view(session, team_id=team_id, account=account), aligned.fit
+            )
+        else:
+            scheduled = qbr_reply(
+                aligned.qbr, aligned.account, calendar, now, held=None, reader_id=user_id
+            )
+            message = render(
+                "qbr_aligned",
+                fit=aligned.fit,
+                was=aligned.was,
+                changed=aligned.changed,
+                account=account,
+                scheduled=scheduled,
+            )
+    if in_modal:
+        client.views_update(view_id=body["view"]["id"], view=modal)
+    elif context.respond is not None:
+        context.respond(
+            text=message["text"],
+            blocks=message["blocks"],
+            response_type="ephemeral",
+            replace_original=False,
+        )
+    refresh_home(context, team_id=team_id, user_id=user_id)
+
+
 # /rapport subcommand -> listener (handlers/rapport.py routes them).
 SUBCOMMANDS = {"qbr": qbr}
 
@@ -224,3 +273,4 @@ SUBCOMMANDS = {"qbr": qbr}
 def register(app: App) -> None:
     app.action(Action.QBR_HELD_PLANNED.value)(held_planned)
     app.action(Action.QBR_HELD_EXTRA.value)(held_extra)
+    clicks_after_ack(app, {Action.QBR_ALIGN: align_with_plan})

@@ -62,6 +62,9 @@ class Action(StrEnum):
     HOME_DONE = "home_done"
     HOME_SNOOZE = "home_snooze"
     HOME_EDIT_SETTINGS = "home_edit_settings"
+    # The saved governance plan and the account card (value: the account id): set the
+    # QBR rhythm to the one the plan's review cadence calls for.
+    QBR_ALIGN = "qbr_align"
     # "Which review took place?" (value: `<qbr id>:<planned date>`).
     QBR_HELD_PLANNED = "qbr_held_planned"
     QBR_HELD_EXTRA = "qbr_held_extra"

@@ -179,7 +179,12 @@ def test_account_and_governance_templates_at_their_largest(text: str) -> None:
             max_owners=10,
         )
         assert modal["type"] == "modal" and len(modal["blocks"]) <= 100
-    render("governance_saved", view=GovernanceView(account=account, plan=plan(text)))  # type: ignore[arg-type]
+    render(
+        "governance_saved",
+        view=GovernanceView(account=account, plan=plan(text)),  # type: ignore[arg-type]
+        fit=None,
+        actions=Action,
+    )
     render(
         "debrief_modal",
         callback_id=View.DEBRIEF,

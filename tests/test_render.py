@@ -828,6 +828,7 @@ def test_every_template_file_is_rendered_by_these_checks() -> None:
         test_meso_render,
         test_playbook_render,
         test_reply_render,
+        test_review_render,
     )
 
     env = _environment()
@@ -848,6 +849,7 @@ def test_every_template_file_is_rendered_by_these_checks() -> None:
         test_playbook_render.test_account_and_governance_templates_at_their_largest("x")
         test_coaching_render.every_template("x" * 300)
         test_reply_render.every_template("x" * 300)
+        test_review_render.every_template("x" * 300)
     finally:
         del env.get_template
     files = {

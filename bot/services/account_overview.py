@@ -26,6 +26,7 @@ from bot.services.followups import CommitmentShown, reliability
 from bot.services.governance import DebriefShown, Plan, latest_debrief, plan_of
 from bot.services.prep import Prep, current_prep
 from bot.services.questions import REPLY_WINDOW, AccountReplies, account_replies
+from bot.services.review_cadence import CadenceFit, cadence_fit
 from storage.models import RELATIONSHIP_TYPES, Commitment, MesoSet
 
 OPEN_COMMITMENTS_SHOWN = 5
@@ -126,6 +127,8 @@ class AccountOverview:
     replies: AccountReplies | None = None
     # Renewal, retention, repeat purchases and referrals (None: not read).
     kpis: AccountKpis | None = None
+    # The governance plan's review cadence beside the QBR rhythm (None: no plan).
+    cadence: CadenceFit | None = None
 
     @property
     def paused_until(self) -> date | None:
@@ -219,6 +222,7 @@ def overview(
         closed_count=closed,
         today=today,
         prep=current_prep(session, team_id=team_id, account_id=account.id),
+        cadence=cadence_fit(session, team_id=team_id, account_id=account.id),
         replies=None
         if now is None
         else account_replies(
