@@ -27,6 +27,7 @@ from messages.playbook import (
     Prompt,
     load_playbook,
 )
+from tests.slackkit import mrkdwn_texts
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 HOSTILE = "<!channel> @here & <https://evil.test|invoice> \u2028 *bold* \"q\" 'a' : - # _x_ "
@@ -80,15 +81,6 @@ def check(message: dict[str, Any]) -> None:
     # plain_text (headers, buttons) is never parsed for mentions; mrkdwn and `text` are.
     for text in [message["text"], *mrkdwn_texts(message["blocks"])]:
         assert "<!channel>" not in text and "<https://evil" not in text and "@here" not in text
-
-
-def mrkdwn_texts(node: object) -> list[str]:
-    if isinstance(node, dict):
-        found = [node["text"]] if node.get("type") == "mrkdwn" else []
-        return found + [t for value in node.values() for t in mrkdwn_texts(value)]
-    if isinstance(node, list):
-        return [t for item in node for t in mrkdwn_texts(item)]
-    return []
 
 
 @pytest.mark.parametrize("library", [load_playbook(), largest_playbook()], ids=["built-in", "max"])
