@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.services import governance
+from bot.services import debrief_steps, governance
 from bot.services.accounts import AccountShown, get_account
 from bot.services.errors import UsageError
 from bot.services.review_cadence import CadenceFit, cadence_fit
@@ -25,9 +25,11 @@ from handlers.edge.after_ack import clicks_after_ack
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.forms import Form
-from handlers.edge.replies import ephemeral
+from handlers.edge.home_tab import refresh_home
+from handlers.edge.payloads import action_value
+from handlers.edge.replies import ephemeral, reply_below
 from messages import render
-from messages.ids import Action, DebriefBlock, GovernanceBlock, View
+from messages.ids import Action, DebriefBlock, GovernanceBlock, StepButton, View
 from storage.models import ReviewCadence
 
 if TYPE_CHECKING:
@@ -203,20 +205,60 @@ def save_debrief(
 ) -> None:
     target = AccountTarget.parse(view.get("private_metadata", ""))
     answers = parse_debrief(Form.of(view))
-    saved = saved_about_account(
-        context,
-        lambda session: governance.record_debrief(
+    team_id = team_of(body)
+
+    def save(session: Session) -> tuple[governance.SavedDebrief, debrief_steps.DebriefSteps]:
+        saved = governance.record_debrief(
             session,
-            team_id=team_of(body),
+            team_id=team_id,
             account_id=target.account_id,
             user_id=body["user"]["id"],
             answers=answers,
             view_id=str(view.get("id", ""))[:40],
             now=utcnow(),
-        ),
-        field=DebriefBlock.TRUST,
-    )
-    ack(response_action="update", view=render("debrief_saved", saved=saved))
+        )
+        steps = debrief_steps.debrief_steps(session, team_id=team_id, debrief_id=saved.debrief.id)
+        return saved, steps
+
+    saved, steps = saved_about_account(context, save, field=DebriefBlock.TRUST)
+    ack(response_action="update", view=debrief_saved(saved, steps))
+
+
+def debrief_saved(
+    saved: governance.SavedDebrief, steps: debrief_steps.DebriefSteps
+) -> dict[str, Any]:
+    """The debrief's modal once saved, ending with its improvement steps."""
+    return render("debrief_saved", saved=saved, steps=steps, actions=Action)
+
+
+def accept_step(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """One of a debrief's improvement steps, recorded as the clicker's follow-up (once);
+    said where it was clicked: the debrief's modal is redrawn, the account card gets a
+    reply under it."""
+    clicked = StepButton.parse(action_value(body))
+    deps, team_id, user_id = deps_of(context), team_of(body), body["user"]["id"]
+    in_modal = bool(body.get("view"))
+    with deps.db.begin() as session:
+        recorded = debrief_steps.record_step(
+            session,
+            team_id=team_id,
+            debrief_id=clicked.debrief_id,
+            step=clicked.step,
+            user_id=user_id,
+            # The clicker owns the follow-up: it falls on their working days.
+            calendar=deps.calendar_of(session, team_id=team_id, user_id=user_id),
+            now=utcnow(),
+        )
+        if in_modal:
+            saved = debrief_steps.saved_debrief(
+                session, team_id=team_id, debrief_id=clicked.debrief_id
+            )
+    if in_modal:
+        client.views_update(view_id=body["view"]["id"], view=debrief_saved(saved, recorded.steps))
+    elif context.respond is not None:
+        message = render("debrief_step_recorded", recorded=recorded)
+        reply_below(context.respond, message)
+    refresh_home(context, team_id=team_id, user_id=user_id)
 
 
 # /rapport subcommand -> listener (handlers/rapport.py routes them).
@@ -225,7 +267,12 @@ SUBCOMMANDS = {"governance": governance_plan, "debrief": debrief}
 
 def register(app: App) -> None:
     clicks_after_ack(
-        app, {Action.GOVERNANCE_EDIT: edit_governance, Action.DEBRIEF_START: start_debrief}
+        app,
+        {
+            Action.GOVERNANCE_EDIT: edit_governance,
+            Action.DEBRIEF_START: start_debrief,
+            Action.DEBRIEF_STEP: accept_step,
+        },
     )
     app.view(View.GOVERNANCE_PLAN.value)(save_plan)
     app.view(View.DEBRIEF.value)(save_debrief)

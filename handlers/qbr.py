@@ -27,7 +27,7 @@ from handlers.edge.context import caller_calendar, caller_reader, deps_of, owner
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import ask_for_colons, split_keyed
 from handlers.edge.payloads import action_value
-from handlers.edge.replies import ephemeral, replace_clicked
+from handlers.edge.replies import ephemeral, replace_clicked, reply_below
 from handlers.governance import plan_saved
 from messages import render
 from messages.formats import relative_day
@@ -257,12 +257,7 @@ def align_with_plan(body: dict[str, Any], context: BoltContext, client: WebClien
     if in_modal:
         client.views_update(view_id=body["view"]["id"], view=modal)
     elif context.respond is not None:
-        context.respond(
-            text=message["text"],
-            blocks=message["blocks"],
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        reply_below(context.respond, message)
     refresh_home(context, team_id=team_id, user_id=user_id)
 
 

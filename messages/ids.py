@@ -41,6 +41,9 @@ class Action(StrEnum):
     # The account view and the governance reply (value: the account id).
     GOVERNANCE_EDIT = "governance_edit"
     DEBRIEF_START = "debrief_start"
+    # A debrief's improvement step, on its saved modal and the account card (value:
+    # StepButton): record it as a follow-up of the clicker's.
+    DEBRIEF_STEP = "debrief_step"
     # The prep reply and the account view (value: the account id): open the prep form,
     # for the current negotiation or to start the next one.
     PREP_EDIT = "prep_edit"
@@ -251,6 +254,21 @@ class AccountButton(ButtonValue):
     account_id: RowId
 
 
+# The improvement steps a debrief suggests (bot/services/debrief_steps.py), in order.
+DebriefStep = Literal["readout", "red_team", "role_reversal"]
+
+
+class StepButton(ButtonValue):
+    """Add as a follow-up, on one of a debrief's improvement steps (debrief_saved,
+    account_view): `<debrief id>:<step>`."""
+
+    OUT_OF_DATE = "This button is out of date. `/rapport account ACCOUNT` shows the latest debrief."
+    SEPARATOR = ":"
+
+    debrief_id: RowId
+    step: DebriefStep
+
+
 class UndoButton(ButtonValue):
     """Undo on a change (_undo.j2): the recorded change's id."""
 
@@ -403,6 +421,7 @@ class RecoveryButton(ButtonValue):
 # Given to every template by name (messages/render.py): `AccountButton(account_id=…).dump()`.
 WRITTEN_BY_TEMPLATES: tuple[type[ButtonValue], ...] = (
     AccountButton,
+    StepButton,
     UndoButton,
     LogButton,
     NewEntryButton,

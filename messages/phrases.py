@@ -160,3 +160,23 @@ def gave(text: str) -> str:
 def recovery_followup(kind: str, score: int) -> str:
     """The follow-up a low score records with one click (bot.services.ratings)."""
     return f"Hear what is behind their {kind.upper()} of {score}/10 and agree one fix, with a date"
+
+
+# The improvement steps a debrief suggests, as the follow-up each becomes with one
+# click (bot.services.debrief_steps), keyed by step.
+DEBRIEF_FOLLOWUPS = {
+    "readout": "Rehearse the QBR readout out loud with a colleague: results first, then the asks",
+    "red_team": (
+        "Red-team the credit and price-band rules: have a colleague try to game each one, "
+        "then close the gaps they find"
+    ),
+    "role_reversal": (
+        "Role reversal: write the fairness test their side will hold our offer to, "
+        "then check the offer against it"
+    ),
+}
+
+
+def debrief_followup(step: str) -> str:
+    """The follow-up a debrief's improvement step records (bot.services.debrief_steps)."""
+    return DEBRIEF_FOLLOWUPS[step]

@@ -19,7 +19,7 @@ from handlers.prep import prep_modal
 from messages import render
 from messages.ids import Action
 from messages.playbook import load_playbook
-from tests.test_playbook_render import HOSTILE, check, fill, plan
+from tests.test_playbook_render import DEBRIEF_ANSWERS, HOSTILE, check, fill, plan
 from tests.test_tradeables import MAX_SIDE_TEXT
 
 
@@ -133,7 +133,9 @@ def card_with_prep(text: str) -> None:
         account=account,  # type: ignore[arg-type]
         balance=SimpleNamespace(traded=3, one_way=9, is_drifting=True),  # type: ignore[arg-type]
         plan=plan(fill(1000)),  # type: ignore[arg-type]
-        latest_debrief=SimpleNamespace(at=NOW, by_user="U0BOB"),  # type: ignore[arg-type]
+        latest_debrief=SimpleNamespace(  # type: ignore[arg-type]
+            at=NOW, by_user="U0BOB", **dict.fromkeys(DEBRIEF_ANSWERS, fill(2000))
+        ),
         meso=MesoSummary(
             offered_at=NOW,
             offered_by="U0BOB",

@@ -29,6 +29,8 @@ from messages.playbook import (
 )
 from tests.slackkit import mrkdwn_texts
 
+# The answers of a debrief (bot.services.governance.DebriefShown).
+DEBRIEF_ANSWERS = ("trust", "trades", "metrics", "governance", "next_meso")
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 HOSTILE = "<!channel> @here & <https://evil.test|invoice> \u2028 *bold* \"q\" 'a' : - # _x_ "
 # Slack refuses messages whose blocks add up to about 13.2k characters (bolt-js#2509).
@@ -130,7 +132,9 @@ def test_account_and_governance_templates_at_their_largest(text: str) -> None:
         account=account,  # type: ignore[arg-type]
         balance=SimpleNamespace(traded=3, one_way=9, is_drifting=True),  # type: ignore[arg-type]
         plan=plan(text),  # type: ignore[arg-type]
-        latest_debrief=SimpleNamespace(at=NOW, by_user="U0BOB"),  # type: ignore[arg-type]
+        latest_debrief=SimpleNamespace(  # type: ignore[arg-type]
+            at=NOW, by_user="U0BOB", **dict.fromkeys(DEBRIEF_ANSWERS, text)
+        ),
         meso=MesoSummary(
             offered_at=NOW,
             offered_by="U0BOB",
@@ -186,5 +190,10 @@ def test_account_and_governance_templates_at_their_largest(text: str) -> None:
         max_text=2000,
     )
     debrief = SimpleNamespace(at=NOW, next_meso=fill(2000))
-    render("debrief_saved", saved=SavedDebrief(account=account, debrief=debrief, count=3))  # type: ignore[arg-type]
+    render(
+        "debrief_saved",
+        saved=SavedDebrief(account=account, debrief=debrief, count=3),  # type: ignore[arg-type]
+        steps=None,
+        actions=Action,
+    )
     check(render("debrief_start", account=account, start_action=Action.DEBRIEF_START))

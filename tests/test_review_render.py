@@ -14,10 +14,11 @@ import pytest
 from bot.services import account_kpis
 from bot.services.account_kpis import AccountKpis, Done
 from bot.services.account_overview import AccountOverview, MesoOption, MesoSummary
-from bot.services.governance import GovernanceView
+from bot.services.debrief_steps import STEPS, DebriefSteps, StepRecorded, StepShown
+from bot.services.governance import GovernanceView, SavedDebrief
 from bot.services.questions import AccountReplies, ReplyTally
 from bot.services.review_cadence import CadenceFit
-from handlers.governance import plan_saved
+from handlers.governance import debrief_saved, plan_saved
 from messages import render
 from messages.ids import Action
 from messages.playbook import load_playbook
@@ -62,7 +63,30 @@ def debrief(text: str) -> SimpleNamespace:
     )
 
 
-def largest_card(text: str, fit: CadenceFit | None) -> AccountOverview:
+def steps_of(account: SimpleNamespace, *, taken: int, lost: bool = False) -> DebriefSteps:
+    """A debrief's steps with the first `taken` of them recorded, at the longest."""
+    shown = []
+    for n, step in enumerate(STEPS):
+        recorded = n < taken
+        shown.append(
+            StepShown(
+                step=step,
+                what=fill(500),
+                due_on=date(2027, 1, 19) if recorded else None,
+                accepted_by="U0BOB" if recorded else None,
+                accepted_at=NOW if recorded else None,
+                done=n == 0,
+                again=n == 1,
+            )
+        )
+    if lost:
+        account = SimpleNamespace(**{**vars(account), "stage": "lost"})
+    return DebriefSteps(debrief_id=9, account=account, steps=tuple(shown))  # type: ignore[arg-type]
+
+
+def largest_card(
+    text: str, fit: CadenceFit | None, steps: DebriefSteps | None = None
+) -> AccountOverview:
     """The account card with every part at its largest."""
     account = SimpleNamespace(
         id=7,
@@ -109,6 +133,7 @@ def largest_card(text: str, fit: CadenceFit | None) -> AccountOverview:
             last_referral=Done(None, fill(account_kpis.MAX_NOTE)),
         ),
         cadence=fit,
+        debrief_steps=steps,
     )
 
 
@@ -116,11 +141,22 @@ def every_template(text: str) -> None:
     """Each template of the review side at its largest (and its emptiest) with `text`."""
     account = SimpleNamespace(id=7, team_id="T0ACME", name=fill(80), stage="open")
     view = GovernanceView(account=account, plan=plan((text * 1000)[:1000]))  # type: ignore[arg-type]
-    for fit in fits():
+    step_states = [steps_of(account, taken=n) for n in range(4)]
+    step_states.append(steps_of(account, taken=1, lost=True))
+    for fit, steps in zip(fits(), [*step_states, None, step_states[0]], strict=True):
         saved = plan_saved(view, fit)
         assert saved["type"] == "modal" and len(saved["blocks"]) <= 100
-        card = largest_card(text, fit)
+        card = largest_card(text, fit, steps)
         check(render("account_view", view=card, playbook=load_playbook(), actions=Action))
+    saved_debrief = SavedDebrief(account=account, debrief=debrief(text), count=40)  # type: ignore[arg-type]
+    for steps in step_states:
+        modal = debrief_saved(saved_debrief, steps)
+        assert modal["type"] == "modal" and len(modal["blocks"]) <= 100
+        for step in steps.steps:
+            if not step.accepted:
+                continue  # a click always leaves its step accepted
+            recorded = StepRecorded(steps=steps, step=step, created=not step.again)
+            check(render("debrief_step_recorded", recorded=recorded))
     scheduled = {
         "text": "x",
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}],

@@ -21,6 +21,7 @@ from bot.services.accounts import (
     get_or_create_account,
 )
 from bot.services.concessions import balance_of
+from bot.services.debrief_steps import DebriefSteps, latest_steps
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import CommitmentShown, reliability
 from bot.services.governance import DebriefShown, Plan, latest_debrief, plan_of
@@ -129,6 +130,8 @@ class AccountOverview:
     kpis: AccountKpis | None = None
     # The governance plan's review cadence beside the QBR rhythm (None: no plan).
     cadence: CadenceFit | None = None
+    # The latest debrief's improvement steps and the follow-ups they became.
+    debrief_steps: DebriefSteps | None = None
 
     @property
     def paused_until(self) -> date | None:
@@ -223,6 +226,7 @@ def overview(
         today=today,
         prep=current_prep(session, team_id=team_id, account_id=account.id),
         cadence=cadence_fit(session, team_id=team_id, account_id=account.id),
+        debrief_steps=latest_steps(session, team_id=team_id, account_id=account.id),
         replies=None
         if now is None
         else account_replies(

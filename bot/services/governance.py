@@ -71,6 +71,7 @@ class Plan:
 class DebriefShown(Shown):
     """A debrief as a message shows it (plain values)."""
 
+    id: int
     trust: str | None
     trades: str | None
     metrics: str | None

@@ -35,6 +35,17 @@ def replace_clicked(respond: Respond, message: dict[str, Any]) -> None:
     )
 
 
+def reply_below(respond: Respond, message: dict[str, Any]) -> None:
+    """Answer a click with a new message to the clicker only, below the one clicked,
+    which stays as it was (a card whose other buttons still count)."""
+    respond(
+        text=message["text"],
+        blocks=message["blocks"],
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
 def run_value(command: str, text: str) -> str | None:
     """The value of a button that runs `command text` (handlers.rapport);
     None if it would not fit in a button."""

@@ -28,7 +28,7 @@ from storage.models.accounts import (
 )
 from storage.models.base import Base, SlackId
 from storage.models.delivery import DeliveryHold, OutboxMessage, OutboxStatus, RequestReply
-from storage.models.governance import Debrief, GovernancePlan, ReviewCadence
+from storage.models.governance import Debrief, DebriefFollowup, GovernancePlan, ReviewCadence
 from storage.models.kpis import AccountKpi, ClientQuestion, KpiKind, RenewalOutcome
 from storage.models.negotiation import (
     Concession,
@@ -87,6 +87,7 @@ __all__ = [
     "KpiKind",
     "RenewalOutcome",
     "Debrief",
+    "DebriefFollowup",
     "GovernancePlan",
     "ReviewCadence",
     "NegotiationPrep",

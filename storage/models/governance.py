@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.accounts import Account
-from storage.models.base import AccountRow, Base, SlackId
+from storage.models.base import AccountRow, Base, SlackId, TeamRow
+from storage.models.scheduling import Commitment
 
 
 class ReviewCadence(StrEnum):
@@ -64,3 +65,26 @@ class Debrief(AccountRow, Base):
     view_id: Mapped[str] = mapped_column(String(40))
 
     account: Mapped[Account] = relationship()
+
+
+class DebriefFollowup(TeamRow, Base):
+    """An improvement step a debrief suggested (rehearse the QBR readout, red-team the
+    credit rules, a role-reversal session), accepted as a follow-up: once each."""
+
+    __tablename__ = "debrief_followups"
+    __table_args__ = (
+        # One click, or two at once, records a debrief's step once.
+        UniqueConstraint("debrief_id", "step", name="uq_debrief_followups_step"),
+    )
+
+    debrief_id: Mapped[int] = mapped_column(ForeignKey("debriefs.id", ondelete="CASCADE"))
+    # Which step: bot.services.debrief_steps.STEPS.
+    step: Mapped[str] = mapped_column(String(20))
+    commitment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("commitments.id", ondelete="SET NULL")
+    )
+    accepted_by: Mapped[SlackId]
+    accepted_at: Mapped[datetime]
+
+    debrief: Mapped[Debrief] = relationship()
+    commitment: Mapped[Commitment | None] = relationship()
