@@ -46,7 +46,7 @@ def wait_healthy(port: int, process: subprocess.Popen[bytes], what: str = "rappo
             if conn.getresponse().status == 200:
                 return
         except (OSError, http.client.HTTPException):
-            pass
+            pass  # not listening yet (refused, reset mid-start): ask again below
         finally:
             conn.close()
         time.sleep(0.2)
