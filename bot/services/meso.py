@@ -28,7 +28,7 @@ from bot.services.accounts import (
 )
 from bot.services.errors import NotAllowed, NotFound, UsageError
 from bot.services.governance import DebriefShown, Plan, latest_debrief, plan_of
-from bot.services.prep import Points, Prep, current_prep
+from bot.services.prep import MAX_VALUE, PERIODS, Points, Prep, current_prep
 from bot.services.shown import Shown, copied
 from storage.models import MesoOffer, MesoSet, NegotiationSettings
 from storage.upsert import add_or_read_winner
@@ -38,9 +38,6 @@ MAX_TOLERANCE_PCT = 50.0
 MAX_OFFERS = 3
 MAX_LABEL = 20
 MAX_OFFER_TEXT = 500
-MAX_VALUE = 1e12
-# What a value can be counted per: "" is a total, or a value whose period was not said.
-PERIODS = ("", "month", "quarter", "year")
 # How many of each period a year holds: values per month, quarter or year convert.
 PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 # How many decided sets the revealed priorities look back over.

@@ -39,9 +39,10 @@ MAX_CARES = 160
 # Issues and tradeables: one a line, a handful each.
 MAX_ITEMS = 8
 MAX_ITEM = 100
-# The ceiling of a MESO offer's value; not imported from bot/services/meso.py, which
-# is to read the prep (its walk-away point and anchor) for its equivalence check.
+# The ceiling of a value to us, a prep's point or a MESO offer's (bot/services/meso.py
+# reads both from here, as it reads the prep for its equivalence check).
 MAX_VALUE = 1e12
+# What a value can be counted per: "" is a total, or a value whose period was not said.
 PERIODS = ("", "month", "quarter", "year")
 # The account (or the prep) a form names, deleted since it opened.
 ACCOUNT_GONE = "That account or its prep is no longer there. Run `/rapport prep ACCOUNT` again."
