@@ -83,6 +83,14 @@ def test_serve_socket_mode_needs_an_app_token(clean_env: dict[str, str], tmp_pat
     assert "SLACK_APP_TOKEN" in done.stderr
 
 
+def test_http_serving_names_the_missing_signing_secret(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    done = rapport("serve", env={**clean_env, "SLACK_BOT_TOKEN": "xoxb-x"}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in done.stderr
+
+
 def test_serve_with_a_token_slack_refuses_stops_and_says_so(
     clean_env: dict[str, str], tmp_path: Path, slack: LocalSlack
 ) -> None:

@@ -89,9 +89,11 @@ def build_app(
     app = App(
         logger=bolt_logger(),
         client=client,
-        signing_secret=settings.require("slack_signing_secret"),
-        # The edge verifies every signature before the body is parsed (bot/app/server.py);
-        # RequireAdmission turns away anything that did not pass it.
+        # No signing secret here: over HTTP the edge verifies every signature before
+        # the body is parsed (bot/app/server.py, which requires the secret), and
+        # RequireAdmission turns away anything that did not pass it; Socket Mode
+        # requests are not signed at all.
+        signing_secret="",
         request_verification_enabled=False,
         authorize=authorize,
         process_before_response=True,
