@@ -51,6 +51,15 @@ def duration(minutes: int) -> str:
     return f"{hours}h {rest}m" if rest else f"{hours}h"
 
 
+def reply_took(minutes: int | None) -> str:
+    """What a reply took, as every reply line says it: "after 2h 10m of working time";
+    none counted (asked and answered outside working hours, or within the minute) is
+    "before any working time passed", never "after 0m"."""
+    if not minutes:
+        return "before any working time passed"
+    return f"after {duration(minutes)} of working time"
+
+
 def norm_words(minutes: int) -> str:
     """A reply norm in words: "4 working hours", "1 working hour", "90 working minutes"."""
     if minutes % 60 == 0:

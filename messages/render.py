@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from messages import phrases
-from messages.formats import day_time, duration, full_day, norm_words, relative_day
+from messages.formats import day_time, duration, full_day, norm_words, relative_day, reply_took
 from messages.ids import WRITTEN_BY_TEMPLATES, NudgeRef
 from storage.models import STAGE_WORDS
 
@@ -176,6 +176,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "day_time": day_time,
     # Working time, as a reply's clock counts it: `minutes|duration`, `norm|norm_words`.
     "duration": duration,
+    "reply_took": reply_took,
     "norm_words": norm_words,
     "gave": phrases.gave,
     # `day|when(today)`: "today", "on Monday", "in 12 days", worded as it is read.

@@ -61,7 +61,7 @@ def test_a_question_answered_late_shows_on_the_card_and_in_the_digest(s: Scenari
     assert "6h 30m of working time" in answer.text and "counts as late" in answer.text
 
     card = s.say("2026-12-03T16:31:00+00:00", "/rapport", "account Acme Corp")
-    assert "median 6h 30m" in card.text
+    assert "median reply after 6h 30m" in card.text
     assert "0 of 1 within 4 working hours" in card.text
     assert "answered late" in card.text
 
@@ -72,7 +72,7 @@ def test_a_question_answered_late_shows_on_the_card_and_in_the_digest(s: Scenari
     s.say("2026-12-03T16:33:00+00:00", "/rapport", "digest preview")
     digest = s.answer()
     assert "Client questions this week" in digest.text
-    assert "median reply 6h 30m" in digest.text
+    assert "median reply after 6h 30m" in digest.text
     assert "answered after 6h 30m of working time" in digest.text
 
 

@@ -148,6 +148,6 @@ def test_a_late_answer_earns_half_and_a_question_still_owed_nothing() -> None:
     assert late.fraction == 0.25
     assert late.detail == (
         "0 of 2 client questions in the last 90 days answered within the team's norm "
-        "(1 late); 1 still waiting past the norm; median reply 6h 40m of working time"
+        "(1 late); 1 still waiting past the norm; median reply after 6h 40m of working time"
     )
     assert replies_part(ReplyTally()).fraction is None

@@ -26,9 +26,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from bot.services import account_state
 from bot.services.errors import UsageError
 from bot.services.fields import reads_as_nothing
-from storage.models import Account, AccountKpi, KpiKind, RenewalOutcome
+from storage.models import Account, AccountKpi, AccountStage, KpiKind, RenewalOutcome
 
 MAX_NOTE = 300
 _YES = frozenset({"yes", "y", "renewed", "true", "retained", "kept", "1"})
@@ -88,6 +89,27 @@ class KpiInput:
             ("referral", self.referral),
         )
         return tuple(name for name, value in said if value is not None)
+
+
+def check_stage(account: Account, given: KpiInput) -> str | None:
+    """Whether `given` fits the account's stage, before anything is written.
+
+    A lost account has nothing ahead: a renewal date, a renewal won or a purchase
+    again would say it is back in play, which `/rapport won` or `reopen` says (and
+    plans for); so they are refused (AccountIsLost). That it did not renew, or a
+    referral, may still be recorded. A prospect may carry a customer's numbers (a CRM
+    import leaves every account a prospect), so it is recorded, with the returned
+    line: how to mark it a customer.
+    """
+    active = given.renewed is True or given.renewal_on is not None or given.repeat is not None
+    if active:
+        account_state.require_live(account, "record a renewal or a purchase ahead on it")
+    if (given.renewed is True or given.repeat is not None) and (account.stage == AccountStage.OPEN):
+        return (
+            f"{account.name} is still a prospect here. If they are a customer, "
+            f"`/rapport won {account.name}` marks it so and plans its check-ins."
+        )
+    return None
 
 
 def _open_renewal(session: Session, account: Account) -> AccountKpi | None:

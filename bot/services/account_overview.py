@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Protocol
 
@@ -132,6 +132,8 @@ class AccountOverview:
     cadence: CadenceFit | None = None
     # The latest debrief's improvement steps and the follow-ups they became.
     debrief_steps: DebriefSteps | None = None
+    # After a change: what it says about the account's stage (account_kpis.check_stage).
+    stage_note: str | None = None
 
     @property
     def paused_until(self) -> date | None:
@@ -267,6 +269,7 @@ def update_account(
 ) -> AccountOverview:
     """Apply `changes` to the team's account, creating it (owned by `user_id`) if new."""
     account = get_or_create_account(session, team_id=team_id, name=name, user_id=user_id, now=now)
+    stage_note = account_kpis.check_stage(account, changes.kpis)
     if (
         changes.relationship_type is not None
         and changes.relationship_type not in RELATIONSHIP_TYPES
@@ -289,9 +292,10 @@ def update_account(
         account_kpis.record(session, account, changes.kpis, user_id=user_id, today=day, now=now)
     session.flush()
     shown = AccountShown.of(account)
-    return overview(
+    card = overview(
         session, team_id=team_id, account=shown, changed=changes.names, today=today, now=now
     )
+    return replace(card, stage_note=stage_note)
 
 
 def account_history(

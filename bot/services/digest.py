@@ -34,7 +34,7 @@ from bot.services.errors import UsageError
 from bot.services.health import Health, account_health
 from bot.services.rhythm import days_quiet, last_touched, touch_intervals_for
 from bot.services.shown import Shown
-from messages.formats import duration, full_day, norm_words
+from messages.formats import full_day, norm_words, reply_took
 from messages.phrases import gave
 from storage.models import (
     Account,
@@ -730,8 +730,8 @@ def _load_questions(session: Session, picture: TeamPicture) -> None:
         if row.answered_at is None:
             text = f"“{row.question}”: still owed, its {norm} ran out {full_day(row.reply_by)}"
         elif row.answered_at > row.reply_by:
-            took = duration(row.reply_minutes or 0)
-            text = f"“{row.question}”: answered after {took} of working time, past its {norm}"
+            took = reply_took(row.reply_minutes)
+            text = f"“{row.question}”: answered {took}, past its {norm}"
         else:
             continue
         picture.add(

@@ -64,7 +64,7 @@ from sqlalchemy.orm import Session
 
 from bot.services import account_state, buyer_scores, questions
 from bot.services.rhythm import QBR_WINDOW_DAYS, days_since_touch, touch_intervals_for
-from messages.formats import duration
+from messages.formats import reply_took
 from storage.models import (
     Account,
     CheckIn,
@@ -299,7 +299,7 @@ def replies_part(tally: questions.ReplyTally) -> Raw:
     detail += f" ({tally.late} late)" if tally.late else ""
     detail += _and(tally.waiting_late, "still waiting past the norm")
     if tally.median_minutes is not None:
-        detail += f"; median reply {duration(tally.median_minutes)} of working time"
+        detail += f"; median reply {reply_took(tally.median_minutes)}"
     return Raw((tally.within + 0.5 * tally.late) / tally.counted, detail)
 
 
