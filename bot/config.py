@@ -20,6 +20,10 @@ class MissingSetting(RuntimeError):
         self.variable = variable
 
 
+class ConflictingSettings(RuntimeError):
+    """Settings of the two modes at once: which one was meant cannot be told."""
+
+
 class Settings(BaseSettings):
     """Rapport's configuration; secrets stay out of reprs and logs (SecretStr)."""
 
@@ -30,6 +34,14 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Distributed mode: Rapport is installed through Slack's OAuth flow ("Add to Slack")
+    # into any number of workspaces, and each one's bot token is kept in the database.
+    # Setting either of the first two chooses it; single workspace is the default.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    # Optional: when set, the state of each install is signed with it as well as kept
+    # in the database, so a forged state is refused before the database is asked.
+    slack_state_secret: SecretStr | None = None
     slack_api_url: str = SLACK_DEFAULT_API_URL
     database_url: str = Field(
         default_factory=lambda: f"sqlite:///{Path.cwd() / 'rapport.db'}",
@@ -83,6 +95,30 @@ class Settings(BaseSettings):
     @property
     def default_tz(self) -> ZoneInfo:
         return ZoneInfo(self.default_timezone)
+
+    @property
+    def distributed(self) -> bool:
+        """Installed into many workspaces through OAuth, not given one bot token."""
+        return bool(self.slack_client_id or self.slack_client_secret)
+
+    def require_mode(self) -> None:
+        """Every variable the chosen mode needs to serve Slack over HTTP, or
+        MissingSetting naming the first one missing (ConflictingSettings if both modes
+        are set up: a bot token next to OAuth would be one team's token for all)."""
+        if self.distributed and self.slack_bot_token is not None:
+            raise ConflictingSettings(
+                "SLACK_BOT_TOKEN is set next to SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: with "
+                "OAuth each workspace's token comes from its installation. Unset "
+                "SLACK_BOT_TOKEN to install into many workspaces, or the other two to serve "
+                f"one. {SLACK_SETUP_HINT}"
+            )
+        if self.distributed:
+            if not self.slack_client_id:
+                raise MissingSetting("SLACK_CLIENT_ID")
+            self.require("slack_client_secret")
+        else:
+            self.require("slack_bot_token")
+        self.require("slack_signing_secret")
 
     def require(self, name: str) -> str:
         """The value of a secret setting, or MissingSetting naming its variable."""

@@ -91,6 +91,44 @@ def test_http_serving_names_the_missing_signing_secret(
     assert "SLACK_SIGNING_SECRET" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"SLACK_CLIENT_ID": "111.222", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_SECRET"),
+        ({"SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_ID"),
+        ({"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "c"}, "SLACK_SIGNING_SECRET"),
+    ],
+)
+def test_serve_names_the_variable_its_mode_lacks(
+    rapport_here: Rapport,
+    clean_env: dict[str, str],
+    tmp_path: Path,
+    given: dict[str, str],
+    named: str,
+) -> None:
+    """Distributed (SLACK_CLIENT_ID or SLACK_CLIENT_SECRET set) or one workspace."""
+    done = rapport_here("serve", env={**clean_env, **given}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"{named} is not set" in done.stderr
+    assert "SLACK_BOT_TOKEN" not in done.stderr or "SLACK_BOT_TOKEN" in given
+
+
+def test_serve_with_settings_of_both_modes_says_which_to_unset(
+    rapport_here: Rapport, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {
+        **clean_env,
+        "SLACK_BOT_TOKEN": "xoxb-x",
+        "SLACK_CLIENT_ID": "111.222",
+        "SLACK_CLIENT_SECRET": "c",
+        "SLACK_SIGNING_SECRET": "s",
+    }
+    done = rapport_here("serve", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Unset SLACK_BOT_TOKEN to install into many workspaces" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_serve_with_a_token_slack_refuses_stops_and_says_so(
     clean_env: dict[str, str], tmp_path: Path, slack: LocalSlack
 ) -> None:

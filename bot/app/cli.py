@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app.edge import EdgeLimits
-from bot.config import MissingSetting, Settings
+from bot.config import ConflictingSettings, MissingSetting, Settings
 from bot.scheduler.delivery import ClientForTeam
 from storage import migrate
 from storage.db import SessionFactory, make_engine, make_session_factory, start_wal_checkpointer
@@ -195,12 +195,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from bot.app.server import make_asgi
     from bot.scheduler.clock import make_scheduler
 
-    settings.require("slack_bot_token")
     if args.socket:
+        settings.require("slack_bot_token")
         app_token = settings.require("slack_app_token")
     else:
-        settings.require("slack_signing_secret")
-    _check_bot_token(settings)
+        settings.require_mode()
+    if not settings.distributed:
+        _check_bot_token(settings)
     db, engine = _database(settings, upgrade=True)
     app = build_app(settings, db=db)
     checkpointer = start_wal_checkpointer(engine)
@@ -370,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return _run(settings, args)
-    except (MissingSetting, SlackCheckFailed) as exc:
+    except (MissingSetting, ConflictingSettings, SlackCheckFailed) as exc:
         print(f"rapport: {exc}", file=sys.stderr)
         return 2
 

@@ -17,6 +17,8 @@ table on `Base.metadata` (Alembic and `create_all` read it).
   alerts, and digest subscriptions.
 - `delivery`: the outbox of messages to Slack, teams on hold, and the replies kept for
   requests Slack may deliver twice.
+- `installs`: in distributed mode, Slack's installations (each workspace's bot token) and
+  the states of installs under way, as slack_sdk's stores keep them.
 """
 
 from storage.models.accounts import (
@@ -29,6 +31,7 @@ from storage.models.accounts import (
 from storage.models.base import Base, SlackId
 from storage.models.delivery import DeliveryHold, OutboxMessage, OutboxStatus, RequestReply
 from storage.models.governance import Debrief, DebriefFollowup, GovernancePlan, ReviewCadence
+from storage.models.installs import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from storage.models.kpis import AccountKpi, ClientQuestion, KpiKind, RenewalOutcome
 from storage.models.negotiation import (
     Concession,
@@ -82,6 +85,9 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "RequestReply",
+    "SLACK_BOTS",
+    "SLACK_INSTALLATIONS",
+    "SLACK_OAUTH_STATES",
     "AccountKpi",
     "ClientQuestion",
     "KpiKind",

@@ -1,0 +1,98 @@
+"""Distributed mode's installations on Rapport's own database: slack_sdk's SQLAlchemy
+installation and OAuth state stores, reading and writing the tables the migrations
+made (storage/models/installs.py), and the one query Rapport adds: a team's bot token.
+Only the composition root and the Slack helpers import this module: it brings slack_sdk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine, select
+
+from storage.models.installs import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
+
+log = logging.getLogger("rapport.installs")
+
+# How long an install begun at /slack/install may take to come back from Slack.
+STATE_EXPIRATION_SECONDS = 600
+
+
+class InstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's store on our engine and on the tables of our metadata (the store
+    otherwise queries its own copies, which nothing would check against the schema)."""
+
+    def __init__(self, engine: Engine, *, client_id: str) -> None:
+        super().__init__(client_id=client_id, engine=engine, logger=log)
+        self.installations = SLACK_INSTALLATIONS
+        self.bots = SLACK_BOTS
+        self.metadata = SLACK_INSTALLATIONS.metadata
+
+
+class OAuthStateStore(SQLAlchemyOAuthStateStore):
+    """slack_sdk's state store on our engine and table. With a secret, each state also
+    carries its signature: one that does not match is refused without a query."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        secret: str | None = None,
+        expiration_seconds: int = STATE_EXPIRATION_SECONDS,
+    ) -> None:
+        super().__init__(expiration_seconds=expiration_seconds, engine=engine, logger=log)
+        self.oauth_states = SLACK_OAUTH_STATES
+        self.metadata = SLACK_OAUTH_STATES.metadata
+        self._secret = secret.encode() if secret else None
+
+    def _signature(self, state: str) -> str:
+        assert self._secret is not None
+        return hmac.new(self._secret, state.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def issue(self, *args: object, **kwargs: object) -> str:
+        state = super().issue()
+        return f"{state}.{self._signature(state)}" if self._secret else state
+
+    def consume(self, state: str) -> bool:
+        if self._secret:
+            kept, _, signature = state.rpartition(".")
+            if not kept or not hmac.compare_digest(signature, self._signature(kept)):
+                return False
+            state = kept
+        return super().consume(state)
+
+
+@dataclass(frozen=True)
+class TeamBot:
+    """The bot of a workspace's latest install: what a message to it is sent with."""
+
+    team_id: str
+    token: str
+    user_id: str | None
+
+
+def team_bot(engine: Engine, *, client_id: str, team_id: str) -> TeamBot | None:
+    """The latest bot token installed in the workspace `team_id`, or None if Rapport is
+    not installed there. By team alone: Rapport's rows carry the team, and a workspace
+    of an Enterprise Grid org installed on its own has the org's id beside it."""
+    bots = SLACK_BOTS.c
+    query = (
+        select(bots.bot_token, bots.bot_user_id)
+        .where(
+            bots.client_id == client_id,
+            bots.team_id == team_id,
+            bots.bot_token.is_not(None),
+        )
+        .order_by(bots.installed_at.desc(), bots.id.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    return TeamBot(team_id=team_id, token=row.bot_token, user_id=row.bot_user_id)
