@@ -86,7 +86,8 @@ def _offer(label: str, text: str) -> meso_service.OfferSpec:
 
 
 def read_offers(typed: tuple[OfferText, ...]) -> tuple[meso_service.OfferSpec, ...]:
-    """The offers as typed, checked: two or three, valued over one period, labelled apart."""
+    """The offers as typed, checked: two or three, valued over periods that convert,
+    labelled apart."""
     if len(typed) > meso_service.MAX_OFFERS:
         raise UsageError(
             f"A MESO is two or three offers; I read {len(typed)} (each after a `|`).",
@@ -97,7 +98,10 @@ def read_offers(typed: tuple[OfferText, ...]) -> tuple[meso_service.OfferSpec, .
         _offer(label or "ABC"[index], " ".join(body.split()))
         for index, (label, body) in enumerate(typed)
     )
-    same_period([(offer.label, offer.period) for offer in offers])
+    try:
+        meso_service.check_periods(offers)
+    except UsageError as error:
+        raise UsageError(error.problem, usage=COMMAND, key="value") from None
     labels = [o.label.casefold() for o in offers]
     if len(set(labels)) != len(labels):
         twice = next(o.label for o in offers if labels.count(o.label.casefold()) > 1)
@@ -356,19 +360,6 @@ def parse_amount(text: str) -> tuple[float, str]:
     return read_amount(text, _VALUE, maximum=meso_service.MAX_VALUE)
 
 
-def same_period(periods: Sequence[tuple[str, str]]) -> None:
-    """Offers compared per month and per year would not compare: refuse the mix."""
-    counted = {period: label for label, period in periods if period}
-    if len(counted) > 1:
-        named = ", ".join(f"{label} per {period}" for period, label in counted.items())
-        raise UsageError(
-            f"The offers are valued over different periods ({named}): value them all per "
-            "month or all per year.",
-            usage=COMMAND,
-            key="value",
-        )
-
-
 def parse_tolerance(text: str) -> float:
     raw = text.strip().removesuffix("%").strip()
     try:
@@ -424,7 +415,6 @@ def _amount(form: Form, block_id: str) -> tuple[float | None, str]:
 def parse_offers(form: Form) -> tuple[meso_service.OfferSpec, ...]:
     """The filled-in bundles; an empty bundle is skipped, a half-filled one is an error."""
     offers: list[meso_service.OfferSpec] = []
-    periods: list[tuple[str, str]] = []
     for index in range(meso_service.MAX_OFFERS):
         label = form.text(offer_block(index, MesoOfferField.LABEL), limit=meso_service.MAX_LABEL)
         parts = {
@@ -454,9 +444,8 @@ def parse_offers(form: Form) -> tuple[meso_service.OfferSpec, ...]:
                 period=period,
             )
         )
-        periods.append((label, period))
         try:
-            same_period(periods)
+            meso_service.check_periods(offers)
         except UsageError as error:
             raise UsageError(
                 error.problem, field=offer_block(index, MesoOfferField.VALUE)

@@ -114,6 +114,16 @@ def every_template(text: str) -> dict[str, dict[str, Any]]:
         plan=plan((text * 1000)[:1000]),
         last_debrief=debrief(text),
         needs_confirmation=True,
+        # Every value typed per another period than the set shows (the longest notes).
+        periods=meso.InOnePeriod(
+            "quarter",
+            meso.PeriodReason.FIRST,
+            (),
+            tuple(
+                meso.OfferSpec(label=o.label[:20], terms="x", value_to_us=1e12, period="month")
+                for o in latest.offers
+            ),
+        ),
     )
     priorities = meso.RevealedPriorities(
         decided=3,

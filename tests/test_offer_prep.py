@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.devtools.localslack import LocalSlack
-from bot.services import meso
+from bot.services import export, meso
 from bot.services import prep as prep_service
+from bot.services.errors import UsageError
 from handlers.edge import after_ack
 from handlers.meso import ALREADY_SHARED
 from messages.ids import Action, MesoBlock, View
@@ -27,7 +28,7 @@ from tests.coaching_flow import (
     write_plan,
     write_prep,
 )
-from tests.slackkit import BOB, SlackSender, blocks_text, view_submission
+from tests.slackkit import BOB, TEAM, SlackSender, blocks_text, view_submission
 from tests.test_meso import modal_values
 
 ACME = "Acme Corp"
@@ -94,7 +95,8 @@ def test_offers_clear_of_the_walk_away_point_share_at_once_and_are_held_against_
     )
 
     assert "Every valued offer clears your walk-away point of 110,000 a year" in reply.text
-    assert "(these values per month, counted per year as the prep does)" in reply.text
+    assert "_Value to us: 150,000 a year_ (typed as 12,500 a month)" in reply.text
+    assert "shown per year, as your prep counts its walk-away point and anchor" in reply.text
     assert "opening anchor of 150,000 a year: *A* at the anchor, *B* 0.8% below" in reply.text
     assert "Posting it to <#C0LOCAL>" in reply.text
     assert len(posts(slack)) == 1
@@ -121,6 +123,60 @@ def test_values_that_do_not_convert_to_the_preps_are_not_compared_and_it_says_so
     )
 
     assert "its points count as totals, these values per month" in per_month.text
+
+
+def test_offers_typed_per_month_quarter_and_year_are_compared_in_the_preps_period(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, acme: str
+) -> None:
+    """A hurried rep types each offer as the buyer spoke of it; two fall below the
+    walk-away point (110k a year) and both are named, in the grid and the confirmation."""
+    write_prep(slack_user, slack, acme)
+
+    reply = slack_user.command(
+        "/meso",
+        "acme crop A: list price value: $9k/mo | B: premium SLA value: $120k per year"
+        " | C: phased value: 27k/qtr share",
+    )
+
+    assert reply.status == 200 and reply.ephemeral
+    assert "_Value to us: 108,000 a year_ (typed as 9,000 a month)" in reply.text
+    assert reply.text.count("typed as") == 2, "B was typed per year: shown as typed"
+    assert "_Value to us: 108,000 a year_ (typed as 27,000 a quarter)" in reply.text
+    assert "shown per year, as your prep counts its walk-away point and anchor" in reply.text
+    assert "*Below your walk-away point* of 110,000 a year: *A* (108,000), *C* (108,000)" in (
+        reply.text
+    )
+    assert "Not posted to the team yet:* A, C are below your walk-away point" in reply.text
+    assert "*B* is richer for us (11.1% above the middle offer)" in reply.text
+    [share] = buttons(reply.body, Action.MESO_SHARE)
+    assert share["confirm"]["text"]["text"].startswith("A, C are worth less to us")
+    assert posts(slack) == []
+    with db() as session:
+        stored = session.scalars(select(MesoSet)).one()
+        assert stored.value_period == "year"
+        assert [o.value_to_us for o in stored.offers] == [108_000, 120_000, 108_000]
+        [exported] = export.meso_sets_with_offers(session, team_id=TEAM)
+    assert exported["value_period"] == "year"
+    assert [o["value_to_us"] for o in exported["offers"]] == [108_000, 120_000, 108_000]  # type: ignore[index]
+
+    click_in_message(slack_user, slack, share)
+    [posted] = posts(slack)
+    for secret in ("108,000", "120,000", "9,000", "a year", "typed as"):
+        assert secret not in posted, f"the post never shows {secret}"
+
+
+def test_a_total_beside_a_value_per_period_is_refused_naming_each_offer(
+    slack_user: SlackSender, db: SessionFactory, acme: str
+) -> None:
+    reply = slack_user.command(
+        "/meso", f"{ACME} A: list value: 120k | B: premium value: 10k/mo | C: pilot value: 9k/mo"
+    )
+
+    assert reply.status == 200 and reply.ephemeral
+    assert "I read A 120,000 with no period, B 10,000 a month, C 9,000 a month" in reply.text
+    assert "`value: 120k/yr`" in reply.text
+    with db() as session:
+        assert session.scalars(select(MesoSet)).all() == []
 
 
 def test_without_a_prep_the_grid_says_what_it_would_check_and_shares_on_a_click(
@@ -247,3 +303,47 @@ def test_no_walk_away_point_flags_nothing_and_an_anchor_of_nought_measures_nothi
     assert not meso.check_against_prep(offers, "", prep_with()).has_points
     apart = meso.check_against_prep(offers, "", prep_with(reservation=1.0, period="year"))
     assert not apart.comparable and apart.offers == ()
+
+
+def spec(label: str, value: float | None, period: str = "") -> meso.OfferSpec:
+    return meso.OfferSpec(label=label, terms=f"offer {label}", value_to_us=value, period=period)
+
+
+def test_a_set_is_counted_per_the_preps_period_when_there_is_one() -> None:
+    periods = meso.in_one_period(
+        [spec("A", 10_000, "month"), spec("B", 120_000, "year"), spec("C", None)], "year"
+    )
+
+    assert (periods.period, periods.reason) == ("year", meso.PeriodReason.PREP)
+    assert [o.value_to_us for o in periods.offers] == [120_000, 120_000, None]
+    assert periods.retyped == (spec("A", 10_000, "month"),)
+    equivalence = meso.check_equivalence(periods.offers[:2])
+    assert equivalence.ok and equivalence.spread_pct == 0
+
+
+def test_without_a_prep_the_most_common_period_wins_and_a_tie_goes_to_the_first() -> None:
+    most = meso.in_one_period(
+        [spec("A", 120, "year"), spec("B", 10, "month"), spec("C", 9, "month")]
+    )
+    tie = meso.in_one_period([spec("A", 30, "quarter"), spec("B", 120, "year")], "")
+    same = meso.in_one_period([spec("A", 10, "month"), spec("B", 11, "month")], "year")
+
+    assert (most.period, most.reason) == ("month", meso.PeriodReason.MOST)
+    assert [o.value_to_us for o in most.offers] == [10, 10, 9]
+    assert (tie.period, tie.reason) == ("quarter", meso.PeriodReason.FIRST)
+    assert [o.value_to_us for o in tie.offers] == [30, 30]
+    assert (same.period, same.reason) == ("year", meso.PeriodReason.PREP)
+    assert [o.label for o in same.retyped] == ["A", "B"]
+
+
+def test_values_without_a_period_stay_as_typed_and_never_meet_a_period() -> None:
+    totals = meso.in_one_period([spec("A", 100), spec("B", 101), spec("C", None)], "year")
+    assert (totals.period, totals.reason, totals.retyped) == ("", meso.PeriodReason.AS_TYPED, ())
+
+    with pytest.raises(UsageError) as refused:
+        meso.check_periods(
+            [spec("A", 120_000), spec("B", 10_000, "month"), spec("C", 9.5, "month")]
+        )
+    assert "I read A 120,000 with no period, B 10,000 a month, C 9.5 a month" in (
+        refused.value.problem
+    )

@@ -128,7 +128,8 @@ _OFFER_COLUMNS = "position label terms scope cadence extras value_to_us"
 
 ACCOUNTS = Table("accounts", _accounts)
 MESO_SETS = _of_account(
-    MesoSet, "created_by created_at tolerance_pct chosen_label chosen_by chosen_at"
+    # value_period: what every offer's value_to_us is counted per ("" a total).
+    MesoSet, "created_by created_at tolerance_pct value_period chosen_label chosen_by chosen_at"
 )
 MESO_OFFERS = _of_parent(
     MesoOffer, MesoSet, MesoOffer.meso_set_id, _OFFER_COLUMNS, order_by="meso_set_id position"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -323,10 +324,79 @@ def check_against_prep(
     return replace(check, offers=tuple(held))
 
 
-def set_period(offers: Sequence[OfferSpec]) -> str:
-    """What a set's values are counted per: the one period its offers name, or "".
-    (Offers naming two different periods are refused before they get here.)"""
-    return next((offer.period for offer in offers if offer.period), "")
+# --- one period for the set ---------------------------------------------------------------
+
+
+def check_periods(offers: Sequence[OfferSpec]) -> None:
+    """Refuse values that cannot be compared: a total (or a value whose period is not
+    said) beside a value per month, quarter or year. Periods that convert are fine."""
+    valued = [offer for offer in offers if offer.value_to_us is not None]
+    if len({bool(offer.period) for offer in valued}) < 2:
+        return
+    read = ", ".join(
+        f"{offer.label} {_amount_words(offer.value_to_us or 0.0, offer.period)}" for offer in valued
+    )
+    raise UsageError(
+        f"I read {read}: a value with no period and a value per month, quarter or year "
+        "do not compare. Give each value its period (`value: 10k/mo`, `value: 120k/yr`), "
+        "or none of them."
+    )
+
+
+def _amount_words(value: float, period: str) -> str:
+    number = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{number} a {period}" if period else f"{number} with no period"
+
+
+class PeriodReason(StrEnum):
+    """Why a set's values are shown per the period they are."""
+
+    AS_TYPED = "as_typed"  # every valued offer was typed per it (or no offer has a value)
+    PREP = "prep"  # the prep counts its walk-away point and anchor per it
+    MOST = "most"  # most offers were typed per it
+    FIRST = "first"  # as many were typed per another: the first offer's
+
+
+@dataclass(frozen=True)
+class InOnePeriod:
+    """A set's offers with every value counted per one period, and how it was chosen."""
+
+    period: str
+    reason: PeriodReason
+    offers: tuple[OfferSpec, ...]
+    # The offers whose values were converted, as they were typed.
+    retyped: tuple[OfferSpec, ...] = ()
+
+
+def in_one_period(offers: Sequence[OfferSpec], prep_period: str | None = None) -> InOnePeriod:
+    """Count every offer's value per one period: the prep's (when there is a prep whose
+    points are per a period), else the one most offers were typed per, else the first
+    offer's. Call check_periods first: a total and a period never meet here."""
+    check_periods(offers)
+    typed = [offer.period for offer in offers if offer.value_to_us is not None and offer.period]
+    if not typed:
+        return InOnePeriod("", PeriodReason.AS_TYPED, tuple(offers))
+    counts = Counter(typed)
+    if prep_period:
+        period, reason = prep_period, PeriodReason.PREP
+    else:
+        # most_common keeps first-seen order among ties: the first offer's period wins.
+        period, times = counts.most_common(1)[0]
+        tied = sum(1 for count in counts.values() if count == times) > 1
+        reason = PeriodReason.FIRST if tied else PeriodReason.MOST
+    if set(typed) == {period}:
+        reason = PeriodReason.AS_TYPED
+    shown: list[OfferSpec] = []
+    retyped: list[OfferSpec] = []
+    for offer in offers:
+        if offer.value_to_us is None or offer.period in ("", period):
+            shown.append(offer)
+            continue
+        value = converted(offer.value_to_us, offer.period, period)
+        assert value is not None  # both are periods: they convert
+        retyped.append(offer)
+        shown.append(replace(offer, value_to_us=value, period=period))
+    return InOnePeriod(period, reason, tuple(shown), tuple(retyped))
 
 
 # --- the team's tolerance -----------------------------------------------------------------
@@ -384,6 +454,9 @@ class Built:
     against_prep: PrepCheck | None = None
     plan: Plan | None = None
     last_debrief: DebriefShown | None = None
+    # How the values came to be counted per the set's one period, when the set was
+    # just built from typed offers (None: read back from storage).
+    periods: InOnePeriod | None = None
 
     @property
     def needs_confirmation(self) -> bool:
@@ -458,6 +531,8 @@ def build_meso(
     account = get_or_create_account(
         session, team_id=team_id, name=account_name, user_id=user_id, now=now
     )
+    prep = current_prep(session, team_id=team_id, account_id=account.id)
+    periods = in_one_period(offers, prep.points.period if prep else None)
     meso = MesoSet(
         team_id=team_id,
         account=account,
@@ -465,7 +540,7 @@ def build_meso(
         created_at=now,
         tolerance_pct=tolerance,
         source_key=source_key,
-        value_period=set_period(offers),
+        value_period=periods.period,
         offers=[
             MesoOffer(
                 team_id=team_id,
@@ -477,7 +552,7 @@ def build_meso(
                 extras=offer.extras,
                 value_to_us=offer.value_to_us,
             )
-            for position, offer in enumerate(offers)
+            for position, offer in enumerate(periods.offers)
         ],
     )
     # The same form submitted twice at once: the second gets the first one's set.
@@ -486,7 +561,7 @@ def build_meso(
         meso,
         lambda: _by_source(session, team_id=team_id, source_key=source_key) if source_key else None,
     )
-    return _built(session, meso, created=created)
+    return replace(_built(session, meso, created=created), periods=periods if created else None)
 
 
 def _by_source(session: Session, *, team_id: str, source_key: str) -> MesoSet | None:
