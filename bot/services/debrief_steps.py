@@ -22,7 +22,12 @@ from bot.services import account_state, followups, rhythm
 from bot.services.accounts import AccountShown
 from bot.services.calendar import WorkCalendar
 from bot.services.errors import NotFound
-from bot.services.governance import DebriefShown, SavedDebrief, debrief_count
+from bot.services.governance import (
+    DebriefShown,
+    SavedDebrief,
+    debrief_count,
+    latest_debrief_row,
+)
 from messages.ids import DebriefStep
 from messages.phrases import debrief_followup
 from storage.models import Account, Debrief, DebriefFollowup
@@ -133,12 +138,7 @@ def debrief_steps(session: Session, *, team_id: str, debrief_id: int) -> Debrief
 
 def latest_steps(session: Session, *, team_id: str, account_id: int) -> DebriefSteps | None:
     """The steps of the account's latest debrief; None before its first."""
-    latest = session.scalar(
-        select(Debrief)
-        .where(Debrief.team_id == team_id, Debrief.account_id == account_id)
-        .order_by(Debrief.at.desc(), Debrief.id.desc())
-        .limit(1)
-    )
+    latest = latest_debrief_row(session, team_id=team_id, account_id=account_id)
     return _steps_of(session, latest) if latest is not None else None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -42,9 +42,13 @@ class DebriefAnswers:
     governance: str | None = None
     next_meso: str | None = None
 
+    def answers(self) -> dict[str, str | None]:
+        """The answers by name, which are also the names of the debrief's columns."""
+        return {field.name: getattr(self, field.name) for field in fields(DebriefAnswers)}
+
     @property
     def is_empty(self) -> bool:
-        return not any((self.trust, self.trades, self.metrics, self.governance, self.next_meso))
+        return not any(self.answers().values())
 
 
 @dataclass(frozen=True)
@@ -67,16 +71,11 @@ class Plan:
         return copied(cls, row, owner_ids=tuple(row.owner_ids or ()))
 
 
-@dataclass(frozen=True)
-class DebriefShown(Shown):
-    """A debrief as a message shows it (plain values)."""
+@dataclass(frozen=True, kw_only=True)
+class DebriefShown(DebriefAnswers, Shown):
+    """A debrief as a message shows it (plain values): its answers, and whose they are."""
 
     id: int
-    trust: str | None
-    trades: str | None
-    metrics: str | None
-    governance: str | None
-    next_meso: str | None
     by_user: str
     at: datetime
 
@@ -177,11 +176,7 @@ def record_debrief(
     debrief = Debrief(
         team_id=team_id,
         account=account,
-        trust=answers.trust,
-        trades=answers.trades,
-        metrics=answers.metrics,
-        governance=answers.governance,
-        next_meso=answers.next_meso,
+        **answers.answers(),
         by_user=user_id,
         at=now,
         view_id=view_id,
@@ -210,11 +205,16 @@ def debrief_count(session: Session, *, team_id: str, account_id: int) -> int:
     )
 
 
-def latest_debrief(session: Session, *, team_id: str, account_id: int) -> DebriefShown | None:
-    row = session.scalar(
+def latest_debrief_row(session: Session, *, team_id: str, account_id: int) -> Debrief | None:
+    """The account's latest debrief; None before its first."""
+    return session.scalar(
         select(Debrief)
         .where(Debrief.team_id == team_id, Debrief.account_id == account_id)
         .order_by(Debrief.at.desc(), Debrief.id.desc())
         .limit(1)
     )
+
+
+def latest_debrief(session: Session, *, team_id: str, account_id: int) -> DebriefShown | None:
+    row = latest_debrief_row(session, team_id=team_id, account_id=account_id)
     return DebriefShown.of(row) if row is not None else None
