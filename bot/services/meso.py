@@ -11,11 +11,12 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 import yaml
 from sqlalchemy import select, update
@@ -48,8 +49,9 @@ _PHRASE_SPLIT = re.compile(r"[,;+\n]|\s+(?:and|with|plus)\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class OfferSpec:
-    """One offer as written: a label and its terms, each part optional but not all."""
+class OfferContent:
+    """What one offer puts on the table: its label, its parts, and its value to us; a
+    stored offer keeps these in columns of the same names."""
 
     label: str
     terms: str | None = None  # price or commercial terms
@@ -57,6 +59,15 @@ class OfferSpec:
     cadence: str | None = None  # review cadence
     extras: str | None = None
     value_to_us: float | None = None
+
+    def content(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(OfferContent)}
+
+
+@dataclass(frozen=True)
+class OfferSpec(OfferContent):
+    """One offer as written: a label and its terms, each part optional but not all."""
+
     # What value_to_us is counted per ("month", "quarter", "year", or "" when not said).
     period: str = ""
 
@@ -88,17 +99,11 @@ def phrases(parts: Sequence[str | None]) -> dict[str, str]:
     return found
 
 
-@dataclass(frozen=True)
-class Offer(Shown):
+@dataclass(frozen=True, kw_only=True)
+class Offer(OfferContent, Shown):
     """A stored offer as a message shows it."""
 
     position: int
-    label: str
-    terms: str | None
-    scope: str | None
-    cadence: str | None
-    extras: str | None
-    value_to_us: float | None
 
 
 @dataclass(frozen=True)
@@ -542,16 +547,7 @@ def build_meso(
         source_key=source_key,
         value_period=periods.period,
         offers=[
-            MesoOffer(
-                team_id=team_id,
-                position=position,
-                label=offer.label,
-                terms=offer.terms,
-                scope=offer.scope,
-                cadence=offer.cadence,
-                extras=offer.extras,
-                value_to_us=offer.value_to_us,
-            )
+            MesoOffer(team_id=team_id, position=position, **offer.content())
             for position, offer in enumerate(periods.offers)
         ],
     )
@@ -813,13 +809,5 @@ def template_set(first: str) -> tuple[OfferSpec, ...]:
         raise NotFound("That template is not there any more. Run `/meso ACCOUNT` again.")
     ordered = [chosen, *(t for t in templates if t.id != first)]
     return tuple(
-        OfferSpec(
-            label="ABC"[index],
-            terms=t.offer.terms,
-            scope=t.offer.scope,
-            cadence=t.offer.cadence,
-            extras=t.offer.extras,
-            value_to_us=t.offer.value_to_us,
-        )
-        for index, t in enumerate(ordered[:MAX_OFFERS])
+        replace(t.offer, label="ABC"[index]) for index, t in enumerate(ordered[:MAX_OFFERS])
     )
