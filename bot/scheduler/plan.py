@@ -212,41 +212,30 @@ def _ready_now(
 _Scheduled = TypeVar("_Scheduled", Qbr, CheckIn)
 
 
-def _plan_by_owner(
-    session: Session,
-    calendars: Calendars,
-    due: Sequence[_Scheduled],
-    now: datetime,
-    plan_one: Callable[[_Scheduled, WorkCalendar], list[followups.PlannedNudge]],
-) -> tuple[int, int]:
-    """A batch of due QBRs or check-ins, each planned in its account owner's calendar."""
-    calendars.preload((row.team_id, row.account.owner_id) for row in due)
-    planned = [
-        (row.team_id, item)
-        for row in due
-        for item in plan_one(row, calendars.of(row.team_id, row.account.owner_id))
-    ]
-    return len(due), write_planned(session, planned, now)
+def _by_owner(
+    lock_due: Callable[..., Sequence[_Scheduled]],
+    plan_one: Callable[[Session, _Scheduled, WorkCalendar, datetime], list[followups.PlannedNudge]],
+) -> Callable[[Session, Calendars, datetime], tuple[int, int]]:
+    """A planner of due QBRs or check-ins (`lock_due`), a batch at a time, each planned
+    (`plan_one`) in its account owner's calendar."""
+
+    def plan(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
+        due = lock_due(session, now=now, limit=batches.BATCH)
+        calendars.preload((row.team_id, row.account.owner_id) for row in due)
+        planned = [
+            (row.team_id, item)
+            for row in due
+            for item in plan_one(session, row, calendars.of(row.team_id, row.account.owner_id), now)
+        ]
+        return len(due), write_planned(session, planned, now)
+
+    return plan
 
 
-def _plan_qbrs(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
-    return _plan_by_owner(
-        session,
-        calendars,
-        rhythm.lock_due_qbrs(session, now=now, limit=batches.BATCH),
-        now,
-        lambda qbr, calendar: rhythm.plan_qbr(qbr, calendar, now),
-    )
-
-
-def _plan_checkins(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
-    return _plan_by_owner(
-        session,
-        calendars,
-        rhythm.lock_due_checkins(session, now=now, limit=batches.BATCH),
-        now,
-        lambda checkin, calendar: rhythm.plan_checkin(session, checkin, calendar, now),
-    )
+_plan_qbrs = _by_owner(
+    rhythm.lock_due_qbrs, lambda _session, qbr, calendar, now: rhythm.plan_qbr(qbr, calendar, now)
+)
+_plan_checkins = _by_owner(rhythm.lock_due_checkins, rhythm.plan_checkin)
 
 
 def _plan_touches(session: Session, calendars: Calendars, now: datetime) -> tuple[int, int]:
