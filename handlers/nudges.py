@@ -72,14 +72,7 @@ def redrawn(
     session: Session, deps: Deps, *, team_id: str, outbox_id: int, now: datetime
 ) -> dict[str, Any] | None:
     """The nudge message as it reads now, in its reader's days, after a change."""
-    return compose.rerender(
-        session,
-        team_id=team_id,
-        outbox_id=outbox_id,
-        now=now,
-        default_tz=deps.settings.default_tz,
-        playbook_file=deps.settings.playbook_file,
-    )
+    return compose.rerender(session, deps.settings, team_id=team_id, outbox_id=outbox_id, now=now)
 
 
 def redraw(client: WebClient, channel_id: str, ts: str, message: dict[str, Any] | None) -> None:

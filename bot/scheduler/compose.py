@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.config import Settings
 from bot.scheduler import notices
 from bot.scheduler.batches import is_user, subject_ids
 from bot.services import (
@@ -361,28 +362,22 @@ def compose(
     return render_message(items, row.id, row.recipient, now, now.astimezone(tz).date(), tz)
 
 
-def composer(
-    default_tz: ZoneInfo, playbook_file: Path | None = None
-) -> Callable[[Session, OutboxMessage, datetime], Any]:
-    """`compose` for a deployment whose people default to `default_tz`, coached from
-    its playbook (PLAYBOOK_FILE merged over the built-in one)."""
-    return functools.partial(compose, default_tz=default_tz, playbook_file=playbook_file)
+def composer(settings: Settings) -> Callable[[Session, OutboxMessage, datetime], Any]:
+    """`compose` for this deployment: its people default to its time zone, and are
+    coached from its playbook (PLAYBOOK_FILE merged over the built-in one)."""
+    return functools.partial(
+        compose, default_tz=settings.default_tz, playbook_file=settings.playbook_file
+    )
 
 
 def rerender(
-    session: Session,
-    *,
-    team_id: str,
-    outbox_id: int,
-    now: datetime,
-    default_tz: ZoneInfo = UTC_ZONE,
-    playbook_file: Path | None = None,
+    session: Session, settings: Settings, *, team_id: str, outbox_id: int, now: datetime
 ) -> dict[str, Any] | None:
     """The message as it should read now (after a click), or None if it is not ours."""
     row = outbox.team_row(session, team_id=team_id, row_id=outbox_id)
     if row is None:
         return None
-    return compose(session, row, now, default_tz=default_tz, playbook_file=playbook_file)
+    return composer(settings)(session, row, now)
 
 
 def holds(session: Session, *, team_id: str, ref: NudgeRef) -> bool:

@@ -54,7 +54,7 @@ def sweep(
             db,
             client_for,
             now=now,
-            compose=compose.composer(settings.default_tz, settings.playbook_file),
+            compose=compose.composer(settings),
             pacer=pacer,
             on_failure=digests.on_delivery_failure,
         )
