@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from bot.app.cli import main
 from bot.services import export
@@ -22,8 +23,12 @@ from storage.models import (
     Commitment,
     Concession,
     ConcessionRevision,
+    Debrief,
+    DebriefFollowup,
+    GovernancePlan,
     MesoOffer,
     MesoSet,
+    NegotiationPrep,
     Qbr,
     Rating,
     Touch,
@@ -71,26 +76,31 @@ def seed_account(db: SessionFactory, *, team: str, name: str, owner: str) -> int
             )
         )
         meso = MesoSet(
-            team_id=team, account=account, created_by=owner, created_at=WHEN, tolerance_pct=5.0
+            team_id=team,
+            account=account,
+            created_by=owner,
+            created_at=WHEN,
+            tolerance_pct=5.0,
+            value_period="year",
+            shared_at=WHEN,
         )
         meso.offers = [
             MesoOffer(team_id=team, position=i, label=label, terms=terms, value_to_us=100.0)
             for i, (label, terms) in enumerate([("A", "annual, 10 seats"), ("B", "2 years")])
         ]
         s.add(meso)
-        s.add(
-            Commitment(
-                team_id=team,
-                account=account,
-                owner_id=owner,
-                what="send the security questionnaire",
-                due_on=date(2026, 11, 27),
-                due_at=at("2026-11-28T00:00:00"),
-                created_by=owner,
-                created_at=WHEN,
-                kept_on_time=True,
-            )
+        commitment = Commitment(
+            team_id=team,
+            account=account,
+            owner_id=owner,
+            what="send the security questionnaire",
+            due_on=date(2026, 11, 27),
+            due_at=at("2026-11-28T00:00:00"),
+            created_by=owner,
+            created_at=WHEN,
+            kept_on_time=True,
         )
+        s.add(commitment)
         s.add(Qbr(team_id=team, account_id=account.id, next_on=date(2027, 1, 15), created_by=owner))
         checkin = CheckIn(team_id=team, account_id=account.id, due_on=date(2026, 12, 1), label="7d")
         s.add(checkin)
@@ -130,7 +140,64 @@ def seed_account(db: SessionFactory, *, team: str, name: str, owner: str) -> int
                 recorded_at=WHEN,
             )
         )
+        seed_coaching(s, account, owner, commitment)
         return account.id
+
+
+def seed_coaching(s: Session, account: Account, owner: str, commitment: Commitment) -> None:
+    """The account's coaching history: a prep, a governance plan, a debrief and a step
+    accepted from it."""
+    team = account.team_id
+    s.add(
+        NegotiationPrep(
+            team_id=team,
+            account=account,
+            question="will they sign for two years?",
+            our_batna="the mid-market pipeline",
+            reservation_value=110_000.0,
+            value_period="year",
+            people=[{"role": "CFO", "cares": "cash flow", "decides": True}],
+            our_issues=["term", "price"],
+            we_can_give=["training days"],
+            opened_by=owner,
+            opened_at=WHEN,
+            updated_by=owner,
+            updated_at=WHEN,
+        )
+    )
+    s.add(
+        GovernancePlan(
+            team_id=team,
+            account=account,
+            cadence="monthly",
+            owner_ids=[owner],
+            kpis="uptime 99.9%",
+            created_by=owner,
+            created_at=WHEN,
+            updated_by=owner,
+            updated_at=WHEN,
+        )
+    )
+    debrief = Debrief(
+        team_id=team,
+        account=account,
+        next_meso="a three-year option",
+        by_user=owner,
+        at=WHEN,
+        view_id=f"V{account.id}",
+    )
+    s.add(debrief)
+    s.flush()
+    s.add(
+        DebriefFollowup(
+            team_id=team,
+            debrief_id=debrief.id,
+            step="rehearse",
+            commitment_id=commitment.id,
+            accepted_by=owner,
+            accepted_at=WHEN,
+        )
+    )
 
 
 def exported_json(engine: Engine, team: str | None) -> dict[str, list[dict[str, object]]]:
@@ -159,6 +226,10 @@ def test_json_holds_a_list_per_table_for_one_team(db: SessionFactory, engine: En
         "ratings",
         "account_kpis",
         "client_questions",
+        "negotiation_preps",
+        "governance_plans",
+        "debriefs",
+        "debrief_followups",
     ]
     [account] = doc["accounts"]
     assert (account["renewal_on"], account["repeat_purchases"]) == ("2027-03-31", 0)
@@ -180,6 +251,31 @@ def test_json_holds_a_list_per_table_for_one_team(db: SessionFactory, engine: En
     assert doc["concession_revisions"][0]["give"] == "3% discount"
     assert doc["ratings"][0]["score"] == 9
     assert "Globex" not in json.dumps(doc) and BOB not in json.dumps(doc)
+
+
+def test_json_carries_the_coaching_history(db: SessionFactory, engine: Engine) -> None:
+    seed_account(db, team=TEAM, name="Acme", owner=ALICE)
+    seed_account(db, team=OTHER_TEAM, name="Globex", owner=BOB)
+
+    doc = exported_json(engine, TEAM)
+
+    [meso] = doc["meso_sets"]
+    assert (meso["value_period"], meso["shared_at"]) == ("year", "2026-11-20T14:30:00Z")
+    [prep] = doc["negotiation_preps"]
+    assert prep["question"] == "will they sign for two years?"
+    assert (prep["reservation_value"], prep["value_period"]) == (110_000.0, "year")
+    assert prep["people"] == [{"role": "CFO", "cares": "cash flow", "decides": True}]
+    assert prep["our_issues"] == ["term", "price"] and prep["their_issues"] == []
+    [plan] = doc["governance_plans"]
+    assert (plan["cadence"], plan["owner_ids"]) == ("monthly", [ALICE])
+    [debrief] = doc["debriefs"]
+    assert (debrief["next_meso"], debrief["by_user"]) == ("a three-year option", ALICE)
+    [step] = doc["debrief_followups"]
+    assert (step["debrief_id"], step["step"]) == (debrief["id"], "rehearse")
+    assert step["commitment_id"] == doc["commitments"][0]["id"]
+    [question] = doc["client_questions"]
+    assert question["question"] == "is SSO in the base plan?"
+    assert question["reply_by"] == "2026-11-20T18:30:00Z" and question["answered_at"] is None
 
 
 def test_json_without_a_team_has_every_team(db: SessionFactory, engine: Engine) -> None:
@@ -261,6 +357,7 @@ def test_cli_exports_json_to_stdout_and_csv_to_a_directory(
     out, err = capsys.readouterr()
     assert [a["name"] for a in json.loads(out)["accounts"]] == ["Acme"]
     assert "exported 1 accounts" in err
+    assert "1 negotiation_preps, 1 governance_plans, 1 debriefs, 1 debrief_followups" in err
 
     assert main(["export", "--format", "csv", str(tmp_path / "csv")]) == 0
     assert len(read_csv(tmp_path / "csv" / "accounts.csv")) == 2
@@ -278,7 +375,18 @@ def test_export_help_says_what_it_writes(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["export", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for words in ("accounts", "MESO sets", "commitments", "QBRs", "check-ins", "one file per"):
+    for words in (
+        "accounts",
+        "MESO sets",
+        "commitments",
+        "QBRs",
+        "check-ins",
+        "client questions",
+        "negotiation preps",
+        "governance plans",
+        "debriefs",
+        "one file per",
+    ):
         assert words in text
 
 
@@ -344,3 +452,33 @@ def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(
     gives = [row["give"] for row in read_csv(tmp_path / "out" / "concessions.csv")]
     assert written in gives
     assert export.restore_formula(written) == typed
+
+
+def test_csv_defuses_formulas_in_the_coaching_history_too(
+    db: SessionFactory, engine: Engine, tmp_path: Path
+) -> None:
+    evil = '=HYPERLINK("https://evil.example","Open")'
+    acme = seed_account(db, team=TEAM, name="Acme", owner=ALICE)
+    with db.begin() as s:
+        prep = s.scalars(select(NegotiationPrep).where(NegotiationPrep.account_id == acme)).one()
+        prep.question, prep.our_issues = evil, [evil, "price"]
+        s.scalars(select(GovernancePlan)).first().kpis = "+1 call a week"  # type: ignore[union-attr]
+        s.scalars(select(Debrief)).first().next_meso = "-10% for three years"  # type: ignore[union-attr]
+        s.scalars(select(ClientQuestion)).one().question = "@finance: net 60?"
+
+    with export.snapshot(engine) as session:
+        export.write_csv(session, tmp_path / "out", team_id=TEAM)
+
+    [prep_row] = read_csv(tmp_path / "out" / "negotiation_preps.csv")
+    assert prep_row["question"] == "'" + evil
+    # A list is one cell of JSON text: it starts with `[`, never as a formula does.
+    assert json.loads(prep_row["our_issues"]) == [evil, "price"]
+    assert json.loads(prep_row["people"])[0]["role"] == "CFO"
+    [plan_row] = read_csv(tmp_path / "out" / "governance_plans.csv")
+    assert plan_row["kpis"] == "'+1 call a week" and json.loads(plan_row["owner_ids"]) == [ALICE]
+    [debrief_row] = read_csv(tmp_path / "out" / "debriefs.csv")
+    assert debrief_row["next_meso"] == "'-10% for three years"
+    [question_row] = read_csv(tmp_path / "out" / "client_questions.csv")
+    assert question_row["question"] == "'@finance: net 60?"
+    [meso_row] = read_csv(tmp_path / "out" / "meso_sets.csv")
+    assert (meso_row["value_period"], meso_row["shared_at"]) == ("year", "2026-11-20T14:30:00Z")

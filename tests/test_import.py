@@ -112,6 +112,8 @@ def test_each_email_is_looked_up_once() -> None:
         ("owner\nU0BOB\n", "line 1: no account name column (call it name or Account Name)"),
         ("name,industry\nAcme,retail\n", "line 1: no owner column"),
         ("name,owner\n", "line 1: there are no accounts after the header"),
+        # A JSON export: not read back, and not read as a CSV without a name column.
+        ('{\n"accounts": [\n  {"id": 1, "name": "Acme"}]}\n', "line 1: this is JSON"),
     ],
 )
 def test_a_file_without_what_it_needs_is_refused(text: str, problem: str) -> None:

@@ -104,7 +104,9 @@ def _parser() -> argparse.ArgumentParser:
         help="write accounts and their history to CSV files or one JSON file",
         description=(
             "Write accounts, concessions (and their edits), MESO sets with their offers, "
-            "commitments, QBRs, check-ins, touches and ratings. CSV: OUT is a directory "
+            "commitments, QBRs, check-ins, touches, ratings, KPIs, client questions on the "
+            "reply clock, negotiation preps, governance plans, and debriefs with the steps "
+            "accepted from them. CSV: OUT is a directory "
             "with one file per table (accounts.csv, concessions.csv, …), each with a header "
             "row. JSON: OUT is one file (- for stdout) holding an object with a list per "
             "table. Rows about an account carry its team_id and account_name; instants "

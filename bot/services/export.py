@@ -2,7 +2,9 @@
 
 Rows are streamed from the database in chunks and written as they come, so a large
 team never sits in memory at once. Rows that belong to an account carry its team and
-name as well as its id, so each table reads on its own, without joins.
+name as well as its id, so each table reads on its own, without joins. The coaching
+history is part of it: negotiation preps, governance plans, debriefs and the steps
+accepted from them, and the clients' questions on the reply clock.
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ from storage.models import (
     Commitment,
     Concession,
     ConcessionRevision,
+    Debrief,
+    DebriefFollowup,
+    GovernancePlan,
     MesoOffer,
     MesoSet,
+    NegotiationPrep,
     Qbr,
     Rating,
     Touch,
@@ -43,7 +49,9 @@ if TYPE_CHECKING:
 # Rows fetched per round trip; small enough to keep memory flat, big enough to be quick.
 CHUNK_ROWS = 1000
 
-Value = str | int | float | bool | None
+Scalar = str | int | float | bool | None
+# A list or an object only where the column holds JSON (a prep's people, its issues).
+Value = Scalar | list[Any] | dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -128,8 +136,9 @@ _OFFER_COLUMNS = "position label terms scope cadence extras value_to_us"
 
 ACCOUNTS = Table("accounts", _accounts)
 MESO_SETS = _of_account(
+    MesoSet,
     # value_period: what every offer's value_to_us is counted per ("" a total).
-    MesoSet, "created_by created_at tolerance_pct value_period chosen_label chosen_by chosen_at"
+    "created_by created_at tolerance_pct value_period shared_at chosen_label chosen_by chosen_at",
 )
 MESO_OFFERS = _of_parent(
     MesoOffer, MesoSet, MesoOffer.meso_set_id, _OFFER_COLUMNS, order_by="meso_set_id position"
@@ -161,16 +170,36 @@ TABLES = (
         "owner_id question asked_at norm_minutes reply_by recorded_by recorded_at permalink "
         "answered_at answered_by reply_minutes",
     ),
+    _of_account(
+        NegotiationPrep,
+        "question our_batna their_batna target_value reservation_value anchor_value "
+        "value_period value_notes people our_issues their_issues we_can_give we_want "
+        "opened_by opened_at updated_by updated_at closed_at",
+    ),
+    _of_account(
+        GovernancePlan,
+        "cadence owner_ids kpis credits escalation_owner_id escalation exit_ramps reopeners "
+        "created_by created_at updated_by updated_at",
+    ),
+    _of_account(Debrief, "trust trades metrics governance next_meso by_user at"),
+    _of_parent(
+        DebriefFollowup,
+        Debrief,
+        DebriefFollowup.debrief_id,
+        "step commitment_id accepted_by accepted_at",
+        order_by="id",
+    ),
 )
 
 
 def plain(value: Any) -> Value:
-    """A value as JSON and CSV carry it: instants in ISO 8601 UTC, days as YYYY-MM-DD."""
+    """A value as JSON and CSV carry it: instants in ISO 8601 UTC, days as YYYY-MM-DD,
+    a JSON column's lists and objects as they are."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool):
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
         return value
     return str(value)
 
@@ -239,10 +268,13 @@ def write_csv(session: Session, directory: Path, *, team_id: str | None) -> dict
     return counts
 
 
-def _csv_cell(value: Value) -> Value:
+def _csv_cell(value: Value) -> Scalar:
     # Spelled the way JSON spells them, so both formats agree.
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | dict):
+        # One cell of JSON text: it starts with `[` or `{`, never as a formula does.
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, str):
         return defuse_formula(value)
     return value

@@ -336,10 +336,19 @@ def _row(
     return AccountRow(line, name, owner_id, kind, channel, expectations, kpis)
 
 
+JSON_FILE = (
+    "this is JSON; import reads a CSV of accounts: the accounts.csv of "
+    "`rapport export --format csv`, or a CRM's CSV export"
+)
+
+
 def check_accounts_csv(text: str, *, directory: OwnerDirectory, today: date) -> CheckedFile:
     """Every row of the file checked; owners given by email are looked up in `directory`;
     dates are read as commands read them, from `today`."""
     text = text.removeprefix("\ufeff")
+    if text.lstrip().startswith(("{", "[")):
+        # `rapport export --format json` writes the whole history; nothing reads it back.
+        return CheckedFile(rows=(), bad=(BadRow(1, JSON_FILE),), fatal=True)
     records = iter(_records(text))
     header: list[str] = []
     for _, record in records:
