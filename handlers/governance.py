@@ -55,7 +55,15 @@ def governance_plan(ack: Ack, command: dict[str, str], context: BoltContext, arg
     with deps_of(context).db.begin() as session:
         found = _named(session, command, args, "governance")
         view = governance.governance_view(session, team_id=team_id, account=found)
-    ack(**ephemeral(render("governance_plan", view=view, edit_action=Action.GOVERNANCE_EDIT)))
+        fit = cadence_fit(session, team_id=team_id, account_id=found.id)
+    message = render(
+        "governance_plan",
+        view=view,
+        fit=fit,
+        edit_action=Action.GOVERNANCE_EDIT,
+        align_action=Action.QBR_ALIGN,
+    )
+    ack(**ephemeral(message))
 
 
 def debrief(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:

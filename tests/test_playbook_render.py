@@ -12,6 +12,7 @@ import pytest
 from bot.services import playbook_search as coach
 from bot.services.account_overview import AccountOverview, MesoOption, MesoSummary
 from bot.services.governance import GovernanceView, SavedDebrief
+from bot.services.review_cadence import CadenceFit
 from messages import render
 from messages.ids import Action, DebriefBlock, GovernanceBlock, View
 from messages.playbook import (
@@ -161,9 +162,19 @@ def test_account_and_governance_templates_at_their_largest(text: str) -> None:
         open_count=0,
     )
     check(render("account_view", view=bare, playbook=load_playbook(), actions=Action))
+    apart = CadenceFit(7, "weekly", "month", "quarter", date(2027, 1, 4), can_align=True)
     for with_plan in (plan(text), None):
         view = GovernanceView(account=account, plan=with_plan)  # type: ignore[arg-type]
-        check(render("governance_plan", view=view, edit_action=Action.GOVERNANCE_EDIT))
+        shown = render(
+            "governance_plan",
+            view=view,
+            fit=apart if with_plan else None,
+            edit_action=Action.GOVERNANCE_EDIT,
+            align_action=Action.QBR_ALIGN,
+        )
+        check(shown)
+        aligns = [b for b in shown["blocks"] if "qbr_align" in json.dumps(b.get("accessory"))]
+        assert len(aligns) == (1 if with_plan else 0)
         modal = render(
             "governance_modal",
             callback_id=View.GOVERNANCE_PLAN,

@@ -12,12 +12,15 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot.devtools.localslack import LocalSlack
-from bot.services import review_cadence
+from bot.services import governance, review_cadence
+from bot.services.governance import PlanFields
 from messages.ids import Action
 from storage.db import SessionFactory
 from storage.models import Qbr, QbrCadence, ReviewCadence
 from tests.coaching_flow import buttons, click_in_message, click_in_modal, write_plan
-from tests.slackkit import ALICE, BOB, SlackSender, blocks_text
+from tests.conftest import at
+from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, SlackSender, blocks_text
+from tests.test_home_service import account
 
 ACME = "Acme Corp"
 # Thu 3 Dec 2026, 10:00 UTC: a month on is Sun 3 Jan, so the first review is Mon 4 Jan.
@@ -62,15 +65,19 @@ def test_a_weekly_plan_with_no_qbrs_plans_monthly_ones_from_the_saved_plan(
     assert buttons(redrawn, Action.QBR_ALIGN) == []
 
 
+# The account card and the plan itself show the cadence beside the QBRs, each with the
+# very button the saved plan offers: one action, one listener.
+@pytest.mark.parametrize("shows", ["account", "governance"])
 def test_the_card_says_when_plan_and_qbrs_disagree_and_one_click_lines_them_up(
-    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, acme: str
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, acme: str, shows: str
 ) -> None:
     with freeze_time(NOW, real_asyncio=True):
         slack_user.command("/rapport", f"qbr {ACME} next: 2027-01-20 every: quarter")
         write_plan(slack_user, slack, ACME, cadence="monthly")
 
-        card = slack_user.command("/rapport", "account acme crop", user=BOB)
+        card = slack_user.command("/rapport", f"{shows} acme crop", user=BOB)
         assert "The plan says monthly reviews, but QBRs are set for every quarter" in card.text
+        assert "next on Wed 20 Jan 2027" in card.text
         [line_up] = buttons(card.body, Action.QBR_ALIGN)
         assert line_up["text"]["text"] == "Set QBRs to every month"
 
@@ -90,7 +97,7 @@ def test_the_card_says_when_plan_and_qbrs_disagree_and_one_click_lines_them_up(
 
         assert again is not None and "were already every month" in blocks_text(again)
         assert "Nothing changed" in blocks_text(again)
-        card = slack_user.command("/rapport", f"account {ACME}")
+        card = slack_user.command("/rapport", f"{shows} {ACME}")
         assert "QBRs every month, next on Mon 4 Jan 2027, in step with the plan" in card.text
         assert buttons(card.body, Action.QBR_ALIGN) == []
 
@@ -146,3 +153,58 @@ def test_each_plan_cadence_calls_for_the_nearest_qbr_rhythm(
         review if qbr_cadence else None,  # type: ignore[arg-type]
     )
     assert (fit.fitting, fit.agrees, fit.exact, fit.can_align) == (fitting, agrees, exact, True)
+
+
+def test_rapport_governance_without_a_plan_offers_no_rhythm(
+    slack_user: SlackSender, acme: str
+) -> None:
+    shown = slack_user.command("/rapport", f"governance {ACME}")
+
+    assert "has no governance plan yet" in blocks_text(shown.body)
+    assert "QBRs" not in blocks_text(shown.body)
+    assert buttons(shown.body, Action.QBR_ALIGN) == []
+
+
+def _account_with_plan(db: SessionFactory, *, stage: str = "open") -> int:
+    with db.begin() as s:
+        acme = account(s, ACME, team=TEAM, stage=stage)
+        fields = PlanFields(cadence=ReviewCadence.QUARTERLY, owner_ids=(ALICE,), kpis="uptime")
+        governance.save_plan(
+            s, team_id=TEAM, account_id=acme.id, user_id=ALICE, fields=fields, now=at(NOW)
+        )
+        return acme.id
+
+
+def test_cadence_fit_reads_the_live_qbr_of_the_callers_team_only(db: SessionFactory) -> None:
+    acme = _account_with_plan(db)
+    with db.begin() as s:
+        s.add(
+            Qbr(
+                team_id=TEAM,
+                account_id=acme,
+                next_on=date(2027, 1, 20),
+                cadence=QbrCadence.MONTH,
+                created_by=ALICE,
+            )
+        )
+
+    with db() as s:
+        fit = review_cadence.cadence_fit(s, team_id=TEAM, account_id=acme)
+        assert fit is not None
+        assert (fit.plan_cadence, fit.qbr_cadence, fit.fitting) == ("quarterly", "month", "quarter")
+        assert not fit.agrees and fit.can_align and fit.next_on == date(2027, 1, 20)
+        # Another workspace naming the same id sees no plan at all.
+        assert review_cadence.cadence_fit(s, team_id=OTHER_TEAM, account_id=acme) is None
+
+    with db.begin() as s:
+        s.scalars(select(Qbr)).one().dropped_at = at("2026-12-02T10:00:00")
+    with db() as s:
+        dropped = review_cadence.cadence_fit(s, team_id=TEAM, account_id=acme)
+        assert dropped is not None and (dropped.qbr_cadence, dropped.next_on) == (None, None)
+
+
+def test_cadence_fit_of_a_lost_account_offers_nothing_to_line_up(db: SessionFactory) -> None:
+    acme = _account_with_plan(db, stage="lost")
+    with db() as s:
+        fit = review_cadence.cadence_fit(s, team_id=TEAM, account_id=acme)
+    assert fit is not None and not fit.can_align
