@@ -183,6 +183,7 @@ LONG_FIRST = (
     "tests/test_journey.py::test_journey[",
     "tests/test_cli.py::test_served_state_survives_a_restart",
     "tests/test_sweep.py::test_sweep_in_a_second_process",
+    "tests/test_socket_mode.py::test_two_processes_",
     "tests/test_account_month.py::",
     "tests/test_lifecycle_property.py::",
     "tests/test_fuzz_rapport.py::test_debrief_modal_answers_any_input",

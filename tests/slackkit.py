@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -14,6 +15,7 @@ import uvicorn
 import uvloop
 
 from bot.app.edge import EdgeLimits, uvicorn_config
+from bot.app.socket_mode import SocketModeServer
 from bot.devtools.localslack import command_body, interaction_body, signed_headers
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -74,6 +76,32 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.socket.close()
+
+
+class SocketModeThread:
+    """Rapport on Socket Mode, as `rapport serve --socket` runs it, in a thread."""
+
+    def __init__(self, server: SocketModeServer) -> None:
+        self.server = server
+        self.loop = asyncio.new_event_loop()
+        self.stopping = asyncio.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_until_complete(self.server.run(self.stopping))
+        finally:
+            self.loop.close()
+
+    def start(self) -> SocketModeThread:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """As SIGTERM does: no new envelopes, the taken ones finished, the socket closed."""
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.stopping.set)
+        self.thread.join(timeout=20)
 
 
 @dataclass

@@ -34,6 +34,18 @@ def rapport(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
     )
 
 
+def started(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`rapport ARGS` started in a process of its own, its output and errors on one pipe."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.app.cli", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 @pytest.fixture
 def rapport_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Rapport:
     """`rapport ARGS` as `python -m bot.app.cli` runs it (`sys.exit(cli.main(ARGS))`), in
@@ -213,14 +225,7 @@ class Served:
     on the machine in between), and uvicorn's log says which, once it listens."""
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.app.cli", "serve", "--port", "0", "--host", "127.0.0.1"],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        self.process = started("serve", "--port", "0", "--host", "127.0.0.1", env=env, cwd=cwd)
         self.output: list[str] = []
         self.port: int | None = None
         self._up_or_gone = threading.Event()

@@ -190,7 +190,6 @@ def edge_limits(args: argparse.Namespace) -> EdgeLimits:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app.bolt import build_app
     from bot.app.edge import uvicorn_config
@@ -217,8 +216,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         gc.collect()
         gc.freeze()
         if args.socket:
-            SocketModeHandler(app, app_token).start()
+            from bot.app.socket_mode import serve_socket_mode
+
+            log.info("serving Slack over Socket Mode: no public URL needed")
+            serve_socket_mode(
+                app,
+                app_token=app_token,
+                slack_api_url=settings.slack_api_url,
+                dialect=engine.dialect.name,
+            )
         else:
+            log.info("serving Slack over HTTP at http://%s:%d/slack/events", args.host, args.port)
             limits = edge_limits(args)
             log.info(
                 "serving with a %.0f s read timeout and at most %d connections",

@@ -7,6 +7,12 @@ uses the way Slack does, and can be told to fail the next calls (429 with any
 Retry-After, 5xx, an `ok: false` error, a slow answer, or a post it takes and then
 answers with an error), to refuse every call with a token error, or to refuse posts
 to a channel (gone, archived), to exercise retries.
+
+Its Socket Mode side (`LocalSlack.socket_mode`, started on first use) is Slack's end
+of the WebSocket: apps.connections.open with the app token hands out a ws:// URL, each
+connection gets `hello`, and a test sends envelopes (slash commands, events,
+interactions) to one connection, reads the acks that come back with their payloads,
+and asks a connection to refresh (`disconnect`, reason `refresh_requested`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from slack_sdk.signature import SignatureVerifier
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import Server as WebSocketServer
+from websockets.sync.server import ServerConnection, serve
+
+# The app-level token (xapp-…) the local Socket Mode side expects, unless told another.
+LOCAL_APP_TOKEN = "xapp-1-A0RAPPORT-local"
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,9 @@ class LocalSlackState:
     token_error: str | None = None
     # Channel id -> the error a post to it gets (channel_not_found, is_archived, …).
     refused_channels: dict[str, str] = field(default_factory=dict)
+    # The Socket Mode side, once a test or apps.connections.open has asked for it.
+    socket_mode: LocalSocketMode | None = None
+    app_token: str = LOCAL_APP_TOKEN
 
 
 POSTING = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal")
@@ -96,6 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
         token = auth.removeprefix("Bearer ") if auth else args.get("token")
         path = self.path.split("?", 1)[0].strip("/")
         method = "response_url" if path.startswith("response/") else path.removeprefix("api/")
+        if method == "apps.connections.open":
+            args = {**args, "token": token}
         state = self.server.state
         with state.lock:
             state.calls.append(RecordedCall(method, args, token, time.time()))
@@ -228,7 +245,21 @@ class _Server(ThreadingHTTPServer):
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         if method == "response_url":
             return {"ok": True}
+        if method == "apps.connections.open":
+            return self._connections_open(args)
         return {"ok": True}
+
+    def _connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Only the app-level token opens a connection; a bot token is the wrong kind."""
+        token = str(args.get("token") or "")
+        if not token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if token != self.state.app_token:
+            return {"ok": False, "error": "invalid_auth"}
+        side = self.state.socket_mode
+        if side is None:
+            return {"ok": False, "error": "socket_mode_not_enabled"}  # a test's oversight
+        return {"ok": True, "url": side.open_url()}
 
     def _keep(self, ts: str, args: dict[str, Any]) -> None:
         message = {"type": "message", "ts": ts, "text": args.get("text", "")}
@@ -300,6 +331,16 @@ class LocalSlack:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if self.state.socket_mode is not None:
+            self.state.socket_mode.stop()
+
+    @property
+    def socket_mode(self) -> LocalSocketMode:
+        """Slack's Socket Mode end, started on first use (most tests speak HTTP)."""
+        with self.state.lock:
+            if self.state.socket_mode is None:
+                self.state.socket_mode = LocalSocketMode().start()
+            return self.state.socket_mode
 
     def __enter__(self) -> LocalSlack:
         return self.start()
@@ -369,6 +410,209 @@ class LocalSlack:
             fields["profile"] = {**fields.get("profile", {}), "email": email}
         with self.state.lock:
             self.state.users[user_id] = {"tz": tz, **fields}
+
+
+# --- Socket Mode: Slack's end of the WebSocket --------------------------------------
+
+
+@dataclass(frozen=True)
+class Ack:
+    """What the app sent back for an envelope, on which connection, and how long after."""
+
+    envelope_id: str
+    payload: dict[str, Any] | None
+    connection: int
+    seconds: float
+
+
+@dataclass
+class _Link:
+    number: int
+    websocket: ServerConnection
+    # Asked to refresh: Slack sends it nothing new unless a test says so.
+    refreshing: bool = False
+
+
+class LocalSocketMode:
+    """Slack's Socket Mode end on 127.0.0.1.
+
+    Each URL apps.connections.open hands out opens one connection; the connection
+    gets `hello` at once, then whatever a test sends. `send` routes an envelope to
+    one open connection (the one named, or the next in turn, as Slack spreads
+    envelopes over an app's connections) and returns its envelope_id; `wait_ack`
+    returns the app's ack with its payload. `refresh` asks a connection to go the way
+    Slack does every few hours: the app is to open a new one and close this one.
+    """
+
+    def __init__(self) -> None:
+        self._server: WebSocketServer = serve(self._serve, "127.0.0.1", 0)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._changed = threading.Condition()
+        self._tickets: set[str] = set()
+        self._links: dict[int, _Link] = {}
+        self._numbers = itertools.count(1)
+        self._turn = itertools.count()
+        self._sent: dict[str, float] = {}
+        self.acks: list[Ack] = []
+        # Every connection ever made, by number, and whether it has closed.
+        self.closed: set[int] = set()
+
+    def start(self) -> LocalSocketMode:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+    def open_url(self) -> str:
+        ticket = uuid.uuid4().hex
+        with self._changed:
+            self._tickets.add(ticket)
+        host, port = self._server.socket.getsockname()[:2]
+        return f"ws://{host}:{port}/link/?ticket={ticket}"
+
+    def _serve(self, websocket: ServerConnection) -> None:
+        path = websocket.request.path if websocket.request else ""
+        ticket = path.partition("ticket=")[2]
+        with self._changed:
+            if ticket not in self._tickets:
+                websocket.close(code=4001, reason="unknown ticket")
+                return
+            self._tickets.discard(ticket)  # a URL opens one connection
+            link = _Link(next(self._numbers), websocket)
+            self._links[link.number] = link
+            live = len(self._links)
+        websocket.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": live,
+                    "debug_info": {"host": "local", "approximate_connection_time": 18060},
+                    "connection_info": {"app_id": "A0RAPPORT"},
+                }
+            )
+        )
+        with self._changed:
+            self._changed.notify_all()  # hello sent: the connection counts as live
+        try:
+            for message in websocket:
+                self._receive(link.number, message)
+        except ConnectionClosed:
+            pass  # closed without a close frame: gone all the same
+        finally:
+            with self._changed:
+                del self._links[link.number]
+                self.closed.add(link.number)
+                self._changed.notify_all()
+
+    def _receive(self, number: int, message: str | bytes) -> None:
+        ack = json.loads(message)
+        envelope_id = str(ack.get("envelope_id", ""))
+        with self._changed:
+            sent = self._sent.get(envelope_id, time.monotonic())
+            self.acks.append(Ack(envelope_id, ack.get("payload"), number, time.monotonic() - sent))
+            self._changed.notify_all()
+
+    # --- what a test does --------------------------------------------------------
+
+    def connections(self) -> list[int]:
+        """The open connections, oldest first."""
+        with self._changed:
+            return sorted(self._links)
+
+    def wait_connections(self, count: int, timeout: float = 10.0) -> list[int]:
+        """The open connections once there are `count` of them (each has had hello)."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._links) >= count, timeout)
+            return sorted(self._links)
+
+    def wait_new_connection(self, after: int, timeout: float = 10.0) -> int | None:
+        """The first connection opened after connection `after`, once it has had hello."""
+
+        def newer() -> int | None:
+            return min((n for n in self._links if n > after), default=None)
+
+        with self._changed:
+            self._changed.wait_for(lambda: newer() is not None, timeout)
+            return newer()
+
+    def wait_closed(self, number: int, timeout: float = 10.0) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: number in self.closed, timeout)
+
+    def send(self, kind: str, payload: dict[str, Any], *, connection: int | None = None) -> str:
+        """Send an envelope (`slash_commands`, `events_api` or `interactive`); its id."""
+        envelope_id = str(uuid.uuid4())
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        with self._changed:
+            if connection is None:
+                ready = [n for n, link in sorted(self._links.items()) if not link.refreshing]
+                if not ready:
+                    raise RuntimeError("no open Socket Mode connection to send to")
+                connection = ready[next(self._turn) % len(ready)]
+            websocket = self._links[connection].websocket
+            self._sent[envelope_id] = time.monotonic()
+        websocket.send(json.dumps(envelope))
+        return envelope_id
+
+    def command(self, body: str, *, connection: int | None = None) -> str:
+        """A slash command, from a form body as `command_body` builds it."""
+        payload = {key: values[0] for key, values in parse_qs(body).items()}
+        return self.send("slash_commands", payload, connection=connection)
+
+    def event(
+        self, event: dict[str, Any], *, team_id: str = "T0LOCAL", connection: int | None = None
+    ) -> str:
+        """An Events API event (its inner `event`), wrapped as Slack wraps it."""
+        payload = {
+            "token": "deprecated-verification-token",
+            "team_id": team_id,
+            "api_app_id": "A0RAPPORT",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team_id, "user_id": "U0RAPPORT", "is_bot": True}],
+        }
+        return self.send("events_api", payload, connection=connection)
+
+    def interaction(self, payload: dict[str, Any], *, connection: int | None = None) -> str:
+        """A button click, a modal submission, a shortcut: the same payload as over HTTP."""
+        return self.send("interactive", payload, connection=connection)
+
+    def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> Ack | None:
+        def found() -> Ack | None:
+            return next((a for a in self.acks if a.envelope_id == envelope_id), None)
+
+        with self._changed:
+            self._changed.wait_for(lambda: found() is not None, timeout)
+            return found()
+
+    def acks_of(self, envelope_id: str) -> list[Ack]:
+        with self._changed:
+            return [a for a in self.acks if a.envelope_id == envelope_id]
+
+    def refresh(self, connection: int) -> None:
+        """Slack's routine `disconnect`: open a new connection, then close this one."""
+        with self._changed:
+            link = self._links[connection]
+            link.refreshing = True
+        link.websocket.send(
+            json.dumps(
+                {
+                    "type": "disconnect",
+                    "reason": "refresh_requested",
+                    "debug_info": {"host": "local"},
+                }
+            )
+        )
 
 
 # --- requests as Slack signs and sends them ----------------------------------------
