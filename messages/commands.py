@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from typing import TypeVar
 
 import yaml
+from pydantic import TypeAdapter
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,40 +47,22 @@ class SubcommandHelp:
         )
 
 
-def _load(name: str) -> dict[str, dict[str, object]]:
+def _load(name: str, entry: type[T], named: str) -> dict[str, T]:
+    """A library file of entries by name, each read as `entry`, which holds its own
+    name in the field `named`."""
     loaded: dict[str, dict[str, object]] = yaml.safe_load(
         files("messages").joinpath(f"library/{name}").read_text("utf-8")
     )
-    return loaded
-
-
-def _texts(value: object) -> tuple[str, ...]:
-    return tuple(map(str, value)) if isinstance(value, list) else ()
+    reader = TypeAdapter(entry)
+    return {key: reader.validate_python({named: key, **fields}) for key, fields in loaded.items()}
 
 
 @cache
 def command_reference() -> dict[str, CommandHelp]:
-    return {
-        name: CommandHelp(
-            command=name,
-            description=str(entry["description"]),
-            usage=str(entry["usage"]),
-            examples=_texts(entry.get("examples")),
-            help=_texts(entry.get("help")),
-        )
-        for name, entry in _load("commands.yaml").items()
-    }
+    return _load("commands.yaml", CommandHelp, "command")
 
 
 @cache
 def subcommand_reference() -> dict[str, SubcommandHelp]:
     """`/rapport` subcommands: name -> how to write it and what it is for."""
-    return {
-        name: SubcommandHelp(
-            name=name,
-            usage=str(entry["usage"]),
-            about=str(entry["about"]),
-            example=str(entry["example"]),
-        )
-        for name, entry in _load("subcommands.yaml").items()
-    }
+    return _load("subcommands.yaml", SubcommandHelp, "name")
