@@ -19,7 +19,12 @@ from bot.services import debrief_steps, governance
 from bot.services.accounts import AccountShown, get_account
 from bot.services.errors import UsageError
 from bot.services.review_cadence import CadenceFit, cadence_fit
-from handlers.edge.account_target import AccountTarget, open_about_account, saved_about_account
+from handlers.edge.account_target import (
+    AccountTarget,
+    account_modal,
+    open_about_account,
+    saved_about_account,
+)
 from handlers.edge.accounts import read_account_of
 from handlers.edge.after_ack import clicks_after_ack
 from handlers.edge.caller import team_of
@@ -90,10 +95,9 @@ _USER = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 
 def plan_modal(account: AccountShown, plan: governance.Plan | None) -> dict[str, Any]:
-    return render(
+    return account_modal(
         "governance_modal",
         callback_id=View.GOVERNANCE_PLAN,
-        metadata=AccountTarget(account_id=account.id).dump(),
         account=account,
         plan=plan,
         blocks=GovernanceBlock,
@@ -178,10 +182,9 @@ MAX_ANSWER = 2000
 
 
 def debrief_modal(account: AccountShown) -> dict[str, Any]:
-    return render(
+    return account_modal(
         "debrief_modal",
         callback_id=View.DEBRIEF,
-        metadata=AccountTarget(account_id=account.id).dump(),
         account=account,
         blocks=DebriefBlock,
         max_text=MAX_ANSWER,

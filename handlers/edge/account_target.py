@@ -15,6 +15,7 @@ from bot.services.errors import NotFound
 from handlers.edge.caller import team_of
 from handlers.edge.context import deps_of
 from handlers.edge.payloads import action_value
+from messages import render
 from messages.ids import AccountButton
 from messages.payloads import Metadata, RowId
 
@@ -30,6 +31,15 @@ class AccountTarget(Metadata):
     """The account a modal is about (governance plan, debrief), in its private_metadata."""
 
     account_id: RowId
+
+
+def account_modal(
+    template: str, *, callback_id: str, account: AccountShown, **context: Any
+) -> dict[str, Any]:
+    """The modal `template` about `account`: its private_metadata names the account
+    (read back with `AccountTarget.parse`), and the template shows it."""
+    metadata = AccountTarget(account_id=account.id).dump()
+    return render(template, callback_id=callback_id, metadata=metadata, account=account, **context)
 
 
 def open_about_account(
