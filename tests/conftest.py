@@ -117,6 +117,7 @@ def _clean_slack(slack: LocalSlack) -> None:
     slack.state.users.clear()
     slack.state.messages.clear()
     slack.state.refused_channels.clear()
+    slack.state.grants.clear()
     slack.state.token_error = None
 
 
@@ -138,12 +139,21 @@ def settings(slack: LocalSlack, database_url: str) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-def served(settings: Settings, engine: Engine) -> Iterator[ServerThread]:
+@contextmanager
+def serving(settings: Settings, engine: Engine) -> Iterator[ServerThread]:
+    """Rapport as `settings` configure it, served over real HTTP."""
     app = build_app(settings, db=make_session_factory(engine))
     server = ServerThread(make_asgi(app, engine, settings)).start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def served(settings: Settings, engine: Engine) -> Iterator[ServerThread]:
+    with serving(settings, engine) as server:
+        yield server
 
 
 @pytest.fixture

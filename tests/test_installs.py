@@ -13,6 +13,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, MetaData
 
+from bot.config import Settings
+from bot.slackapi.installs import TOKEN_TTL_S, InstalledTeams
 from storage.db import SessionFactory
 from storage.installs import InstallationStore, OAuthStateStore, team_bot
 
@@ -97,3 +99,27 @@ def test_a_signed_state_that_was_tampered_with_is_refused(
     assert not states.consume(kept), "the bare state, without its signature"
     assert not states.consume(f"{kept}.{'0' * len(signature)}")
     assert states.consume(state)
+
+
+def test_the_sweep_reads_each_teams_token_again_after_a_minute(
+    engine: Engine, db: SessionFactory, settings: Settings
+) -> None:
+    """A reinstall's new token reaches the sweep within TOKEN_TTL_S, without a query
+    for every message meanwhile; a team with no install gets a client with no token
+    (Slack refuses it, and the outbox holds that team)."""
+    store = InstallationStore(engine, client_id=CLIENT_ID)
+    first = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    store.save(installation("T0ACME", "xoxb-acme-1", at=first))
+    distributed = settings.model_copy(
+        update={"slack_bot_token": None, "slack_client_id": CLIENT_ID}
+    )
+    now = [0.0]
+    clients = InstalledTeams(distributed, engine, clock=lambda: now[0])
+
+    assert clients("T0ACME").token == "xoxb-acme-1"
+    store.save(installation("T0ACME", "xoxb-acme-2", at=first + timedelta(days=1)))
+    now[0] = TOKEN_TTL_S - 1
+    assert clients("T0ACME").token == "xoxb-acme-1"
+    now[0] = TOKEN_TTL_S + 1
+    assert clients("T0ACME").token == "xoxb-acme-2"
+    assert clients("T0NOWHERE").token is None

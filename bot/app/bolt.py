@@ -12,13 +12,15 @@ from slack_bolt.logger import get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
+from bot.app.oauth import install_flow
 from bot.config import Settings
 from bot.services.dates import warm_up
 from bot.slackapi.client import make_client
 from handlers import register_listeners
 from handlers.edge.context import Deps
 from handlers.edge.pool import AFTER_ACK
-from storage.db import SessionFactory
+from messages.pages import NOT_INSTALLED
+from storage.db import SessionFactory, engine_of
 
 
 class _OurClientNotice(logging.Filter):
@@ -59,11 +61,22 @@ class _NoRequestBodies(logging.Filter):
         return True
 
 
+class _NotInstalledOnce(logging.Filter):
+    """Drops the error Bolt logs at every request from a workspace where Rapport has no
+    working install (a message Bolt words as a fault, with no team in it):
+    bot/app/oauth.py's TeamAuthorize logs it once a team instead, naming the team."""
+
+    BOLT_SAYS = "Although the app should be installed into this workspace"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.BOLT_SAYS)
+
+
 def bolt_logger() -> logging.Logger:
     """The logger Bolt is given: its own, with our filters. Bolt copies a given
     logger's filters onto every logger it makes for middleware and listeners."""
     logger = get_bolt_logger(App)
-    for kind in (_OurClientNotice, _NoRequestBodies):
+    for kind in (_OurClientNotice, _NoRequestBodies, _NotInstalledOnce):
         if not any(isinstance(f, kind) for f in logger.filters):
             logger.addFilter(kind())
     return logger
@@ -83,9 +96,16 @@ def build_app(
     a polling loop that adds about 12 ms to every request; ours has nothing slow on
     the request path (Slack calls with retries go through the scheduler's outbox).
     """
+    # Distributed mode: each request's token is its workspace's, from the installation
+    # store (bot/app/oauth.py); else the one bot token of SLACK_BOT_TOKEN.
+    per_team = authorize is not None or settings.distributed
     if client is None:
-        token = None if authorize is not None else settings.require("slack_bot_token")
-        client = make_client(settings, token=token)
+        client = make_client(
+            settings, token=None if per_team else settings.require("slack_bot_token")
+        )
+    flow = None
+    if settings.distributed and authorize is None:
+        flow = install_flow(settings, engine=engine_of(db), client=client)
     app = App(
         logger=bolt_logger(),
         client=client,
@@ -96,6 +116,8 @@ def build_app(
         signing_secret="",
         request_verification_enabled=False,
         authorize=authorize,
+        oauth_flow=flow,
+        user_facing_authorize_error_message=NOT_INSTALLED,
         process_before_response=True,
         listener_executor=AFTER_ACK,
     )

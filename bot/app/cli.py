@@ -150,7 +150,13 @@ def _bot_client(settings: Settings) -> WebClient:
     return make_client(settings, token=settings.require("slack_bot_token"))
 
 
-def _client_for(settings: Settings) -> ClientForTeam:
+def _client_for(settings: Settings, engine: Engine) -> ClientForTeam:
+    """Each team's client for the sweep: its own install's token in distributed mode,
+    else the one bot token."""
+    if settings.distributed:
+        from bot.slackapi.installs import InstalledTeams
+
+        return InstalledTeams(settings, engine)
     client = _bot_client(settings)
     return lambda _team_id: client
 
@@ -208,7 +214,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     checkpointer = start_wal_checkpointer(engine)
     scheduler = None
     if not args.no_scheduler:
-        scheduler = make_scheduler(db, _client_for(settings), settings, blocking=False)
+        scheduler = make_scheduler(db, _client_for(settings, engine), settings, blocking=False)
         scheduler.start()
     try:
         # Everything built so far lives as long as the process: keep it out of the
@@ -323,7 +329,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         # checkpoint threshold also copies the WAL back, inside the sweep.
         start_wal_checkpointer(engine)
         scheduler = make_scheduler(
-            db, _client_for(settings), settings, blocking=True, interval_seconds=args.every
+            db, _client_for(settings, engine), settings, blocking=True, interval_seconds=args.every
         )
         # As in `serve`: a sweep allocates enough to set off several full collections,
         # and each walked every module and mapper (about 0.3 s of CPU per 10,000-due
@@ -334,8 +340,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     elif args.command == "sweep":
         from bot.scheduler.sweep import sweep
 
-        db, _ = _database(settings, upgrade=True)
-        report = sweep(db, _client_for(settings), settings, now=args.now or datetime.now(UTC))
+        db, engine = _database(settings, upgrade=True)
+        report = sweep(
+            db, _client_for(settings, engine), settings, now=args.now or datetime.now(UTC)
+        )
         print(
             f"nudges new: {report.planned}, messages: {report.messages}, "
             f"sent: {report.delivery.sent}, "

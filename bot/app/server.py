@@ -210,5 +210,32 @@ def make_asgi(app: App, engine: Engine, settings: Settings) -> Starlette:
         routes=[
             Route(EVENTS_PATH, slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *install_routes(app),
         ]
     )
+
+
+def install_routes(app: App) -> list[Route]:
+    """Distributed mode's two pages, Bolt's OAuth flow behind each: GET /slack/install
+    (the install page, with a fresh state) and GET /slack/oauth_redirect (where Slack
+    sends the installer back). A browser, not Slack, calls them: nothing is signed, and
+    the flow checks the state instead. None in single-workspace mode."""
+    flow = app.oauth_flow
+    if flow is None:
+        return []
+
+    def bolt_request(request: Request) -> BoltRequest:
+        return BoltRequest(body="", query=request.url.query, headers=dict(request.headers))
+
+    async def install(request: Request) -> Response:
+        response = await run_in_threadpool(flow.handle_installation, bolt_request(request))
+        return to_starlette_response(response)
+
+    async def redirected(request: Request) -> Response:
+        response = await run_in_threadpool(flow.handle_callback, bolt_request(request))
+        return to_starlette_response(response)
+
+    return [
+        Route(flow.install_path, install, methods=["GET"]),
+        Route(flow.redirect_uri_path, redirected, methods=["GET"]),
+    ]

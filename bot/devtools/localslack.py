@@ -13,10 +13,16 @@ of the WebSocket: apps.connections.open with the app token hands out a ws:// URL
 connection gets `hello`, and a test sends envelopes (slash commands, events,
 interactions) to one connection, reads the acks that come back with their payloads,
 and asks a connection to refresh (`disconnect`, reason `refresh_requested`).
+
+For distributed mode it plays Slack's side of an install: an admin's consent gives a
+code, `oauth.v2.access` turns it into a workspace's tokens (with or without token
+rotation, for one workspace or a whole Enterprise Grid org), and `auth.test` answers
+for each token; every call records the token it carried.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -78,6 +84,12 @@ class LocalSlackState:
     # The Socket Mode side, once a test or apps.connections.open has asked for it.
     socket_mode: LocalSocketMode | None = None
     app_token: str = LOCAL_APP_TOKEN
+    # An install's code (given at consent, good once) -> the oauth.v2.access answer.
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A token handed out by oauth.v2.access -> the auth.test answer for it.
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A refresh token (token rotation) -> the grant it renews.
+    refreshes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 POSTING = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal")
@@ -109,6 +121,9 @@ class _Handler(BaseHTTPRequestHandler):
                         args[key] = json.loads(args[key])
         auth = self.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else args.get("token")
+        if auth.startswith("Basic "):  # the app's client id and secret (oauth.v2.access)
+            client_id, _, _ = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+            token, args = None, {**args, "client_id": client_id}
         path = self.path.split("?", 1)[0].strip("/")
         method = "response_url" if path.startswith("response/") else path.removeprefix("api/")
         if method == "apps.connections.open":
@@ -123,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         done = None
         if failure is not None and failure.accepted:
             done = self.server.answer(
-                method, args
+                method, args, token
             )  # Slack does the work, then answers late or badly
         if failure is not None and failure.delay:
             time.sleep(failure.delay)
@@ -143,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
         if failure is not None and failure.error:
             self._reply(200, {"ok": False, "error": failure.error})
             return
-        self._reply(200, done if done is not None else self.server.answer(method, args))
+        self._reply(200, done if done is not None else self.server.answer(method, args, token))
 
     def _receive_upload(self, file_id: str, data: bytes) -> None:
         state = self.server.state
@@ -184,8 +199,12 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         return  # a client that hung up mid-answer is part of the faults played here
 
-    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, method: str, args: dict[str, Any], token: str | None = None) -> dict[str, Any]:
         state = self.state
+        if method == "oauth.v2.access":
+            return self._access(args)
+        if method == "auth.test" and token is not None and token in state.tokens:
+            return {"ok": True, **state.tokens[token]}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -260,6 +279,58 @@ class _Server(ThreadingHTTPServer):
         if side is None:
             return {"ok": False, "error": "socket_mode_not_enabled"}  # a test's oversight
         return {"ok": True, "url": side.open_url()}
+
+    def _access(self, args: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: a consent's code, once, or a refresh token (rotation)."""
+        with self.state.lock:
+            if args.get("grant_type") == "refresh_token":
+                grant = self.state.refreshes.pop(str(args.get("refresh_token")), None)
+            else:
+                grant = self.state.grants.pop(str(args.get("code")), None)
+            if grant is None:
+                return {
+                    "ok": False,
+                    "error": "invalid_code" if "code" in args else "invalid_refresh_token",
+                }
+            return self._issue(grant)
+
+    def _issue(self, grant: dict[str, Any]) -> dict[str, Any]:
+        """New tokens for `grant`, answered as Slack answers oauth.v2.access (state.lock held)."""
+        n = next(self.state.ts_counter)
+        rotating = grant["rotation"]
+        where = (grant["team"] or {}).get("id") or grant["enterprise"]["id"]
+        token = f"{'xoxe.' if rotating else ''}xoxb-{where.lower()}-{n}"
+        user_token = f"{'xoxe.' if rotating else ''}xoxp-{where.lower()}-{n}"
+        answer: dict[str, Any] = {
+            "ok": True,
+            "app_id": "A0RAPPORT",
+            "access_token": token,
+            "token_type": "bot",
+            "scope": grant["scope"],
+            "bot_user_id": "U0RAPPORT",
+            "team": grant["team"],
+            "enterprise": grant["enterprise"],
+            "is_enterprise_install": grant["is_enterprise_install"],
+            "authed_user": {"id": grant["user_id"], "scope": "", "token_type": "user"},
+        }
+        if rotating:
+            refresh = f"xoxe-1-{where.lower()}-{n}"
+            answer |= {"refresh_token": refresh, "expires_in": 43200}
+            self.state.refreshes[refresh] = grant
+        if grant["user_scope"]:
+            answer["authed_user"] |= {"scope": grant["user_scope"], "access_token": user_token}
+        self.state.tokens[token] = {
+            "url": f"https://{where.lower()}.slack.test/",
+            "team": (grant["team"] or {}).get("name"),
+            "user": "rapport",
+            "team_id": (grant["team"] or {}).get("id"),
+            "user_id": "U0RAPPORT",
+            "bot_id": "B0RAPPORT",
+            "enterprise_id": (grant["enterprise"] or {}).get("id"),
+            "is_enterprise_install": grant["is_enterprise_install"],
+        }
+        grant["token"] = token
+        return answer
 
     def _keep(self, ts: str, args: dict[str, Any]) -> None:
         message = {"type": "message", "ts": ts, "text": args.get("text", "")}
@@ -401,6 +472,49 @@ class LocalSlack:
     def uploaded(self, file_id: str) -> bytes | None:
         with self.state.lock:
             return self.state.uploads.get(file_id)
+
+    def consent(
+        self,
+        team_id: str | None,
+        *,
+        user_id: str,
+        team_name: str = "",
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
+        rotation: bool = False,
+        scope: str = "commands,chat:write",
+        user_scope: str = "",
+    ) -> str:
+        """An admin allows the install on Slack's page: the code Slack sends back to the
+        redirect URL, good once. `org_wide`: installed for the Enterprise Grid org
+        `enterprise_id` as a whole (no team in the answer); `rotation`: the tokens
+        expire and come with a refresh token."""
+        code = f"code-{uuid.uuid4().hex[:16]}"
+        team = None if org_wide else {"id": team_id, "name": team_name or team_id}
+        enterprise = {"id": enterprise_id, "name": enterprise_id} if enterprise_id else None
+        with self.state.lock:
+            self.state.grants[code] = {
+                "team": team,
+                "enterprise": enterprise,
+                "is_enterprise_install": org_wide,
+                "user_id": user_id,
+                "scope": scope,
+                "user_scope": user_scope,
+                "rotation": rotation,
+            }
+        return code
+
+    def token_of(self, team_id: str | None, enterprise_id: str | None = None) -> str:
+        """The bot token handed out last for a workspace (or an org-wide install)."""
+        with self.state.lock:
+            found = [
+                token
+                for token, said in self.state.tokens.items()
+                if said["team_id"] == team_id
+                and (enterprise_id is None or said["enterprise_id"] == enterprise_id)
+            ]
+        assert found, f"no token was handed out for {team_id}"
+        return found[-1]
 
     def add_user(
         self, user_id: str, *, tz: str = "UTC", email: str | None = None, **fields: Any

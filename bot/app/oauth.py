@@ -1,0 +1,167 @@
+"""Distributed mode's Bolt wiring: Slack's OAuth flow on Rapport's database and pages,
+and each request's token from the installation of the workspace it comes from.
+
+The flow is Bolt's own (`OAuthFlow`): /slack/install issues a state (kept in the
+database, and set as a cookie in the installer's browser) and shows the install page;
+/slack/oauth_redirect checks the state against both, exchanges Slack's code
+(`oauth.v2.access`) and saves the installation. Only the pages are ours
+(messages/pages.py). What the app asks for is read once from manifest.yml, the file an
+admin creates the Slack app from, so that the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from messages.pages import failure_reason, page
+from storage.installs import STATE_EXPIRATION_SECONDS, InstallationStore, OAuthStateStore
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+log = logging.getLogger("rapport.installs")
+
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
+_HTML = "text/html; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Scopes:
+    bot: tuple[str, ...]
+    user: tuple[str, ...]
+
+
+@cache
+def manifest_scopes(path: Path = MANIFEST) -> Scopes:
+    """The bot and user scopes manifest.yml asks for (`oauth_config.scopes`)."""
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    scopes = (manifest.get("oauth_config") or {}).get("scopes") or {}
+    return Scopes(bot=tuple(scopes.get("bot") or ()), user=tuple(scopes.get("user") or ()))
+
+
+class InstallFlow(OAuthFlow):
+    """Bolt's OAuth flow with Rapport's install page."""
+
+    def build_install_page_html(self, url: str, request: BoltRequest) -> str:
+        return page("install", authorize_url=url)
+
+
+def _installed(args: SuccessArgs) -> BoltResponse:
+    installed = args.installation
+    log.info(
+        "Rapport installed in team %s (enterprise %s) by %s",
+        installed.team_id,
+        installed.enterprise_id,
+        installed.user_id,
+    )
+    body = page(
+        "installed",
+        team_name=installed.team_name or installed.enterprise_name,
+        slack_url=f"slack://app?team={installed.team_id or ''}&id={installed.app_id or ''}",
+    )
+    return _page(200, body, args.settings)
+
+
+def _not_installed(args: FailureArgs) -> BoltResponse:
+    # A refused consent or a stale link is an installer's, not a fault: no traceback.
+    log.warning("an install did not finish: %s", args.reason)
+    body = page(
+        "install_failed",
+        reason=failure_reason(args.reason),
+        install_path=args.settings.install_path,
+    )
+    return _page(args.suggested_status_code, body, args.settings)
+
+
+def _page(status: int, body: str, settings: OAuthSettings) -> BoltResponse:
+    """A page the way back from Slack ends on; the state's cookie has done its work."""
+    headers: dict[str, str | Sequence[str]] = {
+        "Content-Type": _HTML,
+        "Set-Cookie": settings.state_utils.build_set_cookie_for_deletion(),
+    }
+    return BoltResponse(status=status, body=body, headers=headers)
+
+
+class TeamAuthorize(InstallationStoreAuthorize):
+    """Bolt's authorize from the installation store: each request gets the token of its
+    workspace's latest install. The auth.test Bolt asks for each token is remembered
+    (cache_enabled), so a request costs Slack nothing after its token's first; a
+    workspace without an installation is logged once, not at every request."""
+
+    def __init__(self, settings: OAuthSettings, client: WebClient) -> None:
+        super().__init__(
+            logger=log,
+            installation_store=settings.installation_store,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            token_rotation_expiration_minutes=settings.token_rotation_expiration_minutes,
+            cache_enabled=True,
+            client=client,
+        )
+        self._told: set[tuple[str | None, str | None]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(
+        self,
+        *,
+        context: BoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        **actor: Any,
+    ) -> AuthorizeResult | None:
+        found = super().__call__(
+            context=context, enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, **actor
+        )
+        workspace = (enterprise_id, team_id)
+        with self._lock:
+            if found is not None:
+                self._told.discard(workspace)
+                return found
+            if workspace in self._told:
+                return None
+            self._told.add(workspace)
+        log.warning(
+            "a request from team %s (enterprise %s), where Rapport has no working install: "
+            "answered with how to install it (logged once a team)",
+            team_id,
+            enterprise_id,
+        )
+        return None
+
+
+def install_flow(settings: Settings, *, engine: Engine, client: WebClient) -> InstallFlow:
+    """The OAuth flow of distributed mode, on `engine`, calling Slack through `client`."""
+    scopes = manifest_scopes()
+    state_secret = settings.slack_state_secret
+    oauth = OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.require("slack_client_secret"),
+        scopes=list(scopes.bot),
+        user_scopes=list(scopes.user),
+        installation_store=InstallationStore(engine, client_id=settings.slack_client_id or ""),
+        state_store=OAuthStateStore(
+            engine, secret=state_secret.get_secret_value() if state_secret else None
+        ),
+        state_expiration_seconds=STATE_EXPIRATION_SECONDS,
+        callback_options=CallbackOptions(success=_installed, failure=_not_installed),
+        logger=log,
+    )
+    oauth.authorize = TeamAuthorize(oauth, client)
+    return InstallFlow(client=client, logger=log, settings=oauth)

@@ -1,0 +1,268 @@
+"""Distributed mode through the real HTTP server: workspaces install Rapport through
+/slack/install → Slack's consent (the local fake's) → /slack/oauth_redirect, and each
+one's commands and nudges then go out with that workspace's own token."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from html import unescape
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+from freezegun import freeze_time
+from pydantic import SecretStr
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine, func, select, update
+
+from bot.app.oauth import manifest_scopes
+from bot.config import Settings
+from bot.devtools.localslack import LocalSlack
+from bot.slackapi.installs import InstalledTeams
+from messages.pages import NOT_INSTALLED
+from storage.db import SessionFactory
+from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
+from tests.conftest import at, serving
+from tests.scheduling import Scenario
+from tests.slackkit import ALICE, BOB, ServerThread, SlackSender
+
+CLIENT_ID = "1111.2222"
+COOKIE = "slack-app-oauth-state"
+ACME, GLOBEX = "T0ACME", "T0GLOBEX"
+
+
+@pytest.fixture(scope="module")
+def oauth_settings(settings: Settings) -> Settings:
+    """Distributed mode: the app's credentials, and no bot token."""
+    return settings.model_copy(
+        update={
+            "slack_bot_token": None,
+            "slack_client_id": CLIENT_ID,
+            "slack_client_secret": SecretStr("client-secret"),
+            "slack_max_retries": 0,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def distributed(oauth_settings: Settings, engine: Engine) -> Iterator[ServerThread]:
+    with serving(oauth_settings, engine) as server:
+        yield server
+
+
+@dataclass
+class Browser:
+    """An installer's browser: the install page, Slack's consent, the way back."""
+
+    http: httpx.Client
+    slack: LocalSlack
+
+    def open_install_page(self) -> tuple[httpx.Response, str]:
+        """The install page, and the state of its Add to Slack link."""
+        page = self.http.get("/slack/install")
+        link = re.search(r'id="add-to-slack" href="([^"]+)"', page.text)
+        assert link is not None, page.text
+        state = parse_qs(urlparse(unescape(link.group(1))).query)["state"][0]
+        return page, state
+
+    def come_back(self, query: dict[str, str], *, state_cookie: str | None) -> httpx.Response:
+        headers = {"cookie": f"{COOKIE}={state_cookie}"} if state_cookie else {}
+        return self.http.get("/slack/oauth_redirect", params=query, headers=headers)
+
+    def install(
+        self, team_id: str, *, admin: str = ALICE, name: str = "", rotation: bool = False
+    ) -> httpx.Response:
+        _, state = self.open_install_page()
+        code = self.slack.consent(
+            team_id, team_name=name or team_id, user_id=admin, rotation=rotation
+        )
+        return self.come_back({"code": code, "state": state}, state_cookie=state)
+
+
+@pytest.fixture
+def browser(distributed: ServerThread, slack: LocalSlack, db: SessionFactory) -> Iterator[Browser]:
+    with httpx.Client(base_url=distributed.url, timeout=30) as http:
+        yield Browser(http, slack)
+
+
+@pytest.fixture
+def world(
+    distributed: ServerThread,
+    slack: LocalSlack,
+    db: SessionFactory,
+    engine: Engine,
+    oauth_settings: Settings,
+) -> Iterator[Scenario]:
+    sender = SlackSender(distributed.url, slack.response_url())
+    yield Scenario(sender, slack, db, InstalledTeams(oauth_settings, engine), oauth_settings)
+    sender.close()
+
+
+def stored(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        installs = conn.execute(select(func.count()).select_from(SLACK_INSTALLATIONS)).scalar()
+        bots = conn.execute(select(func.count()).select_from(SLACK_BOTS)).scalar()
+    return installs or 0, bots or 0
+
+
+def test_the_install_page_asks_for_the_manifests_scopes(browser: Browser) -> None:
+    page, state = browser.open_install_page()
+    assert page.status_code == 200 and "Add Rapport to your Slack workspace" in page.text
+    link = re.search(r'id="add-to-slack" href="([^"]+)"', page.text)
+    assert link is not None
+    asked = parse_qs(urlparse(unescape(link.group(1))).query)
+    assert asked["client_id"] == [CLIENT_ID]
+    assert asked["scope"] == [",".join(manifest_scopes().bot)]
+    assert "chat:write" in asked["scope"][0]
+    # The browser that opened the page is the one whose way back is trusted.
+    assert f"{COOKIE}={state}" in page.headers["set-cookie"]
+
+
+def test_two_workspaces_install_and_each_is_served_with_its_own_token(
+    browser: Browser, world: Scenario, engine: Engine
+) -> None:
+    world.slack.add_user(ALICE, tz="Europe/Paris")
+    world.slack.add_user(BOB, tz="Europe/Paris")
+    done = browser.install(ACME, name="Acme & Co")
+    assert done.status_code == 200
+    assert "Rapport is now in Acme &amp; Co" in done.text and "/rapport help" in done.text
+    assert browser.install(GLOBEX, admin=BOB).status_code == 200
+    acme_token, globex_token = (world.slack.token_of(team) for team in (ACME, GLOBEX))
+    assert acme_token != globex_token
+
+    # Each team's command is authorized with its own token (Bolt's auth.test), and
+    # the Slack calls it makes after the ack carry it too.
+    world.say("2026-11-23T10:00:00Z", "/followup", "initech send the pricing sheet due: fri")
+    with freeze_time(at("2026-11-23T10:00:00Z"), real_asyncio=True):
+        globex = "umbrella call about the SLA due: fri"
+        world.slack_user.command("/followup", globex, user=BOB, team=GLOBEX)
+        world.settle()
+    assert {c.token for c in world.slack.calls("auth.test")} == {acme_token, globex_token}
+    for call in world.slack.calls("users.info"):
+        assert call.token == (acme_token if call.args["user"] == ALICE else globex_token)
+
+    # Neither sees the other's accounts.
+    assert "pricing sheet" in world.slack_user.command("/followup", "initech").text
+    other = world.slack_user.command("/followup", "initech", user=BOB, team=GLOBEX)
+    assert "pricing sheet" not in other.text
+
+    # Each team's nudge goes out with that team's token.
+    world.slack.clear()
+    world.sweep("2026-11-27T09:30:00Z")
+    sent = {call.args["channel"]: call.token for call in world.slack.calls("chat.postMessage")}
+    assert sent == {"D0ALICE": acme_token, "D0BOB": globex_token}
+
+
+def test_a_reinstall_by_another_admin_updates_the_install_and_keeps_the_data(
+    browser: Browser, world: Scenario, engine: Engine
+) -> None:
+    browser.install(ACME)
+    first = world.slack.token_of(ACME)
+    world.say("2026-11-23T10:00:00Z", "/followup", "initech send the pricing sheet due: fri")
+
+    assert browser.install(ACME, admin=BOB).status_code == 200
+    second = world.slack.token_of(ACME)
+    assert second != first
+    world.slack.clear()
+    listed = world.slack_user.command("/followup", "initech")
+    assert "pricing sheet" in listed.text, "the team's data stays"
+    assert [c.token for c in world.slack.calls("auth.test")] == [second]
+
+
+def test_consent_refused_on_slacks_page_shows_why_and_stores_nothing(
+    browser: Browser, engine: Engine
+) -> None:
+    _, state = browser.open_install_page()
+    back = browser.come_back({"error": "access_denied", "state": state}, state_cookie=state)
+    assert back.status_code == 200
+    assert "The install was cancelled on Slack's page" in unescape(back.text)
+    assert "Nothing was saved." in back.text and 'href="/slack/install"' in back.text
+    assert stored(engine) == (0, 0)
+
+
+@pytest.mark.parametrize("how", ["missing", "expired", "reused", "other browser"])
+def test_a_way_back_without_a_good_state_shows_why_and_stores_nothing(
+    browser: Browser, engine: Engine, how: str
+) -> None:
+    _, state = browser.open_install_page()
+    code = browser.slack.consent(GLOBEX, team_name="Globex", user_id=BOB)
+    query, cookie = {"code": code, "state": state}, state
+    if how == "reused":
+        assert browser.come_back(query, state_cookie=cookie).status_code == 200
+    before = stored(engine)
+    if how == "missing":
+        query, cookie = {"code": code}, None
+    elif how == "expired":
+        with engine.begin() as conn:
+            conn.execute(update(SLACK_OAUTH_STATES).values(expire_at=datetime(2026, 1, 1)))
+    elif how == "other browser":
+        cookie = None  # the link opened in a browser that never saw the install page
+    back = browser.come_back(query, state_cookie=cookie)
+    assert back.status_code in (400, 401)
+    assert "This install link has run out or was already used" in back.text
+    assert "Nothing was saved." in back.text
+    assert stored(engine) == before
+    # Slack was not even asked for the install the code stands for.
+    assert len(browser.slack.calls("oauth.v2.access")) == (1 if how == "reused" else 0)
+
+
+def test_a_team_without_an_install_is_told_how_to_install_and_logged_once(
+    world: Scenario, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        for _ in range(2):
+            reply = world.slack_user.command("/followup", "initech", team="T0NOWHERE")
+            assert reply.status == 200
+    told = [c.args.get("text") for c in world.slack.wait_for("response_url", 2)]
+    assert told == [NOT_INSTALLED, NOT_INSTALLED]
+    about = [r for r in caplog.records if "T0NOWHERE" in r.getMessage()]
+    assert len(about) == 1 and about[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_an_install_with_token_rotation_keeps_the_refresh_token_and_expiry(
+    browser: Browser, engine: Engine
+) -> None:
+    assert browser.install(ACME, rotation=True).status_code == 200
+    with engine.connect() as conn:
+        bot = conn.execute(select(SLACK_BOTS)).one()
+    assert bot.bot_token == browser.slack.token_of(ACME)
+    assert bot.bot_token.startswith("xoxe.xoxb-") and bot.bot_refresh_token.startswith("xoxe-1-")
+    assert bot.bot_token_expires_at is not None
+
+
+def test_the_local_slack_answers_installs_as_slack_does(slack: LocalSlack) -> None:
+    """oauth.v2.access for one workspace and for a whole Enterprise Grid org, with and
+    without token rotation; auth.test for each token it handed out."""
+    client = WebClient(base_url=slack.api_url)
+    code = slack.consent(ACME, team_name="Acme", user_id=ALICE)
+    one = client.oauth_v2_access(client_id=CLIENT_ID, client_secret="s", code=code)
+    assert one["team"] == {"id": ACME, "name": "Acme"} and not one["is_enterprise_install"]
+    assert "refresh_token" not in one.data
+    assert client.auth_test(token=one["access_token"])["team_id"] == ACME
+    with pytest.raises(SlackApiError, match="invalid_code"):
+        client.oauth_v2_access(client_id=CLIENT_ID, client_secret="s", code=code)
+    assert slack.calls("oauth.v2.access")[0].args["client_id"] == CLIENT_ID
+
+    org = slack.consent(None, user_id=BOB, enterprise_id="E0GRID", org_wide=True, rotation=True)
+    grid = client.oauth_v2_access(client_id=CLIENT_ID, client_secret="s", code=org)
+    assert grid["team"] is None and grid["enterprise"]["id"] == "E0GRID"
+    assert grid["is_enterprise_install"] and grid["expires_in"] == 43200
+    said = client.auth_test(token=grid["access_token"])
+    assert said["enterprise_id"] == "E0GRID" and said["is_enterprise_install"]
+    renewed = client.oauth_v2_access(
+        client_id=CLIENT_ID,
+        client_secret="s",
+        grant_type="refresh_token",
+        refresh_token=grid["refresh_token"],
+    )
+    assert renewed["access_token"] != grid["access_token"]
+    assert [c.token for c in slack.calls("auth.test")] == [
+        one["access_token"],
+        grid["access_token"],
+    ]
