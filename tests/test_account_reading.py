@@ -223,6 +223,31 @@ def test_choosing_a_new_account_completes_the_concession(
         assert session.scalars(select(Concession)).one().account.name == "Glbex"
 
 
+@pytest.mark.parametrize(
+    ("choice", "account", "what"),
+    [(0, "Blue Harbor", "send the security pack"), (1, "Blue", "Harbor send the security pack")],
+)
+def test_a_new_name_of_two_capitalised_words_is_asked_about_and_either_answer_completes_it(
+    slack_user: SlackSender,
+    slack: LocalSlack,
+    db: SessionFactory,
+    choice: int,
+    account: str,
+    what: str,
+) -> None:
+    # Without quotes, "Blue" alone would have been taken, and "Harbor" made the task's.
+    reply = slack_user.command("/followup", "Blue Harbor send the security pack due: fri")
+    assert "There is no account called *Blue Harbor* yet, nor *Blue*." in reply.text
+    assert [b["text"]["text"] for b in buttons(reply)] == [
+        "New account “Blue Harbor”",
+        "New account “Blue”",
+    ]
+    assert counts(db) == (0, 0, 0)
+    answer = click(slack_user, slack, buttons(reply)[choice])
+    assert f"New account: *{account}*." in text_of(answer)
+    assert only_commitment(db) == (account, what, date(2026, 12, 4))
+
+
 def test_an_account_named_later_leaves_the_whole_task(
     slack_user: SlackSender, slack: LocalSlack, db: SessionFactory
 ) -> None:

@@ -192,7 +192,6 @@ NOT_NEAR = [
     "Shopify",
     "Umbra",
     "Oscar",
-    "Acumen Partners",
     "SAS",
     "IBN",
     "Micron",
@@ -219,6 +218,46 @@ def test_names_not_near_any_known_one_are_new(typed: str) -> None:
         name=first, rest=" ".join([*typed.split()[1:], "follow-up notes"])
     )
     assert read(typed, whole=True) == Reading(name=typed, rest="")
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "rest"),
+    [
+        ("Acumen Partners follow-up notes", "Acumen Partners", "follow-up notes"),
+        ("Blue Harbor send the security pack", "Blue Harbor", "send the security pack"),
+        ("Blue Harbor Logistics pricing deck", "Blue Harbor Logistics", "pricing deck"),
+    ],
+)
+def test_a_new_name_of_capitalised_words_without_quotes_is_asked_about(
+    text: str, name: str, rest: str
+) -> None:
+    # Taking the first word would log "Harbor send the security pack" for "Blue".
+    question = asked(text)
+    assert (question.new_name, question.new_rest, question.shorter_name) == (
+        name,
+        rest,
+        text.split()[0],
+    )
+    assert question.options == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Blue send the deck",  # a lower-case word: the task
+        "Blue Send the deck",  # a task word, capitalised
+        "Blue Due: friday",  # a field
+        "Blue Harbor",  # nothing would be left to do
+    ],
+)
+def test_a_new_name_followed_by_no_capitalised_name_word_is_one_word(text: str) -> None:
+    assert read(text) == Reading(name="Blue", rest=" ".join(text.split()[1:]))
+
+
+def test_a_quoted_or_whole_new_name_is_never_asked_about() -> None:
+    assert read('"Blue" Harbor send') == Reading(name="Blue", rest="Harbor send")
+    assert read("Blue Harbor", whole=True) == Reading(name="Blue Harbor", rest="")
+    assert read("Blue Harbor send", creates=False) == Reading(name="Blue", rest="Harbor send")
 
 
 def test_a_four_letter_name_a_letter_off_is_asked_about() -> None:

@@ -553,7 +553,30 @@ def _unknown(
             f"“{typed.text}” reads as the start of what to do, not as an account. "
             f"Put the account first (in quotes if it is called “{typed.text}”)."
         )
+    size = _capitalised_name(words) if creates and not whole else 1
+    if size > 1:
+        # "Blue Harbor send the deck", new, without quotes: ask rather than guess "Blue".
+        raise AccountUnsure(
+            typed=" ".join(words[:size]),
+            options=(),
+            new_name=" ".join(words[:size]),
+            new_rest=" ".join(words[size:]),
+            shorter_name=typed.text,
+        )
     return Reading(name=typed.text, rest=typed.rest)
+
+
+def _capitalised_name(words: Sequence[str]) -> int:
+    """How many words a new, unquoted name may be: the first and the capitalised words
+    after it ("Blue Harbor" in "Blue Harbor send the deck"), short of a task word, a
+    field (`due:`) or the last word (something must be left to do)."""
+    size = 1
+    while size < min(len(words) - 1, MAX_NAME_WORDS):
+        word = words[size]
+        if not word[:1].isupper() or word.endswith(":") or word.casefold() in TASK_WORDS:
+            break
+        size += 1
+    return size
 
 
 def _in_channel(linked: list[KnownAccount], rest: str) -> Reading | None:

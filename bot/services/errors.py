@@ -98,6 +98,8 @@ class AccountUnsure(UserFacingError):
     `options` are the known accounts it may mean; `new_name` (None when the command
     makes no accounts) is the new account it would otherwise be, `new_rest` the text
     after that name; `named_later`: the text names them further on, not first.
+    `shorter_name`: a new name of one word where `new_name` is of several: the rep left
+    the quotes off "Blue Harbor send…", and "Blue" may be the whole name.
     """
 
     def __init__(
@@ -108,10 +110,17 @@ class AccountUnsure(UserFacingError):
         new_name: str | None = None,
         new_rest: str = "",
         named_later: bool = False,
+        shorter_name: str | None = None,
     ) -> None:
-        names = " or ".join(f"“{option.name}”" for option in options)
-        opening = "Which account?" if named_later else f"There is no account called “{typed}”."
-        super().__init__(f"{opening} Did you mean {names}?")
+        if shorter_name is not None:
+            super().__init__(f"Is the new account “{new_name}” or “{shorter_name}”?")
+        else:
+            names = " or ".join(f"“{option.name}”" for option in options)
+            opening = (
+                "Which account?" if named_later else f"There is no account called “{typed}”."
+            )
+            super().__init__(f"{opening} Did you mean {names}?")
+        self.shorter_name = shorter_name
         # The accounts were named further on in the text, not at its start.
         self.named_later = named_later
         self.typed = typed

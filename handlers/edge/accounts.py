@@ -9,6 +9,7 @@ its text (`AccountChoice`); the click runs the same command again with the answe
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationError
@@ -99,14 +100,20 @@ def read_account_of(
 def account_question(question: AccountUnsure, body: dict[str, Any]) -> dict[str, Any]:
     """*Did you mean Globex?*, with a button for each answer that completes the command."""
     command, text = str(body.get("command") or ""), str(body.get("text") or "")
-    answers = [(option.name, option.account_id) for option in question.options]
+    answers = [(option.name, option.account_id, text) for option in question.options]
     if question.new_name is not None:
-        answers.append((question.new_name, 0))
+        answers.append((question.new_name, 0, text))
+    if question.shorter_name is not None:
+        # The shorter name's button runs the text again with it in quotes, which reads
+        # it without a question.
+        shorter = _quoted_start(text, question.typed, question.shorter_name)
+        if shorter is not None:
+            answers.append((question.shorter_name, 0, shorter))
     # Without the command (or past a button's limit) the buttons could not finish it.
     try:
         values = [
-            AccountChoice(command=command, text=text, account_id=account_id).dump()
-            for _, account_id in answers
+            AccountChoice(command=command, text=again, account_id=account_id).dump()
+            for _, account_id, again in answers
         ]
     except (ValidationError, PayloadTooLarge):
         values = []
@@ -116,9 +123,20 @@ def account_question(question: AccountUnsure, body: dict[str, Any]) -> dict[str,
         prefix=ACCOUNT_CHOICE_PREFIX,
         buttons=[
             (name, account_id, value)
-            for (name, account_id), value in zip(answers, values, strict=False)
+            for (name, account_id, _), value in zip(answers, values, strict=False)
         ],
     )
+
+
+def _quoted_start(text: str, typed: str, name: str) -> str | None:
+    """`text` with `name`, the first word of `typed`, in quotes where `typed` first
+    stands ("Blue Harbor send" -> '"Blue" Harbor send'); None if it is not there."""
+    pattern = r"(?<!\S)" + r"\s+".join(map(re.escape, typed.split())) + r"(?!\S)"
+    found = re.search(pattern, text)
+    if found is None:
+        return None
+    quoted = f'"{name}"{typed[len(name) :]}'
+    return f"{text[: found.start()]}{quoted}{text[found.end() :]}"
 
 
 def account_read(
