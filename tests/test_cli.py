@@ -141,6 +141,15 @@ def test_serve_with_settings_of_both_modes_says_which_to_unset(
     assert "Traceback" not in done.stderr
 
 
+def test_socket_mode_with_oauth_settings_says_it_needs_http(
+    rapport_here: Rapport, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**clean_env, "SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "c"}
+    done = rapport_here("serve", "--socket", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Socket Mode serves the one workspace of SLACK_BOT_TOKEN" in done.stderr
+
+
 def test_serve_with_a_token_slack_refuses_stops_and_says_so(
     clean_env: dict[str, str], tmp_path: Path, slack: LocalSlack
 ) -> None:

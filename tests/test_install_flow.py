@@ -266,3 +266,8 @@ def test_the_local_slack_answers_installs_as_slack_does(slack: LocalSlack) -> No
         one["access_token"],
         grid["access_token"],
     ]
+
+
+def test_one_workspace_mode_has_no_install_pages(slack_user: SlackSender) -> None:
+    for path in ("/slack/install", "/slack/oauth_redirect"):
+        assert slack_user.http.get(path).status_code == 404

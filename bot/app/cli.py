@@ -203,6 +203,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from bot.scheduler.clock import make_scheduler
 
     if args.socket:
+        if settings.distributed:
+            # Installs come back to /slack/oauth_redirect, which only HTTP serves.
+            raise ConflictingSettings(
+                "Socket Mode serves the one workspace of SLACK_BOT_TOKEN; installing into "
+                "many workspaces (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) needs HTTP: run "
+                "`rapport serve` without --socket, or unset those two."
+            )
         settings.require("slack_bot_token")
         app_token = settings.require("slack_app_token")
     else:
