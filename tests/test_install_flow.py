@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import parse_qs, urlparse
 
@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select, update
 from bot.app.oauth import manifest_scopes
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
+from bot.scheduler.delivery import ChannelPacer
 from bot.slackapi.installs import InstalledTeams
 from messages.pages import NOT_INSTALLED
 from storage.db import SessionFactory
@@ -158,6 +159,38 @@ def test_two_workspaces_install_and_each_is_served_with_its_own_token(
     assert sent == {"D0ALICE": acme_token, "D0BOB": globex_token}
 
 
+def test_each_teams_weekly_digest_goes_to_its_channel_with_its_own_token(
+    browser: Browser, world: Scenario
+) -> None:
+    browser.install(ACME)
+    browser.install(GLOBEX, admin=BOB)
+    scene = replace(world, pacer=ChannelPacer(world.db, interval=0))  # posts without a pause
+    for team, user, channel in ((ACME, ALICE, "C0ACMESALES"), (GLOBEX, BOB, "C0GLOBEXSALES")):
+        with freeze_time(at("2026-11-23T10:00:00Z"), real_asyncio=True):
+            followup = "initech send the pricing sheet due: 2026-11-25"
+            assert (
+                scene.slack_user.command("/followup", followup, user=user, team=team).status == 200
+            )
+            digest = f"digest <#{channel}|sales> day: mon time: 09:00"
+            assert scene.slack_user.command("/rapport", digest, user=user, team=team).status == 200
+    scene.settle()
+    scene.slack.clear()
+
+    assert scene.sweep("2026-11-30T09:00:00Z").digests == 2
+    tokens = {
+        "C0ACMESALES": world.slack.token_of(ACME),
+        "C0GLOBEXSALES": world.slack.token_of(GLOBEX),
+    }
+    posts = [c for c in scene.slack.calls("chat.postMessage") if c.args["channel"] in tokens]
+    assert {c.args["channel"] for c in posts} == set(tokens)
+    for post in posts:
+        assert post.token == tokens[post.args["channel"]]
+    uploads = scene.slack.calls("files.completeUploadExternal")
+    assert len(uploads) == 2, "each team's chart"
+    for upload in uploads:
+        assert upload.token == tokens[upload.args["channel_id"]]
+
+
 def test_a_reinstall_by_another_admin_updates_the_install_and_keeps_the_data(
     browser: Browser, world: Scenario, engine: Engine
 ) -> None:
@@ -234,6 +267,28 @@ def test_an_install_with_token_rotation_keeps_the_refresh_token_and_expiry(
     assert bot.bot_token == browser.slack.token_of(ACME)
     assert bot.bot_token.startswith("xoxe.xoxb-") and bot.bot_refresh_token.startswith("xoxe-1-")
     assert bot.bot_token_expires_at is not None
+
+
+def test_a_request_refreshes_its_workspaces_token_before_it_expires(
+    browser: Browser, world: Scenario, engine: Engine, oauth_settings: Settings
+) -> None:
+    """Token rotation on: Bolt renews a token about to expire before the listener runs,
+    and stores the new one, which the sweep then sends with."""
+    browser.install(ACME, rotation=True)
+    old = world.slack.token_of(ACME)
+    soon = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=10)
+    with engine.begin() as conn:
+        for table in (SLACK_INSTALLATIONS, SLACK_BOTS):
+            conn.execute(update(table).values(bot_token_expires_at=soon))
+    world.slack.clear()
+
+    assert world.slack_user.command("/followup", "initech").status == 200
+    (renewal,) = world.slack.calls("oauth.v2.access")
+    assert renewal.args["grant_type"] == "refresh_token"
+    new = world.slack.token_of(ACME)
+    assert new != old
+    assert [call.token for call in world.slack.calls("auth.test")] == [new]
+    assert InstalledTeams(oauth_settings, engine)(ACME).token == new
 
 
 def test_the_local_slack_answers_installs_as_slack_does(slack: LocalSlack) -> None:
