@@ -12,6 +12,8 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Socket Mode when SLACK_APP_TOKEN is set (no public URL needed), HTTP on :3000
+# otherwise; the first log line says which.
 run: install
 	$(VENV)/bin/rapport serve
 

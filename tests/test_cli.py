@@ -288,6 +288,9 @@ def post_command(server: Served, text: str) -> dict[str, object]:
 
 def test_served_state_survives_a_restart(serve_env: dict[str, str], tmp_path: Path) -> None:
     first = Served(serve_env, tmp_path)
+    said = "".join(first.output)
+    assert "serving Slack over HTTP at http://127.0.0.1:0/slack/events" in said
+    assert "(SLACK_APP_TOKEN is not set)" in said
     try:
         assert "traded concession" in str(
             post_command(first, "acme give: 5% discount get: a case study")

@@ -29,6 +29,23 @@ def test_manifest_matches_slacks_schema(manifest: dict[str, Any]) -> None:
     jsonschema.Draft7Validator(schema).validate(manifest)
 
 
+@pytest.mark.skipif(not SCHEMA.exists(), reason="Slack's manifest schema is not beside the repo")
+def test_manifest_sets_up_socket_mode_and_http_is_one_switch_away(
+    manifest: dict[str, Any],
+) -> None:
+    """The README's quick start needs no public URL; HTTP is socket_mode_enabled: false
+    and the public address in the URLs, which all lead to the one endpoint."""
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    over_http = {**manifest, "settings": {**manifest["settings"], "socket_mode_enabled": False}}
+    jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).validate(over_http)
+    settings = manifest["settings"]
+    urls = [c["url"] for c in manifest["features"]["slash_commands"]] + [
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+    ]
+    assert {url.removeprefix("https://rapport.example.com") for url in urls} == {"/slack/events"}
+
+
 def test_every_registered_command_is_in_the_manifest(manifest: dict[str, Any]) -> None:
     declared = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert declared == set(COMMANDS)

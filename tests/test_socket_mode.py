@@ -27,6 +27,7 @@ from messages.ids import Action, View
 from storage.db import SessionFactory, make_session_factory
 from storage.models import Account, Concession, MesoSet
 from tests.slackkit import ALICE, TEAM, SocketModeThread, block_action, view_submission
+from tests.test_cli import rapport as rapport_run
 from tests.test_cli import started
 from tests.test_meso import modal_values
 from tests.test_request_budget import lock_held
@@ -53,7 +54,7 @@ def side(slack: LocalSlack) -> LocalSocketMode:
 
 
 @pytest.fixture
-def rapport(
+def serving(
     socket_app: App, socket_settings: Settings, side: LocalSocketMode, db: SessionFactory
 ) -> Iterator[SocketModeThread]:
     before = side.connections()
@@ -90,7 +91,7 @@ def test_the_app_serves_socket_mode_without_a_signing_secret(
 
 
 def test_a_slash_command_is_answered_in_its_ack(
-    rapport: SocketModeThread, side: LocalSocketMode, slack: LocalSlack
+    serving: SocketModeThread, side: LocalSocketMode, slack: LocalSlack
 ) -> None:
     (opened,) = slack.calls("apps.connections.open")[-1:]
     assert opened.token == LOCAL_APP_TOKEN
@@ -103,7 +104,7 @@ def test_a_slash_command_is_answered_in_its_ack(
 
 
 def test_app_home_opened_publishes_the_home_view(
-    rapport: SocketModeThread, side: LocalSocketMode, slack: LocalSlack
+    serving: SocketModeThread, side: LocalSocketMode, slack: LocalSlack
 ) -> None:
     sent = side.event(
         {"type": "app_home_opened", "user": ALICE, "channel": "D0HOME", "tab": "home"},
@@ -115,7 +116,7 @@ def test_app_home_opened_publishes_the_home_view(
 
 
 def test_a_button_opens_the_form_and_its_submission_is_saved(
-    rapport: SocketModeThread, side: LocalSocketMode, slack: LocalSlack, db: SessionFactory
+    serving: SocketModeThread, side: LocalSocketMode, slack: LocalSlack, db: SessionFactory
 ) -> None:
     reply = side.wait_ack(side.command(command('"Acme Corp"', "/meso")))
     assert reply is not None and reply.payload is not None
@@ -140,7 +141,7 @@ def test_a_button_opens_the_form_and_its_submission_is_saved(
         assert session.scalar(select(func.count()).select_from(MesoSet)) == 1
 
 
-def test_a_refresh_leaves_no_moment_deaf(rapport: SocketModeThread, side: LocalSocketMode) -> None:
+def test_a_refresh_leaves_no_moment_deaf(serving: SocketModeThread, side: LocalSocketMode) -> None:
     old = connection_of(side)
     # What is measured is the refresh, not a first command's templates and imports.
     assert side.wait_ack(side.command(command("acme")))
@@ -168,10 +169,12 @@ def test_a_refresh_leaves_no_moment_deaf(rapport: SocketModeThread, side: LocalS
 
 
 class SocketServed:
-    """`rapport serve --socket --no-scheduler` in a process of its own, its log read."""
+    """`rapport serve --no-scheduler` with SLACK_APP_TOKEN set, in a process of its own,
+    its log read."""
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.process = started("serve", "--socket", "--no-scheduler", env=env, cwd=cwd)
+        # No --socket: an app-level token in the environment is enough to choose it.
+        self.process = started("serve", "--no-scheduler", env=env, cwd=cwd)
         self.output: list[str] = []
         self._said = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
@@ -230,7 +233,7 @@ def concessions(db: SessionFactory) -> list[str]:
 
 
 def test_two_processes_share_the_envelopes_and_one_stops_without_dropping_work(
-    rapport: SocketModeThread,
+    serving: SocketModeThread,
     processes: Callable[[], SocketServed],
     side: LocalSocketMode,
     slack: LocalSlack,
@@ -245,7 +248,9 @@ def test_two_processes_share_the_envelopes_and_one_stops_without_dropping_work(
     there_process = processes()
     there = side.wait_new_connection(after=here, timeout=60)
     assert there is not None
-    assert there_process.wait_said("serving Slack over Socket Mode: no public URL needed")
+    assert there_process.wait_said(
+        "serving Slack over Socket Mode (SLACK_APP_TOKEN is set): no public URL needed"
+    )
 
     accounts = ["acme", *(f"acme{n}" for n in range(1, 6))]
     sent = [side.command(command(f"{name} give: 1% discount get: a logo")) for name in accounts]
@@ -272,3 +277,13 @@ def test_two_processes_share_the_envelopes_and_one_stops_without_dropping_work(
     assert {ack.connection for ack in map(side.wait_ack, later) if ack} == {here}
     assert all(len(side.acks_of(envelope)) == 1 for envelope in later)
     assert concessions(db) == sorted(["acme", *accounts, *(f"later{n}" for n in range(4))])
+
+
+def test_a_bot_token_given_as_the_app_token_stops_serving_and_says_so(
+    socket_env: dict[str, str], tmp_path: Path
+) -> None:
+    wrong = {**socket_env, "SLACK_APP_TOKEN": "xoxb-test-token"}
+    done = rapport_run("serve", env=wrong, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Slack refused SLACK_APP_TOKEN (not_allowed_token_type)" in done.stderr
+    assert "Traceback" not in done.stderr

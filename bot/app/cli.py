@@ -50,7 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--no-scheduler", action="store_true", help="leave sweeping to a worker")
-    serve.add_argument("--socket", action="store_true", help="Socket Mode instead of HTTP")
+    transport = serve.add_mutually_exclusive_group()
+    transport.add_argument(
+        "--socket",
+        action="store_true",
+        help="Socket Mode, no public URL needed (the default when SLACK_APP_TOKEN is set)",
+    )
+    transport.add_argument(
+        "--http",
+        action="store_true",
+        help="HTTP on --host and --port (the default when SLACK_APP_TOKEN is not set)",
+    )
     serve.add_argument(
         "--read-timeout",
         type=float,
@@ -194,6 +204,16 @@ def edge_limits(args: argparse.Namespace) -> EdgeLimits:
     ).within_open_files()
 
 
+def _transport(settings: Settings, args: argparse.Namespace) -> tuple[bool, str]:
+    """Socket Mode or HTTP, and why: as asked, else Socket Mode when an app-level token
+    is set (one workspace's bot: installs into many go through OAuth, over HTTP)."""
+    if args.socket or args.http:
+        return args.socket, "--socket" if args.socket else "--http"
+    if settings.slack_app_token is not None and not settings.distributed:
+        return True, "SLACK_APP_TOKEN is set"
+    return False, "SLACK_APP_TOKEN is not set"
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -202,7 +222,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from bot.app.server import make_asgi
     from bot.scheduler.clock import make_scheduler
 
-    if args.socket:
+    socket_mode, why = _transport(settings, args)
+    if socket_mode:
         if settings.distributed:
             # Installs come back to /slack/oauth_redirect, which only HTTP serves.
             raise ConflictingSettings(
@@ -212,8 +233,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             )
         settings.require("slack_bot_token")
         app_token = settings.require("slack_app_token")
+        log.info("serving Slack over Socket Mode (%s): no public URL needed", why)
     else:
         settings.require_mode()
+        log.info(
+            "serving Slack over HTTP at http://%s:%d/slack/events (%s)", args.host, args.port, why
+        )
     if not settings.distributed:
         _check_bot_token(settings)
     db, engine = _database(settings, upgrade=True)
@@ -228,18 +253,19 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # garbage collector's way so collections during requests stay short.
         gc.collect()
         gc.freeze()
-        if args.socket:
-            from bot.app.socket_mode import serve_socket_mode
+        if socket_mode:
+            from bot.app.socket_mode import AppTokenRefused, serve_socket_mode
 
-            log.info("serving Slack over Socket Mode: no public URL needed")
-            serve_socket_mode(
-                app,
-                app_token=app_token,
-                slack_api_url=settings.slack_api_url,
-                dialect=engine.dialect.name,
-            )
+            try:
+                serve_socket_mode(
+                    app,
+                    app_token=app_token,
+                    slack_api_url=settings.slack_api_url,
+                    dialect=engine.dialect.name,
+                )
+            except AppTokenRefused as exc:
+                raise SlackCheckFailed(str(exc)) from None
         else:
-            log.info("serving Slack over HTTP at http://%s:%d/slack/events", args.host, args.port)
             limits = edge_limits(args)
             log.info(
                 "serving with a %.0f s read timeout and at most %d connections",

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.websockets import SocketModeClient
@@ -42,6 +43,10 @@ log = logging.getLogger("rapport.socket_mode")
 # Threads for envelopes other than slash commands (button clicks, modal submissions,
 # events), whose listeners may call Slack and wait for it.
 OTHER_THREADS = 10
+
+
+class AppTokenRefused(Exception):
+    """Slack would not open a Socket Mode connection with the app-level token."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,14 @@ class SocketModeServer:
         )
         client.socket_mode_request_listeners.append(self._handle)
         try:
-            await client.connect()
+            try:
+                await client.connect()
+            except SlackApiError as exc:
+                raise AppTokenRefused(
+                    f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): it is the "
+                    "app-level token (xapp-…) with the connections:write scope, from Basic "
+                    "Information → App-Level Tokens (see the README's Slack setup)."
+                ) from None
             log.info("connected to Slack over Socket Mode")
             await stop.wait()
             log.info("stopping: no new envelopes; finishing %d taken", len(self._taken))
