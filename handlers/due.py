@@ -1,8 +1,8 @@
 """/rapport due: everything you have due or coming up, every kind in one list.
 
 The reminder DM names it when it cannot show everything, so it lists every kind a
-reminder can be about: follow-ups, promises escalated to you, QBRs, check-ins and
-accounts gone quiet.
+reminder can be about: replies owed to clients' questions, follow-ups, promises
+escalated to you, QBRs, check-ins and accounts gone quiet.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def due_now(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
         listing = due.due_list(
             session, team_id=team_id, user_id=user_id, today=calendar.today(now), now=now
         )
-        message = render("due_list", due=listing, today=listing.today)
+        message = render("due_list", due=listing, today=listing.today, tz=calendar.tz)
     ack(**ephemeral(message))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from bot.services.health import PARTS, Raw, combine
 from bot.services.health_watch import AlertRule, FallenPart, FallShown
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
 from bot.services.lifecycle import Closed, Outcome
+from bot.services.questions import OwedReplies
 from bot.services.ratings import RatingShown, RecoveryShown
 from bot.services.rhythm import QbrReminder
 from handlers.edge.errors import usage_for
@@ -82,6 +83,23 @@ def commitment(text: str, direction: str = "ours") -> SimpleNamespace:
         due_on=date(2026, 11, 27),
         direction=direction,
         owner_id="U0ALICE",
+    )
+
+
+def owed(text: str, count: int, more: int) -> OwedReplies:
+    """`count` questions owed a reply, every other one overdue at NOW."""
+    return OwedReplies(
+        tuple(
+            SimpleNamespace(  # type: ignore[misc]
+                account=account(text[:80]),
+                question=text,
+                reply_by=NOW + timedelta(hours=-2 if n % 2 else 30),
+                norm_minutes=240,
+            )
+            for n in range(count)
+        ),
+        more,
+        NOW,
     )
 
 
@@ -254,6 +272,7 @@ def every_template(text: str) -> dict[str, dict]:
         tz=ZoneInfo("Asia/Tokyo"),
         accounts=[AccountLine(owned, 12, "at risk", text, text)] * 14 + [AccountLine(owned)],
         more_accounts=3,
+        owed=owed(text, 10, 5),
         open_commitments=[
             SimpleNamespace(
                 **vars(commitment(text, "theirs" if n % 2 else "ours")), id=n, snoozed_until=NOW
@@ -371,6 +390,7 @@ def every_template(text: str) -> dict[str, dict]:
             "due_list",
             due=DueList(
                 today=NOW.date(),
+                owed=owed(text, 10, 7),
                 followups=[commitment(text, "theirs" if n % 2 else "ours") for n in range(15)],
                 escalated=[commitment(text) for _ in range(15)],
                 qbrs=[
@@ -387,8 +407,11 @@ def every_template(text: str) -> dict[str, dict]:
                 more={"followups": 4, "escalated": 1, "qbrs": 2, "checkins": 3, "quiet": 9},
             ),
             today=NOW.date(),
+            tz=ZoneInfo("Asia/Tokyo"),
         ),
-        "due_list_empty": render("due_list", due=DueList(today=NOW.date()), today=NOW.date()),
+        "due_list_empty": render(
+            "due_list", due=DueList(today=NOW.date()), today=NOW.date(), tz=ZoneInfo("UTC")
+        ),
         "qbr_which": render(
             "qbr_which", qbr=review, account=account(text[:80]), days=45, today=NOW.date()
         ),

@@ -1,5 +1,6 @@
 """What needs a person now: the order a reminder DM shows its items in, and the
-full list behind it (`/rapport due`: follow-ups, QBRs, check-ins, quiet accounts).
+full list behind it (`/rapport due`: replies owed to clients' questions, follow-ups,
+QBRs, check-ins, quiet accounts).
 
 One order: what is due today first, then what is overdue, then the rest (what is
 coming up, someone else's promise escalated to you, notes), newest first within
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 from bot.services import account_state, rhythm
 from bot.services.accounts import AccountShown
 from bot.services.followups import CommitmentShown, LadderStep
+from bot.services.questions import OwedReplies, owed_replies
 from bot.services.rhythm import CheckInShown, QbrShown
 from storage.models import (
     Account,
@@ -36,6 +38,8 @@ from storage.models import (
 AHEAD = timedelta(days=7)
 QBRS_AHEAD = timedelta(days=14)
 MAX_PER_KIND = 15
+# Replies owed: fewer, as each line carries its question.
+MAX_QUESTIONS = 10
 
 _T = TypeVar("_T")
 _OPEN = Commitment.done_at.is_(None)
@@ -81,6 +85,8 @@ class DueList:
     values, read while the session is open."""
 
     today: date
+    # Replies owed to clients' questions: listed first, as their clock runs in hours.
+    owed: OwedReplies | None = None
     followups: list[CommitmentShown] = field(default_factory=list)
     escalated: list[CommitmentShown] = field(default_factory=list)
     qbrs: list[QbrShown] = field(default_factory=list)
@@ -90,7 +96,10 @@ class DueList:
 
     @property
     def empty(self) -> bool:
-        return not (self.followups or self.escalated or self.qbrs or self.checkins or self.quiet)
+        owed = self.owed is not None and self.owed.questions
+        return not (
+            owed or self.followups or self.escalated or self.qbrs or self.checkins or self.quiet
+        )
 
 
 def _capped(rows: Sequence[_T], kind: str, more: dict[str, int]) -> list[_T]:
@@ -118,7 +127,8 @@ def due_list(
     session: Session, *, team_id: str, user_id: str, today: date, now: datetime
 ) -> DueList:
     """What `user_id` has due today, overdue or coming up within a week (QBRs two),
-    on accounts that are not lost, plus promises escalated to them as a manager."""
+    on accounts that are not lost, plus promises escalated to them as a manager; and
+    first, every reply they owe to a client's question, whenever it is due."""
     more: dict[str, int] = {}
     week, mine = today + AHEAD, Account.owner_id == user_id
     followups = _on_live_accounts(
@@ -162,6 +172,7 @@ def due_list(
     quiet.sort(key=lambda pair: -pair[1])
     return DueList(
         today=today,
+        owed=owed_replies(session, team_id=team_id, user_id=user_id, now=now, limit=MAX_QUESTIONS),
         followups=[CommitmentShown.of(c) for c in _capped(followups, "followups", more)],
         escalated=[CommitmentShown.of(c) for c in _capped(escalated, "escalated", more)],
         qbrs=[QbrShown.of(qbr) for qbr in _capped(qbrs, "qbrs", more)],

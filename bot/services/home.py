@@ -1,4 +1,5 @@
-"""What a user's App Home shows: their accounts and health, what they owe, what is coming.
+"""What a user's App Home shows: their accounts and health, what they owe (replies to
+their clients' questions, then their promises), what is coming.
 
 Every list is capped so the Home view stays inside Slack's 100 blocks however much a
 person owns; each capped list says how many more there are.
@@ -19,6 +20,7 @@ from bot.services.concessions import Balance, Entry
 from bot.services.followups import CommitmentShown
 from bot.services.health import account_health
 from bot.services.people import prefs_of, zone
+from bot.services.questions import OwedReplies, owed_replies
 from bot.services.rhythm import days_since_touch, touch_intervals
 from storage.models import (
     DEFAULT_WORK_DAYS,
@@ -35,6 +37,7 @@ from storage.models import (
 # whole view stays near 70 blocks at most, well inside the 100 Slack allows.
 HOME_ACCOUNTS = 15
 HOME_COMMITMENTS = 10
+HOME_QUESTIONS = 10
 HOME_UPCOMING = 10
 HOME_CONCESSIONS = 5
 HOME_COOLING = 10
@@ -94,6 +97,8 @@ class HomeSummary:
     tz: ZoneInfo
     accounts: list[AccountLine]
     more_accounts: int
+    # The clients' questions the viewer owes a reply to: above their own promises.
+    owed: OwedReplies
     open_commitments: list[CommitmentShown]
     more_commitments: int
     upcoming: list[Upcoming]
@@ -321,6 +326,9 @@ def home_summary(
         tz=tz,
         accounts=lines[:HOME_ACCOUNTS],
         more_accounts=max(len(lines) - HOME_ACCOUNTS, 0),
+        owed=owed_replies(
+            session, team_id=team_id, user_id=user_id, now=now, limit=HOME_QUESTIONS
+        ),
         open_commitments=[CommitmentShown.of(commitment) for commitment in commitments],
         more_commitments=max(open_count - HOME_COMMITMENTS, 0),
         upcoming=coming,

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.services import account_state
@@ -313,6 +313,45 @@ def reply_to_all(
     for question in waiting:
         mark_replied(session, question, user_id=user_id, calendar=calendar, now=now)
     return [QuestionShown.of(question, shown) for question in waiting]
+
+
+@dataclass(frozen=True)
+class OwedReplies:
+    """The questions one person owes a reply to, as App Home and `/rapport due` list
+    them: soonest due first (so the overdue ones lead), capped, with how many more."""
+
+    questions: tuple[QuestionShown, ...]
+    more: int
+    now: datetime  # what "overdue" is read against
+
+
+def owed_replies(
+    session: Session, *, team_id: str, user_id: str, now: datetime, limit: int
+) -> OwedReplies:
+    """`user_id`'s questions still waiting for a reply, on the team's accounts that are
+    not lost (a loss plans no reminder either); `limit` at most."""
+    waiting = (
+        ClientQuestion.team_id == team_id,
+        ClientQuestion.owner_id == user_id,
+        ClientQuestion.answered_at.is_(None),
+        account_state.WORKING,
+    )
+    rows = session.scalars(
+        select(ClientQuestion)
+        .join(Account, Account.id == ClientQuestion.account_id)
+        .where(*waiting)
+        .options(joinedload(ClientQuestion.account))
+        .order_by(ClientQuestion.reply_by, ClientQuestion.id)
+        .limit(limit + 1)
+    ).all()
+    more = 0
+    if len(rows) > limit:
+        counted = select(func.count(ClientQuestion.id)).join(
+            Account, Account.id == ClientQuestion.account_id
+        )
+        more = (session.scalar(counted.where(*waiting)) or 0) - limit
+    shown = tuple(QuestionShown.of(q) for q in rows[:limit])
+    return OwedReplies(shown, more, now)
 
 
 # --- the KPI ----------------------------------------------------------------------------
