@@ -742,7 +742,7 @@ def lifecycle_templates(text: str) -> dict[str, dict]:
         ),
         "account_lost": render(
             "account_lost",
-            outcome=outcome(lost, "won", change=change, closed=closed),
+            outcome=outcome(lost, "won", change=change, closed=closed, waiting_questions=3),
             account=lost,
             actions=Action,
         ),

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.services import account_changes, account_state
+from bot.services import account_changes, account_state, questions
 from bot.services.account_changes import ChangeShown
 from bot.services.accounts import AccountShown
 from bot.services.calendar import WorkCalendar, whose_calendar
@@ -96,6 +96,9 @@ class Outcome:
     moved_from: date | None = None
     moved_why: str | None = None
     moved_days: int = 0
+    # Client questions still waiting for a reply when it was lost: a loss answers none,
+    # and they leave every list with the account, so its reply names them.
+    waiting_questions: int = 0
 
     @property
     def previous_word(self) -> str:
@@ -266,6 +269,9 @@ def lose(session: Session, account: Account, *, actor_id: str, now: datetime) ->
         previous,
         change=change,
         closed=closed,
+        waiting_questions=len(
+            questions.open_questions(session, team_id=account.team_id, account_id=account.id)
+        ),
     )
 
 
