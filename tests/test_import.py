@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy import Engine, select
 
 from bot.app.cli import main
 from bot.devtools.localslack import LocalSlack
 from bot.services.importing import CheckedFile, check_accounts_csv, import_accounts
 from storage.db import SessionFactory
+from storage.installs import InstallationStore
 from storage.models import Account
 from tests.conftest import at
 from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM
@@ -443,3 +446,40 @@ def test_a_name_that_could_be_two_accounts_is_reported(db: SessionFactory) -> No
     ]
     # Written as on file, each is its own account (an export of both imports back).
     assert accounts(db) == [("Acme", BOB, None), ("Acme Inc", BOB, None)]
+
+
+def test_with_many_workspaces_owners_are_looked_up_with_the_named_ones_own_token(
+    db: SessionFactory,
+    engine: Engine,
+    cli_env: None,
+    slack: LocalSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    code = slack.consent(TEAM, user_id=ALICE)
+    granted = WebClient(base_url=slack.api_url).oauth_v2_access(
+        client_id="1111.2222", client_secret="client-secret", code=code
+    )
+    InstallationStore(engine, client_id="1111.2222").save(
+        Installation(
+            app_id="A0RAPPORT",
+            team_id=TEAM,
+            bot_token=granted["access_token"],
+            bot_user_id="U0RAPPORT",
+            user_id=ALICE,
+        )
+    )
+    slack.add_user(BOB, email="bob@example.com")
+    file = write(tmp_path, "name,owner\nAcme,bob@example.com\n")
+
+    assert main(["import", file]) == 2
+    assert "say which one the accounts are for with --team" in capsys.readouterr().err
+
+    assert main(["import", file, "--team", TEAM]) == 0
+    assert accounts(db) == [("Acme", BOB, None)]
+    (lookup,) = slack.calls("users.lookupByEmail")
+    assert lookup.token == granted["access_token"]

@@ -14,13 +14,14 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+import yaml
 from freezegun import freeze_time
 from pydantic import SecretStr
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, func, select, update
 
-from bot.app.oauth import manifest_scopes
+from bot.app.oauth import MANIFEST, manifest_scopes
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
 from bot.scheduler.delivery import ChannelPacer
@@ -122,6 +123,15 @@ def test_the_install_page_asks_for_the_manifests_scopes(browser: Browser) -> Non
     assert "chat:write" in asked["scope"][0]
     # The browser that opened the page is the one whose way back is trusted.
     assert f"{COOKIE}={state}" in page.headers["set-cookie"]
+
+
+def test_the_manifest_sends_installers_back_to_the_redirect_page(
+    distributed: ServerThread, oauth_settings: Settings
+) -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    (url,) = manifest["oauth_config"]["redirect_urls"]
+    assert urlparse(url).path == "/slack/oauth_redirect"
+    assert httpx.get(f"{distributed.url}/slack/oauth_redirect").status_code == 400
 
 
 def test_two_workspaces_install_and_each_is_served_with_its_own_token(

@@ -113,9 +113,23 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_import(settings: Settings, args: argparse.Namespace) -> int:
+def _workspace_client(settings: Settings, team_id: str | None) -> WebClient:
+    """The client an import looks owners up with: the bot token's, or in distributed
+    mode the named workspace's own install's (there is no one bot token to ask)."""
     from bot.slackapi.client import make_client
+    from bot.slackapi.installs import InstalledTeams
 
+    if not settings.distributed:
+        return make_client(settings, token=settings.require("slack_bot_token"))
+    if not team_id:
+        raise SlackLookupFailed(
+            "Rapport is installed into many workspaces here (SLACK_CLIENT_ID is set): "
+            "say which one the accounts are for with --team T…"
+        )
+    return InstalledTeams(settings, make_engine(settings.database_url), ttl_s=0)(team_id)
+
+
+def run_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         text = Path(args.file).read_bytes().decode("utf-8-sig")
     except OSError as exc:
@@ -127,9 +141,7 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    directory = SlackDirectory(
-        lambda: make_client(settings, token=settings.require("slack_bot_token"))
-    )
+    directory = SlackDirectory(lambda: _workspace_client(settings, args.team))
     try:
         checked = importing.check_accounts_csv(
             text, directory=directory, today=datetime.now(UTC).date()
