@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from bot.services import meso as meso_service
 from bot.services.accounts import MAX_ACCOUNT_NAME
 from bot.services.errors import UsageError, UserFacingError
+from bot.services.fields import reads_as_nothing
 from bot.slackapi.roles import is_workspace_admin
 from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import clicks_after_ack, later
@@ -34,6 +35,7 @@ from handlers.edge.sharing import (
     share_later,
 )
 from messages import render
+from messages.commands import command_reference
 from messages.ids import (
     Action,
     MesoBlock,
@@ -75,12 +77,11 @@ class MesoInput:
 def _offer(label: str, text: str) -> meso_service.OfferSpec:
     """The offer, with what its value is counted per (month, year, or "")."""
     parts = split_keyed(text, ("value",), command=COMMAND)
-    value = parts.fields.get("value")
-    amount, period = parse_amount(value) if value else (None, "")
+    amount, period = parse_value(parts.fields.get("value"))
+    # `B: none` (or `n/a`) is an offer that says nothing, refused as one.
+    terms = None if reads_as_nothing(parts.head) else parts.head
     try:
-        return meso_service.OfferSpec(
-            label=label, terms=parts.head or None, value_to_us=amount, period=period
-        )
+        return meso_service.OfferSpec(label=label, terms=terms, value_to_us=amount, period=period)
     except UsageError as error:
         raise UsageError(error.problem, usage=COMMAND) from None
 
@@ -184,7 +185,23 @@ def parse_meso(text: str) -> MesoInput:
     )
 
 
+# `/meso help` (or `?`) is the command's own help, not an account called "help".
+HELP_WORDS = frozenset({"help", "?"})
+
+
+def help_reply() -> dict[str, Any]:
+    reference = command_reference()[COMMAND]
+    return render(
+        "rapport_help",
+        intro=f"{reference.description}. How to write it:",
+        sections=[(COMMAND, [*reference.help, f"For example: `{reference.examples[0]}`"])],
+    )
+
+
 def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
+    if command.get("text", "").strip().casefold() in HELP_WORDS:
+        ack(**ephemeral(help_reply()))
+        return
     request = parse_meso(command.get("text", ""))
     if request.account is None and request.tolerance_pct is None:
         open_form_for(ack, context, command, open_meso_form, render("meso_form_opened"))
@@ -360,6 +377,19 @@ def parse_amount(text: str) -> tuple[float, str]:
     return read_amount(text, _VALUE, maximum=meso_service.MAX_VALUE)
 
 
+def parse_value(text: str | None) -> tuple[float | None, str]:
+    """An offer's `value:` as typed: the number and its period, or (None, "") when it
+    says there is none (`none`, `n/a`, `-`, left empty): the offer is not valued."""
+    if not text:
+        return None, ""
+    try:
+        return parse_amount(text)
+    except UsageError:
+        if reads_as_nothing(text):
+            return None, ""
+        raise
+
+
 def parse_tolerance(text: str) -> float:
     raw = text.strip().removesuffix("%").strip()
     try:
@@ -403,11 +433,8 @@ def meso_reply(
 
 
 def _amount(form: Form, block_id: str) -> tuple[float | None, str]:
-    text = form.text(block_id, limit=40)
-    if text is None:
-        return None, ""
     try:
-        return parse_amount(text)
+        return parse_value(form.text(block_id, limit=40))
     except UsageError as error:
         raise UsageError(error.problem, field=block_id) from None
 

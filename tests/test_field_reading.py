@@ -170,6 +170,15 @@ def test_colons_added_after_bare_keys_past_the_account(
         ("14k EUR/yr", (14000.0, "year")),
         ("10k ARR", (10000.0, "year")),
         ("+5k", (5000.0, "")),
+        # As a hurried rep types a period: short, Latin, or with the line's last comma.
+        ("10k pm", (10000.0, "month")),
+        ("$10k/m", (10000.0, "month")),
+        ("10k each month", (10000.0, "month")),
+        ("120k per annum", (120000.0, "year")),
+        ("120k p.a.", (120000.0, "year")),
+        ("120k/yr.", (120000.0, "year")),
+        ("30k per qtr", (30000.0, "quarter")),
+        ("82pts", (82.0, "")),
     ],
 )
 def test_meso_values_read_currencies_scales_and_periods(
@@ -178,7 +187,15 @@ def test_meso_values_read_currencies_scales_and_periods(
     assert parse_amount(typed) == amount
 
 
-@pytest.mark.parametrize(("typed", "says"), [("−12k", "reads as -12,000"), ("-5", "from 0 up")])
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("−12k", "reads as -12,000"),
+        ("-5", "from 0 up"),
+        ("10k per week", "I read 10,000, then “per week”, which is no period I know"),
+        ("lots", "“lots” is not a number"),
+    ],
+)
 def test_a_negative_meso_value_is_refused_with_what_was_read(typed: str, says: str) -> None:
     with pytest.raises(UsageError) as refused:
         parse_amount(typed)
