@@ -14,6 +14,6 @@ not in front of a user.
 
 from __future__ import annotations
 
-from messages.render import escape, render
+from messages.render import escape, render, render_in_parts
 
-__all__ = ["escape", "render"]
+__all__ = ["escape", "render", "render_in_parts"]

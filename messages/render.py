@@ -6,7 +6,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import fields, is_dataclass
 from functools import cache, lru_cache
@@ -28,6 +28,10 @@ from storage.models import STAGE_WORDS
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_FALLBACK_TEXT = 3000
+# Slack refuses a message whose blocks add up to much more than this, though no limit
+# is documented (`msg_blocks_too_long` near 13.2k characters, slackapi/bolt-js#2509):
+# a message rendered in parts keeps each part's blocks under it.
+MAX_MESSAGE_BLOCK_CHARS = 12_000
 
 # Full validation through slack_sdk's models costs about a third of a millisecond a
 # message. The test suite turns it on and renders every template with hostile and
@@ -266,6 +270,49 @@ def render(template_name: str, /, **context: Any) -> dict[str, Any]:
     else:
         _check_message(template_name, document)
     return document
+
+
+def render_in_parts(
+    template_name: str,
+    pieces: Sequence[Any],
+    /,
+    *,
+    max_blocks: int = MAX_MESSAGE_BLOCKS,
+    max_chars: int = MAX_MESSAGE_BLOCK_CHARS,
+    **context: Any,
+) -> list[dict[str, Any]]:
+    """Render `pieces` (a digest's sections, say) over as many messages as they need, in
+    order, as few as fit: each part is the template rendered with `pieces` (its share),
+    `part` and `parts` (its number and how many), within `max_blocks` blocks and
+    `max_chars` characters of blocks. A piece too big for a part of its own still gets
+    one (the template's own clipping keeps it within Slack's limits)."""
+    groups: list[list[Any]] = []
+    for piece in pieces:
+        if groups:
+            # Measured as a middle part: its part marker counts as it will when sent.
+            if _fits(template_name, [*groups[-1], piece], max_blocks, max_chars, context):
+                groups[-1].append(piece)
+                continue
+        groups.append([piece])
+    return [
+        render(template_name, pieces=group, part=number, parts=len(groups), **context)
+        for number, group in enumerate(groups, 1)
+    ]
+
+
+def _fits(
+    template_name: str,
+    pieces: list[Any],
+    max_blocks: int,
+    max_chars: int,
+    context: dict[str, Any],
+) -> bool:
+    try:
+        trial = render(template_name, pieces=pieces, part=2, parts=3, **context)
+    except ValueError:  # more blocks than any message may hold
+        return False
+    size = len(json.dumps(trial["blocks"], ensure_ascii=False))
+    return len(trial["blocks"]) <= max_blocks and size <= max_chars
 
 
 def _check_blocks(template_name: str, blocks: list[dict[str, Any]], limit: int) -> None:

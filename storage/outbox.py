@@ -291,7 +291,8 @@ def requeue_failed(
 ) -> list[int]:
     """Give failed rows a fresh set of attempts from `now`; returns their ids.
 
-    A failed row's thread replies were skipped with it: they come back too.
+    A failed row's thread replies were skipped with it (and the replies after a failed
+    reply): they come back too.
     """
     chosen = [OutboxMessage.status == OutboxStatus.FAILED]
     if row_id is not None:
@@ -305,21 +306,29 @@ def requeue_failed(
     ids = list(session.scalars(select(OutboxMessage.id).where(*chosen).order_by(OutboxMessage.id)))
     if not ids:
         return []
-    replies = [
-        reply.id
-        for reply in session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.status == OutboxStatus.SKIPPED,
-                OutboxMessage.message_ts.is_(None),
-                tuple_(OutboxMessage.team_id, OutboxMessage.subject, OutboxMessage.slot).in_(
-                    select(OutboxMessage.team_id, OutboxMessage.subject, OutboxMessage.slot).where(
-                        OutboxMessage.id.in_(ids)
-                    )
-                ),
-            )
+    skipped = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.status == OutboxStatus.SKIPPED,
+            OutboxMessage.message_ts.is_(None),
+            tuple_(OutboxMessage.team_id, OutboxMessage.subject, OutboxMessage.slot).in_(
+                select(OutboxMessage.team_id, OutboxMessage.subject, OutboxMessage.slot).where(
+                    OutboxMessage.id.in_(ids)
+                )
+            ),
         )
-        if (reply.payload or {}).get("thread_of") in ids
-    ]
+    ).all()
+    # A reply skipped because its parent, or the reply before it, failed (and so on
+    # down the thread) comes back with it.
+    back = set(ids)
+    replies: list[int] = []
+    while added := [
+        reply.id
+        for reply in skipped
+        if reply.id not in back
+        and {(reply.payload or {}).get(key) for key in ("thread_of", "after")} & back
+    ]:
+        back.update(added)
+        replies.extend(added)
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids + replies))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, time, timedelta
@@ -9,22 +10,27 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.devtools.localslack import LocalSlack
-from bot.scheduler.delivery import ChannelPacer
-from bot.scheduler.digests import plan_digests
+from bot.scheduler.delivery import ChannelPacer, deliver_pending
+from bot.scheduler.digests import details_messages, on_delivery_failure, plan_digests
 from bot.services import digest as rules
 from bot.services.accounts import get_or_create_account
 from bot.services.calendar import WorkCalendar
 from bot.services.followups import add_commitment
+from messages import render_in_parts
+from storage import outbox
 from storage.db import SessionFactory
 from storage.models import (
     Account,
+    CheckIn,
+    Commitment,
     Concession,
     DigestSubscription,
     HealthSnapshot,
     OutboxMessage,
+    Qbr,
     Rating,
     UserPrefs,
 )
@@ -107,6 +113,38 @@ def test_the_slot_is_strictly_after_now() -> None:
 )
 def test_times_of_day_are_read_the_ways_people_write_them(text: str, expected: time) -> None:
     assert rules.parse_clock(text) == expected
+
+
+def test_the_details_fill_as_few_messages_as_slacks_limits_allow_in_order() -> None:
+    from tests.test_render import sample_digest
+
+    small = replace(sample_digest("send the deck"), sections=sample_digest("x").sections[:2])
+    (one,) = details_messages(small)
+    assert one["text"].startswith("Details: Follow-ups overdue, Kept this week")
+    assert "part 1 of" not in blocks_text(one)
+
+    # Every section full of the longest lines: the details take several messages, each
+    # within 50 blocks and 12,000 characters of blocks, every section once, in order.
+    parts = details_messages(sample_digest("y" * 400))
+    assert len(parts) > 2
+    for number, part in enumerate(parts, 1):
+        assert len(part["blocks"]) < 50
+        assert len(json.dumps(part["blocks"], ensure_ascii=False)) <= 12_000
+        assert f"Details, part {number} of {len(parts)}" in blocks_text(part)
+    shown = "\n".join(blocks_text(part) for part in parts)
+    places = [shown.find(f"*{spec.title}* (") for spec in rules.SECTIONS]
+    assert -1 not in places and places == sorted(places)
+    assert all(shown.count(f"*{spec.title}* (") == 1 for spec in rules.SECTIONS)
+
+
+def test_a_piece_too_big_for_any_part_gets_one_of_its_own() -> None:
+    from tests.test_render import sample_digest
+
+    sections = sample_digest("z" * 400).sections[:3]
+    parts = render_in_parts(
+        "digest_details", sections, max_chars=100, open_action="digest_open_account"
+    )
+    assert [p["text"].split(": ")[1] for p in parts] == [s.spec.title for s in sections]
 
 
 # --- subscribing -------------------------------------------------------------------
@@ -360,40 +398,41 @@ def _mrkdwn(value: object) -> list[str]:
     return []
 
 
+def unhappy_week(account_id: int, *, give: str) -> list[object]:
+    """A give with nothing back and a CSAT of 4 this week, after a week at health 100."""
+    return [
+        Concession(
+            team_id=TEAM,
+            account_id=account_id,
+            give=give,
+            logged_by=ALICE,
+            logged_at=at("2026-11-27T10:00"),
+        ),
+        Rating(
+            team_id=TEAM,
+            account_id=account_id,
+            kind="csat",
+            score=4,
+            recorded_by=ALICE,
+            recorded_at=at("2026-11-26T10:00"),
+        ),
+        # Last week the account looked far healthier than it can now.
+        HealthSnapshot(
+            team_id=TEAM,
+            account_id=account_id,
+            week=date(2026, 11, 23),
+            score=100,
+            taken_at=at("2026-11-23T09:00"),
+        ),
+    ]
+
+
 def test_gives_without_gets_and_health_movers_show_up(scene: Scenario) -> None:
     with scene.db.begin() as session:
         account = get_or_create_account(
             session, team_id=TEAM, name="Acme", user_id=ALICE, now=at("2026-10-01T10:00")
         )
-        session.add(
-            Concession(
-                team_id=TEAM,
-                account_id=account.id,
-                give="free onboarding",
-                logged_by=ALICE,
-                logged_at=at("2026-11-27T10:00"),
-            )
-        )
-        session.add(
-            Rating(
-                team_id=TEAM,
-                account_id=account.id,
-                kind="csat",
-                score=4,
-                recorded_by=ALICE,
-                recorded_at=at("2026-11-26T10:00"),
-            )
-        )
-        # Last week the account looked far healthier than it can now.
-        session.add(
-            HealthSnapshot(
-                team_id=TEAM,
-                account_id=account.id,
-                week=date(2026, 11, 23),
-                score=100,
-                taken_at=at("2026-11-23T09:00"),
-            )
-        )
+        session.add_all(unhappy_week(account.id, give="free onboarding"))
     subscribe(scene.slack_user, "here")
     scene.sweep(MONDAY)
     details = blocks_text(posts_to(scene.slack, "C0LOCAL")[1])
@@ -527,3 +566,158 @@ def test_overdue_lists_one_persons_follow_ups_when_named(scene: Scenario) -> Non
     assert everyone.text.index("alice's promise") < everyone.text.index("bob's promise")
     assert "not ours" not in everyone.text
     assert "Overdue follow-ups (1)" in bobs.text and "alice's promise" not in bobs.text
+
+
+# --- a thread too long for one message -------------------------------------------------
+
+# A long name and long words: each section of a big team fills its 10 lines.
+LONG_NAME = "Northwind Consolidated Mining, Logistics and Freight Holdings {:02d}"
+LONG_WHAT = (
+    "send the revised multi-year pricing schedule with the volume tiers, the SLA credits "
+    "and the exit ramps we agreed in the workshop, number {:02d}"
+)
+
+
+def big_team(db: SessionFactory, accounts: int = 12) -> None:
+    """A team whose digest fills seven sections: overdue, kept, QBRs, check-ins, gives
+    with nothing back, buyers' answers and health falling."""
+    for n in range(accounts):
+        name = LONG_NAME.format(n)
+        promise(db, name, LONG_WHAT.format(n), due=date(2026, 11, 20))
+        promise(db, name, "kept: " + LONG_WHAT.format(n), due=date(2026, 11, 27))
+    with db.begin() as session:
+        for account in session.scalars(select(Account).where(Account.team_id == TEAM)):
+            give = f"a second onboarding workshop, on site, for {account.name}"
+            session.add_all(
+                [
+                    *unhappy_week(account.id, give=give),
+                    Qbr(
+                        team_id=TEAM,
+                        account_id=account.id,
+                        next_on=date(2026, 12, 8),
+                        created_by=ALICE,
+                    ),
+                    CheckIn(
+                        team_id=TEAM,
+                        account_id=account.id,
+                        due_on=date(2026, 12, 2),
+                        label="30-day",
+                    ),
+                ]
+            )
+        session.execute(
+            update(Commitment)
+            .where(Commitment.what.like("kept: %"))
+            .values(done_at=at("2026-11-27T10:00"), done_by=ALICE, kept_on_time=True)
+        )
+
+
+POSTS = ("chat.postMessage", "files.completeUploadExternal")
+
+
+def deliver(scene: Scenario, when: str) -> None:
+    """Only the digests' rows, as the sweep sends them (the owners' DMs left out)."""
+    deliver_pending(
+        scene.db,
+        scene.client_for,
+        now=at(when),
+        pacer=scene.pacer,
+        on_failure=on_delivery_failure,
+    )
+
+
+@pytest.fixture
+def big_digest(scene: Scenario) -> Scenario:
+    """A big team's digest, planned at its slot and not yet sent."""
+    big_team(scene.db)
+    subscribe(scene.slack_user, f"<#{SALES}|sales> day: mon time: 09:00")
+    plan_digests(scene.db, scene.client_for, now=at(MONDAY))
+    return scene
+
+
+def digest_states(scene: Scenario) -> dict[str, str]:
+    with scene.db() as session:
+        rows = session.execute(
+            select(OutboxMessage.kind, OutboxMessage.status).where(
+                OutboxMessage.kind.like("digest%")
+            )
+        )
+        return {str(kind): str(status) for kind, status in rows}
+
+
+def the_thread(scene: Scenario) -> tuple[dict[str, object], list[str]]:
+    """The channel as Slack holds it: the top message, and how its replies begin."""
+    top, *thread = scene.slack.posted(SALES)
+    assert {m["thread_ts"] for m in thread} == {top["ts"]}
+    return top, [m["text"].split(":")[0] for m in thread]
+
+
+IN_PARTS = ["Details (1 of 3)", "Details (2 of 3)", "Details (3 of 3)"]
+
+
+def test_a_thread_too_long_for_one_message_goes_in_parts_in_order_once_each(
+    big_digest: Scenario,
+) -> None:
+    scene = big_digest
+    # The details' second part (the third post) fails and waits for a retry; the third
+    # part waits for it. On the retry, the third part reaches Slack but its answer is lost.
+    scene.slack.fail_next("chat.postMessage", error="internal_error", after=2)
+    scene.slack.fail_next("chat.postMessage", error="internal_error", accepted=True, after=1)
+
+    deliver(scene, MONDAY)
+    deliver(scene, "2026-11-30T09:10")
+    deliver(scene, "2026-11-30T09:20")  # found in the thread: not posted again
+
+    top, thread = the_thread(scene)
+    assert thread == IN_PARTS, "each part once, in order"
+    (chart,) = scene.slack.calls("files.completeUploadExternal")
+    assert chart.args["thread_ts"] == top["ts"]
+    sent = [c for c in scene.slack.calls() if c.method in POSTS]
+    assert sent[-1] is chart, "the chart goes last, after the details"
+    # What was sent, each part once (a failed attempt is sent again as it was).
+    parts = list({str(p["text"]): p for p in posts_to(scene.slack, SALES)[1:]}.values())
+    for part in parts:
+        blocks = part["blocks"]
+        assert isinstance(blocks, list) and len(blocks) < 50
+        assert len(json.dumps(blocks, ensure_ascii=False)) <= 12_000
+    shown = "\n".join(blocks_text(p) for p in parts)
+    titles = [s.title for s in rules.SECTIONS if s.title in shown]
+    assert titles == [
+        "Follow-ups overdue",
+        "Kept this week",
+        "QBRs in the next two weeks",
+        "Check-ins due",
+        "Given with nothing back this week",
+        "What buyers told us this week",
+        "Health falling",
+    ], "every section, once, in the digest's order"
+    assert all(shown.count(f"*{title}*") == 1 for title in titles)
+    assert set(digest_states(scene).values()) == {"sent"} and len(digest_states(scene)) == 5
+
+
+def test_a_part_that_failed_for_good_comes_back_with_the_parts_after_it(
+    big_digest: Scenario,
+) -> None:
+    scene = big_digest
+    scene.slack.fail_next("chat.postMessage", error="invalid_blocks", after=2)
+
+    deliver(scene, MONDAY)
+
+    assert digest_states(scene) == {
+        "digest": "sent",
+        "digest_details": "sent",
+        "digest_details_2": "failed",
+        "digest_details_3": "skipped",
+        "digest_chart": "skipped",
+    }, "nothing goes out of order after a part that failed"
+    with scene.db.begin() as session:
+        failed = session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.kind == "digest_details_2")
+        ).one()
+        assert outbox.requeue_failed(session, now=at("2026-11-30T10:00"), row_id=failed) == [failed]
+    deliver(scene, "2026-11-30T10:00")
+
+    top, thread = the_thread(scene)
+    assert thread == IN_PARTS
+    (chart,) = scene.slack.calls("files.completeUploadExternal")
+    assert chart.args["thread_ts"] == top["ts"]

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.scheduler.digests import details_messages
 from bot.services import team_calendar
 from bot.services.accounts import AccountShown
 from bot.services.buyer_scores import SCALES, BuyerScores
@@ -512,9 +513,10 @@ def team_templates(text: str) -> dict[str, dict]:
     week_of = date(2026, 11, 30)
     return {
         "digest_top": render("digest_top", digest=digest, week_of=week_of, scope_label=SCOPE),
-        "digest_details": render(
-            "digest_details", digest=digest, open_action=Action.DIGEST_OPEN_ACCOUNT.value
-        ),
+        **{
+            f"digest_details {part}": message
+            for part, message in enumerate(details_messages(digest), 1)  # type: ignore[arg-type]
+        },
         "digest_quiet": render("digest_quiet", digest=digest, week_of=week_of, scope_label=SCOPE),
         "digest_preview": render(
             "digest_preview",

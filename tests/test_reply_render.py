@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.scheduler.digests import details_messages
 from bot.services import account_kpis, questions
 from bot.services.account_kpis import AccountKpis, Done, KpiTally
 from bot.services.account_overview import AccountOverview
@@ -158,8 +159,8 @@ def every_template(text: str) -> None:
     digest = replace(sample_digest(text), replies=tally, kpis=quarter)
     week_of = date(2026, 11, 30)
     check(render("digest_top", digest=digest, week_of=week_of, scope_label="across the team"))
-    details = render("digest_details", digest=digest, open_action=Action.DIGEST_OPEN_ACCOUNT.value)
-    assert len(details["blocks"]) <= 50
+    for details in details_messages(digest):  # type: ignore[arg-type]
+        check(details)
     preview = render(
         "digest_preview",
         open_action=Action.DIGEST_OPEN_ACCOUNT.value,

@@ -61,6 +61,8 @@ class Failure:
     accepted: bool = False
     # Seconds to wait before answering (longer than the client's timeout: it gives up).
     delay: float = 0.0
+    # How many calls of the method go through untouched before this one fails.
+    after: int = 0
 
 
 @dataclass
@@ -132,7 +134,11 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.calls.append(RecordedCall(method, args, token, time.time()))
             queue = state.failures.get(method)
-            failure = queue.pop(0) if queue else None
+            failure = None
+            if queue and queue[0].after > 0:
+                queue[0].after -= 1
+            elif queue:
+                failure = queue.pop(0)
             token_error = state.token_error
             refused = state.refused_channels.get(str(args.get("channel", "")))
         done = None
@@ -450,15 +456,20 @@ class LocalSlack:
         times: int = 1,
         accepted: bool = False,
         delay: float = 0.0,
+        after: int = 0,
     ) -> None:
         """Make the next `times` calls of `method` fail: a 429/5xx status or an error.
 
         `accepted`: the call does its work first (a post is made) and only the answer
-        fails; `delay`: the answer comes this many seconds late.
+        fails; `delay`: the answer comes this many seconds late; `after`: that many
+        calls go through first (the third post of a thread fails: `after=2`).
         """
         with self.state.lock:
             queue = self.state.failures.setdefault(method, [])
-            queue.extend(Failure(status, error, retry_after, accepted, delay) for _ in range(times))
+            queue.extend(
+                Failure(status, error, retry_after, accepted, delay, after if n == 0 else 0)
+                for n in range(times)
+            )
 
     def posted(self, channel: str) -> list[dict[str, Any]]:
         """The messages in `channel` (as conversations.history keeps them), oldest first."""

@@ -466,6 +466,10 @@ class _Run:
             thread_ts = self.parent_ts(row, message["thread_of"])
             if thread_ts is None:
                 return
+            # A thread in parts (a digest's details) reads in order: each reply waits
+            # for the one before it as it waits for its parent.
+            if "after" in message and self.parent_ts(row, message["after"]) is None:
+                return
         self.keep_lease()
         self.pacer.wait_for(row.recipient, team_id=row.team_id)
         self.send(row, message, thread_ts)
@@ -631,7 +635,8 @@ class _Run:
                 self.sleep(1.0)
 
     def parent_ts(self, row: OutboxMessage, parent_id: int) -> str | None:
-        """The ts to reply under; None when the reply must wait (or never go: skipped)."""
+        """The ts to reply under (or of the reply before); None when the reply must wait
+        (or never go: skipped)."""
         with self.db.begin() as session:
             parent = outbox.by_id(session, parent_id)
             if parent is not None and parent.status == OutboxStatus.SENT and parent.message_ts:

@@ -1,9 +1,11 @@
 """Weekly digests in the sweep: build each due channel's digest and queue it in the outbox.
 
-A digest is three outbox rows with one key each (kind, subscription, ISO week): the
-short top message, the details as a reply in its thread, and the chart as a file in
-the same thread. The replies wait for the top message's ts (see bot.scheduler.delivery), so a
-crash between them loses nothing and repeats nothing.
+A digest is outbox rows with one key each (kind, subscription, ISO week): the short
+top message, the details as replies in its thread (one message, or as many parts as
+Slack's limits on a message need), and the chart as a file in the same thread. The
+replies wait for the top message's ts, and each for the reply before it (see
+bot.scheduler.delivery), so they read in order, and a crash between them loses
+nothing and repeats nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from bot.scheduler import charts
 from bot.scheduler.delivery import CHANNEL_GONE, ClientForTeam
 from bot.services import digest as rules
 from bot.services.digest import Digest, TeamPicture
-from messages import render
+from messages import render, render_in_parts
 from messages.ids import Action
 from storage import outbox
 from storage.db import SessionFactory
@@ -47,6 +49,16 @@ class Coverage:
     owners: frozenset[str] | None  # None: the whole team
     label: str
     error: str | None = None
+
+
+def details_kind(part: int) -> str:
+    """The outbox kind of the details' `part` (from 1): the first keeps the kind a
+    details reply always had; the others are numbered, each its own key."""
+    return KIND_DETAILS if part == 1 else f"{KIND_DETAILS}_{part}"
+
+
+def is_digest_kind(kind: str) -> bool:
+    return kind in DIGEST_KINDS or kind.startswith(f"{KIND_DETAILS}_")
 
 
 def scope_label(scope: str, ids: list[str]) -> str:
@@ -163,16 +175,40 @@ def _queue(db: SessionFactory, planned: list[_Planned], *, now: datetime) -> int
                 replies[sub.id] = [_row(sub, kind, now, body) for kind, body in follow_ups]
             rules.advance(sub, now=now, counts=item.counts)
         added = outbox.enqueue_many(session, tops, now=now)
-        children = []
+        threads: list[tuple[int, list[dict[str, Any]]]] = []
         for top in tops:
             top_id = added.get((top["team_id"], top["subject"], top["slot"]))
             if top_id is None:  # this week's digest was already queued
                 continue
-            for reply in replies[int(top["subject"])]:
-                reply["payload"]["thread_of"] = top_id
-                children.append(reply)
-        outbox.enqueue_many(session, children, now=now)
+            threads.append((top_id, replies[int(top["subject"])]))
+        _queue_replies(session, threads, now=now)
     return len(claimed)
+
+
+def _queue_replies(
+    session: Session, threads: list[tuple[int, list[dict[str, Any]]]], *, now: datetime
+) -> None:
+    """Each digest's replies under its top message (`thread_of`), in their order: each
+    after the reply before it (`after`), which it waits for when sent. One statement
+    adds one place of every thread, so the id of the reply before is known."""
+    last = [top_id for top_id, _ in threads]
+    place = 0
+    while True:
+        batch: list[tuple[int, dict[str, Any]]] = []
+        for index, (top_id, thread) in enumerate(threads):
+            if place < len(thread):
+                reply = thread[place]
+                reply["payload"]["thread_of"] = top_id
+                if place:
+                    reply["payload"]["after"] = last[index]
+                batch.append((index, reply))
+        if not batch:
+            return
+        added = outbox.enqueue_many(session, [reply for _, reply in batch], now=now)
+        for index, reply in batch:
+            key = (reply["team_id"], reply["subject"], reply["slot"])
+            last[index] = added.get(key, last[index])
+        place += 1
 
 
 def _row(
@@ -203,13 +239,22 @@ def _messages(
         quiet = render("digest_quiet", digest=digest, week_of=week_of, scope_label=cover.label)
         return quiet, [], digest.counts
     top = render("digest_top", digest=digest, week_of=week_of, scope_label=cover.label)
-    follow_ups = [(KIND_DETAILS, render("digest_details", digest=digest, open_action=OPEN_ACCOUNT))]
+    follow_ups = [
+        (details_kind(part), message)
+        for part, message in enumerate(details_messages(digest), 1)
+    ]
     data = charts.chart_data(digest.chart)
     if charts.has_data(data):
         fallback = render("digest_chart_text", summary=charts.alt_text(data))
         fallback["upload"] = {"data": data, "title": "Kept promises and give/get, 12 weeks"}
         follow_ups.append((KIND_CHART, fallback))
     return top, follow_ups, digest.counts
+
+
+def details_messages(digest: Digest) -> list[dict[str, Any]]:
+    """The thread's details: every section, in order, over as many messages as Slack's
+    limits on one message need (50 blocks, and its blocks' length)."""
+    return render_in_parts("digest_details", digest.sections, open_action=OPEN_ACCOUNT)
 
 
 def build_for(picture: TeamPicture, sub: DigestSubscription, cover: Coverage) -> Digest:
@@ -266,7 +311,7 @@ def on_delivery_failure(session: Session, row: OutboxMessage, error: str, now: d
     subscription and the week, and only the call that pauses the subscription queues
     it, so the top message and its replies failing together still make one DM.
     """
-    if row.kind not in DIGEST_KINDS or error not in CHANNEL_GONE:
+    if not is_digest_kind(row.kind) or error not in CHANNEL_GONE:
         return
     sub = rules.pause(session, subscription_id=int(row.subject), now=now)
     if sub is None:
