@@ -16,8 +16,11 @@ import pytest
 from freezegun import freeze_time
 
 from bot.app import cli
+from bot.app.tryout import run_try
+from bot.config import Settings
 from bot.devtools.localslack import LocalSlack, command_body, signed_headers
-from tests.slackkit import SIGNING_SECRET
+from storage.db import SessionFactory
+from tests.slackkit import ALICE, SIGNING_SECRET, TEAM, SlackSender
 
 Rapport = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -202,6 +205,36 @@ def test_try_runs_a_command_without_slack(
 
     wrong = rapport_here("try", "/followup acme send pricing", env=clean_env, cwd=tmp_path)
     assert "Write it like this" in wrong.stdout
+
+
+def test_try_acts_in_a_workspaces_data_when_given_its_team(
+    clean_env: dict[str, str], tmp_path: Path, rapport_here: Rapport
+) -> None:
+    env = {**clean_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    as_alice = ("try", "--team", "T0ACME", "--user", "U0ALICE")
+    logged = rapport_here(
+        *as_alice, "/concede acme give: 5% discount get: a case study", env=env, cwd=tmp_path
+    )
+    assert logged.returncode == 0, logged.stderr
+
+    assert "a case study" in rapport_here(*as_alice, "/concede acme", env=env, cwd=tmp_path).stdout
+    sandbox = rapport_here("try", "/concede acme", env=env, cwd=tmp_path)
+    assert "a case study" not in sandbox.stdout, "another team's data stays its own"
+
+    wrong = rapport_here("try", "--team", "acme", "/concede acme", env=env, cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert (
+        "read 'acme', which is not a Slack team id" in wrong.stderr and "T012AB3CD" in wrong.stderr
+    )
+
+
+def test_try_shows_what_the_served_bot_stored(
+    slack_user: SlackSender, settings: Settings, db: SessionFactory
+) -> None:
+    slack_user.command("/concede", "acme give: 5% discount get: a case study")  # over HTTP
+
+    shown = run_try("/concede acme", settings=settings, db=db, user_id=ALICE, team_id=TEAM)
+    assert "a case study" in shown
 
 
 def test_db_upgrade_is_repeatable(

@@ -108,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     tryout = sub.add_parser("try", help="run one slash command locally, without Slack")
     tryout.add_argument("line", help='e.g. "/concede acme give: 5%% discount get: 24-month term"')
     tryout.add_argument("--user", default="U0LOCAL", help="the Slack user id to act as")
+    tryout.add_argument(
+        "--team",
+        help="act in this Slack team's data (T…), as the running bot stored it "
+        "(default: a local sandbox team, T0LOCAL)",
+    )
 
     exporting = sub.add_parser(
         "export",
@@ -397,11 +402,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
         return run_import(settings, args)
     elif args.command == "try":
-        from bot.app.tryout import run_try
+        from bot.app.tryout import TRY_TEAM, run_try
 
         db, _ = _database(settings, upgrade=True)
+        team_id = args.team or TRY_TEAM
         try:
-            print(run_try(args.line, settings=settings, db=db, user_id=args.user))
+            print(run_try(args.line, settings=settings, db=db, user_id=args.user, team_id=team_id))
         except ValueError as exc:
             print(exc, file=sys.stderr)
             return 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from functools import partial
 from typing import Any
 
 from pydantic import SecretStr
@@ -22,11 +24,15 @@ from storage.db import SessionFactory
 TRY_TEAM = "T0LOCAL"
 TRY_SECRET = "rapport-try-local-secret"
 
+# Slack's ids as it shows them: a workspace T… (an org E…), a person U… (or W…).
+_TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
-def _authorize(**_: Any) -> AuthorizeResult:
+
+def _authorize(team_id: str, **_: Any) -> AuthorizeResult:
     return AuthorizeResult(
         enterprise_id=None,
-        team_id=TRY_TEAM,
+        team_id=team_id,
         bot_token="xoxb-local",
         bot_id="B0RAPPORT",
         bot_user_id="U0RAPPORT",
@@ -41,8 +47,32 @@ def split_command(line: str) -> tuple[str, str]:
     return command, text.strip()
 
 
-def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) -> str:
-    """Dispatch `line` as a signed slash command; return the reply and any Slack calls."""
+def check_ids(*, team_id: str, user_id: str) -> None:
+    """A team and a user id as Slack writes them; ValueError saying how, otherwise."""
+    if not _TEAM_ID.fullmatch(team_id):
+        raise ValueError(
+            f"--team: read {team_id!r}, which is not a Slack team id; write it as Slack "
+            "does, e.g. T012AB3CD (the team_id column of `rapport export`)"
+        )
+    if not _USER_ID.fullmatch(user_id):
+        raise ValueError(
+            f"--user: read {user_id!r}, which is not a Slack user id; write it as Slack "
+            "does, e.g. U012AB3CD (a profile's ⋮ menu → Copy member ID)"
+        )
+
+
+def run_try(
+    line: str,
+    *,
+    settings: Settings,
+    db: SessionFactory,
+    user_id: str,
+    team_id: str = TRY_TEAM,
+) -> str:
+    """Dispatch `line` as a signed slash command from `user_id` of `team_id`, on the
+    database's data of that team; return the reply and any Slack calls, which go to a
+    local stand-in, never to the workspace."""
+    check_ids(team_id=team_id, user_id=user_id)
     command, text = split_command(line)
     with LocalSlack() as slack:
         # Whoever runs `try` holds the local database anyway: they act as the sandbox
@@ -52,11 +82,13 @@ def run_try(line: str, *, settings: Settings, db: SessionFactory, user_id: str) 
             update={"slack_api_url": slack.api_url, "slack_signing_secret": SecretStr(TRY_SECRET)}
         )
         client: WebClient = make_client(local_settings)
-        app = build_app(local_settings, db=db, client=client, authorize=_authorize)
+        app = build_app(
+            local_settings, db=db, client=client, authorize=partial(_authorize, team_id)
+        )
         body = command_body(
             command,
             text,
-            team_id=TRY_TEAM,
+            team_id=team_id,
             user_id=user_id,
             response_url=slack.response_url(),
         )
