@@ -10,10 +10,11 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from storage.models.installs import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 
@@ -56,7 +57,17 @@ class OAuthStateStore(SQLAlchemyOAuthStateStore):
 
     def issue(self, *args: object, **kwargs: object) -> str:
         state = super().issue()
+        self._forget_expired()
         return f"{state}.{self._signature(state)}" if self._secret else state
+
+    def _forget_expired(self) -> None:
+        """slack_sdk deletes a state only when it comes back: the ones that never do (an
+        installer who gave up, an install page opened and left) would stay for good.
+        Each new one clears those that ran out."""
+        states = SLACK_OAUTH_STATES
+        now = datetime.now(UTC).replace(tzinfo=None)  # stored naive UTC, as slack_sdk does
+        with self.engine.begin() as conn:
+            conn.execute(delete(states).where(states.c.expire_at <= now))
 
     def consume(self, state: str) -> bool:
         if self._secret:

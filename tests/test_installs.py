@@ -11,12 +11,13 @@ from freezegun import freeze_time
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine, MetaData, select
 
 from bot.config import Settings
 from bot.slackapi.installs import TOKEN_TTL_S, InstalledTeams
 from storage.db import SessionFactory
 from storage.installs import InstallationStore, OAuthStateStore, team_bot
+from storage.models import SLACK_OAUTH_STATES
 
 CLIENT_ID = "111.222"
 
@@ -88,6 +89,19 @@ def test_a_state_is_good_once_and_only_until_it_expires(engine: Engine, db: Sess
         late = states.issue()
         clock.tick(601)
         assert not states.consume(late)
+
+
+def test_states_that_never_came_back_are_cleared_once_they_run_out(
+    engine: Engine, db: SessionFactory
+) -> None:
+    states = OAuthStateStore(engine, expiration_seconds=600)
+    with freeze_time(datetime.now(UTC)) as clock:
+        states.issue()
+        clock.tick(601)
+        kept = states.issue()
+    with engine.connect() as conn:
+        left = conn.execute(select(SLACK_OAUTH_STATES.c.state)).scalars().all()
+    assert left == [kept]
 
 
 def test_a_signed_state_that_was_tampered_with_is_refused(

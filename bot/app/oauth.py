@@ -80,7 +80,7 @@ def _installed(args: SuccessArgs) -> BoltResponse:
 
 def _not_installed(args: FailureArgs) -> BoltResponse:
     # A refused consent or a stale link is an installer's, not a fault: no traceback.
-    log.warning("an install did not finish: %s", args.reason)
+    log.warning("an install did not finish: %r", args.reason)
     body = page(
         "install_failed",
         reason=failure_reason(args.reason),
