@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.services import meso as meso_service
 from bot.services.accounts import MAX_ACCOUNT_NAME
-from bot.services.errors import UsageError, UserFacingError
+from bot.services.errors import DidYouMean, Suggestion, UsageError, UserFacingError
 from bot.services.fields import reads_as_nothing
 from bot.slackapi.roles import is_workspace_admin
 from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with_new_account
@@ -54,6 +54,10 @@ _PICKED = re.compile(r"(?<![\w-])picked\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
 # An offer's label: a short word and a colon, at the start of its part.
 _LABEL = re.compile(r"([^\s:|\"“”'‘’]{1,20})\s*:")
 _RESERVED = {"value", "tolerance", "picked"}
+# `A: … B: …` with no `|` between: a lettered label inside an offer's text.
+_INNER_LABEL = re.compile(r"(?<=\S)[\s,;]+(?=[A-C]:\s*\S)")
+# `value 10k/mo` without its colon: the word, then what reads as an amount.
+_BARE_VALUE = re.compile(r"(?<![\w:-])(value)(?=\s+(?:[$€£¥]|[a-z]{3}\s)?\s*[\d.])", re.I)
 # An offer, as the usage line names it (`A: OFFER | B: OFFER`), in errors about one.
 OFFER = "OFFER"
 
@@ -78,8 +82,9 @@ def _offer(label: str, text: str) -> meso_service.OfferSpec:
     """The offer, with what its value is counted per (month, year, or "")."""
     parts = split_keyed(text, ("value",), command=COMMAND)
     amount, period = parse_value(parts.fields.get("value"))
-    # `B: none` (or `n/a`) is an offer that says nothing, refused as one.
-    terms = None if reads_as_nothing(parts.head) else parts.head
+    # `B: none` (or `n/a`) is an offer that says nothing, refused as one; the comma
+    # before `value:` (`A: list price, value: 10k`) is not part of the terms.
+    terms = None if reads_as_nothing(parts.head) else parts.head.rstrip(" ,;")
     try:
         return meso_service.OfferSpec(label=label, terms=terms, value_to_us=amount, period=period)
     except UsageError as error:
@@ -125,6 +130,8 @@ def parse_meso(text: str) -> MesoInput:
     text = text.strip()
     if not text:
         return MesoInput()
+    ask_for_pipes(text)
+    ask_for_value_colons(text)
     text, share = split_share_flag(text)
     tolerance: float | None = None
     tolerances = list(_TOLERANCE.finditer(text))
@@ -195,6 +202,48 @@ def help_reply() -> dict[str, Any]:
         "rapport_help",
         intro=f"{reference.description}. How to write it:",
         sections=[(COMMAND, [*reference.help, f"For example: `{reference.examples[0]}`"])],
+    )
+
+
+def ask_for_pipes(text: str) -> None:
+    """`A: list value: 10k B: premium value: 11k`: offers run together (no `|`) would read
+    as one offer with two values: answer with the line as meant."""
+    segments = text.split("|")
+    fixed: list[str] = []
+    labels: list[str] = []
+    for index, segment in enumerate(segments):
+        inner = list(_INNER_LABEL.finditer(segment))
+        if index == 0 and not re.match(r"\s*[A-C]:", segment):
+            inner = inner[1:]  # the first offer's own label, after the account
+        labels += [segment[found.end()] for found in inner]
+        for found in reversed(inner):
+            segment = segment[: found.start()] + " | " + segment[found.end() :]
+        fixed.append(segment)
+    if not labels:
+        return
+    corrected = " ".join("|".join(fixed).split())
+    raise DidYouMean(
+        f"Did you mean `{labels[0]}:` to start a new offer? Offers are separated by `|`, "
+        "as in `A: … | B: …`.",
+        (Suggestion("Build it", corrected),),
+        usage=COMMAND,
+        key=OFFER,
+    )
+
+
+def ask_for_value_colons(text: str) -> None:
+    """`A: list price value 10k/mo`: a value without its colon would be read as part of
+    the offer's terms, and the set not checked: answer with the line as meant."""
+    bare = _BARE_VALUE.search(text)
+    if bare is None:
+        return
+    corrected = _BARE_VALUE.sub(r"\1:", text)
+    amount = text[bare.end() :].split("|")[0].split()[0]
+    raise DidYouMean(
+        f"Did you mean `value: {amount}`? `value:` takes a colon after it.",
+        (Suggestion("Build it", " ".join(corrected.split())),),
+        usage=COMMAND,
+        key="value",
     )
 
 
