@@ -17,7 +17,7 @@ from bot.services import prep as prep_service
 from bot.services.errors import UsageError
 from handlers.edge import after_ack
 from handlers.meso import ALREADY_SHARED
-from messages.ids import Action, MesoBlock, View
+from messages.ids import Action, MesoBlock, MesoOfferField, View, offer_block
 from storage.db import SessionFactory
 from storage.models import MesoSet
 from tests.coaching_flow import (
@@ -227,6 +227,36 @@ def test_the_form_holds_back_a_share_below_the_walk_away_point_until_confirmed(
     assert post.args["channel"] == "C0DEAL", "where the form was opened"
     assert redrawn is not None and redrawn["type"] == "modal"
     assert "Posting it to <#C0DEAL>" in blocks_text(redrawn)
+
+
+def test_the_form_takes_values_per_month_and_per_year_and_refuses_a_total_beside_them(
+    slack_user: SlackSender, db: SessionFactory, acme: str
+) -> None:
+    mixed = modal_values(
+        ACME, {"TERMS": "list price", "VALUE": "10k/mo"}, {"TERMS": "premium", "VALUE": "120k/yr"}
+    )
+    done = slack_user.interact(view_submission(View.MESO, mixed, view_id="V0MIXED"))
+
+    assert done.body["response_action"] == "update"
+    assert "(typed as 120,000 a year)" in blocks_text(done.body["view"])
+    with db() as session:
+        stored = session.scalars(select(MesoSet)).one()
+        assert (stored.value_period, [o.value_to_us for o in stored.offers]) == (
+            "month",
+            [10_000, 10_000],
+        )
+
+    total = modal_values(
+        ACME, {"TERMS": "list price", "VALUE": "10k/mo"}, {"TERMS": "premium", "VALUE": "120k"}
+    )
+    refused = slack_user.interact(view_submission(View.MESO, total, view_id="V0TOTAL"))
+
+    assert refused.body["response_action"] == "errors"
+    [(field, problem)] = refused.body["errors"].items()
+    assert field == offer_block(1, MesoOfferField.VALUE), "the value that does not compare"
+    assert "I read A 10,000 a month, B 120,000 with no period" in problem
+    with db() as session:
+        assert len(session.scalars(select(MesoSet)).all()) == 1, "nothing more stored"
 
 
 def test_the_grid_and_its_post_carry_the_governance_plan_and_the_last_debrief(
