@@ -27,6 +27,7 @@ from handlers import (
     ratings,
     rhythm,
     settings,
+    uninstall,
 )
 from handlers.edge import install
 from handlers.edge.context import Deps
@@ -48,6 +49,7 @@ FEATURES = (
     nudges,
     ratings,
     home,
+    uninstall,
 )
 
 

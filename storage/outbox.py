@@ -14,6 +14,7 @@ from sqlalchemy.sql import Executable
 
 from storage.models import DeliveryHold, OutboxMessage, OutboxStatus
 from storage.reads import plain_rows
+from storage.uninstalls import serving
 from storage.upsert import among, insert_ignore_returning, update_by_id
 
 
@@ -110,11 +111,11 @@ def claim(
 ) -> Sequence[OutboxMessage]:
     """Take up to `limit` sendable rows for `owner` until `wall_now + lease`.
 
-    Sendable: pending, due by the sweep's `now`, of a team not on hold; or claimed by
-    a run whose lease ran out by the wall clock (it died or stalled mid-send: that
-    attempt may have posted, so the row is marked unsure). PostgreSQL skips rows
-    another worker holds; SQLite has one writer at a time, so the UPDATE itself is
-    the lock.
+    Sendable: pending, due by the sweep's `now`, of a team neither on hold nor
+    uninstalled; or claimed by a run whose lease ran out by the wall clock (it died or
+    stalled mid-send: that attempt may have posted, so the row is marked unsure).
+    PostgreSQL skips rows another worker holds; SQLite has one writer at a time, so the
+    UPDATE itself is the lock.
     """
     sendable = (
         select(OutboxMessage.id)
@@ -124,6 +125,7 @@ def claim(
                     OutboxMessage.status == OutboxStatus.PENDING,
                     OutboxMessage.not_before <= now,
                     OutboxMessage.team_id.not_in(select(DeliveryHold.team_id)),
+                    serving(OutboxMessage.team_id),
                 ),
                 and_(
                     OutboxMessage.status == OutboxStatus.SENDING,
@@ -265,7 +267,12 @@ def holds(session: Session) -> Sequence[DeliveryHold]:
 
 
 def holds_to_check(session: Session, *, before: datetime) -> Sequence[DeliveryHold]:
-    return session.scalars(select(DeliveryHold).where(DeliveryHold.checked_at < before)).all()
+    # An uninstalled team's hold is lifted by its reinstall, not by a token check.
+    return session.scalars(
+        select(DeliveryHold).where(
+            DeliveryHold.checked_at < before, serving(DeliveryHold.team_id)
+        )
+    ).all()
 
 
 def checked_hold(session: Session, *, team_id: str, now: datetime) -> None:

@@ -14,6 +14,8 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session, joinedload
 
+from storage.uninstalls import serving
+
 _Ts = TypeVarTuple("_Ts")
 
 
@@ -36,11 +38,12 @@ def team_rows_by_id(
 
 def lock_due_rows(session: Session, model: Any, *, now: datetime, limit: int) -> Sequence[Any]:
     """Up to `limit` rows of `model` (a table the sweep plans from: its `next_nudge_at`,
-    indexed, and its `account`) due by `now`, soonest first, with their accounts, locked
-    for this transaction (FOR UPDATE SKIP LOCKED: another worker's batch is skipped)."""
+    indexed, and its `account`) due by `now`, soonest first, of installed workspaces,
+    with their accounts, locked for this transaction (FOR UPDATE SKIP LOCKED: another
+    worker's batch is skipped)."""
     return session.scalars(
         select(model)
-        .where(model.next_nudge_at <= now)
+        .where(model.next_nudge_at <= now, serving(model.team_id))
         .order_by(model.next_nudge_at, model.id)
         .limit(limit)
         .options(joinedload(model.account))

@@ -119,6 +119,7 @@ def _clean_slack(slack: LocalSlack) -> None:
     slack.state.refused_channels.clear()
     slack.state.grants.clear()
     slack.state.token_error = None
+    slack.state.revoked.clear()
 
 
 @pytest.fixture(autouse=True)

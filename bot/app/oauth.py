@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,9 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot.config import Settings
+from bot.services import uninstalls
 from messages.pages import failure_reason, page
+from storage.db import SessionFactory, make_session_factory
 from storage.installs import STATE_EXPIRATION_SECONDS, InstallationStore, OAuthStateStore
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ class InstallFlow(OAuthFlow):
         return page("install", authorize_url=url)
 
 
-def _installed(args: SuccessArgs) -> BoltResponse:
+def _installed(args: SuccessArgs, *, db: SessionFactory) -> BoltResponse:
     installed = args.installation
     log.info(
         "Rapport installed in team %s (enterprise %s) by %s",
@@ -70,6 +72,10 @@ def _installed(args: SuccessArgs) -> BoltResponse:
         installed.enterprise_id,
         installed.user_id,
     )
+    if installed.team_id:
+        # Back within the retention period after an uninstall: everything is kept.
+        with db.begin() as session:
+            uninstalls.welcome_back(session, team_id=installed.team_id)
     body = page(
         "installed",
         team_name=installed.team_name or installed.enterprise_name,
@@ -160,7 +166,9 @@ def install_flow(settings: Settings, *, engine: Engine, client: WebClient) -> In
             engine, secret=state_secret.get_secret_value() if state_secret else None
         ),
         state_expiration_seconds=STATE_EXPIRATION_SECONDS,
-        callback_options=CallbackOptions(success=_installed, failure=_not_installed),
+        callback_options=CallbackOptions(
+            success=partial(_installed, db=make_session_factory(engine)), failure=_not_installed
+        ),
         logger=log,
     )
     oauth.authorize = TeamAuthorize(oauth, client)

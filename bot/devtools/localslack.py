@@ -17,7 +17,9 @@ and asks a connection to refresh (`disconnect`, reason `refresh_requested`).
 For distributed mode it plays Slack's side of an install: an admin's consent gives a
 code, `oauth.v2.access` turns it into a workspace's tokens (with or without token
 rotation, for one workspace or a whole Enterprise Grid org), and `auth.test` answers
-for each token; every call records the token it carried.
+for each token; every call records the token it carried. An admin's uninstall revokes a
+workspace's tokens (every call with one is answered `invalid_auth`) and sends the app
+`app_uninstalled` and `tokens_revoked`, signed, over HTTP.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import itertools
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -92,6 +96,8 @@ class LocalSlackState:
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     # A refresh token (token rotation) -> the grant it renews.
     refreshes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Tokens revoked (the app uninstalled): every call carrying one gets invalid_auth.
+    revoked: set[str] = field(default_factory=set)
 
 
 POSTING = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal")
@@ -139,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
                 queue[0].after -= 1
             elif queue:
                 failure = queue.pop(0)
-            token_error = state.token_error
+            token_error = state.token_error or ("invalid_auth" if token in state.revoked else None)
             refused = state.refused_channels.get(str(args.get("channel", "")))
         done = None
         if failure is not None and failure.accepted:
@@ -527,6 +533,63 @@ class LocalSlack:
         assert found, f"no token was handed out for {team_id}"
         return found[-1]
 
+    def revoke(self, token: str) -> None:
+        """Slack forgets `token`: every call that carries it is answered invalid_auth."""
+        with self.state.lock:
+            self.state.revoked.add(token)
+
+    def uninstall(
+        self,
+        team_id: str,
+        *,
+        events_url: str,
+        signing_secret: str,
+        tokens: Sequence[str] = (),
+        enterprise_id: str | None = None,
+        order: Sequence[str] = ("app_uninstalled", "tokens_revoked"),
+    ) -> list[int]:
+        """An admin removes the app from `team_id`: its tokens (those handed out by
+        oauth.v2.access, and `tokens`) are revoked, and Slack sends `app_uninstalled`
+        and `tokens_revoked` (in `order`) to `events_url`, signed. The HTTP statuses."""
+        with self.state.lock:
+            handed_out = [t for t, said in self.state.tokens.items() if said["team_id"] == team_id]
+            self.state.revoked.update([*handed_out, *tokens])
+        revoked = {"tokens": {"oauth": [], "bot": ["U0RAPPORT"]}}
+        events = {"app_uninstalled": {}, "tokens_revoked": revoked}
+        return [
+            self.send_event(
+                {"type": kind, **events[kind]},
+                events_url=events_url,
+                signing_secret=signing_secret,
+                team_id=team_id,
+                enterprise_id=enterprise_id,
+            )
+            for kind in order
+        ]
+
+    def send_event(
+        self,
+        event: dict[str, Any],
+        *,
+        events_url: str,
+        signing_secret: str,
+        team_id: str,
+        enterprise_id: str | None = None,
+    ) -> int:
+        """Deliver an Events API event to the app over HTTP, signed as Slack signs it;
+        the HTTP status it answered with."""
+        body = json.dumps(event_envelope(event, team_id=team_id, enterprise_id=enterprise_id))
+        headers = {name: str(value) for name, value in signed_headers(signing_secret, body).items()}
+        headers["content-type"] = "application/json"
+        request = urllib.request.Request(
+            events_url, data=body.encode(), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as refused:
+            return int(refused.code)
+
     def add_user(
         self, user_id: str, *, tz: str = "UTC", email: str | None = None, **fields: Any
     ) -> None:
@@ -696,17 +759,9 @@ class LocalSocketMode:
         self, event: dict[str, Any], *, team_id: str = "T0LOCAL", connection: int | None = None
     ) -> str:
         """An Events API event (its inner `event`), wrapped as Slack wraps it."""
-        payload = {
-            "token": "deprecated-verification-token",
-            "team_id": team_id,
-            "api_app_id": "A0RAPPORT",
-            "event": event,
-            "type": "event_callback",
-            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": team_id, "user_id": "U0RAPPORT", "is_bot": True}],
-        }
-        return self.send("events_api", payload, connection=connection)
+        return self.send(
+            "events_api", event_envelope(event, team_id=team_id), connection=connection
+        )
 
     def interaction(self, payload: dict[str, Any], *, connection: int | None = None) -> str:
         """A button click, a modal submission, a shortcut: the same payload as over HTTP."""
@@ -755,6 +810,25 @@ def signed_headers(
         "x-slack-request-timestamp": ts,
         "x-slack-signature": signature,
     }
+
+
+def event_envelope(
+    event: dict[str, Any], *, team_id: str, enterprise_id: str | None = None
+) -> dict[str, Any]:
+    """An Events API event (its inner `event`), wrapped as Slack wraps it."""
+    envelope: dict[str, Any] = {
+        "token": "deprecated-verification-token",
+        "team_id": team_id,
+        "api_app_id": "A0RAPPORT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": team_id, "user_id": "U0RAPPORT", "is_bot": True}],
+    }
+    if enterprise_id is not None:
+        envelope["enterprise_id"] = enterprise_id
+    return envelope
 
 
 # Numbers the trigger_ids of the commands built here, for readable logs.

@@ -55,6 +55,7 @@ from storage.models import (
     RenewalOutcome,
     UserPrefs,
 )
+from storage.uninstalls import serving
 from storage.upsert import insert_ignore_returning
 
 WEEKDAYS = {
@@ -264,7 +265,11 @@ def due_subscriptions(
 ) -> Sequence[DigestSubscription]:
     return session.scalars(
         select(DigestSubscription)
-        .where(DigestSubscription.next_run_at <= now, DigestSubscription.active.is_(True))
+        .where(
+            DigestSubscription.next_run_at <= now,
+            DigestSubscription.active.is_(True),
+            serving(DigestSubscription.team_id),
+        )
         .order_by(DigestSubscription.next_run_at, DigestSubscription.id)
         .limit(limit)
     ).all()

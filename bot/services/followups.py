@@ -35,6 +35,7 @@ from bot.services.dates import end_of_day
 from bot.services.errors import UsageError
 from storage.models import Account, CheckIn, Commitment, CommitmentDirection, Nudge, NudgeStatus
 from storage.reads import plain_rows
+from storage.uninstalls import serving
 from storage.upsert import among, update_by_id
 
 MAX_COMMITMENT_TEXT = 500
@@ -134,7 +135,7 @@ def lock_due(session: Session, *, now: datetime, limit: int) -> list[LadderRow]:
         session,
         select(*LADDER_COLUMNS)
         .join(Account, Account.id == Commitment.account_id)
-        .where(Commitment.next_nudge_at <= now)
+        .where(Commitment.next_nudge_at <= now, serving(Commitment.team_id))
         .order_by(Commitment.next_nudge_at, Commitment.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Commitment),

@@ -39,6 +39,7 @@ from bot.services.health import PARTS, WATCH, Health, account_health
 from bot.services.shown import copied
 from messages.playbook import Playbook
 from storage.models import Account, HealthAlerts, HealthDay, HealthFall, HealthWatch
+from storage.uninstalls import serving
 from storage.upsert import insert_ignore_many
 
 KIND = "health_drop"  # the nudge's kind; its subject is `health:<account id>`
@@ -214,7 +215,10 @@ def teams_to_score(session: Session, *, today: date) -> list[str]:
     return list(
         session.scalars(
             select(HealthWatch.team_id)
-            .where(or_(HealthWatch.scored_on < today, HealthWatch.done.is_(False)))
+            .where(
+                or_(HealthWatch.scored_on < today, HealthWatch.done.is_(False)),
+                serving(HealthWatch.team_id),
+            )
             .order_by(HealthWatch.team_id)
         )
     )

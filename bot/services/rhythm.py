@@ -24,6 +24,7 @@ from bot.services.errors import NotFound, UsageError
 from bot.services.followups import PlannedNudge, close_once, note_activity
 from storage.models import Account, AccountStage, CheckIn, Nudge, Qbr, QbrCadence, Touch
 from storage.reads import lock_due_rows, plain_rows
+from storage.uninstalls import serving
 from storage.upsert import among
 
 QBR_LEAD_DAYS = 7
@@ -630,7 +631,7 @@ def lock_due_touches(session: Session, *, now: datetime, limit: int) -> Sequence
     this transaction (another worker's skipped)."""
     return session.scalars(
         select(Account)
-        .where(Account.touch_nudge_at <= now)
+        .where(Account.touch_nudge_at <= now, serving(Account.team_id))
         .order_by(Account.touch_nudge_at, Account.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

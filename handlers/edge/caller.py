@@ -8,7 +8,8 @@ Slack puts them in different places: a slash command in form fields (`team_id`,
 `view.app_installed_team_id`, the workspace whose Rapport opened it: when that is not
 the `team` the submission comes from, the form is refused, for every modal alike,
 rather than saved under one workspace or the other. A payload that names no team or
-no user is refused before any listener runs (`IdentifyCaller`).
+no user is refused before any listener runs (`IdentifyCaller`), but for the events about a
+whole workspace (`app_uninstalled`, `tokens_revoked`), which name only the team.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
 from bot.services.errors import UserFacingError
+from bot.services.uninstalls import WORKSPACE_EVENTS
 
 # Slack ids: upper-case letters and digits (T…, E…, U…, W…).
 _SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
@@ -97,11 +99,34 @@ def user_of(body: Mapping[str, Any]) -> str | None:
         return None
 
 
+def workspace_event(body: Mapping[str, Any]) -> str | None:
+    """The type of an event about the workspace as a whole (Rapport uninstalled, its
+    tokens revoked), which names no user; None for any other payload."""
+    if body.get("type") != "event_callback":
+        return None
+    kind = _field(body.get("event"), "type")
+    return kind if kind in WORKSPACE_EVENTS else None
+
+
+def workspace_of(body: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The team and enterprise an event about a whole workspace names."""
+    team = _id(body.get("team_id"))
+    if team is None:
+        raise UnknownCaller(
+            "Slack did not say which workspace this came from, so nothing was done."
+        )
+    return team, _id(body.get("enterprise_id"))
+
+
 class IdentifyCaller(Middleware):
-    """Refuses, before any listener runs, a payload that names no team or user."""
+    """Refuses, before any listener runs, a payload that names no team, or no user
+    unless it is about the whole workspace."""
 
     def process(
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
-        caller_of(req.body)
+        if workspace_event(req.body):
+            workspace_of(req.body)
+        else:
+            caller_of(req.body)
         return next()

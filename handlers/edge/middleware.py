@@ -1,6 +1,6 @@
 """The request middleware every Rapport app runs before its listeners: admission, who
-is calling, the deps, the payload as typed (no NUL, a command's text unescaped), and one
-answer to a repeated request.
+is calling, the deps, a workspace back after an uninstall, the payload as typed (no NUL,
+a command's text unescaped), and one answer to a repeated request.
 
 The middlewares here are classes, not functions: Bolt builds the keyword arguments of
 a function middleware on every request, a few percent of a /concede's CPU
@@ -9,12 +9,15 @@ a function middleware on every request, a few percent of a /concede's CPU
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
-from handlers.edge.caller import IdentifyCaller
+from bot.services import uninstalls
+from handlers.edge.caller import IdentifyCaller, team_of, workspace_event
 from handlers.edge.context import Deps
 from handlers.edge.replays import AnswerRepeatsOnce
 from handlers.edge.response_urls import RequireAdmission
@@ -51,11 +54,57 @@ class ReadAsTyped(Middleware):
         return next()
 
 
+class WelcomeBack(Middleware):
+    """A request from a workspace marked uninstalled means Rapport is installed there
+    again (in one-workspace mode no install flow tells us so; in distributed mode the
+    flow already has): the mark is cleared and its held messages go. The marked teams
+    are read at most every MARKS_TTL_S, so a request costs no query."""
+
+    MARKS_TTL_S = 10.0
+
+    def __init__(self, deps: Deps, clock: Callable[[], float] = time.monotonic) -> None:
+        self.deps = deps
+        self.clock = clock
+        self._marked: set[str] = set()
+        self._read_at: float | None = None
+        self._lock = threading.Lock()
+
+    def marked(self) -> set[str]:
+        now = self.clock()
+        with self._lock:
+            if self._read_at is not None and now - self._read_at < self.MARKS_TTL_S:
+                return self._marked
+        with self.deps.db() as session:
+            found = uninstalls.marked(session)
+        with self._lock:
+            self._marked, self._read_at = found, now
+        return found
+
+    def forget(self) -> None:
+        with self._lock:
+            self._read_at = None
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        if workspace_event(req.body):
+            # It may mark the team: read the marks again at the next request.
+            self.forget()
+            return next()
+        team_id = team_of(req.body)
+        if team_id in self.marked():
+            with self.deps.db.begin() as session:
+                uninstalls.welcome_back(session, team_id=team_id)
+            self.forget()
+        return next()
+
+
 def use_middleware(app: App, deps: Deps) -> None:
     """What every Rapport app runs before its listeners."""
     app.use(RequireAdmission(slack_api_url=deps.settings.slack_api_url))
     app.use(IdentifyCaller())
     app.use(ProvideDeps(deps))
+    app.use(WelcomeBack(deps))
     app.use(ReadAsTyped())
     app.use(AnswerRepeatsOnce())
 

@@ -15,8 +15,8 @@ table on `Base.metadata` (Alembic and `create_all` read it).
   referrals.
 - `team`: team-wide views: ratings, health snapshots, the daily health watch and its
   alerts, and digest subscriptions.
-- `delivery`: the outbox of messages to Slack, teams on hold, and the replies kept for
-  requests Slack may deliver twice.
+- `delivery`: the outbox of messages to Slack, teams on hold, workspaces that uninstalled
+  Rapport, and the replies kept for requests Slack may deliver twice.
 - `installs`: in distributed mode, Slack's installations (each workspace's bot token) and
   the states of installs under way, as slack_sdk's stores keep them.
 """
@@ -29,7 +29,13 @@ from storage.models.accounts import (
     AccountStage,
 )
 from storage.models.base import Base, SlackId
-from storage.models.delivery import DeliveryHold, OutboxMessage, OutboxStatus, RequestReply
+from storage.models.delivery import (
+    DeliveryHold,
+    OutboxMessage,
+    OutboxStatus,
+    RequestReply,
+    TeamUninstall,
+)
 from storage.models.governance import Debrief, DebriefFollowup, GovernancePlan, ReviewCadence
 from storage.models.installs import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from storage.models.kpis import AccountKpi, ClientQuestion, KpiKind, RenewalOutcome
@@ -85,6 +91,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "RequestReply",
+    "TeamUninstall",
     "SLACK_BOTS",
     "SLACK_INSTALLATIONS",
     "SLACK_OAUTH_STATES",

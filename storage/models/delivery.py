@@ -68,6 +68,20 @@ class DeliveryHold(Base):
     checked_at: Mapped[datetime]
 
 
+class TeamUninstall(Base):
+    """A workspace that uninstalled Rapport (or revoked its bot token): nothing is
+    planned or sent for it, its messages wait, and its data is deleted once the
+    retention period from `since` is over, unless it installs Rapport again first."""
+
+    __tablename__ = "team_uninstalls"
+
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[SlackId | None]
+    # The event that stopped it: app_uninstalled or tokens_revoked.
+    event: Mapped[str] = mapped_column(String(40))
+    since: Mapped[datetime]
+
+
 class RequestReply(Base):
     """One request that must not be done twice; `status` is NULL until it has answered."""
 

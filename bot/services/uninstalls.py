@@ -1,0 +1,99 @@
+"""A workspace's life after Rapport is removed from it: what stops everything for it
+(`app_uninstalled`, or a `tokens_revoked` that names the bot's token), what brings it
+back (a reinstall, or in one-workspace mode its next request), and when its data is
+deleted (the retention period after the uninstall)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage import outbox, uninstalls
+
+log = logging.getLogger("rapport.uninstalls")
+
+APP_UNINSTALLED = "app_uninstalled"
+TOKENS_REVOKED = "tokens_revoked"
+# Events about the workspace as a whole: they name no user, and they never count as
+# the workspace coming back.
+WORKSPACE_EVENTS = frozenset({APP_UNINSTALLED, TOKENS_REVOKED})
+# Rows deleted in one statement while a workspace's data is deleted, and in one sweep.
+PURGE_BATCH = 1000
+PURGE_PER_SWEEP = 20_000
+
+
+def stops_sending(event: Mapping[str, Any]) -> bool:
+    """Whether the event leaves Rapport unable to send to the workspace: an uninstall,
+    or a revocation that names the bot's token (one that names only people's own
+    tokens leaves the bot working)."""
+    if event.get("type") == APP_UNINSTALLED:
+        return True
+    tokens = event.get("tokens") or {}
+    return event.get("type") == TOKENS_REVOKED and bool(tokens.get("bot"))
+
+
+def stop(
+    session: Session, *, team_id: str, enterprise_id: str | None, event: str, now: datetime
+) -> bool:
+    """Mark the workspace uninstalled: nothing is planned for it and its waiting
+    messages are held from now. True if it was not marked already."""
+    marked = uninstalls.mark(
+        session, team_id=team_id, enterprise_id=enterprise_id, event=event, now=now
+    )
+    if marked:
+        log.warning(
+            "team %s (enterprise %s): %s; nothing more is planned or sent for it, and its "
+            "data is deleted after the retention period unless it installs Rapport again",
+            team_id,
+            enterprise_id,
+            event,
+        )
+    return marked
+
+
+def marked(session: Session) -> set[str]:
+    """The workspaces marked uninstalled."""
+    return uninstalls.marked_teams(session)
+
+
+def welcome_back(session: Session, *, team_id: str) -> bool:
+    """Clear the workspace's mark (it installed Rapport again): its held messages go
+    at the next sweep, and everything else is as it was. True if it was marked."""
+    returned = uninstalls.restore(session, team_id=team_id)
+    if returned:
+        # A token refused before the uninstall was the old one's.
+        outbox.lift_hold(session, team_id=team_id)
+        log.warning(
+            "team %s installed Rapport again: its data is kept, and sending resumes", team_id
+        )
+    return returned
+
+
+def purge_after(since: datetime, retention_days: int) -> datetime:
+    """When the data of a workspace uninstalled at `since` is deleted."""
+    return since + timedelta(days=retention_days)
+
+
+@dataclass(frozen=True)
+class Purged:
+    team_id: str
+    rows: dict[str, int]
+    done: bool  # nothing of the team's is left, its mark included
+
+
+def purge_some(
+    session: Session, *, team_id: str, limit: int, enterprise_id: str | None = None
+) -> Purged:
+    """Delete up to `limit` of the workspace's rows; when none is left, its mark too."""
+    rows = uninstalls.delete_rows(
+        session, team_id=team_id, enterprise_id=enterprise_id, limit=limit
+    )
+    done = sum(rows.values()) < limit
+    if done:
+        uninstalls.restore(session, team_id=team_id)
+    return Purged(team_id, rows, done)

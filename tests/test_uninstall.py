@@ -1,0 +1,215 @@
+"""A workspace removes Rapport: `app_uninstalled` and `tokens_revoked` come in from the
+local fake Slack, signed, through the real HTTP server, and every send for that
+workspace stops at once while the others' go on; a reinstall brings it all back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import Engine, func, select
+
+from bot.config import Settings
+from bot.devtools.localslack import LocalSlack
+from bot.slackapi.installs import InstalledTeams
+from storage import outbox
+from storage.db import SessionFactory
+from storage.models import (
+    SLACK_BOTS,
+    SLACK_INSTALLATIONS,
+    DeliveryHold,
+    Nudge,
+    OutboxMessage,
+    OutboxStatus,
+    TeamUninstall,
+)
+from tests import test_install_flow as install_flow
+from tests.conftest import at
+from tests.scheduling import Scenario
+from tests.slackkit import ALICE, BOB, SIGNING_SECRET, ServerThread, SlackSender
+from tests.test_install_flow import ACME, GLOBEX, Browser
+
+# Distributed mode's fixtures: Rapport served with OAuth, a browser that installs it.
+oauth_settings = install_flow.oauth_settings
+distributed = install_flow.distributed
+browser = install_flow.browser
+world = install_flow.world
+
+NOW = "2026-11-27T09:30:00Z"
+
+
+def queue_dm(db: SessionFactory, team: str, user: str, text: str) -> None:
+    """A message waiting in the outbox for `user` of `team`."""
+    with db.begin() as session:
+        outbox.enqueue_many(
+            session,
+            [
+                {
+                    "team_id": team,
+                    "kind": "test",
+                    "subject": user,
+                    "slot": text,
+                    "recipient": user,
+                    "payload": {"text": text},
+                }
+            ],
+            now=at("2026-11-27T09:00:00Z"),
+        )
+
+
+def outbox_of(db: SessionFactory, team: str) -> list[OutboxStatus]:
+    with db() as session:
+        return list(
+            session.scalars(select(OutboxMessage.status).where(OutboxMessage.team_id == team))
+        )
+
+
+def count(engine: Engine, table: object, team: str) -> int:
+    column = table.c.team_id if hasattr(table, "c") else table.team_id  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).where(column == team)).scalar() or 0)
+
+
+def uninstall(slack: LocalSlack, server: ServerThread, team: str, **how: object) -> None:
+    statuses = slack.uninstall(
+        team, events_url=f"{server.url}/slack/events", signing_secret=SIGNING_SECRET, **how
+    )  # type: ignore[arg-type]
+    assert set(statuses) == {200}
+
+
+def posted_to(slack: LocalSlack) -> set[str]:
+    return {call.args["channel"] for call in slack.calls("chat.postMessage")}
+
+
+@pytest.fixture
+def two_teams(browser: Browser, world: Scenario) -> Scenario:
+    """Acme (Alice) and Globex (Bob) installed, each with a follow-up due on Friday
+    morning and a message waiting in the outbox."""
+    for user in (ALICE, BOB):
+        world.slack.add_user(user, tz="Europe/Paris")
+    assert browser.install(ACME).status_code == 200
+    assert browser.install(GLOBEX, admin=BOB).status_code == 200
+    with freeze_time(at("2026-11-23T10:00:00Z"), real_asyncio=True):
+        for team, user in ((ACME, ALICE), (GLOBEX, BOB)):
+            reply = world.slack_user.command(
+                "/followup", "initech send the pricing sheet due: fri", user=user, team=team
+            )
+            assert reply.status == 200
+        world.settle()
+    queue_dm(world.db, ACME, ALICE, "acme's waiting message")
+    queue_dm(world.db, GLOBEX, BOB, "globex's waiting message")
+    world.slack.clear()
+    return world
+
+
+@pytest.mark.parametrize(
+    "order", [("app_uninstalled", "tokens_revoked"), ("tokens_revoked", "app_uninstalled")]
+)
+def test_an_uninstall_stops_the_teams_sends_at_once_and_no_other_teams(
+    two_teams: Scenario, distributed: ServerThread, engine: Engine, order: tuple[str, str]
+) -> None:
+    world = two_teams
+    with freeze_time(at("2026-11-25T12:00:00Z"), real_asyncio=True):
+        uninstall(world.slack, distributed, ACME, order=order)
+
+    with world.db() as session:
+        (mark,) = session.scalars(select(TeamUninstall)).all()
+    assert (mark.team_id, mark.event, mark.since) == (ACME, order[0], at("2026-11-25T12:00:00Z"))
+    # Bolt's revocation listeners deleted Acme's installation; Globex's stays.
+    for table in (SLACK_INSTALLATIONS, SLACK_BOTS):
+        assert (count(engine, table, ACME), count(engine, table, GLOBEX)) == (0, 1)
+
+    report = world.sweep(NOW)
+    assert posted_to(world.slack) == {"D0BOB"}, "Globex's follow-up and message went out"
+    assert not [c for c in world.slack.calls() if c.token == world.slack.token_of(ACME)]
+    assert report.delivery.held == 0, "Acme's rows are not even tried"
+    assert outbox_of(world.db, ACME) == [OutboxStatus.PENDING], "held, not failed"
+    assert set(outbox_of(world.db, GLOBEX)) == {OutboxStatus.SENT}
+    assert count(engine, Nudge, ACME) == 0, "nothing planned for Acme"
+    assert count(engine, Nudge, GLOBEX) == 1
+
+
+def test_a_revoked_token_holds_only_its_teams_deliveries(
+    two_teams: Scenario, engine: Engine
+) -> None:
+    world = two_teams
+    world.slack.revoke(world.slack.token_of(ACME))  # Slack answers invalid_auth for it
+
+    report = world.sweep(NOW)
+    assert report.delivery.held >= 1
+    assert posted_to(world.slack) == {"D0BOB"}
+    assert set(outbox_of(world.db, ACME)) == {OutboxStatus.PENDING}
+    assert set(outbox_of(world.db, GLOBEX)) == {OutboxStatus.SENT}
+    with world.db() as session:
+        assert [hold.team_id for hold in session.scalars(select(DeliveryHold))] == [ACME]
+
+
+def test_a_reinstall_clears_the_mark_and_sends_what_was_held(
+    two_teams: Scenario,
+    browser: Browser,
+    distributed: ServerThread,
+    oauth_settings: Settings,
+    engine: Engine,
+) -> None:
+    world = two_teams
+    uninstall(world.slack, distributed, ACME)
+    world.sweep(NOW)
+    assert outbox_of(world.db, ACME) == [OutboxStatus.PENDING]
+
+    assert browser.install(ACME).status_code == 200
+    with world.db() as session:
+        assert session.scalars(select(TeamUninstall)).all() == []
+    world.slack.clear()
+    # A fresh process's view of the tokens (InstalledTeams keeps one a minute).
+    again = replace(world, client_for=InstalledTeams(oauth_settings, engine))
+    again.sweep("2026-11-27T09:31:00Z")
+    assert "D0ALICE" in posted_to(world.slack), "the held message and the follow-up go"
+    assert set(outbox_of(world.db, ACME)) == {OutboxStatus.SENT}
+    assert {c.token for c in world.slack.calls("chat.postMessage")} == {world.slack.token_of(ACME)}
+
+
+# --- one-workspace mode: the events come too, and the next request is a reinstall ----
+
+
+@pytest.fixture
+def one_team(
+    slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, client_for, settings: Settings
+) -> Iterator[Scenario]:
+    yield Scenario(slack_user, slack, db, client_for, settings)
+
+
+def test_one_workspace_mode_stops_on_uninstall_and_resumes_at_the_next_request(
+    one_team: Scenario, served: ServerThread
+) -> None:
+    world = one_team
+    world.slack.add_user(ALICE, tz="Europe/Paris")
+    world.say("2026-11-23T10:00:00Z", "/followup", "initech send the pricing sheet due: fri")
+    queue_dm(world.db, "T0ACME", ALICE, "a waiting message")
+    uninstall(world.slack, served, "T0ACME", tokens=["xoxb-test-token"])
+
+    world.sweep(NOW)
+    assert posted_to(world.slack) == set()
+    assert outbox_of(world.db, "T0ACME") == [OutboxStatus.PENDING]
+
+    world.slack.state.revoked.clear()  # installed again, the bot token works
+    assert world.slack_user.command("/followup", "initech").status == 200
+    world.slack.clear()
+    world.sweep("2026-11-27T09:31:00Z")
+    assert posted_to(world.slack) == {"D0ALICE"}
+    assert set(outbox_of(world.db, "T0ACME")) == {OutboxStatus.SENT}
+
+
+def test_revoking_only_peoples_tokens_leaves_the_bot_sending(
+    one_team: Scenario, served: ServerThread
+) -> None:
+    status = one_team.slack.send_event(
+        {"type": "tokens_revoked", "tokens": {"oauth": [ALICE], "bot": []}},
+        events_url=f"{served.url}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        team_id="T0ACME",
+    )
+    assert status == 200
+    with one_team.db() as session:
+        assert session.scalars(select(TeamUninstall)).all() == []
