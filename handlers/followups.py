@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot.services import followups
+from bot.services import followups, questions
 from bot.services.accounts import AccountShown, get_account
 from bot.services.calendar import WorkCalendar
 from bot.services.dates import DUE, DayReader
+from bot.services.due import MAX_QUESTIONS
 from bot.services.errors import DidYouMean, Suggestion, UsageError
 from bot.services.followups import CommitmentShown
 from bot.services.people import day_reader
@@ -30,7 +31,11 @@ from messages import render
 from storage.models import CommitmentDirection
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.orm import Session
+
+    from storage.models import Commitment
 
 COMMAND = "/followup"
 # What will be done, as the usage line names it, in errors about it.
@@ -126,18 +131,36 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
             reply = replied(session, command, deps, head=request.head.rsplit(" ", 1)[0], now=now)
         elif request is None:
             mine = followups.open_commitments(session, team_id=team_id, owner_id=user_id)
-            reply = render(
-                "followup_list",
-                commitments=[CommitmentShown.of(c) for c in mine],
-                account=None,
-                today=calendar.today(now),
+            owed = questions.owed_replies(
+                session, team_id=team_id, user_id=user_id, now=now, limit=MAX_QUESTIONS
             )
+            reply = _listing(mine, owed, None, calendar, now)
         else:
             reply = _account_reply(session, request, command, calendar, now)
     learn_person(context, command, now=now)
     if request is not None and request.records:
         refresh_home(context, team_id=team_id, user_id=user_id)
     ack(**ephemeral(reply))
+
+
+def _listing(
+    commitments: Sequence[Commitment],
+    owed: questions.OwedReplies,
+    account: AccountShown | None,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> dict[str, Any]:
+    """`/followup [ACCOUNT]`: the open follow-ups, after the replies owed to clients'
+    questions (as `/rapport due` lists them), so "nothing open" is never said of an
+    account with a question on the clock."""
+    return render(
+        "followup_list",
+        commitments=[CommitmentShown.of(c) for c in commitments],
+        owed=owed,
+        account=account,
+        today=calendar.today(now),
+        tz=calendar.tz,
+    )
 
 
 def _says_replied(head: str) -> bool:
@@ -163,12 +186,8 @@ def _account_reply(
     if not what:
         account = get_account(session, team_id=team_id, name=reading.name)
         theirs = followups.open_commitments(session, team_id=team_id, account_id=account.id)
-        return render(
-            "followup_list",
-            commitments=[CommitmentShown.of(c) for c in theirs],
-            account=AccountShown.of(account),
-            today=calendar.today(now),
-        )
+        owed = questions.owed_on_account(session, account, now=now, limit=MAX_QUESTIONS)
+        return _listing(theirs, owed, AccountShown.of(account), calendar, now)
     commitment = followups.add_commitment(
         session,
         team_id=team_id,

@@ -342,8 +342,10 @@ def every_template(text: str) -> dict[str, dict]:
         "followup_list": render(
             "followup_list",
             commitments=[commitment(text)] * 45,
+            owed=owed(text, 10, 5),
             account=None,
             today=date(2026, 11, 28),
+            tz=ZoneInfo("America/New_York"),
         ),
         "nudge_dm": render(
             "nudge_dm",

@@ -639,7 +639,10 @@ def record_choice(
     account = get_account(session, team_id=team_id, name=account_name)
     latest = next(iter(_sets(session, team_id=team_id, account_id=account.id)), None)
     if latest is None:
-        raise NotFound(f"There is no MESO set on “{account.name}” yet.")
+        raise NotFound(
+            f"There is no MESO set on “{account.name}” yet, so no pick to record. Build "
+            f"one first: `/meso {account.name} A: … | B: …`."
+        )
     wanted = " ".join(label.split()).casefold()
     offer = next((o for o in latest.offers if o.label.casefold() == wanted), None)
     if offer is None:

@@ -354,6 +354,22 @@ def owed_replies(
     return OwedReplies(shown, more, now)
 
 
+def owed_on_account(
+    session: Session, account: Account, *, now: datetime, limit: int
+) -> OwedReplies:
+    """The account's questions still waiting for a reply, whoever owes it, as
+    `/followup ACCOUNT` lists them; none on a lost account (they leave every list with
+    it, as in `owed_replies`)."""
+    if account_state.is_lost(account.stage):
+        return OwedReplies((), 0, now)
+    waiting = sorted(
+        open_questions(session, team_id=account.team_id, account_id=account.id),
+        key=lambda question: (question.reply_by, question.id),
+    )
+    shown = tuple(QuestionShown.of(question) for question in waiting[:limit])
+    return OwedReplies(shown, max(len(waiting) - limit, 0), now)
+
+
 # --- the KPI ----------------------------------------------------------------------------
 
 
