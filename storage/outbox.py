@@ -269,9 +269,7 @@ def holds(session: Session) -> Sequence[DeliveryHold]:
 def holds_to_check(session: Session, *, before: datetime) -> Sequence[DeliveryHold]:
     # An uninstalled team's hold is lifted by its reinstall, not by a token check.
     return session.scalars(
-        select(DeliveryHold).where(
-            DeliveryHold.checked_at < before, serving(DeliveryHold.team_id)
-        )
+        select(DeliveryHold).where(DeliveryHold.checked_at < before, serving(DeliveryHold.team_id))
     ).all()
 
 

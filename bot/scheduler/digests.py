@@ -240,8 +240,7 @@ def _messages(
         return quiet, [], digest.counts
     top = render("digest_top", digest=digest, week_of=week_of, scope_label=cover.label)
     follow_ups = [
-        (details_kind(part), message)
-        for part, message in enumerate(details_messages(digest), 1)
+        (details_kind(part), message) for part, message in enumerate(details_messages(digest), 1)
     ]
     data = charts.chart_data(digest.chart)
     if charts.has_data(data):

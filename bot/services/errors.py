@@ -116,9 +116,7 @@ class AccountUnsure(UserFacingError):
             super().__init__(f"Is the new account “{new_name}” or “{shorter_name}”?")
         else:
             names = " or ".join(f"“{option.name}”" for option in options)
-            opening = (
-                "Which account?" if named_later else f"There is no account called “{typed}”."
-            )
+            opening = "Which account?" if named_later else f"There is no account called “{typed}”."
             super().__init__(f"{opening} Did you mean {names}?")
         self.shorter_name = shorter_name
         # The accounts were named further on in the text, not at its start.

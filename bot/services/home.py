@@ -326,9 +326,7 @@ def home_summary(
         tz=tz,
         accounts=lines[:HOME_ACCOUNTS],
         more_accounts=max(len(lines) - HOME_ACCOUNTS, 0),
-        owed=owed_replies(
-            session, team_id=team_id, user_id=user_id, now=now, limit=HOME_QUESTIONS
-        ),
+        owed=owed_replies(session, team_id=team_id, user_id=user_id, now=now, limit=HOME_QUESTIONS),
         open_commitments=[CommitmentShown.of(commitment) for commitment in commitments],
         more_commitments=max(open_count - HOME_COMMITMENTS, 0),
         upcoming=coming,
