@@ -4,8 +4,9 @@ No public URL: the process calls apps.connections.open with the app-level token 
 reads envelopes from the WebSocket it is given. The client is slack_sdk's
 `websockets` one: on a refresh (Slack's `disconnect`, every few hours) it opens the
 new connection while the old one is still read, and only then lets the old one go,
-so no envelope waits out a reconnection. The built-in client stopped reading for up
-to its 3 s socket timeout there (bench/README.md, Socket Mode refresh).
+so no envelope waits out a reconnection; ours also reads the old one to the end of its
+close. The built-in client stopped reading for up to its 3 s socket timeout there
+(bench/README.md, Socket Mode refresh).
 
 Envelopes are dispatched on threads, as `rapport serve` does for HTTP
 (bot/app/server.py): slash commands on threads of their own, the rest on a second
@@ -25,6 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import websockets
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
@@ -33,6 +35,8 @@ from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.websockets import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from bot.app.server import COMMAND_THREADS
 from handlers.edge import after_ack
@@ -43,6 +47,45 @@ log = logging.getLogger("rapport.socket_mode")
 # Threads for envelopes other than slash commands (button clicks, modal submissions,
 # events), whose listeners may call Slack and wait for it.
 OTHER_THREADS = 10
+
+
+class OverlappingSocketModeClient(SocketModeClient):
+    """slack_sdk's `websockets` client, reading a refreshed connection to its end.
+
+    The library's own connect() opens the new connection, then stops reading the old
+    one and closes it: an envelope Slack had already sent on the old connection in that
+    instant was never read (bench/socket_refresh.py --late-on-old: 8 of 20). Here the
+    old connection is closed and read at once, until its close handshake ends, and
+    what it still carried is handled like any other envelope (acked on the new one).
+    """
+
+    async def connect(self) -> None:
+        if self.wss_uri is None:
+            self.wss_uri = await self.issue_new_wss_url()
+        old = self.current_session
+        self.current_session = await websockets.connect(
+            uri=self.wss_uri, ping_interval=self.ping_interval
+        )
+        self.auto_reconnect_enabled = self.default_auto_reconnect_enabled
+        for task in (self.current_session_monitor, self.message_receiver):
+            if task is not None:
+                task.cancel()
+        self.current_session_monitor = asyncio.ensure_future(self.monitor_current_session())
+        self.message_receiver = asyncio.ensure_future(self.receive_messages())
+        self.logger.info("a new Socket Mode connection is up")
+        if old is not None:
+            asyncio.ensure_future(self._read_to_the_end(old))
+
+    async def _read_to_the_end(self, session: ClientConnection) -> None:
+        closing = asyncio.ensure_future(session.close())
+        try:
+            async for message in session:
+                text = message.decode() if isinstance(message, bytes) else message
+                await self.enqueue_message(text)
+        except ConnectionClosed:
+            pass  # closed before its close handshake ended: nothing more to read
+        await closing
+        self.logger.info("the refreshed Socket Mode connection is closed")
 
 
 class AppTokenRefused(Exception):
@@ -85,7 +128,7 @@ class SocketModeServer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, serve until `stop` is set, then drain and close."""
-        client = SocketModeClient(
+        client = OverlappingSocketModeClient(
             app_token=self.app_token,
             logger=logging.getLogger("rapport.socket_mode.client"),
             web_client=AsyncWebClient(base_url=self.slack_api_url),
@@ -130,7 +173,7 @@ class SocketModeServer:
             response: BoltResponse = run_bolt_app(self.app, req)
             return response
 
-    async def _drain(self, client: SocketModeClient) -> None:
+    async def _drain(self, client: OverlappingSocketModeClient) -> None:
         """Stop reading (and reconnecting), then wait for what was taken."""
         client.auto_reconnect_enabled = False
         for reader in (client.message_receiver, client.current_session_monitor):

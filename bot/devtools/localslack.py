@@ -613,6 +613,10 @@ class Ack:
     seconds: float
 
 
+class ConnectionClosedByApp(Exception):
+    """An envelope for a connection the app has closed: Slack would send it elsewhere."""
+
+
 @dataclass
 class _Link:
     number: int
@@ -745,12 +749,17 @@ class LocalSocketMode:
                 if not ready:
                     raise RuntimeError("no open Socket Mode connection to send to")
                 connection = ready[next(self._turn) % len(ready)]
+            if connection not in self._links:
+                raise ConnectionClosedByApp(f"Socket Mode connection {connection} is closed")
             websocket = self._links[connection].websocket
             self._sent[envelope_id] = time.monotonic()
-        websocket.send(json.dumps(envelope))
+        try:
+            websocket.send(json.dumps(envelope))
+        except ConnectionClosed:
+            raise ConnectionClosedByApp(f"Socket Mode connection {connection} is closing") from None
         return envelope_id
 
-    def command(self, body: str, *, connection: int | None = None) -> str:
+    def command(self, body: str, connection: int | None = None) -> str:
         """A slash command, from a form body as `command_body` builds it."""
         payload = {key: values[0] for key, values in parse_qs(body).items()}
         return self.send("slash_commands", payload, connection=connection)
