@@ -90,10 +90,11 @@ def qbr_reply(
     held: date | None,
     reader_id: str,
     extra: bool = False,
+    fit: review_cadence.CadenceFit | None = None,
 ) -> dict[str, Any]:
     """The reply to scheduling a QBR or holding the one planned for `held`: when the
     next is, and when the owner will hear of it (the reminders still ahead, each on
-    one of their working days)."""
+    one of their working days); with `fit`, the governance plan's cadence beside it."""
     today = calendar.today(now)
     # Where the cadence alone would have put the next review, when the calendar moved it.
     by_cadence = (
@@ -116,6 +117,8 @@ def qbr_reply(
         asked_on=rhythm.asked_on(qbr, calendar),
         day_off=calendar.why_not_working(qbr.next_on, whose=whose),
         when=relative_day(qbr.next_on, today),
+        fit=fit,
+        align_action=Action.QBR_ALIGN,
     )
 
 
@@ -168,10 +171,14 @@ def qbr(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> N
                 calendar=calendar,
                 now=now,
             )
-            message = with_new_account(
-                qbr_reply(review, account, calendar, now, held=None, reader_id=command["user_id"]),
-                reading,
+            # A rhythm set by hand may leave the plan agreed with the buyer: say so.
+            fit = review_cadence.cadence_fit(
+                session, team_id=account.team_id, account_id=account.id
             )
+            reply = qbr_reply(
+                review, account, calendar, now, held=None, reader_id=command["user_id"], fit=fit
+            )
+            message = with_new_account(reply, reading)
             learn_person(context, command, now=now)
         else:
             account = get_account(session, team_id=team_of(command), name=reading.name)

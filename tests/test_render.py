@@ -28,6 +28,7 @@ from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upc
 from bot.services.lifecycle import Closed, Outcome
 from bot.services.questions import OwedReplies
 from bot.services.ratings import RatingShown, RecoveryShown
+from bot.services.review_cadence import CadenceFit
 from bot.services.rhythm import QbrReminder
 from handlers.edge.errors import usage_for
 from handlers.rapport import help_sections, suggestions
@@ -380,6 +381,9 @@ def every_template(text: str) -> dict[str, dict]:
                 asked_on=date(2027, 1, 18),
                 moved_from=date(2027, 1, 16) if held else None,
                 moved_why="a Saturday, not one of your working days",
+                # The first against a weekly plan it does not follow.
+                fit=None if n else CadenceFit(1, "weekly", "month", "quarter", None, True),
+                align_action=Action.QBR_ALIGN,
             )
             for n, (held, extra, ahead) in enumerate(
                 [

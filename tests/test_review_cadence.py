@@ -102,6 +102,25 @@ def test_the_card_says_when_plan_and_qbrs_disagree_and_one_click_lines_them_up(
         assert buttons(card.body, Action.QBR_ALIGN) == []
 
 
+def test_setting_qbrs_by_hand_says_when_they_leave_the_plan(
+    slack_user: SlackSender, slack: LocalSlack, acme: str
+) -> None:
+    with freeze_time(NOW, real_asyncio=True):
+        write_plan(slack_user, slack, ACME, cadence="monthly")
+
+        apart = slack_user.command("/rapport", f"qbr {ACME} next: 2027-01-20 every: quarter")
+
+        assert "Next QBR with *Acme Corp*: *Wed 20 Jan 2027*" in apart.text
+        assert "The plan says monthly reviews, but QBRs are set for every quarter" in apart.text
+        [line_up] = buttons(apart.body, Action.QBR_ALIGN)
+        assert line_up["text"]["text"] == "Set QBRs to every month"
+
+        along = slack_user.command("/rapport", f"qbr {ACME} next: 2027-01-20 every: month")
+
+        assert "The plan says" not in along.text and "in step" not in along.text
+        assert buttons(along.body, Action.QBR_ALIGN) == []
+
+
 def test_a_review_within_the_new_interval_keeps_its_day(
     slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, acme: str
 ) -> None:
