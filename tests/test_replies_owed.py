@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.services import due, questions
+from bot.services.calendar import WorkCalendar
 from storage.db import SessionFactory
 from storage.models import ClientQuestion
 from tests.conftest import at
@@ -119,3 +121,28 @@ def test_due_and_home_list_replies_owed_first_in_the_followup_replys_words(
     after = s.say("2026-12-03T15:30:00Z", "/rapport", "due")
     assert "Replies owed to clients" not in after.text and "Globex" in after.text
     assert "Replies owed" not in blocks_text(home_at(s.slack_user, s.slack, "2026-12-03T15:30:00Z"))
+
+
+def test_the_same_question_typed_again_while_it_waits_is_one_question(
+    db: SessionFactory,
+) -> None:
+    calendar = WorkCalendar(tz=ZoneInfo("UTC"))
+    with db.begin() as session:
+        acme = account(session, "Acme")
+
+        def typed(text: str, hours_later: int) -> questions.Recorded:
+            asked = questions.Asked(text, NOW + timedelta(hours=hours_later), ALICE)
+            later = NOW + timedelta(hours=hours_later)
+            return questions.ask(
+                session, acme, asked, calendar=calendar, norm_minutes=240, now=later
+            )
+
+        first = typed("Pricing for 200 seats?", 0)
+        again = typed("pricing  for 200 SEATS?", 1)
+        other = typed("Is SSO included?", 1)
+
+        assert not first.already and again.already and not other.already
+        assert again.question.id == first.question.id
+        assert again.question.reply_by == first.question.reply_by == at("2026-12-03T14:00:00")
+        waiting = questions.open_questions(session, team_id=TEAM, account_id=acme.id)
+        assert len(waiting) == 2

@@ -217,7 +217,7 @@ def ask(
     text = clean_question(asked.text)
     account_state.require_live(account, "start a reply clock on it")
     at = min(asked.at, now)  # a message's time a little ahead of ours
-    flagged = _flagged(session, account, asked.permalink)
+    flagged = _flagged(session, account, asked.permalink, text)
     if flagged is not None:
         clock_from = calendar.next_open(flagged.asked_at)
         return Recorded(QuestionShown.of(flagged), flagged.next_nudge_at, clock_from, True)
@@ -240,18 +240,17 @@ def ask(
     return Recorded(shown, remind_at, calendar.next_open(at))
 
 
-def _flagged(session: Session, account: Account, link: str | None) -> ClientQuestion | None:
-    """The account's question from the message `link` names, if it is still waiting."""
-    if link is None:
-        return None
-    return session.scalar(
-        select(ClientQuestion).where(
-            ClientQuestion.team_id == account.team_id,
-            ClientQuestion.account_id == account.id,
-            ClientQuestion.permalink == link,
-            ClientQuestion.answered_at.is_(None),
-        )
-    )
+def _flagged(
+    session: Session, account: Account, link: str | None, text: str
+) -> ClientQuestion | None:
+    """The account's question still waiting from the message `link` names, or, typed,
+    the same words (case and spacing aside): one question, on the clock since it was
+    first asked, however often it is flagged or typed again."""
+    waiting = open_questions(session, team_id=account.team_id, account_id=account.id)
+    if link is not None:
+        return next((q for q in waiting if q.permalink == link), None)
+    same = text.casefold()
+    return next((q for q in waiting if q.question.casefold() == same), None)
 
 
 def question_by_id(session: Session, *, team_id: str, question_id: int) -> ClientQuestion:
