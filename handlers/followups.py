@@ -123,12 +123,17 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     deps = deps_of(context)
     team_id, user_id = team_of(command), command["user_id"]
     now = utcnow()
+    # Whose App Home the command changes, besides the caller's when it records.
+    changed: set[str] = set()
     with deps.db.begin() as session:
         calendar = deps.calendar_of(session, team_id=team_id, user_id=user_id)
         if request is not None and request.asked is not None:
-            reply = record(session, command, deps, head=request.head, asked=request.asked, now=now)
+            reply, changed = record(
+                session, command, deps, head=request.head, asked=request.asked, now=now
+            )
         elif request is not None and not request.records and _says_replied(request.head):
-            reply = replied(session, command, deps, head=request.head.rsplit(" ", 1)[0], now=now)
+            head = request.head.rsplit(" ", 1)[0]
+            reply, changed = replied(session, command, deps, head=head, now=now)
         elif request is None:
             mine = followups.open_commitments(session, team_id=team_id, owner_id=user_id)
             owed = questions.owed_replies(
@@ -139,7 +144,9 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
             reply = _account_reply(session, request, command, calendar, now)
     learn_person(context, command, now=now)
     if request is not None and request.records:
-        refresh_home(context, team_id=team_id, user_id=user_id)
+        changed.add(user_id)
+    for person in changed:
+        refresh_home(context, team_id=team_id, user_id=person)
     ack(**ephemeral(reply))
 
 

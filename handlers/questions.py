@@ -22,6 +22,7 @@ from handlers.edge.after_ack import ack_only, clicks_after_ack, later
 from handlers.edge.caller import team_of
 from handlers.edge.context import Deps, caller_calendar, deps_of, owner_calendar, utcnow
 from handlers.edge.forms import Form
+from handlers.edge.home_tab import refresh_home
 from handlers.edge.payloads import action_value
 from handlers.edge.replies import ephemeral
 from handlers.rhythm import permalink
@@ -49,9 +50,14 @@ def account_part(head: str) -> str:
     return " ".join(words)
 
 
+# A reply to a command about questions, and whose App Home it changes: the owners of
+# the questions it put on the clock or stopped (refreshed once the change is committed).
+Said = tuple[dict[str, Any], set[str]]
+
+
 def record(
     session: Session, command: dict[str, str], deps: Deps, *, head: str, asked: str, now: datetime
-) -> dict[str, Any]:
+) -> Said:
     """`/followup ACCOUNT they asked: …`: the question on the owner's clock, and the
     reply saying by when, counted how, and who is reminded."""
     if not asked.strip():
@@ -75,12 +81,12 @@ def record(
         now=now,
         buttons=True,
     )
-    return with_new_account(message, reading)
+    return with_new_account(message, reading), {recorded.question.owner_id}
 
 
 def replied(
     session: Session, command: dict[str, str], deps: Deps, *, head: str, now: datetime
-) -> dict[str, Any]:
+) -> Said:
     """`/followup ACCOUNT replied`: every question of the account still waiting, answered."""
     reading = read_account_of(session, command, head, usage=COMMAND, creates=False)
     account = get_account(session, team_id=team_of(command), name=reading.name)
@@ -91,7 +97,8 @@ def replied(
         calendar=owner_calendar(session, deps, account),
         now=now,
     )
-    return render("question_replied", answered=answered, again=False)
+    message = render("question_replied", answered=answered, again=False)
+    return message, {question.owner_id for question in answered}
 
 
 def norm(ack: Ack, command: dict[str, str], context: BoltContext, typed: str) -> None:
@@ -144,7 +151,9 @@ def replied_clicked(body: dict[str, Any], context: BoltContext, respond: Respond
         message = render(
             "question_replied", answered=[questions.QuestionShown.of(question)], again=not stopped
         )
+        owner = question.owner_id
     respond(text=message["text"], blocks=message["blocks"], replace_original=True)
+    refresh_home(context, team_id=team_id, user_id=owner)
 
 
 # --- the *Reply owed* message shortcut ------------------------------------------------
@@ -252,6 +261,7 @@ def submit_reply_owed(
         )
     title = "Already on the clock" if recorded.already else "On the clock"
     ack(response_action="update", view=render("notice_modal", title=title, message=message))
+    refresh_home(context, team_id=team_id, user_id=recorded.question.owner_id)
 
 
 def register(app: App) -> None:

@@ -16,7 +16,7 @@ from storage.models import ClientQuestion
 from tests.conftest import at
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, OTHER_TEAM, TEAM, blocks_text
-from tests.test_home import home_at, section
+from tests.test_home import home_at, section, wait_for
 from tests.test_home_service import account
 
 THURSDAY = "2026-12-03T10:00:00+00:00"  # hours 9 to 18, UTC (nobody's zone is known)
@@ -146,3 +146,24 @@ def test_the_same_question_typed_again_while_it_waits_is_one_question(
         assert again.question.reply_by == first.question.reply_by == at("2026-12-03T14:00:00")
         waiting = questions.open_questions(session, team_id=TEAM, account_id=acme.id)
         assert len(waiting) == 2
+
+
+def test_home_follows_the_questions_of_its_viewer_put_on_and_off_the_clock(
+    s: Scenario,
+) -> None:
+    s.say(THURSDAY, "/rapport", 'account "Acme Corp" type: strategic')
+    home_at(s.slack_user, s.slack, THURSDAY)  # Alice looks at her Home
+
+    def republished_after(count: int) -> str:
+        latest = wait_for(s.slack, "views.publish", count + 1)[-1]
+        assert latest["user_id"] == ALICE
+        return blocks_text(latest["view"])
+
+    count = len(s.slack.calls("views.publish"))
+    # Bob flags a question on Alice's account: the reply is hers, so is the change.
+    s.say(THURSDAY, "/followup", "Acme Corp they asked: pricing for 200 seats?", user=BOB)
+    assert "Reply by *Thu 3 Dec 14:00*" in republished_after(count)
+
+    count = len(s.slack.calls("views.publish"))
+    s.say("2026-12-03T11:00:00Z", "/followup", "Acme Corp replied")
+    assert "Replies owed to clients" not in republished_after(count)
