@@ -271,7 +271,7 @@ def test_two_processes_share_the_envelopes_and_one_stops_without_dropping_work(
     # lock another connection holds, as a long transaction would).
     with lock_held(engine):
         waiting = side.command(command("acme give: 2% discount get: a quote"), connection=there)
-        time.sleep(0.3)  # read and dispatched: it waits for the lock
+        time.sleep(0.5)  # read and dispatched (well within its 1.5 s budget): it waits
         there_process.process.send_signal(signal.SIGTERM)
         assert there_process.wait_said("stopping: no new envelopes")
         late = side.command(command("latecomer give: 1% discount get: a logo"), connection=there)
