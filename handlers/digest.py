@@ -207,11 +207,12 @@ def _preview(
     scope, scope_ids = (sub.scope, sub.scope_ids) if sub else (DigestScope.TEAM, None)
     cover = digests.coverage(lambda _team: client, team_id, scope, scope_ids)
     with deps.db() as session:
-        message = digests.preview(
+        messages = digests.preview(
             session, team_id=team_id, channel_id=channel_id, sub=sub, cover=cover, tz=tz, now=now
         )
     assert context.respond is not None
-    context.respond(**ephemeral(message))
+    for message in messages:  # in order; a response_url takes up to five
+        context.respond(**ephemeral(message))
 
 
 def overdue(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:

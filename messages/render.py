@@ -283,17 +283,21 @@ def render_in_parts(
 ) -> list[dict[str, Any]]:
     """Render `pieces` (a digest's sections, say) over as many messages as they need, in
     order, as few as fit: each part is the template rendered with `pieces` (its share),
-    `part` and `parts` (its number and how many), within `max_blocks` blocks and
-    `max_chars` characters of blocks. A piece too big for a part of its own still gets
-    one (the template's own clipping keeps it within Slack's limits)."""
+    `part` and `parts` (its number and how many; the first may carry more, a summary,
+    and is measured as it is), within `max_blocks` blocks and `max_chars` characters
+    of blocks. A piece too big for a part of its own still gets one (the template's
+    own clipping keeps it within Slack's limits)."""
     groups: list[list[Any]] = []
     for piece in pieces:
         if groups:
-            # Measured as a middle part: its part marker counts as it will when sent.
-            if _fits(template_name, [*groups[-1], piece], max_blocks, max_chars, context):
+            # Measured as the part it is, of many: its part marker counts as sent.
+            part = len(groups)
+            if _fits(template_name, [*groups[-1], piece], part, max_blocks, max_chars, context):
                 groups[-1].append(piece)
                 continue
         groups.append([piece])
+    # No pieces at all: the template still says so, in one message.
+    groups = groups or [[]]
     return [
         render(template_name, pieces=group, part=number, parts=len(groups), **context)
         for number, group in enumerate(groups, 1)
@@ -303,12 +307,13 @@ def render_in_parts(
 def _fits(
     template_name: str,
     pieces: list[Any],
+    part: int,
     max_blocks: int,
     max_chars: int,
     context: dict[str, Any],
 ) -> bool:
     try:
-        trial = render(template_name, pieces=pieces, part=2, parts=3, **context)
+        trial = render(template_name, pieces=pieces, part=part, parts=99, **context)
     except ValueError:  # more blocks than any message may hold
         return False
     size = len(json.dumps(trial["blocks"], ensure_ascii=False))

@@ -721,3 +721,29 @@ def test_a_part_that_failed_for_good_comes_back_with_the_parts_after_it(
     assert thread == IN_PARTS
     (chart,) = scene.slack.calls("files.completeUploadExternal")
     assert chart.args["thread_ts"] == top["ts"]
+
+
+def test_a_big_teams_preview_comes_in_parts_each_within_slacks_limits(
+    scene: Scenario,
+) -> None:
+    big_team(scene.db)
+    with freeze_time(at(MONDAY), real_asyncio=True):
+        reply = scene.slack_user.command("/rapport", "digest preview")
+    assert reply.status == 200
+    scene.settle()
+
+    answers = [c.args for c in scene.slack.calls("response_url")]
+    assert len(answers) > 1
+    assert answers[0]["text"].startswith("Preview of the digest for")  # type: ignore[union-attr]
+    assert f"In {len(answers)} messages." in blocks_text(answers[0])
+    for number, answer in enumerate(answers, 1):
+        assert answer["response_type"] == "ephemeral"
+        blocks = answer["blocks"]
+        assert isinstance(blocks, list) and len(blocks) < 50
+        assert len(json.dumps(blocks, ensure_ascii=False)) <= 12_000
+        if number > 1:
+            assert f"Preview, part {number} of {len(answers)}." in blocks_text(answer)
+    shown = "\n".join(blocks_text(a) for a in answers)
+    assert all(
+        shown.count(f"*{title}* (") == 1 for title in ("Follow-ups overdue", "Health falling")
+    )

@@ -33,7 +33,7 @@ from bot.services.rhythm import QbrReminder
 from handlers.edge.errors import usage_for
 from handlers.rapport import help_sections, suggestions
 from handlers.ratings import RatingForm, rating_modal
-from messages import escape, render
+from messages import escape, render, render_in_parts
 from messages.ids import Action
 from messages.render import render_source
 from tests.slackkit import mrkdwn_texts
@@ -524,16 +524,23 @@ def team_templates(text: str) -> dict[str, dict]:
             for part, message in enumerate(details_messages(digest), 1)  # type: ignore[arg-type]
         },
         "digest_quiet": render("digest_quiet", digest=digest, week_of=week_of, scope_label=SCOPE),
-        "digest_preview": render(
-            "digest_preview",
-            open_action=Action.DIGEST_OPEN_ACCOUNT.value,
-            digest=digest,
-            week_of=week_of,
-            scope_label=SCOPE,
-            channel_id="C0SALES",
-            schedule=SCHEDULE,
-            quiet="skip",
-        ),
+        **{
+            f"digest_preview {part}": message
+            for part, message in enumerate(
+                render_in_parts(
+                    "digest_preview",
+                    digest.sections,
+                    open_action=Action.DIGEST_OPEN_ACCOUNT.value,
+                    digest=digest,
+                    week_of=week_of,
+                    scope_label=SCOPE,
+                    channel_id="C0SALES",
+                    schedule=SCHEDULE,
+                    quiet="skip",
+                ),
+                1,
+            )
+        },
         "digest_problem": render("digest_problem", error="missing_scope", label=SCOPE),
         "digest_chart_text": render(
             "digest_chart_text", summary="Kept on time: 80%, 75%, 90% over three weeks"

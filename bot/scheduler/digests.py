@@ -274,8 +274,9 @@ def preview(
     cover: Coverage,
     tz: ZoneInfo,
     now: datetime,
-) -> dict[str, Any]:
-    """The digest as `channel_id` would get it now, for one person's eyes."""
+) -> list[dict[str, Any]]:
+    """The digest as `channel_id` would get it now, for one person's eyes: its summary
+    and sections, over as many ephemeral messages as Slack's limits need."""
     picture = rules.load_team(session, team_id=team_id, tz=tz, now=now)
     digest = rules.build_digest(
         picture,
@@ -285,8 +286,9 @@ def preview(
         # An ephemeral message holds 50 blocks: fewer lines a section than the thread.
         lines_per_section=6,
     )
-    return render(
+    return render_in_parts(
         "digest_preview",
+        digest.sections,
         open_action=OPEN_ACCOUNT,
         digest=digest,
         week_of=rules.monday_of(picture.today),
