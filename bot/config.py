@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_SETUP_HINT = "See README.md, section 'Create the Slack app', for where to find it."
@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     # A team's own coaching library (YAML, same shape as messages/library/playbook.yaml),
     # merged over the built-in one by key; checked here so a bad file stops startup.
     playbook_file: Path | None = None
+    # Days a workspace's data is kept after Rapport is uninstalled from it (a reinstall
+    # within them finds everything as it was); 0 deletes it at the next sweep.
+    uninstall_retention_days: int = Field(
+        default=30,
+        ge=0,
+        validation_alias=AliasChoices(
+            "rapport_uninstall_retention_days", "uninstall_retention_days"
+        ),
+    )
 
     @field_validator("playbook_file")
     @classmethod

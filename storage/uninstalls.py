@@ -55,6 +55,16 @@ def marked_teams(session: Session) -> set[str]:
     return set(session.scalars(select(TeamUninstall.team_id)))
 
 
+def lock_mark(session: Session, *, team_id: str) -> bool:
+    """Whether the workspace is marked, its mark locked for this transaction."""
+    return (
+        session.scalar(
+            select(TeamUninstall.team_id).where(TeamUninstall.team_id == team_id).with_for_update()
+        )
+        is not None
+    )
+
+
 def due(session: Session, *, before: datetime) -> Sequence[TeamUninstall]:
     """The marks set at or before `before`: their workspaces' data is to be deleted."""
     return session.scalars(

@@ -4,21 +4,25 @@ workspace stops at once while the others' go on; a reinstall brings it all back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from freezegun import freeze_time
+from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
+from bot.services import uninstalls
 from bot.slackapi.installs import InstalledTeams
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import (
     SLACK_BOTS,
     SLACK_INSTALLATIONS,
+    Base,
     DeliveryHold,
     Nudge,
     OutboxMessage,
@@ -38,6 +42,7 @@ browser = install_flow.browser
 world = install_flow.world
 
 NOW = "2026-11-27T09:30:00Z"
+UNINSTALLED_AT = "2026-11-25T12:00:00Z"
 
 
 def queue_dm(db: SessionFactory, team: str, user: str, text: str) -> None:
@@ -72,10 +77,14 @@ def count(engine: Engine, table: object, team: str) -> int:
         return int(conn.execute(select(func.count()).where(column == team)).scalar() or 0)
 
 
-def uninstall(slack: LocalSlack, server: ServerThread, team: str, **how: object) -> None:
-    statuses = slack.uninstall(
-        team, events_url=f"{server.url}/slack/events", signing_secret=SIGNING_SECRET, **how
-    )  # type: ignore[arg-type]
+def uninstall(
+    slack: LocalSlack, server: ServerThread, team: str, when: str = UNINSTALLED_AT, **how: object
+) -> None:
+    """An admin of `team` removes Rapport at `when` (Slack's events come at once)."""
+    with freeze_time(at(when), real_asyncio=True):
+        statuses = slack.uninstall(
+            team, events_url=f"{server.url}/slack/events", signing_secret=SIGNING_SECRET, **how
+        )  # type: ignore[arg-type]
     assert set(statuses) == {200}
 
 
@@ -111,8 +120,7 @@ def test_an_uninstall_stops_the_teams_sends_at_once_and_no_other_teams(
     two_teams: Scenario, distributed: ServerThread, engine: Engine, order: tuple[str, str]
 ) -> None:
     world = two_teams
-    with freeze_time(at("2026-11-25T12:00:00Z"), real_asyncio=True):
-        uninstall(world.slack, distributed, ACME, order=order)
+    uninstall(world.slack, distributed, ACME, order=order)
 
     with world.db() as session:
         (mark,) = session.scalars(select(TeamUninstall)).all()
@@ -213,3 +221,103 @@ def test_revoking_only_peoples_tokens_leaves_the_bot_sending(
     assert status == 200
     with one_team.db() as session:
         assert session.scalars(select(TeamUninstall)).all() == []
+
+
+# --- the retention period: the data goes after it, by the sweep, in batches -----------
+
+
+def rows_of(engine: Engine, team: str) -> dict[str, int]:
+    """How many rows every table with a team_id holds for `team` (empty ones left out)."""
+    found = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if "team_id" in table.c:
+                n = conn.execute(
+                    select(func.count()).select_from(table).where(table.c.team_id == team)
+                ).scalar()
+                if n:
+                    found[table.name] = int(n)
+    return found
+
+
+def kept(now: dict[str, int], before: dict[str, int]) -> bool:
+    """Every row counted before is still there (sweeps add some: health days, sends)."""
+    return all(now.get(table, 0) >= count for table, count in before.items())
+
+
+def test_the_teams_data_is_deleted_after_the_retention_period_and_no_other_teams(
+    two_teams: Scenario, distributed: ServerThread, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = two_teams
+    world.sweep(NOW)  # Globex's follow-up goes out; Acme's data is all still there
+    uninstall(world.slack, distributed, ACME)
+    acme, globex = rows_of(engine, ACME), rows_of(engine, GLOBEX)
+    assert {"accounts", "commitments", "outbox", "team_uninstalls"} <= set(acme)
+
+    world.sweep("2026-12-25T11:59:00Z")  # a minute short of 30 days
+    assert rows_of(engine, ACME) == acme
+
+    with caplog.at_level(logging.INFO, logger="rapport.purge"):
+        world.sweep("2026-12-25T12:00:00Z")
+    assert rows_of(engine, ACME) == {}, "every table, the mark included"
+    assert kept(rows_of(engine, GLOBEX), globex), "Globex's data untouched"
+    (said,) = [r.getMessage() for r in caplog.records if r.name == "rapport.purge"]
+    assert "data is deleted" in said and "accounts 1" in said and "commitments 1" in said
+
+
+@pytest.fixture
+def acme_gone(two_teams: Scenario, distributed: ServerThread) -> Scenario:
+    """The two teams, Acme uninstalled on Wednesday."""
+    uninstall(two_teams.slack, distributed, ACME)
+    return two_teams
+
+
+@pytest.fixture
+def at_once(oauth_settings: Settings) -> Settings:
+    """RAPPORT_UNINSTALL_RETENTION_DAYS=0."""
+    return oauth_settings.model_copy(update={"uninstall_retention_days": 0})
+
+
+def test_with_no_retention_the_data_goes_at_the_next_sweep_in_batches(
+    acme_gone: Scenario, engine: Engine, at_once: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = acme_gone
+    monkeypatch.setattr(uninstalls, "PURGE_BATCH", 2)
+    monkeypatch.setattr(uninstalls, "PURGE_PER_SWEEP", 3)
+    before = sum(rows_of(engine, ACME).values())
+    globex = rows_of(engine, GLOBEX)
+
+    sweeps = 0
+    while rows_of(engine, ACME):
+        world.sweep(NOW, settings=at_once)
+        sweeps += 1
+        assert sweeps < 10
+    assert sweeps == -(-(before - 1) // 3), "3 rows a sweep, the mark last"
+    assert kept(rows_of(engine, GLOBEX), globex)
+
+
+def test_a_reinstall_after_the_deletion_began_stops_it(
+    acme_gone: Scenario,
+    browser: Browser,
+    engine: Engine,
+    at_once: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = acme_gone
+    monkeypatch.setattr(uninstalls, "PURGE_PER_SWEEP", 1)
+    world.sweep(NOW, settings=at_once)
+    left = rows_of(engine, ACME)
+    assert browser.install(ACME).status_code == 200
+    world.sweep("2026-11-27T09:31:00Z", settings=at_once)
+    assert rows_of(engine, ACME)["accounts"] == left["accounts"] == 1
+
+
+def test_the_retention_period_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings(_env_file=None).uninstall_retention_days == 30  # type: ignore[call-arg]
+    monkeypatch.setenv("RAPPORT_UNINSTALL_RETENTION_DAYS", "7")
+    assert Settings(_env_file=None).uninstall_retention_days == 7  # type: ignore[call-arg]
+    monkeypatch.setenv("RAPPORT_UNINSTALL_RETENTION_DAYS", "-1")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]

@@ -1,7 +1,8 @@
 """One scheduler pass at `now`, the pipeline's stages in order: plan due nudges
 (`plan`), look up the time zones of the people about to be nudged
 (`bot/slackapi/timezones.py`), group the nudges per person (`group`), deliver the
-outbox (`delivery`, rendering each message with `compose`), then the weekly digests."""
+outbox (`delivery`, rendering each message with `compose`), then the weekly digests,
+and last the deletion of what uninstalled workspaces left (`purge`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Settings
-from bot.scheduler import compose, digests, group, plan
+from bot.scheduler import compose, digests, group, plan, purge
 from bot.scheduler.delivery import ChannelPacer, ClientForTeam, DeliveryReport, deliver_pending
 from bot.slackapi import timezones
 from storage.db import SessionFactory, one_at_a_time
@@ -63,6 +64,7 @@ def sweep(
     channels = digests.plan_digests(db, client_for, now=now)
     if channels:
         delivery += deliver()
+    purge.purge_due(db, settings, now=now)
     if planned or messages or channels or delivery.sent or delivery.failed or delivery.held:
         log.info(
             "sweep at %s: %d nudges planned, %d messages, %d digests, %d sent, %d retrying, "

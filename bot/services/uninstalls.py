@@ -79,6 +79,14 @@ def purge_after(since: datetime, retention_days: int) -> datetime:
     return since + timedelta(days=retention_days)
 
 
+def due_for_purge(
+    session: Session, *, now: datetime, retention_days: int
+) -> list[tuple[str, datetime]]:
+    """The workspaces (and when each was uninstalled) whose data is to go at `now`."""
+    marks = uninstalls.due(session, before=now - timedelta(days=retention_days))
+    return [(mark.team_id, mark.since) for mark in marks]
+
+
 @dataclass(frozen=True)
 class Purged:
     team_id: str
@@ -87,9 +95,18 @@ class Purged:
 
 
 def purge_some(
-    session: Session, *, team_id: str, limit: int, enterprise_id: str | None = None
+    session: Session,
+    *,
+    team_id: str,
+    limit: int,
+    enterprise_id: str | None = None,
+    while_uninstalled: bool = False,
 ) -> Purged:
-    """Delete up to `limit` of the workspace's rows; when none is left, its mark too."""
+    """Delete up to `limit` of the workspace's rows; when none is left, its mark too.
+    `while_uninstalled`: only while it is still marked (a reinstall stops the sweep's
+    deletion; the mark is locked, so a reinstall waits for this batch)."""
+    if while_uninstalled and not uninstalls.lock_mark(session, team_id=team_id):
+        return Purged(team_id, {}, done=True)
     rows = uninstalls.delete_rows(
         session, team_id=team_id, enterprise_id=enterprise_id, limit=limit
     )
