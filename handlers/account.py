@@ -209,7 +209,9 @@ def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) 
         # A new owner's Home gains the account, the actor's may lose it.
         for user_id in {command["user_id"], request.changes.owner_id or command["user_id"]}:
             refresh_home(context, team_id=team_id, user_id=user_id)
-    message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
+    message = render(
+        "account_view", view=view, playbook=playbook_of(context), actions=Action, tz=calendar.tz
+    )
     ack(**ephemeral(with_new_account(message, reading)))
 
 
@@ -219,15 +221,15 @@ def open_account(body: dict[str, Any], context: BoltContext, client: WebClient) 
     def account_modal(session: Session, account: AccountShown) -> dict[str, Any]:
         # What holds today for the one opening it (a pause that ended is not shown).
         now = utcnow()
-        today = (
-            deps_of(context)
-            .calendar_of(session, team_id=account.team_id, user_id=caller_of(body).user_id)
-            .today(now)
+        calendar = deps_of(context).calendar_of(
+            session, team_id=account.team_id, user_id=caller_of(body).user_id
         )
         view = accounts.overview(
-            session, team_id=account.team_id, account=account, today=today, now=now
+            session, team_id=account.team_id, account=account, today=calendar.today(now), now=now
         )
-        message = render("account_view", view=view, playbook=playbook_of(context), actions=Action)
+        message = render(
+            "account_view", view=view, playbook=playbook_of(context), actions=Action, tz=calendar.tz
+        )
         # The view's buttons act on a message; in a modal it is for reading.
         blocks = [block for block in message["blocks"] if block["type"] != "actions"]
         return {

@@ -152,9 +152,9 @@ def every_template(text: str) -> None:
         (AccountReplies(ReplyTally(), (waiting,), 1, 240, NOW), replace(full, next_renewal=None)),
     ):
         view = card(text, replies, kpis)
-        check(render("account_view", view=view, playbook=playbook, actions=Action))
+        check(render("account_view", view=view, playbook=playbook, actions=Action, tz=TOKYO))
     ahead = replace(card(text, None, full), today=date(2026, 11, 1))
-    check(render("account_view", view=ahead, playbook=playbook, actions=Action))
+    check(render("account_view", view=ahead, playbook=playbook, actions=Action, tz=TOKYO))
     quarter = KpiTally(400, 300, 60, 1000, 9000, 300, 2000)
     digest = replace(sample_digest(text), replies=tally, kpis=quarter)
     week_of = date(2026, 11, 30)
