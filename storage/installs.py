@@ -85,6 +85,12 @@ class TeamBot:
     team_id: str
     token: str
     user_id: str | None
+    # The Enterprise Grid org of a workspace installed on its own, which the store's
+    # own lookups need beside the team.
+    enterprise_id: str | None = None
+    # Token rotation on: the token expires and this renews it (once: Slack hands out a
+    # new one with each renewal).
+    refresh_token: str | None = None
 
 
 def team_bot(engine: Engine, *, client_id: str, team_id: str) -> TeamBot | None:
@@ -93,7 +99,7 @@ def team_bot(engine: Engine, *, client_id: str, team_id: str) -> TeamBot | None:
     of an Enterprise Grid org installed on its own has the org's id beside it."""
     bots = SLACK_BOTS.c
     query = (
-        select(bots.bot_token, bots.bot_user_id)
+        select(bots.bot_token, bots.bot_user_id, bots.enterprise_id, bots.bot_refresh_token)
         .where(
             bots.client_id == client_id,
             bots.team_id == team_id,
@@ -106,4 +112,10 @@ def team_bot(engine: Engine, *, client_id: str, team_id: str) -> TeamBot | None:
         row = conn.execute(query).first()
     if row is None:
         return None
-    return TeamBot(team_id=team_id, token=row.bot_token, user_id=row.bot_user_id)
+    return TeamBot(
+        team_id=team_id,
+        token=row.bot_token,
+        user_id=row.bot_user_id,
+        enterprise_id=row.enterprise_id,
+        refresh_token=row.bot_refresh_token,
+    )

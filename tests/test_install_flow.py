@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -27,6 +29,7 @@ from bot.devtools.localslack import LocalSlack
 from bot.scheduler.delivery import ChannelPacer
 from bot.slackapi.installs import InstalledTeams
 from messages.pages import NOT_INSTALLED
+from storage import outbox
 from storage.db import SessionFactory
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from tests.conftest import at, serving
@@ -77,11 +80,21 @@ class Browser:
         return self.http.get("/slack/oauth_redirect", params=query, headers=headers)
 
     def install(
-        self, team_id: str, *, admin: str = ALICE, name: str = "", rotation: bool = False
+        self,
+        team_id: str,
+        *,
+        admin: str = ALICE,
+        name: str = "",
+        rotation: bool = False,
+        expires_in: int = 43200,
     ) -> httpx.Response:
         _, state = self.open_install_page()
         code = self.slack.consent(
-            team_id, team_name=name or team_id, user_id=admin, rotation=rotation
+            team_id,
+            team_name=name or team_id,
+            user_id=admin,
+            rotation=rotation,
+            expires_in=expires_in,
         )
         return self.come_back({"code": code, "state": state}, state_cookie=state)
 
@@ -336,3 +349,113 @@ def test_the_local_slack_answers_installs_as_slack_does(slack: LocalSlack) -> No
 def test_one_workspace_mode_has_no_install_pages(slack_user: SlackSender) -> None:
     for path in ("/slack/install", "/slack/oauth_redirect"):
         assert slack_user.http.get(path).status_code == 404
+
+
+@pytest.fixture
+def frozen_installs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """freezegun hands the real time to code called within a few frames of a thread's
+    start, as Bolt's install callback is in the server's worker thread: look at no
+    frames, so that an install made at a frozen time expires from it."""
+    monkeypatch.setattr("freezegun.api.call_stack_inspection_limit", 0)
+
+
+def renewals(slack: LocalSlack) -> list[str | None]:
+    """The tokens Slack renewed (oauth.v2.access with a refresh token), by team."""
+    return [
+        call.args["refresh_token"].split("-")[2].upper()
+        for call in slack.calls("oauth.v2.access")
+        if call.args.get("grant_type") == "refresh_token"
+    ]
+
+
+@pytest.mark.usefixtures("frozen_installs")
+def test_the_sweep_renews_a_token_that_ran_out_before_it_sends(
+    browser: Browser, world: Scenario, engine: Engine, oauth_settings: Settings
+) -> None:
+    """Token rotation on, and no request from the workspace for days: its token ran out.
+    The sweep renews it before the nudge goes (Slack would answer token_expired) and
+    stores it; a later sweep sends with the stored token without renewing it again."""
+    scene = replace(world, client_for=InstalledTeams(oauth_settings, engine, ttl_s=0))
+    scene.slack.add_user(ALICE, tz="Europe/Paris")
+    scene.slack.add_user(BOB, tz="America/New_York")
+    with freeze_time(at("2026-11-23T09:00:00Z"), real_asyncio=True):
+        assert browser.install(ACME, rotation=True).status_code == 200  # good for 12 hours
+    old = scene.slack.token_of(ACME)
+    for user in (ALICE, BOB):
+        followup = "initech send the pricing sheet due: fri"
+        scene.say("2026-11-23T10:00:00Z", "/followup", followup, user=user)
+    scene.slack.clear()
+
+    with freeze_time(at("2026-11-27T09:30:00Z"), real_asyncio=True):
+        assert scene.sweep("2026-11-27T09:30:00Z").delivery.sent == 1  # Bob's waits for 9am
+    assert renewals(scene.slack) == [ACME]
+    new = scene.slack.token_of(ACME)
+    assert new != old
+    assert [call.token for call in scene.slack.calls("chat.postMessage")] == [new]
+
+    scene.slack.clear()
+    with freeze_time(at("2026-11-27T14:00:00Z"), real_asyncio=True):
+        assert scene.sweep("2026-11-27T14:00:00Z").delivery.sent == 1
+    assert renewals(scene.slack) == []
+    (post,) = scene.slack.calls("chat.postMessage")
+    assert (post.args["channel"], post.token) == ("D0BOB", new)
+
+
+def test_threads_asking_at_once_for_a_token_about_to_run_out_renew_it_once(
+    browser: Browser, slack: LocalSlack, engine: Engine, oauth_settings: Settings
+) -> None:
+    assert browser.install(ACME, rotation=True, expires_in=3600).status_code == 200
+    slack.clear()
+    slack.fail_next("oauth.v2.access", accepted=True, delay=0.3)  # a slow renewal
+    teams = InstalledTeams(oauth_settings, engine)
+    start = threading.Barrier(6)
+
+    def ask() -> str | None:
+        start.wait()
+        return teams(ACME).token
+
+    with ThreadPoolExecutor(6) as pool:
+        tokens = set(pool.map(lambda _: ask(), range(6)))
+    assert renewals(slack) == [ACME]
+    assert tokens == {slack.token_of(ACME)}
+
+
+@pytest.mark.usefixtures("frozen_installs")
+def test_a_refused_renewal_holds_that_teams_messages_alone_until_it_reinstalls(
+    browser: Browser, world: Scenario, engine: Engine, oauth_settings: Settings
+) -> None:
+    scene = replace(world, client_for=InstalledTeams(oauth_settings, engine, ttl_s=0))
+    scene.slack.add_user(ALICE, tz="Europe/Paris")
+    scene.slack.add_user(BOB, tz="Europe/Paris")
+    with freeze_time(at("2026-11-23T09:00:00Z"), real_asyncio=True):
+        browser.install(ACME, rotation=True, expires_in=4 * 3600)
+        browser.install(GLOBEX, admin=BOB, rotation=True, expires_in=4 * 3600)
+        for user, team in ((ALICE, ACME), (BOB, GLOBEX)):
+            followup = "initech send the pricing sheet due: fri"
+            assert scene.slack_user.command("/followup", followup, user=user, team=team).status
+        scene.settle()
+    scene.slack.refuse_refresh(ACME)
+    scene.slack.clear()
+
+    with freeze_time(at("2026-11-27T09:30:00Z"), real_asyncio=True):
+        report = scene.sweep("2026-11-27T09:30:00Z").delivery
+    assert (report.sent, report.held) == (1, 1)
+    assert sorted(renewals(scene.slack)) == [ACME, GLOBEX]
+    (post,) = scene.slack.calls("chat.postMessage")
+    assert (post.args["channel"], post.token) == ("D0BOB", scene.slack.token_of(GLOBEX))
+    with scene.db() as session:
+        assert [(h.team_id, h.error) for h in outbox.holds(session)] == [(ACME, "token_expired")]
+
+    # Slack is not asked again with a refresh token it refused.
+    scene.slack.clear()
+    with freeze_time(at("2026-11-27T09:35:00Z"), real_asyncio=True):
+        assert scene.sweep("2026-11-27T09:35:00Z").delivery.sent == 0
+    assert renewals(scene.slack) == []
+    assert scene.slack.calls("auth.test"), "the hold's token check"
+
+    # Installed again: the new token lifts the hold, and the waiting nudge goes.
+    with freeze_time(at("2026-11-27T10:00:00Z"), real_asyncio=True):
+        assert browser.install(ACME, rotation=True).status_code == 200
+        assert scene.sweep("2026-11-27T10:02:00Z").delivery.sent == 1
+    post = scene.slack.calls("chat.postMessage")[-1]
+    assert (post.args["channel"], post.token) == ("D0ALICE", scene.slack.token_of(ACME))

@@ -17,9 +17,11 @@ and asks a connection to refresh (`disconnect`, reason `refresh_requested`).
 For distributed mode it plays Slack's side of an install: an admin's consent gives a
 code, `oauth.v2.access` turns it into a workspace's tokens (with or without token
 rotation, for one workspace or a whole Enterprise Grid org), and `auth.test` answers
-for each token; every call records the token it carried. An admin's uninstall revokes a
-workspace's tokens (every call with one is answered `invalid_auth`) and sends the app
-`app_uninstalled` and `tokens_revoked`, signed, over HTTP.
+for each token; every call records the token it carried. A rotating token runs out
+(`token_expired`) unless it is renewed with its refresh token, which is good once. An
+admin's uninstall revokes a workspace's tokens (every call with one is answered
+`invalid_auth`) and sends the app `app_uninstalled` and `tokens_revoked`, signed, over
+HTTP.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import base64
 import contextlib
 import itertools
 import json
+import math
 import threading
 import time
 import urllib.error
@@ -96,6 +99,8 @@ class LocalSlackState:
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     # A refresh token (token rotation) -> the grant it renews.
     refreshes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A rotating token -> when it runs out (epoch seconds); calls after get token_expired.
+    expiry: dict[str, float] = field(default_factory=dict)
     # Tokens revoked (the app uninstalled): every call carrying one gets invalid_auth.
     revoked: set[str] = field(default_factory=set)
 
@@ -146,6 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
             elif queue:
                 failure = queue.pop(0)
             token_error = state.token_error or ("invalid_auth" if token in state.revoked else None)
+            if token_error is None and time.time() >= state.expiry.get(str(token), math.inf):
+                token_error = "token_expired"
             refused = state.refused_channels.get(str(args.get("channel", "")))
         done = None
         if failure is not None and failure.accepted:
@@ -327,8 +334,9 @@ class _Server(ThreadingHTTPServer):
         }
         if rotating:
             refresh = f"xoxe-1-{where.lower()}-{n}"
-            answer |= {"refresh_token": refresh, "expires_in": 43200}
+            answer |= {"refresh_token": refresh, "expires_in": grant["expires_in"]}
             self.state.refreshes[refresh] = grant
+            self.state.expiry[token] = time.time() + grant["expires_in"]
         if grant["user_scope"]:
             answer["authed_user"] |= {"scope": grant["user_scope"], "access_token": user_token}
         self.state.tokens[token] = {
@@ -499,13 +507,15 @@ class LocalSlack:
         enterprise_id: str | None = None,
         org_wide: bool = False,
         rotation: bool = False,
+        expires_in: int = 43200,
         scope: str = "commands,chat:write",
         user_scope: str = "",
     ) -> str:
         """An admin allows the install on Slack's page: the code Slack sends back to the
         redirect URL, good once. `org_wide`: installed for the Enterprise Grid org
         `enterprise_id` as a whole (no team in the answer); `rotation`: the tokens
-        expire and come with a refresh token."""
+        expire, `expires_in` seconds after they are handed out (Slack's are good for 12
+        hours), and come with a refresh token, good once."""
         code = f"code-{uuid.uuid4().hex[:16]}"
         team = None if org_wide else {"id": team_id, "name": team_name or team_id}
         enterprise = {"id": enterprise_id, "name": enterprise_id} if enterprise_id else None
@@ -518,6 +528,7 @@ class LocalSlack:
                 "scope": scope,
                 "user_scope": user_scope,
                 "rotation": rotation,
+                "expires_in": expires_in,
             }
         return code
 
@@ -532,6 +543,14 @@ class LocalSlack:
             ]
         assert found, f"no token was handed out for {team_id}"
         return found[-1]
+
+    def refuse_refresh(self, team_id: str) -> None:
+        """Slack no longer renews the workspace's tokens: its refresh tokens are answered
+        `invalid_refresh_token` (one already used, or revoked)."""
+        with self.state.lock:
+            for refresh, grant in list(self.state.refreshes.items()):
+                if (grant["team"] or {}).get("id") == team_id:
+                    del self.state.refreshes[refresh]
 
     def revoke(self, token: str) -> None:
         """Slack forgets `token`: every call that carries it is answered invalid_auth."""

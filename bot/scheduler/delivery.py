@@ -34,8 +34,16 @@ Composer = Callable[["Session", OutboxMessage, datetime], "dict[str, Any] | None
 
 # A refused token: nothing for the team can go until it is fixed, and nothing is lost
 # meanwhile. The team is put on hold (storage/outbox.py) and its rows wait.
+# token_expired: token rotation is on and the token could not be renewed in time.
 TOKEN_ERRORS = frozenset(
-    {"invalid_auth", "token_revoked", "account_inactive", "not_authed", "team_not_found"}
+    {
+        "invalid_auth",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "not_authed",
+        "team_not_found",
+    }
 )
 # The channel is gone or shut to the bot: a digest pauses its subscription
 # (bot/scheduler/digests.py).

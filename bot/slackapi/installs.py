@@ -1,6 +1,7 @@
 """Each workspace's client for work outside a request (the sweep, the outbox, the
 digests), in distributed mode: the bot token of the workspace's latest install, from
-the installation store, never one token for every team."""
+the installation store, never one token for every team; with token rotation on, renewed
+before it runs out, as Bolt renews a listener's."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.error import URLError
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackTokenRotationError
+from slack_sdk.oauth.token_rotation import TokenRotator
 
 from bot.config import Settings
 from bot.slackapi.client import make_client
-from storage.installs import team_bot
+from storage.installs import InstallationStore, TeamBot, team_bot
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -24,13 +29,22 @@ log = logging.getLogger("rapport.installs")
 # How long a team's token is taken as read: a reinstall's new token is used within
 # this, and a sweep of many teams asks the database once a team, not once a message.
 TOKEN_TTL_S = 60.0
+# A rotating token this close to its end is renewed before it is handed out: Bolt's
+# margin for a listener's token (OAuthSettings.token_rotation_expiration_minutes), so a
+# long sweep never sends with a token that runs out halfway.
+RENEW_MINUTES_BEFORE_EXPIRY = 120
 
 
 class InstalledTeams:
     """`client_for(team_id)` of distributed mode (a `ClientForTeam`), each team's
     client kept for TOKEN_TTL_S. A team with no installation gets a client without a
     token: Slack refuses it (`not_authed`) and the outbox holds that team's messages,
-    as for a revoked token, until it is installed again."""
+    as for a revoked token, until it is installed again.
+
+    With token rotation on, a token about to run out is renewed first (oauth.v2.access
+    with the refresh token, through slack_sdk's TokenRotator) and the renewed install
+    saved, where Bolt's authorize finds it too. One thread renews a team's token while
+    the others asking for that team wait for it: a refresh token is good once."""
 
     def __init__(
         self,
@@ -45,19 +59,102 @@ class InstalledTeams:
         self.client_id = settings.slack_client_id or ""
         self.ttl_s = ttl_s
         self.clock = clock
+        self.store = InstallationStore(engine, client_id=self.client_id)
+        secret = settings.slack_client_secret
+        self.rotator = (
+            TokenRotator(
+                client_id=self.client_id,
+                client_secret=secret.get_secret_value(),
+                client=make_client(settings),
+            )
+            if secret is not None
+            else None
+        )
         self._clients: dict[str, tuple[float, WebClient]] = {}
         self._lock = threading.Lock()
+        self._team_locks: dict[str, threading.Lock] = {}
+        # Refresh tokens Slack refused: asking again would be refused again (and logged
+        # every minute); the team's token is used until Slack refuses it too.
+        self._refused: set[str] = set()
 
     def __call__(self, team_id: str) -> WebClient:
-        now = self.clock()
+        kept = self._kept(team_id)
+        if kept is not None:
+            return kept
+        with self._team_lock(team_id):
+            # Another thread may have looked it up, and renewed it, while this one waited.
+            kept = self._kept(team_id)
+            if kept is not None:
+                return kept
+            client = make_client(self.settings, token=self._token(team_id))
+            with self._lock:
+                self._clients[team_id] = (self.clock() + self.ttl_s, client)
+            return client
+
+    def _kept(self, team_id: str) -> WebClient | None:
         with self._lock:
             kept = self._clients.get(team_id)
-        if kept is not None and kept[0] > now:
-            return kept[1]
+        return kept[1] if kept is not None and kept[0] > self.clock() else None
+
+    def _team_lock(self, team_id: str) -> threading.Lock:
+        with self._lock:
+            return self._team_locks.setdefault(team_id, threading.Lock())
+
+    def _token(self, team_id: str) -> str | None:
         bot = team_bot(self.engine, client_id=self.client_id, team_id=team_id)
         if bot is None:
             log.debug("team %s has no installation of Rapport: its messages wait", team_id)
-        client = make_client(self.settings, token=bot.token if bot else None)
-        with self._lock:
-            self._clients[team_id] = (now + self.ttl_s, client)
-        return client
+            return None
+        if bot.refresh_token is None or bot.refresh_token in self._refused:
+            return bot.token
+        return self._renewed(bot, bot.refresh_token)
+
+    def _renewed(self, bot: TeamBot, refresh_token: str) -> str:
+        """The token of `bot`, renewed and saved first if it runs out within
+        RENEW_MINUTES_BEFORE_EXPIRY. When it cannot be renewed, the token as it is:
+        once it runs out Slack refuses it (`token_expired`), and the outbox holds that
+        team's messages alone (as for a revoked token) until a token works again."""
+        installation = self.store.find_installation(
+            enterprise_id=bot.enterprise_id, team_id=bot.team_id
+        )
+        if installation is None or self.rotator is None:
+            return bot.token
+        try:
+            renewed = self.rotator.perform_token_rotation(
+                installation=installation, minutes_before_expiration=RENEW_MINUTES_BEFORE_EXPIRY
+            )
+        except SlackTokenRotationError as exc:
+            answer = exc.api_error.response
+            error = answer.get("error") or f"HTTP {answer.status_code}"
+            if answer.status_code >= 500 or answer.status_code == 429:
+                return self._not_now(bot, error)
+            self._refused.add(refresh_token)
+            log.error(
+                "team %s: Slack refused to renew its bot token (%s). Its messages wait once "
+                "the token runs out, until Rapport is installed there again.",
+                bot.team_id,
+                error,
+            )
+            # Another process may have renewed it first: a refresh token is good once.
+            again = team_bot(self.engine, client_id=self.client_id, team_id=bot.team_id)
+            return again.token if again is not None else bot.token
+        except (URLError, OSError) as exc:
+            return self._not_now(bot, str(exc))
+        if renewed is None or renewed.bot_token is None:
+            return bot.token
+        self.store.save(renewed)
+        expires = renewed.bot_token_expires_at
+        log.info(
+            "team %s: tokens renewed (token rotation); the bot's is good until %s",
+            bot.team_id,
+            datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds") if expires else "?",
+        )
+        return renewed.bot_token
+
+    def _not_now(self, bot: TeamBot, error: str) -> str:
+        log.warning(
+            "team %s: could not renew its bot token (%s); tried again within a minute",
+            bot.team_id,
+            error,
+        )
+        return bot.token
