@@ -1,6 +1,7 @@
 """Distributed mode's installations on Rapport's own database: slack_sdk's SQLAlchemy
 installation and OAuth state stores, reading and writing the tables the migrations
-made (storage/models/installs.py), and the one query Rapport adds: a team's bot token.
+made (storage/models/installs.py), and the queries Rapport adds: a team's bot token, and
+each workspace's latest install for `rapport installs`.
 Only the composition root and the Slack helpers import this module: it brings slack_sdk.
 """
 
@@ -119,3 +120,48 @@ def team_bot(engine: Engine, *, client_id: str, team_id: str) -> TeamBot | None:
         enterprise_id=row.enterprise_id,
         refresh_token=row.bot_refresh_token,
     )
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A workspace's (or an org-wide) latest install, as an operator reads it."""
+
+    team_id: str | None
+    team_name: str | None
+    enterprise_id: str | None
+    is_enterprise_install: bool
+    installed_by: str
+    installed_at: datetime
+    bot_user_id: str | None
+    bot_scopes: str | None
+    bot_token: str | None
+    bot_token_expires_at: datetime | None
+
+
+def latest_installs(engine: Engine, *, client_id: str) -> list[Installed]:
+    """The latest install of each workspace and each org-wide install, by team."""
+    table = SLACK_INSTALLATIONS.c
+    query = (
+        select(SLACK_INSTALLATIONS)
+        .where(table.client_id == client_id)
+        .order_by(table.installed_at.desc(), table.id.desc())
+    )
+    latest: dict[tuple[str | None, str | None], Installed] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            latest.setdefault(
+                (row.enterprise_id, row.team_id),
+                Installed(
+                    team_id=row.team_id,
+                    team_name=row.team_name,
+                    enterprise_id=row.enterprise_id,
+                    is_enterprise_install=bool(row.is_enterprise_install),
+                    installed_by=row.user_id,
+                    installed_at=row.installed_at,
+                    bot_user_id=row.bot_user_id,
+                    bot_scopes=row.bot_scopes,
+                    bot_token=row.bot_token,
+                    bot_token_expires_at=row.bot_token_expires_at,
+                ),
+            )
+    return sorted(latest.values(), key=lambda i: (i.enterprise_id or "", i.team_id or ""))

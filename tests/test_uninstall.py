@@ -5,8 +5,12 @@ workspace stops at once while the others' go on; a reinstall brings it all back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -29,11 +33,12 @@ from storage.models import (
     OutboxStatus,
     TeamUninstall,
 )
+from tests import test_cli
 from tests import test_install_flow as install_flow
 from tests.conftest import at
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, SIGNING_SECRET, ServerThread, SlackSender
-from tests.test_install_flow import ACME, GLOBEX, Browser
+from tests.test_install_flow import ACME, CLIENT_ID, GLOBEX, Browser
 
 # Distributed mode's fixtures: Rapport served with OAuth, a browser that installs it.
 oauth_settings = install_flow.oauth_settings
@@ -321,3 +326,95 @@ def test_the_retention_period_is_read_from_the_environment(
     monkeypatch.setenv("RAPPORT_UNINSTALL_RETENTION_DAYS", "-1")
     with pytest.raises(ValidationError):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+# --- the operator's commands: rapport installs [check], rapport purge ----------------
+
+
+Operator = Callable[..., "subprocess.CompletedProcess[str]"]
+rapport_here = test_cli.rapport_here  # `rapport ARGS` in this process
+
+
+@pytest.fixture
+def operator(
+    oauth_settings: Settings, database_url: str, tmp_path: Path, rapport_here: test_cli.Rapport
+) -> Operator:
+    """`rapport ARGS` in distributed mode on the test database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RAPPORT_"))}
+    env |= {
+        "DATABASE_URL": database_url,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": "client-secret",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": oauth_settings.slack_api_url,
+        "SLACK_MAX_RETRIES": "0",
+    }
+    return lambda *args: rapport_here(*args, env=env, cwd=tmp_path)
+
+
+def test_purge_says_what_it_would_delete_then_deletes_it_with_yes(
+    two_teams: Scenario, engine: Engine, operator: Operator
+) -> None:
+    acme, globex = rows_of(engine, ACME), rows_of(engine, GLOBEX)
+
+    counted = operator("purge", "--team", ACME)
+    assert counted.returncode == 0
+    assert re.search(r"accounts\s+1\n", counted.stdout)
+    assert re.search(r"slack_installations\s+1\n", counted.stdout)
+    assert f"rows of team {ACME} would be deleted; nothing was deleted" in counted.stdout
+    assert rows_of(engine, ACME) == acme
+
+    done = operator("purge", "--team", ACME, "--yes")
+    assert done.returncode == 0 and f"deleted {sum(acme.values())} rows" in done.stdout
+    assert rows_of(engine, ACME) == {}
+    assert rows_of(engine, GLOBEX) == globex
+    assert "Rapport keeps nothing" in operator("purge", "--team", ACME).stdout
+
+
+def test_purge_refuses_a_team_not_written_as_slack_writes_it(operator: Operator) -> None:
+    done = operator("purge", "--team", "acme", "--yes")
+    assert done.returncode == 2
+    assert "read 'acme', which is not a Slack team id" in done.stderr
+
+
+def test_installs_lists_each_workspace_and_its_state(
+    two_teams: Scenario, distributed: ServerThread, operator: Operator
+) -> None:
+    listed = operator("installs")
+    assert listed.returncode == 0
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines() if line[:2] == "T0"}
+    assert set(lines) == {ACME, GLOBEX}
+    assert f"by={BOB}" in lines[GLOBEX] and "bot=U0RAPPORT" in lines[GLOBEX]
+    assert "expires=never" in lines[GLOBEX] and "state=active" in lines[GLOBEX]
+    assert "scopes: commands,chat:write" in listed.stdout
+
+    uninstall(two_teams.slack, distributed, ACME)
+    listed = operator("installs")
+    (acme,) = [line for line in listed.stdout.splitlines() if line.startswith(ACME)]
+    assert acme.endswith(
+        "state=uninstalled since 2026-11-25 12:00 UTC, data deleted from 2026-12-25 12:00 UTC"
+    )
+
+
+def test_installs_check_reports_each_token_slack_refuses(
+    two_teams: Scenario, operator: Operator
+) -> None:
+    fine = operator("installs", "check")
+    assert (fine.returncode, fine.stdout.strip()) == (0, "installs check: 2 of 2 tokens work")
+    assert len(two_teams.slack.calls("auth.test")) == 2
+
+    two_teams.slack.revoke(two_teams.slack.token_of(GLOBEX))
+    failing = operator("installs", "check")
+    assert failing.returncode == 1
+    assert failing.stdout.splitlines() == [
+        f"{GLOBEX}: Slack refuses its token (invalid_auth)",
+        "installs check: 1 of 2 tokens work",
+    ]
+
+
+def test_installs_in_one_workspace_mode_in_a_process_of_its_own(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env |= {"SLACK_BOT_TOKEN": "xoxb-x", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = test_cli.rapport("installs", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "one-workspace mode" in done.stdout

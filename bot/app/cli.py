@@ -105,6 +105,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     which.add_argument("--team", help="retry: every failed message of this Slack team (T…)")
 
+    from bot.app.workspaces import enterprise_id, team_id
+
+    installs = sub.add_parser(
+        "installs",
+        help="list the workspaces Rapport is installed in; `check` tests each one's token",
+        description=(
+            "Each workspace's latest install: team, enterprise, who installed it and when, "
+            "the bot user, the scopes, when its token expires, and its state (active, or "
+            "uninstalled since when and when its data is deleted). `check` calls Slack's "
+            "auth.test with each install's token (the one SLACK_BOT_TOKEN in one-workspace "
+            "mode) and lists those that fail; the exit code is 1 if any does."
+        ),
+    )
+    installs.add_argument("action", nargs="?", choices=["check"], help="test each token")
+
+    purge = sub.add_parser(
+        "purge",
+        help="delete one workspace's data now (for a deletion request)",
+        description=(
+            "Delete every row Rapport keeps for one workspace: accounts and all their "
+            "history, reminders, messages, settings, and in distributed mode its "
+            "installation. Without --yes it shows what would be deleted, counted per "
+            "table, and deletes nothing."
+        ),
+    )
+    purge.add_argument("--team", required=True, type=team_id, help="the Slack team (T…)")
+    purge.add_argument(
+        "--enterprise", type=enterprise_id, help="its Enterprise Grid org (E…): only its rows"
+    )
+    purge.add_argument("--yes", action="store_true", help="delete, not just count")
+
     tryout = sub.add_parser("try", help="run one slash command locally, without Slack")
     tryout.add_argument("line", help='e.g. "/concede acme give: 5%% discount get: 24-month term"')
     tryout.add_argument("--user", default="U0LOCAL", help="the Slack user id to act as")
@@ -393,6 +424,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     elif args.command == "db":
         _database(settings, upgrade=True)
         print("database is up to date")
+    elif args.command == "installs":
+        from bot.app.workspaces import run_installs
+
+        return run_installs(settings, args)
+    elif args.command == "purge":
+        from bot.app.workspaces import run_purge
+
+        return run_purge(settings, args)
     elif args.command == "export":
         from bot.app.transfer import run_export
 

@@ -88,6 +88,31 @@ def due_for_purge(
 
 
 @dataclass(frozen=True)
+class Uninstalled:
+    team_id: str
+    enterprise_id: str | None
+    since: datetime
+    purge_at: datetime
+
+
+def uninstalled(session: Session, *, retention_days: int) -> list[Uninstalled]:
+    """The workspaces marked uninstalled, oldest first, and when each one's data goes."""
+    return [
+        Uninstalled(
+            mark.team_id, mark.enterprise_id, mark.since, purge_after(mark.since, retention_days)
+        )
+        for mark in uninstalls.marks(session)
+    ]
+
+
+def rows_kept(
+    session: Session, *, team_id: str, enterprise_id: str | None = None
+) -> dict[str, int]:
+    """How many rows each table keeps for the workspace (a deletion would remove them)."""
+    return uninstalls.counts(session, team_id=team_id, enterprise_id=enterprise_id)
+
+
+@dataclass(frozen=True)
 class Purged:
     team_id: str
     rows: dict[str, int]
