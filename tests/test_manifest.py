@@ -58,6 +58,22 @@ def test_manifest_subscribes_to_home_and_interactivity(manifest: dict[str, Any])
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 
 
+def test_manifest_tells_rapport_of_uninstalls_and_leaves_token_rotation_off(
+    manifest: dict[str, Any],
+) -> None:
+    """Both events, in either order, stop a workspace's messages; token rotation is an
+    option for distributed mode only (a pasted SLACK_BOT_TOKEN cannot be renewed)."""
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events)
+    assert manifest["settings"]["token_rotation_enabled"] is False
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason="Slack's manifest schema is not beside the repo")
+def test_manifest_with_token_rotation_on_is_still_valid(manifest: dict[str, Any]) -> None:
+    rotating = {**manifest, "settings": {**manifest["settings"], "token_rotation_enabled": True}}
+    jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).validate(rotating)
+
+
 def test_manifest_asks_for_the_scopes_rapport_uses(manifest: dict[str, Any]) -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     # commands: slash commands; chat:write: DMs and posts; im:write: conversations.open;
