@@ -64,7 +64,7 @@ def side(slack: LocalSlack) -> LocalSocketMode:
 def serving(
     socket_app: App, socket_settings: Settings, side: LocalSocketMode, db: SessionFactory
 ) -> Iterator[SocketModeThread]:
-    before = side.connections()
+    before = max(side.connections(), default=0)
     server = SocketModeServer(
         socket_app,
         app_token=LOCAL_APP_TOKEN,
@@ -72,9 +72,12 @@ def serving(
         timings=SocketModeTimings(ping_interval=1.0, drain_timeout=5.0),
     )
     running = SocketModeThread(server).start()
-    assert side.wait_new_connection(after=max(before, default=0)) is not None
+    assert side.wait_new_connection(after=before) is not None
     yield running
     running.stop()
+    # Gone on Slack's side too, before the next test counts the connections.
+    for number in side.connections():
+        assert number <= before or side.wait_closed(number)
 
 
 def connection_of(side: LocalSocketMode) -> int:
