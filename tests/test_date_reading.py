@@ -105,25 +105,25 @@ def test_every_date_field_refuses_out_of_range_with_the_day_read(
 def test_ambiguous_numbers_ask_with_a_button_for_each_reading(
     slack_user: SlackSender, slack: LocalSlack, db: SessionFactory
 ) -> None:
-    reply = say(slack_user, "/followup", "Globex send deck due: 12/10")
+    reply = say(slack_user, "/followup", "Globex send deck due: 5/1")
 
     assert due_days(db) == []
-    assert "Tue 12 Oct 2027" in reply.text and "Thu 10 Dec 2026" in reply.text
-    assert "`/followup Globex send deck due: 10 Dec`" in reply.text
+    assert "Tue 5 Jan 2027" in reply.text and "Sat 1 May 2027" in reply.text
+    assert "`/followup Globex send deck due: 5 Jan`" in reply.text
     (actions,) = [b for b in reply.body["blocks"] if b["type"] == "actions"]
     buttons = {b["text"]["text"]: b for b in actions["elements"]}
-    assert set(buttons) == {"Tue 12 Oct 2027", "Thu 10 Dec 2026"}
+    assert set(buttons) == {"Tue 5 Jan 2027", "Sat 1 May 2027"}
 
-    chosen = buttons["Thu 10 Dec 2026"]
+    chosen = buttons["Tue 5 Jan 2027"]
     with freeze_time(NOW, real_asyncio=True):
         clicked = slack_user.interact(
             block_action(chosen["action_id"], chosen["value"], response_url=slack.response_url())
         )
     assert clicked.status == 200
-    assert due_days(db) == [date(2026, 12, 10)]
+    assert due_days(db) == [date(2027, 1, 5)]
     (answer,) = slack.wait_for("response_url")
     assert answer.args["replace_original"] is True
-    assert "Thu 10 Dec 2026" in str(answer.args["blocks"])
+    assert "Tue 5 Jan 2027" in str(answer.args["blocks"])
 
 
 def test_a_run_button_that_was_tampered_with_runs_nothing(
@@ -140,7 +140,7 @@ def test_a_run_button_that_was_tampered_with_runs_nothing(
 
 
 @pytest.mark.parametrize(
-    ("locale", "meant"), [("en-US", date(2026, 12, 10)), ("en-GB", date(2027, 10, 12))]
+    ("locale", "meant"), [("en-US", date(2027, 5, 1)), ("en-GB", date(2027, 1, 5))]
 )
 def test_numbers_read_in_the_locale_slack_gives_once_learnt(
     slack_user: SlackSender, slack: LocalSlack, db: SessionFactory, locale: str, meant: date
@@ -153,7 +153,7 @@ def test_numbers_read_in_the_locale_slack_gives_once_learnt(
         prefs = session.get(UserPrefs, (TEAM, ALICE))
         assert prefs is not None and prefs.slack_locale == locale
 
-    reply = say(slack_user, "/followup", "Globex book the demo due: 12/10")
+    reply = say(slack_user, "/followup", "Globex book the demo due: 5/1")
     assert due_days(db)[-1] == meant
     assert f"{meant:%a} {meant.day} {meant:%b %Y}" in reply.text
 
@@ -163,7 +163,7 @@ def test_a_person_slack_gives_no_locale_for_is_asked_and_not_looked_up_again(
 ) -> None:
     slack.state.users[BOB] = {"tz": "America/New_York"}
     say(slack_user, "/followup", "Globex send deck due: fri", user=BOB)
-    reply = say(slack_user, "/followup", "Globex send deck due: 12/10", user=BOB)
+    reply = say(slack_user, "/followup", "Globex send deck due: 5/1", user=BOB)
     assert "Which one?" in reply.text
     assert len(slack.calls("users.info")) == 1
     with db() as session:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.services.dates import (
+    CONTACT,
     DUE,
     HOLIDAY,
     PAUSE,
@@ -44,7 +45,7 @@ FIELDS = (DUE, QBR, PAUSE, HOLIDAY, SNOOZE)
         ("20 Jan", date(2027, 1, 20)),
         ("31 Dec", date(2026, 12, 31)),
         ("3 Dec", TODAY),
-        ("2 Dec", date(2027, 12, 2)),
+        ("1 Oct", date(2027, 10, 1)),  # 63 days back, further than RECENT: the next
         ("29 Feb", date(2028, 2, 29)),
         ("15 Dec 2026", date(2026, 12, 15)),
         ("Dec 15, 2026", date(2026, 12, 15)),
@@ -99,18 +100,45 @@ def test_eoq_is_the_end_of_the_quarter_it_falls_in() -> None:
 
 @pytest.mark.parametrize(
     ("order", "meant"),
-    [(NumericOrder.DAY_FIRST, date(2027, 10, 12)), (NumericOrder.MONTH_FIRST, date(2026, 12, 10))],
+    [(NumericOrder.DAY_FIRST, date(2027, 1, 5)), (NumericOrder.MONTH_FIRST, date(2027, 5, 1))],
 )
 def test_numbers_read_in_the_persons_own_order(order: NumericOrder, meant: date) -> None:
-    assert DayReader(TODAY, order).read("12/10", DUE) == meant
+    assert DayReader(TODAY, order).read("5/1", DUE) == meant
 
 
 def test_numbers_that_read_both_ways_ask_when_the_order_is_unknown() -> None:
     with pytest.raises(AmbiguousDate) as asked:
-        READER.read("12/10", DUE)
-    assert asked.value.readings == (date(2027, 10, 12), date(2026, 12, 10))
-    assert asked.value.retyped == ("12 Oct", "10 Dec")
-    assert "Tue 12 Oct 2027" in asked.value.problem and "Thu 10 Dec 2026" in asked.value.problem
+        READER.read("5/1", DUE)
+    assert asked.value.readings == (date(2027, 1, 5), date(2027, 5, 1))
+    assert asked.value.retyped == ("5 Jan", "1 May")
+    assert "Tue 5 Jan 2027" in asked.value.problem and "Sat 1 May 2027" in asked.value.problem
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [("2 Dec", "Wed 2 Dec 2026"), ("Nov 20", "Fri 20 Nov 2026"), ("20.11.", "Fri 20 Nov 2026")],
+)
+def test_a_date_without_a_year_just_past_is_refused_as_passed_not_read_as_next_year(
+    typed: str, read: str
+) -> None:
+    # Typed on 3 Dec: "2 Dec" was yesterday. Next year's would be a silent misread.
+    with pytest.raises(UsageError, match=f"reads as {read}, which has passed"):
+        READER.read(typed, DUE)
+
+
+def test_a_past_day_without_a_year_is_this_years_for_a_field_of_past_days() -> None:
+    # The last contact, typed on 3 Dec: "1 Dec" was two days ago, not a year ahead.
+    assert READER.read("1 Dec", CONTACT) == date(2026, 12, 1)
+
+
+def test_an_ambiguous_date_whose_one_reading_has_passed_takes_the_other() -> None:
+    # 1/12 on 3 Dec: 1 Dec was two days ago, 12 Jan is ahead.
+    assert READER.read("1/12", DUE) == date(2027, 1, 12)
+
+
+def test_a_team_day_off_months_ahead_is_next_years_not_one_gone_months_ago() -> None:
+    # In March, 31 Dec is the coming one (the last was 81 days ago).
+    assert DayReader(date(2027, 3, 22)).read("31 Dec", HOLIDAY) == date(2027, 12, 31)
 
 
 def test_an_ambiguous_date_with_only_one_reading_in_range_takes_it() -> None:

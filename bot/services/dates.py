@@ -9,9 +9,14 @@ What it reads, from today (a Thursday, 3 Dec 2026, in the examples):
 - ISO dates (`2026-12-15`), and numeric ones (`12/10`, `15.12.`) read in the order of the
   person's own locale; when that is unknown and both orders make a date, it asks.
 
-A date written without a year is its next occurrence (today included). Every reading
-then passes its field's range rule (`DateField`): never in the past, never further out
-than the field allows, and the refusal names the date it read.
+A date written without a year is its next occurrence (today included), unless it was
+in the last month (RECENT): then it is that recent day. `31 Dec` typed in March is next
+December, but `1 Dec` typed on the 5th is four days ago, not a year away. A field of
+days that have been (the last contact) looks back a whole year instead. Every reading
+then passes its field's range rule (`DateField`): a due date never in the past (so
+`due: 1 Dec` on the 5th is refused as passed, saying so, rather than read as next
+year's), never further out than the field allows, and the refusal names the date it
+read.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from bot.services.errors import UsageError
 from messages.formats import full_day
 
 MAX_LENGTH = 40
+# How far back a date typed without a year may be read as already past (its field
+# refusing it, if it takes no past days) rather than as next year's: a rep who types
+# last week's date has mistyped it, and is told so.
+RECENT = timedelta(days=31)
 EXAMPLES = "Try `fri`, `15 Dec`, `in 3 days`, `end of month` or `2026-12-15`."
 
 
@@ -59,6 +68,12 @@ class DateField:
     @property
     def within(self) -> str:
         return "one year" if self.years == 1 else f"{('two', 'three')[self.years - 2]} years"
+
+    @property
+    def looks_back(self) -> timedelta:
+        """How far back a date without a year is read as past (see RECENT): a field of
+        days that have been takes the last one in its whole range."""
+        return timedelta(days=366 * self.years) if self.past else RECENT
 
     def last_day(self, today: date) -> date:
         return today + relativedelta(years=self.years)
@@ -109,8 +124,8 @@ class AmbiguousDate(UsageError):
 
 def short_day(day: date, today: date) -> str:
     """The shortest way to type `day` that reads back as it in any locale: `15 Dec`,
-    with the year when it is not the next 15 Dec."""
-    if _next_occurrence(day.month, day.day, today) == day:
+    with the year when it is not the 15 Dec it reads as."""
+    if _occurrence(day.month, day.day, today, RECENT) == day:
         return f"{day.day} {day:%b}"
     return f"{day.day} {day:%b %Y}"
 
@@ -222,6 +237,20 @@ def _next_occurrence(month: int, day: int, today: date) -> date | None:
     return None
 
 
+def _occurrence(month: int, day: int, today: date, back: timedelta) -> date | None:
+    """`day` of `month` without a year: the last one if it was at most `back` ago, else
+    the next (see the module's docstring)."""
+    try:
+        last = date(today.year, month, day)
+        if last >= today:
+            last = date(today.year - 1, month, day)
+    except ValueError:  # 29 Feb outside a leap year: only the next
+        last = None
+    if last is not None and today - last <= back:
+        return last
+    return _next_occurrence(month, day, today)
+
+
 def _next_day_of_month(day: int, today: date) -> date | None:
     """The next `day`th of a month from today on, skipping months too short for it."""
     if not 1 <= day <= 31:
@@ -266,14 +295,14 @@ def _year(text: str | None, today: date) -> int | None:
 
 
 def _numeric(
-    match: re.Match[str], today: date, order: NumericOrder | None, typed: str
+    match: re.Match[str], today: date, order: NumericOrder | None, typed: str, back: timedelta
 ) -> date | None:
     first, second = int(match.group(1)), int(match.group(3))
     year = _year(match.group(4), today)
 
     def make(day: int, month: int) -> date | None:
         if year is None:
-            return _next_occurrence(month, day, today) if 1 <= month <= 12 else None
+            return _occurrence(month, day, today, back) if 1 <= month <= 12 else None
         try:
             return date(year, month, day)
         except ValueError:
@@ -290,7 +319,7 @@ def _numeric(
     raise AmbiguousDate(typed, (day_first, month_first), today=today)
 
 
-def _written(words: str, today: date) -> date | None:
+def _written(words: str, today: date, back: timedelta) -> date | None:
     """Dates with a month name (`15 Dec`, `December 15th`, `15 Dec 2026`), by dateparser."""
     if not _LETTERS.search(words):
         return None  # bare numbers are the numeric rule's, never dateparser's guess
@@ -312,11 +341,14 @@ def _written(words: str, today: date) -> date | None:
         return None
     if _HAS_YEAR.search(words) or not _MONTH_NAME.search(words):
         return parsed.date()  # a year written, or a relative day (`a week from fri`)
-    return _next_occurrence(parsed.month, parsed.day, today)
+    return _occurrence(parsed.month, parsed.day, today, back)
 
 
-def _read(words: str, today: date, order: NumericOrder | None, typed: str) -> date | None:
-    """The day `words` (lower case, single spaces) names, or None; no range check."""
+def _read(
+    words: str, today: date, order: NumericOrder | None, typed: str, back: timedelta = RECENT
+) -> date | None:
+    """The day `words` (lower case, single spaces) names, or None; no range check. A date
+    without a year is the last one if it was at most `back` ago, else the next."""
     words = _FILLERS.sub("", words.strip(" ,!?")).rstrip(" ,")
     if words in _SHORTCUT:
         return _SHORTCUT[words](today)
@@ -326,7 +358,7 @@ def _read(words: str, today: date, order: NumericOrder | None, typed: str) -> da
         except ValueError:
             return None
     if numeric := _NUMERIC.fullmatch(words):
-        return _numeric(numeric, today, order, typed)
+        return _numeric(numeric, today, order, typed, back)
     if ordinal := _ORDINAL.fullmatch(words):
         return _next_day_of_month(int(ordinal.group(1)), today)
     found = _weekday(words, today) or _relative(words, today)
@@ -335,11 +367,11 @@ def _read(words: str, today: date, order: NumericOrder | None, typed: str) -> da
     leading = _LEADING_WEEKDAY.fullmatch(words)
     if leading is not None and leading.group(1) in _WEEKDAYS:
         # `Tue 15 Dec`: read the date, then hold it to the weekday written with it.
-        rest = _read(leading.group(2), today, order, typed)
+        rest = _read(leading.group(2), today, order, typed, back)
         if rest is not None and rest.weekday() != _WEEKDAYS[leading.group(1)]:
             raise UsageError(f"“{typed}”: {full_day(rest)} is a {rest:%A}. Which day did you mean?")
         return rest
-    return _written(words, today)
+    return _written(words, today, back)
 
 
 # Words that put a date at the end of a sentence: `call them on fri`, `send it by 15 Dec`.
@@ -372,7 +404,7 @@ class DayReader:
                 key=field.key or None,
             )
         try:
-            day = _read(typed.lower(), self.today, self.order, typed)
+            day = _read(typed.lower(), self.today, self.order, typed, field.looks_back)
         except AmbiguousDate as asked:
             readings = tuple(d for d in asked.readings if self._fault(d, field) is None)
             if len(readings) == 1:  # only one reading is a day this field can take
@@ -494,7 +526,7 @@ def parse_day(text: str, *, today: date) -> date:
 
 def warm_up() -> None:
     """dateparser loads its language data on first use (~150 ms): do it before serving."""
-    parse_day("15 Dec", today=date(2026, 1, 1))
+    parse_day("15 Dec", today=date(2026, 12, 1))
 
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
