@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import NUDGE_IS_PENDING, Nudge, OutboxMessage
 from storage.reads import plain_rows
+from storage.uninstalls import serving
 from storage.upsert import insert_ignore_many, insert_ignore_returning, update_by_id
 
 KEY = ("team_id", "kind", "subject", "slot")
@@ -38,7 +39,8 @@ def add_new_returning(session: Session, rows: Sequence[dict[str, Any]]) -> list[
 def lock_due(
     session: Session, *, now: datetime, limit: int
 ) -> Sequence[Row[int, str, str, str, str, str, int | None]]:
-    """Up to `limit` pending nudges due by `now`, in recipient order, locked for this
+    """Up to `limit` pending nudges due by `now` (of installed workspaces: an uninstalled
+    one's wait, as they are), in recipient order, locked for this
     transaction (another worker's locked ones skipped): (id, team, kind, subject,
     slot, recipient, account id)."""
     return plain_rows(
@@ -52,7 +54,7 @@ def lock_due(
             Nudge.recipient,
             Nudge.account_id,
         )
-        .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now)
+        .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now, serving(Nudge.team_id))
         .order_by(Nudge.team_id, Nudge.recipient, Nudge.id)
         .limit(limit)
         .with_for_update(skip_locked=True),
@@ -73,7 +75,7 @@ def due_recipients(session: Session, *, now: datetime, limit: int) -> Sequence[R
     """Up to `limit` distinct (team, recipient) pairs with a pending nudge due by `now`."""
     return session.execute(
         select(Nudge.team_id, Nudge.recipient)
-        .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now)
+        .where(NUDGE_IS_PENDING, Nudge.deliver_at <= now, serving(Nudge.team_id))
         .distinct()
         .limit(limit)
     ).all()

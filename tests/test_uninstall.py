@@ -418,3 +418,36 @@ def test_installs_in_one_workspace_mode_in_a_process_of_its_own(tmp_path: Path) 
     done = test_cli.rapport("installs", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "one-workspace mode" in done.stdout
+
+
+def test_a_reminder_planned_before_the_uninstall_waits_as_it_is(
+    two_teams: Scenario, distributed: ServerThread, engine: Engine
+) -> None:
+    world = two_teams
+    world.sweep("2026-11-27T08:00:00Z")
+    with world.db.begin() as session:  # Acme's next reminder, planned for 09:00
+        sent = session.scalars(select(Nudge).where(Nudge.team_id == ACME)).one()
+        waiting = {c.name: getattr(sent, c.name) for c in Nudge.__table__.c if c.name != "id"}
+        waiting |= {"slot": "next", "status": "pending", "outbox_id": None}
+        session.add(Nudge(**waiting | {"deliver_at": at("2026-11-27T09:00:00Z")}))
+    before = outbox_of(world.db, ACME)
+    uninstall(world.slack, distributed, ACME)
+    world.slack.clear()
+
+    world.sweep(NOW)
+    assert "D0ALICE" not in posted_to(world.slack)
+    assert ALICE not in [c.args["user"] for c in world.slack.calls("users.info")]
+    assert outbox_of(world.db, ACME) == before, "no message made of it"
+    with world.db() as session:
+        assert session.scalar(select(Nudge.status).where(Nudge.slot == "next")) == "pending"
+
+
+def test_the_outbox_command_names_an_uninstalled_team_whose_messages_wait(
+    acme_gone: Scenario, operator: Operator
+) -> None:
+    shown = operator("outbox")
+    assert shown.returncode == 0
+    assert (
+        f"team {ACME}: uninstalled since 2026-11-25 12:00 UTC; its messages wait for a "
+        "reinstall, and its data is deleted from 2026-12-25 12:00 UTC"
+    ) in shown.stdout

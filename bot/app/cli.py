@@ -332,6 +332,7 @@ def _age(seconds: float) -> str:
 
 
 def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import uninstalls
     from storage import outbox
 
     chosen = {"row_id": args.id, "failed_since": args.failed_since, "team_id": args.team}
@@ -361,6 +362,7 @@ def _outbox(settings: Settings, args: argparse.Namespace) -> int:
         waiting = outbox.waiting(session)
         holds = outbox.holds(session)
         rows = outbox.troubled(session, now=now)
+        gone = uninstalls.uninstalled(session, retention_days=settings.uninstall_retention_days)
     if waiting.oldest is None:
         print("outbox: nothing waiting to be sent")
     else:
@@ -374,6 +376,12 @@ def _outbox(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"team {hold.team_id}: on hold since {hold.since:%Y-%m-%d %H:%M} UTC, Slack "
             f"refuses its token ({hold.error}); its messages wait and go once it works"
+        )
+    for mark in gone:
+        print(
+            f"team {mark.team_id}: uninstalled since {mark.since:%Y-%m-%d %H:%M} UTC; its "
+            "messages wait for a reinstall, and its data is deleted from "
+            f"{mark.purge_at:%Y-%m-%d %H:%M} UTC"
         )
     if not rows:
         print("outbox: nothing failed, retrying or stuck")
