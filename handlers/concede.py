@@ -32,6 +32,7 @@ from bot.services.errors import DidYouMean, NotFound, Suggestion, UsageError
 from handlers.edge.accounts import modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import clicks_after_ack, later
 from handlers.edge.caller import channel_of, team_of
+from handlers.edge.command_help import asks_for_help, command_help
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form, open_form, open_form_for
 from handlers.edge.home_tab import refresh_home
@@ -127,6 +128,9 @@ def parse_concede(text: str) -> ConcedeInput:
 
 
 def concede(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
+    if asks_for_help(command):
+        ack(**ephemeral(command_help(COMMAND)))
+        return
     request = parse_concede(command.get("text", ""))
     if request.account is None:
         open_form_for(ack, context, command, open_concession_form, render("concession_form_opened"))

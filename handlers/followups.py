@@ -22,6 +22,7 @@ from bot.services.people import day_reader
 from handlers.edge.accounts import read_account_of, with_new_account
 from handlers.edge.after_ack import learn_person
 from handlers.edge.caller import team_of
+from handlers.edge.command_help import asks_for_help, command_help
 from handlers.edge.context import deps_of, utcnow
 from handlers.edge.home_tab import refresh_home
 from handlers.edge.parsing import colons_added, split_keyed
@@ -116,6 +117,9 @@ def what_of(request: FollowupInput, rest: str, reader: DayReader) -> str:
 
 
 def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
+    if asks_for_help(command):
+        ack(**ephemeral(command_help(COMMAND)))
+        return
     request = parse_followup(command.get("text", ""))
     if request is not None and request.norm is not None:
         norm(ack, command, context, request.norm)

@@ -22,6 +22,7 @@ from handlers.edge.accounts import ACCOUNT, modal_account, read_account_of, with
 from handlers.edge.after_ack import clicks_after_ack, later
 from handlers.edge.amounts import AmountWords, read_amount
 from handlers.edge.caller import channel_of, team_of
+from handlers.edge.command_help import asks_for_help, command_help
 from handlers.edge.context import Deps, deps_of, utcnow
 from handlers.edge.forms import Form, open_form, open_form_for
 from handlers.edge.parsing import split_keyed, split_share_flag
@@ -35,7 +36,6 @@ from handlers.edge.sharing import (
     share_later,
 )
 from messages import render
-from messages.commands import command_reference
 from messages.ids import (
     Action,
     MesoBlock,
@@ -192,19 +192,6 @@ def parse_meso(text: str) -> MesoInput:
     )
 
 
-# `/meso help` (or `?`) is the command's own help, not an account called "help".
-HELP_WORDS = frozenset({"help", "?"})
-
-
-def help_reply() -> dict[str, Any]:
-    reference = command_reference()[COMMAND]
-    return render(
-        "rapport_help",
-        intro=f"{reference.description}. How to write it:",
-        sections=[(COMMAND, [*reference.help, f"For example: `{reference.examples[0]}`"])],
-    )
-
-
 def ask_for_pipes(text: str) -> None:
     """`A: list value: 10k B: premium value: 11k`: offers run together (no `|`) would read
     as one offer with two values: answer with the line as meant."""
@@ -248,8 +235,8 @@ def ask_for_value_colons(text: str) -> None:
 
 
 def meso(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
-    if command.get("text", "").strip().casefold() in HELP_WORDS:
-        ack(**ephemeral(help_reply()))
+    if asks_for_help(command):
+        ack(**ephemeral(command_help(COMMAND)))
         return
     request = parse_meso(command.get("text", ""))
     if request.account is None and request.tolerance_pct is None:
