@@ -422,7 +422,11 @@ def test_threads_asking_at_once_for_a_token_about_to_run_out_renew_it_once(
 
 @pytest.mark.usefixtures("frozen_installs")
 def test_a_refused_renewal_holds_that_teams_messages_alone_until_it_reinstalls(
-    browser: Browser, world: Scenario, engine: Engine, oauth_settings: Settings
+    browser: Browser,
+    world: Scenario,
+    engine: Engine,
+    oauth_settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     scene = replace(world, client_for=InstalledTeams(oauth_settings, engine, ttl_s=0))
     scene.slack.add_user(ALICE, tz="Europe/Paris")
@@ -452,6 +456,8 @@ def test_a_refused_renewal_holds_that_teams_messages_alone_until_it_reinstalls(
         assert scene.sweep("2026-11-27T09:35:00Z").delivery.sent == 0
     assert renewals(scene.slack) == []
     assert scene.slack.calls("auth.test"), "the hold's token check"
+    refused = [r for r in caplog.records if "refused to renew" in r.getMessage()]
+    assert [r.levelno for r in refused if r.levelno >= logging.ERROR] == [logging.ERROR]
 
     # Installed again: the new token lifts the hold, and the waiting nudge goes.
     with freeze_time(at("2026-11-27T10:00:00Z"), real_asyncio=True):
@@ -459,3 +465,31 @@ def test_a_refused_renewal_holds_that_teams_messages_alone_until_it_reinstalls(
         assert scene.sweep("2026-11-27T10:02:00Z").delivery.sent == 1
     post = scene.slack.calls("chat.postMessage")[-1]
     assert (post.args["channel"], post.token) == ("D0ALICE", scene.slack.token_of(ACME))
+
+
+@pytest.mark.usefixtures("frozen_installs")
+def test_a_renewal_another_process_made_first_is_taken_up_without_a_fault(
+    browser: Browser,
+    slack: LocalSlack,
+    engine: Engine,
+    oauth_settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A web server's Bolt and a worker both find the token about to run out: Slack
+    renews it for the first to ask, and refuses the spent refresh token to the other,
+    which keeps the token it has (good for up to two hours more) and then takes up the
+    renewed one; no error, no hold."""
+    with freeze_time(at("2026-11-23T09:00:00Z"), real_asyncio=True):
+        assert browser.install(ACME, rotation=True, expires_in=3 * 3600).status_code == 200
+    old = slack.token_of(ACME)
+    server, worker = (InstalledTeams(oauth_settings, engine, ttl_s=0) for _ in range(2))
+    slack.clear()
+    slack.fail_next("oauth.v2.access", accepted=True, delay=0.5)  # the server's, answered late
+    with freeze_time(at("2026-11-23T10:30:00Z"), real_asyncio=True), ThreadPoolExecutor(1) as pool:
+        first = pool.submit(lambda: server(ACME).token)
+        assert slack.wait_for("oauth.v2.access"), "the server's renewal is under way"
+        assert worker(ACME).token == old
+        assert first.result() == slack.token_of(ACME) != old
+        assert worker(ACME).token == slack.token_of(ACME)
+    assert len(renewals(slack)) == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

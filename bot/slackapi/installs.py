@@ -73,9 +73,13 @@ class InstalledTeams:
         self._clients: dict[str, tuple[float, WebClient]] = {}
         self._lock = threading.Lock()
         self._team_locks: dict[str, threading.Lock] = {}
-        # Refresh tokens Slack refused: asking again would be refused again (and logged
-        # every minute); the team's token is used until Slack refuses it too.
+        # Refresh tokens Slack refused: asking again would be refused again; the team's
+        # token is used until Slack refuses it too. Another process (a web server's Bolt,
+        # another worker) may have spent it first, renewing the token: so a refusal is
+        # called a fault only if the install still holds that refresh token at the next
+        # look, once.
         self._refused: set[str] = set()
+        self._reported: set[str] = set()
 
     def __call__(self, team_id: str) -> WebClient:
         kept = self._kept(team_id)
@@ -105,9 +109,22 @@ class InstalledTeams:
         if bot is None:
             log.debug("team %s has no installation of Rapport: its messages wait", team_id)
             return None
-        if bot.refresh_token is None or bot.refresh_token in self._refused:
+        if bot.refresh_token is None:
+            return bot.token
+        if bot.refresh_token in self._refused:
+            self._report_refused(bot, bot.refresh_token)
             return bot.token
         return self._renewed(bot, bot.refresh_token)
+
+    def _report_refused(self, bot: TeamBot, refresh_token: str) -> None:
+        if refresh_token in self._reported:
+            return
+        self._reported.add(refresh_token)
+        log.error(
+            "team %s: Slack refused to renew its bot token. Its messages wait once the "
+            "token runs out, until Rapport is installed there again.",
+            bot.team_id,
+        )
 
     def _renewed(self, bot: TeamBot, refresh_token: str) -> str:
         """The token of `bot`, renewed and saved first if it runs out within
@@ -129,15 +146,13 @@ class InstalledTeams:
             if answer.status_code >= 500 or answer.status_code == 429:
                 return self._not_now(bot, error)
             self._refused.add(refresh_token)
-            log.error(
-                "team %s: Slack refused to renew its bot token (%s). Its messages wait once "
-                "the token runs out, until Rapport is installed there again.",
+            log.info(
+                "team %s: Slack refused to renew its bot token (%s); looked at again at the "
+                "next lookup, in case another process renewed it first",
                 bot.team_id,
                 error,
             )
-            # Another process may have renewed it first: a refresh token is good once.
-            again = team_bot(self.engine, client_id=self.client_id, team_id=bot.team_id)
-            return again.token if again is not None else bot.token
+            return bot.token
         except (URLError, OSError) as exc:
             return self._not_now(bot, str(exc))
         if renewed is None or renewed.bot_token is None:
