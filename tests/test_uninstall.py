@@ -451,3 +451,21 @@ def test_the_outbox_command_names_an_uninstalled_team_whose_messages_wait(
         f"team {ACME}: uninstalled since 2026-11-25 12:00 UTC; its messages wait for a "
         "reinstall, and its data is deleted from 2026-12-25 12:00 UTC"
     ) in shown.stdout
+
+
+def test_with_oauth_only_a_reinstall_brings_a_workspace_back(
+    two_teams: Scenario, distributed: ServerThread
+) -> None:
+    """The bot's token revoked (no uninstall): a command Bolt still lets through (it
+    checked that token before) does not count as the workspace coming back."""
+    world = two_teams
+    status = world.slack.send_event(
+        {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0RAPPORT"]}},
+        events_url=f"{distributed.url}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        team_id=ACME,
+    )
+    assert status == 200
+    world.slack_user.command("/followup", "initech")
+    with world.db() as session:
+        assert [mark.team_id for mark in session.scalars(select(TeamUninstall))] == [ACME]

@@ -55,9 +55,9 @@ class ReadAsTyped(Middleware):
 
 
 class WelcomeBack(Middleware):
-    """A request from a workspace marked uninstalled means Rapport is installed there
-    again (in one-workspace mode no install flow tells us so; in distributed mode the
-    flow already has): the mark is cleared and its held messages go. The marked teams
+    """In one-workspace mode, a request from a workspace marked uninstalled means
+    Rapport is installed there again (no install flow tells us so): the mark is
+    cleared and its held messages go. The marked teams
     are read at most every MARKS_TTL_S, so a request costs no query."""
 
     MARKS_TTL_S = 10.0
@@ -104,7 +104,10 @@ def use_middleware(app: App, deps: Deps) -> None:
     app.use(RequireAdmission(slack_api_url=deps.settings.slack_api_url))
     app.use(IdentifyCaller())
     app.use(ProvideDeps(deps))
-    app.use(WelcomeBack(deps))
+    if not deps.settings.distributed:
+        # With OAuth a reinstall comes through the install flow, which says so; a
+        # request may still pass with a revoked token Bolt checked before.
+        app.use(WelcomeBack(deps))
     app.use(ReadAsTyped())
     app.use(AnswerRepeatsOnce())
 
