@@ -13,8 +13,10 @@ Envelopes are dispatched on threads, as `rapport serve` does for HTTP
 pool, each within the request's database budget, so the event loop keeps reading and
 acking while a listener waits. Several processes can hold connections at once
 (Slack allows ten per app and sends each envelope to one of them). On SIGTERM or
-SIGINT a process stops reading, finishes the envelopes it took and the work after
-their acks, then closes its connection.
+SIGINT a process opens no new connection and finishes the envelopes it took, and the
+work after their acks, then closes its connection. Until it closes, Slack may still
+send it envelopes: those are handled too, never dropped, since an envelope Slack gave
+this connection goes to no other (a slash command dropped there fails for the rep).
 """
 
 from __future__ import annotations
@@ -146,7 +148,10 @@ class SocketModeServer:
                 ) from None
             log.info("connected to Slack over Socket Mode")
             await stop.wait()
-            log.info("stopping: no new envelopes; finishing %d taken", len(self._taken))
+            log.info(
+                "stopping: finishing %d taken, and any that come until the connection closes",
+                len(self._taken),
+            )
             await self._drain(client)
         finally:
             await client.close()
@@ -174,15 +179,16 @@ class SocketModeServer:
             return response
 
     async def _drain(self, client: OverlappingSocketModeClient) -> None:
-        """Stop reading (and reconnecting), then wait for what was taken."""
+        """Wait for what was taken, still reading (an envelope that comes meanwhile is
+        handled like the rest) but never reconnecting; then stop reading."""
         client.auto_reconnect_enabled = False
+        deadline = time.monotonic() + self.timings.drain_timeout
+        # Envelopes read may still sit in the client's queue.
+        while (self._taken or not client.message_queue.empty()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         for reader in (client.message_receiver, client.current_session_monitor):
             if reader is not None:
                 reader.cancel()
-        deadline = time.monotonic() + self.timings.drain_timeout
-        # Envelopes read before the stop may still sit in the client's queue.
-        while (self._taken or not client.message_queue.empty()) and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, after_ack.drain)
 
