@@ -493,3 +493,23 @@ def test_a_renewal_another_process_made_first_is_taken_up_without_a_fault(
         assert worker(ACME).token == slack.token_of(ACME)
     assert len(renewals(slack)) == 2
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.usefixtures("frozen_installs")
+def test_a_request_goes_on_with_its_token_when_slack_does_not_renew_it(
+    browser: Browser, world: Scenario
+) -> None:
+    """Bolt renews a token two hours before it runs out; a renewal Slack refuses then
+    (another process spent the refresh token first) leaves a token that still works,
+    and the command is served with it, not told that Rapport is not installed."""
+    with freeze_time(at("2026-11-23T09:00:00Z"), real_asyncio=True):
+        assert browser.install(ACME, rotation=True, expires_in=3 * 3600).status_code == 200
+    old = world.slack.token_of(ACME)
+    world.slack.refuse_refresh(ACME)
+    world.slack.clear()
+
+    followup = "initech send the pricing sheet due: fri"
+    assert world.say("2026-11-23T10:30:00Z", "/followup", followup).status == 200
+    assert "pricing sheet" in world.say("2026-11-23T10:31:00Z", "/followup", "initech").text
+    assert renewals(world.slack) == [ACME]
+    assert {call.token for call in world.slack.calls("auth.test")} == {old}

@@ -27,6 +27,8 @@ from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackTokenRotationError
+from slack_sdk.oauth.installation_store import Installation
 
 from bot.config import Settings
 from bot.services import uninstalls
@@ -122,6 +124,8 @@ class TeamAuthorize(InstallationStoreAuthorize):
         )
         self._told: set[tuple[str | None, str | None]] = set()
         self._lock = threading.Lock()
+        # Refresh tokens Slack refused: not asked again at every request.
+        self._refused: set[str] = set()
 
     def __call__(
         self,
@@ -150,6 +154,28 @@ class TeamAuthorize(InstallationStoreAuthorize):
             enterprise_id,
         )
         return None
+
+    def _rotate_and_save_tokens_if_necessary(
+        self, installation: Installation | None
+    ) -> Installation | None:
+        """Bolt drops the request when a renewal fails, though the token it has is good
+        for up to two hours more (it renews that early) and another process may just
+        have renewed it (a refresh token is good once): the request goes on with the
+        token as stored, and is refused only if Slack refuses that token too."""
+        refresh_token = installation.bot_refresh_token if installation else None
+        if refresh_token in self._refused:
+            return None
+        try:
+            return super()._rotate_and_save_tokens_if_necessary(installation)
+        except SlackTokenRotationError as exc:
+            if refresh_token:
+                self._refused.add(refresh_token)
+            log.warning(
+                "team %s: Slack did not renew its bot token (%s); this request uses it as is",
+                installation.team_id if installation else None,
+                exc.api_error.response.get("error"),
+            )
+            return None
 
 
 def install_flow(settings: Settings, *, engine: Engine, client: WebClient) -> InstallFlow:
