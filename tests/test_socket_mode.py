@@ -303,3 +303,15 @@ def test_a_bot_token_given_as_the_app_token_stops_serving_and_says_so(
     assert done.returncode == 2
     assert "Slack refused SLACK_APP_TOKEN (not_allowed_token_type)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_websocket_that_cannot_be_reached_stops_serving_and_says_so(
+    socket_env: dict[str, str], tmp_path: Path, slack: LocalSlack
+) -> None:
+    # A firewall that lets no WebSocket out: the URL Slack hands out answers nothing.
+    slack.state.socket_url = "ws://127.0.0.1:9/link"  # the discard port: nothing answers
+    done = rapport_run("serve", env=socket_env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "could not open a Socket Mode connection to Slack" in done.stderr
+    assert "HTTPS_PROXY" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -28,6 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import aiohttp
 import websockets
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
@@ -38,7 +39,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.websockets import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from bot.app.server import COMMAND_THREADS
 from handlers.edge import after_ack
@@ -91,7 +92,8 @@ class OverlappingSocketModeClient(SocketModeClient):
 
 
 class AppTokenRefused(Exception):
-    """Slack would not open a Socket Mode connection with the app-level token."""
+    """No Socket Mode connection could be opened: Slack refused the app-level token, or
+    the WebSocket it handed out could not be reached."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,13 @@ class SocketModeServer:
                     f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): it is the "
                     "app-level token (xapp-…) with the connections:write scope, from Basic "
                     "Information → App-Level Tokens (see the README's Slack setup)."
+                ) from None
+            except (OSError, aiohttp.ClientError, WebSocketException, TimeoutError) as exc:
+                # A firewall that lets no WebSocket out, a proxy not set: say so, once.
+                raise AppTokenRefused(
+                    f"could not open a Socket Mode connection to Slack ({exc or type(exc)}): "
+                    "this machine must be able to open an outgoing WebSocket to Slack "
+                    "(wss://…slack.com, port 443), through HTTPS_PROXY if it needs one."
                 ) from None
             log.info("connected to Slack over Socket Mode")
             await stop.wait()

@@ -92,6 +92,8 @@ class LocalSlackState:
     refused_channels: dict[str, str] = field(default_factory=dict)
     # The Socket Mode side, once a test or apps.connections.open has asked for it.
     socket_mode: LocalSocketMode | None = None
+    # Set: apps.connections.open hands out this URL instead (one nobody answers, say).
+    socket_url: str | None = None
     app_token: str = LOCAL_APP_TOKEN
     # An install's code (given at consent, good once) -> the oauth.v2.access answer.
     grants: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -294,6 +296,8 @@ class _Server(ThreadingHTTPServer):
             return {"ok": False, "error": "not_allowed_token_type"}
         if token != self.state.app_token:
             return {"ok": False, "error": "invalid_auth"}
+        if self.state.socket_url is not None:
+            return {"ok": True, "url": self.state.socket_url}
         side = self.state.socket_mode
         if side is None:
             return {"ok": False, "error": "socket_mode_not_enabled"}  # a test's oversight
