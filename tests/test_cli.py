@@ -144,6 +144,28 @@ def test_serve_with_settings_of_both_modes_says_which_to_unset(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("given", "socket_mode", "why"),
+    [
+        ({"slack_app_token": "xapp-1"}, True, "SLACK_APP_TOKEN is set"),
+        ({}, False, "SLACK_APP_TOKEN is not set"),
+        # An app-level token beside the OAuth settings: HTTP, and the first line says why
+        # (it said "SLACK_APP_TOKEN is not set").
+        (
+            {"slack_app_token": "xapp-1", "slack_client_id": "1.2", "slack_client_secret": "s"},
+            False,
+            "installs into many workspaces (SLACK_CLIENT_ID) need HTTP",
+        ),
+    ],
+)
+def test_serve_says_why_it_serves_socket_mode_or_http(
+    given: dict[str, str], socket_mode: bool, why: str
+) -> None:
+    settings = Settings(_env_file=None, **given)  # type: ignore[call-arg, arg-type]
+    args = cli._parser().parse_args(["serve"])
+    assert cli._transport(settings, args) == (socket_mode, why)
+
+
 def test_socket_mode_with_oauth_settings_says_it_needs_http(
     rapport_here: Rapport, clean_env: dict[str, str], tmp_path: Path
 ) -> None:

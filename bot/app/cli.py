@@ -245,9 +245,11 @@ def _transport(settings: Settings, args: argparse.Namespace) -> tuple[bool, str]
     is set (one workspace's bot: installs into many go through OAuth, over HTTP)."""
     if args.socket or args.http:
         return args.socket, "--socket" if args.socket else "--http"
-    if settings.slack_app_token is not None and not settings.distributed:
-        return True, "SLACK_APP_TOKEN is set"
-    return False, "SLACK_APP_TOKEN is not set"
+    if settings.slack_app_token is None:
+        return False, "SLACK_APP_TOKEN is not set"
+    if settings.distributed:
+        return False, "installs into many workspaces (SLACK_CLIENT_ID) need HTTP"
+    return True, "SLACK_APP_TOKEN is set"
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
