@@ -257,7 +257,7 @@ def test_a_new_name_followed_by_no_capitalised_name_word_is_one_word(text: str) 
 def test_a_quoted_or_whole_new_name_is_never_asked_about() -> None:
     assert read('"Blue" Harbor send') == Reading(name="Blue", rest="Harbor send")
     assert read("Blue Harbor", whole=True) == Reading(name="Blue Harbor", rest="")
-    assert read("Blue Harbor send", creates=False) == Reading(name="Blue", rest="Harbor send")
+    assert read("Blue Harbor send", creates=False) == Reading(name="Blue Harbor", rest="send")
 
 
 def test_a_four_letter_name_a_letter_off_is_asked_about() -> None:

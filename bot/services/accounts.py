@@ -553,7 +553,10 @@ def _unknown(
             f"“{typed.text}” reads as the start of what to do, not as an account. "
             f"Put the account first (in quotes if it is called “{typed.text}”)."
         )
-    size = _capitalised_name(words) if creates and not whole else 1
+    size = 1 if whole else _capitalised_name(words)
+    if size > 1 and not creates:
+        # Nothing is made: the name it is not found by is all of "Blue Harbor".
+        return Reading(name=" ".join(words[:size]), rest=" ".join(words[size:]))
     if size > 1:
         # "Blue Harbor send the deck", new, without quotes: ask rather than guess "Blue".
         raise AccountUnsure(
