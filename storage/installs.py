@@ -1,7 +1,8 @@
 """Distributed mode's installations on Rapport's own database: slack_sdk's SQLAlchemy
 installation and OAuth state stores, reading and writing the tables the migrations
-made (storage/models/installs.py), and the queries Rapport adds: a team's bot token, and
-each workspace's latest install for `rapport installs`.
+made (storage/models/installs.py), and the queries Rapport adds: a team's bot token (its
+own install's, or its Enterprise Grid org's), the org a workspace belongs to, and each
+workspace's latest install for `rapport installs`.
 Only the composition root and the Slack helpers import this module: it brings slack_sdk.
 """
 
@@ -12,12 +13,20 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, Table, and_, case, delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
-from storage.models.installs import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
+from storage.models.installs import (
+    SLACK_BOTS,
+    SLACK_INSTALLATIONS,
+    SLACK_OAUTH_STATES,
+    TeamEnterprise,
+)
 
 log = logging.getLogger("rapport.installs")
 
@@ -81,32 +90,45 @@ class OAuthStateStore(SQLAlchemyOAuthStateStore):
 
 @dataclass(frozen=True)
 class TeamBot:
-    """The bot of a workspace's latest install: what a message to it is sent with."""
+    """The bot that serves a workspace: what a message to it is sent with."""
 
     team_id: str
     token: str
     user_id: str | None
-    # The Enterprise Grid org of a workspace installed on its own, which the store's
-    # own lookups need beside the team.
+    # The Enterprise Grid org of the install, which the store's own lookups need
+    # beside the team.
     enterprise_id: str | None = None
     # Token rotation on: the token expires and this renews it (once: Slack hands out a
     # new one with each renewal).
     refresh_token: str | None = None
+    # The org's install (Enterprise Grid, installed for the whole org), stored with no
+    # team: the workspace has none of its own.
+    org_wide: bool = False
 
 
 def team_bot(engine: Engine, *, client_id: str, team_id: str) -> TeamBot | None:
-    """The latest bot token installed in the workspace `team_id`, or None if Rapport is
-    not installed there. By team alone: Rapport's rows carry the team, and a workspace
-    of an Enterprise Grid org installed on its own has the org's id beside it."""
+    """The latest bot token that serves the workspace `team_id`: its own install's,
+    else the org-wide install of the Enterprise Grid org its requests named
+    (`record_enterprise`); None if Rapport is installed for neither."""
     bots = SLACK_BOTS.c
+    org = select(TeamEnterprise.enterprise_id).where(TeamEnterprise.team_id == team_id)
+    own = bots.team_id == team_id
+    orgs = and_(
+        bots.is_enterprise_install,
+        bots.team_id.is_(None),
+        bots.enterprise_id == org.scalar_subquery(),
+    )
     query = (
-        select(bots.bot_token, bots.bot_user_id, bots.enterprise_id, bots.bot_refresh_token)
-        .where(
-            bots.client_id == client_id,
-            bots.team_id == team_id,
-            bots.bot_token.is_not(None),
+        select(
+            bots.bot_token,
+            bots.bot_user_id,
+            bots.enterprise_id,
+            bots.bot_refresh_token,
+            bots.is_enterprise_install,
         )
-        .order_by(bots.installed_at.desc(), bots.id.desc())
+        .where(bots.client_id == client_id, bots.bot_token.is_not(None), or_(own, orgs))
+        # The workspace's own install first: an admin installed it there on purpose.
+        .order_by(case((own, 0), else_=1), bots.installed_at.desc(), bots.id.desc())
         .limit(1)
     )
     with engine.connect() as conn:
@@ -119,7 +141,34 @@ def team_bot(engine: Engine, *, client_id: str, team_id: str) -> TeamBot | None:
         user_id=row.bot_user_id,
         enterprise_id=row.enterprise_id,
         refresh_token=row.bot_refresh_token,
+        org_wide=bool(row.is_enterprise_install),
     )
+
+
+def record_enterprise(engine: Engine, *, team_id: str, enterprise_id: str, now: datetime) -> bool:
+    """Note that the workspace `team_id` belongs to the Enterprise Grid org
+    `enterprise_id` (a workspace moved to another org is noted there); False if the
+    database refused, which a request serves on without (its workspace's next one
+    notes it)."""
+    table = cast(Table, TeamEnterprise.__table__)
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    added = insert(table).values(team_id=team_id, enterprise_id=enterprise_id, seen_at=now)
+    upsert = added.on_conflict_do_update(
+        index_elements=[table.c.team_id],
+        set_={"enterprise_id": added.excluded.enterprise_id, "seen_at": added.excluded.seen_at},
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(upsert)
+    except SQLAlchemyError:
+        log.warning(
+            "could not note that team %s belongs to enterprise %s",
+            team_id,
+            enterprise_id,
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,10 @@ class SlackSender:
         team: str = TEAM,
         trigger_id: str | None = None,
         channel: str = "C0LOCAL",
+        org: str | None = None,
     ) -> Reply:
+        """`org`: from a workspace of that Enterprise Grid org, where Rapport is
+        installed for the whole org."""
         body = command_body(
             command,
             text,
@@ -176,6 +179,8 @@ class SlackSender:
             channel_id=channel,
             response_url=self.response_url,
             trigger_id=trigger_id,
+            enterprise_id=org,
+            org_wide=org is not None,
         )
         response = self.post_signed(body)
         return Reply(response.status_code, response.json() if response.content else {})

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -21,9 +22,9 @@ from freezegun import freeze_time
 from pydantic import SecretStr
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
-from bot.app.oauth import MANIFEST, manifest_scopes
+from bot.app.oauth import MANIFEST, ORG_REWRITE_S, OrgsOfWorkspaces, manifest_scopes
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
 from bot.scheduler.delivery import ChannelPacer
@@ -31,7 +32,8 @@ from bot.slackapi.installs import InstalledTeams
 from messages.pages import NOT_INSTALLED
 from storage import outbox
 from storage.db import SessionFactory
-from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
+from storage.installs import record_enterprise
+from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES, TeamEnterprise
 from tests.conftest import at, serving
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, ServerThread, SlackSender
@@ -39,6 +41,8 @@ from tests.slackkit import ALICE, BOB, ServerThread, SlackSender
 CLIENT_ID = "1111.2222"
 COOKIE = "slack-app-oauth-state"
 ACME, GLOBEX = "T0ACME", "T0GLOBEX"
+# An Enterprise Grid org installed as a whole, and two of its workspaces.
+GRID, GRID_EU, GRID_US = "E0GRID", "T0GRIDEU", "T0GRIDUS"
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +83,12 @@ class Browser:
         headers = {"cookie": f"{COOKIE}={state_cookie}"} if state_cookie else {}
         return self.http.get("/slack/oauth_redirect", params=query, headers=headers)
 
+    def allow(self, **consent: Any) -> httpx.Response:
+        """The install page, Slack's consent (`LocalSlack.consent`'s), the way back."""
+        _, state = self.open_install_page()
+        code = self.slack.consent(**consent)
+        return self.come_back({"code": code, "state": state}, state_cookie=state)
+
     def install(
         self,
         team_id: str,
@@ -88,15 +98,26 @@ class Browser:
         rotation: bool = False,
         expires_in: int = 43200,
     ) -> httpx.Response:
-        _, state = self.open_install_page()
-        code = self.slack.consent(
-            team_id,
+        return self.allow(
+            team_id=team_id,
             team_name=name or team_id,
             user_id=admin,
             rotation=rotation,
             expires_in=expires_in,
         )
-        return self.come_back({"code": code, "state": state}, state_cookie=state)
+
+    def install_org(
+        self, enterprise_id: str, *, rotation: bool = False, expires_in: int = 43200
+    ) -> httpx.Response:
+        """An org admin installs Rapport for the whole Enterprise Grid org."""
+        return self.allow(
+            team_id=None,
+            user_id=ALICE,
+            enterprise_id=enterprise_id,
+            org_wide=True,
+            rotation=rotation,
+            expires_in=expires_in,
+        )
 
 
 @pytest.fixture
@@ -180,6 +201,103 @@ def test_two_workspaces_install_and_each_is_served_with_its_own_token(
     world.sweep("2026-11-27T09:30:00Z")
     sent = {call.args["channel"]: call.token for call in world.slack.calls("chat.postMessage")}
     assert sent == {"D0ALICE": acme_token, "D0BOB": globex_token}
+
+
+def test_an_org_wide_install_serves_each_workspace_of_the_org_with_the_orgs_token(
+    browser: Browser, world: Scenario, engine: Engine
+) -> None:
+    """Installed for a whole Enterprise Grid org, Rapport has no install per workspace:
+    each workspace's commands, and the nudges the sweep sends it, go with the org's
+    token, and each workspace still sees only its own accounts."""
+    world.slack.add_user(ALICE, tz="Europe/Paris")
+    world.slack.add_user(BOB, tz="Europe/Paris")
+    done = browser.install_org(GRID)
+    assert done.status_code == 200 and "Rapport is now in E0GRID" in done.text
+    org_token = world.slack.token_of(None, GRID)
+
+    asked = {GRID_EU: "initech send the pricing sheet", GRID_US: "umbrella call about the SLA"}
+    with freeze_time(at("2026-11-23T10:00:00Z"), real_asyncio=True):
+        for (team, followup), user in zip(asked.items(), (ALICE, BOB), strict=True):
+            reply = world.slack_user.command(
+                "/followup", f"{followup} due: fri", user=user, team=team, org=GRID
+            )
+            assert reply.status == 200 and "not installed" not in reply.text
+        world.settle()
+    assert {c.token for c in world.slack.calls("auth.test")} == {org_token}
+    assert {c.token for c in world.slack.calls("users.info")} == {org_token}
+
+    # One org, two workspaces: neither sees the other's accounts.
+    eu = world.slack_user.command("/followup", "", team=GRID_EU, org=GRID).text
+    us = world.slack_user.command("/followup", "", user=BOB, team=GRID_US, org=GRID).text
+    assert "pricing sheet" in eu and "SLA" not in eu
+    assert "SLA" in us and "pricing sheet" not in us
+
+    # The sweep finds the org's install for each workspace, and sends with its token.
+    world.slack.clear()
+    report = world.sweep("2026-11-27T09:30:00Z").delivery
+    assert (report.sent, report.held) == (2, 0)
+    sent = {call.args["channel"]: call.token for call in world.slack.calls("chat.postMessage")}
+    assert sent == {"D0ALICE": org_token, "D0BOB": org_token}
+
+
+def test_a_workspace_of_the_org_with_an_install_of_its_own_keeps_its_own_token(
+    browser: Browser, slack: LocalSlack, engine: Engine, oauth_settings: Settings
+) -> None:
+    """An admin installed Rapport in one workspace of the org as well: that workspace
+    is served with its own install's token, the org's other workspaces with the org's,
+    and a workspace whose org is not known yet with none (its messages wait)."""
+    browser.install_org(GRID)
+    browser.install(GRID_EU)
+    now = datetime.now(UTC)
+    for team in (GRID_EU, GRID_US):
+        record_enterprise(engine, team_id=team, enterprise_id=GRID, now=now)
+    teams = InstalledTeams(oauth_settings, engine)
+    assert teams(GRID_EU).token == slack.token_of(GRID_EU)
+    assert teams(GRID_US).token == slack.token_of(None, GRID)
+    assert teams("T0GRIDASIA").token is None
+
+
+@pytest.mark.usefixtures("db")
+def test_a_workspaces_org_is_written_at_its_first_request_not_at_each(engine: Engine) -> None:
+    def orgs_noted() -> dict[str, str]:
+        with engine.connect() as conn:
+            noted = select(TeamEnterprise.team_id, TeamEnterprise.enterprise_id)
+            return dict(conn.execute(noted).all())
+
+    clock = [0.0]
+    orgs = OrgsOfWorkspaces(engine, clock=lambda: clock[0])
+    orgs.note(team_id=GRID_EU, enterprise_id=GRID)
+    assert orgs_noted() == {GRID_EU: GRID}
+    with engine.begin() as conn:
+        conn.execute(delete(TeamEnterprise))  # as the purge of an uninstalled workspace does
+    orgs.note(team_id=GRID_EU, enterprise_id=GRID)
+    assert orgs_noted() == {}, "the next requests cost no write"
+    clock[0] += ORG_REWRITE_S
+    orgs.note(team_id=GRID_EU, enterprise_id=GRID)
+    assert orgs_noted() == {GRID_EU: GRID}, "written again after a while"
+    orgs.note(team_id=GRID_EU, enterprise_id="E0OTHER")
+    assert orgs_noted() == {GRID_EU: "E0OTHER"}, "moved to another org"
+
+
+@pytest.mark.usefixtures("frozen_installs")
+def test_the_orgs_rotating_token_is_renewed_once_for_all_its_workspaces(
+    browser: Browser, slack: LocalSlack, engine: Engine, oauth_settings: Settings
+) -> None:
+    """Token rotation on an org-wide install: the sweep's lookup for one workspace
+    renews the org's token about to run out and saves it on the org's install, where
+    the lookup for the org's next workspace finds it renewed."""
+    with freeze_time(at("2026-11-23T09:00:00Z"), real_asyncio=True):
+        assert browser.install_org(GRID, rotation=True, expires_in=3 * 3600).status_code == 200
+        for team in (GRID_EU, GRID_US):
+            record_enterprise(engine, team_id=team, enterprise_id=GRID, now=datetime.now(UTC))
+    old = slack.token_of(None, GRID)
+    slack.clear()
+    teams = InstalledTeams(oauth_settings, engine)
+    with freeze_time(at("2026-11-23T10:30:00Z"), real_asyncio=True):
+        renewed = teams(GRID_EU).token
+        assert renewed == slack.token_of(None, GRID) != old
+        assert teams(GRID_US).token == renewed
+    assert renewals(slack) == [GRID]
 
 
 def test_each_teams_weekly_digest_goes_to_its_channel_with_its_own_token(

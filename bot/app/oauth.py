@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +36,12 @@ from bot.config import Settings
 from bot.services import uninstalls
 from messages.pages import failure_reason, page
 from storage.db import SessionFactory, make_session_factory
-from storage.installs import STATE_EXPIRATION_SECONDS, InstallationStore, OAuthStateStore
+from storage.installs import (
+    STATE_EXPIRATION_SECONDS,
+    InstallationStore,
+    OAuthStateStore,
+    record_enterprise,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -106,13 +113,47 @@ def _page(status: int, body: str, settings: OAuthSettings) -> BoltResponse:
     return BoltResponse(status=status, body=body, headers=headers)
 
 
+# How long a process trusts that it wrote a workspace's org: after that the next request
+# writes it again, in case the workspace's rows were purged meanwhile (an uninstall's
+# retention period ran out, in another process).
+ORG_REWRITE_S = 3600.0
+
+
+class OrgsOfWorkspaces:
+    """Notes the Enterprise Grid org each workspace's requests name, where the sweep
+    finds it (storage.installs.team_bot): a workspace served by an org-wide install
+    has no install of its own. Written once a workspace in a process (again when its
+    org changes, or after ORG_REWRITE_S), so only a workspace's first request pays for
+    a write."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._written: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def note(self, *, team_id: str, enterprise_id: str) -> None:
+        now = self.clock()
+        with self._lock:
+            written = self._written.get(team_id)
+        if written is not None and written[0] == enterprise_id and now - written[1] < ORG_REWRITE_S:
+            return
+        if not record_enterprise(
+            self.engine, team_id=team_id, enterprise_id=enterprise_id, now=datetime.now(UTC)
+        ):
+            return  # the request is served all the same; the next one tries again
+        with self._lock:
+            self._written[team_id] = (enterprise_id, now)
+
+
 class TeamAuthorize(InstallationStoreAuthorize):
     """Bolt's authorize from the installation store: each request gets the token of its
-    workspace's latest install. The auth.test Bolt asks for each token is remembered
-    (cache_enabled), so a request costs Slack nothing after its token's first; a
-    workspace without an installation is logged once, not at every request."""
+    workspace's latest install, or its Enterprise Grid org's (whose org it notes for the
+    sweep). The auth.test Bolt asks for each token is remembered (cache_enabled), so a
+    request costs Slack nothing after its token's first; a workspace without an
+    installation is logged once, not at every request."""
 
-    def __init__(self, settings: OAuthSettings, client: WebClient) -> None:
+    def __init__(self, settings: OAuthSettings, client: WebClient, *, engine: Engine) -> None:
         super().__init__(
             logger=log,
             installation_store=settings.installation_store,
@@ -124,6 +165,7 @@ class TeamAuthorize(InstallationStoreAuthorize):
         )
         self._told: set[tuple[str | None, str | None]] = set()
         self._lock = threading.Lock()
+        self.orgs = OrgsOfWorkspaces(engine)
         # Refresh tokens Slack refused: not asked again at every request.
         self._refused: set[str] = set()
 
@@ -139,6 +181,8 @@ class TeamAuthorize(InstallationStoreAuthorize):
         found = super().__call__(
             context=context, enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, **actor
         )
+        if found is not None and team_id and enterprise_id:
+            self.orgs.note(team_id=team_id, enterprise_id=enterprise_id)
         workspace = (enterprise_id, team_id)
         with self._lock:
             if found is not None:
@@ -197,5 +241,5 @@ def install_flow(settings: Settings, *, engine: Engine, client: WebClient) -> In
         ),
         logger=log,
     )
-    oauth.authorize = TeamAuthorize(oauth, client)
+    oauth.authorize = TeamAuthorize(oauth, client, engine=engine)
     return InstallFlow(client=client, logger=log, settings=oauth)

@@ -876,15 +876,20 @@ def command_body(
     channel_id: str = "C0LOCAL",
     response_url: str = "http://127.0.0.1:9/response/none",
     trigger_id: str | None = None,
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
 ) -> str:
     """A slash command's form body, with the fields Slack sends. Each gets a trigger_id
     of its own, as in Slack, unless one is given: the same body sent twice is one
-    command delivered twice."""
+    command delivered twice. `enterprise_id`: from a workspace of that Enterprise Grid
+    org; `org_wide`: where Rapport is installed for the org as a whole."""
     if trigger_id is None:
         trigger_id = f"{next(_TRIGGERS)}.42.{uuid.uuid4().hex[:12]}"
+    org = {"enterprise_id": enterprise_id} if enterprise_id else {}
     return urlencode(
         {
             "token": "deprecated-verification-token",
+            **org,
             "team_id": team_id,
             "team_domain": "local",
             "channel_id": channel_id,
@@ -894,7 +899,7 @@ def command_body(
             "command": command,
             "text": text,
             "api_app_id": "A0RAPPORT",
-            "is_enterprise_install": "false",
+            "is_enterprise_install": "true" if org_wide else "false",
             "response_url": response_url,
             "trigger_id": trigger_id,
         }

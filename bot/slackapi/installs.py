@@ -1,7 +1,8 @@
 """Each workspace's client for work outside a request (the sweep, the outbox, the
 digests), in distributed mode: the bot token of the workspace's latest install, from
-the installation store, never one token for every team; with token rotation on, renewed
-before it runs out, as Bolt renews a listener's."""
+the installation store, or of its Enterprise Grid org's org-wide install; never one
+token for every team; with token rotation on, renewed before it runs out, as Bolt
+renews a listener's."""
 
 from __future__ import annotations
 
@@ -132,7 +133,9 @@ class InstalledTeams:
         once it runs out Slack refuses it (`token_expired`), and the outbox holds that
         team's messages alone (as for a revoked token) until a token works again."""
         installation = self.store.find_installation(
-            enterprise_id=bot.enterprise_id, team_id=bot.team_id
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id,
+            is_enterprise_install=bot.org_wide,
         )
         if installation is None or self.rotator is None:
             return bot.token

@@ -18,7 +18,8 @@ table on `Base.metadata` (Alembic and `create_all` read it).
 - `delivery`: the outbox of messages to Slack, teams on hold, workspaces that uninstalled
   Rapport, and the replies kept for requests Slack may deliver twice.
 - `installs`: in distributed mode, Slack's installations (each workspace's bot token) and
-  the states of installs under way, as slack_sdk's stores keep them.
+  the states of installs under way, as slack_sdk's stores keep them, and the Enterprise
+  Grid org of each workspace whose requests named one.
 """
 
 from storage.models.accounts import (
@@ -37,7 +38,12 @@ from storage.models.delivery import (
     TeamUninstall,
 )
 from storage.models.governance import Debrief, DebriefFollowup, GovernancePlan, ReviewCadence
-from storage.models.installs import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
+from storage.models.installs import (
+    SLACK_BOTS,
+    SLACK_INSTALLATIONS,
+    SLACK_OAUTH_STATES,
+    TeamEnterprise,
+)
 from storage.models.kpis import AccountKpi, ClientQuestion, KpiKind, RenewalOutcome
 from storage.models.negotiation import (
     Concession,
@@ -95,6 +101,7 @@ __all__ = [
     "SLACK_BOTS",
     "SLACK_INSTALLATIONS",
     "SLACK_OAUTH_STATES",
+    "TeamEnterprise",
     "AccountKpi",
     "ClientQuestion",
     "KpiKind",

@@ -11,15 +11,21 @@ slack_sdk's own builders: the models, and the services above them, import no Sla
 - `slack_bots`: the bot's token per install, what the sweep sends with.
 - `slack_oauth_states`: the state of each install begun at /slack/install, until the
   redirect from Slack consumes it or it expires.
+
+Rapport's own beside them:
+- `team_enterprises`: the Enterprise Grid org each workspace's requests name, which is
+  how the sweep finds the org-wide install serving a workspace without one of its own.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Column, DateTime, Index, Integer, String, Table, func
+from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.base import Base
+from storage.models.base import Base, SlackId
 
 _ID = String(32)
 _NAME = String(200)
@@ -95,3 +101,17 @@ SLACK_OAUTH_STATES = Table(
     Column("state", _NAME, nullable=False),
     Column("expire_at", DateTime, nullable=False),
 )
+
+
+class TeamEnterprise(Base):
+    """The Enterprise Grid org a workspace belongs to, as its requests say. An org-wide
+    install is stored with the org and no team, and a workspace of that org has no
+    install of its own: this is how a workspace's messages find the org's token."""
+
+    __tablename__ = "team_enterprises"
+
+    team_id: Mapped[SlackId] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[SlackId]
+    # When a request last said so (written again only when the org changes, or a
+    # process has not written it for a while: bot/app/oauth.py).
+    seen_at: Mapped[datetime]
