@@ -300,6 +300,29 @@ def test_the_orgs_rotating_token_is_renewed_once_for_all_its_workspaces(
     assert renewals(slack) == [GRID]
 
 
+@pytest.mark.usefixtures("frozen_installs")
+def test_two_workspaces_of_the_org_asking_at_once_renew_its_token_once(
+    browser: Browser, slack: LocalSlack, engine: Engine, oauth_settings: Settings
+) -> None:
+    with freeze_time(at("2026-11-23T09:00:00Z"), real_asyncio=True):
+        assert browser.install_org(GRID, rotation=True, expires_in=3 * 3600).status_code == 200
+        for team in (GRID_EU, GRID_US):
+            record_enterprise(engine, team_id=team, enterprise_id=GRID, now=datetime.now(UTC))
+    slack.clear()
+    slack.fail_next("oauth.v2.access", accepted=True, delay=0.3)  # a slow renewal
+    teams = InstalledTeams(oauth_settings, engine)
+    start = threading.Barrier(2)
+
+    def ask(team: str) -> str | None:
+        start.wait()
+        return teams(team).token
+
+    with freeze_time(at("2026-11-23T10:30:00Z"), real_asyncio=True), ThreadPoolExecutor(2) as pool:
+        tokens = set(pool.map(ask, (GRID_EU, GRID_US)))
+    assert renewals(slack) == [GRID]
+    assert tokens == {slack.token_of(None, GRID)}
+
+
 def test_each_teams_weekly_digest_goes_to_its_channel_with_its_own_token(
     browser: Browser, world: Scenario
 ) -> None:

@@ -112,10 +112,22 @@ class InstalledTeams:
             return None
         if bot.refresh_token is None:
             return bot.token
-        if bot.refresh_token in self._refused:
-            self._report_refused(bot, bot.refresh_token)
+        if not bot.org_wide:
+            return self._rotating(bot, bot.refresh_token)
+        # The workspaces of an org share its install, each under its own team's lock:
+        # one renews the org's token while the others wait (an org id is no team id),
+        # then they read it again, renewed (a refresh token is good once).
+        with self._team_lock(bot.enterprise_id or ""):
+            bot = team_bot(self.engine, client_id=self.client_id, team_id=team_id) or bot
+            return self._rotating(bot, bot.refresh_token) if bot.refresh_token else bot.token
+
+    def _rotating(self, bot: TeamBot, refresh_token: str) -> str:
+        """A rotating token: renewed if it runs out soon, unless Slack refused
+        `refresh_token` before."""
+        if refresh_token in self._refused:
+            self._report_refused(bot, refresh_token)
             return bot.token
-        return self._renewed(bot, bot.refresh_token)
+        return self._renewed(bot, refresh_token)
 
     def _report_refused(self, bot: TeamBot, refresh_token: str) -> None:
         if refresh_token in self._reported:
