@@ -197,7 +197,9 @@ def _account_reply(
     if not what:
         account = get_account(session, team_id=team_id, name=reading.name)
         theirs = followups.open_commitments(session, team_id=team_id, account_id=account.id)
-        owed = questions.owed_on_account(session, account, now=now, limit=MAX_QUESTIONS)
+        owed = questions.owed_replies(
+            session, team_id=team_id, account_id=account.id, now=now, limit=MAX_QUESTIONS
+        )
         return _listing(theirs, owed, AccountShown.of(account), calendar, now)
     commitment = followups.add_commitment(
         session,

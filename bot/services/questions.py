@@ -325,15 +325,23 @@ class OwedReplies:
 
 
 def owed_replies(
-    session: Session, *, team_id: str, user_id: str, now: datetime, limit: int
+    session: Session,
+    *,
+    team_id: str,
+    now: datetime,
+    limit: int,
+    user_id: str | None = None,
+    account_id: int | None = None,
 ) -> OwedReplies:
-    """`user_id`'s questions still waiting for a reply, on the team's accounts that are
+    """The questions still waiting for a reply that `user_id` owes, or that `account_id`
+    is owed (whoever owes them: `/followup ACCOUNT`), on the team's accounts that are
     not lost (a loss plans no reminder either); `limit` at most."""
     waiting = (
         ClientQuestion.team_id == team_id,
-        ClientQuestion.owner_id == user_id,
         ClientQuestion.answered_at.is_(None),
         account_state.WORKING,
+        *([] if user_id is None else [ClientQuestion.owner_id == user_id]),
+        *([] if account_id is None else [ClientQuestion.account_id == account_id]),
     )
     rows = session.scalars(
         select(ClientQuestion)
@@ -351,22 +359,6 @@ def owed_replies(
         more = (session.scalar(counted.where(*waiting)) or 0) - limit
     shown = tuple(QuestionShown.of(q) for q in rows[:limit])
     return OwedReplies(shown, more, now)
-
-
-def owed_on_account(
-    session: Session, account: Account, *, now: datetime, limit: int
-) -> OwedReplies:
-    """The account's questions still waiting for a reply, whoever owes it, as
-    `/followup ACCOUNT` lists them; none on a lost account (they leave every list with
-    it, as in `owed_replies`)."""
-    if account_state.is_lost(account.stage):
-        return OwedReplies((), 0, now)
-    waiting = sorted(
-        open_questions(session, team_id=account.team_id, account_id=account.id),
-        key=lambda question: (question.reply_by, question.id),
-    )
-    shown = tuple(QuestionShown.of(question) for question in waiting[:limit])
-    return OwedReplies(shown, max(len(waiting) - limit, 0), now)
 
 
 # --- the KPI ----------------------------------------------------------------------------
