@@ -333,14 +333,16 @@ def owed_replies(
     user_id: str | None = None,
     account_id: int | None = None,
 ) -> OwedReplies:
-    """The questions still waiting for a reply that `user_id` owes, or that `account_id`
-    is owed (whoever owes them: `/followup ACCOUNT`), on the team's accounts that are
-    not lost (a loss plans no reminder either); `limit` at most."""
+    """The questions still waiting for a reply that `user_id` owes, on the team's
+    accounts that are not lost (a loss plans no reminder, and the account leaves a
+    person's lists), or that `account_id` is owed, whoever owes them and lost or not
+    (`/followup ACCOUNT`: a loss answers no question, and `/rapport lost` says they
+    still wait); `limit` at most."""
     waiting = (
         ClientQuestion.team_id == team_id,
         ClientQuestion.answered_at.is_(None),
-        account_state.WORKING,
         *([] if user_id is None else [ClientQuestion.owner_id == user_id]),
+        *([account_state.WORKING] if account_id is None else []),
         *([] if account_id is None else [ClientQuestion.account_id == account_id]),
     )
     rows = session.scalars(
