@@ -116,6 +116,7 @@ def qbr_reply(
         short_notice=qbr.lead_days < rhythm.QBR_LEAD_DAYS,
         asked_on=rhythm.asked_on(qbr, calendar),
         day_off=calendar.why_not_working(qbr.next_on, whose=whose),
+        reader_is_owner=reader_id == account.owner_id,
         when=relative_day(qbr.next_on, today),
         fit=fit,
         align_action=Action.QBR_ALIGN,

@@ -384,6 +384,8 @@ def every_template(text: str) -> dict[str, dict]:
                 # The first against a weekly plan it does not follow.
                 fit=None if n else CadenceFit(1, "weekly", "month", "quarter", None, True),
                 align_action=Action.QBR_ALIGN,
+                # Scheduled by its owner, and by someone else.
+                reader_is_owner=n != 1,
             )
             for n, (held, extra, ahead) in enumerate(
                 [
