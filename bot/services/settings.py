@@ -71,8 +71,25 @@ def parse_hours(text: str) -> tuple[time, time]:
             key="hours",
         )
     start, end = (parse_clock(part, key="hours", usage=HOURS_USAGE) for part in parts)
+    if end <= start <= time(12, 59) and _afternoon(end, written=parts[1]) > start:
+        # `9-5`, `9 to 5:30`: nobody means a day that ends before it starts; an end
+        # hour under 12 written without am/pm, after a morning start, is the
+        # afternoon's (`17-8` is a 24-hour clock, and refused). The reply shows the
+        # hours as read (17:00), so a rep who meant otherwise sees it.
+        end = _afternoon(end, written=parts[1])
     check_hours(start, end, key="hours")
     return start, end
+
+
+_MERIDIEM = re.compile(r"[ap]\.?\s*m\b", re.I)
+
+
+def _afternoon(end: time, *, written: str) -> time:
+    """`end` twelve hours on, if it was an hour from 1 to 11 written without am/pm;
+    else `end` as it is."""
+    if _MERIDIEM.search(written) or not 1 <= end.hour <= 11:
+        return end
+    return end.replace(hour=end.hour + 12)
 
 
 def check_hours(start: time, end: time, *, key: str | None = None) -> None:
