@@ -63,27 +63,43 @@ class AccountInput:
         return bool(self.changes.names) or self.renewal is not None
 
 
-def parse_owner(text: str) -> str:
+def parse_owner(text: str, *, me: str) -> str:
+    """`owner: @person`, or `owner: me` (the one typing), as `/rapport digest` takes
+    `here` for the channel it is typed in."""
+    if text.strip().casefold() in {"me", "myself", "@me"}:
+        return me
     match = _MENTION.fullmatch(text.strip())
     if match:
         return match.group(1)
     raise UsageError(
-        "For `owner:`, type `@` and pick the person from Slack's list, so I get the person "
-        "and not just a name that looks like one.",
+        "For `owner:`, type `@` and pick the person from Slack's list (or write `me`), so "
+        "I get the person and not just a name that looks like one.",
         usage=USAGE,
     )
 
 
-def parse_channel(text: str) -> str:
+def parse_channel(text: str, *, here: str | None) -> str:
+    """`channel: #channel`, or `channel: here` (where the command is typed)."""
+    if text.strip().casefold() in {"here", "this channel"}:
+        # A direct message is nobody's account channel: its updates would reach one person.
+        if here and not here.startswith("D"):
+            return here
+        raise UsageError(
+            "`channel: here` names the channel you type it in, and this is a direct "
+            "message. Type it in the account's channel, or type `#` and pick the channel.",
+            usage=USAGE,
+        )
     match = _CHANNEL.fullmatch(text.strip())
     if match:
         return match.group(1)
     raise UsageError(
-        "For `channel:`, type `#` and pick the channel from Slack's list.", usage=USAGE
+        "For `channel:`, type `#` and pick the channel from Slack's list, or write `here` "
+        "in the account's channel.",
+        usage=USAGE,
     )
 
 
-def parse_account(text: str) -> AccountInput:
+def parse_account(text: str, *, here: str | None, me: str) -> AccountInput:
     parts = split_keyed(text, ACCOUNT_KEYS, command=USAGE)
     for key, value in parts.fields.items():
         if not value:
@@ -95,9 +111,9 @@ def parse_account(text: str) -> AccountInput:
         account=parts.head,
         changes=accounts.AccountChanges(
             relationship_type=accounts.relationship_type_from(kind) if kind else None,
-            owner_id=parse_owner(owner) if owner else None,
+            owner_id=parse_owner(owner, me=me) if owner else None,
             expectations=parts.fields.get("expects"),
-            channel_id=parse_channel(parts.fields["channel"])
+            channel_id=parse_channel(parts.fields["channel"], here=here)
             if "channel" in parts.fields
             else None,
             kpis=KpiInput(
@@ -160,9 +176,10 @@ def _changes_read(
 
 
 def account(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    request = parse_account(args)
+    caller = caller_of(command)
+    request = parse_account(args, here=command.get("channel_id"), me=caller.user_id)
     deps, now = deps_of(context), utcnow()
-    team_id = team_of(command)
+    team_id = caller.team_id
     history_of = _history_of(request.account) if not request.changing else None
     history = None
     with deps.db.begin() as session:
