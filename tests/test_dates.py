@@ -184,11 +184,35 @@ def test_one_range_rule_states_the_day_read(field: DateField, typed: str, says: 
     assert says in refused.value.problem
 
 
-@pytest.mark.parametrize("typed", ["someday maybe", "jan", "5pm", "-1", "31/11", "", "x" * 41])
+@pytest.mark.parametrize("typed", ["someday maybe", "5pm", "-1", "31/11", "", "x" * 41])
 def test_what_is_no_date_is_refused_with_examples(typed: str) -> None:
     with pytest.raises(UsageError) as refused:
         READER.read(typed, DUE)
     assert "as a date" in refused.value.problem and "`15 Dec`" in refused.value.problem
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("end of March", date(2027, 3, 31)),
+        ("end of feb", date(2027, 2, 28)),
+        ("end of Feb 2028", date(2028, 2, 29)),
+        ("end of December", date(2026, 12, 31)),
+        ("mid Jan", date(2027, 1, 15)),
+        ("mid-march 2027", date(2027, 3, 15)),
+        ("start of April", date(2027, 4, 1)),
+        ("beginning of may", date(2027, 5, 1)),
+    ],
+)
+def test_a_part_of_a_named_month_is_a_day_in_it(typed: str, read: date) -> None:
+    assert READER.read(typed, DUE) == read
+
+
+@pytest.mark.parametrize(("typed", "asks"), [("jan", "`mid Jan`"), ("March 2027", "`1 Mar 2027`")])
+def test_a_month_alone_is_asked_for_its_day(typed: str, asks: str) -> None:
+    with pytest.raises(UsageError) as refused:
+        READER.read(typed, DUE)
+    assert "is a month" in refused.value.problem and asks in refused.value.problem
 
 
 def test_a_weekday_that_does_not_match_its_date_is_questioned() -> None:

@@ -6,6 +6,8 @@ What it reads, from today (a Thursday, 3 Dec 2026, in the examples):
 - weekdays: `fri` (the coming one, today included), `next tue` (the one of next week);
 - relative days: `today`, `tomorrow`, `in 3 days`, `in 2 weeks`, `next week` (its Monday),
   `end of month`/`eom`, `end of quarter`/`eoq`, `end of year`;
+- a part of a named month: `end of March` (its last day), `mid Jan` (the 15th),
+  `start of April` (the 1st); a month alone (`March 2027`) is asked for its day;
 - ISO dates (`2026-12-15`), and numeric ones (`12/10`, `15.12.`) read in the order of the
   person's own locale; when that is unknown and both orders make a date, it asks.
 
@@ -186,6 +188,53 @@ _LEADING_WEEKDAY = re.compile(r"([a-z]+),?\s+(.*\d.*)")
 _HAS_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _MONTH_NAME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _LETTERS = re.compile(r"[a-z]")
+# `end of March`, `mid Jan 2027`, `start of april`: a day placed in a named month.
+_PART_OF_MONTH = re.compile(
+    r"(end|start|beginning|mid|middle)(?:\s+of\s+|-|\s+)(?:the\s+)?([a-z]+)\.?(?:\s+(\d{4}))?"
+)
+# `March`, `March 2027`: a month and no day, which a due date needs.
+_MONTH_ALONE = re.compile(r"(?:in\s+)?([a-z]+)\.?(?:\s+(\d{4}))?")
+
+
+def _month_number(word: str) -> int | None:
+    """1-12 for a month's name or its start (`mar`, `sept`, `december`), else None."""
+    if len(word) < 3:
+        return None
+    for number in range(1, 13):
+        if month_lengths.month_name[number].lower().startswith(word):
+            return number
+    return None
+
+
+def _part_of_month(words: str, today: date, back: timedelta) -> date | None:
+    """`end of March` (its last day), `mid March` (the 15th), `start of March` (the
+    1st); without a year, read as any date without one is (RECENT)."""
+    match = _PART_OF_MONTH.fullmatch(words)
+    month = _month_number(match.group(2)) if match else None
+    if match is None or month is None:
+        return None
+    part, year = match.group(1), _year(match.group(3), today)
+    if part == "end":
+        last = month_lengths.monthrange(year or today.year, month)[1]
+        if year is None:
+            # The coming (or just past) end of that month, February's length included.
+            found = _occurrence(month, 28, today, back)
+            return (
+                found.replace(day=month_lengths.monthrange(found.year, month)[1]) if found else None
+            )
+        return date(year, month, last)
+    day = 15 if part in ("mid", "middle") else 1
+    return date(year, month, day) if year else _occurrence(month, day, today, back)
+
+
+def month_alone(text: str) -> str | None:
+    """The month as a date writes it (`Mar 2027`) when `text` names a month and no
+    day (`March 2027`), else None."""
+    match = _MONTH_ALONE.fullmatch(" ".join(text.lower().split()))
+    month = _month_number(match.group(1)) if match else None
+    if match is None or month is None:
+        return None
+    return " ".join(filter(None, (month_lengths.month_abbr[month], match.group(2))))
 
 
 def _end_of_month(day: date) -> date:
@@ -361,7 +410,7 @@ def _read(
         return _numeric(numeric, today, order, typed, back)
     if ordinal := _ORDINAL.fullmatch(words):
         return _next_day_of_month(int(ordinal.group(1)), today)
-    found = _weekday(words, today) or _relative(words, today)
+    found = _weekday(words, today) or _relative(words, today) or _part_of_month(words, today, back)
     if found is not None:
         return found
     leading = _LEADING_WEEKDAY.fullmatch(words)
@@ -414,6 +463,13 @@ class DayReader:
             ) from None
         except UsageError as error:
             raise UsageError(error.problem, usage=usage, key=field.key or None) from None
+        if day is None and (month := month_alone(typed)):
+            raise UsageError(
+                f"“{typed}” is a month, and I need a day in it: `1 {month}`, `mid {month}` "
+                f"or `end of {month}`.",
+                usage=usage,
+                key=field.key or None,
+            )
         if day is None:
             raise UsageError(
                 f"I couldn't read “{typed}” as a date. {EXAMPLES}",
