@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from bot.services import questions
 from bot.services.accounts import get_account, resolve_account
 from bot.services.errors import UsageError
+from bot.services.fields import reads_as_nothing
 from bot.slackapi.roles import is_workspace_admin
 from handlers.edge.accounts import account_read, modal_account, read_account_of, with_new_account
 from handlers.edge.after_ack import ack_only, clicks_after_ack, later
@@ -60,8 +61,10 @@ def record(
 ) -> Said:
     """`/followup ACCOUNT they asked: …`: the question on the owner's clock, and the
     reply saying by when, counted how, and who is reminded."""
-    if not asked.strip():
-        raise UsageError("Say what they asked, after `asked:`.", usage=COMMAND, key="asked")
+    if reads_as_nothing(asked):
+        # `asked: none` is no question: nothing goes on the clock.
+        said = f" (I read “{asked.strip()[:40]}”)" if asked.strip() else ""
+        raise UsageError(f"Say what they asked, after `asked:`{said}.", usage=COMMAND, key="asked")
     # Only the account comes before `asked:`, so a new name of two words is one name.
     reading = read_account_of(session, command, account_part(head), usage=COMMAND, whole=True)
     account = account_read(session, command, reading, now=now)
