@@ -138,6 +138,10 @@ def followup(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
         elif request is not None and not request.records and _says_replied(request.head):
             head = request.head.rsplit(" ", 1)[0]
             reply, changed = replied(session, command, deps, head=head, now=now)
+        elif request is not None and not request.records and _says_done(request.head):
+            reply, closed = _done(session, request, command, calendar, now)
+            if closed:
+                changed.add(user_id)
         elif request is None:
             mine = followups.open_commitments(session, team_id=team_id, owner_id=user_id)
             owed = questions.owed_replies(
@@ -178,6 +182,51 @@ def _says_replied(head: str) -> bool:
     """`/followup ACCOUNT replied`: the account's questions are answered."""
     words = head.split()
     return len(words) > 1 and words[-1].casefold() in ("replied", "answered")
+
+
+# The last word of `/followup ACCOUNT [WHAT] done`: a follow-up kept, closed by command.
+DONE_WORDS = frozenset({"done", "kept", "finished", "completed"})
+
+
+def _says_done(head: str) -> bool:
+    words = head.split()
+    return len(words) > 1 and words[-1].casefold().strip(".!") in DONE_WORDS
+
+
+def _done(
+    session: Session,
+    request: FollowupInput,
+    command: dict[str, str],
+    calendar: WorkCalendar,
+    now: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """`/followup ACCOUNT [WHAT] done`: close the caller's follow-up on the account
+    that WHAT reads like (their only one, without WHAT), as its Done button does; or
+    list theirs to choose from. True when one was closed."""
+    team_id, user_id = team_of(command), command["user_id"]
+    head = request.head.rsplit(" ", 1)[0]
+    reading = read_account_of(session, command, head, usage=COMMAND, creates=False)
+    account = get_account(session, team_id=team_id, name=reading.name)
+    today = calendar.today(now)
+    outcome = followups.done_by_command(
+        session,
+        team_id=team_id,
+        account_id=account.id,
+        user_id=user_id,
+        what=reading.rest,
+        today=today,
+        now=now,
+    )
+    reply = render(
+        "followup_done",
+        account=AccountShown.of(account),
+        closed=CommitmentShown.of(outcome.closed) if outcome.closed else None,
+        left=[CommitmentShown.of(c) for c in outcome.open],
+        matches=outcome.matches,
+        what=reading.rest,
+        today=today,
+    )
+    return reply, outcome.closed is not None
 
 
 def _account_reply(

@@ -340,6 +340,26 @@ def every_template(text: str) -> dict[str, dict]:
             reminder_on=None,
             day_off=None,
         ),
+        **{
+            f"followup_done_{n}": render(
+                "followup_done",
+                account=account(text[:80]),
+                closed=closed,
+                left=left,
+                matches=matches,
+                what=text,
+                today=date(2026, 12, 9),
+            )
+            for n, (closed, left, matches) in enumerate(
+                [
+                    (commitment(text), [], 1),
+                    (commitment(text, "theirs"), [commitment(text)], 3),
+                    (None, [], 0),
+                    (None, [commitment(text), commitment(text, "theirs")] * 12, 0),
+                    (None, [commitment(text)] * 2, 2),
+                ]
+            )
+        },
         "followup_list": render(
             "followup_list",
             commitments=[commitment(text)] * 45,

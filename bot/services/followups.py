@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta
 from enum import IntEnum
 from typing import Any
 
+from rapidfuzz import fuzz
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
@@ -463,6 +464,57 @@ def mark_done(
     commitment.snoozed_until = None
     cancel_pending(session, team_id=commitment.team_id, subject=subject_of(commitment))
     return True
+
+
+@dataclass(frozen=True)
+class DoneByCommand:
+    """What `/followup ACCOUNT [WHAT] done` did: the follow-up it closed, or the
+    caller's open ones on the account it could not choose between (none, or several)."""
+
+    closed: Commitment | None
+    open: list[Commitment]
+    # How many of the open ones read like what was typed (more than one: it asks).
+    matches: int = 0
+
+
+# How closely `WHAT done` must read like an open follow-up, all of it, to close it
+# (rapidfuzz's token_sort_ratio, 0-100): a typo or the words in another order close
+# "send pricing", but a part of it does not, so `get it done` (a new follow-up whose
+# date was forgotten) never closes "get it signed".
+DONE_MATCH = 85
+
+
+def done_by_command(
+    session: Session,
+    *,
+    team_id: str,
+    account_id: int,
+    user_id: str,
+    what: str,
+    today: date,
+    now: datetime,
+) -> DoneByCommand:
+    """Close the caller's one open follow-up on the account that `what` reads like
+    (their only one, when `what` is empty; the first due of several written alike).
+    Several different ones that fit, or none: nothing is closed, and the caller's open
+    ones are returned to choose from. Only one's own,
+    as the Done button: someone else's promise is theirs to close."""
+    mine = open_commitments(session, team_id=team_id, owner_id=user_id, account_id=account_id)
+    fits = (
+        [c for c in mine if fuzz.token_sort_ratio(what.casefold(), c.what.casefold()) >= DONE_MATCH]
+        if what
+        else mine
+    )
+    alike = len({" ".join(c.what.casefold().split()) for c in fits}) == 1
+    if not fits or (len(fits) > 1 and not alike):
+        return DoneByCommand(closed=None, open=mine, matches=len(fits))
+    # Several written alike (the same promise made twice) cannot be told apart by their
+    # words: the one due first is closed, the one its reminders are about.
+    closed = fits[0]  # open_commitments lists them by due day
+    mark_done(session, closed, user_id=user_id, today=today, now=now)
+    return DoneByCommand(
+        closed=closed, open=[c for c in mine if c is not closed], matches=len(fits)
+    )
 
 
 def snooze_until(choice: str, calendar: WorkCalendar, now: datetime) -> datetime | None:
