@@ -52,6 +52,9 @@ class Calendars:
 
     session: Session
     settings: Settings
+    # (workspace, person) -> their settings, read one statement per workspace with the
+    # person's scope in it (bot.services.people): a person of two workspaces of an
+    # Enterprise Grid org finds the one row of the org from each.
     prefs: dict[tuple[str, str], UserPrefs | None] = field(default_factory=dict)
     days_off: dict[str, frozenset[date]] = field(default_factory=dict)
     cache: dict[tuple[str, str | None], WorkCalendar] = field(default_factory=dict)

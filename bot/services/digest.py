@@ -55,6 +55,7 @@ from storage.models import (
     RenewalOutcome,
     UserPrefs,
 )
+from storage.orgs import people_scope_sql
 from storage.uninstalls import serving
 from storage.upsert import insert_ignore_returning
 
@@ -451,7 +452,8 @@ def load_team(
     picture.opted_out = set(
         session.scalars(
             select(UserPrefs.user_id).where(
-                UserPrefs.team_id == team_id, UserPrefs.digest_opt_out.is_(True)
+                UserPrefs.team_id == people_scope_sql(team_id),
+                UserPrefs.digest_opt_out.is_(True),
             )
         )
     )

@@ -33,6 +33,7 @@ from storage.models import (
     Qbr,
     UserPrefs,
 )
+from storage.orgs import people_scope_sql
 
 # How far ahead `/rapport due` looks, and how many of each kind it lists.
 AHEAD = timedelta(days=7)
@@ -134,8 +135,10 @@ def due_list(
     followups = _on_live_accounts(
         session, Commitment.due_on, week, team_id, Commitment.owner_id == user_id, _OPEN
     )
+    # Who named me their manager: in their settings, kept under their org if the team
+    # is in one (bot.services.people), so a link made in one workspace holds in each.
     reports = select(UserPrefs.user_id).where(
-        UserPrefs.team_id == team_id, UserPrefs.manager_id == user_id
+        UserPrefs.team_id == people_scope_sql(team_id), UserPrefs.manager_id == user_id
     )
     # Our promises past the last rung of their ladder, of the people who report to me.
     escalated = _on_live_accounts(

@@ -1,4 +1,11 @@
-"""People as the scheduler sees them: time zone, working hours, absences, manager."""
+"""People as the scheduler sees them: time zone, working hours, absences, manager.
+
+A person's own settings (`UserPrefs`) are kept under their scope (storage.orgs): in a
+workspace of an Enterprise Grid org, the org's id, since a user id is one person in
+every workspace of the org; elsewhere the workspace's. Every read and write of them
+goes through the functions here, which take the workspace the request or reminder
+came from and find the scope in the same statement.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from bot.services.calendar import WorkCalendar, parse_work_days
 from bot.services.dates import DayReader, NumericOrder, order_of_locale
 from bot.services.errors import UsageError
 from storage.models import TeamCalendar, TeamHoliday, UserPrefs
+from storage.orgs import people_scope, people_scope_sql
 from storage.upsert import add_or_read_winner
 
 # Slack's tz_offset changes silently with DST; the IANA name does not, but a person
@@ -32,17 +40,25 @@ def zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
 
 
 def prefs_of(session: Session, *, team_id: str, user_id: str) -> UserPrefs | None:
-    return session.get(UserPrefs, (team_id, user_id))
+    """The settings of `user_id`, a person of the workspace `team_id`: their org's if
+    the workspace is in one, so the same from each of its workspaces."""
+    return session.scalar(
+        select(UserPrefs).where(
+            UserPrefs.team_id == people_scope_sql(team_id), UserPrefs.user_id == user_id
+        )
+    )
 
 
 def ensure_prefs(session: Session, *, team_id: str, user_id: str) -> UserPrefs:
     prefs = prefs_of(session, team_id=team_id, user_id=user_id)
     if prefs is not None:
         return prefs
+    # Only a person met for the first time pays for reading the scope apart.
+    scope = people_scope(session, team_id=team_id)
     # Two workers may meet the same new person at once; the loser reads the row.
     prefs, _ = add_or_read_winner(
         session,
-        UserPrefs(team_id=team_id, user_id=user_id),
+        UserPrefs(team_id=scope, user_id=user_id),
         lambda: prefs_of(session, team_id=team_id, user_id=user_id),
     )
     return prefs
@@ -153,11 +169,15 @@ def calendar_of(
 def prefs_of_many(
     session: Session, *, team_id: str, user_ids: Iterable[str]
 ) -> dict[str, UserPrefs]:
+    """The settings of the people `user_ids` of the workspace `team_id` (by user id),
+    in one statement, scope and all (`prefs_of`)."""
     wanted = sorted(set(user_ids))
     if not wanted:
         return {}
     rows = session.scalars(
-        select(UserPrefs).where(UserPrefs.team_id == team_id, UserPrefs.user_id.in_(wanted))
+        select(UserPrefs).where(
+            UserPrefs.team_id == people_scope_sql(team_id), UserPrefs.user_id.in_(wanted)
+        )
     )
     return {prefs.user_id: prefs for prefs in rows}
 

@@ -31,6 +31,7 @@ from bot.services.people import (
 from bot.slackapi.client import without_rate_limit_waits
 from storage.db import SessionFactory
 from storage.models import UserPrefs
+from storage.orgs import org_of, people_scope, teams_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -81,14 +82,23 @@ def learn_timezone(
         return
     with db.begin() as session:
         remember_timezone(session, team_id=team_id, user_id=user_id, profile=profile, now=now)
-        calendar = calendar_of(
-            session,
-            team_id=team_id,
-            user_id=user_id,
-            default_tz=settings.default_tz,
-            country=settings.holiday_country,
-        )
-        retime_open(session, team_id=team_id, owner_id=user_id, calendar=calendar, now=now)
+        for team in _sharing_people(session, team_id):
+            calendar = calendar_of(
+                session,
+                team_id=team,
+                user_id=user_id,
+                default_tz=settings.default_tz,
+                country=settings.holiday_country,
+            )
+            retime_open(session, team_id=team, owner_id=user_id, calendar=calendar, now=now)
+
+
+def _sharing_people(session: Session, team_id: str) -> list[str]:
+    """The workspaces whose people are those of `team_id`: each of its Enterprise Grid
+    org's, where a zone learned in one is the person's in all (their follow-ups there
+    were timed before it was known), else the workspace alone."""
+    org = org_of(session, team_id=team_id)
+    return teams_of(session, enterprise_id=org) if org else [team_id]
 
 
 TZ_LOOKUPS_PER_SWEEP = 200
@@ -115,12 +125,18 @@ def refresh_timezones(
     for team_id, user_id in people:
         by_team[team_id].append(user_id)
     with db() as session:
-        stale = [
-            (team_id, user_id)
-            for team_id, users in by_team.items()
-            for user_id, prefs in _with_prefs(session, team_id, users)
-            if needs_timezone(prefs, now)
-        ][:TZ_LOOKUPS_PER_SWEEP]
+        # A person of two workspaces of one org is one person (one zone, one row):
+        # asked about once. One scope lookup per team, not per person.
+        scopes = {team_id: people_scope(session, team_id=team_id) for team_id in by_team}
+        asked: set[tuple[str, str]] = set()
+        stale = []
+        for team_id, users in by_team.items():
+            for user_id, prefs in _with_prefs(session, team_id, users):
+                person = (scopes[team_id], user_id)
+                if person not in asked and needs_timezone(prefs, now):
+                    asked.add(person)
+                    stale.append((team_id, user_id))
+        stale = stale[:TZ_LOOKUPS_PER_SWEEP]
     deadline = time.monotonic() + TZ_LOOKUP_SECONDS
     for team_id, user_id in stale:
         try:
