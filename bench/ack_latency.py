@@ -200,7 +200,7 @@ async def fire(
 
 def measure(args: argparse.Namespace) -> list[Target]:
     """One run: fresh servers and database, warm-up, alternating rounds, CPU readings."""
-    with LocalSlack() as slack, tempfile.TemporaryDirectory() as tmp:
+    with LocalSlack(bot_tokens=["xoxb-bench"]) as slack, tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": "xoxb-bench",

@@ -228,7 +228,7 @@ def main() -> None:
 
 
 def run(engine: Engine, database_url: str, args: argparse.Namespace) -> None:
-    with LocalSlack() as slack:
+    with LocalSlack(bot_tokens=["xoxb-bench"]) as slack:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             slack_bot_token="xoxb-bench",

@@ -30,12 +30,13 @@ from bot.devtools.localslack import LocalSlack, command_body, interaction_body, 
 
 SECRET = "probe-signing-secret"
 MARKER = "PROBE-MARKER-IN-A-BODY"
+TOKEN = "xoxb-probe"
 
 
 def start_serve(port: int, api_url: str, tmp: str, nofile: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-probe",
+        "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": api_url,
         "DATABASE_URL": f"sqlite:///{tmp}/probe.db",
@@ -130,7 +131,11 @@ def main() -> None:
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, args.slow + 256)), hard))
-    with LocalSlack() as slack, LocalSlack() as attacker, tempfile.TemporaryDirectory() as tmp:
+    with (
+        LocalSlack(bot_tokens=[TOKEN]) as slack,
+        LocalSlack() as attacker,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         port = free_port()
         server = start_serve(port, slack.api_url, tmp, args.nofile)
         try:

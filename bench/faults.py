@@ -295,7 +295,7 @@ def unsettled(url: str) -> int:
 
 
 def run(args: argparse.Namespace) -> bool:
-    with own_database(args.database_url, "faults") as url, LocalSlack() as slack:
+    with own_database(args.database_url, "faults") as url, LocalSlack(bot_tokens=[TOKEN]) as slack:
         seed(url, args.owners, slack)
         logs = Path(tempfile.mkdtemp(prefix="rapport-faults-"))
         env = {

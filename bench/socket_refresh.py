@@ -123,7 +123,7 @@ def main() -> None:
         help="send the second envelope on the old connection as the new one says hello",
     )
     args = parser.parse_args()
-    with LocalSlack() as slack, tempfile.TemporaryDirectory() as tmp:
+    with LocalSlack(bot_tokens=["xoxb-bench"]) as slack, tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         engine = make_engine(url)
         migrate.upgrade(engine)

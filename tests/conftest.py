@@ -32,6 +32,8 @@ from storage.models import Base
 from tests.slackkit import SIGNING_SECRET, ServerThread, SlackSender
 
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL")
+# One-workspace mode's SLACK_BOT_TOKEN, the one the local fake Slack takes.
+BOT_TOKEN = "xoxb-test-token"
 
 # Fixtures shared by scheduler scenarios (`s`) live beside their helpers.
 pytest_plugins = ["tests.scheduling"]
@@ -104,7 +106,7 @@ def db(engine: Engine) -> Iterator[SessionFactory]:
 
 @pytest.fixture(scope="session")
 def slack() -> Iterator[LocalSlack]:
-    with LocalSlack() as server:
+    with LocalSlack(bot_tokens=[BOT_TOKEN]) as server:
         yield server
 
 
@@ -132,7 +134,7 @@ def _forget_home_viewers() -> None:
 def settings(slack: LocalSlack, database_url: str) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        slack_bot_token="xoxb-test-token",
+        slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.api_url,
         database_url=database_url,
@@ -169,7 +171,7 @@ def slack_user(
 
 @pytest.fixture
 def client_for(settings: Settings):  # type: ignore[no-untyped-def]
-    client = make_client(settings, token="xoxb-test-token")
+    client = make_client(settings, token=BOT_TOKEN)
     return lambda _team_id: client
 
 

@@ -34,7 +34,7 @@ from storage import outbox
 from storage.db import SessionFactory
 from storage.installs import record_enterprise
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES, TeamEnterprise
-from tests.conftest import at, serving
+from tests.conftest import BOT_TOKEN, at, serving
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, ServerThread, SlackSender
 
@@ -485,6 +485,45 @@ def test_the_local_slack_answers_installs_as_slack_does(slack: LocalSlack) -> No
         one["access_token"],
         grid["access_token"],
     ]
+
+
+def test_the_local_slack_refuses_a_call_without_a_token_it_knows_as_slack_does(
+    slack: LocalSlack,
+) -> None:
+    """No token: `not_authed`; one it never handed out, or revoked: `invalid_auth`;
+    the app token anywhere but apps.connections.open: `not_allowed_token_type`; each
+    with HTTP 200, as Slack answers them."""
+    api = WebClient(base_url=slack.api_url)
+    refused = {
+        None: "not_authed",
+        "xoxb-never-handed-out": "invalid_auth",
+        slack.state.app_token: "not_allowed_token_type",
+    }
+    for token, error in refused.items():
+        with pytest.raises(SlackApiError) as raised:
+            api.chat_postMessage(channel="D0ALICE", text="hi", token=token)
+        assert (raised.value.response.status_code, raised.value.response["error"]) == (200, error)
+    assert slack.posted("D0ALICE") == [], "nothing was posted"
+    assert [c.token for c in slack.calls("chat.postMessage")] == list(refused)
+
+    assert api.auth_test(token=BOT_TOKEN)["team_id"] == "T0LOCAL", "one-workspace mode's"
+    handed_out = api.oauth_v2_access(  # the app's id and secret, no token
+        client_id=CLIENT_ID, client_secret="s", code=slack.consent(ACME, user_id=ALICE)
+    )["access_token"]
+    assert api.auth_test(token=handed_out)["team_id"] == ACME
+    slack.revoke(handed_out)
+    with pytest.raises(SlackApiError, match="invalid_auth"):
+        api.auth_test(token=handed_out)
+
+    # Socket Mode's door takes the app token alone.
+    slack.state.socket_url = "ws://127.0.0.1:9/link/"
+    try:
+        for token, error in ((None, "not_authed"), (BOT_TOKEN, "not_allowed_token_type")):
+            with pytest.raises(SlackApiError, match=error):
+                api.apps_connections_open(app_token=token)  # type: ignore[arg-type]
+        assert api.apps_connections_open(app_token=slack.state.app_token)["url"]
+    finally:
+        slack.state.socket_url = None
 
 
 def test_one_workspace_mode_has_no_install_pages(slack_user: SlackSender) -> None:

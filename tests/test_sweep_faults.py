@@ -25,7 +25,7 @@ from bot.slackapi.client import make_client
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import DigestSubscription, OutboxMessage, OutboxStatus
-from tests.conftest import at
+from tests.conftest import BOT_TOKEN, at
 from tests.scheduling import Scenario
 
 NOW = at("2026-11-27T09:00:00")
@@ -328,7 +328,7 @@ def test_the_client_reads_a_fractional_retry_after(
     monkeypatch.setattr(bot.slackapi.client, "sleep", slept.append)
     slack.fail_next("users.info", status=429, retry_after="1.5")
     slack.add_user("U0ALICE")
-    assert make_client(settings, token="xoxb-t").users_info(user="U0ALICE")["ok"]
+    assert make_client(settings, token=BOT_TOKEN).users_info(user="U0ALICE")["ok"]
     assert len(slept) == 1 and 1.5 <= slept[0] < 2.5
 
 

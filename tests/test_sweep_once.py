@@ -24,7 +24,7 @@ from bot.slackapi import timezones
 from bot.slackapi.client import make_client
 from storage.db import SessionFactory, engine_of
 from storage.models import Commitment, Nudge, NudgeStatus, OutboxMessage, OutboxStatus, UserPrefs
-from tests.conftest import at
+from tests.conftest import BOT_TOKEN, at
 from tests.test_workers import delivered, seed_due_commitments
 
 NOW = at("2026-11-27T09:00:00")  # a Friday, in everyone's working hours
@@ -331,7 +331,7 @@ def test_slack_down_for_a_lookup_is_not_remembered_as_no_zone(
 ) -> None:
     seed_due_commitments(db, 1, 1)
     # No retries: slack_sdk's backoff between them would only make the test slower.
-    client = make_client(settings.model_copy(update={"slack_max_retries": 0}), token="xoxb-t")
+    client = make_client(settings.model_copy(update={"slack_max_retries": 0}), token=BOT_TOKEN)
     slack.fail_next("users.info", status=503)
     sweep(db, lambda _team: client, settings, now=NOW)
     assert fetched_at(db, "U0000000") is None

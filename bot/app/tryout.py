@@ -15,7 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.app.bolt import build_app
 from bot.app.server import admitted_request
 from bot.config import Settings
-from bot.devtools.localslack import LocalSlack, command_body, signed_headers
+from bot.devtools.localslack import LOCAL_BOT_TOKEN, LocalSlack, command_body, signed_headers
 from bot.slackapi.client import make_client
 from handlers.edge.after_ack import drain
 from messages.plaintext import to_text
@@ -33,7 +33,7 @@ def _authorize(team_id: str, **_: Any) -> AuthorizeResult:
     return AuthorizeResult(
         enterprise_id=None,
         team_id=team_id,
-        bot_token="xoxb-local",
+        bot_token=LOCAL_BOT_TOKEN,
         bot_id="B0RAPPORT",
         bot_user_id="U0RAPPORT",
     )
@@ -81,7 +81,8 @@ def run_try(
         local_settings = settings.model_copy(
             update={"slack_api_url": slack.api_url, "slack_signing_secret": SecretStr(TRY_SECRET)}
         )
-        client: WebClient = make_client(local_settings)
+        # The stand-in's own bot token, never the workspace's (nor none, in distributed mode).
+        client: WebClient = make_client(local_settings, token=LOCAL_BOT_TOKEN)
         app = build_app(
             local_settings, db=db, client=client, authorize=partial(_authorize, team_id)
         )

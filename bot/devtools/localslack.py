@@ -22,6 +22,11 @@ for each token; every call records the token it carried. A rotating token runs o
 admin's uninstall revokes a workspace's tokens (every call with one is answered
 `invalid_auth`) and sends the app `app_uninstalled` and `tokens_revoked`, signed, over
 HTTP.
+
+As Slack does, it answers a Web API call that carries no token `not_authed`, and one
+with a token it never handed out (nor was given as a one-workspace bot's, `bot_tokens`)
+`invalid_auth`, both with HTTP 200; oauth.v2.access authenticates with the app's
+client id and secret instead, and apps.connections.open takes only the app token.
 """
 
 from __future__ import annotations
@@ -49,6 +54,12 @@ from websockets.sync.server import ServerConnection, serve
 
 # The app-level token (xapp-…) the local Socket Mode side expects, unless told another.
 LOCAL_APP_TOKEN = "xapp-1-A0RAPPORT-local"
+# The bot token of the local one-workspace install (T0LOCAL), unless told others.
+LOCAL_BOT_TOKEN = "xoxb-local"
+# Methods that take no bot or user token: oauth.v2.access authenticates with the app's
+# client id and secret, apps.connections.open checks its app token itself, and a
+# response_url is a secret URL of its own.
+NO_BOT_TOKEN = frozenset({"oauth.v2.access", "apps.connections.open", "response_url"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,10 @@ class LocalSlackState:
     expiry: dict[str, float] = field(default_factory=dict)
     # Tokens revoked (the app uninstalled): every call carrying one gets invalid_auth.
     revoked: set[str] = field(default_factory=set)
+    # Bot tokens of one-workspace installs (pasted into SLACK_BOT_TOKEN), good for
+    # every call, auth.test answering for T0LOCAL; any other token not handed out by
+    # oauth.v2.access gets invalid_auth.
+    bot_tokens: set[str] = field(default_factory=lambda: {LOCAL_BOT_TOKEN})
 
 
 POSTING = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal")
@@ -152,12 +167,10 @@ class _Handler(BaseHTTPRequestHandler):
                 queue[0].after -= 1
             elif queue:
                 failure = queue.pop(0)
-            token_error = state.token_error or ("invalid_auth" if token in state.revoked else None)
-            if token_error is None and time.time() >= state.expiry.get(str(token), math.inf):
-                token_error = "token_expired"
+            token_error = None if method in NO_BOT_TOKEN else self._token_error(token)
             refused = state.refused_channels.get(str(args.get("channel", "")))
         done = None
-        if failure is not None and failure.accepted:
+        if failure is not None and failure.accepted and not token_error:
             done = self.server.answer(
                 method, args, token
             )  # Slack does the work, then answers late or badly
@@ -165,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(failure.delay)
         if state.delay_seconds:
             time.sleep(state.delay_seconds)
-        if token_error and method != "response_url":
+        if token_error:
             self._reply(200, {"ok": False, "error": token_error})
             return
         if refused and method in POSTING:
@@ -180,6 +193,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"ok": False, "error": failure.error})
             return
         self._reply(200, done if done is not None else self.server.answer(method, args, token))
+
+    def _token_error(self, token: str | None) -> str | None:
+        """What Slack answers a call carrying `token` instead of doing it, if anything
+        (state.lock held)."""
+        state = self.server.state
+        if not token:
+            return "not_authed"
+        if state.token_error is not None:
+            return state.token_error
+        if token == state.app_token:
+            return "not_allowed_token_type"  # an app token opens Socket Mode, nothing else
+        if token in state.revoked or (token not in state.tokens and token not in state.bot_tokens):
+            return "invalid_auth"
+        if time.time() >= state.expiry.get(token, math.inf):
+            return "token_expired"
+        return None
 
     def _receive_upload(self, file_id: str, data: bytes) -> None:
         state = self.server.state
@@ -224,9 +253,9 @@ class _Server(ThreadingHTTPServer):
         state = self.state
         if method == "oauth.v2.access":
             return self._access(args)
-        if method == "auth.test" and token is not None and token in state.tokens:
+        if method == "auth.test" and token in state.tokens:
             return {"ok": True, **state.tokens[token]}
-        if method == "auth.test":
+        if method == "auth.test":  # a one-workspace bot token
             return {
                 "ok": True,
                 "url": "https://local.slack.test/",
@@ -292,6 +321,8 @@ class _Server(ThreadingHTTPServer):
     def _connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         """Only the app-level token opens a connection; a bot token is the wrong kind."""
         token = str(args.get("token") or "")
+        if not token:
+            return {"ok": False, "error": "not_authed"}
         if not token.startswith("xapp-"):
             return {"ok": False, "error": "not_allowed_token_type"}
         if token != self.state.app_token:
@@ -399,10 +430,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class LocalSlack:
-    """Start with `with LocalSlack() as slack:`; point WebClient(base_url=slack.api_url)."""
+    """Start with `with LocalSlack() as slack:`; point WebClient(base_url=slack.api_url).
+    `bot_tokens`: the one-workspace bot tokens it takes (SLACK_BOT_TOKEN's)."""
 
-    def __init__(self) -> None:
-        self.state = LocalSlackState()
+    def __init__(self, bot_tokens: Sequence[str] = (LOCAL_BOT_TOKEN,)) -> None:
+        self.state = LocalSlackState(bot_tokens=set(bot_tokens))
         self._server = _Server(self.state)
         # A short poll: stopping waits for the next poll, and `rapport try` stops one
         # at every run.
