@@ -25,13 +25,16 @@ from tests.slackkit import ALICE, SlackSender, view_submission
         ("9am to 5pm", time(9), time(17)),
         ("08:00–16:45", time(8), time(16, 45)),
         ("7.30 until 15", time(7, 30), time(15)),
+        # An end before the start, without am/pm, after a morning start: the afternoon.
+        ("9-5", time(9), time(17)),
+        ("8:30 to 5:30", time(8, 30), time(17, 30)),
     ],
 )
 def test_hours_read_as_people_write_them(written: str, start: time, end: time) -> None:
     assert parse_hours(written) == (start, end)
 
 
-@pytest.mark.parametrize("written", ["17-8", "9-9", "8", "soon", "8-", "x-17"])
+@pytest.mark.parametrize("written", ["17-8", "9-9", "9am-5am", "8", "soon", "8-", "x-17"])
 def test_hours_that_are_not_a_working_day_name_the_field(written: str) -> None:
     with pytest.raises(UsageError) as raised:
         parse_hours(written)

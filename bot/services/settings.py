@@ -71,7 +71,7 @@ def parse_hours(text: str) -> tuple[time, time]:
             key="hours",
         )
     start, end = (parse_clock(part, key="hours", usage=HOURS_USAGE) for part in parts)
-    if end <= start <= time(12, 59) and _afternoon(end, written=parts[1]) > start:
+    if end < start <= time(12, 59) and _afternoon(end, written=parts[1]) > start:
         # `9-5`, `9 to 5:30`: nobody means a day that ends before it starts; an end
         # hour under 12 written without am/pm, after a morning start, is the
         # afternoon's (`17-8` is a 24-hour clock, and refused). The reply shows the
