@@ -56,7 +56,7 @@ def test_a_give_that_fits_nothing_has_no_tradeable() -> None:
 
 def test_every_tradeable_side_has_words_and_an_ask() -> None:
     library = concessions.tradeables()
-    assert len(library) == 6
+    assert len(library) == 7
     for tradeable in library:
         for side in tradeable.sides:
             assert side.words and side.ask and side.name

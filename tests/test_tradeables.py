@@ -26,8 +26,9 @@ def test_every_side_says_what_it_costs_us_and_is_worth_to_them() -> None:
     ("words", "pairs"),
     [
         ("", {"term-sla", "volume-price", "pilot-exclusivity", "marketing-references",
-              "escalation-credits", "notice-flexibility"}),
+              "escalation-credits", "notice-flexibility"}),  # the first page
         ("sla", {"term-sla"}),
+        ("net 60", {"payment-start"}),
         ("SLA", {"term-sla"}),
         ("exclusivty", {"pilot-exclusivity"}),  # a typo
         ("discount", {"volume-price"}),  # one of the words a give is matched by
@@ -70,7 +71,7 @@ def test_tradeables_with_nothing_matching_says_so(slack_user: SlackSender) -> No
 
 def test_a_page_past_the_end_says_how_many(slack_user: SlackSender) -> None:
     reply = slack_user.command("/rapport", "tradeables 5")
-    assert reply.status == 200 and "I read page 5, but there is 1 page" in reply.text
+    assert reply.status == 200 and "I read page 5, but there are 2 pages" in reply.text
 
 
 def test_help_lists_tradeables(slack_user: SlackSender) -> None:

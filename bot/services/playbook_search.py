@@ -136,11 +136,13 @@ def paginate(
 ) -> Page[T]:
     pages = max(1, -(-len(items) // size))
     if number < 1 or number > pages:
-        ask = "it all fits on one page" if pages == 1 else f"ask for a page from 1 to {pages}"
+        there = (
+            "it all fits on one page: leave the number out"
+            if pages == 1
+            else f"there are {pages} pages: ask for a page from 1 to {pages}"
+        )
         raise UsageError(
-            f"I read page {number}, but there {'is' if pages == 1 else 'are'} {pages} "
-            f"page{'' if pages == 1 else 's'}: {ask}, or a word to search for.",
-            key="PAGE",
+            f"I read page {number}, but {there}, or give a word to search for.", key="PAGE"
         )
     start = (number - 1) * size
     return Page(
