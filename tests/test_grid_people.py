@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, MetaData, Table, insert, select, update
 
 from bot.scheduler.delivery import ChannelPacer
 from bot.services.uninstalls import purge_some
@@ -22,6 +22,7 @@ from storage.installs import record_enterprise
 from storage.models import Commitment, UserPrefs
 from storage.uninstalls import team_tables
 from tests import test_install_flow as install_flow
+from tests import test_migrations
 from tests.conftest import at
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, Reply, blocks_text, view_submission
@@ -279,3 +280,67 @@ def test_a_purge_of_one_workspace_of_the_org_leaves_the_orgs_people(
     with grid.db.begin() as session:
         assert purge_some(session, team_id=ALONE, limit=1000).rows["user_prefs"] == 1
     assert kept(grid.db) == {(GRID, ALICE): "14:00-17:00"}
+
+
+# --- migration 0023: the settings of people of workspaces already noted in an org ---
+
+empty_engine = test_migrations.empty_engine
+
+
+def test_the_migration_moves_the_settings_of_an_orgs_workspaces_to_the_org(
+    empty_engine: Engine,
+) -> None:
+    """Alice has settings in both workspaces of the org: the ones of the workspace
+    where Rapport saw her last are kept (her hours there, 14-17). Bob's one row moves;
+    Carol's, in a workspace of no org, stays. Down again, each workspace of the org
+    has a copy."""
+    test_migrations.step(empty_engine, "upgrade", "0022")
+    meta = MetaData()
+    prefs = Table("user_prefs", meta, autoload_with=empty_engine)
+    orgs = Table("team_enterprises", meta, autoload_with=empty_engine)
+
+    def person(team: str, user: str, seen: str | None, hours: tuple[int, int]) -> dict[str, Any]:
+        return {
+            "team_id": team,
+            "user_id": user,
+            "slack_tz_fetched_at": at(seen).replace(tzinfo=None) if seen else None,
+            "work_start": time(hours[0]),
+            "work_end": time(hours[1]),
+            "work_days": "01234",
+            "digest_opt_out": False,
+        }
+
+    with empty_engine.begin() as conn:
+        seen = at(MONDAY).replace(tzinfo=None)
+        conn.execute(
+            insert(orgs),
+            [{"team_id": t, "enterprise_id": GRID, "seen_at": seen} for t in (GRID_EU, GRID_US)],
+        )
+        conn.execute(
+            insert(prefs),
+            [
+                person(GRID_EU, ALICE, "2026-11-20T10:00:00Z", (9, 17)),
+                person(GRID_US, ALICE, "2026-11-25T10:00:00Z", (14, 17)),
+                person(GRID_US, BOB, None, (8, 16)),
+                person(ALONE, "U0CAROL", None, (7, 12)),
+            ],
+        )
+
+    def stored() -> dict[tuple[str, str], str]:
+        with empty_engine.connect() as conn:
+            rows = conn.execute(select(prefs.c.team_id, prefs.c.user_id, prefs.c.work_start))
+            return {(team, user): str(start)[:5] for team, user, start in rows}
+
+    test_migrations.step(empty_engine, "upgrade", "0023")
+    assert stored() == {(GRID, ALICE): "14:00", (GRID, BOB): "08:00", (ALONE, "U0CAROL"): "07:00"}
+
+    test_migrations.step(empty_engine, "downgrade", "0022")
+    assert stored() == {
+        (GRID_EU, ALICE): "14:00",
+        (GRID_US, ALICE): "14:00",
+        (GRID_EU, BOB): "08:00",
+        (GRID_US, BOB): "08:00",
+        (ALONE, "U0CAROL"): "07:00",
+    }
+    test_migrations.step(empty_engine, "upgrade", "heads")
+    assert test_migrations.differences(empty_engine) == []
