@@ -9,7 +9,10 @@ from collections.abc import Callable
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger import get_bolt_logger
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.logger.messages import (
+    warning_client_prioritized_and_token_skipped,
+    warning_token_skipped,
+)
 from slack_sdk import WebClient
 
 from bot.app.oauth import install_flow
@@ -24,13 +27,17 @@ from storage.db import SessionFactory, engine_of
 
 
 class _OurClientNotice(logging.Filter):
-    """Drops Bolt's start-up warning that SLACK_BOT_TOKEN "will be unused": Bolt gives
-    it whenever a client is passed while that variable is set, and ours is built from
-    that same token (with retry handlers and SLACK_API_URL). An admin reading the log
-    should not wonder whether their token was taken."""
+    """Drops Bolt's start-up warnings that SLACK_BOT_TOKEN "will be unused" or "will be
+    ignored": Bolt gives them whenever a client is passed while that variable is set,
+    or a client with a token beside an authorize (`rapport try`'s stand-in), and ours
+    is built from that same token (with retry handlers and SLACK_API_URL) while each
+    listener still gets its request's token. An admin reading the log should not
+    wonder whether their token was taken."""
+
+    OURS = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        return record.getMessage() not in self.OURS
 
 
 class _NoRequestBodies(logging.Filter):
