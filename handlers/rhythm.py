@@ -111,19 +111,32 @@ def touch(ack: Ack, command: dict[str, str], context: BoltContext, args: str) ->
     with deps.db.begin() as session:
         calendar = caller_calendar(session, deps, command)
         reading = _read(session, command, args, usage="/rapport touch", whole=False)
-        note = reading.rest
-        if len(note) > 1000:
+        if len(reading.rest) > 1000:
             raise UsageError(
-                f"Keep the note under 1,000 characters; yours has {len(note):,}.",
+                f"Keep the note under 1,000 characters; yours has {len(reading.rest):,}.",
                 usage="/rapport touch",
             )
+        typed = rhythm.read_touch_note(reading.rest, caller_reader(session, calendar, command, now))
         account = get_account(session, team_id=team_of(command), name=reading.name)
-        rhythm.log_touch(
-            session, account, user_id=command["user_id"], note=note, now=now, calendar=calendar
+        touch = rhythm.log_touch(
+            session,
+            account,
+            user_id=command["user_id"],
+            note=typed.note,
+            now=now,
+            calendar=calendar,
+            on=typed.day,
         )
         ideal, _ = rhythm.touch_intervals(account)
         message = render(
-            "touch_logged", account=AccountShown.of(account), note=note, ideal_days=ideal
+            "touch_logged",
+            account=AccountShown.of(account),
+            note=typed.note,
+            on=typed.day if typed.day and typed.day < calendar.today(now) else None,
+            # A touch older than the last one logged leaves the clock where it is.
+            behind=account.last_touch_at if account.last_touch_at != touch.at else None,
+            tz=calendar.tz,
+            ideal_days=ideal,
         )
     refresh_home(context, team_id=team_of(command), user_id=command["user_id"])
     ack(**ephemeral(message))

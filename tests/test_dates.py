@@ -324,3 +324,26 @@ def test_no_reading_ever_lands_more_than_two_years_out(
         return
     assert today <= day <= today + relativedelta(years=2)
     assert day <= field.last_day(today)
+
+
+@pytest.mark.parametrize(
+    ("typed", "field", "read"),
+    [
+        # A day gone by: the latest such weekday, today included.
+        ("tue", CONTACT, date(2026, 12, 1)),
+        ("thu", CONTACT, date(2026, 12, 3)),
+        ("last thu", CONTACT, date(2026, 11, 26)),
+        ("on mon", CONTACT, date(2026, 11, 30)),
+        # A day ahead: as before; `last` names the latest before today.
+        ("tue", DUE, date(2026, 12, 8)),
+        ("last tue", CONTACT, date(2026, 12, 1)),
+    ],
+)
+def test_a_weekday_is_read_toward_its_field(typed: str, field: DateField, read: date) -> None:
+    assert READER.read(typed, field) == read
+
+
+def test_next_weekday_is_still_ahead_for_a_day_gone_by() -> None:
+    with pytest.raises(UsageError) as refused:
+        READER.read("next tue", CONTACT)
+    assert "Tue 8 Dec 2026" in refused.value.problem

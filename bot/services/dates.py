@@ -3,7 +3,9 @@
 What it reads, from today (a Thursday, 3 Dec 2026, in the examples):
 - written dates, day or month first: `15 Dec`, `Dec 15`, `15 December`, `Tue 15 Dec 2026`;
 - a day of the month: `the 15th`, `15th`;
-- weekdays: `fri` (the coming one, today included), `next tue` (the one of next week);
+- weekdays: `fri` (the coming one, today included), `next tue` (the one of next week),
+  `last tue` (the latest before today); in a field of days gone by (the last contact),
+  `tue` is the latest Tuesday, today included;
 - relative days: `today`, `tomorrow`, `in 3 days`, `in 2 weeks`, `next week` (its Monday),
   `end of month`/`eom`, `end of quarter`/`eoq`, `end of year`;
 - a part of a named month: `end of March` (its last day), `mid Jan` (the 15th),
@@ -179,7 +181,7 @@ _FILLERS = re.compile(r"^(?:by|on|due|for)\s+")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _NUMERIC = re.compile(r"(\d{1,2})\s*([/.\-])\s*(\d{1,2})(?:\s*\2\s*(\d{4}|\d{2}))?\.?")
 _ORDINAL = re.compile(r"(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:\s+of\s+(?:the|this)\s+month)?")
-_WEEKDAY = re.compile(r"(?:(this|next|coming)\s+)?([a-z]+)")
+_WEEKDAY = re.compile(r"(?:(this|next|coming|last|on)\s+)?([a-z]+)")
 _RELATIVE = re.compile(
     r"(?:in\s+)?(\d{1,3}|" + "|".join(_NUMBERS) + r")\s+(day|week|month|year)s?"
     r"(?:\s+(?:from\s+(?:now|today)|later|time))?"
@@ -321,7 +323,19 @@ def _weekday(words: str, today: date) -> date | None:
     target = _WEEKDAYS[match.group(2)]
     if match.group(1) == "next":
         return _next_monday(today) + timedelta(days=target)
+    if match.group(1) == "last":
+        return today - timedelta(days=(today.weekday() - target - 1) % 7 + 1)
     return today + timedelta(days=(target - today.weekday()) % 7)
+
+
+def _weekday_gone_by(words: str, day: date, today: date) -> date:
+    """For a field of days that have been (the last contact): a bare weekday (`tue`)
+    is the last one, today included, not the coming one; `next tue` stays ahead, and
+    is refused as such."""
+    match = _WEEKDAY.fullmatch(words)
+    if day <= today or match is None or match.group(1) in ("next", "coming"):
+        return day
+    return day - timedelta(days=7)
 
 
 def _relative(words: str, today: date) -> date | None:
@@ -454,6 +468,8 @@ class DayReader:
             )
         try:
             day = _read(typed.lower(), self.today, self.order, typed, field.looks_back)
+            if day is not None and field.past:
+                day = _weekday_gone_by(" ".join(typed.lower().split()), day, self.today)
         except AmbiguousDate as asked:
             readings = tuple(d for d in asked.readings if self._fault(d, field) is None)
             if len(readings) == 1:  # only one reading is a day this field can take

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol, TypeVar
 
 from dateutil.relativedelta import relativedelta
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.services import account_state
 from bot.services.accounts import AccountShown, ShownWithAccount, account_by_id
 from bot.services.calendar import WorkCalendar
+from bot.services.dates import CONTACT, DayReader
 from bot.services.errors import NotFound, UsageError
 from bot.services.followups import PlannedNudge, close_once, note_activity
 from storage.models import Account, AccountStage, CheckIn, Nudge, Qbr, QbrCadence, Touch
@@ -496,6 +497,31 @@ def arm_touch_clock(account: Account, *, since: datetime) -> None:
     account.touch_nudge_at = since + timedelta(days=maximum)
 
 
+@dataclass(frozen=True)
+class TouchNote:
+    """A touch's note as typed, and the day it ends with, if one that has been."""
+
+    note: str
+    day: date | None
+
+
+def read_touch_note(note: str, reader: DayReader) -> TouchNote:
+    """`call with their CFO yesterday`, `lunch on tue`, `3 Dec`: a note that ends with a
+    day gone by (the reader's last-contact reading: `tue` is the latest Tuesday) was
+    that day's touch, and the day leaves the note. A day still ahead (`agreed to talk
+    again next tue`) is what comes next, not when they spoke: it stays in the note."""
+    words = note.split()
+    ending = reader.date_at_end(note) if len(words) > 1 else None
+    said, typed = (ending.before, ending.day) if ending else ("", note)
+    if not typed or len(typed.split()) > 5:
+        return TouchNote(note, None)
+    try:
+        day = reader.read(typed, CONTACT)
+    except UsageError:
+        return TouchNote(note, None)
+    return TouchNote(said, day)
+
+
 def log_touch(
     session: Session,
     account: Account,
@@ -505,19 +531,28 @@ def log_touch(
     now: datetime,
     calendar: WorkCalendar,
     permalink: str | None = None,
+    on: date | None = None,
 ) -> Touch:
+    """Log a touch now, or on the day `on` (an earlier one: noon of that day, the
+    logger's time); the stay-in-touch clock runs from the latest touch."""
     account_state.require_live(account, "start its stay-in-touch clock again")
+    at = (
+        now
+        if on is None or on >= calendar.today(now)
+        else datetime.combine(on, time(12, 0), tzinfo=calendar.tz).astimezone(now.tzinfo)
+    )
     touch = Touch(
         team_id=account.team_id,
         account_id=account.id,
         user_id=user_id,
         note=note or None,
-        at=now,
+        at=at,
         permalink=permalink,
     )
     session.add(touch)
-    account.last_touch_at = now
-    arm_touch_clock(account, since=now)
+    latest = max(at, account.last_touch_at or at)
+    account.last_touch_at = latest
+    arm_touch_clock(account, since=latest)
     note_activity(
         session, team_id=account.team_id, account_id=account.id, day=calendar.today(now), now=now
     )
