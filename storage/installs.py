@@ -17,7 +17,7 @@ from typing import cast
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, Table, and_, case, delete, or_, select
+from sqlalchemy import Connection, Engine, Table, and_, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +27,7 @@ from storage.models.installs import (
     SLACK_OAUTH_STATES,
     TeamEnterprise,
 )
+from storage.models.scheduling import UserPrefs
 
 log = logging.getLogger("rapport.installs")
 
@@ -160,6 +161,7 @@ def record_enterprise(engine: Engine, *, team_id: str, enterprise_id: str, now: 
     try:
         with engine.begin() as conn:
             conn.execute(upsert)
+            _move_people(conn, team_id=team_id, enterprise_id=enterprise_id)
     except SQLAlchemyError:
         log.warning(
             "could not note that team %s belongs to enterprise %s",
@@ -214,3 +216,22 @@ def latest_installs(engine: Engine, *, client_id: str) -> list[Installed]:
                 ),
             )
     return sorted(latest.values(), key=lambda i: (i.enterprise_id or "", i.team_id or ""))
+
+
+def _move_people(conn: Connection, *, team_id: str, enterprise_id: str) -> None:
+    """The settings people have under the workspace go to its org, where they are read
+    from now on (storage.orgs, people_scope): a workspace noted in its org after its
+    people set their hours (a workspace met before orgs were noted, migration 0023's
+    counterpart). A person the org already has settings for keeps those, the ones its
+    other workspaces use; nothing to move, the usual case, costs two indexed statements."""
+    prefs = cast(Table, UserPrefs.__table__)
+    theirs = prefs.alias("theirs")
+    org_has = (
+        select(theirs.c.user_id)
+        .where(theirs.c.team_id == enterprise_id, theirs.c.user_id == prefs.c.user_id)
+        .exists()
+    )
+    conn.execute(
+        update(prefs).where(prefs.c.team_id == team_id, ~org_has).values(team_id=enterprise_id)
+    )
+    conn.execute(delete(prefs).where(prefs.c.team_id == team_id))

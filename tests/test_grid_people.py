@@ -282,6 +282,23 @@ def test_a_purge_of_one_workspace_of_the_org_leaves_the_orgs_people(
     assert kept(grid.db) == {(GRID, ALICE): "14:00-17:00"}
 
 
+def test_people_of_a_workspace_noted_in_its_org_later_move_to_the_org(
+    grid: Scenario, browser: Browser, engine: Engine
+) -> None:
+    """A workspace of the org installed on its own, its people's settings kept under
+    it, is noted in the org at a later request: they move to the org, except where the
+    org has the person already (the settings its other workspaces use)."""
+    asia = "T0GRIDASIA"
+    assert browser.install(asia).status_code == 200
+    say(grid, MONDAY, GRID_EU, "/rapport", "settings hours: 14-17")
+    for user, hours in ((ALICE, "7-12"), (BOB, "8-16")):
+        say(grid, MONDAY, asia, "/rapport", f"settings hours: {hours}", user=user, org=None)
+    assert set(kept(grid.db)) == {(GRID, ALICE), (asia, ALICE), (asia, BOB)}
+
+    note_org(engine, GRID, asia)
+    assert kept(grid.db) == {(GRID, ALICE): "14:00-17:00", (GRID, BOB): "08:00-16:00"}
+
+
 # --- migration 0023: the settings of people of workspaces already noted in an org ---
 
 empty_engine = test_migrations.empty_engine
