@@ -35,8 +35,9 @@ POSTGRES_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL")
 # One-workspace mode's SLACK_BOT_TOKEN, the one the local fake Slack takes.
 BOT_TOKEN = "xoxb-test-token"
 
-# Fixtures shared by scheduler scenarios (`s`) live beside their helpers.
-pytest_plugins = ["tests.scheduling"]
+# Fixtures shared by scheduler scenarios (`s`) and by distributed mode's (installs,
+# uninstalls, Enterprise Grid) live beside their helpers.
+pytest_plugins = ["tests.scheduling", "tests.distribution"]
 
 # Hypothesis' per-example deadline is a timed assertion: on a loaded two-core CI box
 # it fails tests for being slow, not wrong. Speed is measured in bench/ instead.

@@ -7,19 +7,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
-from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 import yaml
 from freezegun import freeze_time
-from pydantic import SecretStr
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, delete, func, select, update
@@ -31,112 +28,29 @@ from bot.scheduler.delivery import ChannelPacer
 from bot.slackapi.installs import InstalledTeams
 from messages.pages import NOT_INSTALLED
 from storage import outbox
-from storage.db import SessionFactory
 from storage.installs import record_enterprise
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES, TeamEnterprise
-from tests.conftest import BOT_TOKEN, at, serving
+from tests.conftest import BOT_TOKEN, at
+from tests.distribution import (
+    ACME,
+    CLIENT_ID,
+    COOKIE,
+    GLOBEX,
+    GRID,
+    GRID_EU,
+    GRID_US,
+    Browser,
+    renewals,
+)
+
+# The fixtures are tests/distribution.py's; named here too for the modules that take
+# them from this one.
+from tests.distribution import browser as browser
+from tests.distribution import distributed as distributed
+from tests.distribution import oauth_settings as oauth_settings
+from tests.distribution import world as world
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, ServerThread, SlackSender
-
-CLIENT_ID = "1111.2222"
-COOKIE = "slack-app-oauth-state"
-ACME, GLOBEX = "T0ACME", "T0GLOBEX"
-# An Enterprise Grid org installed as a whole, and two of its workspaces.
-GRID, GRID_EU, GRID_US = "E0GRID", "T0GRIDEU", "T0GRIDUS"
-
-
-@pytest.fixture(scope="module")
-def oauth_settings(settings: Settings) -> Settings:
-    """Distributed mode: the app's credentials, and no bot token."""
-    return settings.model_copy(
-        update={
-            "slack_bot_token": None,
-            "slack_client_id": CLIENT_ID,
-            "slack_client_secret": SecretStr("client-secret"),
-            "slack_max_retries": 0,
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def distributed(oauth_settings: Settings, engine: Engine) -> Iterator[ServerThread]:
-    with serving(oauth_settings, engine) as server:
-        yield server
-
-
-@dataclass
-class Browser:
-    """An installer's browser: the install page, Slack's consent, the way back."""
-
-    http: httpx.Client
-    slack: LocalSlack
-
-    def open_install_page(self) -> tuple[httpx.Response, str]:
-        """The install page, and the state of its Add to Slack link."""
-        page = self.http.get("/slack/install")
-        link = re.search(r'id="add-to-slack" href="([^"]+)"', page.text)
-        assert link is not None, page.text
-        state = parse_qs(urlparse(unescape(link.group(1))).query)["state"][0]
-        return page, state
-
-    def come_back(self, query: dict[str, str], *, state_cookie: str | None) -> httpx.Response:
-        headers = {"cookie": f"{COOKIE}={state_cookie}"} if state_cookie else {}
-        return self.http.get("/slack/oauth_redirect", params=query, headers=headers)
-
-    def allow(self, **consent: Any) -> httpx.Response:
-        """The install page, Slack's consent (`LocalSlack.consent`'s), the way back."""
-        _, state = self.open_install_page()
-        code = self.slack.consent(**consent)
-        return self.come_back({"code": code, "state": state}, state_cookie=state)
-
-    def install(
-        self,
-        team_id: str,
-        *,
-        admin: str = ALICE,
-        name: str = "",
-        rotation: bool = False,
-        expires_in: int = 43200,
-    ) -> httpx.Response:
-        return self.allow(
-            team_id=team_id,
-            team_name=name or team_id,
-            user_id=admin,
-            rotation=rotation,
-            expires_in=expires_in,
-        )
-
-    def install_org(
-        self, enterprise_id: str, *, rotation: bool = False, expires_in: int = 43200
-    ) -> httpx.Response:
-        """An org admin installs Rapport for the whole Enterprise Grid org."""
-        return self.allow(
-            team_id=None,
-            user_id=ALICE,
-            enterprise_id=enterprise_id,
-            org_wide=True,
-            rotation=rotation,
-            expires_in=expires_in,
-        )
-
-
-@pytest.fixture
-def browser(distributed: ServerThread, slack: LocalSlack, db: SessionFactory) -> Iterator[Browser]:
-    with httpx.Client(base_url=distributed.url, timeout=30) as http:
-        yield Browser(http, slack)
-
-
-@pytest.fixture
-def world(
-    distributed: ServerThread,
-    slack: LocalSlack,
-    db: SessionFactory,
-    engine: Engine,
-    oauth_settings: Settings,
-) -> Iterator[Scenario]:
-    sender = SlackSender(distributed.url, slack.response_url())
-    yield Scenario(sender, slack, db, InstalledTeams(oauth_settings, engine), oauth_settings)
-    sender.close()
 
 
 def stored(engine: Engine) -> tuple[int, int]:
@@ -529,23 +443,6 @@ def test_the_local_slack_refuses_a_call_without_a_token_it_knows_as_slack_does(
 def test_one_workspace_mode_has_no_install_pages(slack_user: SlackSender) -> None:
     for path in ("/slack/install", "/slack/oauth_redirect"):
         assert slack_user.http.get(path).status_code == 404
-
-
-@pytest.fixture
-def frozen_installs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """freezegun hands the real time to code called within a few frames of a thread's
-    start, as Bolt's install callback is in the server's worker thread: look at no
-    frames, so that an install made at a frozen time expires from it."""
-    monkeypatch.setattr("freezegun.api.call_stack_inspection_limit", 0)
-
-
-def renewals(slack: LocalSlack) -> list[str | None]:
-    """The tokens Slack renewed (oauth.v2.access with a refresh token), by team."""
-    return [
-        call.args["refresh_token"].split("-")[2].upper()
-        for call in slack.calls("oauth.v2.access")
-        if call.args.get("grant_type") == "refresh_token"
-    ]
 
 
 @pytest.mark.usefixtures("frozen_installs")

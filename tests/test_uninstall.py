@@ -21,80 +21,42 @@ from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
 from bot.services import uninstalls
 from bot.slackapi.installs import InstalledTeams
-from storage import outbox
 from storage.db import SessionFactory
 from storage.models import (
     SLACK_BOTS,
     SLACK_INSTALLATIONS,
-    Base,
     DeliveryHold,
     Nudge,
-    OutboxMessage,
     OutboxStatus,
     TeamUninstall,
 )
 from tests import test_cli
-from tests import test_install_flow as install_flow
 from tests.conftest import at
+from tests.distribution import (
+    ACME,
+    CLIENT_ID,
+    GLOBEX,
+    Browser,
+    kept,
+    outbox_of,
+    posted_to,
+    queue_dm,
+    rows_of,
+    uninstall,
+)
+
+# Named here too for the modules that take it from this one.
+from tests.distribution import UNINSTALLED_AT as UNINSTALLED_AT
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, SIGNING_SECRET, ServerThread, SlackSender
-from tests.test_install_flow import ACME, CLIENT_ID, GLOBEX, Browser
-
-# Distributed mode's fixtures: Rapport served with OAuth, a browser that installs it.
-oauth_settings = install_flow.oauth_settings
-distributed = install_flow.distributed
-browser = install_flow.browser
-world = install_flow.world
 
 NOW = "2026-11-27T09:30:00Z"
-UNINSTALLED_AT = "2026-11-25T12:00:00Z"
-
-
-def queue_dm(db: SessionFactory, team: str, user: str, text: str) -> None:
-    """A message waiting in the outbox for `user` of `team`."""
-    with db.begin() as session:
-        outbox.enqueue_many(
-            session,
-            [
-                {
-                    "team_id": team,
-                    "kind": "test",
-                    "subject": user,
-                    "slot": text,
-                    "recipient": user,
-                    "payload": {"text": text},
-                }
-            ],
-            now=at("2026-11-27T09:00:00Z"),
-        )
-
-
-def outbox_of(db: SessionFactory, team: str) -> list[OutboxStatus]:
-    with db() as session:
-        return list(
-            session.scalars(select(OutboxMessage.status).where(OutboxMessage.team_id == team))
-        )
 
 
 def count(engine: Engine, table: object, team: str) -> int:
     column = table.c.team_id if hasattr(table, "c") else table.team_id  # type: ignore[attr-defined]
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).where(column == team)).scalar() or 0)
-
-
-def uninstall(
-    slack: LocalSlack, server: ServerThread, team: str, when: str = UNINSTALLED_AT, **how: object
-) -> None:
-    """An admin of `team` removes Rapport at `when` (Slack's events come at once)."""
-    with freeze_time(at(when), real_asyncio=True):
-        statuses = slack.uninstall(
-            team, events_url=f"{server.url}/slack/events", signing_secret=SIGNING_SECRET, **how
-        )  # type: ignore[arg-type]
-    assert set(statuses) == {200}
-
-
-def posted_to(slack: LocalSlack) -> set[str]:
-    return {call.args["channel"] for call in slack.calls("chat.postMessage")}
 
 
 @pytest.fixture
@@ -229,25 +191,6 @@ def test_revoking_only_peoples_tokens_leaves_the_bot_sending(
 
 
 # --- the retention period: the data goes after it, by the sweep, in batches -----------
-
-
-def rows_of(engine: Engine, team: str) -> dict[str, int]:
-    """How many rows every table with a team_id holds for `team` (empty ones left out)."""
-    found = {}
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if "team_id" in table.c:
-                n = conn.execute(
-                    select(func.count()).select_from(table).where(table.c.team_id == team)
-                ).scalar()
-                if n:
-                    found[table.name] = int(n)
-    return found
-
-
-def kept(now: dict[str, int], before: dict[str, int]) -> bool:
-    """Every row counted before is still there (sweeps add some: health days, sends)."""
-    return all(now.get(table, 0) >= count for table, count in before.items())
 
 
 def test_the_teams_data_is_deleted_after_the_retention_period_and_no_other_teams(
