@@ -244,6 +244,17 @@ def test_with_no_retention_the_data_goes_at_the_next_sweep_in_batches(
     assert kept(rows_of(engine, GLOBEX), globex)
 
 
+def test_the_sweeps_write_nothing_for_an_uninstalled_team(
+    acme_gone: Scenario, engine: Engine
+) -> None:
+    """Its rows wait as it left them, for a reinstall or their deletion: not even the
+    health watch's row of a new day is added (its pass is not run for it)."""
+    before = rows_of(engine, ACME)
+    for day in ("2026-11-27T09:30:00Z", "2026-11-28T09:30:00Z"):
+        acme_gone.sweep(day)
+    assert rows_of(engine, ACME) == before
+
+
 def test_a_reinstall_after_the_deletion_began_stops_it(
     acme_gone: Scenario,
     browser: Browser,

@@ -196,13 +196,14 @@ def fallen_parts(now: dict[str, float], before: dict[str, float]) -> list[tuple[
 
 def teams_to_score(session: Session, *, today: date) -> list[str]:
     """The teams whose pass of `today` (UTC) is not done. The day's first look adds
-    every team that has an account, so a new team is watched from the next day."""
+    every team that has an account, so a new team is watched from the next day; not an
+    uninstalled one, whose rows only wait for a reinstall or their deletion."""
     first_look = (
         session.scalar(select(HealthWatch.team_id).where(HealthWatch.scored_on >= today).limit(1))
         is None
     )
     if first_look:
-        teams = session.scalars(select(Account.team_id).distinct())
+        teams = session.scalars(select(Account.team_id).distinct().where(serving(Account.team_id)))
         insert_ignore_many(
             session,
             HealthWatch,
