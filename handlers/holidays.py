@@ -4,7 +4,7 @@ removed, the country whose public holidays count), which is for workspace admins
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -29,7 +29,8 @@ _COUNTRY = re.compile(r"country\b\s*:?\s*(.*)", re.IGNORECASE | re.DOTALL)
 
 
 def holidays(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
-    """`holidays`, `holidays add DATE [name]`, `holidays remove DATE`, `holidays country: XX`.
+    """`holidays`, `holidays add DATE [to DATE] [name]`, `holidays remove DATE [to DATE]`,
+    `holidays country: XX`.
 
     Anyone may list them; a change is for workspace admins, which is a users.info
     call, made after the ack (as for the MESO tolerance).
@@ -72,8 +73,10 @@ def _holiday_change(args: str, reader: DayReader) -> team_calendar.TeamCalendarC
                 key="DATE",
             )
         with reading_key("DATE"):
-            day, name = reader.read_leading(rest, HOLIDAY, usage=usage)
-        return team_calendar.DayOffChange(day, verb.lower() == "add", name.strip()[:80])
+            day, last, name = _days_and_name(rest, reader, usage=usage)
+            return team_calendar.DayOffChange(
+                day, verb.lower() == "add", name.strip()[:80], last=last
+            )
     if verb:
         raise UsageError(
             f"I read “{verb[:40]}”, which holidays does not know: use `add DATE [name]`, "
@@ -81,6 +84,31 @@ def _holiday_change(args: str, reader: DayReader) -> team_calendar.TeamCalendarC
             usage=usage,
         )
     return None
+
+
+# `24 Dec - 26 Dec office closed`, `31 Dec to 1 Jan`: a first day, what joins it to
+# the last, and the rest (the last day and the name).
+_SPAN = re.compile(
+    r"(?P<first>.+?)\s*(?:-|–|—|\bto\b|\buntil\b|\btill\b|\bthrough\b|\bthru\b)\s+(?P<rest>.+)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _days_and_name(text: str, reader: DayReader, *, usage: str) -> tuple[date, date | None, str]:
+    """The first day off, the last (None for one day) and the name: a range when the
+    text reads as DATE to DATE before the name; else one day, and the rest is its name
+    (`24 Dec to be confirmed` is one day named "to be confirmed")."""
+    span = _SPAN.match(text.strip())
+    if span is not None:
+        try:
+            first = reader.read(span["first"], HOLIDAY, usage=usage)
+            last, name = reader.read_leading(span["rest"], HOLIDAY, usage=usage)
+        except UsageError:
+            pass
+        else:
+            return first, last, name
+    day, name = reader.read_leading(text, HOLIDAY, usage=usage)
+    return day, None, name
 
 
 def _change_holidays(

@@ -595,11 +595,26 @@ def team_templates(text: str) -> dict[str, dict]:
         "holidays_list_nothing_removed": render(
             "holidays_list",
             days=[],
-            day_off=SimpleNamespace(day=date(2026, 12, 31), add=False, name=text),
+            day_off=SimpleNamespace(day=date(2026, 12, 31), add=False, name=text, last=None),
             changed=False,
             team_country=None,
             default_country=None,
         ),
+        **{
+            f"holidays_list_range_{n}": render(
+                "holidays_list",
+                days=[],
+                day_off=team_calendar.DayOffChange(
+                    date(2026, 12, 24), add=add, name=text[:80], last=date(2026, 12, 26)
+                ),
+                changed=changed,
+                team_country=None,
+                default_country=None,
+            )
+            for n, (add, changed) in enumerate(
+                [(True, True), (True, False), (False, True), (False, False)]
+            )
+        },
         "settings_modal": render(
             "settings_modal", callback_id="settings", prefs=prefs, tz_name="America/New_York"
         ),

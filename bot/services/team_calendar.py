@@ -8,13 +8,14 @@ admin or owner may change them; anyone may read them. The caller asks Slack
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.services.errors import NotAllowed
+from bot.services.errors import NotAllowed, UsageError
 from bot.services.people import set_team_holiday_country
+from messages.formats import full_day
 from storage.models import TeamHoliday
 
 
@@ -23,11 +24,39 @@ class CountryChange:
     country: str | None  # an ISO code the holidays package knows; None: the default
 
 
+# The most days one change adds or removes: a closure over the holidays, not a year.
+MAX_DAYS_OFF_AT_ONCE = 31
+
+
 @dataclass(frozen=True)
 class DayOffChange:
+    """Days off added or removed: `day`, or `day` to `last` (inclusive), one name."""
+
     day: date
     add: bool
     name: str = ""
+    last: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.last is None:
+            return
+        if self.last < self.day:
+            raise UsageError(
+                f"The days off run from {full_day(self.day)} to {full_day(self.last)}, which "
+                "is before it. Give the first day, then the last: `24 Dec to 26 Dec`.",
+                key="DATE",
+            )
+        if len(self.days) > MAX_DAYS_OFF_AT_ONCE:
+            raise UsageError(
+                f"From {full_day(self.day)} to {full_day(self.last)} is {len(self.days)} days; "
+                f"add at most {MAX_DAYS_OFF_AT_ONCE} at once.",
+                key="DATE",
+            )
+
+    @property
+    def days(self) -> list[date]:
+        last = self.last or self.day
+        return [self.day + timedelta(days=n) for n in range((last - self.day).days + 1)]
 
 
 TeamCalendarChange = CountryChange | DayOffChange
@@ -37,7 +66,10 @@ def describe(change: TeamCalendarChange) -> str:
     """The change as a phrase: "adding Thu 24 Dec 2026 as a team day off"."""
     if isinstance(change, CountryChange):
         return f"setting the holiday country to {change.country or 'the default'}"
-    day = f"{change.day:%a} {change.day.day} {change.day:%b %Y}"
+    if change.last is not None and change.last != change.day:
+        days = f"{full_day(change.day)} to {full_day(change.last)}"
+        return f"adding {days} as team days off" if change.add else f"removing the days off {days}"
+    day = full_day(change.day)
     return f"adding {day} as a team day off" if change.add else f"removing the day off on {day}"
 
 
@@ -65,8 +97,19 @@ def changes_anything(session: Session, *, team_id: str, change: TeamCalendarChan
     not: the answer is then what there is, with no one's permission needed."""
     if isinstance(change, CountryChange):
         return True
-    exists = session.get(TeamHoliday, (team_id, change.day)) is not None
-    return exists != change.add
+    return bool(_to_change(session, team_id=team_id, change=change))
+
+
+def _to_change(session: Session, *, team_id: str, change: DayOffChange) -> list[date]:
+    """The days of `change` it would change: those not off yet to add, those off to remove."""
+    off = set(
+        session.scalars(
+            select(TeamHoliday.day).where(
+                TeamHoliday.team_id == team_id, TeamHoliday.day.in_(change.days)
+            )
+        )
+    )
+    return [day for day in change.days if (day in off) != change.add]
 
 
 def apply_change(
@@ -90,15 +133,16 @@ def apply_change(
         set_team_holiday_country(
             session, team_id=team_id, country=change.country, user_id=user_id, now=now
         )
-    elif not changes_anything(session, team_id=team_id, change=change):
+    elif not (days := _to_change(session, team_id=team_id, change=change)):
         return False
     elif change.add:
-        session.add(
-            TeamHoliday(team_id=team_id, day=change.day, name=change.name or "Team day off")
+        session.add_all(
+            TeamHoliday(team_id=team_id, day=day, name=change.name or "Team day off")
+            for day in days
         )
     else:
         session.execute(
-            delete(TeamHoliday).where(TeamHoliday.team_id == team_id, TeamHoliday.day == change.day)
+            delete(TeamHoliday).where(TeamHoliday.team_id == team_id, TeamHoliday.day.in_(days))
         )
     session.flush()
     return True
