@@ -5,6 +5,10 @@ workspace left behind, table by table.
 The tables are read from the metadata (every one with a `team_id` column), children
 before the tables their foreign keys point at, so a table added later is deleted with
 the rest without being listed here.
+
+An Enterprise Grid org as a whole is marked and deleted like a workspace, under its
+own id (E…): Rapport keeps the org's rows with that id as their team (storage/orgs.py),
+and slack_sdk keeps its org-wide install with the org and no team, which go with them.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Table, delete, func, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from storage.models import Base, TeamUninstall
+from storage.models import SLACK_BOTS, Base, TeamUninstall
 from storage.upsert import insert_ignore_returning
 
 
@@ -55,14 +59,21 @@ def marked_teams(session: Session) -> set[str]:
     return set(session.scalars(select(TeamUninstall.team_id)))
 
 
-def lock_mark(session: Session, *, team_id: str) -> bool:
-    """Whether the workspace is marked, its mark locked for this transaction."""
-    return (
-        session.scalar(
-            select(TeamUninstall.team_id).where(TeamUninstall.team_id == team_id).with_for_update()
-        )
-        is not None
+def lock_mark(session: Session, *, team_id: str) -> TeamUninstall | None:
+    """The workspace's mark, locked for this transaction; None if it has none."""
+    return session.scalar(
+        select(TeamUninstall).where(TeamUninstall.team_id == team_id).with_for_update()
     )
+
+
+def with_own_install(session: Session, *, team_ids: Sequence[str]) -> set[str]:
+    """Those of the workspaces `team_ids` that an install of their own serves (a bot
+    token stored with the workspace), whatever becomes of their org's org-wide one."""
+    if not team_ids:
+        return set()
+    bots = SLACK_BOTS.c
+    own = select(bots.team_id).where(bots.team_id.in_(team_ids), bots.bot_token.is_not(None))
+    return set(session.scalars(own.distinct()))
 
 
 def due(session: Session, *, before: datetime) -> Sequence[TeamUninstall]:
@@ -82,11 +93,17 @@ def team_tables() -> list[Table]:
     ]
 
 
-def _of(table: Table, team_id: str, enterprise_id: str | None) -> list[ColumnElement[bool]]:
-    chosen = [table.c.team_id == team_id]
-    if enterprise_id is not None and "enterprise_id" in table.c:
-        chosen.append(table.c.enterprise_id == enterprise_id)
-    return chosen
+def _of(table: Table, team_id: str, enterprise_id: str | None) -> ColumnElement[bool]:
+    """The rows of the workspace `team_id` (of the org `enterprise_id`, if given); with
+    `team_id` the org's own id, the org's: its id as their team, or (slack_sdk's
+    org-wide install) no team and the org."""
+    ours = table.c.team_id == team_id
+    if enterprise_id is None or "enterprise_id" not in table.c:
+        return ours
+    if team_id == enterprise_id:
+        org_wide = and_(table.c.team_id.is_(None), table.c.enterprise_id == enterprise_id)
+        return or_(ours, org_wide)
+    return and_(ours, table.c.enterprise_id == enterprise_id)
 
 
 def counts(session: Session, *, team_id: str, enterprise_id: str | None = None) -> dict[str, int]:
@@ -94,7 +111,7 @@ def counts(session: Session, *, team_id: str, enterprise_id: str | None = None) 
     found = {}
     for table in team_tables():
         count = session.scalar(
-            select(func.count()).select_from(table).where(*_of(table, team_id, enterprise_id))
+            select(func.count()).select_from(table).where(_of(table, team_id, enterprise_id))
         )
         if count:
             found[table.name] = int(count)
@@ -113,7 +130,7 @@ def delete_rows(
         if left <= 0:
             break
         key = list(table.primary_key.columns)
-        batch = select(*key).where(*_of(table, team_id, enterprise_id)).limit(left)
+        batch = select(*key).where(_of(table, team_id, enterprise_id)).limit(left)
         chosen = key[0].in_(batch) if len(key) == 1 else tuple_(*key).in_(batch)
         gone = int(session.connection().execute(delete(table).where(chosen)).rowcount)
         if gone:

@@ -129,5 +129,7 @@ def build_app(
         listener_executor=AFTER_ACK,
     )
     register_listeners(app, Deps(settings=settings, db=db))
+    if flow is not None:  # after the edge's middleware: the caller is known by then
+        app.use(flow.note_orgs())
     warm_up()
     return app

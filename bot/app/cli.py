@@ -122,17 +122,22 @@ def _parser() -> argparse.ArgumentParser:
 
     purge = sub.add_parser(
         "purge",
-        help="delete one workspace's data now (for a deletion request)",
+        help="delete one workspace's, or one Enterprise Grid org's, data now (for a "
+        "deletion request)",
         description=(
             "Delete every row Rapport keeps for one workspace: accounts and all their "
             "history, reminders, messages, settings, and in distributed mode its "
-            "installation. Without --yes it shows what would be deleted, counted per "
-            "table, and deletes nothing."
+            "installation. With --enterprise and no --team: every workspace Rapport knows "
+            "in that Enterprise Grid org, and the org's own rows (people's settings kept "
+            "for the whole org, its org-wide installation). Without --yes it shows what "
+            "would be deleted, counted per workspace and table, and deletes nothing."
         ),
     )
-    purge.add_argument("--team", required=True, type=team_id, help="the Slack team (T…)")
+    purge.add_argument("--team", type=team_id, help="the Slack team (T…)")
     purge.add_argument(
-        "--enterprise", type=enterprise_id, help="its Enterprise Grid org (E…): only its rows"
+        "--enterprise",
+        type=enterprise_id,
+        help="its Enterprise Grid org (E…): with --team only its rows there; alone, the whole org",
     )
     purge.add_argument("--yes", action="store_true", help="delete, not just count")
 
@@ -380,8 +385,9 @@ def _outbox(settings: Settings, args: argparse.Namespace) -> int:
             f"refuses its token ({hold.error}); its messages wait and go once it works"
         )
     for mark in gone:
+        who = f"org {mark.team_id}" if mark.whole_org else f"team {mark.team_id}"
         print(
-            f"team {mark.team_id}: uninstalled since {mark.since:%Y-%m-%d %H:%M} UTC; its "
+            f"{who}: uninstalled since {mark.since:%Y-%m-%d %H:%M} UTC; its "
             "messages wait for a reinstall, and its data is deleted from "
             f"{mark.purge_at:%Y-%m-%d %H:%M} UTC"
         )

@@ -25,6 +25,7 @@ import yaml
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.middleware import Middleware
 from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -34,6 +35,8 @@ from slack_sdk.oauth.installation_store import Installation
 
 from bot.config import Settings
 from bot.services import uninstalls
+from handlers.edge.caller import team_of, workspace_event
+from handlers.uninstall import teams_named
 from messages.pages import failure_reason, page
 from storage.db import SessionFactory, make_session_factory
 from storage.installs import (
@@ -72,6 +75,12 @@ class InstallFlow(OAuthFlow):
     def build_install_page_html(self, url: str, request: BoltRequest) -> str:
         return page("install", authorize_url=url)
 
+    def note_orgs(self) -> NoteOrgs:
+        """The middleware that notes the orgs of workspaces seen through events."""
+        authorize = self.settings.authorize
+        assert isinstance(authorize, TeamAuthorize)
+        return NoteOrgs(authorize.orgs)
+
 
 def _installed(args: SuccessArgs, *, db: SessionFactory) -> BoltResponse:
     installed = args.installation
@@ -81,10 +90,13 @@ def _installed(args: SuccessArgs, *, db: SessionFactory) -> BoltResponse:
         installed.enterprise_id,
         installed.user_id,
     )
-    if installed.team_id:
-        # Back within the retention period after an uninstall: everything is kept.
-        with db.begin() as session:
+    # Back within the retention period after an uninstall: everything is kept. An
+    # org-wide install brings back the org and each workspace Rapport knows in it.
+    with db.begin() as session:
+        if installed.team_id:
             uninstalls.welcome_back(session, team_id=installed.team_id)
+        elif installed.is_enterprise_install and installed.enterprise_id:
+            uninstalls.welcome_back_org(session, enterprise_id=installed.enterprise_id)
     body = page(
         "installed",
         team_name=installed.team_name or installed.enterprise_name,
@@ -144,6 +156,41 @@ class OrgsOfWorkspaces:
             return  # the request is served all the same; the next one tries again
         with self._lock:
             self._written[team_id] = (enterprise_id, now)
+
+
+class NoteOrgs(Middleware):
+    """Notes the org of the workspaces an org-wide install's events come from. Bolt
+    authorizes such an event by the org alone (its `authorizations[0].team_id` is
+    null), so TeamAuthorize sees no workspace: a workspace seen only through events
+    (App Home opened, say) would have no known org, and the sweep no token for it.
+    The workspace is the envelope's team; `team_access_granted` names the workspaces
+    the org let Rapport into. Runs after Bolt's authorization, and writes once a
+    workspace in a process (OrgsOfWorkspaces), so the ack waits for no query."""
+
+    def __init__(self, orgs: OrgsOfWorkspaces) -> None:
+        self.orgs = orgs
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        context = req.context
+        if req.body.get("type") == "event_callback" and context.enterprise_id:
+            for team in self.teams(req):
+                if team != context.enterprise_id:
+                    self.orgs.note(team_id=team, enterprise_id=context.enterprise_id)
+        return next()
+
+    @staticmethod
+    def teams(req: BoltRequest) -> list[str]:
+        """The workspaces of the org an event shows to be served by its install."""
+        event = req.body.get("event") or {}
+        if event.get("type") == uninstalls.TEAM_ACCESS_GRANTED:
+            return teams_named(event)
+        if workspace_event(req.body) or not req.context.is_enterprise_install:
+            return []  # a workspace's own install: TeamAuthorize noted its org
+        if req.context.authorize_result is None:
+            return []
+        return [team_of(req.body)]
 
 
 class TeamAuthorize(InstallationStoreAuthorize):

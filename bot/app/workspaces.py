@@ -1,13 +1,16 @@
 """The operator's commands about workspaces: `rapport installs` (where Rapport is
 installed, and whether each install's token still works) and `rapport purge` (a
-workspace's data deleted now, for a deletion request)."""
+workspace's data, or a whole Enterprise Grid org's, deleted now, for a deletion
+request)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import re
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
@@ -16,8 +19,9 @@ from bot.config import Settings
 from bot.services import uninstalls
 from bot.slackapi.client import make_client
 from storage import migrate
-from storage.db import make_engine, make_session_factory
+from storage.db import SessionFactory, make_engine, make_session_factory
 from storage.installs import Installed, latest_installs
+from storage.orgs import teams_of
 
 log = logging.getLogger("rapport.purge")
 
@@ -45,40 +49,91 @@ def _when(instant: datetime | None) -> str:
     return f"{instant:%Y-%m-%d %H:%M} UTC" if instant else "never"
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """Rows `rapport purge` deletes together: a workspace's, or an org's own."""
+
+    label: str
+    team_id: str
+    enterprise_id: str | None
+
+
+def _scopes(args: argparse.Namespace, workspaces: list[str]) -> list[_Scope]:
+    """The workspace --team names (only its rows of --enterprise, if given); with
+    --enterprise alone, every workspace Rapport knows in the org, then the org's own
+    rows (kept under its id, and its org-wide install)."""
+    if args.team:
+        org = f" of enterprise {args.enterprise}" if args.enterprise else ""
+        return [_Scope(f"team {args.team}{org}", args.team, args.enterprise)]
+    return [_Scope(f"team {team}", team, None) for team in workspaces] + [
+        _Scope(f"enterprise {args.enterprise} (its own rows)", args.enterprise, args.enterprise)
+    ]
+
+
 def run_purge(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.team and not args.enterprise:
+        print(
+            "rapport: say whose data to delete: --team T, or --enterprise E for a whole "
+            "Enterprise Grid org",
+            file=sys.stderr,
+        )
+        return 2
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     db = make_session_factory(engine)
-    where = f"team {args.team}" + (f" of enterprise {args.enterprise}" if args.enterprise else "")
     with db() as session:
-        rows = uninstalls.rows_kept(session, team_id=args.team, enterprise_id=args.enterprise)
-    if not rows:
+        workspaces = [] if args.team else teams_of(session, enterprise_id=args.enterprise)
+        scopes = _scopes(args, workspaces)
+        kept = [
+            (
+                scope,
+                uninstalls.rows_kept(
+                    session, team_id=scope.team_id, enterprise_id=scope.enterprise_id
+                ),
+            )
+            for scope in scopes
+        ]
+    kept = [(scope, rows) for scope, rows in kept if rows]
+    where = (
+        scopes[0].label
+        if args.team
+        else f"enterprise {args.enterprise} ({len(scopes) - 1} workspaces and its own rows)"
+    )
+    if not kept:
         print(f"purge: Rapport keeps nothing for {where}; nothing to delete")
         return 0
-    for table, count in rows.items():
-        print(f"  {table:<28}{count:>9}")
-    total = sum(rows.values())
+    for scope, rows in kept:
+        if not args.team:
+            print(f"{scope.label}: {sum(rows.values())} rows")
+        for table, count in rows.items():
+            print(f"  {table:<28}{count:>9}")
+    total = sum(sum(rows.values()) for _, rows in kept)
     if not args.yes:
         print(
             f"purge: {total} rows of {where} would be deleted; nothing was deleted. "
             "Run again with --yes to delete them."
         )
         return 0
+    deleted = sum(_purge(db, scope) for scope, _ in kept)
+    log.warning("%s: its data deleted on request (rapport purge), %d rows", where, deleted)
+    print(f"purge: deleted {deleted} rows of {where}")
+    return 0
+
+
+def _purge(db: SessionFactory, scope: _Scope) -> int:
+    """Delete the scope's rows, a batch a transaction; how many went."""
     deleted = 0
     while True:
         with db.begin() as session:
             purged = uninstalls.purge_some(
                 session,
-                team_id=args.team,
-                enterprise_id=args.enterprise,
+                team_id=scope.team_id,
+                enterprise_id=scope.enterprise_id,
                 limit=uninstalls.PURGE_BATCH,
             )
         deleted += sum(purged.rows.values())
         if purged.done:
-            break
-    log.warning("%s: its data deleted on request (rapport purge), %d rows", where, deleted)
-    print(f"purge: deleted {deleted} rows of {where}")
-    return 0
+            return deleted
 
 
 def _install_line(install: Installed, state: str) -> str:
@@ -113,10 +168,15 @@ def run_installs(settings: Settings, args: argparse.Namespace) -> int:
     elif not installs:
         print("installs: Rapport is installed in no workspace yet (see /slack/install)")
     for install in installs:
-        mark = left.pop(install.team_id or "", None)
+        # An org-wide install has no team: the org's own mark is under its id.
+        mark = left.pop(install.team_id or install.enterprise_id or "", None)
         print(_install_line(install, _state(mark)))
-    for mark in left.values():  # its installation went with the uninstall
-        print(f"{mark.team_id}  enterprise={mark.enterprise_id or '-'}  state={_state(mark)}")
+    # Their installations went with the uninstall: each org, then its workspaces.
+    for mark in sorted(
+        left.values(), key=lambda m: (m.enterprise_id or m.team_id, not m.whole_org, m.team_id)
+    ):
+        where = f"{mark.team_id} (org-wide)" if mark.whole_org else mark.team_id
+        print(f"{where}  enterprise={mark.enterprise_id or '-'}  state={_state(mark)}")
     return 0
 
 

@@ -595,19 +595,32 @@ class LocalSlack:
 
     def uninstall(
         self,
-        team_id: str,
+        team_id: str | None,
         *,
         events_url: str,
         signing_secret: str,
         tokens: Sequence[str] = (),
         enterprise_id: str | None = None,
+        org_wide: bool = False,
         order: Sequence[str] = ("app_uninstalled", "tokens_revoked"),
     ) -> list[int]:
         """An admin removes the app from `team_id`: its tokens (those handed out by
         oauth.v2.access, and `tokens`) are revoked, and Slack sends `app_uninstalled`
-        and `tokens_revoked` (in `order`) to `events_url`, signed. The HTTP statuses."""
+        and `tokens_revoked` (in `order`) to `events_url`, signed. The HTTP statuses.
+        `org_wide`: an org admin removes it from the Enterprise Grid org
+        `enterprise_id` it was installed in org-wide; the events go to the org-wide
+        install (`event_envelope`), with `team_id` in the envelope (null, or the org's
+        own id, as Slack has sent it)."""
+
+        def theirs(said: dict[str, Any]) -> bool:
+            if org_wide:
+                return (
+                    bool(said["is_enterprise_install"]) and said["enterprise_id"] == enterprise_id
+                )
+            return bool(said["team_id"] == team_id)
+
         with self.state.lock:
-            handed_out = [t for t, said in self.state.tokens.items() if said["team_id"] == team_id]
+            handed_out = [token for token, said in self.state.tokens.items() if theirs(said)]
             self.state.revoked.update([*handed_out, *tokens])
         revoked = {"tokens": {"oauth": [], "bot": ["U0RAPPORT"]}}
         events = {"app_uninstalled": {}, "tokens_revoked": revoked}
@@ -618,9 +631,33 @@ class LocalSlack:
                 signing_secret=signing_secret,
                 team_id=team_id,
                 enterprise_id=enterprise_id,
+                org_wide=org_wide,
             )
             for kind in order
         ]
+
+    def team_access(
+        self,
+        enterprise_id: str,
+        team_ids: Sequence[str],
+        *,
+        granted: bool,
+        events_url: str,
+        signing_secret: str,
+    ) -> int:
+        """An org admin lets the org-wide install into the workspaces `team_ids`
+        (`team_access_granted`) or takes it out of them (`team_access_revoked`), as
+        Slack sends it: the envelope with the org and a null team. The HTTP status."""
+        kind = "team_access_granted" if granted else "team_access_revoked"
+        event = {"type": kind, "team_ids": list(team_ids), "event_ts": f"{time.time():.6f}"}
+        return self.send_event(
+            event,
+            events_url=events_url,
+            signing_secret=signing_secret,
+            team_id=None,
+            enterprise_id=enterprise_id,
+            org_wide=True,
+        )
 
     def send_event(
         self,
@@ -628,12 +665,17 @@ class LocalSlack:
         *,
         events_url: str,
         signing_secret: str,
-        team_id: str,
+        team_id: str | None,
         enterprise_id: str | None = None,
+        org_wide: bool = False,
     ) -> int:
         """Deliver an Events API event to the app over HTTP, signed as Slack signs it;
-        the HTTP status it answered with."""
-        body = json.dumps(event_envelope(event, team_id=team_id, enterprise_id=enterprise_id))
+        the HTTP status it answered with. `org_wide`: to the org-wide install of the
+        Enterprise Grid org `enterprise_id` (see `event_envelope`)."""
+        envelope = event_envelope(
+            event, team_id=team_id, enterprise_id=enterprise_id, org_wide=org_wide
+        )
+        body = json.dumps(envelope)
         headers = {name: str(value) for name, value in signed_headers(signing_secret, body).items()}
         headers["content-type"] = "application/json"
         request = urllib.request.Request(
@@ -877,9 +919,23 @@ def signed_headers(
 
 
 def event_envelope(
-    event: dict[str, Any], *, team_id: str, enterprise_id: str | None = None
+    event: dict[str, Any],
+    *,
+    team_id: str | None,
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
 ) -> dict[str, Any]:
-    """An Events API event (its inner `event`), wrapped as Slack wraps it."""
+    """An Events API event (its inner `event`), wrapped as Slack wraps it. The
+    authorization is the install the event goes to: the workspace's, or with
+    `org_wide` the Enterprise Grid org's, which Slack names with the org and a null
+    team (the envelope's `team_id` is still the workspace, where there is one)."""
+    authorization = {
+        "enterprise_id": enterprise_id,
+        "team_id": None if org_wide else team_id,
+        "user_id": "U0RAPPORT",
+        "is_bot": True,
+        "is_enterprise_install": org_wide,
+    }
     envelope: dict[str, Any] = {
         "token": "deprecated-verification-token",
         "team_id": team_id,
@@ -888,7 +944,7 @@ def event_envelope(
         "type": "event_callback",
         "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": int(time.time()),
-        "authorizations": [{"team_id": team_id, "user_id": "U0RAPPORT", "is_bot": True}],
+        "authorizations": [authorization],
     }
     if enterprise_id is not None:
         envelope["enterprise_id"] = enterprise_id

@@ -9,7 +9,8 @@ Slack puts them in different places: a slash command in form fields (`team_id`,
 the `team` the submission comes from, the form is refused, for every modal alike,
 rather than saved under one workspace or the other. A payload that names no team or
 no user is refused before any listener runs (`IdentifyCaller`), but for the events about a
-whole workspace (`app_uninstalled`, `tokens_revoked`), which name only the team.
+whole workspace (`app_uninstalled`, `tokens_revoked`, `team_access_*`), which name only
+the team, or for an Enterprise Grid org-wide install only the org (`workspace_of`).
 """
 
 from __future__ import annotations
@@ -108,14 +109,31 @@ def workspace_event(body: Mapping[str, Any]) -> str | None:
     return kind if kind in WORKSPACE_EVENTS else None
 
 
-def workspace_of(body: Mapping[str, Any]) -> tuple[str, str | None]:
-    """The team and enterprise an event about a whole workspace names."""
+@dataclass(frozen=True)
+class Workspace:
+    """What an event about a whole workspace is about: the workspace `team_id`, or,
+    when `team_id` is None, the Enterprise Grid org `enterprise_id` as a whole (an
+    event to its org-wide install)."""
+
+    team_id: str | None
+    enterprise_id: str | None
+
+
+def workspace_of(body: Mapping[str, Any]) -> Workspace:
+    """The workspace, or the whole org, an event about a workspace names. An org-wide
+    install's events (`authorizations[0].is_enterprise_install`) are about the org:
+    their envelope's team is null, absent or the org's own id, so only the org counts."""
+    authorized = body.get("authorizations")
+    first = authorized[0] if isinstance(authorized, list) and authorized else None
+    enterprise = _id(body.get("enterprise_id")) or _id(_field(first, "enterprise_id"))
+    if enterprise and _field(first, "is_enterprise_install") is True:
+        return Workspace(team_id=None, enterprise_id=enterprise)
     team = _id(body.get("team_id"))
-    if team is None:
+    if team is None or team == enterprise:
         raise UnknownCaller(
             "Slack did not say which workspace this came from, so nothing was done."
         )
-    return team, _id(body.get("enterprise_id"))
+    return Workspace(team_id=team, enterprise_id=enterprise)
 
 
 class IdentifyCaller(Middleware):
