@@ -171,6 +171,32 @@ def test_a_workspace_of_the_org_with_an_install_of_its_own_keeps_its_own_token(
     assert teams("T0GRIDASIA").token is None
 
 
+def test_a_team_no_install_serves_waits_and_nothing_goes_to_slack_without_a_token(
+    browser: Browser, world: Scenario, engine: Engine
+) -> None:
+    """A workspace with data that no installation serves (one of an org-wide install's
+    workspaces before its org is known, say): its messages are held, and not one call is
+    made for it, since Slack refuses any call without a token."""
+    world.slack.add_user(ALICE, tz="Europe/Paris")
+    world.slack.add_user(BOB, tz="Europe/Paris")
+    browser.install(ACME)
+    browser.install(GLOBEX, admin=BOB)
+    with freeze_time(at("2026-11-23T10:00:00Z"), real_asyncio=True):
+        for team, user in ((ACME, ALICE), (GLOBEX, BOB)):
+            followup = "initech send the pricing sheet due: fri"
+            assert world.slack_user.command("/followup", followup, user=user, team=team).status
+        world.settle()
+    with engine.begin() as conn:
+        for table in (SLACK_INSTALLATIONS, SLACK_BOTS):
+            conn.execute(delete(table).where(table.c.team_id == ACME))
+    world.slack.clear()
+
+    report = world.sweep("2026-11-27T09:30:00Z").delivery
+    assert (report.sent, report.held) == (1, 1)
+    assert {c.args["channel"] for c in world.slack.calls("chat.postMessage")} == {"D0BOB"}
+    assert [c.method for c in world.slack.calls() if c.token is None] == []
+
+
 @pytest.mark.usefixtures("db")
 def test_a_workspaces_org_is_written_at_its_first_request_not_at_each(engine: Engine) -> None:
     def orgs_noted() -> dict[str, str]:

@@ -11,12 +11,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.token_rotation import TokenRotator
+from slack_sdk.web import SlackResponse
 
 from bot.config import Settings
 from bot.slackapi.client import make_client
@@ -38,9 +39,10 @@ RENEW_MINUTES_BEFORE_EXPIRY = 120
 
 class InstalledTeams:
     """`client_for(team_id)` of distributed mode (a `ClientForTeam`), each team's
-    client kept for TOKEN_TTL_S. A team with no installation gets a client without a
-    token: Slack refuses it (`not_authed`) and the outbox holds that team's messages,
-    as for a revoked token, until it is installed again.
+    client kept for TOKEN_TTL_S. A team with no installation gets a `NotInstalled`
+    client, refused `not_authed` as Slack refuses a call without a token, but without
+    asking Slack: the outbox holds that team's messages, as for a revoked token, until
+    it is installed again.
 
     With token rotation on, a token about to run out is renewed first (oauth.v2.access
     with the refresh token, through slack_sdk's TokenRotator) and the renewed install
@@ -91,7 +93,12 @@ class InstalledTeams:
             kept = self._kept(team_id)
             if kept is not None:
                 return kept
-            client = make_client(self.settings, token=self._token(team_id))
+            token = self._token(team_id)
+            client = (
+                make_client(self.settings, token=token)
+                if token is not None
+                else NotInstalled(base_url=self.settings.slack_api_url)
+            )
             with self._lock:
                 self._clients[team_id] = (self.clock() + self.ttl_s, client)
             return client
@@ -188,3 +195,21 @@ class InstalledTeams:
             error,
         )
         return bot.token
+
+
+class NotInstalled(WebClient):
+    """The client of a workspace with no installation: it has no token to send, and a
+    call without one is sure to be refused, so each is refused here as Slack would
+    (`not_authed`), and nothing goes out with no token at all."""
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        refused = SlackResponse(
+            client=self,
+            http_verb=kwargs.get("http_verb", "POST"),
+            api_url=self.base_url + api_method,
+            req_args={},
+            data={"ok": False, "error": "not_authed"},
+            headers={},
+            status_code=200,
+        )
+        return refused.validate()  # raises SlackApiError, as for Slack's answer
