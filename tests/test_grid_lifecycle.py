@@ -339,6 +339,10 @@ def test_installs_shows_the_orgs_mark_on_its_org_wide_install(
         GRID_EU,
         GRID_US,
     ]
+    assert (
+        f"org {GRID}: uninstalled since 2026-11-25 12:00 UTC; its messages wait for a "
+        "reinstall" in operator("outbox").stdout
+    )
 
 
 def test_the_local_slack_sends_the_org_events_as_slack_does() -> None:
