@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +94,14 @@ def test_manifest_asks_for_the_scopes_rapport_uses(manifest: dict[str, Any]) -> 
         "files:write",
         "usergroups:read",
     }
+
+
+def test_an_installed_package_carries_the_manifest_the_oauth_flow_reads() -> None:
+    """The OAuth flow reads its scopes from bot/app/manifest.yml, a link to this file
+    that pyproject.toml ships as package data: a wheel (not only a checkout) has it."""
+    from bot.app.oauth import MANIFEST
+
+    assert MANIFEST.read_bytes() == (ROOT / "manifest.yml").read_bytes()
+    assert MANIFEST.parent == ROOT / "bot" / "app"
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "app/manifest.yml" in shipped["package-data"]["bot"]

@@ -51,7 +51,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rapport.installs")
 
-MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
+# bot/app/manifest.yml is a link to the checkout's manifest.yml, so that an installed
+# wheel carries its content (pyproject.toml's package data) and a checkout reads the
+# one file an admin creates the app from.
+MANIFEST = Path(__file__).with_name("manifest.yml")
 _HTML = "text/html; charset=utf-8"
 
 
