@@ -205,6 +205,8 @@ def test_a_refused_token_keeps_every_message_and_resumes_when_it_works(
     assert {(row.status, row.attempts) for row in rows(db)} == {(OutboxStatus.PENDING, 0)}
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and TEAM in errors[0].getMessage() and error in errors[0].getMessage()
+    # What to do, in either mode: the operator of many workspaces has no token to set.
+    assert "install Rapport in that workspace again" in errors[0].getMessage()
     assert len(slack.calls("conversations.open")) == 1, "the team's other rows were not tried"
 
     slack.state.token_error = None  # the app is reinstalled

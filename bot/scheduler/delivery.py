@@ -437,8 +437,9 @@ class _Run:
         if new:
             log.error(
                 "team %s: Slack refuses the bot token (%s). Its messages are kept and wait; "
-                "delivery resumes by itself once the token works again (reinstall the app "
-                "or set a valid SLACK_BOT_TOKEN).",
+                "delivery resumes by itself once Slack takes a token for it again: install "
+                "Rapport in that workspace again (in one-workspace mode, with its new token "
+                "in SLACK_BOT_TOKEN).",
                 row.team_id,
                 error,
             )
