@@ -40,6 +40,7 @@ from handlers import (
     health,
     holidays,
     meso,
+    org,
     playbook,
     prep,
     qbr,
@@ -79,6 +80,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     **digest.SUBCOMMANDS,
     **due.SUBCOMMANDS,
     **health.SUBCOMMANDS,
+    **org.SUBCOMMANDS,
 }
 
 

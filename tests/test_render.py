@@ -26,6 +26,7 @@ from bot.services.health import PARTS, Raw, combine
 from bot.services.health_watch import AlertRule, FallenPart, FallShown
 from bot.services.home import AccountLine, Cooling, HomeSummary, MySettings, Upcoming
 from bot.services.lifecycle import Closed, Outcome
+from bot.services.org_view import OrgScopes
 from bot.services.questions import OwedReplies
 from bot.services.ratings import RatingShown, RecoveryShown
 from bot.services.review_cadence import CadenceFit
@@ -36,6 +37,7 @@ from handlers.ratings import RatingForm, rating_modal
 from messages import escape, render, render_in_parts
 from messages.ids import Action
 from messages.render import render_source
+from storage.models import ViewScope
 from tests.slackkit import mrkdwn_texts
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
@@ -464,6 +466,12 @@ def every_template(text: str) -> dict[str, dict]:
         "health_rule_set": render("health_rule", change={"drop": 20}, rule=AlertRule(20, 45)),
         "health_rule_off": render(
             "health_rule", change={"drop": None, "below": None}, rule=AlertRule(None, None)
+        ),
+        "org_view_outside": render("org_view", mode="outside"),
+        "org_view_shown": render("org_view", mode="shown", scopes=OrgScopes()),
+        "org_view_checking": render("org_view", mode="checking", change={"home": "org"}),
+        "org_view_set": render(
+            "org_view", mode="set", scopes=OrgScopes(home=ViewScope.ORG, digests=ViewScope.ORG)
         ),
         "rating_modal": rating_modal(
             RatingForm("act:1:checkin:1:1", "D1", "1.1", text[:80], text[:30], score=4),

@@ -688,11 +688,29 @@ class LocalSlack:
             return int(refused.code)
 
     def add_user(
-        self, user_id: str, *, tz: str = "UTC", email: str | None = None, **fields: Any
+        self,
+        user_id: str,
+        *,
+        tz: str = "UTC",
+        email: str | None = None,
+        org: str | None = None,
+        org_role: str = "",
+        **fields: Any,
     ) -> None:
+        """`org`: a member of that Enterprise Grid org, `org_role` "admin" or "owner" of
+        it (or neither), told under `enterprise_user` as Slack tells it, apart from the
+        workspace's own `is_admin`."""
         if email is not None:
             # Where Slack keeps it, and where users.lookupByEmail finds it.
             fields["profile"] = {**fields.get("profile", {}), "email": email}
+        if org is not None:
+            fields["enterprise_user"] = {
+                "id": user_id,
+                "enterprise_id": org,
+                "enterprise_name": org,
+                "is_admin": org_role == "admin",
+                "is_owner": org_role == "owner",
+            }
         with self.state.lock:
             self.state.users[user_id] = {"tz": tz, **fields}
 

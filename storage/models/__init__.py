@@ -14,7 +14,8 @@ table on `Base.metadata` (Alembic and `create_all` read it).
 - `kpis`: client questions on the team's reply clock; renewals, repeat purchases and
   referrals.
 - `team`: team-wide views: ratings, health snapshots, the daily health watch and its
-  alerts, and digest subscriptions.
+  alerts, digest subscriptions, and how far an Enterprise Grid org's App Home and digests
+  look.
 - `delivery`: the outbox of messages to Slack, teams on hold, workspaces that uninstalled
   Rapport, and the replies kept for requests Slack may deliver twice.
 - `installs`: in distributed mode, Slack's installations (each workspace's bot token) and
@@ -80,9 +81,11 @@ from storage.models.team import (
     HealthFall,
     HealthSnapshot,
     HealthWatch,
+    OrgView,
     QuietWeek,
     Rating,
     RatingKind,
+    ViewScope,
 )
 
 __all__ = [
@@ -140,7 +143,9 @@ __all__ = [
     "HealthFall",
     "HealthSnapshot",
     "HealthWatch",
+    "OrgView",
     "QuietWeek",
     "Rating",
     "RatingKind",
+    "ViewScope",
 ]

@@ -1,5 +1,6 @@
 """Team-wide views: ratings, health snapshots, the daily health watch and its alerts,
-and digest subscriptions."""
+digest subscriptions, and what an Enterprise Grid org lets its workspaces see of each
+other."""
 
 from __future__ import annotations
 
@@ -133,6 +134,23 @@ class HealthAlerts(TeamSettings, Base):
     drop_points: Mapped[int | None] = mapped_column(Integer)
     # A fall under this score; None: not told of it.
     below: Mapped[int | None] = mapped_column(Integer)
+
+
+class ViewScope(StrEnum):
+    """How far App Home or a digest looks in an Enterprise Grid org."""
+
+    WORKSPACE = "workspace"  # the workspace it is opened or set up in (the default)
+    ORG = "org"  # every workspace of the org Rapport serves
+
+
+class OrgView(TeamSettings, Base):
+    """An Enterprise Grid org's choice of how far App Home and the digests look; the
+    row is the org's, so `team_id` holds the org's id (E…), as storage/orgs.py says."""
+
+    __tablename__ = "org_view_settings"
+
+    home: Mapped[str] = mapped_column(String(9), default=ViewScope.WORKSPACE)
+    digests: Mapped[str] = mapped_column(String(9), default=ViewScope.WORKSPACE)
 
 
 class DigestScope(StrEnum):
