@@ -11,10 +11,12 @@ own scope, so in one-workspace mode every scope is the team itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import Session
 
-from storage.models.installs import TeamEnterprise
+from storage.models.installs import SLACK_INSTALLATIONS, TeamEnterprise
 
 
 def org_of(session: Session, *, team_id: str) -> str | None:
@@ -52,3 +54,19 @@ def people_scope(session: Session, *, team_id: str) -> str:
     unique in an Enterprise Grid org, so a person's own settings are the org's, the
     same from each of its workspaces; outside an org, the workspace's."""
     return org_of(session, team_id=team_id) or team_id
+
+
+def installed_names(session: Session, *, team_ids: Sequence[str]) -> dict[str, str]:
+    """The names the workspaces `team_ids` had at their own latest install (slack_sdk's
+    installation store keeps them); a workspace served only by its org's org-wide
+    install has none there."""
+    if not team_ids:
+        return {}  # App Home's default: no query at each publish
+    rows = SLACK_INSTALLATIONS.c
+    found = session.execute(
+        select(rows.team_id, rows.team_name)
+        .where(rows.team_id.in_(list(team_ids)), rows.team_name.is_not(None))
+        .order_by(rows.installed_at, rows.id)
+    )
+    # The latest install's name wins (a workspace renamed since an older one).
+    return {team_id: name for team_id, name in found if name}

@@ -5,17 +5,20 @@ requests and the local fake Slack."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from bot.devtools.localslack import event_envelope
+from storage import uninstalls
 from storage.installs import record_enterprise
-from storage.models import OrgView
+from storage.models import Commitment, OrgView
 from tests.conftest import at
 from tests.scheduling import Scenario
-from tests.slackkit import ALICE, BOB, Reply
+from tests.slackkit import ALICE, BOB, Reply, blocks_text
 from tests.test_install_flow import GRID, GRID_EU, GRID_US, Browser
 
 # The fixtures of an installed world: the distributed server, the installer's browser.
@@ -114,3 +117,105 @@ def test_a_setting_written_wrong_says_what_was_read_and_how_to_write_it(
     reply = say(org, typed)
     assert said in reply.text and "/rapport org" in reply.text
     assert chosen(org) is None
+
+
+# --- App Home --------------------------------------------------------------------------
+
+NAMES = {GRID_EU: "Grid Europe", GRID_US: "Grid Americas"}
+
+
+def promise(world: Scenario, team: str, followup: str, *, user: str = ALICE) -> None:
+    with freeze_time(at(MONDAY), real_asyncio=True):
+        reply = world.slack_user.command("/followup", followup, user=user, team=team, org=GRID)
+        world.settle()
+    assert reply.status == 200 and "not installed" not in reply.text, reply.text
+
+
+def home(world: Scenario, team: str, *, user: str = ALICE, org: str | None = GRID) -> dict:
+    """The App Home `user` is shown on opening it in `team`, a workspace of `org`."""
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
+    envelope = event_envelope(event, team_id=team, enterprise_id=org)
+    # Rapport is installed for the whole org, as Slack says of each request of it.
+    envelope["authorizations"][0].update(enterprise_id=org, is_enterprise_install=org is not None)
+    before = len(world.slack.calls("views.publish"))
+    with freeze_time(at(MONDAY), real_asyncio=True):
+        assert world.slack_user.post_signed(json.dumps(envelope)).status_code == 200
+        world.settle()
+    published = world.slack.wait_for("views.publish", before + 1)[before]
+    assert published.args["user_id"] == user
+    view: dict = published.args["view"]
+    return view
+
+
+def buttons_of(view: dict) -> list[str]:
+    """The block ids of the follow-ups Home offers Done and Snooze for."""
+    return [b["block_id"] for b in view["blocks"] if b["type"] == "actions"]
+
+
+@pytest.fixture
+def named(org: Scenario) -> Scenario:
+    org.slack.state.team_names.update(NAMES)
+    return org
+
+
+def test_by_default_each_workspaces_home_shows_only_its_own_follow_ups(named: Scenario) -> None:
+    promise(named, GRID_EU, "initech send the pricing sheet due: fri")
+    promise(named, GRID_US, "umbrella call about the SLA due: fri")
+    eu, us = blocks_text(home(named, GRID_EU)), blocks_text(home(named, GRID_US))
+    assert "pricing sheet" in eu and "SLA" not in eu and "Grid Americas" not in eu
+    assert "SLA" in us and "pricing sheet" not in us and "Grid Europe" not in us
+
+
+def test_with_home_org_a_reps_home_lists_their_follow_up_from_the_other_workspace_named(
+    named: Scenario,
+) -> None:
+    promise(named, GRID_EU, "initech send the pricing sheet due: fri")
+    promise(named, GRID_US, "umbrella call about the SLA due: fri")
+    promise(named, GRID_US, "hooli demo the new plan due: fri", user=BOB)
+    say(named, "org home: org")
+    assert "Done" in named.answer().text
+
+    view = home(named, GRID_EU)
+    text = blocks_text(view)
+    assert "*initech*: send the pricing sheet" in text
+    assert "*umbrella* _(in Grid Americas)_: call about the SLA" in text
+    assert "Close or snooze it from Rapport's Home in Grid Americas." in text
+    assert "hooli" not in text.lower(), "Bob's follow-up is his own"
+    # Buttons only on this workspace's own follow-up.
+    with named.db() as session:
+        own = session.scalar(select(Commitment.id).where(Commitment.team_id == GRID_EU))
+    assert buttons_of(view) == [f"home_commitment_{own}"]
+    # The other way round, from the other workspace.
+    us = blocks_text(home(named, GRID_US))
+    assert "*initech* _(in Grid Europe)_: send the pricing sheet" in us
+    assert "*umbrella*: call about the SLA" in us
+
+
+def test_a_workspace_of_another_org_or_of_none_never_sees_the_orgs_follow_ups(
+    named: Scenario, browser: Browser, engine: Engine
+) -> None:
+    promise(named, GRID_US, "umbrella call about the SLA due: fri")
+    say(named, "org home: org")
+    # Another org, installed for the whole org too, and its admin chose the org as well.
+    other_org, other_team = "E0OTHER", "T0OTHERA"
+    named.slack.add_user(ALICE, org=other_org, org_role="admin")
+    assert browser.install_org(other_org).status_code == 200
+    record_enterprise(engine, team_id=other_team, enterprise_id=other_org, now=at(MONDAY))
+    with freeze_time(at(MONDAY), real_asyncio=True):
+        named.slack_user.command("/rapport", "org home: org", team=other_team, org=other_org)
+        named.settle()
+    assert "SLA" not in blocks_text(home(named, other_team, org=other_org))
+    # A workspace in no org.
+    browser.install("T0ACME")
+    assert "SLA" not in blocks_text(home(named, "T0ACME", org=None))
+
+
+def test_a_workspace_that_uninstalled_leaves_the_orgs_home_at_once(named: Scenario) -> None:
+    promise(named, GRID_US, "umbrella call about the SLA due: fri")
+    say(named, "org home: org")
+    assert "SLA" in blocks_text(home(named, GRID_EU))
+    with named.db.begin() as session:
+        uninstalls.mark(
+            session, team_id=GRID_US, enterprise_id=GRID, event="app_uninstalled", now=at(MONDAY)
+        )
+    assert "SLA" not in blocks_text(home(named, GRID_EU))

@@ -480,6 +480,8 @@ def every_template(text: str) -> dict[str, dict]:
             warning="Click the score they gave.",
         ),
         "home": render("home", summary=summary, actions=Action),
+        # home: org, every item from another workspace of the org, named.
+        "home_org": render("home", summary=summary, names={"T1": text[:200]}, actions=Action),
         "user_error": render(
             "user_error", problem=text, key=None, help=None, example=None, typed=None
         ),

@@ -90,6 +90,8 @@ class LocalSlackState:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     # User group id -> member ids, for usergroups.users.list.
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    # Workspace id -> its name, for team.info (a workspace not named: team_not_found).
+    team_names: dict[str, str] = field(default_factory=dict)
     # File id -> the bytes uploaded to its upload URL.
     uploads: dict[str, bytes] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -293,6 +295,12 @@ class _Server(ThreadingHTTPServer):
                 if str(profile_owner.get("profile", {}).get("email", "")).lower() == email:
                     return {"ok": True, "user": {"id": user_id, **profile_owner}}
             return {"ok": False, "error": "users_not_found"}
+        if method == "team.info":
+            team_id = str(args.get("team", ""))
+            name = state.team_names.get(team_id)
+            if name is None:
+                return {"ok": False, "error": "team_not_found"}
+            return {"ok": True, "team": {"id": team_id, "name": name}}
         if method == "usergroups.users.list":
             members = state.usergroups.get(str(args.get("usergroup", "")))
             if members is None:

@@ -1,6 +1,13 @@
 """What a user's App Home shows: their accounts and health, what they owe (replies to
 their clients' questions, then their promises), what is coming.
 
+In a workspace of an Enterprise Grid org whose admins chose the org for App Home
+(bot.services.org_view), every list takes in the person's own items from each of the
+org's workspaces Rapport still serves (a user id is the same in all of them), merged
+and capped as one list; each item's account says which workspace it is in, and only
+the opening workspace's own items can be acted on from this Home. Otherwise (the
+default, and outside an org) Home is the opening workspace's alone.
+
 Every list is capped so the Home view stays inside Slack's 100 blocks however much a
 person owns; each capped list says how many more there are.
 """
@@ -14,13 +21,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from bot.services import account_state
+from bot.services import account_state, org_view
 from bot.services.accounts import AccountShown
 from bot.services.concessions import Balance, Entry
 from bot.services.followups import CommitmentShown
 from bot.services.health import account_health
 from bot.services.people import prefs_of, zone
-from bot.services.questions import OwedReplies, owed_replies
+from bot.services.questions import OwedReplies, QuestionShown, owed_replies
 from bot.services.rhythm import days_since_touch, touch_intervals
 from storage.models import (
     DEFAULT_WORK_DAYS,
@@ -108,6 +115,14 @@ class HomeSummary:
     cooling: list[Cooling]
     more_cooling: int
     settings: MySettings
+    # The workspace Home is opened in, then the org's others it takes in (org_view):
+    # an item whose account is in another one names it and has no buttons.
+    teams: tuple[str, ...] = ()
+
+    @property
+    def elsewhere(self) -> tuple[str, ...]:
+        """The other workspaces whose items this Home shows."""
+        return self.teams[1:]
 
 
 def cooling_accounts(accounts: list[Account], now: datetime) -> list[Cooling]:
@@ -159,11 +174,14 @@ def my_settings(
     )
 
 
-def account_lines(
-    session: Session, *, team_id: str, accounts: list[Account], now: datetime
-) -> list[AccountLine]:
+def account_lines(session: Session, *, accounts: list[Account], now: datetime) -> list[AccountLine]:
     """The accounts with their health, lowest first: the ones that need the owner most."""
-    scores = account_health(session, team_id=team_id, account_ids=[a.id for a in accounts], now=now)
+    by_team: dict[str, list[int]] = {}
+    for account in accounts:
+        by_team.setdefault(account.team_id, []).append(account.id)
+    scores = {}
+    for team_id, ids in by_team.items():
+        scores.update(account_health(session, team_id=team_id, account_ids=ids, now=now))
     lines = []
     for account in accounts:
         health = scores.get(account.id)
@@ -185,7 +203,7 @@ def account_lines(
 
 
 def upcoming(
-    session: Session, *, team_id: str, user_id: str, today: date, limit: int
+    session: Session, *, teams: list[str], user_id: str, today: date, limit: int
 ) -> tuple[list[Upcoming], int]:
     """QBRs and open check-ins of the user's live accounts up to UPCOMING_DAYS ahead.
 
@@ -194,14 +212,14 @@ def upcoming(
     """
     horizon = today + timedelta(days=UPCOMING_DAYS)
     live_owned = (
-        Account.team_id == team_id,
+        Account.team_id.in_(teams),
         Account.owner_id == user_id,
         account_state.WORKING,
     )
     qbrs = session.execute(
         select(Qbr.next_on, Account)
         .join(Account, Account.id == Qbr.account_id)
-        .where(Qbr.team_id == team_id, Qbr.next_on <= horizon, account_state.QBR_LIVE, *live_owned)
+        .where(Qbr.team_id.in_(teams), Qbr.next_on <= horizon, account_state.QBR_LIVE, *live_owned)
         .order_by(Qbr.next_on, Qbr.id)
         .limit(limit + 1)
     ).all()
@@ -209,7 +227,7 @@ def upcoming(
         select(CheckIn.due_on, CheckIn.label, Account)
         .join(Account, Account.id == CheckIn.account_id)
         .where(
-            CheckIn.team_id == team_id,
+            CheckIn.team_id.in_(teams),
             CheckIn.done_at.is_(None),
             CheckIn.due_on <= horizon,
             *live_owned,
@@ -222,19 +240,19 @@ def upcoming(
         for day, label, account in checkins
     ]
     found.sort(key=lambda u: (u.day, u.account.name, u.kind))
-    total = _count_upcoming(session, team_id=team_id, user_id=user_id, horizon=horizon)
+    total = _count_upcoming(session, teams=teams, user_id=user_id, horizon=horizon)
     return found[:limit], max(total - limit, 0)
 
 
-def _count_upcoming(session: Session, *, team_id: str, user_id: str, horizon: date) -> int:
+def _count_upcoming(session: Session, *, teams: list[str], user_id: str, horizon: date) -> int:
     owned = select(Account.id).where(
-        Account.team_id == team_id,
+        Account.team_id.in_(teams),
         Account.owner_id == user_id,
         account_state.WORKING,
     )
     qbrs = session.scalar(
         select(func.count()).where(
-            Qbr.team_id == team_id,
+            Qbr.team_id.in_(teams),
             Qbr.next_on <= horizon,
             account_state.QBR_LIVE,
             Qbr.account_id.in_(owned),
@@ -242,7 +260,7 @@ def _count_upcoming(session: Session, *, team_id: str, user_id: str, horizon: da
     )
     checkins = session.scalar(
         select(func.count()).where(
-            CheckIn.team_id == team_id,
+            CheckIn.team_id.in_(teams),
             CheckIn.done_at.is_(None),
             CheckIn.due_on <= horizon,
             CheckIn.account_id.in_(owned),
@@ -251,7 +269,7 @@ def _count_upcoming(session: Session, *, team_id: str, user_id: str, horizon: da
     return (qbrs or 0) + (checkins or 0)
 
 
-def recent_balance(session: Session, *, team_id: str, user_id: str, since: datetime) -> Balance:
+def recent_balance(session: Session, *, teams: list[str], user_id: str, since: datetime) -> Balance:
     """How the user's own gives since `since` were paid for (withdrawn ones apart)."""
     live = Concession.withdrawn_at.is_(None)
     total, traded, withdrawn = session.execute(
@@ -260,12 +278,30 @@ def recent_balance(session: Session, *, team_id: str, user_id: str, since: datet
             func.count(Concession.get).filter(live),
             func.count(Concession.withdrawn_at),
         ).where(
-            Concession.team_id == team_id,
+            Concession.team_id.in_(teams),
             Concession.logged_by == user_id,
             Concession.logged_at >= since,
         )
     ).one()
     return Balance(traded=traded, one_way=total - withdrawn - traded, withdrawn=withdrawn)
+
+
+def owed_in(
+    session: Session, *, teams: list[str], user_id: str, now: datetime, limit: int
+) -> OwedReplies:
+    """The replies the user owes in each of `teams`, soonest due first, as one list."""
+    each = [
+        owed_replies(session, team_id=team_id, user_id=user_id, now=now, limit=limit)
+        for team_id in teams
+    ]
+    if len(each) == 1:
+        return each[0]
+    merged: list[QuestionShown] = sorted(
+        (question for owed in each for question in owed.questions),
+        key=lambda q: (q.reply_by, q.id),
+    )
+    more = sum(owed.more for owed in each) + max(len(merged) - limit, 0)
+    return OwedReplies(tuple(merged[:limit]), more, now)
 
 
 def home_summary(
@@ -279,18 +315,19 @@ def home_summary(
     settings = my_settings(session, team_id=team_id, user_id=user_id, default_tz=default_tz)
     tz = ZoneInfo(settings.tz_name)
     today = now.astimezone(tz).date()
+    teams = org_view.home_teams(session, team_id=team_id)
     owned = list(
         session.scalars(
             select(Account)
-            .where(Account.team_id == team_id, Account.owner_id == user_id)
-            .order_by(Account.name)
+            .where(Account.team_id.in_(teams), Account.owner_id == user_id)
+            .order_by(Account.name, Account.id)
             .limit(MAX_OWNED_ACCOUNTS)
         )
     )
     live = [a for a in owned if not account_state.is_lost(a.stage)]
-    lines = account_lines(session, team_id=team_id, accounts=live, now=now)
+    lines = account_lines(session, accounts=live, now=now)
     open_mine = (
-        Commitment.team_id == team_id,
+        Commitment.team_id.in_(teams),
         Commitment.owner_id == user_id,
         Commitment.done_at.is_(None),
     )
@@ -305,13 +342,13 @@ def home_summary(
     )
     open_count = session.scalar(select(func.count()).where(*open_mine)) or 0
     coming, more_coming = upcoming(
-        session, team_id=team_id, user_id=user_id, today=today, limit=HOME_UPCOMING
+        session, teams=teams, user_id=user_id, today=today, limit=HOME_UPCOMING
     )
     concessions = list(
         session.scalars(
             select(Concession)
             .where(
-                Concession.team_id == team_id,
+                Concession.team_id.in_(teams),
                 Concession.logged_by == user_id,
                 Concession.withdrawn_at.is_(None),
             )
@@ -326,16 +363,17 @@ def home_summary(
         tz=tz,
         accounts=lines[:HOME_ACCOUNTS],
         more_accounts=max(len(lines) - HOME_ACCOUNTS, 0),
-        owed=owed_replies(session, team_id=team_id, user_id=user_id, now=now, limit=HOME_QUESTIONS),
+        owed=owed_in(session, teams=teams, user_id=user_id, now=now, limit=HOME_QUESTIONS),
         open_commitments=[CommitmentShown.of(commitment) for commitment in commitments],
         more_commitments=max(open_count - HOME_COMMITMENTS, 0),
         upcoming=coming,
         more_upcoming=more_coming,
         recent_concessions=[Entry.of(entry) for entry in concessions],
         balance=recent_balance(
-            session, team_id=team_id, user_id=user_id, since=now - timedelta(days=BALANCE_DAYS)
+            session, teams=teams, user_id=user_id, since=now - timedelta(days=BALANCE_DAYS)
         ),
         cooling=cooling[:HOME_COOLING],
         more_cooling=max(len(cooling) - HOME_COOLING, 0),
         settings=settings,
+        teams=tuple(teams),
     )

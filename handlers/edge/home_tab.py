@@ -12,10 +12,12 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.services.home import home_summary
+from bot.slackapi.workspaces import WORKSPACE_NAMES
 from handlers.edge.after_ack import later
 from handlers.edge.context import Deps, deps_of, utcnow
 from messages import render
 from messages.ids import Action
+from storage import orgs
 
 log = logging.getLogger("rapport.home")
 
@@ -69,7 +71,11 @@ def publish(client: WebClient, deps: Deps, *, team_id: str, user_id: str) -> Non
                 now=utcnow(),
                 default_tz=deps.settings.default_tz,
             )
-        view = render("home", summary=summary, actions=Action)
+            stored = orgs.installed_names(session, team_ids=summary.elsewhere)
+        # The org's other workspaces, named: asked with this workspace's token (the
+        # org's, when Rapport is installed for the whole org).
+        names = WORKSPACE_NAMES.names(lambda _: client, summary.elsewhere, stored=stored)
+        view = render("home", summary=summary, names=names, actions=Action)
         client.views_publish(user_id=user_id, view=view)
 
 
