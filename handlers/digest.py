@@ -206,9 +206,19 @@ def _preview(
         tz = ZoneInfo(sub.tz) if sub else _calendar_tz(session, deps, command)
     scope, scope_ids = (sub.scope, sub.scope_ids) if sub else (DigestScope.TEAM, None)
     cover = digests.coverage(lambda _team: client, team_id, scope, scope_ids)
+    # With `digests: org`, the org's workspaces too, as the channel gets it.
+    reach, names = digests.workspaces_covered(deps.db, lambda _team: client, [team_id])
+    cover = digests.across(cover, reach[team_id], names)
     with deps.db() as session:
         messages = digests.preview(
-            session, team_id=team_id, channel_id=channel_id, sub=sub, cover=cover, tz=tz, now=now
+            session,
+            team_id=team_id,
+            channel_id=channel_id,
+            sub=sub,
+            cover=cover,
+            tz=tz,
+            now=now,
+            teams=reach[team_id],
         )
     assert context.respond is not None
     for message in messages:  # in order; a response_url takes up to five

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import Engine, select
 
 from bot.devtools.localslack import event_envelope
+from bot.scheduler.delivery import ChannelPacer
 from storage import uninstalls
 from storage.installs import record_enterprise
 from storage.models import Commitment, OrgView
@@ -219,3 +221,54 @@ def test_a_workspace_that_uninstalled_leaves_the_orgs_home_at_once(named: Scenar
             session, team_id=GRID_US, enterprise_id=GRID, event="app_uninstalled", now=at(MONDAY)
         )
     assert "SLA" not in blocks_text(home(named, GRID_EU))
+
+
+# --- Weekly digests --------------------------------------------------------------------
+
+SALES = "C0GRIDSALES"
+
+
+def digest_of_week(named: Scenario) -> str:
+    """Both workspaces' follow-ups overdue by the next Monday, a weekly digest set up in
+    GRID_EU's #sales; the digest's text as it was posted there that Monday."""
+    promise(named, GRID_EU, "initech send the pricing sheet due: 2026-11-25")
+    promise(named, GRID_US, "umbrella call about the SLA due: 2026-11-25", user=BOB)
+    say(named, f"digest <#{SALES}|sales> day: mon time: 09:00")
+    scene = replace(named, pacer=ChannelPacer(named.db, interval=0))
+    scene.slack.clear()
+    assert scene.sweep("2026-11-30T09:00:00Z").digests == 1
+    posts = [c.args for c in scene.slack.calls("chat.postMessage") if c.args["channel"] == SALES]
+    assert posts, "the digest was posted"
+    return "\n".join(blocks_text(post) for post in posts)
+
+
+def test_by_default_a_digest_covers_its_own_workspaces_accounts(named: Scenario) -> None:
+    posted = digest_of_week(named)
+    assert "initech" in posted and "umbrella" not in posted
+    assert "Grid Americas" not in posted and "_(Grid Europe)_" not in posted
+
+
+def test_with_digests_org_a_digest_lists_both_workspaces_accounts_each_named(
+    named: Scenario,
+) -> None:
+    say(named, "org digests: org")
+    assert "Done" in named.answer().text
+    posted = digest_of_week(named)
+    assert "*initech* _(Grid Europe)_: send the pricing sheet" in posted
+    assert "*umbrella* _(Grid Americas)_: call about the SLA" in posted
+    assert "Covers 2 accounts across the team, in Grid Europe and Grid Americas." in posted
+
+
+def test_the_preview_of_an_org_digest_shows_both_workspaces_as_the_channel_gets_them(
+    named: Scenario,
+) -> None:
+    promise(named, GRID_EU, "initech send the pricing sheet due: 2026-11-25")
+    promise(named, GRID_US, "umbrella call about the SLA due: 2026-11-25", user=BOB)
+    say(named, "org digests: org")
+    named.slack.clear()
+    with freeze_time(at("2026-11-27T10:00:00Z"), real_asyncio=True):
+        preview = f"digest <#{SALES}|sales> preview"
+        named.slack_user.command("/rapport", preview, team=GRID_EU, org=GRID)
+        named.settle()
+    shown = "\n".join(Reply(200, call.args).text for call in named.slack.calls("response_url"))
+    assert "*initech* _(Grid Europe)_" in shown and "*umbrella* _(Grid Americas)_" in shown

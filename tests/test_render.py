@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.scheduler.digests import details_messages
+from bot.scheduler.digests import Coverage, details_messages
 from bot.services import team_calendar
 from bot.services.accounts import AccountShown
 from bot.services.buyer_scores import SCALES, BuyerScores
@@ -554,6 +554,19 @@ def team_templates(text: str) -> dict[str, dict]:
         **{
             f"digest_details {part}": message
             for part, message in enumerate(details_messages(digest), 1)  # type: ignore[arg-type]
+        },
+        # An org's digest: every account named with its workspace, none of them this
+        # channel's (so no menu to open one).
+        **{
+            f"digest_details_org {part}": message
+            for part, message in enumerate(
+                details_messages(
+                    digest,  # type: ignore[arg-type]
+                    Coverage(None, SCOPE, workspaces={"": text[:200], "T0OTHER": "B"}),
+                    own_team="T0OTHER",
+                ),
+                1,
+            )
         },
         "digest_quiet": render("digest_quiet", digest=digest, week_of=week_of, scope_label=SCOPE),
         **{

@@ -11,7 +11,8 @@ nothing and repeats nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,10 +22,12 @@ from slack_sdk.errors import SlackApiError
 from bot.scheduler import charts
 from bot.scheduler.delivery import CHANNEL_GONE, ClientForTeam
 from bot.services import digest as rules
+from bot.services import org_view
 from bot.services.digest import Digest, TeamPicture
+from bot.slackapi.workspaces import WORKSPACE_NAMES
 from messages import render, render_in_parts
 from messages.ids import Action
-from storage import outbox
+from storage import orgs, outbox
 from storage.db import SessionFactory
 from storage.models import DigestScope, DigestSubscription, OutboxMessage, QuietWeek
 
@@ -49,6 +52,50 @@ class Coverage:
     owners: frozenset[str] | None  # None: the whole team
     label: str
     error: str | None = None
+    # A digest of an Enterprise Grid org's workspaces (`digests: org`): each one's name
+    # by id, the channel's own first; empty: its own workspace's alone, as by default.
+    workspaces: dict[str, str] = field(default_factory=dict)
+
+
+def workspaces_covered(
+    db: SessionFactory, client_for: ClientForTeam, team_ids: Iterable[str]
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The workspaces a digest set up in each of `team_ids` covers (its own, or with
+    `digests: org` its org's, bot.services.org_view), and the names of those an org's
+    digest names, asked of Slack once the session is closed."""
+    with db() as session:
+        reach = {team: org_view.digest_teams(session, team_id=team) for team in set(team_ids)}
+        named = sorted({team for teams in reach.values() if len(teams) > 1 for team in teams})
+        stored = orgs.installed_names(session, team_ids=named)
+    return reach, WORKSPACE_NAMES.names(client_for, named, stored=stored)
+
+
+def across(cover: Coverage, teams: list[str], names: dict[str, str]) -> Coverage:
+    """`cover` over the workspaces `teams` (the channel's first), said in its label."""
+    if len(teams) < 2:
+        return cover
+    listed = [names[team] for team in teams]
+    where = ", ".join(listed[:-1]) + " and " + listed[-1]
+    return replace(
+        cover, label=f"{cover.label}, in {where}", workspaces=dict(zip(teams, listed, strict=True))
+    )
+
+
+def picture_of(
+    session: Session,
+    pictures: dict[tuple[str, str], TeamPicture],
+    teams: list[str],
+    *,
+    tz: str,
+    now: datetime,
+) -> TeamPicture:
+    """The picture of the workspaces `teams`, each read once into `pictures`: one
+    workspace's own, or theirs merged."""
+    for team in teams:
+        if (team, tz) not in pictures:
+            pictures[team, tz] = rules.load_team(session, team_id=team, tz=ZoneInfo(tz), now=now)
+    each = [pictures[team, tz] for team in teams]
+    return each[0] if len(each) == 1 else rules.merged(each)
 
 
 def details_kind(part: int) -> str:
@@ -131,18 +178,20 @@ def plan_digests(db: SessionFactory, client_for: ClientForTeam, *, now: datetime
             break
         seen.update(sub.id for sub in due)
         # Slack is asked before any transaction opens, never while one holds locks.
+        reach, names = workspaces_covered(db, client_for, (sub.team_id for sub in due))
         covers = {
-            sub.id: coverage(client_for, sub.team_id, sub.scope, sub.scope_ids) for sub in due
+            sub.id: across(
+                coverage(client_for, sub.team_id, sub.scope, sub.scope_ids),
+                reach[sub.team_id],
+                names,
+            )
+            for sub in due
         }
         planned = []
         with db() as session:
             for sub in due:
-                key = (sub.team_id, sub.tz)
-                if key not in pictures:
-                    pictures[key] = rules.load_team(
-                        session, team_id=sub.team_id, tz=ZoneInfo(sub.tz), now=now
-                    )
-                planned.append(_plan_one(pictures[key], sub, covers[sub.id]))
+                picture = picture_of(session, pictures, reach[sub.team_id], tz=sub.tz, now=now)
+                planned.append(_plan_one(picture, sub, covers[sub.id]))
         served += _queue(db, planned, now=now)
     for picture in pictures.values():
         for chunk in rules.snapshot_rows(picture):
@@ -240,7 +289,8 @@ def _messages(
         return quiet, [], digest.counts
     top = render("digest_top", digest=digest, week_of=week_of, scope_label=cover.label)
     follow_ups = [
-        (details_kind(part), message) for part, message in enumerate(details_messages(digest), 1)
+        (details_kind(part), message)
+        for part, message in enumerate(details_messages(digest, cover, own_team=sub.team_id), 1)
     ]
     data = charts.chart_data(digest.chart)
     if charts.has_data(data):
@@ -250,10 +300,19 @@ def _messages(
     return top, follow_ups, digest.counts
 
 
-def details_messages(digest: Digest) -> list[dict[str, Any]]:
+def details_messages(
+    digest: Digest, cover: Coverage | None = None, *, own_team: str | None = None
+) -> list[dict[str, Any]]:
     """The thread's details: every section, in order, over as many messages as Slack's
-    limits on one message need (50 blocks, and its blocks' length)."""
-    return render_in_parts("digest_details", digest.sections, open_action=OPEN_ACCOUNT)
+    limits on one message need (50 blocks, and its blocks' length); in a digest of an
+    org's workspaces, each account naming its own."""
+    return render_in_parts(
+        "digest_details",
+        digest.sections,
+        open_action=OPEN_ACCOUNT,
+        workspaces=cover.workspaces if cover else {},
+        own_team=own_team,
+    )
 
 
 def build_for(picture: TeamPicture, sub: DigestSubscription, cover: Coverage) -> Digest:
@@ -274,10 +333,12 @@ def preview(
     cover: Coverage,
     tz: ZoneInfo,
     now: datetime,
+    teams: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The digest as `channel_id` would get it now, for one person's eyes: its summary
-    and sections, over as many ephemeral messages as Slack's limits need."""
-    picture = rules.load_team(session, team_id=team_id, tz=tz, now=now)
+    and sections, over as many ephemeral messages as Slack's limits need; `teams`: the
+    workspaces it covers (workspaces_covered), its own alone if not given."""
+    picture = picture_of(session, {}, teams or [team_id], tz=tz.key, now=now)
     digest = rules.build_digest(
         picture,
         owners=owners_of(picture, cover),
@@ -294,6 +355,8 @@ def preview(
         week_of=rules.monday_of(picture.today),
         scope_label=cover.label,
         channel_id=channel_id,
+        workspaces=cover.workspaces,
+        own_team=team_id,
         schedule=schedule_words(sub) if sub and sub.active else None,
         quiet=sub.quiet if sub else QuietWeek.SKIP,
     )

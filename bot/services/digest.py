@@ -311,6 +311,8 @@ class AccountRow:
     name: str
     owner_id: str
     channel_id: str | None
+    # Its workspace: a digest of an org's workspaces names it.
+    team_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -473,7 +475,7 @@ def load_team(
             Account.created_at,
         ).where(Account.team_id == team_id)
     ):
-        account = AccountRow(row.id, row.name, row.owner_id, row.channel_id)
+        account = AccountRow(row.id, row.name, row.owner_id, row.channel_id, team_id)
         picture.accounts[row.id] = account
         picture.owners.add(row.owner_id)
         picture.accounts_owned[row.owner_id] += 1
@@ -518,6 +520,42 @@ def load_team(
         for lines in sections.values():
             lines.sort(key=_order)
     return picture
+
+
+def merged(pictures: Sequence[TeamPicture]) -> TeamPicture:
+    """The pictures of an org's workspaces as one, for a digest covering them all
+    (bot.services.org_view): the first one's team, instant and day, every account of
+    each. A person's lines come together whichever workspace they are from (a user id
+    is the same in each workspace of an org). The pictures are left as they were: each
+    workspace's own health snapshots are saved from its own."""
+    first = pictures[0]
+    whole = TeamPicture(team_id=first.team_id, now=first.now, today=first.today, accounts={})
+    for picture in pictures:
+        whole.accounts.update(picture.accounts)
+        for owner, sections in picture.lines.items():
+            for key, lines in sections.items():
+                whole.lines[owner][key].extend(lines)
+        for owner, weeks in picture.weekly.items():
+            for week, values in weeks.items():
+                point = whole.weekly[owner][week]
+                for i, value in enumerate(values):
+                    point[i] += value
+        whole.owners |= picture.owners
+        whole.accounts_owned.update(picture.accounts_owned)
+        whole.lost |= picture.lost
+        whole.paused |= picture.paused
+        whole.opted_out |= picture.opted_out
+        whole.health.update(picture.health)
+        for owner, answers in picture.answers.items():
+            whole.answers[owner].extend(answers)
+        for owner, asked in picture.asked.items():
+            whole.asked[owner].extend(asked)
+        for owner, kpis in picture.kpis.items():
+            whole.kpis[owner].extend(kpis)
+    for sections in whole.lines.values():
+        for lines in sections.values():
+            lines.sort(key=_order)
+    return whole
 
 
 def _load_commitments(session: Session, picture: TeamPicture) -> None:
@@ -604,7 +642,7 @@ def overdue_lines(
     today = now.astimezone(tz).date()
     lines = [
         _overdue_line(
-            AccountRow(row.account_id, row.name, row.owner_id, row.channel_id), row, today
+            AccountRow(row.account_id, row.name, row.owner_id, row.channel_id, team_id), row, today
         )
         for row in session.execute(query)
     ]
