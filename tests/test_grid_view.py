@@ -1,6 +1,6 @@
 """Enterprise Grid: App Home and the weekly digests stay within the workspace they
 were set up in, unless an admin of the org chooses the org (`/rapport org`). Through
-the real HTTP server, an org-wide install (tests/test_install_flow.py's), signed
+the real HTTP server, an org-wide install (tests/distribution.py's fixtures), signed
 requests and the local fake Slack."""
 
 from __future__ import annotations
@@ -19,15 +19,9 @@ from storage import uninstalls
 from storage.installs import record_enterprise
 from storage.models import Commitment, OrgView
 from tests.conftest import at
+from tests.distribution import GRID, GRID_EU, GRID_US, Browser
 from tests.scheduling import Scenario
 from tests.slackkit import ALICE, BOB, Reply, blocks_text
-from tests.test_install_flow import GRID, GRID_EU, GRID_US, Browser
-
-# The fixtures of an installed world: the distributed server, the installer's browser.
-from tests.test_install_flow import browser as browser
-from tests.test_install_flow import distributed as distributed
-from tests.test_install_flow import oauth_settings as oauth_settings
-from tests.test_install_flow import world as world
 
 MONDAY = "2026-11-23T10:00:00Z"
 
