@@ -65,7 +65,7 @@ def test_a_workspace_admin_who_is_no_org_admin_is_refused_and_nothing_changes(
     assert "Nothing changed" in refused
     assert chosen(org) is None
     shown = say(org, "org", user=BOB).text
-    assert "*App Home:* each person's own items from each workspace's own" in shown
+    assert "*App Home:* each person's own items from the workspace it is opened in" in shown
 
 
 def test_an_org_admin_chooses_the_org_for_home_and_keeps_digests_to_each_workspace(
@@ -77,7 +77,7 @@ def test_an_org_admin_chooses_the_org_for_home_and_keeps_digests_to_each_workspa
     # Every workspace of the org reads the same choice.
     shown = say(org, "org", user=BOB, team=GRID_US).text
     assert "every workspace of the org, each naming the workspace it is from" in shown
-    assert "*Weekly digests:* the accounts of each workspace's own" in shown
+    assert "*Weekly digests:* the accounts of the channel's own workspace" in shown
 
 
 def test_without_slacks_word_on_the_role_nothing_changes(org: Scenario) -> None:
