@@ -499,6 +499,10 @@ def done_by_command(
     Several different ones that fit, or none: nothing is closed, and the caller's open
     ones are returned to choose from. Only one's own,
     as the Done button: someone else's promise is theirs to close."""
+    account = session.get(Account, account_id)
+    if account is not None:
+        # The loss closed them: said as every command on a lost account says it.
+        account_state.require_live(account, "close follow-ups on it: the loss closed them")
     mine = open_commitments(session, team_id=team_id, owner_id=user_id, account_id=account_id)
     fits = (
         [c for c in mine if fuzz.token_sort_ratio(what.casefold(), c.what.casefold()) >= DONE_MATCH]
