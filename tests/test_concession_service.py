@@ -157,7 +157,7 @@ def test_an_edit_keeps_the_old_values_and_an_unchanged_one_writes_nothing(
 
 
 def test_another_teams_entry_is_not_found(db: SessionFactory) -> None:
-    entry_id = log(db, "x")
+    entry_id = log(db, "free onboarding")
     with db.begin() as session, pytest.raises(NotFound):
         concessions.withdraw_concession(
             session, team_id="T0OTHER", concession_id=entry_id, user_id="U0X", now=NOW
@@ -165,8 +165,8 @@ def test_another_teams_entry_is_not_found(db: SessionFactory) -> None:
 
 
 def test_the_same_form_logs_once(db: SessionFactory) -> None:
-    first = log(db, "x", source_key="view:V1")
-    again = log(db, "x", source_key="view:V1")
+    first = log(db, "free onboarding", source_key="view:V1")
+    again = log(db, "free onboarding", source_key="view:V1")
     assert first == again
     with db() as session:
         page = concessions.concession_log(session, team_id=TEAM, account_name="acme")

@@ -158,6 +158,13 @@ class ConcessionFields:
     def __post_init__(self) -> None:
         if not self.give.strip():
             raise UsageError("Say what we give.", key="give")
+        if reads_as_nothing(self.give):
+            # `get: none` is a one-way give; `give: none` is no concession at all.
+            raise UsageError(
+                f"I read “{self.give.strip()[:40]}”, which gives nothing: a concession is "
+                "something we give. Say what we give.",
+                key="give",
+            )
         if self.item is not None and len(self.item) > MAX_ITEM:
             raise UsageError(
                 f"The item can be up to {MAX_ITEM} characters; it has {len(self.item):,}.",
