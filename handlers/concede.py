@@ -326,14 +326,20 @@ def parse_form(
     if not give:
         raise UsageError("Say what we give.", field=ConcessionBlock.GIVE)
     limit = concessions.MAX_TEXT
-    fields = concessions.ConcessionFields(
-        give=give,
-        get=form.text(ConcessionBlock.GET, limit=limit),
-        item=form.text(ConcessionBlock.ITEM, limit=concessions.MAX_ITEM),
-        trigger=form.text(ConcessionBlock.TRIGGER, limit=limit),
-        value_to_us=form.text(ConcessionBlock.VALUE_TO_US, limit=limit),
-        value_to_them=form.text(ConcessionBlock.VALUE_TO_THEM, limit=limit),
-    )
+    try:
+        fields = concessions.ConcessionFields(
+            give=give,
+            get=form.text(ConcessionBlock.GET, limit=limit),
+            item=form.text(ConcessionBlock.ITEM, limit=concessions.MAX_ITEM),
+            trigger=form.text(ConcessionBlock.TRIGGER, limit=limit),
+            value_to_us=form.text(ConcessionBlock.VALUE_TO_US, limit=limit),
+            value_to_them=form.text(ConcessionBlock.VALUE_TO_THEM, limit=limit),
+        )
+    except UsageError as error:
+        if error.key != "give":
+            raise
+        # The rule's answer, under the input it is about (`give: none`).
+        raise UsageError(error.problem, field=ConcessionBlock.GIVE) from None
     return account, fields, form.ticked(ConcessionBlock.SHARE, "share")
 
 

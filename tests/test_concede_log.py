@@ -168,9 +168,15 @@ def test_form_errors_show_under_the_field(slack_user: SlackSender, db: SessionFa
     assert no_give.body["response_action"] == "errors"
     assert ConcessionBlock.GIVE.value in no_give.body["errors"]
     no_account = slack_user.interact(
-        view_submission(View.CONCESSION, form_values(ACCOUNT="  ", GIVE="x"))
+        view_submission(View.CONCESSION, form_values(ACCOUNT="  ", GIVE="free seats"))
     )
     assert ConcessionBlock.ACCOUNT.value in no_account.body["errors"]
+    # `none` gives nothing: no concession, said under the give.
+    gives_none = slack_user.interact(
+        view_submission(View.CONCESSION, form_values(ACCOUNT="acme", GIVE="none", GET="a logo"))
+    )
+    assert gives_none.body["response_action"] == "errors"
+    assert "gives nothing" in gives_none.body["errors"][ConcessionBlock.GIVE.value]
     assert count(db, Concession) == 0
 
 
