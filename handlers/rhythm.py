@@ -80,6 +80,8 @@ def reopen(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -
 
 
 _STAGE_REPLIES = {"lost": "account_lost", "reopen": "account_reopened"}
+# The words a loss keeps of why (the history shows them).
+LOSS_REASON_MAX = 300
 
 
 def _stage_change(
@@ -93,9 +95,12 @@ def _stage_change(
     moved by `change` (bot.services.lifecycle), and the reply saying what it did."""
     deps, now = deps_of(context), utcnow()
     with deps.db.begin() as session:
-        reading = _read(session, command, args, usage=f"/rapport {subcommand}")
+        # `lost ACCOUNT went with a competitor`: the words after a known account are why.
+        why = subcommand == "lost"
+        reading = _read(session, command, args, usage=f"/rapport {subcommand}", whole=not why)
         account = get_account(session, team_id=team_of(command), name=reading.name)
-        outcome = change(session, account, actor_id=command["user_id"], now=now)
+        reason = {"reason": reading.rest[:LOSS_REASON_MAX] or None} if why else {}
+        outcome = change(session, account, actor_id=command["user_id"], now=now, **reason)
         message = render(
             _STAGE_REPLIES[subcommand],
             outcome=outcome,

@@ -706,6 +706,7 @@ def changes_of_every_kind(text: str) -> list[SimpleNamespace]:
         "commitments": [[n, None] for n in range(40)],
         "checkins": [[n, None] for n in range(3)],
         "qbr": [1, None],
+        "reason": text[:300],
     }
     kinds: list[tuple[str, str | None, str | None, dict | None]] = [
         ("won", "prospect", "won", {}),
@@ -762,7 +763,9 @@ def lifecycle_templates(text: str) -> dict[str, dict]:
     checkins = tuple(
         SimpleNamespace(due_on=date(2026, 11, 29 + n % 2), label=text[:40]) for n in range(4)
     )
-    change = SimpleNamespace(id=9, kind="lost", actor_id="U0BOB", owner_id="U0ALICE", at=NOW)
+    change = SimpleNamespace(
+        id=9, kind="lost", actor_id="U0BOB", owner_id="U0ALICE", at=NOW, detail={"reason": text}
+    )
     every = changes_of_every_kind(text)
     closed = Closed(
         commitments=tuple(commitment(text) for _ in range(40)),  # type: ignore[arg-type]

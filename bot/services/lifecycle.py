@@ -239,8 +239,16 @@ def win(
     )
 
 
-def lose(session: Session, account: Account, *, actor_id: str, now: datetime) -> Outcome:
-    """Lost: everything open on it is closed as dropped (account lost), nothing planned."""
+def lose(
+    session: Session,
+    account: Account,
+    *,
+    actor_id: str,
+    now: datetime,
+    reason: str | None = None,
+) -> Outcome:
+    """Lost: everything open on it is closed as dropped (account lost), nothing planned;
+    `reason`, the rep's words of why, is kept in its history."""
     previous = account.stage or AccountStage.OPEN.value
     if previous == AccountStage.LOST:
         return _outcome(account, False, previous)
@@ -249,6 +257,8 @@ def lose(session: Session, account: Account, *, actor_id: str, now: datetime) ->
         "lost_at": _iso(account.lost_at),
         "touch_nudge_at": _iso(account.touch_nudge_at),
     }
+    if reason:
+        detail["reason"] = reason
     closed, dropped = _drop_everything(session, account, actor_id=actor_id, now=now)
     detail.update(dropped)
     account.stage = AccountStage.LOST
