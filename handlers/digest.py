@@ -78,9 +78,13 @@ def parse_target(head: str, here: str) -> Target:
     return Target(ACTIONS[actions[0].lower()] if actions else "subscribe", channel)
 
 
-def parse_owners(text: str | None) -> tuple[DigestScope, tuple[str, ...]]:
+def parse_owners(text: str | None, *, me: str) -> tuple[DigestScope, tuple[str, ...]]:
+    """`owners: @ana @raj`, `@sales-east`, `all`, or `me` (the one typing, as
+    `/rapport account X owner: me` reads it)."""
     if not text:
         return DigestScope.TEAM, ()
+    if text.strip().casefold() in ("me", "myself", "@me"):
+        return DigestScope.USERS, (me,)
     group = _GROUP.search(text)
     if group is not None:
         return DigestScope.GROUP, tuple(part for part in group.groups() if part)
@@ -91,12 +95,12 @@ def parse_owners(text: str | None) -> tuple[DigestScope, tuple[str, ...]]:
         return DigestScope.TEAM, ()
     raise UsageError(
         "`owners:` takes people (`@ana @raj`) or one user group (`@sales-east`), "
-        "picked from Slack's suggestions, or `all`.",
+        "picked from Slack's suggestions, or `me`, or `all`.",
         usage=DIGEST_USAGE,
     )
 
 
-def parse_request(args: str, here: str) -> tuple[Target, rules.DigestRequest]:
+def parse_request(args: str, here: str, *, me: str) -> tuple[Target, rules.DigestRequest]:
     parts = split_keyed(args, ("day", "time", "owners", "quiet"), command=DIGEST_USAGE)
     target = parse_target(parts.head, here)
     if target.action != "subscribe" and parts.fields:
@@ -115,25 +119,21 @@ def parse_request(args: str, here: str) -> tuple[Target, rules.DigestRequest]:
             usage=DIGEST_USAGE,
             key="quiet",
         )
-    scope, ids = parse_owners(parts.fields.get("owners"))
+    fields = parts.fields
+    # What is left out stays as the channel's digest has it (a new one: the defaults).
     request = rules.DigestRequest(
         channel_id=target.channel_id,
-        weekday=rules.parse_weekday(parts.fields["day"])
-        if "day" in parts.fields
-        else rules.DEFAULT_WEEKDAY,
-        send_at=rules.parse_clock(parts.fields["time"])
-        if "time" in parts.fields
-        else rules.DEFAULT_TIME,
-        scope=scope,
-        scope_ids=ids,
-        quiet=QUIET[quiet_word],
+        weekday=rules.parse_weekday(fields["day"]) if "day" in fields else None,
+        send_at=rules.parse_clock(fields["time"]) if "time" in fields else None,
+        owners=parse_owners(fields.get("owners"), me=me) if "owners" in fields else None,
+        quiet=QUIET[quiet_word] if "quiet" in fields else None,
     )
     return target, request
 
 
 def digest(ack: Ack, command: dict[str, str], context: BoltContext, args: str) -> None:
     """`digest #channel|here [day:] [time:] [owners:] [quiet:]`, `digest off`, `digest preview`."""
-    target, request = parse_request(args, command.get("channel_id", ""))
+    target, request = parse_request(args, command.get("channel_id", ""), me=command["user_id"])
     deps, now = deps_of(context), utcnow()
     team_id, user_id, channel_id = team_of(command), command["user_id"], target.channel_id
     if target.action == "preview":

@@ -140,14 +140,16 @@ def monday_of(day: date) -> date:
 
 @dataclass(frozen=True)
 class DigestRequest:
-    """What `/rapport digest #channel …` asked for, parsed."""
+    """What `/rapport digest #channel …` asked for, parsed. None: not said, so a
+    channel's digest keeps what it has (a new one takes the default): `time: 17:00`
+    on a Friday digest moves its hour, not its day."""
 
     channel_id: str
-    weekday: int = DEFAULT_WEEKDAY
-    send_at: time = DEFAULT_TIME
-    scope: DigestScope = DigestScope.TEAM
-    scope_ids: tuple[str, ...] = ()
-    quiet: QuietWeek = QuietWeek.SKIP
+    weekday: int | None = None
+    send_at: time | None = None
+    # Whose accounts (`owners:`): the scope and its ids, said together or not at all.
+    owners: tuple[DigestScope, tuple[str, ...]] | None = None
+    quiet: QuietWeek | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,18 +195,32 @@ def subscribe(
     sub = subscription_for(session, team_id=team_id, channel_id=request.channel_id)
     if sub is None:
         sub = DigestSubscription(
-            team_id=team_id, channel_id=request.channel_id, created_by=user_id, created_at=now
+            team_id=team_id,
+            channel_id=request.channel_id,
+            created_by=user_id,
+            created_at=now,
+            weekday=DEFAULT_WEEKDAY,
+            send_at=DEFAULT_TIME,
+            tz=tz.key,
+            scope=DigestScope.TEAM,
+            quiet=QuietWeek.SKIP,
         )
         session.add(sub)
-    sub.weekday = request.weekday
-    sub.send_at = request.send_at
-    sub.tz = tz.key
-    sub.scope = request.scope
-    sub.scope_ids = " ".join(request.scope_ids) or None
-    sub.quiet = request.quiet
+    if request.weekday is not None or request.send_at is not None:
+        # The slot is read in the zone of whoever sets it (their Monday morning).
+        sub.tz = tz.key
+    if request.weekday is not None:
+        sub.weekday = request.weekday
+    if request.send_at is not None:
+        sub.send_at = request.send_at
+    if request.owners is not None:
+        sub.scope = request.owners[0]
+        sub.scope_ids = " ".join(request.owners[1]) or None
+    if request.quiet is not None:
+        sub.quiet = request.quiet
     sub.active = True
     sub.updated_at = now
-    sub.next_run_at = next_slot(weekday=request.weekday, at=request.send_at, tz=tz, after=now)
+    sub.next_run_at = next_slot(weekday=sub.weekday, at=sub.send_at, tz=ZoneInfo(sub.tz), after=now)
     session.flush()
     return sub
 
