@@ -90,7 +90,10 @@ def read_rule_change(fields: dict[str, str]) -> RuleChange:
     for key in ("drop", "below"):
         if key not in fields:
             continue
-        typed = fields[key].strip().lower().removesuffix("points").removesuffix("pts").strip()
+        # A score is out of 100, so `10%` is 10 points.
+        typed = fields[key].strip().lower()
+        for unit in ("points", "pts", "%"):
+            typed = typed.removesuffix(unit).strip()
         if typed in ("off", "none", "never", "no"):
             read[key] = None
         elif typed.isdigit() and 1 <= int(typed) <= 100:
