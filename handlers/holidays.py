@@ -98,17 +98,24 @@ def _days_and_name(text: str, reader: DayReader, *, usage: str) -> tuple[date, d
     """The first day off, the last (None for one day) and the name: a range when the
     text reads as DATE to DATE before the name; else one day, and the rest is its name
     (`24 Dec to be confirmed` is one day named "to be confirmed")."""
-    span = _SPAN.match(text.strip())
-    if span is not None:
-        try:
-            first = reader.read(span["first"], HOLIDAY, usage=usage)
-            last, name = reader.read_leading(span["rest"], HOLIDAY, usage=usage)
-        except UsageError:
-            pass
-        else:
-            return first, last, name
+    spanned = _span(text, reader, usage=usage)
+    if spanned is not None:
+        return spanned
     day, name = reader.read_leading(text, HOLIDAY, usage=usage)
     return day, None, name
+
+
+def _span(text: str, reader: DayReader, *, usage: str) -> tuple[date, date, str] | None:
+    """DATE to DATE and the name after it; None when the text is no such range."""
+    span = _SPAN.match(text.strip())
+    if span is None:
+        return None
+    try:
+        first = reader.read(span["first"], HOLIDAY, usage=usage)
+        last, name = reader.read_leading(span["rest"], HOLIDAY, usage=usage)
+    except UsageError:
+        return None  # `24 Dec to be confirmed`: a name, not a last day
+    return first, last, name
 
 
 def _change_holidays(
