@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 
 from bot.config import Settings
 from bot.devtools.localslack import LocalSlack
+from bot.scheduler.delivery import ChannelPacer
 from bot.slackapi.installs import InstalledTeams
 from storage import outbox
 from storage.db import SessionFactory
@@ -128,7 +129,12 @@ def world(
     oauth_settings: Settings,
 ) -> Iterator[Scenario]:
     sender = SlackSender(distributed.url, slack.response_url())
-    yield Scenario(sender, slack, db, InstalledTeams(oauth_settings, engine), oauth_settings)
+    # Posts go without the one-a-second pause per channel: these tests are about whose
+    # token carries them (tests/test_pacing.py is about the pause), and a sweep that
+    # sends a person a nudge and a waiting message would sleep a second for nothing.
+    pacer = ChannelPacer(db, interval=0)
+    teams = InstalledTeams(oauth_settings, engine)
+    yield Scenario(sender, slack, db, teams, oauth_settings, pacer=pacer)
     sender.close()
 
 
